@@ -1,0 +1,16 @@
+/*
+ * Client subcommands (librdkafka-based): they talk to a broker over the wire like any client
+ * and never open a data directory.
+ */
+#ifndef RN_CLI_CLI_H
+#define RN_CLI_CLI_H
+
+/* Each returns the process exit code. argv[0] is the subcommand name. */
+int rn_cli_topic(int argc, char **argv);
+int rn_cli_produce(int argc, char **argv);
+int rn_cli_consume(int argc, char **argv);
+int rn_cli_bench(int argc, char **argv);
+/* `runnel mock`: librdkafka's in-memory mock cluster, standalone (benchmark ceiling). */
+int rn_cli_mock(int argc, char **argv);
+
+#endif

@@ -1,0 +1,36 @@
+/* Temporary: replaced by the real CLI commands. */
+#include <stdio.h>
+
+#include "cli/cli.h"
+
+static int todo(char **argv)
+{
+	fprintf(stderr, "runnel %s: not implemented yet\n", argv[0]);
+	return 1;
+}
+
+int rn_cli_topic(int argc, char **argv)
+{
+	(void)argc;
+	return todo(argv);
+}
+int rn_cli_produce(int argc, char **argv)
+{
+	(void)argc;
+	return todo(argv);
+}
+int rn_cli_consume(int argc, char **argv)
+{
+	(void)argc;
+	return todo(argv);
+}
+int rn_cli_bench(int argc, char **argv)
+{
+	(void)argc;
+	return todo(argv);
+}
+int rn_cli_mock(int argc, char **argv)
+{
+	(void)argc;
+	return todo(argv);
+}

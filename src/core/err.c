@@ -1,0 +1,19 @@
+#include "core/err.h"
+
+#include <string.h>
+
+const char *rn_strerror(int err)
+{
+	switch (err) {
+	case RN_ECORRUPT: return "corrupt record batch";
+	case RN_ETOOLARGE: return "record batch too large";
+	case RN_EOFFLINE: return "partition offline";
+	case RN_ERANGE: return "offset out of range";
+	case RN_EMALFORMED: return "malformed request";
+	case RN_EUNSUPPORTED: return "unsupported";
+	case RN_ENOTFOUND: return "not found";
+	case RN_EEXIST: return "already exists";
+	case RN_EINVALID: return "invalid argument";
+	default: return err < 0 && err > RN_EBASE ? strerror(-err) : "unknown error";
+	}
+}

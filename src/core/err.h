@@ -1,0 +1,25 @@
+/*
+ * Internal error codes. Functions return 0 on success, a negative errno (-EIO, -ENOSPC, ...) or
+ * one of these, which sit below every errno value. Kafka error codes are a different thing:
+ * they are data written into responses (proto/kerr.h), and each handler maps these onto them.
+ */
+#ifndef RN_CORE_ERR_H
+#define RN_CORE_ERR_H
+
+enum {
+	RN_EBASE = -10000,
+	RN_ECORRUPT,	 /* bad CRC, bad length, bad magic in a record batch */
+	RN_ETOOLARGE,	 /* batch larger than message.max.bytes */
+	RN_EOFFLINE,	 /* partition taken offline after an I/O failure */
+	RN_ERANGE,	 /* offset outside [log start, log end] */
+	RN_EMALFORMED,	 /* undecodable request */
+	RN_EUNSUPPORTED, /* valid but not supported (legacy magic, ...) */
+	RN_ENOTFOUND,
+	RN_EEXIST,
+	RN_EINVALID, /* invalid argument or config value */
+};
+
+/* Returns a static description for an internal code or a negative errno. */
+const char *rn_strerror(int err);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * The Kafka listener and its connections. The server runs one loop thread per core; the listener
+ * spreads accepted connections over the loops round-robin. A connection reads size-prefixed
+ * frames, hands each one to the request callback as an rn_req, and writes the responses back in
+ * request order, whatever order the handlers complete them in (clients pipeline requests).
+ *
+ *   socket -> [i32 size][frame ...] -> rn_req (owns the frame) -> on_request()
+ *   rn_req_done(req) -> in-order queue -> [i32 size][req->out] -> writev / sendfile
+ */
+#ifndef RN_NET_SERVER_H
+#define RN_NET_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/iochain.h"
+
+struct rn_loop;
+struct rn_conn;
+struct rn_server;
+
+struct rn_req {
+	struct rn_conn *conn; /* NULL-safe to keep; the conn outlives its requests */
+	struct rn_loop *loop; /* the loop that owns conn; rn_req_done must run there */
+	uint8_t *frame;	      /* request bytes after the size prefix, owned by req, mutable */
+	size_t len;
+	int64_t recv_us;	  /* rn_mono_us() when the frame was complete */
+	struct rn_arena arena;	  /* freed with the req */
+	struct rn_iochain out;	  /* the response WITHOUT its size prefix; the conn adds it */
+	bool no_response;	  /* acks=0 Produce: nothing is sent, the slot is skipped */
+	bool close_after;	  /* close the connection once this response is written */
+	void *user;		  /* for the handler */
+	struct rn_req *next;	  /* conn's in-order queue */
+	bool done;
+};
+
+/* Called on the conn's loop thread for every complete frame. The handler owns req until it
+ * calls rn_req_done(req) exactly once, on req->loop's thread (use rn_loop_post from others). */
+typedef void (*rn_request_cb)(struct rn_req *req, void *arg);
+
+struct rn_server_config {
+	const char *host;	   /* "127.0.0.1" */
+	int port;		   /* 0 = ephemeral (see rn_server_port) */
+	int nloops;		   /* 0 = number of online CPUs */
+	size_t max_request_bytes;  /* socket.request.max.bytes; larger frames close the conn */
+	size_t max_inflight_bytes; /* per conn: stop reading while this much is queued */
+	rn_request_cb on_request;
+	void *arg;
+};
+
+/* Binds, listens and starts the loop threads. The caller owns *out (rn_server_stop frees). */
+int rn_server_start(const struct rn_server_config *cfg, struct rn_server **out);
+/* The bound port (useful with port 0). */
+int rn_server_port(const struct rn_server *s);
+/* The loops, so other modules can post work or add timers (e.g. periodic maintenance). */
+int rn_server_nloops(const struct rn_server *s);
+struct rn_loop *rn_server_loop(const struct rn_server *s, int i);
+/* Closes the listener and all connections, joins the threads, frees everything. */
+void rn_server_stop(struct rn_server *s);
+
+/* Completes req: its response (req->out) is queued behind earlier requests of the connection.
+ * If the connection is gone, the req is simply freed. Frees req and its arena eventually. */
+void rn_req_done(struct rn_req *req);
+/* Peer address of the request's connection, "ip:port", for logs; valid while req lives. */
+const char *rn_req_peer(const struct rn_req *req);
+/* Number of open client connections, all loops. */
+int64_t rn_server_connections(const struct rn_server *s);
+
+#endif

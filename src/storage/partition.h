@@ -1,0 +1,119 @@
+/*
+ * A partition's log: a directory `<topic>-<partition>/` of segments named by their 20-digit base
+ * offset (.log record batches exactly as on the wire, .index sparse offset index, .timeindex),
+ * plus the partition's offsets:
+ *
+ *   log start offset <= recovery point <= high watermark <= log end offset
+ *
+ * On one node the high watermark equals the log end offset; replication will hold it back until
+ * followers catch up, which is why it is tracked separately from day one, as is the leader epoch.
+ *
+ * Threads: every function may be called from any thread; a per-partition mutex guards the
+ * offsets and the active segment. It is held only for offset assignment, one write(2) into the
+ * page cache and the index update: never across fsync, allocation-heavy work or waits.
+ *
+ * Memory: an idle partition keeps no file descriptors and no mappings; they are opened on first
+ * use, so 10,000 idle partitions cost a few KiB each.
+ */
+#ifndef RN_STORAGE_PARTITION_H
+#define RN_STORAGE_PARTITION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/iochain.h"
+#include "storage/log_config.h"
+
+struct rn_partition;
+
+/* Opens (creating the directory if create is true) the partition log in dir. Recovery runs
+ * here: segments beyond recovery_point (from the log dir's checkpoint; -1 = unknown, scan the
+ * whole active segment) are validated batch by batch and the first torn or corrupt batch and
+ * everything after it is truncated; a missing or damaged index is rebuilt. The caller owns
+ * *out and releases it with rn_partition_close. Returns 0, -ENOENT (absent, create false),
+ * -errno. */
+int rn_partition_open(const char *dir, const struct rn_log_config *cfg, int64_t recovery_point,
+		      int64_t log_start_offset, bool create, struct rn_partition **out);
+/* Flushes, closes files (in-flight sendfile readers keep their segment alive through their
+ * rn_fileref) and frees. */
+void rn_partition_close(struct rn_partition *p);
+/* Closes and removes the partition's directory and files. */
+int rn_partition_delete(struct rn_partition *p);
+/* Applies new settings (topic config change); takes effect from the next append/maintenance. */
+void rn_partition_set_config(struct rn_partition *p, const struct rn_log_config *cfg);
+
+struct rn_append_info {
+	int64_t base_offset;	 /* offset given to the first record */
+	int64_t last_offset;	 /* offset of the last record */
+	int64_t log_append_time; /* broker time if the log uses LogAppendTime, else -1 */
+	int64_t log_start_offset;
+	int32_t nbatches;
+	int64_t nrecords;
+	bool needs_flush; /* flush_messages reached: ack only after rn_flusher covers it */
+};
+
+/* Appends the record batches in buf[0..len) (a Produce request's records, magic 2). Every
+ * batch is validated first (length, magic, CRC32C, last offset delta vs record count, size vs
+ * max_message_bytes); if any fails nothing is written. The broker then assigns offsets (base
+ * offset field) and the leader epoch in place, and for LogAppendTime logs sets the timestamp
+ * type and max timestamp and recomputes the CRC. All batches go to the page cache in one write.
+ * buf is modified in place. Returns 0, RN_ECORRUPT, RN_ETOOLARGE, RN_EUNSUPPORTED (magic 0/1),
+ * RN_EOFFLINE, -ENOSPC, -EIO. */
+int rn_partition_append(struct rn_partition *p, uint8_t *buf, size_t len,
+			struct rn_append_info *info);
+
+struct rn_read_info {
+	struct rn_fileref *file; /* NULL when len == 0; else a reference the caller must put */
+	uint64_t pos;		 /* byte position in that file of the first batch */
+	uint64_t len;		 /* whole batches only */
+	int64_t high_watermark;
+	int64_t last_stable_offset;
+	int64_t log_start_offset;
+};
+
+/* Locates whole batches starting with the batch that contains offset, up to max_bytes; if
+ * min_one, the first batch is returned even when larger than max_bytes (KIP-74). Reads stop at
+ * the end of one segment (the next fetch continues in the next). Never reads the log into
+ * memory: it finds the position with the sparse index and a scan of batch headers. Returns 0
+ * (len may be 0 at the high watermark), RN_ERANGE (offset < log start or > high watermark),
+ * RN_EOFFLINE, -errno. */
+int rn_partition_read(struct rn_partition *p, int64_t offset, uint32_t max_bytes, bool min_one,
+		      struct rn_read_info *ri);
+
+/* ListOffsets by time: the first offset whose batch max timestamp is >= ts (Kafka semantics,
+ * via the time index). Returns 0 with *offset = -1 and *timestamp = -1 if none. */
+int rn_partition_offset_for_time(struct rn_partition *p, int64_t ts, int64_t *offset,
+				 int64_t *timestamp);
+
+int64_t rn_partition_log_start(struct rn_partition *p);
+int64_t rn_partition_log_end(struct rn_partition *p);
+int64_t rn_partition_high_watermark(struct rn_partition *p);
+int64_t rn_partition_recovery_point(struct rn_partition *p);
+int32_t rn_partition_leader_epoch(struct rn_partition *p);
+/* Bytes on disk over all segments, and bytes written but not yet fdatasync'ed. */
+uint64_t rn_partition_size_bytes(struct rn_partition *p);
+uint64_t rn_partition_unflushed_bytes(struct rn_partition *p);
+bool rn_partition_offline(struct rn_partition *p);
+
+/* fdatasyncs every segment written since the last flush and advances the recovery point. On
+ * failure the partition goes offline (LMDB poisons its env): later appends fail RN_EOFFLINE. */
+int rn_partition_flush(struct rn_partition *p);
+
+/* Periodic housekeeping, from a timer: rolls the active segment when older than roll_ms,
+ * deletes whole segments past retention_ms / retention_bytes (never the active one), advances
+ * the log start offset, flushes when flush_ms has elapsed. */
+int rn_partition_maintain(struct rn_partition *p, int64_t now_ms);
+
+/* Long-poll waiters: after every append the partition calls cb(arg) of each registered waiter
+ * (outside its lock, from the appending thread; cb typically rn_loop_post's to its own loop).
+ * A waiter stays registered until rn_partition_unwait. */
+struct rn_partition_waiter {
+	struct rn_partition_waiter *prev, *next;
+	void (*cb)(void *arg);
+	void *arg;
+};
+void rn_partition_wait(struct rn_partition *p, struct rn_partition_waiter *w);
+void rn_partition_unwait(struct rn_partition *p, struct rn_partition_waiter *w);
+
+#endif
