@@ -9,27 +9,7 @@ static int todo(char **argv)
 	return 1;
 }
 
-int rn_cli_topic(int argc, char **argv)
-{
-	(void)argc;
-	return todo(argv);
-}
-int rn_cli_produce(int argc, char **argv)
-{
-	(void)argc;
-	return todo(argv);
-}
-int rn_cli_consume(int argc, char **argv)
-{
-	(void)argc;
-	return todo(argv);
-}
 int rn_cli_bench(int argc, char **argv)
-{
-	(void)argc;
-	return todo(argv);
-}
-int rn_cli_mock(int argc, char **argv)
 {
 	(void)argc;
 	return todo(argv);

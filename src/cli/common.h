@@ -1,0 +1,94 @@
+/*
+ * Shared plumbing of the client subcommands: the -b/-X/--timeout-ms options every command
+ * takes, librdkafka configuration, one-line error reporting and SIGINT/SIGTERM handling.
+ * Private to src/cli (rn__cli_ prefix).
+ */
+#ifndef RN_CLI_COMMON_H
+#define RN_CLI_COMMON_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+#define RN_CLI_DEFAULT_BOOTSTRAP "127.0.0.1:9092"
+#define RN_CLI_MAX_PROPS         64
+
+/* Options common to every client subcommand, filled by rn__cli_common_opt(). */
+struct rn_cli_common {
+	const char *cmd;       /* "runnel topic create": prefix of every error line */
+	const char *optstring; /* the command's getopt string, to word option errors */
+	const char *bootstrap;
+	int timeout_ms;
+	bool verbose;
+	int nprops;
+	const char *props[RN_CLI_MAX_PROPS]; /* "key=value" strings from -X, in order */
+};
+
+/* Long-option ids above the char range, so they never clash with short options. */
+enum {
+	RN_CLI_OPT_TIMEOUT = 1000,
+	RN_CLI_OPT_VERBOSE,
+	RN_CLI_OPT_FIRST_FREE = 1100,
+};
+
+/*
+ * Text for --help describing the common options; commands print it after their own lines.
+ */
+extern const char rn__cli_common_help[];
+
+/* Set by SIGINT/SIGTERM once rn__cli_catch_signals() ran; loops poll it. */
+extern volatile sig_atomic_t rn__cli_stop;
+
+void rn__cli_common_init(struct rn_cli_common *c, const char *cmd);
+/*
+ * Handles -b, -X, --timeout-ms and -v. Returns 1 if opt was one of them (consumed), 0 if not,
+ * -1 after printing an error for a malformed value.
+ */
+int rn__cli_common_opt(struct rn_cli_common *c, int opt, const char *arg);
+/*
+ * Builds a configuration with bootstrap.servers, quiet logging (librdkafka's own log lines
+ * only with -v) and error capture, then the command's defaults ("key=value" strings, NULL
+ * terminated, may be NULL), then every -X in order, so -X wins. Returns NULL after printing
+ * the error line.
+ */
+rd_kafka_conf_t *rn__cli_conf(struct rn_cli_common *c, const char *const *defaults);
+/* rd_kafka_new() on conf (consumed on success); NULL after printing the error line. */
+rd_kafka_t *rn__cli_new(struct rn_cli_common *c, rd_kafka_type_t type, rd_kafka_conf_t *conf);
+/* Sets one property, printing "cmd: bad property ..." on failure. Returns 0 or -1. */
+int rn__cli_set(struct rn_cli_common *c, rd_kafka_conf_t *conf, const char *k, const char *v);
+
+/* Prints "<cmd>: <message>\n" to stderr. Returns 1 so callers can `return rn__cli_err(...)`. */
+int rn__cli_err(const struct rn_cli_common *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/*
+ * Describes err for an error line. When a request merely timed out or found no broker, the last
+ * error librdkafka's error callback saw (connection refused, resolution failure) names the real
+ * cause: "Local: Timed out (127.0.0.1:9092/bootstrap: Connect ... failed: Connection refused)".
+ * Serves rk's pending error events first (poll), so call it from the thread that polls rk.
+ * Returns buf.
+ */
+const char *rn__cli_explain(rd_kafka_t *rk, rd_kafka_resp_err_t err, char *buf, size_t len);
+
+/* Parses a decimal integer in [min, max]; returns 0 or -1. Accepts k/m/g suffixes if sfx. */
+int rn__cli_parse_ll(const char *s, long long min, long long max, bool sfx, long long *out);
+void rn__cli_catch_signals(void);
+/*
+ * Reports the option getopt_long() just rejected (opterr must be 0) as one line:
+ * "runnel topic create: unknown option '--foo' (see --help)". Returns 2.
+ */
+int rn__cli_bad_opt(const struct rn_cli_common *c, int argc, char **argv);
+/* Prints the usage text followed by the common options; returns 0 (for --help) or 2. */
+int rn__cli_usage(const char *text, bool to_stdout);
+
+/*
+ * Fetches metadata of all topics (never auto-creates one) into *md, which the caller frees
+ * with rd_kafka_metadata_destroy(). Returns 0 or -1 after printing the error line.
+ */
+int rn__cli_metadata(struct rn_cli_common *c, rd_kafka_t *rk, const struct rd_kafka_metadata **md);
+/* Returns the topic named name in md, or NULL. */
+const struct rd_kafka_metadata_topic *rn__cli_find_topic(const struct rd_kafka_metadata *md,
+							 const char *name);
+
+#endif
