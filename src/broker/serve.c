@@ -1,11 +1,317 @@
-#include <stdio.h>
-
+/*
+ * `runnel serve`: parse the configuration, open the log directory (recovering every partition),
+ * start the flusher, the network loops and the admin HTTP listener, then wait for SIGTERM or
+ * SIGINT and shut down in reverse order so acknowledged data is flushed and segments closed.
+ */
 #include "broker/serve.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "broker/broker.h"
+#include "broker/dispatch.h"
+#include "broker/maintenance.h"
+#include "broker/metrics.h"
+#include "broker/topics.h"
+#include "core/alloc.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "net/http_admin.h"
+#include "net/server.h"
+#include "storage/flusher.h"
+#include "storage/logdir.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: runnel serve [-c FILE] [--set key=value ...]\n\n"
+		"Runs a single-node broker that speaks the Kafka protocol.\n\n"
+		"Options:\n"
+		"  -c, --config FILE     read a server.properties-style file (key=value lines)\n"
+		"  -s, --set key=value   set one config key (Kafka's names); repeatable, applied\n"
+		"                        after the file\n"
+		"  --list-config         print every config key with its default and exit\n"
+		"  -h, --help            this help\n\n"
+		"Common keys (defaults in brackets):\n"
+		"  listeners [PLAINTEXT://127.0.0.1:9092]   advertised.listeners [listeners]\n"
+		"  log.dirs [./runnel-data]   node.id [1]   num.partitions [1]\n"
+		"  auto.create.topics.enable [true]   log.segment.bytes [1073741824]\n"
+		"  log.roll.ms   log.retention.ms/.minutes/.hours [168 h]   log.retention.bytes [-1]\n"
+		"  log.flush.interval.messages [unlimited; 1 = fdatasync before every ack]\n"
+		"  log.flush.interval.ms   message.max.bytes [1048588]\n"
+		"  socket.request.max.bytes [104857600]   log.message.timestamp.type [CreateTime]\n"
+		"  admin.listener [127.0.0.1:9644] (/metrics, /health)   log.level [info]\n\n"
+		"Unknown keys are errors. SIGTERM or SIGINT shut down cleanly.\n");
+}
+
+static void list_config(void)
+{
+	size_t n;
+	const struct rn_cfg_def *d = rn_config_defs(&n);
+	for (size_t i = 0; i < n; i++)
+		printf("%-45s %s%s\n", d[i].name, d[i].def ? d[i].def : "(null)",
+		       d[i].no_effect ? "  (accepted, no effect)" : "");
+}
+
+/* Parses "PLAINTEXT://host:port" (first entry of a list). host may be empty. */
+static int parse_listener(const char *v, char *host, size_t hostlen, int *port)
+{
+	if (!v)
+		return -EINVAL;
+	const char *p = strstr(v, "://");
+	p = p ? p + 3 : v;
+	const char *end = strchr(p, ',');
+	size_t len = end ? (size_t)(end - p) : strlen(p);
+	const char *colon = NULL;
+	for (size_t i = 0; i < len; i++)
+		if (p[i] == ':')
+			colon = p + i;
+	if (!colon || (size_t)(colon - p) >= hostlen)
+		return -EINVAL;
+	memcpy(host, p, (size_t)(colon - p));
+	host[colon - p] = '\0';
+	if (host[0] == '[') { /* [::1] */
+		memmove(host, host + 1, strlen(host));
+		host[strcspn(host, "]")] = '\0';
+	}
+	char *e;
+	long pt = strtol(colon + 1, &e, 10);
+	if (e == colon + 1 || e > p + len || pt < 0 || pt > 65535)
+		return -EINVAL;
+	*port = (int)pt;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct rn_config *cfg)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "set", required_argument, NULL, 's' },
+		{ "list-config", no_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *file = NULL;
+	char **sets = rn_calloc((size_t)argc, sizeof(char *));
+	int nsets = 0, c, rc = 0;
+	char err[600];
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:s:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': file = optarg; break;
+		case 's': sets[nsets++] = optarg; break;
+		case 'L': list_config(); rc = 1; goto out;
+		case 'h': usage(stdout); rc = 1; goto out;
+		default:
+			fprintf(stderr, "runnel serve: see 'runnel serve --help'\n");
+			rc = -1;
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "runnel serve: unexpected argument '%s'\n", argv[optind]);
+		rc = -1;
+		goto out;
+	}
+	if (file && rn_config_load_file(cfg, file, err, sizeof(err)) < 0) {
+		fprintf(stderr, "runnel serve: %s\n", err);
+		rc = -1;
+		goto out;
+	}
+	for (int i = 0; i < nsets; i++) {
+		if (rn_config_set_kv(cfg, sets[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "runnel serve: --set %s\n", err);
+			rc = -1;
+			goto out;
+		}
+	}
+out:
+	rn_free(sets);
+	return rc;
+}
+
+static int resolve(struct rn_broker *b, char *host, size_t hostlen, int *port)
+{
+	struct rn_config *cfg = b->cfg;
+	const char *lvl = rn_config_get(cfg, "log.level");
+	enum rn_log_level l;
+	if (rn_log_parse_level(lvl, &l) < 0) {
+		fprintf(stderr, "runnel serve: log.level: '%s' is not debug, info, warn or error\n",
+			lvl);
+		return -EINVAL;
+	}
+	rn_log_set_level(l);
+	const char *listeners = rn_config_get(cfg, "listeners");
+	if (parse_listener(listeners, host, hostlen, port) < 0) {
+		fprintf(stderr, "runnel serve: listeners: cannot parse '%s' (want "
+				"PLAINTEXT://host:port)\n",
+			listeners);
+		return -EINVAL;
+	}
+	const char *dirs = rn_config_get(cfg, "log.dirs");
+	if (!dirs)
+		dirs = rn_config_get(cfg, "log.dir");
+	if (strchr(dirs, ',')) {
+		fprintf(stderr, "runnel serve: log.dirs: only one directory is supported (got "
+				"'%s')\n",
+			dirs);
+		return -EINVAL;
+	}
+	b->log_dir = rn_strdup(dirs);
+	b->node_id = (int32_t)rn_config_get_i64(cfg, "node.id");
+	if (rn_config_get(cfg, "broker.id") && rn_config_is_default(cfg, "node.id"))
+		b->node_id = (int32_t)rn_config_get_i64(cfg, "broker.id");
+	b->auto_create = rn_config_get_bool(cfg, "auto.create.topics.enable");
+	b->num_partitions = (int32_t)rn_config_get_i64(cfg, "num.partitions");
+	b->message_max_bytes = (int32_t)rn_config_get_i64(cfg, "message.max.bytes");
+	return 0;
+}
+
+static int set_advertised(struct rn_broker *b, const char *host, int bound_port)
+{
+	const char *adv = rn_config_get(b->cfg, "advertised.listeners");
+	int port = bound_port;
+	if (adv) {
+		if (parse_listener(adv, b->adv_host, sizeof(b->adv_host), &port) < 0) {
+			rn_error("advertised.listeners: cannot parse '%s'", adv);
+			return -EINVAL;
+		}
+		if (port == 0)
+			port = bound_port;
+	} else {
+		snprintf(b->adv_host, sizeof(b->adv_host), "%s", host);
+	}
+	/* A wildcard bind is not an address a client can dial. */
+	if (!b->adv_host[0] || !strcmp(b->adv_host, "0.0.0.0") || !strcmp(b->adv_host, "::"))
+		snprintf(b->adv_host, sizeof(b->adv_host), "127.0.0.1");
+	b->adv_port = port;
+	return 0;
+}
+
+static int start_admin(struct rn_broker *b)
+{
+	const char *v = rn_config_get(b->cfg, "admin.listener");
+	if (!v || !*v)
+		return 0;
+	char host[256];
+	int port;
+	if (parse_listener(v, host, sizeof(host), &port) < 0) {
+		rn_error("admin.listener: cannot parse '%s' (want host:port)", v);
+		return -EINVAL;
+	}
+	int rc = rn_http_admin_start(host, port, &b->admin);
+	if (rc < 0) {
+		rn_error("admin listener %s: %s", v, rn_strerror(rc));
+		return rc;
+	}
+	rn_info("admin HTTP listener on %s:%d (/metrics, /health)", host,
+		rn_http_admin_port(b->admin));
+	return 0;
+}
+
+static void broker_free(struct rn_broker *b)
+{
+	rn_free(b->log_dir);
+	pthread_rwlock_destroy(&b->topics_lock);
+	pthread_mutex_destroy(&b->admin_lock);
+	rn_config_free(b->cfg);
+}
 
 int rn_serve_main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "runnel serve: not implemented yet\n");
-	return 1;
+	int64_t t0 = rn_mono_us();
+	struct rn_broker b = { 0 };
+	b.cfg = rn_config_new();
+	pthread_rwlock_init(&b.topics_lock, NULL);
+	pthread_mutex_init(&b.admin_lock, NULL);
+	b.started_ms = rn_wall_ms();
+	int rc = parse_args(argc, argv, b.cfg);
+	char host[256];
+	int port;
+	if (rc != 0 || resolve(&b, host, sizeof(host), &port) < 0) {
+		broker_free(&b);
+		return rc > 0 ? 0 : 2;
+	}
+
+	/* Signals go to the main thread only: block them before any thread starts. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int exit_code = 1;
+	rc = rn_logdir_open(b.log_dir, &b.logdir);
+	if (rc < 0) {
+		rn_error("cannot open log directory %s: %s", b.log_dir,
+			 rc == -EBUSY ? "another broker is using it" : rn_strerror(rc));
+		goto out;
+	}
+	rc = rn_meta_open(b.log_dir, b.node_id, &b.meta);
+	if (rc < 0) {
+		rn_error("cannot open metadata in %s: %s", b.log_dir, rn_strerror(rc));
+		goto out_logdir;
+	}
+	rc = rn_topics_load(&b);
+	if (rc < 0)
+		rn_warn("some partitions could not be opened; they answer KAFKA_STORAGE_ERROR");
+	rc = rn_flusher_start(&b.flusher);
+	if (rc < 0) {
+		rn_error("cannot start the flusher: %s", rn_strerror(rc));
+		goto out_topics;
+	}
+	struct rn_server_config sc = {
+		.host = host,
+		.port = port,
+		.nloops = (int)rn_config_get_i64(b.cfg, "num.network.threads"),
+		.max_request_bytes = (size_t)rn_config_get_i64(b.cfg, "socket.request.max.bytes"),
+		.max_inflight_bytes = 64u << 20,
+		.on_request = rn_dispatch,
+		.arg = &b,
+	};
+	rc = rn_server_start(&sc, &b.server);
+	if (rc < 0) {
+		rn_error("cannot listen on %s:%d: %s", host, port, rn_strerror(rc));
+		goto out_flusher;
+	}
+	if (set_advertised(&b, host, rn_server_port(b.server)) < 0 || start_admin(&b) < 0)
+		goto out_server;
+	rn_broker_metrics_register(&b);
+	rn_maintenance_start(&b);
+	rn_info("runnel node %d listening on %s:%d (advertised %s:%d), data in %s, %u topic(s), "
+		"cluster %s, started in %.1f ms",
+		b.node_id, host, rn_server_port(b.server), b.adv_host, b.adv_port, b.log_dir,
+		b.ntopics, rn_meta_cluster_id(b.meta), (double)(rn_mono_us() - t0) / 1000.0);
+
+	int sig = 0;
+	sigwait(&set, &sig);
+	rn_info("received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	exit_code = 0;
+
+	rn_maintenance_stop(&b);
+	rn_broker_metrics_unregister(&b);
+	if (b.admin)
+		rn_http_admin_stop(b.admin);
+out_server:
+	rn_server_stop(b.server);
+out_flusher:
+	rn_flusher_stop(b.flusher);
+out_topics:
+	rn_topics_unload(&b);
+	rn_meta_close(b.meta);
+out_logdir:
+	rn_logdir_close(b.logdir);
+out:
+	broker_free(&b);
+	if (exit_code == 0)
+		rn_info("shutdown complete");
+	return exit_code;
 }

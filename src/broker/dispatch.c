@@ -1,0 +1,135 @@
+#include "broker/dispatch.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "broker/handler.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "proto/api.h"
+
+/*
+ * Advertised version ranges (../shared/docs/protocol.md, "advertise" column). Some minimums
+ * are 0 although the oldest versions carry legacy message formats we refuse: librdkafka enables
+ * features (compression, MsgVer2) only when the broker range OVERLAPS old versions, so raising
+ * Produce's minimum above 0 silently turns compression off in every librdkafka client.
+ */
+static const struct rn_api_entry entries[] = {
+	{ 0, 0, 7, rn_h_produce },	   { 1, 4, 11, rn_h_fetch },
+	{ 2, 1, 3, rn_h_list_offsets },	   { 3, 0, 6, rn_h_metadata },
+	{ 18, 0, 3, rn_h_api_versions },   { 19, 0, 4, rn_h_create_topics },
+	{ 20, 0, 3, rn_h_delete_topics },  { 32, 0, 2, rn_h_describe_configs },
+	{ 37, 0, 1, rn_h_create_partitions },
+};
+
+const struct rn_api_entry *rn_api_entries(int *n)
+{
+	*n = (int)(sizeof(entries) / sizeof(entries[0]));
+	return entries;
+}
+
+const struct rn_api_entry *rn_api_entry(int16_t key)
+{
+	for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++)
+		if (entries[i].key == key)
+			return &entries[i];
+	return NULL;
+}
+
+enum rn_kerr rn_kerr_from(int err)
+{
+	switch (err) {
+	case 0: return RN_KERR_NONE;
+	case RN_ECORRUPT: return RN_KERR_CORRUPT_MESSAGE;
+	case RN_ETOOLARGE: return RN_KERR_MESSAGE_TOO_LARGE;
+	case RN_EUNSUPPORTED: return RN_KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
+	case RN_ERANGE: return RN_KERR_OFFSET_OUT_OF_RANGE;
+	case RN_ENOTFOUND: return RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+	case RN_EINVALID: return RN_KERR_INVALID_REQUEST;
+	case RN_EOFFLINE:
+	case -EIO:
+	case -ENOSPC:
+	case -EDQUOT:
+	case -EROFS: return RN_KERR_KAFKA_STORAGE_ERROR;
+	default: return RN_KERR_UNKNOWN_SERVER_ERROR;
+	}
+}
+
+char *rn_ctx_strdup(struct rn_ctx *ctx, struct rn_str s)
+{
+	if (s.len < 0)
+		return NULL;
+	return rn_arena_strndup(&ctx->req->arena, s.ptr, (size_t)s.len);
+}
+
+static void record_latency(struct rn_ctx *ctx)
+{
+	int16_t k = ctx->hdr.api_key;
+	if (k >= 0 && k < RN_API_KEYS)
+		rn_hist_record(&ctx->b->api[k].latency, rn_mono_us() - ctx->req->recv_us);
+}
+
+void rn_respond_begin(struct rn_ctx *ctx)
+{
+	rn_response_header_encode(&ctx->req->out, ctx->hdr.api_key, ctx->hdr.api_version,
+				  ctx->hdr.correlation_id);
+}
+
+void rn_respond_end(struct rn_ctx *ctx)
+{
+	record_latency(ctx);
+	rn_req_done(ctx->req);
+}
+
+void rn_respond_none(struct rn_ctx *ctx)
+{
+	record_latency(ctx);
+	ctx->req->no_response = true;
+	rn_req_done(ctx->req);
+}
+
+void rn_close_conn(struct rn_ctx *ctx, const char *why)
+{
+	int16_t k = ctx->hdr.api_key;
+	const struct rn_api_info *ai = rn_api_info(k);
+	rn_warn("closing connection from %s: %s (api %s(%d) v%d, correlation id %d, client %.*s)",
+		rn_req_peer(ctx->req), why, ai ? ai->name : "unknown", k, ctx->hdr.api_version,
+		ctx->hdr.correlation_id, ctx->hdr.client_id.len > 0 ? ctx->hdr.client_id.len : 0,
+		ctx->hdr.client_id.len > 0 ? ctx->hdr.client_id.ptr : "");
+	if (k >= 0 && k < RN_API_KEYS)
+		atomic_fetch_add_explicit(&ctx->b->api[k].errors, 1, memory_order_relaxed);
+	rn_iochain_free(&ctx->req->out);
+	ctx->req->no_response = true;
+	ctx->req->close_after = true;
+	rn_req_done(ctx->req);
+}
+
+void rn_dispatch(struct rn_req *req, void *arg)
+{
+	struct rn_broker *b = arg;
+	struct rn_ctx *ctx = rn_arena_alloc(&req->arena, sizeof(*ctx));
+	ctx->b = b;
+	ctx->req = req;
+	rn_rd_init(&ctx->rd, req->frame, req->len, &req->arena);
+	if (rn_request_header_decode(&ctx->rd, &ctx->hdr) < 0 || ctx->rd.err) {
+		ctx->hdr.api_key = -1;
+		rn_close_conn(ctx, "malformed request header");
+		return;
+	}
+	int16_t key = ctx->hdr.api_key, ver = ctx->hdr.api_version;
+	const struct rn_api_entry *e = rn_api_entry(key);
+	if (!e) {
+		atomic_fetch_add_explicit(&b->unknown_api_requests, 1, memory_order_relaxed);
+		rn_close_conn(ctx, "unsupported API key");
+		return;
+	}
+	atomic_fetch_add_explicit(&b->api[key].requests, 1, memory_order_relaxed);
+	/* An ApiVersions of a version we do not know still gets an answer (a v0 body with
+	 * UNSUPPORTED_VERSION), so the client can retry with one we do. */
+	if ((ver < e->min_version || ver > e->max_version) && key != 18) {
+		rn_close_conn(ctx, "unsupported API version");
+		return;
+	}
+	e->handler(ctx);
+}

@@ -1,0 +1,291 @@
+/*
+ * Fetch: whole record batches straight from the segment files (sendfile; the response holds
+ * file ranges, never copies of the data), with Kafka's sizing rules and long polling:
+ *
+ * - KIP-74: the first batch of the first non-empty partition is returned whole even when it
+ *   is larger than max_bytes or partition_max_bytes, otherwise a consumer could never progress;
+ * - if fewer than min_bytes are available the request parks until an append to one of its
+ *   partitions (rn_topic_notify) or max_wait_ms, then answers with whatever there is; it never
+ *   answers REQUEST_TIMED_OUT.
+ *
+ * A parked fetch lives on the heap (not the request arena) with a reference count: one for
+ * itself and one per wake-up posted to its loop, because a wake-up may be in flight when the
+ * fetch completes. Waiters are unregistered before completion, so no new wake-ups follow.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/handler.h"
+#include "broker/topics.h"
+#include "broker/waiter.h"
+#include "core/alloc.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "net/loop.h"
+#include "proto/gen/rn_msg.h"
+#include "storage/partition.h"
+
+struct fetch;
+
+struct fwait {
+	struct rn_topic_waiter w;
+	struct fetch *f;
+	struct rn_topic *t;
+	int32_t idx;
+};
+
+struct fetch {
+	struct rn_ctx *ctx;
+	struct rn_fetch_request rq;
+	struct rn_topic **topics; /* per request topic, referenced, or NULL */
+	struct fwait *waits;
+	int nwaits;
+	struct rn_timer *timer;
+	_Atomic int refs;
+	_Atomic bool wake_pending;
+	bool done;
+};
+
+static void fetch_unref(struct fetch *f)
+{
+	if (atomic_fetch_sub(&f->refs, 1) == 1) {
+		rn_free(f->waits);
+		rn_free(f);
+	}
+}
+
+static void put_records(struct rn_fetch_response *resp)
+{
+	for (int32_t i = 0; i < resp->responses_count; i++) {
+		struct rn_fetch_response_fetchable_topic_response *tr = &resp->responses[i];
+		for (int32_t j = 0; j < tr->partitions_count; j++) {
+			struct rn_records *r = &tr->partitions[j].records;
+			if (r->file)
+				rn_fileref_put(r->file);
+			r->file = NULL;
+		}
+	}
+}
+
+static void fill_partition(struct fetch *f, struct rn_topic *t,
+			   struct rn_fetch_request_fetch_partition *fp,
+			   struct rn_fetch_response_partition_data *pd, int64_t *total,
+			   bool *error)
+{
+	struct rn_fetch_request *rq = &f->rq;
+	pd->partition_index = fp->partition;
+	pd->high_watermark = -1;
+	pd->last_stable_offset = -1;
+	pd->log_start_offset = -1;
+	pd->preferred_read_replica = -1;
+	pd->records = (struct rn_records){ NULL, 0, NULL, 0 };
+	pd->aborted_transactions_count = rq->isolation_level == 1 ? 0 : -1;
+	pd->diverging_epoch.epoch = -1;
+	pd->diverging_epoch.end_offset = -1;
+	pd->current_leader.leader_id = -1;
+	pd->current_leader.leader_epoch = -1;
+	pd->snapshot_id.end_offset = -1;
+	pd->snapshot_id.epoch = -1;
+	if (!t || atomic_load(&t->deleted) || fp->partition < 0 || fp->partition >= t->npart) {
+		pd->error_code = RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+		*error = true;
+		return;
+	}
+	struct rn_partition *p = t->parts[fp->partition].log;
+	if (!p) {
+		pd->error_code = RN_KERR_KAFKA_STORAGE_ERROR;
+		*error = true;
+		return;
+	}
+	int64_t room = (int64_t)rq->max_bytes - *total;
+	int64_t limit = fp->partition_max_bytes < room ? fp->partition_max_bytes : room;
+	bool min_one = *total == 0;
+	if (limit < 0)
+		limit = 0;
+	struct rn_read_info ri = { 0 };
+	int rc = (limit > 0 || min_one)
+			 ? rn_partition_read(p, fp->fetch_offset, (uint32_t)limit, min_one, &ri)
+			 : 0;
+	if (limit <= 0 && !min_one) {
+		ri.high_watermark = rn_partition_high_watermark(p);
+		ri.last_stable_offset = ri.high_watermark;
+		ri.log_start_offset = rn_partition_log_start(p);
+	}
+	if (rc < 0) {
+		pd->error_code = (int16_t)rn_kerr_from(rc);
+		pd->high_watermark = rn_partition_high_watermark(p);
+		pd->last_stable_offset = pd->high_watermark;
+		pd->log_start_offset = rn_partition_log_start(p);
+		*error = true;
+		return;
+	}
+	pd->high_watermark = ri.high_watermark;
+	pd->last_stable_offset = ri.last_stable_offset;
+	pd->log_start_offset = ri.log_start_offset;
+	if (ri.len > 0 && ri.file) {
+		pd->records.file = ri.file; /* our reference, dropped by put_records */
+		pd->records.file_off = ri.pos;
+		pd->records.len = (int32_t)ri.len;
+		*total += (int64_t)ri.len;
+	}
+}
+
+/* Builds the response from the logs as they are now. Returns the bytes of log data in it. */
+static int64_t build(struct fetch *f, struct rn_fetch_response *resp, bool *error)
+{
+	struct rn_fetch_request *rq = &f->rq;
+	struct rn_arena *a = &f->ctx->req->arena;
+	int64_t total = 0;
+	memset(resp, 0, sizeof(*resp));
+	resp->responses_count = rq->topics_count > 0 ? rq->topics_count : 0;
+	resp->responses = rn_arena_alloc(a, (size_t)(resp->responses_count + 1) *
+						    sizeof(*resp->responses));
+	for (int32_t i = 0; i < resp->responses_count; i++) {
+		struct rn_fetch_request_fetch_topic *ft = &rq->topics[i];
+		struct rn_fetch_response_fetchable_topic_response *tr = &resp->responses[i];
+		tr->topic = ft->topic;
+		int32_t np = ft->partitions_count > 0 ? ft->partitions_count : 0;
+		tr->partitions_count = np;
+		tr->partitions = rn_arena_alloc(a, (size_t)(np + 1) * sizeof(*tr->partitions));
+		for (int32_t j = 0; j < np; j++)
+			fill_partition(f, f->topics[i], &ft->partitions[j], &tr->partitions[j],
+				       &total, error);
+	}
+	return total;
+}
+
+static void account(struct fetch *f, struct rn_fetch_response *resp)
+{
+	for (int32_t i = 0; i < resp->responses_count; i++) {
+		struct rn_topic *t = f->topics[i];
+		if (!t)
+			continue;
+		atomic_fetch_add_explicit(&t->stats.fetch_requests, 1, memory_order_relaxed);
+		for (int32_t j = 0; j < resp->responses[i].partitions_count; j++) {
+			struct rn_fetch_response_partition_data *pd =
+				&resp->responses[i].partitions[j];
+			if (pd->records.len <= 0)
+				continue;
+			atomic_fetch_add_explicit(&t->stats.bytes_out, (uint64_t)pd->records.len,
+						  memory_order_relaxed);
+			int64_t from = f->rq.topics[i].partitions[j].fetch_offset;
+			if (pd->high_watermark > from)
+				atomic_fetch_add_explicit(&t->stats.records_out,
+							  (uint64_t)(pd->high_watermark - from),
+							  memory_order_relaxed);
+		}
+	}
+}
+
+static void complete(struct fetch *f, struct rn_fetch_response *resp)
+{
+	struct rn_ctx *ctx = f->ctx;
+	f->done = true;
+	for (int i = 0; i < f->nwaits; i++)
+		rn_topic_unwait(f->waits[i].t, f->waits[i].idx, &f->waits[i].w);
+	if (f->timer)
+		rn_loop_timer_cancel(ctx->req->loop, f->timer);
+	f->timer = NULL;
+	account(f, resp);
+	rn_respond_begin(ctx);
+	rn_fetch_response_encode(&ctx->req->out, ctx->hdr.api_version, resp);
+	put_records(resp);
+	for (int32_t i = 0; i < f->rq.topics_count; i++)
+		if (f->topics[i])
+			rn_topic_put(ctx->b, f->topics[i]);
+	rn_respond_end(ctx);
+	fetch_unref(f);
+}
+
+/* Answers if enough data is there (or final); returns false if the fetch should keep waiting. */
+static bool attempt(struct fetch *f, bool final)
+{
+	struct rn_fetch_response resp;
+	bool error = false;
+	int64_t total = build(f, &resp, &error);
+	if (final || error || total >= f->rq.min_bytes || f->rq.max_wait_ms <= 0) {
+		complete(f, &resp);
+		return true;
+	}
+	put_records(&resp);
+	return false;
+}
+
+static void on_wake(void *arg)
+{
+	struct fetch *f = arg;
+	atomic_store(&f->wake_pending, false);
+	if (!f->done)
+		attempt(f, false);
+	fetch_unref(f);
+}
+
+/* Called under the partition's waiter lock, from the appending thread. */
+static void wake(struct rn_topic_waiter *w)
+{
+	struct fetch *f = ((struct fwait *)w)->f;
+	if (atomic_exchange(&f->wake_pending, true))
+		return;
+	atomic_fetch_add(&f->refs, 1);
+	rn_loop_post(w->loop, on_wake, f);
+}
+
+static void on_timeout(struct rn_loop *l, void *arg)
+{
+	(void)l;
+	struct fetch *f = arg;
+	f->timer = NULL;
+	if (!f->done)
+		attempt(f, true);
+}
+
+static void park(struct fetch *f)
+{
+	int n = 0;
+	for (int32_t i = 0; i < f->rq.topics_count; i++)
+		if (f->topics[i])
+			n += f->rq.topics[i].partitions_count;
+	f->waits = rn_calloc((size_t)n + 1, sizeof(*f->waits));
+	for (int32_t i = 0; i < f->rq.topics_count; i++) {
+		struct rn_topic *t = f->topics[i];
+		for (int32_t j = 0; t && j < f->rq.topics[i].partitions_count; j++) {
+			int32_t idx = f->rq.topics[i].partitions[j].partition;
+			if (idx < 0 || idx >= t->npart)
+				continue;
+			struct fwait *fw = &f->waits[f->nwaits++];
+			fw->f = f;
+			fw->t = t;
+			fw->idx = idx;
+			fw->w.loop = f->ctx->req->loop;
+			fw->w.wake = wake;
+			rn_topic_wait(t, idx, &fw->w);
+		}
+	}
+	f->timer = rn_loop_timer_add(f->ctx->req->loop, f->rq.max_wait_ms, on_timeout, f);
+	/* An append between the first attempt and the registration would be missed: look once
+	 * more now that the waiters are in place. */
+	attempt(f, false);
+}
+
+void rn_h_fetch(struct rn_ctx *ctx)
+{
+	struct fetch *f = rn_calloc(1, sizeof(*f));
+	f->ctx = ctx;
+	f->refs = 1;
+	if (rn_fetch_request_decode(&ctx->rd, ctx->hdr.api_version, &f->rq) < 0) {
+		rn_free(f);
+		rn_close_conn(ctx, "malformed Fetch request");
+		return;
+	}
+	if (f->rq.max_bytes <= 0)
+		f->rq.max_bytes = INT32_MAX;
+	int32_t nt = f->rq.topics_count > 0 ? f->rq.topics_count : 0;
+	f->topics = rn_arena_alloc(&ctx->req->arena, (size_t)(nt + 1) * sizeof(*f->topics));
+	for (int32_t i = 0; i < nt; i++) {
+		struct rn_str name = f->rq.topics[i].topic;
+		if (name.len > 0)
+			f->topics[i] = rn_topic_get(ctx->b, name.ptr, (size_t)name.len);
+	}
+	if (!attempt(f, false))
+		park(f);
+}

@@ -1,0 +1,143 @@
+/*
+ * Metadata: this broker, and the requested topics with their partitions (this node leads all
+ * of them). Unknown topics are created here when auto.create.topics.enable and the request
+ * allow it, as Kafka does: librdkafka's producer relies on that for auto-creation.
+ * v0: an empty topic list means all topics; v1+: null means all, empty means none.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "broker/handler.h"
+#include "broker/topics.h"
+#include "proto/gen/rn_msg.h"
+#include "storage/partition.h"
+
+struct all_ctx {
+	struct rn_ctx *ctx;
+	struct rn_metadata_response_metadata_response_topic *topics;
+	int n, cap;
+};
+
+static void fill_topic(struct rn_ctx *ctx, struct rn_metadata_response_metadata_response_topic *rt,
+		       struct rn_topic *t)
+{
+	struct rn_arena *a = &ctx->req->arena;
+	int32_t node = ctx->b->node_id;
+	/* Copied: the topic may be gone by the time the response is encoded. */
+	size_t len = strlen(t->name);
+	rt->name = (struct rn_str){ rn_arena_strndup(a, t->name, len), (int32_t)len };
+	memcpy(rt->topic_id.b, t->id, 16);
+	rt->is_internal = t->name[0] == '_' && t->name[1] == '_';
+	rt->topic_authorized_operations = INT32_MIN;
+	rt->partitions_count = t->npart;
+	rt->partitions = rn_arena_alloc(a, (size_t)t->npart * sizeof(*rt->partitions));
+	int32_t *one = rn_arena_alloc(a, sizeof(int32_t));
+	*one = node;
+	for (int32_t i = 0; i < t->npart; i++) {
+		struct rn_metadata_response_metadata_response_partition *p = &rt->partitions[i];
+		p->partition_index = i;
+		p->leader_id = node;
+		p->leader_epoch = t->parts[i].log ? rn_partition_leader_epoch(t->parts[i].log) : 0;
+		p->replica_nodes = one;
+		p->replica_nodes_count = 1;
+		p->isr_nodes = one;
+		p->isr_nodes_count = 1;
+		p->offline_replicas_count = 0;
+		if (!t->parts[i].log || rn_partition_offline(t->parts[i].log)) {
+			p->error_code = RN_KERR_KAFKA_STORAGE_ERROR;
+			p->offline_replicas = one;
+			p->offline_replicas_count = 1;
+			p->isr_nodes_count = 0;
+		}
+	}
+}
+
+static void collect_all(struct rn_topic *t, void *arg)
+{
+	struct all_ctx *ac = arg;
+	if (ac->n == ac->cap)
+		return;
+	fill_topic(ac->ctx, &ac->topics[ac->n++], t);
+}
+
+void rn_h_metadata(struct rn_ctx *ctx)
+{
+	struct rn_broker *b = ctx->b;
+	int16_t ver = ctx->hdr.api_version;
+	struct rn_metadata_request rq;
+	if (rn_metadata_request_decode(&ctx->rd, ver, &rq) < 0) {
+		rn_close_conn(ctx, "malformed Metadata request");
+		return;
+	}
+	struct rn_arena *a = &ctx->req->arena;
+	struct rn_metadata_response resp = { 0 };
+	resp.brokers = rn_arena_alloc(a, sizeof(*resp.brokers));
+	resp.brokers_count = 1;
+	resp.brokers[0].node_id = b->node_id;
+	resp.brokers[0].host = rn_str_c(b->adv_host);
+	resp.brokers[0].port = b->adv_port;
+	resp.brokers[0].rack = RN_STR_NULL;
+	resp.cluster_id = rn_str_c(rn_meta_cluster_id(b->meta));
+	resp.controller_id = b->node_id;
+	resp.cluster_authorized_operations = INT32_MIN;
+
+	bool all = rq.topics_count < 0 || (ver == 0 && rq.topics_count == 0);
+	if (all) {
+		/* Topics created between sizing and filling are simply left out. */
+		pthread_rwlock_rdlock(&b->topics_lock);
+		int cap = (int)b->ntopics;
+		pthread_rwlock_unlock(&b->topics_lock);
+		struct all_ctx ac = { ctx, rn_arena_alloc(a, (size_t)(cap + 1) * sizeof(*ac.topics)),
+				      0, cap };
+		rn_topics_foreach(b, collect_all, &ac);
+		resp.topics = ac.topics;
+		resp.topics_count = ac.n;
+		goto respond;
+	}
+	resp.topics_count = rq.topics_count;
+	resp.topics = rn_arena_alloc(a, (size_t)(rq.topics_count + 1) * sizeof(*resp.topics));
+	bool auto_create = b->auto_create && rq.allow_auto_topic_creation;
+	for (int32_t i = 0; i < rq.topics_count; i++) {
+		struct rn_metadata_response_metadata_response_topic *rt = &resp.topics[i];
+		struct rn_str name = rq.topics[i].name;
+		rt->name = name;
+		rt->topic_authorized_operations = INT32_MIN;
+		if (name.len < 0) { /* v10+ lookup by topic id: not indexed yet */
+			rt->error_code = RN_KERR_UNKNOWN_TOPIC_ID;
+			rt->topic_id = rq.topics[i].topic_id;
+			continue;
+		}
+		if (!rn_topic_name_valid(name.ptr, (size_t)name.len)) {
+			rt->error_code = RN_KERR_INVALID_TOPIC_EXCEPTION;
+			continue;
+		}
+		struct rn_topic *t = rn_topic_get(b, name.ptr, (size_t)name.len);
+		if (!t && auto_create) {
+			char msg[256];
+			char *cname = rn_ctx_strdup(ctx, name);
+			enum rn_kerr e = rn_topic_create(b, cname, -1, NULL, 0, false, msg,
+							 sizeof(msg));
+			if (e != RN_KERR_NONE && e != RN_KERR_TOPIC_ALREADY_EXISTS) {
+				rt->error_code = e == RN_KERR_INVALID_TOPIC_EXCEPTION
+							 ? e
+							 : RN_KERR_LEADER_NOT_AVAILABLE;
+				continue;
+			}
+			t = rn_topic_get(b, name.ptr, (size_t)name.len);
+			if (!t) { /* being deleted right now: the client retries */
+				rt->error_code = RN_KERR_LEADER_NOT_AVAILABLE;
+				continue;
+			}
+		}
+		if (!t) {
+			rt->error_code = RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+			continue;
+		}
+		fill_topic(ctx, rt, t);
+		rn_topic_put(b, t);
+	}
+respond:
+	rn_respond_begin(ctx);
+	rn_metadata_response_encode(&ctx->req->out, ver, &resp);
+	rn_respond_end(ctx);
+}

@@ -1,0 +1,40 @@
+/*
+ * Topic-level configs (retention.ms, segment.bytes, ...): each has a broker-level synonym whose
+ * value is the default (segment.bytes <- log.segment.bytes), as in Kafka. A topic stores only
+ * its overrides; the effective value is resolved against the broker config.
+ */
+#ifndef RN_BROKER_TOPIC_CONFIG_H
+#define RN_BROKER_TOPIC_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "broker/config.h"
+#include "meta/store.h"
+#include "storage/log_config.h"
+
+struct rn_topic_cfg_def {
+	const char *name;
+	const char *synonym; /* broker key, or NULL */
+	enum rn_cfg_type type;
+	const char *def; /* used when the synonym has no value */
+	bool sensitive;
+};
+
+
+const struct rn_topic_cfg_def *rn_topic_cfg_defs(size_t *n);
+const struct rn_topic_cfg_def *rn_topic_cfg_find(const char *name);
+
+/* Checks that key is a topic config and val is valid for it; writes a reason to err. */
+int rn_topic_cfg_validate(const char *key, const char *val, char *err, size_t errlen);
+
+/* The effective value of key for a topic with these overrides. *is_default is set when the
+ * value comes from the broker or the built-in default. Returns NULL for a null value. */
+const char *rn_topic_cfg_value(const struct rn_config *bc, const struct rn_cfg_kv *ov, int nov,
+			       const char *key, bool *is_default);
+
+/* Builds the storage settings of a topic from broker defaults and its overrides. */
+void rn_topic_cfg_resolve(const struct rn_config *bc, const struct rn_cfg_kv *ov, int nov,
+			  struct rn_log_config *out);
+
+#endif

@@ -1,0 +1,423 @@
+#include "broker/topics.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "broker/topic_config.h"
+#include "broker/waiter.h"
+#include "core/alloc.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "storage/logdir.h"
+#include "storage/partition.h"
+
+static uint32_t hash(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)s[i]) * 16777619u;
+	return h;
+}
+
+bool rn_topic_name_valid(const char *name, size_t len)
+{
+	if (len == 0 || len > 249)
+		return false;
+	if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static void table_grow(struct rn_broker *b)
+{
+	uint32_t n = b->nbuckets ? b->nbuckets * 2 : 64;
+	struct rn_topic **nb = rn_calloc(n, sizeof(*nb));
+	for (uint32_t i = 0; i < b->nbuckets; i++) {
+		struct rn_topic *t = b->buckets[i];
+		while (t) {
+			struct rn_topic *next = t->hnext;
+			uint32_t h = hash(t->name, strlen(t->name)) & (n - 1);
+			t->hnext = nb[h];
+			nb[h] = t;
+			t = next;
+		}
+	}
+	rn_free(b->buckets);
+	b->buckets = nb;
+	b->nbuckets = n;
+}
+
+/* Caller holds topics_lock for writing. */
+static void table_insert(struct rn_broker *b, struct rn_topic *t)
+{
+	if (b->ntopics + 1 > b->nbuckets / 2 * 3 || !b->nbuckets)
+		table_grow(b);
+	uint32_t h = hash(t->name, strlen(t->name)) & (b->nbuckets - 1);
+	t->hnext = b->buckets[h];
+	b->buckets[h] = t;
+	b->ntopics++;
+}
+
+static struct rn_topic *table_find(struct rn_broker *b, const char *name, size_t len)
+{
+	if (!b->nbuckets)
+		return NULL;
+	uint32_t h = hash(name, len) & (b->nbuckets - 1);
+	for (struct rn_topic *t = b->buckets[h]; t; t = t->hnext)
+		if (strlen(t->name) == len && memcmp(t->name, name, len) == 0)
+			return t;
+	return NULL;
+}
+
+static void table_remove(struct rn_broker *b, struct rn_topic *t)
+{
+	uint32_t h = hash(t->name, strlen(t->name)) & (b->nbuckets - 1);
+	for (struct rn_topic **pp = &b->buckets[h]; *pp; pp = &(*pp)->hnext) {
+		if (*pp == t) {
+			*pp = t->hnext;
+			b->ntopics--;
+			return;
+		}
+	}
+}
+
+static void copy_configs(struct rn_topic *t, const struct rn_cfg_kv *cfg, int n)
+{
+	t->configs = n ? rn_calloc((size_t)n, sizeof(*t->configs)) : NULL;
+	for (int i = 0; i < n; i++) {
+		t->configs[i].key = rn_strdup(cfg[i].key);
+		t->configs[i].val = rn_strdup(cfg[i].val);
+	}
+	t->nconfigs = n;
+}
+
+static void topic_free(struct rn_topic *t)
+{
+	for (int32_t i = 0; i < t->npart; i++)
+		pthread_mutex_destroy(&t->parts[i].wlock);
+	rn_free(t->parts);
+	for (int i = 0; i < t->nconfigs; i++) {
+		rn_free(t->configs[i].key);
+		rn_free(t->configs[i].val);
+	}
+	rn_free(t->configs);
+	rn_free(t->name);
+	rn_free(t);
+}
+
+/* Opens partitions [from, to) of t; on failure closes nothing (the logdir owns them). */
+static int open_parts(struct rn_broker *b, struct rn_topic *t, int32_t from, int32_t to)
+{
+	for (int32_t i = from; i < to; i++) {
+		pthread_mutex_init(&t->parts[i].wlock, NULL);
+		t->parts[i].waiters = NULL;
+		int rc = rn_logdir_open_partition(b->logdir, t->name, i, &t->logcfg, true,
+						  &t->parts[i].log);
+		if (rc < 0) {
+			rn_error("cannot open partition %s-%d: %s", t->name, i, rn_strerror(rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static struct rn_topic *topic_new(struct rn_broker *b, const char *name, const uint8_t id[16],
+				  int32_t npart, const struct rn_cfg_kv *cfg, int ncfg)
+{
+	struct rn_topic *t = rn_calloc(1, sizeof(*t));
+	t->name = rn_strdup(name);
+	memcpy(t->id, id, 16);
+	t->npart = npart;
+	t->parts = rn_calloc((size_t)npart, sizeof(*t->parts));
+	copy_configs(t, cfg, ncfg);
+	rn_topic_cfg_resolve(b->cfg, t->configs, t->nconfigs, &t->logcfg);
+	t->refs = 1; /* the table's */
+	return t;
+}
+
+struct load_ctx {
+	struct rn_broker *b;
+	int rc;
+};
+
+static void load_one(const struct rn_meta_topic *mt, void *arg)
+{
+	struct load_ctx *lc = arg;
+	struct rn_topic *t = topic_new(lc->b, mt->name, mt->id, mt->partitions, mt->configs,
+				       mt->nconfigs);
+	int rc = open_parts(lc->b, t, 0, t->npart);
+	if (rc < 0 && lc->rc == 0)
+		lc->rc = rc;
+	table_insert(lc->b, t);
+}
+
+int rn_topics_load(struct rn_broker *b)
+{
+	struct load_ctx lc = { b, 0 };
+	pthread_rwlock_wrlock(&b->topics_lock);
+	rn_meta_topics_foreach(b->meta, load_one, &lc);
+	pthread_rwlock_unlock(&b->topics_lock);
+	return lc.rc;
+}
+
+void rn_topics_unload(struct rn_broker *b)
+{
+	pthread_rwlock_wrlock(&b->topics_lock);
+	for (uint32_t i = 0; i < b->nbuckets; i++) {
+		struct rn_topic *t = b->buckets[i];
+		while (t) {
+			struct rn_topic *next = t->hnext;
+			topic_free(t);
+			t = next;
+		}
+	}
+	rn_free(b->buckets);
+	b->buckets = NULL;
+	b->nbuckets = b->ntopics = 0;
+	pthread_rwlock_unlock(&b->topics_lock);
+}
+
+struct rn_topic *rn_topic_get(struct rn_broker *b, const char *name, size_t len)
+{
+	pthread_rwlock_rdlock(&b->topics_lock);
+	struct rn_topic *t = table_find(b, name, len);
+	if (t)
+		atomic_fetch_add(&t->refs, 1);
+	pthread_rwlock_unlock(&b->topics_lock);
+	return t;
+}
+
+/* The last reference of a deleted topic removes its data. */
+static void topic_destroy(struct rn_broker *b, struct rn_topic *t)
+{
+	pthread_mutex_lock(&b->admin_lock);
+	for (int32_t i = 0; i < t->npart; i++) {
+		int rc = rn_logdir_delete_partition(b->logdir, t->name, i);
+		if (rc < 0 && rc != -ENOENT)
+			rn_warn("deleting partition %s-%d: %s", t->name, i, rn_strerror(rc));
+	}
+	for (struct rn_topic **pp = &b->graveyard; *pp; pp = &(*pp)->hnext) {
+		if (*pp == t) {
+			*pp = t->hnext;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&b->admin_lock);
+	rn_info("topic %s deleted", t->name);
+	topic_free(t);
+}
+
+void rn_topic_put(struct rn_broker *b, struct rn_topic *t)
+{
+	if (atomic_fetch_sub(&t->refs, 1) != 1)
+		return;
+	if (atomic_load(&t->deleted))
+		topic_destroy(b, t);
+	else
+		topic_free(t); /* replaced by a grown copy that shares its partitions */
+}
+
+static bool in_graveyard(struct rn_broker *b, const char *name)
+{
+	for (struct rn_topic *t = b->graveyard; t; t = t->hnext)
+		if (strcmp(t->name, name) == 0)
+			return true;
+	return false;
+}
+
+enum rn_kerr rn_topic_create(struct rn_broker *b, const char *name, int32_t partitions,
+			     const struct rn_cfg_kv *cfg, int ncfg, bool validate_only, char *msg,
+			     size_t msglen)
+{
+	if (!rn_topic_name_valid(name, strlen(name))) {
+		snprintf(msg, msglen,
+			 "Topic name \"%s\" is illegal, it contains a character other than ASCII "
+			 "alphanumerics, '.', '_' and '-' or is empty or too long",
+			 name);
+		return RN_KERR_INVALID_TOPIC_EXCEPTION;
+	}
+	if (partitions == -1)
+		partitions = b->num_partitions;
+	if (partitions <= 0 || partitions > 100000) {
+		snprintf(msg, msglen, "Number of partitions must be larger than 0.");
+		return RN_KERR_INVALID_PARTITIONS;
+	}
+	for (int i = 0; i < ncfg; i++)
+		if (rn_topic_cfg_validate(cfg[i].key, cfg[i].val, msg, msglen) < 0)
+			return RN_KERR_INVALID_CONFIG;
+	pthread_mutex_lock(&b->admin_lock);
+	enum rn_kerr kerr = RN_KERR_NONE;
+	struct rn_topic *old = rn_topic_get(b, name, strlen(name));
+	if (old || in_graveyard(b, name)) {
+		if (old)
+			rn_topic_put(b, old);
+		snprintf(msg, msglen, old ? "Topic '%s' already exists."
+					  : "Topic '%s' is marked for deletion.",
+			 name);
+		kerr = RN_KERR_TOPIC_ALREADY_EXISTS;
+		goto out;
+	}
+	if (validate_only)
+		goto out;
+	uint8_t id[16];
+	int rc = rn_meta_topic_create(b->meta, name, partitions, cfg, ncfg, id);
+	if (rc < 0) {
+		snprintf(msg, msglen, "cannot record topic: %s", rn_strerror(rc));
+		kerr = RN_KERR_KAFKA_STORAGE_ERROR;
+		goto out;
+	}
+	struct rn_topic *t = topic_new(b, name, id, partitions, cfg, ncfg);
+	rc = open_parts(b, t, 0, partitions);
+	if (rc < 0) {
+		snprintf(msg, msglen, "cannot create partition directories: %s", rn_strerror(rc));
+		kerr = RN_KERR_KAFKA_STORAGE_ERROR;
+		/* The metadata says it exists: keep the topic, its broken partitions report
+		 * storage errors, as a failed log dir does in Kafka. */
+	}
+	pthread_rwlock_wrlock(&b->topics_lock);
+	table_insert(b, t);
+	pthread_rwlock_unlock(&b->topics_lock);
+	rn_info("topic %s created with %d partition(s)", name, partitions);
+out:
+	pthread_mutex_unlock(&b->admin_lock);
+	return kerr;
+}
+
+enum rn_kerr rn_topic_delete(struct rn_broker *b, const char *name, char *msg, size_t msglen)
+{
+	pthread_mutex_lock(&b->admin_lock);
+	enum rn_kerr kerr = RN_KERR_NONE;
+	pthread_rwlock_wrlock(&b->topics_lock);
+	struct rn_topic *t = table_find(b, name, strlen(name));
+	if (t)
+		table_remove(b, t);
+	pthread_rwlock_unlock(&b->topics_lock);
+	if (!t) {
+		snprintf(msg, msglen, "This server does not host this topic-partition.");
+		kerr = RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+		goto out;
+	}
+	int rc = rn_meta_topic_delete(b->meta, name);
+	if (rc < 0)
+		rn_warn("topic %s: cannot record its deletion: %s", name, rn_strerror(rc));
+	atomic_store(&t->deleted, true);
+	t->hnext = b->graveyard;
+	b->graveyard = t;
+	/* Parked fetches notice the deletion when woken. */
+	for (int32_t i = 0; i < t->npart; i++)
+		rn_topic_notify(t, i);
+out:
+	pthread_mutex_unlock(&b->admin_lock);
+	if (t)
+		rn_topic_put(b, t); /* the table's reference */
+	return kerr;
+}
+
+enum rn_kerr rn_topic_add_partitions(struct rn_broker *b, const char *name, int32_t count,
+				     bool validate_only, char *msg, size_t msglen)
+{
+	pthread_mutex_lock(&b->admin_lock);
+	enum rn_kerr kerr = RN_KERR_NONE;
+	struct rn_topic *t = rn_topic_get(b, name, strlen(name));
+	if (!t) {
+		snprintf(msg, msglen, "The topic '%s' does not exist.", name);
+		kerr = RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+		goto out;
+	}
+	if (count <= t->npart) {
+		snprintf(msg, msglen,
+			 "Topic currently has %d partitions, which is higher than the requested "
+			 "%d.",
+			 t->npart, count);
+		if (count == t->npart)
+			snprintf(msg, msglen, "Topic already has %d partitions.", t->npart);
+		kerr = RN_KERR_INVALID_PARTITIONS;
+		goto out_put;
+	}
+	if (count > 100000) {
+		snprintf(msg, msglen, "Too many partitions.");
+		kerr = RN_KERR_INVALID_PARTITIONS;
+		goto out_put;
+	}
+	if (validate_only)
+		goto out_put;
+	int rc = rn_meta_topic_set_partitions(b->meta, name, count);
+	if (rc < 0) {
+		snprintf(msg, msglen, "cannot record partitions: %s", rn_strerror(rc));
+		kerr = RN_KERR_KAFKA_STORAGE_ERROR;
+		goto out_put;
+	}
+	/* Readers index parts[] without a lock, so grow by replacing the topic object. */
+	struct rn_topic *nt = topic_new(b, name, t->id, count, t->configs, t->nconfigs);
+	for (int32_t i = 0; i < t->npart; i++) {
+		pthread_mutex_init(&nt->parts[i].wlock, NULL);
+		nt->parts[i].log = t->parts[i].log;
+	}
+	open_parts(b, nt, t->npart, count);
+	pthread_rwlock_wrlock(&b->topics_lock);
+	table_remove(b, t);
+	table_insert(b, nt);
+	pthread_rwlock_unlock(&b->topics_lock);
+	/* The old object must not delete the shared partitions when it goes: it is not marked
+	 * deleted, so its last put only frees memory. Wake its waiters so they re-resolve. */
+	for (int32_t i = 0; i < t->npart; i++)
+		rn_topic_notify(t, i);
+	rn_topic_put(b, t); /* the table's */
+	rn_info("topic %s now has %d partitions", name, count);
+out_put:
+	rn_topic_put(b, t);
+out:
+	pthread_mutex_unlock(&b->admin_lock);
+	return kerr;
+}
+
+void rn_topics_foreach(struct rn_broker *b, void (*cb)(struct rn_topic *t, void *arg), void *arg)
+{
+	pthread_rwlock_rdlock(&b->topics_lock);
+	for (uint32_t i = 0; i < b->nbuckets; i++)
+		for (struct rn_topic *t = b->buckets[i]; t; t = t->hnext)
+			cb(t, arg);
+	pthread_rwlock_unlock(&b->topics_lock);
+}
+
+void rn_topic_notify(struct rn_topic *t, int32_t idx)
+{
+	struct rn_topic_part *p = &t->parts[idx];
+	pthread_mutex_lock(&p->wlock);
+	for (struct rn_topic_waiter *w = p->waiters; w; w = w->next)
+		w->wake(w);
+	pthread_mutex_unlock(&p->wlock);
+}
+
+void rn_topic_wait(struct rn_topic *t, int32_t idx, struct rn_topic_waiter *w)
+{
+	struct rn_topic_part *p = &t->parts[idx];
+	pthread_mutex_lock(&p->wlock);
+	w->prev = NULL;
+	w->next = p->waiters;
+	if (p->waiters)
+		p->waiters->prev = w;
+	p->waiters = w;
+	pthread_mutex_unlock(&p->wlock);
+}
+
+void rn_topic_unwait(struct rn_topic *t, int32_t idx, struct rn_topic_waiter *w)
+{
+	struct rn_topic_part *p = &t->parts[idx];
+	pthread_mutex_lock(&p->wlock);
+	if (w->prev)
+		w->prev->next = w->next;
+	else if (p->waiters == w)
+		p->waiters = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	w->prev = w->next = NULL;
+	pthread_mutex_unlock(&p->wlock);
+}

@@ -1,0 +1,43 @@
+/*
+ * The topic table: name -> struct rn_topic with its partitions, backed by the metadata store
+ * (what exists) and the log directory (the data). Lookups take a read lock for the hash probe
+ * only; admin changes are serialised by admin_lock and made durable in the store first.
+ */
+#ifndef RN_BROKER_TOPICS_H
+#define RN_BROKER_TOPICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broker/broker.h"
+#include "proto/kerr.h"
+
+/* Loads every topic of the metadata store and opens (recovers) its partitions. */
+int rn_topics_load(struct rn_broker *b);
+/* Drops the table; partitions are closed by rn_logdir_close afterwards. */
+void rn_topics_unload(struct rn_broker *b);
+
+/* Returns a referenced topic or NULL. name need not be NUL-terminated. */
+struct rn_topic *rn_topic_get(struct rn_broker *b, const char *name, size_t len);
+void rn_topic_put(struct rn_broker *b, struct rn_topic *t);
+
+/* Kafka's rules: 1..249 chars of [a-zA-Z0-9._-], not "." or "..". */
+bool rn_topic_name_valid(const char *name, size_t len);
+
+/* Creates a topic. Returns a Kafka error code; on failure writes a message for the response's
+ * error_message into msg. validate_only checks without creating. */
+enum rn_kerr rn_topic_create(struct rn_broker *b, const char *name, int32_t partitions,
+			     const struct rn_cfg_kv *cfg, int ncfg, bool validate_only, char *msg,
+			     size_t msglen);
+enum rn_kerr rn_topic_delete(struct rn_broker *b, const char *name, char *msg, size_t msglen);
+enum rn_kerr rn_topic_add_partitions(struct rn_broker *b, const char *name, int32_t count,
+				     bool validate_only, char *msg, size_t msglen);
+
+/* Calls cb for every live topic (referenced for the duration of cb), under the read lock:
+ * cb must not call back into the table. */
+void rn_topics_foreach(struct rn_broker *b, void (*cb)(struct rn_topic *t, void *arg), void *arg);
+
+/* Wakes the fetches parked on partition idx (after an append). Any thread. */
+void rn_topic_notify(struct rn_topic *t, int32_t idx);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * The metadata store: topics, their ids, partition counts and config overrides (later ACLs,
+ * credentials, quotas). Handlers never touch metadata files: they go through this interface,
+ * which a cluster implementation (etcd) will provide too.
+ *
+ * The embedded implementation keeps an append-only file `<dir>/runnel-metadata.log`, one record
+ * per change, each line "<crc32c hex8> <op>\t<field>...\n"; it is replayed at start-up (a torn
+ * tail is truncated) and rewritten as a snapshot when it holds mostly dead records. Every
+ * change is fsync'ed before the call returns: metadata changes are rare and must survive.
+ * `<dir>/meta.properties` holds cluster.id and node.id, as in Kafka.
+ */
+#ifndef RN_META_STORE_H
+#define RN_META_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct rn_cfg_kv {
+	char *key;
+	char *val;
+};
+
+struct rn_meta_topic {
+	char *name;
+	uint8_t id[16];
+	int32_t partitions;
+	struct rn_cfg_kv *configs;
+	int nconfigs;
+};
+
+struct rn_meta;
+
+/* Opens or creates the store in dir; node_id is written to meta.properties on creation and
+ * checked afterwards (-EINVAL on mismatch). The caller owns *out (rn_meta_close). */
+int rn_meta_open(const char *dir, int32_t node_id, struct rn_meta **out);
+void rn_meta_close(struct rn_meta *m);
+/* Valid as long as m. */
+const char *rn_meta_cluster_id(const struct rn_meta *m);
+
+/* Each returns 0, RN_EEXIST / RN_ENOTFOUND, or -errno if the record could not be made durable.
+ * Strings are copied. id_out receives the new topic id (random UUID). */
+int rn_meta_topic_create(struct rn_meta *m, const char *name, int32_t partitions,
+			 const struct rn_cfg_kv *cfg, int ncfg, uint8_t id_out[16]);
+int rn_meta_topic_delete(struct rn_meta *m, const char *name);
+int rn_meta_topic_set_partitions(struct rn_meta *m, const char *name, int32_t partitions);
+/* val NULL removes the override. */
+int rn_meta_topic_set_config(struct rn_meta *m, const char *name, const char *key,
+			     const char *val);
+
+/* Looks a topic up; the result is valid until the next change to that topic. */
+const struct rn_meta_topic *rn_meta_topic_get(struct rn_meta *m, const char *name);
+void rn_meta_topics_foreach(struct rn_meta *m,
+			    void (*cb)(const struct rn_meta_topic *t, void *arg), void *arg);
+
+#endif
