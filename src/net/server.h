@@ -24,15 +24,15 @@ struct rn_server;
 struct rn_req {
 	struct rn_conn *conn; /* NULL-safe to keep; the conn outlives its requests */
 	struct rn_loop *loop; /* the loop that owns conn; rn_req_done must run there */
-	uint8_t *frame;	      /* request bytes after the size prefix, owned by req, mutable */
+	uint8_t *frame;       /* request bytes after the size prefix, owned by req, mutable */
 	size_t len;
-	int64_t recv_us;	  /* rn_mono_us() when the frame was complete */
-	struct rn_arena arena;	  /* freed with the req */
-	struct rn_iochain out;	  /* the response WITHOUT its size prefix; the conn adds it */
-	bool no_response;	  /* acks=0 Produce: nothing is sent, the slot is skipped */
-	bool close_after;	  /* close the connection once this response is written */
-	void *user;		  /* for the handler */
-	struct rn_req *next;	  /* conn's in-order queue */
+	int64_t recv_us;       /* rn_mono_us() when the frame was complete */
+	struct rn_arena arena; /* freed with the req */
+	struct rn_iochain out; /* the response WITHOUT its size prefix; the conn adds it */
+	bool no_response;      /* acks=0 Produce: nothing is sent, the slot is skipped */
+	bool close_after;      /* close the connection once this response is written */
+	void *user;            /* for the handler */
+	struct rn_req *next;   /* conn's in-order queue */
 	bool done;
 };
 
@@ -41,13 +41,14 @@ struct rn_req {
 typedef void (*rn_request_cb)(struct rn_req *req, void *arg);
 
 struct rn_server_config {
-	const char *host;	   /* "127.0.0.1" */
-	int port;		   /* 0 = ephemeral (see rn_server_port) */
-	int nloops;		   /* 0 = number of online CPUs */
+	const char *host;          /* "127.0.0.1" */
+	int port;                  /* 0 = ephemeral (see rn_server_port) */
+	int nloops;                /* 0 = number of online CPUs */
 	size_t max_request_bytes;  /* socket.request.max.bytes; larger frames close the conn */
 	size_t max_inflight_bytes; /* per conn: stop reading while this much is queued */
 	rn_request_cb on_request;
 	void *arg;
+	int stop_drain_ms; /* rn_server_stop waits this long for held requests; 0 = 5000 */
 };
 
 /* Binds, listens and starts the loop threads. The caller owns *out (rn_server_stop frees). */
