@@ -600,8 +600,13 @@ class Gen:
                 body.append("}")
             else:
                 body += self.fill_value(f, lhs, anyn)
-        if not body:
-            body = ["(void)a;", "(void)seed;", "(void)m;"]
+        text = "\n".join(body)
+        if not re.search(r"\ba\b", text):
+            body.insert(0, "(void)a;")
+        if not re.search(r"\bseed\b", text):
+            body.insert(0, "(void)seed;")
+        if not re.search(r"\bm\b", text):
+            body.insert(0, "(void)m;")
         return ["static void fill_%s(struct rn_arena *a, uint32_t *seed, struct %s *m)" %
                 (s.cname[3:], s.cname), "{"] + indent(body) + ["}", ""]
 
