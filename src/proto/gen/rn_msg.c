@@ -1789,6 +1789,1223 @@ static void any_enc_api_versions_response(struct rn_iochain *w, int16_t v, const
 	rn_api_versions_response_encode(w, v, m);
 }
 
+/* CreateTopics */
+
+static void init_create_topics_request_creatable_topic_config(struct rn_create_topics_request_creatable_topic_config *m)
+{
+	m->name = (struct rn_str){"", 0};
+	m->value = (struct rn_str){"", 0};
+}
+
+static void init_create_topics_request_creatable_topic(struct rn_create_topics_request_creatable_topic *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void init_create_topics_request(struct rn_create_topics_request *m)
+{
+	m->timeout_ms = 60000;
+}
+
+static void dec_create_topics_request_creatable_replica_assignment(struct rn_rd *rd, int16_t v, struct rn_create_topics_request_creatable_replica_assignment *m)
+{
+	const bool flex = v >= 5;
+
+	m->partition_index = rn_rd_i32(rd);
+	m->broker_ids_count = rn_rd_count(rd, flex);
+	if (m->broker_ids_count < 0)
+		rd->err = true;
+	m->broker_ids = rn_rd_alloc(rd, m->broker_ids_count, sizeof(*m->broker_ids));
+	for (int32_t i = 0; i < m->broker_ids_count && !rd->err; i++) {
+		m->broker_ids[i] = rn_rd_i32(rd);
+	}
+	if (v >= 5)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_create_topics_request_creatable_replica_assignment(struct rn_iochain *w, int16_t v, const struct rn_create_topics_request_creatable_replica_assignment *m)
+{
+	const bool flex = v >= 5;
+
+	rn_wr_i32(w, m->partition_index);
+	rn_wr_count(w, rn__count_nonnull(m->broker_ids_count), flex);
+	for (int32_t i = 0; i < m->broker_ids_count; i++)
+		rn_wr_i32(w, m->broker_ids[i]);
+	if (v >= 5)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_create_topics_request_creatable_topic_config(struct rn_rd *rd, int16_t v, struct rn_create_topics_request_creatable_topic_config *m)
+{
+	const bool flex = v >= 5;
+
+	init_create_topics_request_creatable_topic_config(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->value = rn_rd_string(rd, flex);
+	if (v >= 5)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_create_topics_request_creatable_topic_config(struct rn_iochain *w, int16_t v, const struct rn_create_topics_request_creatable_topic_config *m)
+{
+	const bool flex = v >= 5;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_string(w, m->value, flex);
+	if (v >= 5)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_create_topics_request_creatable_topic(struct rn_rd *rd, int16_t v, struct rn_create_topics_request_creatable_topic *m)
+{
+	const bool flex = v >= 5;
+
+	init_create_topics_request_creatable_topic(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->num_partitions = rn_rd_i32(rd);
+	m->replication_factor = rn_rd_i16(rd);
+	m->assignments_count = rn_rd_count(rd, flex);
+	if (m->assignments_count < 0)
+		rd->err = true;
+	m->assignments = rn_rd_alloc(rd, m->assignments_count, sizeof(*m->assignments));
+	for (int32_t i = 0; i < m->assignments_count && !rd->err; i++) {
+		dec_create_topics_request_creatable_replica_assignment(rd, v, &m->assignments[i]);
+	}
+	m->configs_count = rn_rd_count(rd, flex);
+	if (m->configs_count < 0)
+		rd->err = true;
+	m->configs = rn_rd_alloc(rd, m->configs_count, sizeof(*m->configs));
+	for (int32_t i = 0; i < m->configs_count && !rd->err; i++) {
+		dec_create_topics_request_creatable_topic_config(rd, v, &m->configs[i]);
+	}
+	if (v >= 5)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_create_topics_request_creatable_topic(struct rn_iochain *w, int16_t v, const struct rn_create_topics_request_creatable_topic *m)
+{
+	const bool flex = v >= 5;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_i32(w, m->num_partitions);
+	rn_wr_i16(w, m->replication_factor);
+	rn_wr_count(w, rn__count_nonnull(m->assignments_count), flex);
+	for (int32_t i = 0; i < m->assignments_count; i++)
+		enc_create_topics_request_creatable_replica_assignment(w, v, &m->assignments[i]);
+	rn_wr_count(w, rn__count_nonnull(m->configs_count), flex);
+	for (int32_t i = 0; i < m->configs_count; i++)
+		enc_create_topics_request_creatable_topic_config(w, v, &m->configs[i]);
+	if (v >= 5)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_create_topics_request(struct rn_rd *rd, int16_t v, struct rn_create_topics_request *m)
+{
+	const bool flex = v >= 5;
+
+	init_create_topics_request(m);
+	m->topics_count = rn_rd_count(rd, flex);
+	if (m->topics_count < 0)
+		rd->err = true;
+	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+		dec_create_topics_request_creatable_topic(rd, v, &m->topics[i]);
+	}
+	m->timeout_ms = rn_rd_i32(rd);
+	if (v >= 1)
+		m->validate_only = rn_rd_bool(rd);
+	if (v >= 5)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_create_topics_request(struct rn_iochain *w, int16_t v, const struct rn_create_topics_request *m)
+{
+	const bool flex = v >= 5;
+
+	rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
+	for (int32_t i = 0; i < m->topics_count; i++)
+		enc_create_topics_request_creatable_topic(w, v, &m->topics[i]);
+	rn_wr_i32(w, m->timeout_ms);
+	if (v >= 1)
+		rn_wr_bool(w, m->validate_only);
+	if (v >= 5)
+		rn_wr_empty_tags(w);
+}
+
+int rn_create_topics_request_decode(struct rn_rd *rd, int16_t version, struct rn_create_topics_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 7) {
+		rd->err = true;
+		return -1;
+	}
+	dec_create_topics_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_create_topics_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_create_topics_request *m)
+{
+	enc_create_topics_request(w, version, m);
+}
+
+static int any_dec_create_topics_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_create_topics_request_decode(rd, v, out);
+}
+
+static void any_enc_create_topics_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_create_topics_request_encode(w, v, m);
+}
+
+static void init_create_topics_response_creatable_topic_configs(struct rn_create_topics_response_creatable_topic_configs *m)
+{
+	m->name = (struct rn_str){"", 0};
+	m->value = (struct rn_str){"", 0};
+	m->config_source = -1;
+}
+
+static void init_create_topics_response_creatable_topic_result(struct rn_create_topics_response_creatable_topic_result *m)
+{
+	m->name = (struct rn_str){"", 0};
+	m->error_message = (struct rn_str){"", 0};
+	m->num_partitions = -1;
+	m->replication_factor = -1;
+}
+
+static void dec_create_topics_response_creatable_topic_configs(struct rn_rd *rd, int16_t v, struct rn_create_topics_response_creatable_topic_configs *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	init_create_topics_response_creatable_topic_configs(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->value = rn_rd_string(rd, flex);
+	m->read_only = rn_rd_bool(rd);
+	m->config_source = rn_rd_i8(rd);
+	m->is_sensitive = rn_rd_bool(rd);
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_create_topics_response_creatable_topic_configs(struct rn_iochain *w, int16_t v, const struct rn_create_topics_response_creatable_topic_configs *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_string(w, m->value, flex);
+	rn_wr_bool(w, m->read_only);
+	rn_wr_i8(w, m->config_source);
+	rn_wr_bool(w, m->is_sensitive);
+	rn_wr_empty_tags(w);
+}
+
+static void dec_create_topics_response_creatable_topic_result(struct rn_rd *rd, int16_t v, struct rn_create_topics_response_creatable_topic_result *m)
+{
+	const bool flex = v >= 5;
+
+	init_create_topics_response_creatable_topic_result(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	if (v >= 7)
+		m->topic_id = rn_rd_uuid(rd);
+	m->error_code = rn_rd_i16(rd);
+	if (v >= 1)
+		m->error_message = rn_rd_string(rd, flex);
+	if (v >= 5)
+		m->num_partitions = rn_rd_i32(rd);
+	if (v >= 5)
+		m->replication_factor = rn_rd_i16(rd);
+	if (v >= 5) {
+		m->configs_count = rn_rd_count(rd, flex);
+		m->configs = rn_rd_alloc(rd, m->configs_count, sizeof(*m->configs));
+		for (int32_t i = 0; i < m->configs_count && !rd->err; i++) {
+			dec_create_topics_response_creatable_topic_configs(rd, v, &m->configs[i]);
+		}
+	}
+	if (v >= 5) {
+		uint32_t ntags = rn_rd_uvarint(rd);
+		for (uint32_t t = 0; t < ntags && !rd->err; t++) {
+			uint32_t tag = rn_rd_uvarint(rd);
+			struct rn_rd sub;
+			struct rn_rd *td = &sub;
+
+			rn__rd_sub(rd, rn_rd_uvarint(rd), td);
+			switch (tag) {
+			case 0:
+				m->topic_config_error_code = rn_rd_i16(td);
+				break;
+			default:
+				break; /* unknown tags are skipped */
+			}
+			if (td->err)
+				rd->err = true;
+		}
+	}
+}
+
+static void enc_create_topics_response_creatable_topic_result(struct rn_iochain *w, int16_t v, const struct rn_create_topics_response_creatable_topic_result *m)
+{
+	const bool flex = v >= 5;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	if (v >= 7)
+		rn_wr_uuid(w, &m->topic_id);
+	rn_wr_i16(w, m->error_code);
+	if (v >= 1)
+		rn_wr_string(w, m->error_message, flex);
+	if (v >= 5)
+		rn_wr_i32(w, m->num_partitions);
+	if (v >= 5)
+		rn_wr_i16(w, m->replication_factor);
+	if (v >= 5) {
+		rn_wr_count(w, m->configs_count, flex);
+		for (int32_t i = 0; i < m->configs_count; i++)
+			enc_create_topics_response_creatable_topic_configs(w, v, &m->configs[i]);
+	}
+	if (v >= 5) {
+		uint32_t ntags = 0;
+
+		if (m->topic_config_error_code != 0)
+			ntags++;
+		rn_wr_uvarint(w, ntags);
+		if (m->topic_config_error_code != 0) {
+			struct rn_iochain tmp = {0};
+
+			rn_wr_i16(&tmp, m->topic_config_error_code);
+			rn__wr_tagged(w, 0, &tmp);
+			rn_iochain_free(&tmp);
+		}
+	}
+}
+
+static void dec_create_topics_response(struct rn_rd *rd, int16_t v, struct rn_create_topics_response *m)
+{
+	const bool flex = v >= 5;
+
+	if (v >= 2)
+		m->throttle_time_ms = rn_rd_i32(rd);
+	m->topics_count = rn_rd_count(rd, flex);
+	if (m->topics_count < 0)
+		rd->err = true;
+	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+		dec_create_topics_response_creatable_topic_result(rd, v, &m->topics[i]);
+	}
+	if (v >= 5)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_create_topics_response(struct rn_iochain *w, int16_t v, const struct rn_create_topics_response *m)
+{
+	const bool flex = v >= 5;
+
+	if (v >= 2)
+		rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
+	for (int32_t i = 0; i < m->topics_count; i++)
+		enc_create_topics_response_creatable_topic_result(w, v, &m->topics[i]);
+	if (v >= 5)
+		rn_wr_empty_tags(w);
+}
+
+int rn_create_topics_response_decode(struct rn_rd *rd, int16_t version, struct rn_create_topics_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 7) {
+		rd->err = true;
+		return -1;
+	}
+	dec_create_topics_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_create_topics_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_create_topics_response *m)
+{
+	enc_create_topics_response(w, version, m);
+}
+
+static int any_dec_create_topics_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_create_topics_response_decode(rd, v, out);
+}
+
+static void any_enc_create_topics_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_create_topics_response_encode(w, v, m);
+}
+
+/* DeleteTopics */
+
+static void init_delete_topics_request_delete_topic_state(struct rn_delete_topics_request_delete_topic_state *m)
+{
+	m->name = RN_STR_NULL;
+}
+
+static void dec_delete_topics_request_delete_topic_state(struct rn_rd *rd, int16_t v, struct rn_delete_topics_request_delete_topic_state *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	init_delete_topics_request_delete_topic_state(m);
+	m->name = rn_rd_string(rd, flex);
+	m->topic_id = rn_rd_uuid(rd);
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_delete_topics_request_delete_topic_state(struct rn_iochain *w, int16_t v, const struct rn_delete_topics_request_delete_topic_state *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	rn_wr_string(w, m->name, flex);
+	rn_wr_uuid(w, &m->topic_id);
+	rn_wr_empty_tags(w);
+}
+
+static void dec_delete_topics_request(struct rn_rd *rd, int16_t v, struct rn_delete_topics_request *m)
+{
+	const bool flex = v >= 4;
+
+	if (v >= 6) {
+		m->topics_count = rn_rd_count(rd, flex);
+		if (m->topics_count < 0)
+			rd->err = true;
+		m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+		for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+			dec_delete_topics_request_delete_topic_state(rd, v, &m->topics[i]);
+		}
+	}
+	if (v <= 5) {
+		m->topic_names_count = rn_rd_count(rd, flex);
+		if (m->topic_names_count < 0)
+			rd->err = true;
+		m->topic_names = rn_rd_alloc(rd, m->topic_names_count, sizeof(*m->topic_names));
+		for (int32_t i = 0; i < m->topic_names_count && !rd->err; i++) {
+			m->topic_names[i] = rn_rd_string(rd, flex);
+			if (m->topic_names[i].len < 0)
+				rd->err = true;
+		}
+	}
+	m->timeout_ms = rn_rd_i32(rd);
+	if (v >= 4)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_delete_topics_request(struct rn_iochain *w, int16_t v, const struct rn_delete_topics_request *m)
+{
+	const bool flex = v >= 4;
+
+	if (v >= 6) {
+		rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
+		for (int32_t i = 0; i < m->topics_count; i++)
+			enc_delete_topics_request_delete_topic_state(w, v, &m->topics[i]);
+	}
+	if (v <= 5) {
+		rn_wr_count(w, rn__count_nonnull(m->topic_names_count), flex);
+		for (int32_t i = 0; i < m->topic_names_count; i++)
+			rn_wr_string(w, rn__str_nonnull(m->topic_names[i]), flex);
+	}
+	rn_wr_i32(w, m->timeout_ms);
+	if (v >= 4)
+		rn_wr_empty_tags(w);
+}
+
+int rn_delete_topics_request_decode(struct rn_rd *rd, int16_t version, struct rn_delete_topics_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 6) {
+		rd->err = true;
+		return -1;
+	}
+	dec_delete_topics_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_delete_topics_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_delete_topics_request *m)
+{
+	enc_delete_topics_request(w, version, m);
+}
+
+static int any_dec_delete_topics_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_delete_topics_request_decode(rd, v, out);
+}
+
+static void any_enc_delete_topics_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_delete_topics_request_encode(w, v, m);
+}
+
+static void init_delete_topics_response_deletable_topic_result(struct rn_delete_topics_response_deletable_topic_result *m)
+{
+	m->name = (struct rn_str){"", 0};
+	m->error_message = RN_STR_NULL;
+}
+
+static void dec_delete_topics_response_deletable_topic_result(struct rn_rd *rd, int16_t v, struct rn_delete_topics_response_deletable_topic_result *m)
+{
+	const bool flex = v >= 4;
+
+	init_delete_topics_response_deletable_topic_result(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0 && !(v >= 6))
+		rd->err = true;
+	if (v >= 6)
+		m->topic_id = rn_rd_uuid(rd);
+	m->error_code = rn_rd_i16(rd);
+	if (v >= 5)
+		m->error_message = rn_rd_string(rd, flex);
+	if (v >= 4)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_delete_topics_response_deletable_topic_result(struct rn_iochain *w, int16_t v, const struct rn_delete_topics_response_deletable_topic_result *m)
+{
+	const bool flex = v >= 4;
+
+	rn_wr_string(w, (v >= 6) ? m->name : rn__str_nonnull(m->name), flex);
+	if (v >= 6)
+		rn_wr_uuid(w, &m->topic_id);
+	rn_wr_i16(w, m->error_code);
+	if (v >= 5)
+		rn_wr_string(w, m->error_message, flex);
+	if (v >= 4)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_delete_topics_response(struct rn_rd *rd, int16_t v, struct rn_delete_topics_response *m)
+{
+	const bool flex = v >= 4;
+
+	if (v >= 1)
+		m->throttle_time_ms = rn_rd_i32(rd);
+	m->responses_count = rn_rd_count(rd, flex);
+	if (m->responses_count < 0)
+		rd->err = true;
+	m->responses = rn_rd_alloc(rd, m->responses_count, sizeof(*m->responses));
+	for (int32_t i = 0; i < m->responses_count && !rd->err; i++) {
+		dec_delete_topics_response_deletable_topic_result(rd, v, &m->responses[i]);
+	}
+	if (v >= 4)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_delete_topics_response(struct rn_iochain *w, int16_t v, const struct rn_delete_topics_response *m)
+{
+	const bool flex = v >= 4;
+
+	if (v >= 1)
+		rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_count(w, rn__count_nonnull(m->responses_count), flex);
+	for (int32_t i = 0; i < m->responses_count; i++)
+		enc_delete_topics_response_deletable_topic_result(w, v, &m->responses[i]);
+	if (v >= 4)
+		rn_wr_empty_tags(w);
+}
+
+int rn_delete_topics_response_decode(struct rn_rd *rd, int16_t version, struct rn_delete_topics_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 6) {
+		rd->err = true;
+		return -1;
+	}
+	dec_delete_topics_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_delete_topics_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_delete_topics_response *m)
+{
+	enc_delete_topics_response(w, version, m);
+}
+
+static int any_dec_delete_topics_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_delete_topics_response_decode(rd, v, out);
+}
+
+static void any_enc_delete_topics_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_delete_topics_response_encode(w, v, m);
+}
+
+/* DescribeConfigs */
+
+static void init_describe_configs_request_describe_configs_resource(struct rn_describe_configs_request_describe_configs_resource *m)
+{
+	m->resource_name = (struct rn_str){"", 0};
+}
+
+static void dec_describe_configs_request_describe_configs_resource(struct rn_rd *rd, int16_t v, struct rn_describe_configs_request_describe_configs_resource *m)
+{
+	const bool flex = v >= 4;
+
+	init_describe_configs_request_describe_configs_resource(m);
+	m->resource_type = rn_rd_i8(rd);
+	m->resource_name = rn_rd_string(rd, flex);
+	if (m->resource_name.len < 0)
+		rd->err = true;
+	m->configuration_keys_count = rn_rd_count(rd, flex);
+	m->configuration_keys = rn_rd_alloc(rd, m->configuration_keys_count, sizeof(*m->configuration_keys));
+	for (int32_t i = 0; i < m->configuration_keys_count && !rd->err; i++) {
+		m->configuration_keys[i] = rn_rd_string(rd, flex);
+		if (m->configuration_keys[i].len < 0)
+			rd->err = true;
+	}
+	if (v >= 4)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_configs_request_describe_configs_resource(struct rn_iochain *w, int16_t v, const struct rn_describe_configs_request_describe_configs_resource *m)
+{
+	const bool flex = v >= 4;
+
+	rn_wr_i8(w, m->resource_type);
+	rn_wr_string(w, rn__str_nonnull(m->resource_name), flex);
+	rn_wr_count(w, m->configuration_keys_count, flex);
+	for (int32_t i = 0; i < m->configuration_keys_count; i++)
+		rn_wr_string(w, rn__str_nonnull(m->configuration_keys[i]), flex);
+	if (v >= 4)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_describe_configs_request(struct rn_rd *rd, int16_t v, struct rn_describe_configs_request *m)
+{
+	const bool flex = v >= 4;
+
+	m->resources_count = rn_rd_count(rd, flex);
+	if (m->resources_count < 0)
+		rd->err = true;
+	m->resources = rn_rd_alloc(rd, m->resources_count, sizeof(*m->resources));
+	for (int32_t i = 0; i < m->resources_count && !rd->err; i++) {
+		dec_describe_configs_request_describe_configs_resource(rd, v, &m->resources[i]);
+	}
+	if (v >= 1)
+		m->include_synonyms = rn_rd_bool(rd);
+	if (v >= 3)
+		m->include_documentation = rn_rd_bool(rd);
+	if (v >= 4)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_configs_request(struct rn_iochain *w, int16_t v, const struct rn_describe_configs_request *m)
+{
+	const bool flex = v >= 4;
+
+	rn_wr_count(w, rn__count_nonnull(m->resources_count), flex);
+	for (int32_t i = 0; i < m->resources_count; i++)
+		enc_describe_configs_request_describe_configs_resource(w, v, &m->resources[i]);
+	if (v >= 1)
+		rn_wr_bool(w, m->include_synonyms);
+	if (v >= 3)
+		rn_wr_bool(w, m->include_documentation);
+	if (v >= 4)
+		rn_wr_empty_tags(w);
+}
+
+int rn_describe_configs_request_decode(struct rn_rd *rd, int16_t version, struct rn_describe_configs_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 4) {
+		rd->err = true;
+		return -1;
+	}
+	dec_describe_configs_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_describe_configs_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_configs_request *m)
+{
+	enc_describe_configs_request(w, version, m);
+}
+
+static int any_dec_describe_configs_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_describe_configs_request_decode(rd, v, out);
+}
+
+static void any_enc_describe_configs_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_describe_configs_request_encode(w, v, m);
+}
+
+static void init_describe_configs_response_describe_configs_synonym(struct rn_describe_configs_response_describe_configs_synonym *m)
+{
+	m->name = (struct rn_str){"", 0};
+	m->value = (struct rn_str){"", 0};
+}
+
+static void init_describe_configs_response_describe_configs_resource_result(struct rn_describe_configs_response_describe_configs_resource_result *m)
+{
+	m->name = (struct rn_str){"", 0};
+	m->value = (struct rn_str){"", 0};
+	m->config_source = -1;
+	m->documentation = (struct rn_str){"", 0};
+}
+
+static void init_describe_configs_response_describe_configs_result(struct rn_describe_configs_response_describe_configs_result *m)
+{
+	m->error_message = (struct rn_str){"", 0};
+	m->resource_name = (struct rn_str){"", 0};
+}
+
+static void dec_describe_configs_response_describe_configs_synonym(struct rn_rd *rd, int16_t v, struct rn_describe_configs_response_describe_configs_synonym *m)
+{
+	const bool flex = v >= 4;
+
+	init_describe_configs_response_describe_configs_synonym(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->value = rn_rd_string(rd, flex);
+	m->source = rn_rd_i8(rd);
+	if (v >= 4)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_configs_response_describe_configs_synonym(struct rn_iochain *w, int16_t v, const struct rn_describe_configs_response_describe_configs_synonym *m)
+{
+	const bool flex = v >= 4;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_string(w, m->value, flex);
+	rn_wr_i8(w, m->source);
+	if (v >= 4)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_describe_configs_response_describe_configs_resource_result(struct rn_rd *rd, int16_t v, struct rn_describe_configs_response_describe_configs_resource_result *m)
+{
+	const bool flex = v >= 4;
+
+	init_describe_configs_response_describe_configs_resource_result(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->value = rn_rd_string(rd, flex);
+	m->read_only = rn_rd_bool(rd);
+	if (v <= 0)
+		m->is_default = rn_rd_bool(rd);
+	if (v >= 1)
+		m->config_source = rn_rd_i8(rd);
+	m->is_sensitive = rn_rd_bool(rd);
+	if (v >= 1) {
+		m->synonyms_count = rn_rd_count(rd, flex);
+		if (m->synonyms_count < 0)
+			rd->err = true;
+		m->synonyms = rn_rd_alloc(rd, m->synonyms_count, sizeof(*m->synonyms));
+		for (int32_t i = 0; i < m->synonyms_count && !rd->err; i++) {
+			dec_describe_configs_response_describe_configs_synonym(rd, v, &m->synonyms[i]);
+		}
+	}
+	if (v >= 3)
+		m->config_type = rn_rd_i8(rd);
+	if (v >= 3)
+		m->documentation = rn_rd_string(rd, flex);
+	if (v >= 4)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_configs_response_describe_configs_resource_result(struct rn_iochain *w, int16_t v, const struct rn_describe_configs_response_describe_configs_resource_result *m)
+{
+	const bool flex = v >= 4;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_string(w, m->value, flex);
+	rn_wr_bool(w, m->read_only);
+	if (v <= 0)
+		rn_wr_bool(w, m->is_default);
+	if (v >= 1)
+		rn_wr_i8(w, m->config_source);
+	rn_wr_bool(w, m->is_sensitive);
+	if (v >= 1) {
+		rn_wr_count(w, rn__count_nonnull(m->synonyms_count), flex);
+		for (int32_t i = 0; i < m->synonyms_count; i++)
+			enc_describe_configs_response_describe_configs_synonym(w, v, &m->synonyms[i]);
+	}
+	if (v >= 3)
+		rn_wr_i8(w, m->config_type);
+	if (v >= 3)
+		rn_wr_string(w, m->documentation, flex);
+	if (v >= 4)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_describe_configs_response_describe_configs_result(struct rn_rd *rd, int16_t v, struct rn_describe_configs_response_describe_configs_result *m)
+{
+	const bool flex = v >= 4;
+
+	init_describe_configs_response_describe_configs_result(m);
+	m->error_code = rn_rd_i16(rd);
+	m->error_message = rn_rd_string(rd, flex);
+	m->resource_type = rn_rd_i8(rd);
+	m->resource_name = rn_rd_string(rd, flex);
+	if (m->resource_name.len < 0)
+		rd->err = true;
+	m->configs_count = rn_rd_count(rd, flex);
+	if (m->configs_count < 0)
+		rd->err = true;
+	m->configs = rn_rd_alloc(rd, m->configs_count, sizeof(*m->configs));
+	for (int32_t i = 0; i < m->configs_count && !rd->err; i++) {
+		dec_describe_configs_response_describe_configs_resource_result(rd, v, &m->configs[i]);
+	}
+	if (v >= 4)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_configs_response_describe_configs_result(struct rn_iochain *w, int16_t v, const struct rn_describe_configs_response_describe_configs_result *m)
+{
+	const bool flex = v >= 4;
+
+	rn_wr_i16(w, m->error_code);
+	rn_wr_string(w, m->error_message, flex);
+	rn_wr_i8(w, m->resource_type);
+	rn_wr_string(w, rn__str_nonnull(m->resource_name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->configs_count), flex);
+	for (int32_t i = 0; i < m->configs_count; i++)
+		enc_describe_configs_response_describe_configs_resource_result(w, v, &m->configs[i]);
+	if (v >= 4)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_describe_configs_response(struct rn_rd *rd, int16_t v, struct rn_describe_configs_response *m)
+{
+	const bool flex = v >= 4;
+
+	m->throttle_time_ms = rn_rd_i32(rd);
+	m->results_count = rn_rd_count(rd, flex);
+	if (m->results_count < 0)
+		rd->err = true;
+	m->results = rn_rd_alloc(rd, m->results_count, sizeof(*m->results));
+	for (int32_t i = 0; i < m->results_count && !rd->err; i++) {
+		dec_describe_configs_response_describe_configs_result(rd, v, &m->results[i]);
+	}
+	if (v >= 4)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_configs_response(struct rn_iochain *w, int16_t v, const struct rn_describe_configs_response *m)
+{
+	const bool flex = v >= 4;
+
+	rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_count(w, rn__count_nonnull(m->results_count), flex);
+	for (int32_t i = 0; i < m->results_count; i++)
+		enc_describe_configs_response_describe_configs_result(w, v, &m->results[i]);
+	if (v >= 4)
+		rn_wr_empty_tags(w);
+}
+
+int rn_describe_configs_response_decode(struct rn_rd *rd, int16_t version, struct rn_describe_configs_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 4) {
+		rd->err = true;
+		return -1;
+	}
+	dec_describe_configs_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_describe_configs_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_configs_response *m)
+{
+	enc_describe_configs_response(w, version, m);
+}
+
+static int any_dec_describe_configs_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_describe_configs_response_decode(rd, v, out);
+}
+
+static void any_enc_describe_configs_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_describe_configs_response_encode(w, v, m);
+}
+
+/* CreatePartitions */
+
+static void init_create_partitions_request_create_partitions_topic(struct rn_create_partitions_request_create_partitions_topic *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void dec_create_partitions_request_create_partitions_assignment(struct rn_rd *rd, int16_t v, struct rn_create_partitions_request_create_partitions_assignment *m)
+{
+	const bool flex = v >= 2;
+
+	m->broker_ids_count = rn_rd_count(rd, flex);
+	if (m->broker_ids_count < 0)
+		rd->err = true;
+	m->broker_ids = rn_rd_alloc(rd, m->broker_ids_count, sizeof(*m->broker_ids));
+	for (int32_t i = 0; i < m->broker_ids_count && !rd->err; i++) {
+		m->broker_ids[i] = rn_rd_i32(rd);
+	}
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_create_partitions_request_create_partitions_assignment(struct rn_iochain *w, int16_t v, const struct rn_create_partitions_request_create_partitions_assignment *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_count(w, rn__count_nonnull(m->broker_ids_count), flex);
+	for (int32_t i = 0; i < m->broker_ids_count; i++)
+		rn_wr_i32(w, m->broker_ids[i]);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_create_partitions_request_create_partitions_topic(struct rn_rd *rd, int16_t v, struct rn_create_partitions_request_create_partitions_topic *m)
+{
+	const bool flex = v >= 2;
+
+	init_create_partitions_request_create_partitions_topic(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->count = rn_rd_i32(rd);
+	m->assignments_count = rn_rd_count(rd, flex);
+	m->assignments = rn_rd_alloc(rd, m->assignments_count, sizeof(*m->assignments));
+	for (int32_t i = 0; i < m->assignments_count && !rd->err; i++) {
+		dec_create_partitions_request_create_partitions_assignment(rd, v, &m->assignments[i]);
+	}
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_create_partitions_request_create_partitions_topic(struct rn_iochain *w, int16_t v, const struct rn_create_partitions_request_create_partitions_topic *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_i32(w, m->count);
+	rn_wr_count(w, m->assignments_count, flex);
+	for (int32_t i = 0; i < m->assignments_count; i++)
+		enc_create_partitions_request_create_partitions_assignment(w, v, &m->assignments[i]);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_create_partitions_request(struct rn_rd *rd, int16_t v, struct rn_create_partitions_request *m)
+{
+	const bool flex = v >= 2;
+
+	m->topics_count = rn_rd_count(rd, flex);
+	if (m->topics_count < 0)
+		rd->err = true;
+	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+		dec_create_partitions_request_create_partitions_topic(rd, v, &m->topics[i]);
+	}
+	m->timeout_ms = rn_rd_i32(rd);
+	m->validate_only = rn_rd_bool(rd);
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_create_partitions_request(struct rn_iochain *w, int16_t v, const struct rn_create_partitions_request *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
+	for (int32_t i = 0; i < m->topics_count; i++)
+		enc_create_partitions_request_create_partitions_topic(w, v, &m->topics[i]);
+	rn_wr_i32(w, m->timeout_ms);
+	rn_wr_bool(w, m->validate_only);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+int rn_create_partitions_request_decode(struct rn_rd *rd, int16_t version, struct rn_create_partitions_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 3) {
+		rd->err = true;
+		return -1;
+	}
+	dec_create_partitions_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_create_partitions_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_create_partitions_request *m)
+{
+	enc_create_partitions_request(w, version, m);
+}
+
+static int any_dec_create_partitions_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_create_partitions_request_decode(rd, v, out);
+}
+
+static void any_enc_create_partitions_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_create_partitions_request_encode(w, v, m);
+}
+
+static void init_create_partitions_response_create_partitions_topic_result(struct rn_create_partitions_response_create_partitions_topic_result *m)
+{
+	m->name = (struct rn_str){"", 0};
+	m->error_message = RN_STR_NULL;
+}
+
+static void dec_create_partitions_response_create_partitions_topic_result(struct rn_rd *rd, int16_t v, struct rn_create_partitions_response_create_partitions_topic_result *m)
+{
+	const bool flex = v >= 2;
+
+	init_create_partitions_response_create_partitions_topic_result(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->error_code = rn_rd_i16(rd);
+	m->error_message = rn_rd_string(rd, flex);
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_create_partitions_response_create_partitions_topic_result(struct rn_iochain *w, int16_t v, const struct rn_create_partitions_response_create_partitions_topic_result *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_i16(w, m->error_code);
+	rn_wr_string(w, m->error_message, flex);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_create_partitions_response(struct rn_rd *rd, int16_t v, struct rn_create_partitions_response *m)
+{
+	const bool flex = v >= 2;
+
+	m->throttle_time_ms = rn_rd_i32(rd);
+	m->results_count = rn_rd_count(rd, flex);
+	if (m->results_count < 0)
+		rd->err = true;
+	m->results = rn_rd_alloc(rd, m->results_count, sizeof(*m->results));
+	for (int32_t i = 0; i < m->results_count && !rd->err; i++) {
+		dec_create_partitions_response_create_partitions_topic_result(rd, v, &m->results[i]);
+	}
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_create_partitions_response(struct rn_iochain *w, int16_t v, const struct rn_create_partitions_response *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_count(w, rn__count_nonnull(m->results_count), flex);
+	for (int32_t i = 0; i < m->results_count; i++)
+		enc_create_partitions_response_create_partitions_topic_result(w, v, &m->results[i]);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+int rn_create_partitions_response_decode(struct rn_rd *rd, int16_t version, struct rn_create_partitions_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 3) {
+		rd->err = true;
+		return -1;
+	}
+	dec_create_partitions_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_create_partitions_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_create_partitions_response *m)
+{
+	enc_create_partitions_response(w, version, m);
+}
+
+static int any_dec_create_partitions_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_create_partitions_response_decode(rd, v, out);
+}
+
+static void any_enc_create_partitions_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_create_partitions_response_encode(w, v, m);
+}
+
+/* DescribeCluster */
+
+static void init_describe_cluster_request(struct rn_describe_cluster_request *m)
+{
+	m->endpoint_type = 1;
+}
+
+static void dec_describe_cluster_request(struct rn_rd *rd, int16_t v, struct rn_describe_cluster_request *m)
+{
+	init_describe_cluster_request(m);
+	m->include_cluster_authorized_operations = rn_rd_bool(rd);
+	if (v >= 1)
+		m->endpoint_type = rn_rd_i8(rd);
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_cluster_request(struct rn_iochain *w, int16_t v, const struct rn_describe_cluster_request *m)
+{
+	rn_wr_bool(w, m->include_cluster_authorized_operations);
+	if (v >= 1)
+		rn_wr_i8(w, m->endpoint_type);
+	rn_wr_empty_tags(w);
+}
+
+int rn_describe_cluster_request_decode(struct rn_rd *rd, int16_t version, struct rn_describe_cluster_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 1) {
+		rd->err = true;
+		return -1;
+	}
+	dec_describe_cluster_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_describe_cluster_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_cluster_request *m)
+{
+	enc_describe_cluster_request(w, version, m);
+}
+
+static int any_dec_describe_cluster_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_describe_cluster_request_decode(rd, v, out);
+}
+
+static void any_enc_describe_cluster_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_describe_cluster_request_encode(w, v, m);
+}
+
+static void init_describe_cluster_response_describe_cluster_broker(struct rn_describe_cluster_response_describe_cluster_broker *m)
+{
+	m->host = (struct rn_str){"", 0};
+	m->rack = RN_STR_NULL;
+}
+
+static void init_describe_cluster_response(struct rn_describe_cluster_response *m)
+{
+	m->error_message = RN_STR_NULL;
+	m->endpoint_type = 1;
+	m->cluster_id = (struct rn_str){"", 0};
+	m->controller_id = -1;
+	m->cluster_authorized_operations = INT32_MIN;
+}
+
+static void dec_describe_cluster_response_describe_cluster_broker(struct rn_rd *rd, int16_t v, struct rn_describe_cluster_response_describe_cluster_broker *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	init_describe_cluster_response_describe_cluster_broker(m);
+	m->broker_id = rn_rd_i32(rd);
+	m->host = rn_rd_string(rd, flex);
+	if (m->host.len < 0)
+		rd->err = true;
+	m->port = rn_rd_i32(rd);
+	m->rack = rn_rd_string(rd, flex);
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_cluster_response_describe_cluster_broker(struct rn_iochain *w, int16_t v, const struct rn_describe_cluster_response_describe_cluster_broker *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	rn_wr_i32(w, m->broker_id);
+	rn_wr_string(w, rn__str_nonnull(m->host), flex);
+	rn_wr_i32(w, m->port);
+	rn_wr_string(w, m->rack, flex);
+	rn_wr_empty_tags(w);
+}
+
+static void dec_describe_cluster_response(struct rn_rd *rd, int16_t v, struct rn_describe_cluster_response *m)
+{
+	const bool flex = true;
+
+	init_describe_cluster_response(m);
+	m->throttle_time_ms = rn_rd_i32(rd);
+	m->error_code = rn_rd_i16(rd);
+	m->error_message = rn_rd_string(rd, flex);
+	if (v >= 1)
+		m->endpoint_type = rn_rd_i8(rd);
+	m->cluster_id = rn_rd_string(rd, flex);
+	if (m->cluster_id.len < 0)
+		rd->err = true;
+	m->controller_id = rn_rd_i32(rd);
+	m->brokers_count = rn_rd_count(rd, flex);
+	if (m->brokers_count < 0)
+		rd->err = true;
+	m->brokers = rn_rd_alloc(rd, m->brokers_count, sizeof(*m->brokers));
+	for (int32_t i = 0; i < m->brokers_count && !rd->err; i++) {
+		dec_describe_cluster_response_describe_cluster_broker(rd, v, &m->brokers[i]);
+	}
+	m->cluster_authorized_operations = rn_rd_i32(rd);
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_cluster_response(struct rn_iochain *w, int16_t v, const struct rn_describe_cluster_response *m)
+{
+	const bool flex = true;
+
+	rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_i16(w, m->error_code);
+	rn_wr_string(w, m->error_message, flex);
+	if (v >= 1)
+		rn_wr_i8(w, m->endpoint_type);
+	rn_wr_string(w, rn__str_nonnull(m->cluster_id), flex);
+	rn_wr_i32(w, m->controller_id);
+	rn_wr_count(w, rn__count_nonnull(m->brokers_count), flex);
+	for (int32_t i = 0; i < m->brokers_count; i++)
+		enc_describe_cluster_response_describe_cluster_broker(w, v, &m->brokers[i]);
+	rn_wr_i32(w, m->cluster_authorized_operations);
+	rn_wr_empty_tags(w);
+}
+
+int rn_describe_cluster_response_decode(struct rn_rd *rd, int16_t version, struct rn_describe_cluster_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 1) {
+		rd->err = true;
+		return -1;
+	}
+	dec_describe_cluster_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_describe_cluster_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_cluster_response *m)
+{
+	enc_describe_cluster_response(w, version, m);
+}
+
+static int any_dec_describe_cluster_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_describe_cluster_response_decode(rd, v, out);
+}
+
+static void any_enc_describe_cluster_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_describe_cluster_response_encode(w, v, m);
+}
+
 const struct rn__msg_desc rn__msgs[] = {
 	{
 		.info = {0, "Produce", 0, 9, 9},
@@ -1834,6 +3051,51 @@ const struct rn__msg_desc rn__msgs[] = {
 		.request_encode = any_enc_api_versions_request,
 		.response_decode = any_dec_api_versions_response,
 		.response_encode = any_enc_api_versions_response,
+	},
+	{
+		.info = {19, "CreateTopics", 0, 7, 5},
+		.request_size = sizeof(struct rn_create_topics_request),
+		.response_size = sizeof(struct rn_create_topics_response),
+		.request_decode = any_dec_create_topics_request,
+		.request_encode = any_enc_create_topics_request,
+		.response_decode = any_dec_create_topics_response,
+		.response_encode = any_enc_create_topics_response,
+	},
+	{
+		.info = {20, "DeleteTopics", 0, 6, 4},
+		.request_size = sizeof(struct rn_delete_topics_request),
+		.response_size = sizeof(struct rn_delete_topics_response),
+		.request_decode = any_dec_delete_topics_request,
+		.request_encode = any_enc_delete_topics_request,
+		.response_decode = any_dec_delete_topics_response,
+		.response_encode = any_enc_delete_topics_response,
+	},
+	{
+		.info = {32, "DescribeConfigs", 0, 4, 4},
+		.request_size = sizeof(struct rn_describe_configs_request),
+		.response_size = sizeof(struct rn_describe_configs_response),
+		.request_decode = any_dec_describe_configs_request,
+		.request_encode = any_enc_describe_configs_request,
+		.response_decode = any_dec_describe_configs_response,
+		.response_encode = any_enc_describe_configs_response,
+	},
+	{
+		.info = {37, "CreatePartitions", 0, 3, 2},
+		.request_size = sizeof(struct rn_create_partitions_request),
+		.response_size = sizeof(struct rn_create_partitions_response),
+		.request_decode = any_dec_create_partitions_request,
+		.request_encode = any_enc_create_partitions_request,
+		.response_decode = any_dec_create_partitions_response,
+		.response_encode = any_enc_create_partitions_response,
+	},
+	{
+		.info = {60, "DescribeCluster", 0, 1, 0},
+		.request_size = sizeof(struct rn_describe_cluster_request),
+		.response_size = sizeof(struct rn_describe_cluster_response),
+		.request_decode = any_dec_describe_cluster_request,
+		.request_encode = any_enc_describe_cluster_request,
+		.response_decode = any_dec_describe_cluster_response,
+		.response_encode = any_enc_describe_cluster_response,
 	},
 };
 

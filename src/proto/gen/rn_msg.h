@@ -15,6 +15,11 @@ enum rn_api_key {
 	RN_API_LIST_OFFSETS = 2,
 	RN_API_METADATA = 3,
 	RN_API_API_VERSIONS = 18,
+	RN_API_CREATE_TOPICS = 19,
+	RN_API_DELETE_TOPICS = 20,
+	RN_API_DESCRIBE_CONFIGS = 32,
+	RN_API_CREATE_PARTITIONS = 37,
+	RN_API_DESCRIBE_CLUSTER = 60,
 };
 
 /*
@@ -332,5 +337,228 @@ void rn_api_versions_request_encode(struct rn_iochain *w, int16_t version,
 int rn_api_versions_response_decode(struct rn_rd *rd, int16_t version, struct rn_api_versions_response *out);
 void rn_api_versions_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_api_versions_response *m);
+
+/* CreateTopics (key 19), v0-7, flexible v5+ */
+struct rn_create_topics_request_creatable_replica_assignment {
+	int32_t partition_index; /* v0+ */
+	int32_t *broker_ids; /* v0+ */
+	int32_t broker_ids_count;
+};
+
+struct rn_create_topics_request_creatable_topic_config {
+	struct rn_str name; /* v0+ */
+	struct rn_str value; /* v0+, nullable v0+ */
+};
+
+struct rn_create_topics_request_creatable_topic {
+	struct rn_str name; /* v0+ */
+	int32_t num_partitions; /* v0+ */
+	int16_t replication_factor; /* v0+ */
+	struct rn_create_topics_request_creatable_replica_assignment *assignments; /* v0+ */
+	int32_t assignments_count;
+	struct rn_create_topics_request_creatable_topic_config *configs; /* v0+ */
+	int32_t configs_count;
+};
+
+struct rn_create_topics_request {
+	struct rn_create_topics_request_creatable_topic *topics; /* v0+ */
+	int32_t topics_count;
+	int32_t timeout_ms; /* v0+, default 60000 */
+	bool validate_only; /* v1+, default false */
+};
+
+struct rn_create_topics_response_creatable_topic_configs {
+	struct rn_str name; /* v5+ */
+	struct rn_str value; /* v5+, nullable v5+ */
+	bool read_only; /* v5+ */
+	int8_t config_source; /* v5+, default -1 */
+	bool is_sensitive; /* v5+ */
+};
+
+struct rn_create_topics_response_creatable_topic_result {
+	struct rn_str name; /* v0+ */
+	struct rn_uuid topic_id; /* v7+ */
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v1+, nullable v0+ */
+	int16_t topic_config_error_code; /* v5+, tag 0 */
+	int32_t num_partitions; /* v5+, default -1 */
+	int16_t replication_factor; /* v5+, default -1 */
+	struct rn_create_topics_response_creatable_topic_configs *configs; /* v5+, nullable v5+ */
+	int32_t configs_count;
+};
+
+struct rn_create_topics_response {
+	int32_t throttle_time_ms; /* v2+ */
+	struct rn_create_topics_response_creatable_topic_result *topics; /* v0+ */
+	int32_t topics_count;
+};
+
+int rn_create_topics_request_decode(struct rn_rd *rd, int16_t version, struct rn_create_topics_request *out);
+void rn_create_topics_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_create_topics_request *m);
+int rn_create_topics_response_decode(struct rn_rd *rd, int16_t version, struct rn_create_topics_response *out);
+void rn_create_topics_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_create_topics_response *m);
+
+/* DeleteTopics (key 20), v0-6, flexible v4+ */
+struct rn_delete_topics_request_delete_topic_state {
+	struct rn_str name; /* v6+, nullable v6+, default null */
+	struct rn_uuid topic_id; /* v6+ */
+};
+
+struct rn_delete_topics_request {
+	struct rn_delete_topics_request_delete_topic_state *topics; /* v6+ */
+	int32_t topics_count;
+	struct rn_str *topic_names; /* v0-5 */
+	int32_t topic_names_count;
+	int32_t timeout_ms; /* v0+ */
+};
+
+struct rn_delete_topics_response_deletable_topic_result {
+	struct rn_str name; /* v0+, nullable v6+ */
+	struct rn_uuid topic_id; /* v6+ */
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v5+, nullable v5+, default null */
+};
+
+struct rn_delete_topics_response {
+	int32_t throttle_time_ms; /* v1+ */
+	struct rn_delete_topics_response_deletable_topic_result *responses; /* v0+ */
+	int32_t responses_count;
+};
+
+int rn_delete_topics_request_decode(struct rn_rd *rd, int16_t version, struct rn_delete_topics_request *out);
+void rn_delete_topics_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_delete_topics_request *m);
+int rn_delete_topics_response_decode(struct rn_rd *rd, int16_t version, struct rn_delete_topics_response *out);
+void rn_delete_topics_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_delete_topics_response *m);
+
+/* DescribeConfigs (key 32), v0-4, flexible v4+ */
+struct rn_describe_configs_request_describe_configs_resource {
+	int8_t resource_type; /* v0+ */
+	struct rn_str resource_name; /* v0+ */
+	struct rn_str *configuration_keys; /* v0+, nullable v0+ */
+	int32_t configuration_keys_count;
+};
+
+struct rn_describe_configs_request {
+	struct rn_describe_configs_request_describe_configs_resource *resources; /* v0+ */
+	int32_t resources_count;
+	bool include_synonyms; /* v1+, default false */
+	bool include_documentation; /* v3+, default false */
+};
+
+struct rn_describe_configs_response_describe_configs_synonym {
+	struct rn_str name; /* v1+ */
+	struct rn_str value; /* v1+, nullable v0+ */
+	int8_t source; /* v1+ */
+};
+
+struct rn_describe_configs_response_describe_configs_resource_result {
+	struct rn_str name; /* v0+ */
+	struct rn_str value; /* v0+, nullable v0+ */
+	bool read_only; /* v0+ */
+	bool is_default; /* v0 */
+	int8_t config_source; /* v1+, default -1 */
+	bool is_sensitive; /* v0+ */
+	struct rn_describe_configs_response_describe_configs_synonym *synonyms; /* v1+ */
+	int32_t synonyms_count;
+	int8_t config_type; /* v3+, default 0 */
+	struct rn_str documentation; /* v3+, nullable v0+ */
+};
+
+struct rn_describe_configs_response_describe_configs_result {
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+ */
+	int8_t resource_type; /* v0+ */
+	struct rn_str resource_name; /* v0+ */
+	struct rn_describe_configs_response_describe_configs_resource_result *configs; /* v0+ */
+	int32_t configs_count;
+};
+
+struct rn_describe_configs_response {
+	int32_t throttle_time_ms; /* v0+ */
+	struct rn_describe_configs_response_describe_configs_result *results; /* v0+ */
+	int32_t results_count;
+};
+
+int rn_describe_configs_request_decode(struct rn_rd *rd, int16_t version, struct rn_describe_configs_request *out);
+void rn_describe_configs_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_configs_request *m);
+int rn_describe_configs_response_decode(struct rn_rd *rd, int16_t version, struct rn_describe_configs_response *out);
+void rn_describe_configs_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_configs_response *m);
+
+/* CreatePartitions (key 37), v0-3, flexible v2+ */
+struct rn_create_partitions_request_create_partitions_assignment {
+	int32_t *broker_ids; /* v0+ */
+	int32_t broker_ids_count;
+};
+
+struct rn_create_partitions_request_create_partitions_topic {
+	struct rn_str name; /* v0+ */
+	int32_t count; /* v0+ */
+	struct rn_create_partitions_request_create_partitions_assignment *assignments; /* v0+, nullable v0+ */
+	int32_t assignments_count;
+};
+
+struct rn_create_partitions_request {
+	struct rn_create_partitions_request_create_partitions_topic *topics; /* v0+ */
+	int32_t topics_count;
+	int32_t timeout_ms; /* v0+ */
+	bool validate_only; /* v0+ */
+};
+
+struct rn_create_partitions_response_create_partitions_topic_result {
+	struct rn_str name; /* v0+ */
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+, default null */
+};
+
+struct rn_create_partitions_response {
+	int32_t throttle_time_ms; /* v0+ */
+	struct rn_create_partitions_response_create_partitions_topic_result *results; /* v0+ */
+	int32_t results_count;
+};
+
+int rn_create_partitions_request_decode(struct rn_rd *rd, int16_t version, struct rn_create_partitions_request *out);
+void rn_create_partitions_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_create_partitions_request *m);
+int rn_create_partitions_response_decode(struct rn_rd *rd, int16_t version, struct rn_create_partitions_response *out);
+void rn_create_partitions_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_create_partitions_response *m);
+
+/* DescribeCluster (key 60), v0-1, flexible v0+ */
+struct rn_describe_cluster_request {
+	bool include_cluster_authorized_operations; /* v0+ */
+	int8_t endpoint_type; /* v1+, default 1 */
+};
+
+struct rn_describe_cluster_response_describe_cluster_broker {
+	int32_t broker_id; /* v0+ */
+	struct rn_str host; /* v0+ */
+	int32_t port; /* v0+ */
+	struct rn_str rack; /* v0+, nullable v0+, default null */
+};
+
+struct rn_describe_cluster_response {
+	int32_t throttle_time_ms; /* v0+ */
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+, default null */
+	int8_t endpoint_type; /* v1+, default 1 */
+	struct rn_str cluster_id; /* v0+ */
+	int32_t controller_id; /* v0+, default -1 */
+	struct rn_describe_cluster_response_describe_cluster_broker *brokers; /* v0+ */
+	int32_t brokers_count;
+	int32_t cluster_authorized_operations; /* v0+, default -2147483648 */
+};
+
+int rn_describe_cluster_request_decode(struct rn_rd *rd, int16_t version, struct rn_describe_cluster_request *out);
+void rn_describe_cluster_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_cluster_request *m);
+int rn_describe_cluster_response_decode(struct rn_rd *rd, int16_t version, struct rn_describe_cluster_response *out);
+void rn_describe_cluster_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_cluster_response *m);
 
 #endif
