@@ -220,7 +220,7 @@ int rn_cli_produce(int argc, char **argv)
 					acks_kv, codec_kv, NULL};
 	struct produce_args a = {
 	    .partition = RD_KAFKA_PARTITION_UA, .acks = "all", .codec = "none"};
-	struct produce_stats st = { 0 };
+	struct produce_stats st = {0};
 
 	rn__cli_common_init(&a.common, "runnel produce");
 	a.headers = rd_kafka_headers_new(4);

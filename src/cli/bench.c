@@ -1,0 +1,158 @@
+/* `runnel bench produce|consume`: option parsing and dispatch. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/bench.h"
+#include "cli/cli.h"
+
+static const char usage_text[] =
+    "Usage: runnel bench produce -t TOPIC -s SIZE -c COUNT [options]\n"
+    "       runnel bench consume -t TOPIC -c COUNT [options]\n"
+    "\n"
+    "Load generator. produce prints a line every 2 s like kafka-producer-perf-test\n"
+    "(\"N records sent, R records/sec (M MB/sec), A ms avg latency, X ms max latency.\"), a\n"
+    "final line with percentiles and a table. Latency is produce() call to delivery report,\n"
+    "per record; with -r the sends follow a fixed schedule and latency counts from the\n"
+    "scheduled time (corrected for coordinated omission). consume prints\n"
+    "kafka-consumer-perf-test's CSV header and row. MB = 10^6 bytes.\n"
+    "\n"
+    "Options:\n"
+    "  -t, --topic TOPIC        topic to use (required)\n"
+    "  -s, --size BYTES         produce: value size (default 100)\n"
+    "  -c, --count N            records to produce/consume (k/m/g suffixes: 10m)\n"
+    "  -a, --acks 0|1|all       produce: acks (default 1)\n"
+    "  -r, --rate N             produce: paced at N records/s (default: as fast as possible)\n"
+    "  -p, --partition N        produce/consume only partition N\n"
+    "      --partitions N       produce: create the topic with N partitions first\n"
+    "      --linger-ms MS       produce: linger.ms (default: librdkafka's, 5)\n"
+    "      --batch-size BYTES   produce: batch.size (default: librdkafka's, 1000000)\n"
+    "      --interval-ms MS     progress line period (default 2000)\n"
+    "      --json               print the final result as one JSON object on stdout\n"
+    "                           (progress lines then go to stderr)\n";
+
+enum {
+	OPT_PARTITIONS = RN_CLI_OPT_FIRST_FREE,
+	OPT_LINGER,
+	OPT_BATCH,
+	OPT_INTERVAL,
+	OPT_JSON,
+};
+
+static int num(struct rn_bench_args *a, const char *name, const char *arg, long long min,
+	       long long max, long long *out)
+{
+	if (rn__cli_parse_ll(arg, min, max, true, out))
+		return rn__cli_err(&a->common, "%s expects a number in [%lld, %lld], got '%s'",
+				   name, min, max, arg);
+	return 0;
+}
+
+static int parse_opt(struct rn_bench_args *a, int opt, const char *arg)
+{
+	long long v = 0;
+	int rc = 0;
+
+	switch (opt) {
+	case 't': a->topic = arg; break;
+	case 's': rc = num(a, "--size", arg, 0, 100000000, &a->size); break;
+	case 'c': rc = num(a, "--count", arg, 1, INT64_MAX / 2, &a->count); break;
+	case 'r': rc = num(a, "--rate", arg, 1, 100000000, &a->rate); break;
+	case 'a':
+		if (strcmp(arg, "0") && strcmp(arg, "1") && strcmp(arg, "all") && strcmp(arg, "-1"))
+			return rn__cli_err(&a->common, "--acks expects 0, 1 or all, got '%s'", arg);
+		a->acks = arg;
+		break;
+	case 'p':
+		rc = num(a, "--partition", arg, 0, INT32_MAX, &v);
+		a->partition = (int)v;
+		break;
+	case OPT_PARTITIONS:
+		rc = num(a, "--partitions", arg, 1, 1000000, &v);
+		a->partitions = (int)v;
+		break;
+	case OPT_LINGER: rc = num(a, "--linger-ms", arg, 0, 900000, &a->linger_ms); break;
+	case OPT_BATCH: rc = num(a, "--batch-size", arg, 1, 2147483647, &a->batch_size); break;
+	case OPT_INTERVAL:
+		rc = num(a, "--interval-ms", arg, 10, 3600000, &v);
+		a->interval_ms = (int)v;
+		break;
+	case OPT_JSON: a->json = true; break;
+	default: return 2;
+	}
+	return rc;
+}
+
+/* Returns -1 to go on, or an exit code (0 after --help). */
+static int parse_args(struct rn_bench_args *a, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"bootstrap-server", required_argument, NULL, 'b'},
+	    {"property", required_argument, NULL, 'X'},
+	    {"timeout-ms", required_argument, NULL, RN_CLI_OPT_TIMEOUT},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"topic", required_argument, NULL, 't'},
+	    {"size", required_argument, NULL, 's'},
+	    {"count", required_argument, NULL, 'c'},
+	    {"acks", required_argument, NULL, 'a'},
+	    {"rate", required_argument, NULL, 'r'},
+	    {"partition", required_argument, NULL, 'p'},
+	    {"partitions", required_argument, NULL, OPT_PARTITIONS},
+	    {"linger-ms", required_argument, NULL, OPT_LINGER},
+	    {"batch-size", required_argument, NULL, OPT_BATCH},
+	    {"interval-ms", required_argument, NULL, OPT_INTERVAL},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {0},
+	};
+	int opt;
+
+	a->common.optstring = "b:X:vht:s:c:a:r:p:";
+	opterr = 0;
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, a->common.optstring, longopts, NULL)) != -1) {
+		if (opt == 'h')
+			return rn__cli_usage(usage_text, true);
+		if (opt == '?' || opt == ':')
+			return rn__cli_bad_opt(&a->common, argc, argv);
+		int r = rn__cli_common_opt(&a->common, opt, optarg);
+		if (r < 0 || (r == 0 && parse_opt(a, opt, optarg)))
+			return 2;
+	}
+	if (optind < argc)
+		return rn__cli_err(&a->common, "unexpected argument '%s'", argv[optind]) + 1;
+	if (!a->topic)
+		return rn__cli_err(&a->common, "missing -t TOPIC (see --help)") + 1;
+	if (!a->count)
+		return rn__cli_err(&a->common, "missing -c COUNT (see --help)") + 1;
+	return -1;
+}
+
+int rn_cli_bench(int argc, char **argv)
+{
+	struct rn_bench_args a = {.size = 100,
+				  .acks = "1",
+				  .partitions = -1,
+				  .partition = -1,
+				  .linger_ms = -1,
+				  .batch_size = -1,
+				  .interval_ms = 2000};
+	char cmd[64];
+
+	if (argc < 2 || (strcmp(argv[1], "produce") && strcmp(argv[1], "consume"))) {
+		bool help = argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"));
+		if (help)
+			return rn__cli_usage(usage_text, true);
+		fprintf(stderr, "runnel bench: expected 'produce' or 'consume'%s%s (see --help)\n",
+			argc >= 2 ? ", got " : "", argc >= 2 ? argv[1] : "");
+		return 2;
+	}
+	snprintf(cmd, sizeof(cmd), "runnel bench %s", argv[1]);
+	rn__cli_common_init(&a.common, cmd);
+	a.mode = argv[1];
+	int rc = parse_args(&a, argc - 1, argv + 1);
+	if (rc >= 0)
+		return rc;
+	rn__cli_catch_signals();
+	return strcmp(a.mode, "produce") == 0 ? rn__bench_produce(&a) : rn__bench_consume(&a);
+}

@@ -1,0 +1,355 @@
+/*
+ * `runnel bench produce`. Two threads:
+ *   - the main thread calls rd_kafka_produce(), on a clock schedule with -r;
+ *   - a reporter thread sits in rd_kafka_poll() and runs the delivery callbacks, so each
+ *     latency is read when the report arrives rather than when the producer loop next polls.
+ * The reporter owns every statistic (histograms, window counters) and prints progress lines;
+ * the main thread only reads the atomic completion count to know when to stop.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+
+#include "core/clock.h"
+#include "cli/bench.h"
+#include "cli/hist.h"
+
+struct window {
+	int64_t start_us;
+	long long count;
+	double sum_us;
+	int64_t max_us;
+};
+
+struct prod {
+	struct rn_bench_args *a;
+	rd_kafka_t *rk;
+	FILE *progress;
+	/* Reporter thread only. */
+	struct rn_hist hist;
+	struct window win;
+	long long ok;
+	long long failed;
+	char first_error[600];
+	int64_t last_dr_us;
+	/* Shared. */
+	atomic_llong done; /* delivered + failed */
+	atomic_bool stop_reporter;
+	int64_t start_us;
+};
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	struct prod *p = opaque;
+	int64_t now = rn_mono_us();
+	char why[512];
+
+	p->last_dr_us = now;
+	if (m->err) {
+		if (p->failed++ == 0)
+			snprintf(p->first_error, sizeof(p->first_error), "%s",
+				 rn__cli_explain(rk, m->err, why, sizeof(why)));
+	} else {
+		int64_t lat = m->_private ? now - (int64_t)(intptr_t)m->_private : 0;
+		rn_hist_record(&p->hist, lat);
+		p->ok++;
+		p->win.count++;
+		p->win.sum_us += (double)lat;
+		if (lat > p->win.max_us)
+			p->win.max_us = lat;
+	}
+	atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+}
+
+static void print_window(struct prod *p, int64_t now)
+{
+	struct window *w = &p->win;
+	double secs = (double)(now - w->start_us) / 1e6;
+	double rps = secs > 0 ? (double)w->count / secs : 0;
+
+	fprintf(p->progress,
+		"%lld records sent, %.1f records/sec (%.2f MB/sec), %.3f ms avg latency, "
+		"%.3f ms max latency.\n",
+		w->count, rps, rps * (double)p->a->size / RN_BENCH_MB,
+		w->count ? w->sum_us / (double)w->count / 1000.0 : 0.0, (double)w->max_us / 1000.0);
+	fflush(p->progress);
+	memset(w, 0, sizeof(*w));
+	w->start_us = now;
+}
+
+static void *reporter(void *arg)
+{
+	struct prod *p = arg;
+
+	p->win.start_us = rn_mono_us();
+	while (!atomic_load_explicit(&p->stop_reporter, memory_order_acquire)) {
+		rd_kafka_poll(p->rk, 50);
+		int64_t now = rn_mono_us();
+		if (now - p->win.start_us >= (int64_t)p->a->interval_ms * 1000)
+			print_window(p, now);
+	}
+	rd_kafka_poll(p->rk, 0);
+	return NULL;
+}
+
+/* Sleeps until the absolute monotonic time t_us; short waits spin (sleep granularity). */
+static void wait_until(int64_t t_us)
+{
+	int64_t now = rn_mono_us();
+
+	if (t_us - now > 30) {
+		struct timespec ts = {.tv_sec = (t_us - 20) / 1000000,
+				      .tv_nsec = ((t_us - 20) % 1000000) * 1000};
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+	}
+	while (rn_mono_us() < t_us)
+		;
+}
+
+/*
+ * Sends a->count records. With a rate, record i is due at start + i/rate and its latency counts
+ * from that due time even if the loop is late (coordinated omission). Returns how many records
+ * librdkafka accepted (fewer after a signal or a produce error, which is printed).
+ */
+static long long send_all(struct prod *p, rd_kafka_topic_t *rkt, void *payload)
+{
+	struct rn_bench_args *a = p->a;
+	double step_us = a->rate ? 1e6 / (double)a->rate : 0;
+	int32_t part = a->partition >= 0 ? a->partition : RD_KAFKA_PARTITION_UA;
+
+	long long i;
+
+	p->start_us = rn_mono_us();
+	for (i = 0; i < a->count && !rn__cli_stop; i++) {
+		int64_t due = rn_mono_us();
+		if (a->rate) {
+			due = p->start_us + (int64_t)((double)i * step_us);
+			wait_until(due);
+		}
+		/* Flags 0: librdkafka points at payload, which lives for the whole run. */
+		while (rd_kafka_produce(rkt, part, 0, payload, (size_t)a->size, NULL, 0,
+					(void *)(intptr_t)due) == -1) {
+			rd_kafka_resp_err_t err = rd_kafka_last_error();
+			if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+				rn__cli_err(&a->common, "produce failed: %s",
+					    rd_kafka_err2str(err));
+				return i;
+			}
+			struct timespec ts = {0, 200000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	return i;
+}
+
+static void report(struct prod *p, long long sent)
+{
+	struct rn_bench_args *a = p->a;
+	const struct rn_hist *h = &p->hist;
+	double secs = (double)(p->last_dr_us - p->start_us) / 1e6;
+	double rps = secs > 0 ? (double)p->ok / secs : 0;
+	double mbs = rps * (double)a->size / RN_BENCH_MB;
+
+	fprintf(p->progress,
+		"%lld records sent, %.1f records/sec (%.2f MB/sec), %.3f ms avg latency, "
+		"%.3f ms max latency, %.3f ms 50th, %.3f ms 95th, %.3f ms 99th, %.3f ms 99.9th.\n",
+		p->ok, rps, mbs, rn_hist_mean(h) / 1000.0, (double)h->max / 1000.0,
+		(double)rn_hist_percentile(h, 50) / 1000.0,
+		(double)rn_hist_percentile(h, 95) / 1000.0,
+		(double)rn_hist_percentile(h, 99) / 1000.0,
+		(double)rn_hist_percentile(h, 99.9) / 1000.0);
+	if (a->json) {
+		printf("{\"mode\":\"produce\",\"topic\":\"%s\",\"size\":%lld,\"acks\":\"%s\","
+		       "\"rate\":%lld,\"sent\":%lld,\"records\":%lld,\"failed\":%lld,"
+		       "\"seconds\":%.6f,\"msgs_per_sec\":%.1f,\"mb_per_sec\":%.3f,"
+		       "\"lat_us\":{\"avg\":%.1f,\"p50\":%lld,\"p95\":%lld,\"p99\":%lld,"
+		       "\"p999\":%lld,\"max\":%lld}}\n",
+		       a->topic, a->size, a->acks, a->rate, sent, p->ok, p->failed, secs, rps, mbs,
+		       rn_hist_mean(h), (long long)rn_hist_percentile(h, 50),
+		       (long long)rn_hist_percentile(h, 95), (long long)rn_hist_percentile(h, 99),
+		       (long long)rn_hist_percentile(h, 99.9), (long long)h->max);
+		return;
+	}
+	printf("\n%-8s %10s %12s %10s %10s %10s %10s %10s\n", "mode", "records", "msgs/s", "MB/s",
+	       "p50 us", "p99 us", "p99.9 us", "max us");
+	printf("%-8s %10lld %12.0f %10.2f %10lld %10lld %10lld %10lld\n", "produce", p->ok, rps,
+	       mbs, (long long)rn_hist_percentile(h, 50), (long long)rn_hist_percentile(h, 99),
+	       (long long)rn_hist_percentile(h, 99.9), (long long)h->max);
+}
+
+/*
+ * Creates the topic with a->partitions partitions if asked. An existing topic is fine; a broker
+ * without CreateTopics (the mock) only gets a warning, since its topics are made at start-up.
+ */
+static void create_topic(struct prod *p)
+{
+	struct rn_bench_args *a = p->a;
+	char err[512];
+
+	if (a->partitions < 0)
+		return;
+	rd_kafka_NewTopic_t *nt =
+	    rd_kafka_NewTopic_new(a->topic, a->partitions, -1, err, sizeof(err));
+	rd_kafka_queue_t *q = rd_kafka_queue_new(p->rk);
+	rd_kafka_AdminOptions_t *o =
+	    rd_kafka_AdminOptions_new(p->rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+	rd_kafka_AdminOptions_set_request_timeout(o, 5000, err, sizeof(err));
+	rd_kafka_CreateTopics(p->rk, &nt, 1, o, q);
+	rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 7000);
+	rd_kafka_resp_err_t e = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
+	const char *msg = rd_kafka_err2str(e);
+	if (!e) {
+		size_t n;
+		const rd_kafka_topic_result_t **r =
+		    rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+		e = n ? rd_kafka_topic_result_error(r[0]) : RD_KAFKA_RESP_ERR_NO_ERROR;
+		msg = n && e ? rd_kafka_topic_result_error_string(r[0]) : msg;
+	}
+	if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+		rn__cli_err(&a->common, "warning: cannot create topic '%s' with %d partitions: %s",
+			    a->topic, a->partitions, msg);
+	if (ev)
+		rd_kafka_event_destroy(ev);
+	rd_kafka_AdminOptions_destroy(o);
+	rd_kafka_queue_destroy(q);
+	rd_kafka_NewTopic_destroy(nt);
+}
+
+/*
+ * Waits until the topic has partitions with leaders, so connection set-up and auto-creation are
+ * not part of the measurement. Returns 0 or -1 (error printed).
+ */
+static int wait_topic(struct prod *p, rd_kafka_topic_t *rkt)
+{
+	int64_t deadline = rn_mono_us() + (int64_t)p->a->common.timeout_ms * 1000;
+	rd_kafka_resp_err_t err;
+
+	for (;;) {
+		const struct rd_kafka_metadata *md;
+		err = rd_kafka_metadata(p->rk, 0, rkt, &md, 2000);
+		if (!err) {
+			const struct rd_kafka_metadata_topic *t =
+			    md->topic_cnt ? &md->topics[0] : NULL;
+			bool ready = t && !t->err && t->partition_cnt > 0;
+			for (int i = 0; ready && i < t->partition_cnt; i++)
+				ready = t->partitions[i].leader >= 0;
+			err = t && t->err ? t->err : err;
+			rd_kafka_metadata_destroy(md);
+			if (ready)
+				return 0;
+		}
+		if (rn_mono_us() > deadline || rn__cli_stop)
+			break;
+		struct timespec ts = {0, 100 * 1000000};
+		nanosleep(&ts, NULL);
+	}
+	char why[512];
+	rn__cli_err(&p->a->common, "topic '%s' not ready on %s: %s", p->a->topic,
+		    p->a->common.bootstrap, rn__cli_explain(p->rk, err, why, sizeof(why)));
+	return -1;
+}
+
+/*
+ * Metadata travels on the bootstrap connection; the leader gets its own. One record, delivered
+ * and then forgotten, moves that connection set-up out of the measured run.
+ */
+static int warm_up(struct prod *p, rd_kafka_topic_t *rkt, void *payload)
+{
+	int32_t part = p->a->partition >= 0 ? p->a->partition : RD_KAFKA_PARTITION_UA;
+
+	if (rd_kafka_produce(rkt, part, 0, payload, (size_t)p->a->size, NULL, 0, NULL) == -1 ||
+	    rd_kafka_flush(p->rk, p->a->common.timeout_ms) || p->failed) {
+		rn__cli_err(&p->a->common, "warm-up record not delivered: %s",
+			    p->failed ? p->first_error : "timed out");
+		return -1;
+	}
+	rn_hist_init(&p->hist);
+	p->ok = 0;
+	atomic_store(&p->done, 0);
+	return 0;
+}
+
+static rd_kafka_t *make_producer(struct prod *p)
+{
+	struct rn_bench_args *a = p->a;
+	char acks[32], linger[48], batch[48];
+	const char *defaults[4] = {acks, NULL, NULL, NULL};
+	int n = 1;
+
+	snprintf(acks, sizeof(acks), "acks=%s", a->acks);
+	if (a->linger_ms >= 0) {
+		snprintf(linger, sizeof(linger), "linger.ms=%lld", a->linger_ms);
+		defaults[n++] = linger;
+	}
+	if (a->batch_size >= 0) {
+		snprintf(batch, sizeof(batch), "batch.size=%lld", a->batch_size);
+		defaults[n++] = batch;
+	}
+	rd_kafka_conf_t *conf = rn__cli_conf(&a->common, defaults);
+	if (!conf)
+		return NULL;
+	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	rd_kafka_conf_set_opaque(conf, p);
+	return rn__cli_new(&a->common, RD_KAFKA_PRODUCER, conf);
+}
+
+/* Waits for outstanding deliveries; gives up after the message timeout or on a signal. */
+static void drain(struct prod *p, long long sent)
+{
+	while (atomic_load_explicit(&p->done, memory_order_acquire) < sent && !rn__cli_stop) {
+		struct timespec ts = {0, 1000000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+int rn__bench_produce(struct rn_bench_args *a)
+{
+	struct prod *p = calloc(1, sizeof(*p));
+	pthread_t thr;
+	int rc = 1;
+
+	p->a = a;
+	p->progress = a->json ? stderr : stdout;
+	rn_hist_init(&p->hist);
+	void *payload = malloc((size_t)a->size + 1);
+	/* Pseudo-random bytes, so -X compression.codec=... measures real work. */
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	for (long long i = 0; i < a->size; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		((unsigned char *)payload)[i] = (unsigned char)('a' + x % 26);
+	}
+	p->rk = make_producer(p);
+	if (!p->rk)
+		goto out;
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(p->rk, a->topic, NULL);
+	create_topic(p);
+	if (wait_topic(p, rkt) || warm_up(p, rkt, payload))
+		goto out_topic;
+	if (a->rate)
+		prctl(PR_SET_TIMERSLACK, 1000UL); /* 1 us: the schedule needs precise wake-ups */
+	pthread_create(&thr, NULL, reporter, p);
+	long long sent = send_all(p, rkt, payload);
+	drain(p, sent);
+	if (rn__cli_stop)
+		rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+	atomic_store_explicit(&p->stop_reporter, true, memory_order_release);
+	pthread_join(thr, NULL);
+	report(p, sent);
+	rc = p->failed || p->ok < a->count ? 1 : 0;
+	if (p->failed)
+		rn__cli_err(&a->common, "%lld of %lld records failed: %s", p->failed, sent,
+			    p->first_error);
+	else if (p->ok < a->count)
+		rn__cli_err(&a->common, "interrupted after %lld of %lld records", p->ok, a->count);
+out_topic:
+	rd_kafka_topic_destroy(rkt);
+	rd_kafka_destroy(p->rk);
+out:
+	free(payload);
+	free(p);
+	return rc;
+}
