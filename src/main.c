@@ -12,19 +12,21 @@ struct subcommand {
 };
 
 static const struct subcommand cmds[] = {
-	{ "serve", rn_serve_main, "run the broker" },
-	{ "topic", rn_cli_topic, "create, list, describe and delete topics" },
-	{ "produce", rn_cli_produce, "produce lines from stdin to a topic" },
-	{ "consume", rn_cli_consume, "consume records from a topic to stdout" },
-	{ "bench", rn_cli_bench, "producer/consumer load generator (perf-test style)" },
-	{ "mock", rn_cli_mock, "run librdkafka's in-memory mock cluster (benchmark ceiling)" },
+    {"serve", rn_serve_main, "run the broker"},
+    {"topic", rn_cli_topic, "create, list, describe and delete topics"},
+    {"produce", rn_cli_produce, "produce lines from stdin to a topic"},
+    {"consume", rn_cli_consume, "consume records from a topic to stdout"},
+    {"bench", rn_cli_bench, "producer/consumer load generator (perf-test style)"},
+    {"mock", rn_cli_mock, "run librdkafka's in-memory mock cluster (benchmark ceiling)"},
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: runnel <command> [options]\n\n"
-		   "Runnel is a single-binary event streaming broker that speaks the Kafka protocol.\n\n"
-		   "Commands:\n");
+	fprintf(
+	    f,
+	    "Usage: runnel <command> [options]\n\n"
+	    "Runnel is a single-binary event streaming broker that speaks the Kafka protocol.\n\n"
+	    "Commands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].help);
 	fprintf(f, "\nRun 'runnel <command> --help' for a command's options.\n");

@@ -11,13 +11,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum rn_cfg_type { RN_CFG_STRING, RN_CFG_INT, RN_CFG_LONG, RN_CFG_BOOL, RN_CFG_LIST, RN_CFG_DOUBLE };
+enum rn_cfg_type {
+	RN_CFG_STRING,
+	RN_CFG_INT,
+	RN_CFG_LONG,
+	RN_CFG_BOOL,
+	RN_CFG_LIST,
+	RN_CFG_DOUBLE
+};
 
 struct rn_cfg_def {
 	const char *name;
 	enum rn_cfg_type type;
 	const char *def; /* NULL = no default (Kafka's null) */
-	int64_t min;	 /* numeric lower bound */
+	int64_t min;     /* numeric lower bound */
 	const char *doc;
 	bool no_effect; /* accepted for compatibility with Kafka's files; has no effect here */
 };

@@ -11,11 +11,11 @@ void rn_h_api_versions(struct rn_ctx *ctx)
 {
 	const struct rn_api_entry *self = rn_api_entry(18);
 	int16_t ver = ctx->hdr.api_version;
-	struct rn_api_versions_response resp = { 0 };
+	struct rn_api_versions_response resp = {0};
 	resp.finalized_features_epoch = -1;
 	if (ver > self->max_version || ver < 0) {
 		struct rn_api_versions_response_api_version *k =
-			rn_arena_alloc(&ctx->req->arena, sizeof(*k));
+		    rn_arena_alloc(&ctx->req->arena, sizeof(*k));
 		k->api_key = 18;
 		k->min_version = self->min_version;
 		k->max_version = self->max_version;

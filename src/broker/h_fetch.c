@@ -69,8 +69,7 @@ static void put_records(struct rn_fetch_response *resp)
 
 static void fill_partition(struct fetch *f, struct rn_topic *t,
 			   struct rn_fetch_request_fetch_partition *fp,
-			   struct rn_fetch_response_partition_data *pd, int64_t *total,
-			   bool *error)
+			   struct rn_fetch_response_partition_data *pd, int64_t *total, bool *error)
 {
 	struct rn_fetch_request *rq = &f->rq;
 	pd->partition_index = fp->partition;
@@ -78,7 +77,7 @@ static void fill_partition(struct fetch *f, struct rn_topic *t,
 	pd->last_stable_offset = -1;
 	pd->log_start_offset = -1;
 	pd->preferred_read_replica = -1;
-	pd->records = (struct rn_records){ NULL, 0, NULL, 0 };
+	pd->records = (struct rn_records){NULL, 0, NULL, 0};
 	pd->aborted_transactions_count = rq->isolation_level == 1 ? 0 : -1;
 	pd->diverging_epoch.epoch = -1;
 	pd->diverging_epoch.end_offset = -1;
@@ -102,10 +101,10 @@ static void fill_partition(struct fetch *f, struct rn_topic *t,
 	bool min_one = *total == 0;
 	if (limit < 0)
 		limit = 0;
-	struct rn_read_info ri = { 0 };
+	struct rn_read_info ri = {0};
 	int rc = (limit > 0 || min_one)
-			 ? rn_partition_read(p, fp->fetch_offset, (uint32_t)limit, min_one, &ri)
-			 : 0;
+		     ? rn_partition_read(p, fp->fetch_offset, (uint32_t)limit, min_one, &ri)
+		     : 0;
 	if (limit <= 0 && !min_one) {
 		ri.high_watermark = rn_partition_high_watermark(p);
 		ri.last_stable_offset = ri.high_watermark;
@@ -138,8 +137,8 @@ static int64_t build(struct fetch *f, struct rn_fetch_response *resp, bool *erro
 	int64_t total = 0;
 	memset(resp, 0, sizeof(*resp));
 	resp->responses_count = rq->topics_count > 0 ? rq->topics_count : 0;
-	resp->responses = rn_arena_alloc(a, (size_t)(resp->responses_count + 1) *
-						    sizeof(*resp->responses));
+	resp->responses =
+	    rn_arena_alloc(a, (size_t)(resp->responses_count + 1) * sizeof(*resp->responses));
 	for (int32_t i = 0; i < resp->responses_count; i++) {
 		struct rn_fetch_request_fetch_topic *ft = &rq->topics[i];
 		struct rn_fetch_response_fetchable_topic_response *tr = &resp->responses[i];
@@ -163,7 +162,7 @@ static void account(struct fetch *f, struct rn_fetch_response *resp)
 		atomic_fetch_add_explicit(&t->stats.fetch_requests, 1, memory_order_relaxed);
 		for (int32_t j = 0; j < resp->responses[i].partitions_count; j++) {
 			struct rn_fetch_response_partition_data *pd =
-				&resp->responses[i].partitions[j];
+			    &resp->responses[i].partitions[j];
 			if (pd->records.len <= 0)
 				continue;
 			atomic_fetch_add_explicit(&t->stats.bytes_out, (uint64_t)pd->records.len,

@@ -62,7 +62,7 @@ void rn_h_list_offsets(struct rn_ctx *ctx)
 		return;
 	}
 	struct rn_arena *a = &ctx->req->arena;
-	struct rn_list_offsets_response resp = { 0 };
+	struct rn_list_offsets_response resp = {0};
 	resp.topics_count = rq.topics_count > 0 ? rq.topics_count : 0;
 	resp.topics = rn_arena_alloc(a, (size_t)(resp.topics_count + 1) * sizeof(*resp.topics));
 	for (int32_t i = 0; i < resp.topics_count; i++) {
@@ -72,9 +72,9 @@ void rn_h_list_offsets(struct rn_ctx *ctx)
 		int32_t np = rt->partitions_count > 0 ? rt->partitions_count : 0;
 		tr->partitions_count = np;
 		tr->partitions = rn_arena_alloc(a, (size_t)(np + 1) * sizeof(*tr->partitions));
-		struct rn_topic *t = rt->name.len > 0 ? rn_topic_get(ctx->b, rt->name.ptr,
-								      (size_t)rt->name.len)
-						      : NULL;
+		struct rn_topic *t = rt->name.len > 0
+					 ? rn_topic_get(ctx->b, rt->name.ptr, (size_t)rt->name.len)
+					 : NULL;
 		for (int32_t j = 0; j < np; j++)
 			one(ctx, t, rq.isolation_level, &rt->partitions[j], &tr->partitions[j]);
 		if (t)

@@ -25,7 +25,7 @@ static void fill_topic(struct rn_ctx *ctx, struct rn_metadata_response_metadata_
 	int32_t node = ctx->b->node_id;
 	/* Copied: the topic may be gone by the time the response is encoded. */
 	size_t len = strlen(t->name);
-	rt->name = (struct rn_str){ rn_arena_strndup(a, t->name, len), (int32_t)len };
+	rt->name = (struct rn_str){rn_arena_strndup(a, t->name, len), (int32_t)len};
 	memcpy(rt->topic_id.b, t->id, 16);
 	rt->is_internal = t->name[0] == '_' && t->name[1] == '_';
 	rt->topic_authorized_operations = INT32_MIN;
@@ -70,7 +70,7 @@ void rn_h_metadata(struct rn_ctx *ctx)
 		return;
 	}
 	struct rn_arena *a = &ctx->req->arena;
-	struct rn_metadata_response resp = { 0 };
+	struct rn_metadata_response resp = {0};
 	resp.brokers = rn_arena_alloc(a, sizeof(*resp.brokers));
 	resp.brokers_count = 1;
 	resp.brokers[0].node_id = b->node_id;
@@ -87,8 +87,8 @@ void rn_h_metadata(struct rn_ctx *ctx)
 		pthread_rwlock_rdlock(&b->topics_lock);
 		int cap = (int)b->ntopics;
 		pthread_rwlock_unlock(&b->topics_lock);
-		struct all_ctx ac = { ctx, rn_arena_alloc(a, (size_t)(cap + 1) * sizeof(*ac.topics)),
-				      0, cap };
+		struct all_ctx ac = {ctx, rn_arena_alloc(a, (size_t)(cap + 1) * sizeof(*ac.topics)),
+				     0, cap};
 		rn_topics_foreach(b, collect_all, &ac);
 		resp.topics = ac.topics;
 		resp.topics_count = ac.n;
@@ -115,12 +115,12 @@ void rn_h_metadata(struct rn_ctx *ctx)
 		if (!t && auto_create) {
 			char msg[256];
 			char *cname = rn_ctx_strdup(ctx, name);
-			enum rn_kerr e = rn_topic_create(b, cname, -1, NULL, 0, false, msg,
-							 sizeof(msg));
+			enum rn_kerr e =
+			    rn_topic_create(b, cname, -1, NULL, 0, false, msg, sizeof(msg));
 			if (e != RN_KERR_NONE && e != RN_KERR_TOPIC_ALREADY_EXISTS) {
 				rt->error_code = e == RN_KERR_INVALID_TOPIC_EXCEPTION
-							 ? e
-							 : RN_KERR_LEADER_NOT_AVAILABLE;
+						     ? e
+						     : RN_KERR_LEADER_NOT_AVAILABLE;
 				continue;
 			}
 			t = rn_topic_get(b, name.ptr, (size_t)name.len);

@@ -128,7 +128,7 @@ void rn_h_produce(struct rn_ctx *ctx)
 	pr->ctx = ctx;
 	pr->resp.responses_count = rq.topic_data_count > 0 ? rq.topic_data_count : 0;
 	pr->resp.responses =
-		rn_arena_alloc(a, (size_t)(pr->resp.responses_count + 1) * sizeof(*pr->resp.responses));
+	    rn_arena_alloc(a, (size_t)(pr->resp.responses_count + 1) * sizeof(*pr->resp.responses));
 	pr->held = rn_arena_alloc(a, (size_t)(pr->resp.responses_count + 1) * sizeof(*pr->held));
 	bool acks_ok = rq.acks == 0 || rq.acks == 1 || rq.acks == -1;
 	/* Nobody waits for acks=0 data: flush.ms and the next acknowledged write cover it. */
@@ -141,7 +141,7 @@ void rn_h_produce(struct rn_ctx *ctx)
 		int32_t np = td->partition_data_count > 0 ? td->partition_data_count : 0;
 		tr->partition_responses_count = np;
 		tr->partition_responses =
-			rn_arena_alloc(a, (size_t)(np + 1) * sizeof(*tr->partition_responses));
+		    rn_arena_alloc(a, (size_t)(np + 1) * sizeof(*tr->partition_responses));
 		struct rn_topic *t = NULL;
 		if (acks_ok && td->name.len > 0)
 			t = rn_topic_get(ctx->b, td->name.ptr, (size_t)td->name.len);
@@ -149,7 +149,7 @@ void rn_h_produce(struct rn_ctx *ctx)
 			pr->held[pr->nheld++] = t;
 		for (int32_t j = 0; j < np; j++) {
 			struct rn_produce_response_partition_produce_response *pp =
-				&tr->partition_responses[j];
+			    &tr->partition_responses[j];
 			if (!acks_ok) {
 				pp->index = td->partition_data[j].index;
 				pp->error_code = RN_KERR_INVALID_REQUIRED_ACKS;

@@ -37,7 +37,7 @@ static void collect(struct rn_topic *t, void *arg)
 static void run_pass(struct rn_broker *b)
 {
 	pthread_rwlock_rdlock(&b->topics_lock);
-	struct pass p = { .b = b, .cap = (int)b->ntopics };
+	struct pass p = {.b = b, .cap = (int)b->ntopics};
 	pthread_rwlock_unlock(&b->topics_lock);
 	p.topics = calloc((size_t)p.cap + 1, sizeof(*p.topics));
 	if (!p.topics)

@@ -71,12 +71,14 @@ static void collect(struct rn_buf *out, void *arg)
 	struct rn_broker *b = arg;
 	long long nparts = 0;
 	rn_topics_foreach(b, count_parts, &nparts);
-	rn_buf_printf(out, "# HELP kafka_server_replicamanager_partitioncount Partitions on this "
-			   "broker.\n# TYPE kafka_server_replicamanager_partitioncount gauge\n"
-			   "kafka_server_replicamanager_partitioncount %lld\n",
+	rn_buf_printf(out,
+		      "# HELP kafka_server_replicamanager_partitioncount Partitions on this "
+		      "broker.\n# TYPE kafka_server_replicamanager_partitioncount gauge\n"
+		      "kafka_server_replicamanager_partitioncount %lld\n",
 		      nparts);
-	rn_buf_printf(out, "# TYPE kafka_server_replicamanager_leadercount gauge\n"
-			   "kafka_server_replicamanager_leadercount %lld\n",
+	rn_buf_printf(out,
+		      "# TYPE kafka_server_replicamanager_leadercount gauge\n"
+		      "kafka_server_replicamanager_leadercount %lld\n",
 		      nparts);
 	rn_buf_printf(out, "# TYPE runnel_topics gauge\nrunnel_topics %u\n", b->ntopics);
 	rn_buf_printf(out, "# TYPE runnel_uptime_seconds gauge\nrunnel_uptime_seconds %.3f\n",
@@ -112,8 +114,9 @@ static void collect(struct rn_buf *out, void *arg)
 		snprintf(labels, sizeof(labels), "request=\"%s\"", ai->name);
 		rn_hist_render(out, "runnel_request_latency_seconds", labels, &b->api[k].latency);
 	}
-	rn_buf_printf(out, "# TYPE runnel_unknown_api_requests_total counter\n"
-			   "runnel_unknown_api_requests_total %llu\n",
+	rn_buf_printf(out,
+		      "# TYPE runnel_unknown_api_requests_total counter\n"
+		      "runnel_unknown_api_requests_total %llu\n",
 		      ld(&b->unknown_api_requests));
 	if (b->flusher) {
 		rn_buf_printf(out, "# HELP runnel_fsync_latency_seconds fdatasync latency of the "

@@ -30,25 +30,26 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: runnel serve [-c FILE] [--set key=value ...]\n\n"
-		"Runs a single-node broker that speaks the Kafka protocol.\n\n"
-		"Options:\n"
-		"  -c, --config FILE     read a server.properties-style file (key=value lines)\n"
-		"  -s, --set key=value   set one config key (Kafka's names); repeatable, applied\n"
-		"                        after the file\n"
-		"  --list-config         print every config key with its default and exit\n"
-		"  -h, --help            this help\n\n"
-		"Common keys (defaults in brackets):\n"
-		"  listeners [PLAINTEXT://127.0.0.1:9092]   advertised.listeners [listeners]\n"
-		"  log.dirs [./runnel-data]   node.id [1]   num.partitions [1]\n"
-		"  auto.create.topics.enable [true]   log.segment.bytes [1073741824]\n"
-		"  log.roll.ms   log.retention.ms/.minutes/.hours [168 h]   log.retention.bytes [-1]\n"
-		"  log.flush.interval.messages [unlimited; 1 = fdatasync before every ack]\n"
-		"  log.flush.interval.ms   message.max.bytes [1048588]\n"
-		"  socket.request.max.bytes [104857600]   log.message.timestamp.type [CreateTime]\n"
-		"  admin.listener [127.0.0.1:9644] (/metrics, /health)   log.level [info]\n\n"
-		"Unknown keys are errors. SIGTERM or SIGINT shut down cleanly.\n");
+	fprintf(
+	    f,
+	    "Usage: runnel serve [-c FILE] [--set key=value ...]\n\n"
+	    "Runs a single-node broker that speaks the Kafka protocol.\n\n"
+	    "Options:\n"
+	    "  -c, --config FILE     read a server.properties-style file (key=value lines)\n"
+	    "  -s, --set key=value   set one config key (Kafka's names); repeatable, applied\n"
+	    "                        after the file\n"
+	    "  --list-config         print every config key with its default and exit\n"
+	    "  -h, --help            this help\n\n"
+	    "Common keys (defaults in brackets):\n"
+	    "  listeners [PLAINTEXT://127.0.0.1:9092]   advertised.listeners [listeners]\n"
+	    "  log.dirs [./runnel-data]   node.id [1]   num.partitions [1]\n"
+	    "  auto.create.topics.enable [true]   log.segment.bytes [1073741824]\n"
+	    "  log.roll.ms   log.retention.ms/.minutes/.hours [168 h]   log.retention.bytes [-1]\n"
+	    "  log.flush.interval.messages [unlimited; 1 = fdatasync before every ack]\n"
+	    "  log.flush.interval.ms   message.max.bytes [1048588]\n"
+	    "  socket.request.max.bytes [104857600]   log.message.timestamp.type [CreateTime]\n"
+	    "  admin.listener [127.0.0.1:9644] (/metrics, /health)   log.level [info]\n\n"
+	    "Unknown keys are errors. SIGTERM or SIGINT shut down cleanly.\n");
 }
 
 static void list_config(void)
@@ -92,11 +93,11 @@ static int parse_listener(const char *v, char *host, size_t hostlen, int *port)
 static int parse_args(int argc, char **argv, struct rn_config *cfg)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "set", required_argument, NULL, 's' },
-		{ "list-config", no_argument, NULL, 'L' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"config", required_argument, NULL, 'c'},
+	    {"set", required_argument, NULL, 's'},
+	    {"list-config", no_argument, NULL, 'L'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *file = NULL;
 	char **sets = rn_calloc((size_t)argc, sizeof(char *));
@@ -107,8 +108,14 @@ static int parse_args(int argc, char **argv, struct rn_config *cfg)
 		switch (c) {
 		case 'c': file = optarg; break;
 		case 's': sets[nsets++] = optarg; break;
-		case 'L': list_config(); rc = 1; goto out;
-		case 'h': usage(stdout); rc = 1; goto out;
+		case 'L':
+			list_config();
+			rc = 1;
+			goto out;
+		case 'h':
+			usage(stdout);
+			rc = 1;
+			goto out;
 		default:
 			fprintf(stderr, "runnel serve: see 'runnel serve --help'\n");
 			rc = -1;
@@ -150,8 +157,9 @@ static int resolve(struct rn_broker *b, char *host, size_t hostlen, int *port)
 	rn_log_set_level(l);
 	const char *listeners = rn_config_get(cfg, "listeners");
 	if (parse_listener(listeners, host, hostlen, port) < 0) {
-		fprintf(stderr, "runnel serve: listeners: cannot parse '%s' (want "
-				"PLAINTEXT://host:port)\n",
+		fprintf(stderr,
+			"runnel serve: listeners: cannot parse '%s' (want "
+			"PLAINTEXT://host:port)\n",
 			listeners);
 		return -EINVAL;
 	}
@@ -159,8 +167,9 @@ static int resolve(struct rn_broker *b, char *host, size_t hostlen, int *port)
 	if (!dirs)
 		dirs = rn_config_get(cfg, "log.dir");
 	if (strchr(dirs, ',')) {
-		fprintf(stderr, "runnel serve: log.dirs: only one directory is supported (got "
-				"'%s')\n",
+		fprintf(stderr,
+			"runnel serve: log.dirs: only one directory is supported (got "
+			"'%s')\n",
 			dirs);
 		return -EINVAL;
 	}
@@ -227,7 +236,7 @@ static void broker_free(struct rn_broker *b)
 int rn_serve_main(int argc, char **argv)
 {
 	int64_t t0 = rn_mono_us();
-	struct rn_broker b = { 0 };
+	struct rn_broker b = {0};
 	b.cfg = rn_config_new();
 	pthread_rwlock_init(&b.topics_lock, NULL);
 	pthread_mutex_init(&b.admin_lock, NULL);
@@ -269,13 +278,13 @@ int rn_serve_main(int argc, char **argv)
 		goto out_topics;
 	}
 	struct rn_server_config sc = {
-		.host = host,
-		.port = port,
-		.nloops = (int)rn_config_get_i64(b.cfg, "num.network.threads"),
-		.max_request_bytes = (size_t)rn_config_get_i64(b.cfg, "socket.request.max.bytes"),
-		.max_inflight_bytes = 64u << 20,
-		.on_request = rn_dispatch,
-		.arg = &b,
+	    .host = host,
+	    .port = port,
+	    .nloops = (int)rn_config_get_i64(b.cfg, "num.network.threads"),
+	    .max_request_bytes = (size_t)rn_config_get_i64(b.cfg, "socket.request.max.bytes"),
+	    .max_inflight_bytes = 64u << 20,
+	    .on_request = rn_dispatch,
+	    .arg = &b,
 	};
 	rc = rn_server_start(&sc, &b.server);
 	if (rc < 0) {

@@ -8,35 +8,32 @@
 #define LMAX "9223372036854775807"
 
 static const struct rn_topic_cfg_def defs[] = {
-	{ "cleanup.policy", "log.cleanup.policy", RN_CFG_LIST, "delete", false },
-	{ "compression.type", "compression.type", RN_CFG_STRING, "producer", false },
-	{ "delete.retention.ms", "log.cleaner.delete.retention.ms", RN_CFG_LONG, "86400000",
-	  false },
-	{ "file.delete.delay.ms", "log.segment.delete.delay.ms", RN_CFG_LONG, "60000", false },
-	{ "flush.messages", "log.flush.interval.messages", RN_CFG_LONG, LMAX, false },
-	{ "flush.ms", "log.flush.interval.ms", RN_CFG_LONG, LMAX, false },
-	{ "index.interval.bytes", "log.index.interval.bytes", RN_CFG_INT, "4096", false },
-	{ "max.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", RN_CFG_LONG, LMAX, false },
-	{ "max.message.bytes", "message.max.bytes", RN_CFG_INT, "1048588", false },
-	{ "message.downconversion.enable", "log.message.downconversion.enable", RN_CFG_BOOL,
-	  "true", false },
-	{ "message.timestamp.difference.max.ms", "log.message.timestamp.difference.max.ms",
-	  RN_CFG_LONG, LMAX, false },
-	{ "message.timestamp.type", "log.message.timestamp.type", RN_CFG_STRING, "CreateTime",
-	  false },
-	{ "min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio", RN_CFG_DOUBLE, "0.5",
-	  false },
-	{ "min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms", RN_CFG_LONG, "0", false },
-	{ "min.insync.replicas", "min.insync.replicas", RN_CFG_INT, "1", false },
-	{ "preallocate", "log.preallocate", RN_CFG_BOOL, "false", false },
-	{ "retention.bytes", "log.retention.bytes", RN_CFG_LONG, "-1", false },
-	{ "retention.ms", "log.retention.ms", RN_CFG_LONG, "604800000", false },
-	{ "segment.bytes", "log.segment.bytes", RN_CFG_INT, "1073741824", false },
-	{ "segment.index.bytes", "log.index.size.max.bytes", RN_CFG_INT, "10485760", false },
-	{ "segment.jitter.ms", "log.roll.jitter.ms", RN_CFG_LONG, "0", false },
-	{ "segment.ms", "log.roll.ms", RN_CFG_LONG, "604800000", false },
-	{ "unclean.leader.election.enable", "unclean.leader.election.enable", RN_CFG_BOOL, "false",
-	  false },
+    {"cleanup.policy", "log.cleanup.policy", RN_CFG_LIST, "delete", false},
+    {"compression.type", "compression.type", RN_CFG_STRING, "producer", false},
+    {"delete.retention.ms", "log.cleaner.delete.retention.ms", RN_CFG_LONG, "86400000", false},
+    {"file.delete.delay.ms", "log.segment.delete.delay.ms", RN_CFG_LONG, "60000", false},
+    {"flush.messages", "log.flush.interval.messages", RN_CFG_LONG, LMAX, false},
+    {"flush.ms", "log.flush.interval.ms", RN_CFG_LONG, LMAX, false},
+    {"index.interval.bytes", "log.index.interval.bytes", RN_CFG_INT, "4096", false},
+    {"max.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", RN_CFG_LONG, LMAX, false},
+    {"max.message.bytes", "message.max.bytes", RN_CFG_INT, "1048588", false},
+    {"message.downconversion.enable", "log.message.downconversion.enable", RN_CFG_BOOL, "true",
+     false},
+    {"message.timestamp.difference.max.ms", "log.message.timestamp.difference.max.ms", RN_CFG_LONG,
+     LMAX, false},
+    {"message.timestamp.type", "log.message.timestamp.type", RN_CFG_STRING, "CreateTime", false},
+    {"min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio", RN_CFG_DOUBLE, "0.5", false},
+    {"min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms", RN_CFG_LONG, "0", false},
+    {"min.insync.replicas", "min.insync.replicas", RN_CFG_INT, "1", false},
+    {"preallocate", "log.preallocate", RN_CFG_BOOL, "false", false},
+    {"retention.bytes", "log.retention.bytes", RN_CFG_LONG, "-1", false},
+    {"retention.ms", "log.retention.ms", RN_CFG_LONG, "604800000", false},
+    {"segment.bytes", "log.segment.bytes", RN_CFG_INT, "1073741824", false},
+    {"segment.index.bytes", "log.index.size.max.bytes", RN_CFG_INT, "10485760", false},
+    {"segment.jitter.ms", "log.roll.jitter.ms", RN_CFG_LONG, "0", false},
+    {"segment.ms", "log.roll.ms", RN_CFG_LONG, "604800000", false},
+    {"unclean.leader.election.enable", "unclean.leader.election.enable", RN_CFG_BOOL, "false",
+     false},
 };
 
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
@@ -82,7 +79,8 @@ int rn_topic_cfg_validate(const char *key, const char *val, char *err, size_t er
 		if (rn_cfg_parse_i64(val, &v) < 0 ||
 		    (d->type == RN_CFG_INT && (v > INT32_MAX || v < INT32_MIN)))
 			goto bad;
-		if (v < -1 || (v < 0 && strcmp(key, "retention.ms") && strcmp(key, "retention.bytes")))
+		if (v < -1 ||
+		    (v < 0 && strcmp(key, "retention.ms") && strcmp(key, "retention.bytes")))
 			goto bad;
 		if ((!strcmp(key, "segment.bytes") && v < 14) ||
 		    (!strcmp(key, "flush.messages") && v < 1) ||
@@ -95,19 +93,18 @@ int rn_topic_cfg_validate(const char *key, const char *val, char *err, size_t er
 		if (rn_cfg_parse_bool(val, &b) < 0)
 			goto bad;
 		return 0;
-	default:
-		break;
+	default: break;
 	}
-	static const char *const ts_types[] = { "CreateTime", "LogAppendTime", NULL };
-	static const char *const codecs[] = { "producer", "uncompressed", "gzip", "snappy",
-					      "lz4",	  "zstd",	  NULL };
+	static const char *const ts_types[] = {"CreateTime", "LogAppendTime", NULL};
+	static const char *const codecs[] = {"producer", "uncompressed", "gzip", "snappy",
+					     "lz4",      "zstd",         NULL};
 	if (!strcmp(key, "message.timestamp.type") && !in_list(val, ts_types))
 		goto bad;
 	if (!strcmp(key, "compression.type") && !in_list(val, codecs))
 		goto bad;
 	if (!strcmp(key, "cleanup.policy")) {
-		static const char *const pol[] = { "delete", "compact", "compact,delete",
-						   "delete,compact", NULL };
+		static const char *const pol[] = {"delete", "compact", "compact,delete",
+						  "delete,compact", NULL};
 		if (!in_list(val, pol))
 			goto bad;
 	}

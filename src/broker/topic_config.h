@@ -21,7 +21,6 @@ struct rn_topic_cfg_def {
 	bool sensitive;
 };
 
-
 const struct rn_topic_cfg_def *rn_topic_cfg_defs(size_t *n);
 const struct rn_topic_cfg_def *rn_topic_cfg_find(const char *name);
 

@@ -150,8 +150,8 @@ struct load_ctx {
 static void load_one(const struct rn_meta_topic *mt, void *arg)
 {
 	struct load_ctx *lc = arg;
-	struct rn_topic *t = topic_new(lc->b, mt->name, mt->id, mt->partitions, mt->configs,
-				       mt->nconfigs);
+	struct rn_topic *t =
+	    topic_new(lc->b, mt->name, mt->id, mt->partitions, mt->configs, mt->nconfigs);
 	int rc = open_parts(lc->b, t, 0, t->npart);
 	if (rc < 0 && lc->rc == 0)
 		lc->rc = rc;
@@ -160,7 +160,7 @@ static void load_one(const struct rn_meta_topic *mt, void *arg)
 
 int rn_topics_load(struct rn_broker *b)
 {
-	struct load_ctx lc = { b, 0 };
+	struct load_ctx lc = {b, 0};
 	pthread_rwlock_wrlock(&b->topics_lock);
 	rn_meta_topics_foreach(b->meta, load_one, &lc);
 	pthread_rwlock_unlock(&b->topics_lock);
@@ -258,8 +258,8 @@ enum rn_kerr rn_topic_create(struct rn_broker *b, const char *name, int32_t part
 	if (old || in_graveyard(b, name)) {
 		if (old)
 			rn_topic_put(b, old);
-		snprintf(msg, msglen, old ? "Topic '%s' already exists."
-					  : "Topic '%s' is marked for deletion.",
+		snprintf(msg, msglen,
+			 old ? "Topic '%s' already exists." : "Topic '%s' is marked for deletion.",
 			 name);
 		kerr = RN_KERR_TOPIC_ALREADY_EXISTS;
 		goto out;

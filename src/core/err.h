@@ -8,11 +8,11 @@
 
 enum {
 	RN_EBASE = -10000,
-	RN_ECORRUPT,	 /* bad CRC, bad length, bad magic in a record batch */
-	RN_ETOOLARGE,	 /* batch larger than message.max.bytes */
-	RN_EOFFLINE,	 /* partition taken offline after an I/O failure */
-	RN_ERANGE,	 /* offset outside [log start, log end] */
-	RN_EMALFORMED,	 /* undecodable request */
+	RN_ECORRUPT,     /* bad CRC, bad length, bad magic in a record batch */
+	RN_ETOOLARGE,    /* batch larger than message.max.bytes */
+	RN_EOFFLINE,     /* partition taken offline after an I/O failure */
+	RN_ERANGE,       /* offset outside [log start, log end] */
+	RN_EMALFORMED,   /* undecodable request */
 	RN_EUNSUPPORTED, /* valid but not supported (legacy magic, ...) */
 	RN_ENOTFOUND,
 	RN_EEXIST,

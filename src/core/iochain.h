@@ -42,7 +42,7 @@ enum rn_piece_kind { RN_PIECE_MEM, RN_PIECE_FILE };
 struct rn_piece {
 	enum rn_piece_kind kind;
 	struct rn_fileref *file; /* RN_PIECE_FILE only */
-	uint64_t off;		 /* offset into chain.mem or into the file */
+	uint64_t off;            /* offset into chain.mem or into the file */
 	uint64_t len;
 };
 

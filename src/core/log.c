@@ -28,7 +28,7 @@ void rn_log_set_fd(int fd)
 
 int rn_log_parse_level(const char *s, enum rn_log_level *out)
 {
-	static const char *names[] = { "debug", "info", "warn", "error", "off" };
+	static const char *names[] = {"debug", "info", "warn", "error", "off"};
 	for (int i = 0; i < 5; i++) {
 		if (strcmp(s, names[i]) == 0) {
 			*out = (enum rn_log_level)i;
@@ -40,7 +40,7 @@ int rn_log_parse_level(const char *s, enum rn_log_level *out)
 
 void rn_log(enum rn_log_level lvl, const char *fmt, ...)
 {
-	static const char *tags[] = { "DEBUG", "INFO", "WARN", "ERROR" };
+	static const char *tags[] = {"DEBUG", "INFO", "WARN", "ERROR"};
 	if ((int)lvl < g_level || lvl >= RN_LOG_OFF)
 		return;
 	char line[1024];

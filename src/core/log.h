@@ -17,8 +17,8 @@ void rn_log_set_fd(int fd);
 void rn_log(enum rn_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define rn_debug(...) rn_log(RN_LOG_DEBUG, __VA_ARGS__)
-#define rn_info(...) rn_log(RN_LOG_INFO, __VA_ARGS__)
-#define rn_warn(...) rn_log(RN_LOG_WARN, __VA_ARGS__)
+#define rn_info(...)  rn_log(RN_LOG_INFO, __VA_ARGS__)
+#define rn_warn(...)  rn_log(RN_LOG_WARN, __VA_ARGS__)
 #define rn_error(...) rn_log(RN_LOG_ERROR, __VA_ARGS__)
 
 #endif

@@ -7,8 +7,8 @@
 #include "core/alloc.h"
 
 const int64_t rn_hist_bounds_us[RN_HIST_NBUCKETS] = {
-	25,	 50,	  100,	   250,	    500,      1000,	 2500,	   5000,      10000,   25000,
-	50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000, 30000000, INT64_MAX,
+    25,    50,     100,    250,    500,     1000,    2500,    5000,     10000,    25000,
+    50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000, 30000000, INT64_MAX,
 };
 
 void rn_hist_record(struct rn_hist *h, int64_t us)
@@ -69,7 +69,7 @@ void rn_metrics_register(rn_metrics_collect_cb cb, void *arg)
 {
 	pthread_mutex_lock(&g_lock);
 	g_cols = rn_realloc(g_cols, (size_t)(g_ncols + 1) * sizeof(*g_cols));
-	g_cols[g_ncols++] = (struct collector){ cb, arg };
+	g_cols[g_ncols++] = (struct collector){cb, arg};
 	pthread_mutex_unlock(&g_lock);
 }
 

@@ -193,7 +193,7 @@ static int write_all(int fd, const void *p, size_t n)
 /* Appends and fsyncs one record; applies it only once it is durable. */
 static int commit(struct rn_meta *m, struct rn_buf *payload)
 {
-	struct rn_buf rec = { 0 };
+	struct rn_buf rec = {0};
 	frame_record(&rec, payload);
 	int rc = write_all(m->fd, rec.data, rec.len);
 	if (rc == 0 && fdatasync(m->fd) < 0)
@@ -216,7 +216,7 @@ static int commit(struct rn_meta *m, struct rn_buf *payload)
 
 static void topic_records(const struct rn_meta_topic *t, struct rn_buf *out)
 {
-	struct rn_buf p = { 0 };
+	struct rn_buf p = {0};
 	char id[33], np[16];
 	hex16(t->id, id);
 	snprintf(np, sizeof(np), "%d", t->partitions);
@@ -239,7 +239,7 @@ static void topic_records(const struct rn_meta_topic *t, struct rn_buf *out)
 /* Rewrites the log as a snapshot of the live state: tmp file, fsync, rename, fsync dir. */
 static int compact(struct rn_meta *m, const char *path)
 {
-	struct rn_buf all = { 0 };
+	struct rn_buf all = {0};
 	for (int i = 0; i < m->ntopics; i++)
 		topic_records(&m->topics[i], &all);
 	char tmp[4200];
@@ -269,7 +269,7 @@ static int compact(struct rn_meta *m, const char *path)
 /* Replays the log; returns the byte length of its valid prefix. */
 static off_t replay(struct rn_meta *m, int fd)
 {
-	struct rn_buf data = { 0 };
+	struct rn_buf data = {0};
 	char chunk[65536];
 	ssize_t r;
 	while ((r = read(fd, chunk, sizeof(chunk))) > 0)
@@ -324,7 +324,7 @@ static int meta_properties(struct rn_meta *m, int32_t node_id)
 	}
 	/* Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding. */
 	static const char b64[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	uint8_t rnd[16];
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
 		return -EIO;
@@ -410,15 +410,17 @@ int rn_meta_topic_create(struct rn_meta *m, const char *name, int32_t partitions
 	int rc = RN_EEXIST;
 	if (find(m, name) >= 0)
 		goto out;
-	struct rn_meta_topic t = { .name = (char *)name, .partitions = partitions,
-				   .configs = (struct rn_cfg_kv *)cfg, .nconfigs = ncfg };
+	struct rn_meta_topic t = {.name = (char *)name,
+				  .partitions = partitions,
+				  .configs = (struct rn_cfg_kv *)cfg,
+				  .nconfigs = ncfg};
 	if (getrandom(t.id, 16, 0) != 16) {
 		rc = -EIO;
 		goto out;
 	}
 	t.id[6] = (uint8_t)((t.id[6] & 0x0f) | 0x40); /* a version 4 UUID, as Kafka makes */
 	t.id[8] = (uint8_t)((t.id[8] & 0x3f) | 0x80);
-	struct rn_buf all = { 0 };
+	struct rn_buf all = {0};
 	topic_records(&t, &all);
 	rc = write_all(m->fd, all.data, all.len);
 	if (rc == 0 && fdatasync(m->fd) < 0)
@@ -451,7 +453,7 @@ static int simple_op(struct rn_meta *m, const char *op, const char *name, const 
 	pthread_mutex_lock(&m->lock);
 	int rc = RN_ENOTFOUND;
 	if (find(m, name) >= 0) {
-		struct rn_buf p = { 0 };
+		struct rn_buf p = {0};
 		put_field(&p, op);
 		put_field(&p, name);
 		if (a)
@@ -476,8 +478,7 @@ int rn_meta_topic_set_partitions(struct rn_meta *m, const char *name, int32_t pa
 	return simple_op(m, "P", name, np, NULL);
 }
 
-int rn_meta_topic_set_config(struct rn_meta *m, const char *name, const char *key,
-			     const char *val)
+int rn_meta_topic_set_config(struct rn_meta *m, const char *name, const char *key, const char *val)
 {
 	return val ? simple_op(m, "C", name, key, val) : simple_op(m, "U", name, key, NULL);
 }
@@ -490,8 +491,8 @@ const struct rn_meta_topic *rn_meta_topic_get(struct rn_meta *m, const char *nam
 	return i < 0 ? NULL : &m->topics[i];
 }
 
-void rn_meta_topics_foreach(struct rn_meta *m,
-			    void (*cb)(const struct rn_meta_topic *t, void *arg), void *arg)
+void rn_meta_topics_foreach(struct rn_meta *m, void (*cb)(const struct rn_meta_topic *t, void *arg),
+			    void *arg)
 {
 	pthread_mutex_lock(&m->lock);
 	for (int i = 0; i < m->ntopics; i++)

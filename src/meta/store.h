@@ -45,12 +45,11 @@ int rn_meta_topic_create(struct rn_meta *m, const char *name, int32_t partitions
 int rn_meta_topic_delete(struct rn_meta *m, const char *name);
 int rn_meta_topic_set_partitions(struct rn_meta *m, const char *name, int32_t partitions);
 /* val NULL removes the override. */
-int rn_meta_topic_set_config(struct rn_meta *m, const char *name, const char *key,
-			     const char *val);
+int rn_meta_topic_set_config(struct rn_meta *m, const char *name, const char *key, const char *val);
 
 /* Looks a topic up; the result is valid until the next change to that topic. */
 const struct rn_meta_topic *rn_meta_topic_get(struct rn_meta *m, const char *name);
-void rn_meta_topics_foreach(struct rn_meta *m,
-			    void (*cb)(const struct rn_meta_topic *t, void *arg), void *arg);
+void rn_meta_topics_foreach(struct rn_meta *m, void (*cb)(const struct rn_meta_topic *t, void *arg),
+			    void *arg);
 
 #endif

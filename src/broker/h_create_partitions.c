@@ -1,0 +1,52 @@
+/* CreatePartitions: grow a topic (never shrink); manual assignments must name this node. */
+#include <stdio.h>
+#include <string.h>
+
+#include "broker/handler.h"
+#include "broker/topics.h"
+#include "proto/gen/rn_msg.h"
+
+void rn_h_create_partitions(struct rn_ctx *ctx)
+{
+	int16_t ver = ctx->hdr.api_version;
+	struct rn_create_partitions_request rq;
+	if (rn_create_partitions_request_decode(&ctx->rd, ver, &rq) < 0) {
+		rn_close_conn(ctx, "malformed CreatePartitions request");
+		return;
+	}
+	struct rn_arena *a = &ctx->req->arena;
+	struct rn_create_partitions_response resp = {0};
+	int32_t n = rq.topics_count > 0 ? rq.topics_count : 0;
+	resp.results_count = n;
+	resp.results = rn_arena_alloc(a, (size_t)(n + 1) * sizeof(*resp.results));
+	for (int32_t i = 0; i < n; i++) {
+		struct rn_create_partitions_request_create_partitions_topic *ct = &rq.topics[i];
+		struct rn_create_partitions_response_create_partitions_topic_result *r =
+		    &resp.results[i];
+		char msg[256] = "";
+		r->name = ct->name;
+		r->error_message = RN_STR_NULL;
+		enum rn_kerr e = RN_KERR_NONE;
+		for (int32_t j = 0; j < ct->assignments_count && e == RN_KERR_NONE; j++) {
+			struct rn_create_partitions_request_create_partitions_assignment *as =
+			    &ct->assignments[j];
+			if (as->broker_ids_count != 1 || as->broker_ids[0] != ctx->b->node_id) {
+				e = RN_KERR_INVALID_REPLICA_ASSIGNMENT;
+				snprintf(msg, sizeof(msg), "Replica assignment must be [%d]",
+					 ctx->b->node_id);
+			}
+		}
+		if (e == RN_KERR_NONE) {
+			char *name = rn_ctx_strdup(ctx, ct->name);
+			e = rn_topic_add_partitions(ctx->b, name ? name : "", ct->count,
+						    rq.validate_only, msg, sizeof(msg));
+		}
+		r->error_code = e;
+		if (e != RN_KERR_NONE)
+			r->error_message = (struct rn_str){rn_arena_strndup(a, msg, strlen(msg)),
+							   (int32_t)strlen(msg)};
+	}
+	rn_respond_begin(ctx);
+	rn_create_partitions_response_encode(&ctx->req->out, ver, &resp);
+	rn_respond_end(ctx);
+}

@@ -1,0 +1,55 @@
+/* DeleteTopics: by name (v0-5) or by name/id (v6+). */
+#include <stdio.h>
+#include <string.h>
+
+#include "broker/handler.h"
+#include "broker/topics.h"
+#include "proto/gen/rn_msg.h"
+
+static void delete_one(struct rn_ctx *ctx, struct rn_str name,
+		       struct rn_delete_topics_response_deletable_topic_result *r)
+{
+	char msg[256] = "";
+	r->name = name;
+	r->error_message = RN_STR_NULL;
+	if (name.len <= 0) {
+		r->error_code = RN_KERR_UNKNOWN_TOPIC_ID;
+		return;
+	}
+	if (!rn_config_get_bool(ctx->b->cfg, "delete.topic.enable")) {
+		r->error_code = RN_KERR_TOPIC_DELETION_DISABLED;
+		return;
+	}
+	struct rn_topic *t = rn_topic_get(ctx->b, name.ptr, (size_t)name.len);
+	if (t) {
+		memcpy(r->topic_id.b, t->id, 16);
+		rn_topic_put(ctx->b, t);
+	}
+	char *cname = rn_ctx_strdup(ctx, name);
+	r->error_code = rn_topic_delete(ctx->b, cname, msg, sizeof(msg));
+	if (r->error_code != RN_KERR_NONE)
+		r->error_message = (struct rn_str){
+		    rn_arena_strndup(&ctx->req->arena, msg, strlen(msg)), (int32_t)strlen(msg)};
+}
+
+void rn_h_delete_topics(struct rn_ctx *ctx)
+{
+	int16_t ver = ctx->hdr.api_version;
+	struct rn_delete_topics_request rq;
+	if (rn_delete_topics_request_decode(&ctx->rd, ver, &rq) < 0) {
+		rn_close_conn(ctx, "malformed DeleteTopics request");
+		return;
+	}
+	struct rn_delete_topics_response resp = {0};
+	int32_t n = ver >= 6 ? rq.topics_count : rq.topic_names_count;
+	n = n > 0 ? n : 0;
+	resp.responses_count = n;
+	resp.responses =
+	    rn_arena_alloc(&ctx->req->arena, (size_t)(n + 1) * sizeof(*resp.responses));
+	for (int32_t i = 0; i < n; i++)
+		delete_one(ctx, ver >= 6 ? rq.topics[i].name : rq.topic_names[i],
+			   &resp.responses[i]);
+	rn_respond_begin(ctx);
+	rn_delete_topics_response_encode(&ctx->req->out, ver, &resp);
+	rn_respond_end(ctx);
+}
