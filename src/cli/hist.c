@@ -81,13 +81,13 @@ int64_t rn_hist_percentile(const struct rn_hist *h, double pct)
 	uint64_t rank = (uint64_t)ceil(pct / 100.0 * (double)h->count - 1e-9);
 	if (rank < 1)
 		rank = 1;
+	/* The bucket holding the maximum reports the exact maximum (also past RN_HIST_MAX_US). */
+	int max_i = index_of(h->max > RN_HIST_MAX_US ? RN_HIST_MAX_US : h->max);
 	uint64_t seen = 0;
 	for (int i = 0; i < RN_HIST_NBUCKETS; i++) {
 		seen += h->buckets[i];
 		if (seen >= rank) {
-			int64_t v = highest_of(i);
-			if (v > h->max)
-				v = h->max;
+			int64_t v = i >= max_i ? h->max : highest_of(i);
 			if (v < h->min)
 				v = h->min;
 			return v;
