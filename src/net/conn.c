@@ -97,18 +97,22 @@ static struct rn_req *req_new(struct rn_conn *c, size_t len)
 	req->loop = c->nl->loop;
 	req->frame = rn_malloc(len);
 	req->len = len;
-	c->queued_bytes += len;
 	return req;
 }
 
-/* Frees req and everything it owns. Queued requests must be unlinked first. */
-static void req_free(struct rn_conn *c, struct rn_req *req)
+static void req_destroy(struct rn_req *req)
 {
-	c->queued_bytes -= req->len;
 	rn_iochain_free(&req->out);
 	rn_arena_free(&req->arena);
 	rn_free(req->frame);
 	rn_free(req);
+}
+
+/* Frees a dispatched request and everything it owns; unlink it from the queue first. */
+static void req_free(struct rn_conn *c, struct rn_req *req)
+{
+	c->queued_bytes -= req->len;
+	req_destroy(req);
 }
 
 /* Unlinks a queued request, wherever it is (only closed connections unlink from the middle). */
@@ -165,7 +169,7 @@ static void conn_close(struct rn_conn *c, const char *why)
 	c->tp = NULL;
 	c->fd = -1;
 	if (c->partial) {
-		req_free(c, c->partial);
+		req_destroy(c->partial);
 		c->partial = NULL;
 	}
 	rn_free(c->stash);
@@ -186,6 +190,9 @@ static void conn_close(struct rn_conn *c, const char *why)
 static void dispatch(struct rn_conn *c, struct rn_req *req)
 {
 	req->recv_us = rn_mono_us();
+	/* Counted from here, not while the frame is still being read: a frame larger than
+	 * max_inflight_bytes (but within max_request_bytes) must be able to complete. */
+	c->queued_bytes += req->len;
 	if (c->tail)
 		c->tail->next = req;
 	else
@@ -217,6 +224,8 @@ static void parse(struct rn_conn *c, const uint8_t *buf, size_t avail)
 	size_t pos = 0;
 	while (!c->closed && avail - pos >= 4) {
 		if (conn_over(c)) {
+			rn_debug("conn %s: %d requests, %zu bytes held: pausing reads", c->peer,
+				 c->nreqs, c->queued_bytes);
 			c->stash_len = avail - pos;
 			c->stash = rn_malloc(c->stash_len);
 			memcpy(c->stash, buf + pos, c->stash_len);
@@ -379,8 +388,12 @@ static ssize_t send_file(struct rn_conn *c, const struct rn_piece *p, uint64_t s
 	ssize_t r = c->tp->ops->sendfile(c->tp, p->file->fd, &off, len);
 	if (r == -EINVAL || r == -ENOSYS || r == -EOPNOTSUPP)
 		return send_bounce(c, p, skip);
-	if (r == 0) /* the file is shorter than the piece: it was truncated under us */
+	if (r == 0) {
+		rn_warn("conn %s: file piece (fd %d, offset %llu) is past the end of its file; "
+			"closing the connection",
+			c->peer, p->file->fd, (unsigned long long)off);
 		return -EIO;
+	}
 	return r;
 }
 

@@ -309,6 +309,34 @@ static void test_pipelined_reverse_completion(void **state)
 	close(fd);
 }
 
+static void test_request_count_limit(void **state)
+{
+	/* More requests than a connection may hold (1000): reading pauses and resumes. */
+	struct rn_server *s = *state;
+	int fd = connect_to(rn_server_port(s));
+	enum { N = 2500 };
+	uint8_t *buf = malloc(N * 17);
+	for (int i = 0; i < N; i++) {
+		uint8_t *f = buf + i * 17;
+		put32(f, 13);
+		f[4] = 'D';
+		put32(f + 5, (uint32_t)(i % 3));
+		put32(f + 9, (uint32_t)i);
+		put32(f + 13, 0);
+	}
+	write_all(fd, buf, N * 17);
+	for (int i = 0; i < N; i++) {
+		size_t n;
+		uint8_t *p = recv_frame(fd, &n);
+		assert_non_null(p);
+		assert_int_equal(n, 13);
+		assert_memory_equal(p, buf + i * 17 + 4, 13);
+		free(p);
+	}
+	free(buf);
+	close(fd);
+}
+
 static void test_no_response_skipped(void **state)
 {
 	struct rn_server *s = *state;
@@ -362,7 +390,9 @@ static void test_big_request(void **state)
 {
 	struct rn_server *s = *state;
 	int fd = connect_to(rn_server_port(s));
-	size_t n = 3 << 20; /* far beyond the 64 KiB read buffer: read straight into the frame */
+	/* Far beyond the 64 KiB read buffer (read straight into the frame) and beyond
+	 * max_inflight_bytes (8 MiB), which must not stop reading in the middle of a frame. */
+	size_t n = 12 << 20;
 	char *big = malloc(n + 1);
 	for (size_t i = 0; i < n; i++)
 		big[i] = (char)('a' + i % 26);
@@ -408,7 +438,7 @@ static void test_close_after(void **state)
 	struct rn_server *s = *state;
 	int fd = connect_to(rn_server_port(s));
 	/* One write: the server may close before a second write, which would then fail. */
-	uint8_t two[] = { 0, 0, 0, 4, 'C', 'b', 'y', 'e', 0, 0, 0, 6, 'E', 'n', 'e', 'v', 'e', 'r' };
+	uint8_t two[] = {0, 0, 0, 4, 'C', 'b', 'y', 'e', 0, 0, 0, 6, 'E', 'n', 'e', 'v', 'e', 'r'};
 	write_all(fd, two, sizeof(two));
 	expect_echo(fd, "Cbye");
 	assert_true(expect_eof(fd));
@@ -530,6 +560,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_echo),
 	    cmocka_unit_test(test_pipelined_reverse_completion),
+	    cmocka_unit_test(test_request_count_limit),
 	    cmocka_unit_test(test_no_response_skipped),
 	    cmocka_unit_test(test_file_pieces),
 	    cmocka_unit_test(test_big_request),
