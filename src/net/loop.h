@@ -18,7 +18,8 @@ typedef void (*rn_io_cb)(struct rn_loop *l, int fd, int events, void *arg);
 typedef void (*rn_task_cb)(void *arg);
 typedef void (*rn_timer_cb)(struct rn_loop *l, void *arg);
 
-/* Creates a loop; the caller owns it and frees it with rn_loop_free after rn_loop_run returned. */
+/* Creates a loop; the caller owns it and frees it with rn_loop_free after rn_loop_run returned.
+ * rn_loop_free frees pending timers and drops tasks still queued without running them. */
 int rn_loop_new(struct rn_loop **out);
 void rn_loop_free(struct rn_loop *l);
 /* Runs until rn_loop_stop; sets the thread's current loop. Returns 0 or -errno. */

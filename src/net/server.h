@@ -58,11 +58,14 @@ int rn_server_port(const struct rn_server *s);
 /* The loops, so other modules can post work or add timers (e.g. periodic maintenance). */
 int rn_server_nloops(const struct rn_server *s);
 struct rn_loop *rn_server_loop(const struct rn_server *s, int i);
-/* Closes the listener and all connections, joins the threads, frees everything. */
+/* Closes the listener and all connections, lets handlers finish held requests for up to
+ * cfg.stop_drain_ms, joins the threads, frees everything. Never call it from a loop thread of s,
+ * and never call rn_req_done for s's requests after it returned. */
 void rn_server_stop(struct rn_server *s);
 
 /* Completes req: its response (req->out) is queued behind earlier requests of the connection.
- * If the connection is gone, the req is simply freed. Frees req and its arena eventually. */
+ * If the connection is gone, the req is simply freed. Frees req and its arena eventually.
+ * Must run on req->loop's thread (asserted in debug builds). */
 void rn_req_done(struct rn_req *req);
 /* Peer address of the request's connection, "ip:port", for logs; valid while req lives. */
 const char *rn_req_peer(const struct rn_req *req);
