@@ -1,0 +1,189 @@
+/*
+ * The append path. Everything per byte (CRC32C validation, LogAppendTime CRC recomputation)
+ * happens before p->lock is taken; under the lock: offset assignment in the batch headers, one
+ * pwrite(2) of all batches into the page cache, at most one index entry per batch, counters.
+ * No allocation, no fsync (the flusher does that).
+ */
+#include <errno.h>
+#include <limits.h>
+
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/io.h"
+#include "core/log.h"
+#include "storage/segment.h"
+
+int rn__roll(struct rn_partition *p, int64_t now_ms)
+{
+	struct rn_segment *old = p->segs[p->nsegs - 1], *s;
+	int64_t base = atomic_load(&p->log_end);
+	if (base == old->base)
+		return 0; /* still empty */
+	int rc = rn__seg_create(p, base, &s);
+	if (rc < 0)
+		return rc;
+	s->created_ms = now_ms;
+	pthread_rwlock_wrlock(&p->seglock);
+	rn__seg_deactivate(p, old);
+	/* Under the write lock: readers index the array, which may move. */
+	rn__push_seg(p, s);
+	pthread_rwlock_unlock(&p->seglock);
+	return 0;
+}
+
+/* Checks every batch (nothing is written unless all are valid) and counts them. */
+static int validate_all(struct rn_partition *p, const uint8_t *buf, size_t len, int32_t *nbatches,
+			int64_t *noffsets, int64_t *nrecords)
+{
+	int32_t max = atomic_load_explicit(&p->max_message_bytes, memory_order_relaxed);
+	size_t off = 0;
+	*nbatches = 0;
+	*noffsets = 0;
+	*nrecords = 0;
+	if (len == 0)
+		return RN_ECORRUPT;
+	while (off < len) {
+		struct rn_batch_header h;
+		int64_t total = rn_batch_validate(buf + off, len - off, max, &h);
+		if (total < 0)
+			return (int)total;
+		(*nbatches)++;
+		*noffsets += (int64_t)h.last_offset_delta + 1;
+		*nrecords += h.records_count;
+		off += (size_t)total;
+	}
+	return 0;
+}
+
+static bool must_roll(struct rn_partition *p, struct rn_segment *s, size_t len, int32_t nbatches,
+		      int64_t noffsets, int64_t now)
+{
+	uint64_t size = atomic_load_explicit(&s->size, memory_order_relaxed);
+	if (size == 0)
+		return false;
+	if (size + len > (uint64_t)p->cfg.segment_bytes)
+		return true;
+	if (p->cfg.roll_ms >= 0 && now - s->created_ms >= p->cfg.roll_ms)
+		return true;
+	/* Index capacity (one entry per batch at most, plus the final time entry) and relative
+	 * offsets that must fit in 32 bits. */
+	if (atomic_load(&s->oidx.n) + (uint32_t)nbatches > s->oidx.cap ||
+	    atomic_load(&s->tidx.n) + (uint32_t)nbatches + 1 > s->tidx.cap)
+		return true;
+	return atomic_load(&p->log_end) + noffsets - s->base > INT32_MAX;
+}
+
+/* Index entries for the batches just written at pos (same rule as recovery.c's scan). */
+static void index_batches(struct rn_partition *p, struct rn_segment *s, const uint8_t *buf,
+			  size_t len, uint64_t pos)
+{
+	uint64_t interval = (uint64_t)p->cfg.index_interval_bytes;
+	int64_t max_ts = atomic_load_explicit(&s->max_ts, memory_order_relaxed);
+	for (size_t off = 0; off < len;) {
+		const uint8_t *b = buf + off;
+		uint64_t total = rn_batch_total_size(b);
+		int64_t base = (int64_t)rn_be64(b + RN_BATCH_OFF_BASE_OFFSET);
+		int64_t ts = (int64_t)rn_be64(b + RN_BATCH_OFF_MAX_TIMESTAMP);
+		if (ts > max_ts) {
+			max_ts = ts;
+			s->max_ts_off = base;
+		}
+		uint64_t at = pos + off;
+		if (at > 0 && s->bytes_since_index >= interval) {
+			rn__oidx_append(&s->oidx, (uint32_t)(base - s->base), (uint32_t)at);
+			if (max_ts > rn__tidx_last_ts(&s->tidx, atomic_load(&s->tidx.n)))
+				rn__tidx_append(&s->tidx, max_ts,
+						(uint32_t)(s->max_ts_off - s->base));
+			s->bytes_since_index = 0;
+		}
+		s->bytes_since_index += total;
+		off += (size_t)total;
+	}
+	atomic_store_explicit(&s->max_ts, max_ts, memory_order_relaxed);
+}
+
+/* A failed write may have left a torn batch in the file: cut it off. If even that fails the
+ * log can no longer be trusted, and the partition goes offline. */
+static void undo_write(struct rn_partition *p, struct rn_segment *s, uint64_t pos, int err)
+{
+	int rc = rn_io_ftruncate(s->file->fd, (off_t)pos);
+	if (rc < 0) {
+		atomic_store(&p->offline, true);
+		rn_error("storage: %s: append failed (%s) and truncate failed (%s): partition "
+			 "offline",
+			 p->dir, rn_strerror(err), rn_strerror(rc));
+	} else {
+		rn_warn("storage: %s: append failed: %s", p->dir, rn_strerror(err));
+	}
+}
+
+int rn_partition_append(struct rn_partition *p, uint8_t *buf, size_t len,
+			struct rn_append_info *info)
+{
+	int32_t nbatches;
+	int64_t noffsets, nrecords;
+	int rc = validate_all(p, buf, len, &nbatches, &noffsets, &nrecords);
+	if (rc < 0)
+		return rc;
+	int64_t now = rn_wall_ms();
+	info->log_append_time = -1;
+	if (atomic_load_explicit(&p->log_append_time, memory_order_relaxed)) {
+		for (size_t off = 0; off < len; off += rn_batch_total_size(buf + off))
+			rn_batch_set_log_append_time(buf + off, now);
+		info->log_append_time = now;
+	}
+
+	pthread_mutex_lock(&p->lock);
+	if (atomic_load(&p->offline)) {
+		rc = RN_EOFFLINE;
+		goto out_unlock;
+	}
+	struct rn_segment *s = p->segs[p->nsegs - 1];
+	rc = rn__seg_ensure_open(p, s, true);
+	if (rc == 0 && must_roll(p, s, len, nbatches, noffsets, now)) {
+		rc = rn__roll(p, now);
+		s = p->segs[p->nsegs - 1];
+	}
+	if (rc < 0)
+		goto out_unlock;
+
+	int64_t base = atomic_load(&p->log_end), next = base;
+	int32_t epoch = atomic_load(&p->leader_epoch);
+	for (size_t off = 0; off < len;) {
+		uint8_t *b = buf + off;
+		rn_batch_set_base_offset(b, next);
+		rn_batch_set_leader_epoch(b, epoch);
+		next += (int64_t)(int32_t)rn_be32(b + RN_BATCH_OFF_LAST_OFFSET_DELTA) + 1;
+		off += (size_t)rn_batch_total_size(b);
+	}
+	uint64_t pos = atomic_load_explicit(&s->size, memory_order_relaxed);
+	rc = rn_io_pwrite(s->file->fd, buf, len, (off_t)pos);
+	if (rc < 0) {
+		undo_write(p, s, pos, rc);
+		goto out_unlock;
+	}
+	if (pos == 0)
+		s->created_ms = now;
+	/* Size first, index entries after: a reader may miss a fresh entry (harmless) but never
+	 * sees one beyond the data. */
+	atomic_store_explicit(&s->size, pos + len, memory_order_release);
+	index_batches(p, s, buf, len, pos);
+	s->end_offset = next;
+	s->dirty = true;
+	atomic_fetch_add(&p->total_bytes, len);
+	atomic_fetch_add(&p->written_bytes, len);
+	atomic_store_explicit(&p->log_end, next, memory_order_release);
+	atomic_store_explicit(&p->hwm, next, memory_order_release);
+	p->unflushed_msgs += nrecords;
+	info->needs_flush = p->unflushed_msgs >= p->cfg.flush_messages;
+	info->base_offset = base;
+	info->last_offset = next - 1;
+	info->log_start_offset = atomic_load(&p->log_start);
+	info->nbatches = nbatches;
+	info->nrecords = nrecords;
+out_unlock:
+	pthread_mutex_unlock(&p->lock);
+	if (rc == 0)
+		rn__notify(p);
+	return rc;
+}

@@ -1,0 +1,15 @@
+#include "storage/log_config.h"
+
+void rn_log_config_default(struct rn_log_config *c)
+{
+	c->segment_bytes = 1LL << 30;
+	c->roll_ms = 7LL * 24 * 3600 * 1000;
+	c->retention_ms = 7LL * 24 * 3600 * 1000;
+	c->retention_bytes = -1;
+	c->flush_messages = INT64_MAX;
+	c->flush_ms = INT64_MAX;
+	c->index_interval_bytes = 4096;
+	c->segment_index_bytes = 10 * 1024 * 1024;
+	c->max_message_bytes = 1048588;
+	c->log_append_time = false;
+}

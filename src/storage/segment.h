@@ -1,0 +1,176 @@
+/*
+ * Storage internals shared by the files of src/storage/ (not part of the module's interface).
+ *
+ * A partition directory:
+ *
+ *   <topic>-<partition>/
+ *     00000000000000000000.log        record batches as on the wire, offsets assigned
+ *     00000000000000000000.index      sparse: every index_interval_bytes of log, one entry
+ *                                     [rel offset u32 BE][position u32 BE]  (8 bytes)
+ *     00000000000000000000.timeindex  [max timestamp so far i64 BE][rel offset u32 BE] (12)
+ *     00000000000000004711.log        next segment, named by its base offset
+ *     ...
+ *     leader-epoch-checkpoint         "0\n<count>\n<epoch> <start offset>\n..."
+ *
+ * Index entries point at batch starts, never at position 0 (the implicit first entry), so an
+ * all-zero offset index entry means "unused" (preallocated space after a crash). A time index
+ * entry is added together with an offset index entry when the maximum timestamp grew, and holds
+ * the base offset of the batch where that maximum first appeared; a final one is added when the
+ * segment becomes inactive (as Kafka does).
+ *
+ * Locks, always taken in this order:
+ *   p->lock    append state: offsets, the active segment's tail, counters, dirty flags;
+ *   p->seglock rwlock over the segment array: readers share it, roll/retention/close take it
+ *              exclusively (so a reader never sees a segment freed or an index unmapped);
+ *   p->lazy    opening of segment files and index mappings on first use.
+ */
+#ifndef RN_STORAGE_SEGMENT_H
+#define RN_STORAGE_SEGMENT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/iochain.h"
+#include "core/metrics.h"
+#include "proto/record_batch.h"
+#include "storage/log_config.h"
+#include "storage/partition.h"
+
+#define RN_OIDX_ENTRY 8
+#define RN_TIDX_ENTRY 12
+
+enum rn__idx_state { RN_IDX_UNLOADED, RN_IDX_RO, RN_IDX_RW };
+
+struct rn__index {
+	uint8_t *map;       /* NULL when unloaded or empty */
+	size_t map_bytes;   /* mapped length */
+	_Atomic uint32_t n; /* valid entries; readers load it, the appender publishes */
+	uint32_t cap;       /* entries that fit in the mapping */
+};
+
+struct rn_segment {
+	int64_t base;
+	_Atomic uint64_t size;   /* committed bytes of whole batches */
+	struct rn_fileref *file; /* NULL until first use; guarded by p->lazy */
+	bool writable;           /* file opened read-write (active segment) */
+	enum rn__idx_state idx_state;
+	struct rn__index oidx, tidx;
+	/* Append state (active segment, under p->lock). */
+	uint64_t bytes_since_index;
+	_Atomic int64_t max_ts; /* INT64_MIN = not known yet, -1 = no batch */
+	int64_t max_ts_off;     /* absolute base offset of the batch where max_ts appeared */
+	int64_t end_offset;     /* offset after its last batch */
+	int64_t created_ms;     /* wall time of its first batch (or of opening it), for roll_ms */
+	bool dirty;             /* written since the last fdatasync */
+};
+
+struct rn_partition {
+	pthread_mutex_t lock;
+	pthread_rwlock_t seglock;
+	pthread_mutex_t lazy;
+	pthread_mutex_t wlock; /* waiter list */
+	char *dir;
+	struct rn_log_config cfg;
+	struct rn_segment **segs; /* sorted by base offset; the last one is active */
+	int nsegs, segcap;
+	_Atomic int64_t log_start;
+	_Atomic int64_t log_end;
+	_Atomic int64_t hwm;
+	_Atomic int64_t recovery_point;
+	_Atomic int32_t leader_epoch;
+	_Atomic uint64_t total_bytes;   /* over all segments */
+	_Atomic uint64_t written_bytes; /* appended in this process */
+	_Atomic uint64_t flushed_bytes; /* of which known fdatasync'ed */
+	int64_t unflushed_msgs;
+	int64_t last_flush_ms;
+	_Atomic bool offline;
+	_Atomic int32_t max_message_bytes; /* copies of cfg fields read outside p->lock */
+	_Atomic bool log_append_time;
+	_Atomic int nwaiters;
+	bool dir_dirty; /* a segment file was created or deleted since the last flush */
+	struct rn_partition_waiter waiters; /* list head */
+};
+
+/* Paths: writes "<dir>/<20-digit base><ext>" into buf (PATH_MAX). */
+void rn__seg_path(const struct rn_partition *p, int64_t base, const char *ext, char *buf);
+
+struct rn_segment *rn__seg_new(int64_t base);
+/* Opens the segment's .log (read-write and created for the active segment) and loads its
+ * indexes (preallocated and mapped read-write for the active one). Takes p->lazy. */
+int rn__seg_ensure_open(struct rn_partition *p, struct rn_segment *s, bool active);
+/* Turns the active segment into an old one: final time index entry, index files trimmed to
+ * their entries and unmapped. Caller holds p->lock and seglock exclusively. */
+void rn__seg_deactivate(struct rn_partition *p, struct rn_segment *s);
+/* Drops the segment's file reference and mappings and frees it (in-flight readers keep the
+ * fd through their own references). */
+void rn__seg_free(struct rn_segment *s);
+/* Unlinks the segment's three files. */
+void rn__seg_unlink(const struct rn_partition *p, int64_t base);
+/* Creates an empty active segment file at base (the log end). Caller holds p->lock. */
+int rn__seg_create(struct rn_partition *p, int64_t base, struct rn_segment **out);
+
+/* Index entries (big-endian). */
+static inline uint32_t rn__oidx_rel(const struct rn__index *x, uint32_t i);
+static inline uint32_t rn__oidx_pos(const struct rn__index *x, uint32_t i);
+/* Offset index: position of the last entry with rel offset <= rel (0 if none). */
+uint64_t rn__oidx_lookup(const struct rn__index *x, uint32_t n, uint32_t rel);
+/* Offset index: index of the last entry with position <= pos, or -1. */
+int64_t rn__oidx_lookup_pos(const struct rn__index *x, uint32_t n, uint64_t pos);
+/* Time index: rel offset of the last entry with timestamp < ts, or -1. */
+int64_t rn__tidx_lookup(const struct rn__index *x, uint32_t n, int64_t ts);
+void rn__oidx_append(struct rn__index *x, uint32_t rel, uint32_t pos);
+void rn__tidx_append(struct rn__index *x, int64_t ts, uint32_t rel);
+int64_t rn__tidx_last_ts(const struct rn__index *x, uint32_t n);
+
+/* Mapping of an index file: RW preallocated to cap_bytes, or RO of its current size. Counts
+ * the used entries (zero entries mark the unused tail) and validates them against the log:
+ * returns 0, or RN_ECORRUPT when the file is missing or inconsistent (caller rebuilds). */
+int rn__index_map(const char *path, int entry_size, bool rw, size_t cap_bytes, uint64_t log_size,
+		  struct rn__index *x);
+void rn__index_unmap(struct rn__index *x);
+/* Keeps the first keep_bytes of an index file, writes entries after them and truncates the
+ * file there (recovery, rebuilds, trimming). */
+int rn__index_patch_file(const char *path, size_t keep_bytes, const uint8_t *entries, size_t bytes);
+
+/* Header scanning (pread of 61 bytes). Returns 1 with the header, 0 at end, <0 error. */
+int rn__read_header(int fd, uint64_t pos, uint64_t end, struct rn_batch_header *h);
+
+/* Recovery and index rebuild (recovery.c). */
+int rn__recover(struct rn_partition *p, int64_t recovery_point);
+/* Rebuilds both index files of a non-active segment from a scan of its batch headers. */
+int rn__seg_rebuild_index(struct rn_partition *p, struct rn_segment *s);
+/* Loads the max timestamp of an old segment from its time index (or the .log mtime). */
+int64_t rn__seg_max_ts(struct rn_partition *p, struct rn_segment *s);
+
+/* Leader epoch checkpoint (checkpoint.c). */
+int rn__epoch_read(const char *dir, int32_t *epoch);
+int rn__epoch_write(const char *dir, const int32_t *epochs, const int64_t *starts, int n);
+/* Atomic file replacement: tmp, fsync, rename, fsync dir. */
+int rn__ckpt_write(const char *dir, const char *name, const char *data, size_t len);
+/* Reads a whole small file into a NUL-terminated buffer the caller frees. */
+int rn__file_read(const char *path, char **out, size_t *len);
+
+/* Rolls: the active segment becomes old, a new empty one starts at the log end. Caller holds
+ * p->lock (append.c). */
+int rn__roll(struct rn_partition *p, int64_t now_ms);
+/* Appends s to the segment array (growing it). */
+void rn__push_seg(struct rn_partition *p, struct rn_segment *s);
+/* Calls every waiter (append.c). */
+void rn__notify(struct rn_partition *p);
+
+/* Flush with an optional fdatasync latency histogram (flusher.c passes its own). */
+int rn__partition_flush(struct rn_partition *p, struct rn_hist *h);
+
+static inline uint32_t rn__oidx_rel(const struct rn__index *x, uint32_t i)
+{
+	return rn_be32(x->map + (size_t)i * RN_OIDX_ENTRY);
+}
+
+static inline uint32_t rn__oidx_pos(const struct rn__index *x, uint32_t i)
+{
+	return rn_be32(x->map + (size_t)i * RN_OIDX_ENTRY + 4);
+}
+
+#endif
