@@ -44,8 +44,8 @@ int rn_partition_delete(struct rn_partition *p);
 void rn_partition_set_config(struct rn_partition *p, const struct rn_log_config *cfg);
 
 struct rn_append_info {
-	int64_t base_offset;	 /* offset given to the first record */
-	int64_t last_offset;	 /* offset of the last record */
+	int64_t base_offset;     /* offset given to the first record */
+	int64_t last_offset;     /* offset of the last record */
 	int64_t log_append_time; /* broker time if the log uses LogAppendTime, else -1 */
 	int64_t log_start_offset;
 	int32_t nbatches;
@@ -65,8 +65,8 @@ int rn_partition_append(struct rn_partition *p, uint8_t *buf, size_t len,
 
 struct rn_read_info {
 	struct rn_fileref *file; /* NULL when len == 0; else a reference the caller must put */
-	uint64_t pos;		 /* byte position in that file of the first batch */
-	uint64_t len;		 /* whole batches only */
+	uint64_t pos;            /* byte position in that file of the first batch */
+	uint64_t len;            /* whole batches only */
 	int64_t high_watermark;
 	int64_t last_stable_offset;
 	int64_t log_start_offset;
@@ -91,6 +91,9 @@ int64_t rn_partition_log_end(struct rn_partition *p);
 int64_t rn_partition_high_watermark(struct rn_partition *p);
 int64_t rn_partition_recovery_point(struct rn_partition *p);
 int32_t rn_partition_leader_epoch(struct rn_partition *p);
+/* Makes epoch current from the log end on (written into later batches) and records it in the
+ * partition's leader-epoch-checkpoint. Returns 0 or -errno. */
+int rn_partition_set_leader_epoch(struct rn_partition *p, int32_t epoch);
 /* Bytes on disk over all segments, and bytes written but not yet fdatasync'ed. */
 uint64_t rn_partition_size_bytes(struct rn_partition *p);
 uint64_t rn_partition_unflushed_bytes(struct rn_partition *p);
@@ -107,7 +110,11 @@ int rn_partition_maintain(struct rn_partition *p, int64_t now_ms);
 
 /* Long-poll waiters: after every append the partition calls cb(arg) of each registered waiter
  * (outside its lock, from the appending thread; cb typically rn_loop_post's to its own loop).
- * A waiter stays registered until rn_partition_unwait. */
+ * A waiter stays registered until rn_partition_unwait. cb runs under the waiter-list mutex, so
+ * it must not call rn_partition_wait/unwait itself (post, then unwait from the loop). Register
+ * first, then re-check the high watermark: an append racing with the registration may not
+ * call cb. rn_partition_unwait of a waiter that is not registered is a no-op if its next field
+ * is NULL (zero-initialise waiters). */
 struct rn_partition_waiter {
 	struct rn_partition_waiter *prev, *next;
 	void (*cb)(void *arg);
