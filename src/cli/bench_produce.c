@@ -30,7 +30,7 @@ struct prod {
 	rd_kafka_t *rk;
 	FILE *progress;
 	/* Reporter thread only. */
-	struct rn_hist hist;
+	struct rn_cli_hist hist;
 	struct window win;
 	long long ok;
 	long long failed;
@@ -55,7 +55,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 				 rn__cli_explain(rk, m->err, why, sizeof(why)));
 	} else {
 		int64_t lat = m->_private ? now - (int64_t)(intptr_t)m->_private : 0;
-		rn_hist_record(&p->hist, lat);
+		rn_cli_hist_record(&p->hist, lat);
 		p->ok++;
 		p->win.count++;
 		p->win.sum_us += (double)lat;
@@ -149,7 +149,7 @@ static long long send_all(struct prod *p, rd_kafka_topic_t *rkt, void *payload)
 static void report(struct prod *p, long long sent)
 {
 	struct rn_bench_args *a = p->a;
-	const struct rn_hist *h = &p->hist;
+	const struct rn_cli_hist *h = &p->hist;
 	double secs = (double)(p->last_dr_us - p->start_us) / 1e6;
 	double rps = secs > 0 ? (double)p->ok / secs : 0;
 	double mbs = rps * (double)a->size / RN_BENCH_MB;
@@ -157,11 +157,11 @@ static void report(struct prod *p, long long sent)
 	fprintf(p->progress,
 		"%lld records sent, %.1f records/sec (%.2f MB/sec), %.3f ms avg latency, "
 		"%.3f ms max latency, %.3f ms 50th, %.3f ms 95th, %.3f ms 99th, %.3f ms 99.9th.\n",
-		p->ok, rps, mbs, rn_hist_mean(h) / 1000.0, (double)h->max / 1000.0,
-		(double)rn_hist_percentile(h, 50) / 1000.0,
-		(double)rn_hist_percentile(h, 95) / 1000.0,
-		(double)rn_hist_percentile(h, 99) / 1000.0,
-		(double)rn_hist_percentile(h, 99.9) / 1000.0);
+		p->ok, rps, mbs, rn_cli_hist_mean(h) / 1000.0, (double)h->max / 1000.0,
+		(double)rn_cli_hist_percentile(h, 50) / 1000.0,
+		(double)rn_cli_hist_percentile(h, 95) / 1000.0,
+		(double)rn_cli_hist_percentile(h, 99) / 1000.0,
+		(double)rn_cli_hist_percentile(h, 99.9) / 1000.0);
 	if (a->json) {
 		printf("{\"mode\":\"produce\",\"topic\":\"%s\",\"size\":%lld,\"acks\":\"%s\","
 		       "\"rate\":%lld,\"sent\":%lld,\"records\":%lld,\"failed\":%lld,"
@@ -169,16 +169,18 @@ static void report(struct prod *p, long long sent)
 		       "\"lat_us\":{\"avg\":%.1f,\"p50\":%lld,\"p95\":%lld,\"p99\":%lld,"
 		       "\"p999\":%lld,\"max\":%lld}}\n",
 		       a->topic, a->size, a->acks, a->rate, sent, p->ok, p->failed, secs, rps, mbs,
-		       rn_hist_mean(h), (long long)rn_hist_percentile(h, 50),
-		       (long long)rn_hist_percentile(h, 95), (long long)rn_hist_percentile(h, 99),
-		       (long long)rn_hist_percentile(h, 99.9), (long long)h->max);
+		       rn_cli_hist_mean(h), (long long)rn_cli_hist_percentile(h, 50),
+		       (long long)rn_cli_hist_percentile(h, 95),
+		       (long long)rn_cli_hist_percentile(h, 99),
+		       (long long)rn_cli_hist_percentile(h, 99.9), (long long)h->max);
 		return;
 	}
 	printf("\n%-8s %10s %12s %10s %10s %10s %10s %10s\n", "mode", "records", "msgs/s", "MB/s",
 	       "p50 us", "p99 us", "p99.9 us", "max us");
 	printf("%-8s %10lld %12.0f %10.2f %10lld %10lld %10lld %10lld\n", "produce", p->ok, rps,
-	       mbs, (long long)rn_hist_percentile(h, 50), (long long)rn_hist_percentile(h, 99),
-	       (long long)rn_hist_percentile(h, 99.9), (long long)h->max);
+	       mbs, (long long)rn_cli_hist_percentile(h, 50),
+	       (long long)rn_cli_hist_percentile(h, 99), (long long)rn_cli_hist_percentile(h, 99.9),
+	       (long long)h->max);
 }
 
 /*
@@ -267,7 +269,7 @@ static int warm_up(struct prod *p, rd_kafka_topic_t *rkt, void *payload)
 			    p->failed ? p->first_error : "timed out");
 		return -1;
 	}
-	rn_hist_init(&p->hist);
+	rn_cli_hist_init(&p->hist);
 	p->ok = 0;
 	atomic_store(&p->done, 0);
 	return 0;
@@ -314,7 +316,7 @@ int rn__bench_produce(struct rn_bench_args *a)
 
 	p->a = a;
 	p->progress = a->json ? stderr : stdout;
-	rn_hist_init(&p->hist);
+	rn_cli_hist_init(&p->hist);
 	void *payload = malloc((size_t)a->size + 1);
 	/* Pseudo-random bytes, so -X compression.codec=... measures real work. */
 	uint64_t x = 0x9e3779b97f4a7c15ULL;

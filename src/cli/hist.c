@@ -18,7 +18,7 @@ static int index_of(int64_t v)
 	if (v < 256)
 		return (int)v;
 	int msb = 63 - __builtin_clzll((unsigned long long)v);
-	int s = msb - RN_HIST_SUB_BITS;
+	int s = msb - RN_CLI_HIST_SUB_BITS;
 	int top = (int)(v >> s);
 	return 256 + (s - 1) * 128 + (top - 128);
 }
@@ -33,13 +33,13 @@ static int64_t highest_of(int i)
 	return ((top + 1) << s) - 1;
 }
 
-void rn_hist_init(struct rn_hist *h)
+void rn_cli_hist_init(struct rn_cli_hist *h)
 {
 	memset(h, 0, sizeof(*h));
 	h->min = INT64_MAX;
 }
 
-void rn_hist_record(struct rn_hist *h, int64_t us)
+void rn_cli_hist_record(struct rn_cli_hist *h, int64_t us)
 {
 	if (us < 0)
 		us = 0;
@@ -49,10 +49,10 @@ void rn_hist_record(struct rn_hist *h, int64_t us)
 		h->min = us;
 	if (us > h->max)
 		h->max = us;
-	h->buckets[index_of(us > RN_HIST_MAX_US ? RN_HIST_MAX_US : us)]++;
+	h->buckets[index_of(us > RN_CLI_HIST_MAX_US ? RN_CLI_HIST_MAX_US : us)]++;
 }
 
-void rn_hist_merge(struct rn_hist *dst, const struct rn_hist *src)
+void rn_cli_hist_merge(struct rn_cli_hist *dst, const struct rn_cli_hist *src)
 {
 	if (!src->count)
 		return;
@@ -62,11 +62,11 @@ void rn_hist_merge(struct rn_hist *dst, const struct rn_hist *src)
 		dst->min = src->min;
 	if (src->max > dst->max)
 		dst->max = src->max;
-	for (int i = 0; i < RN_HIST_NBUCKETS; i++)
+	for (int i = 0; i < RN_CLI_HIST_NBUCKETS; i++)
 		dst->buckets[i] += src->buckets[i];
 }
 
-int64_t rn_hist_percentile(const struct rn_hist *h, double pct)
+int64_t rn_cli_hist_percentile(const struct rn_cli_hist *h, double pct)
 {
 	if (!h->count)
 		return 0;
@@ -81,10 +81,11 @@ int64_t rn_hist_percentile(const struct rn_hist *h, double pct)
 	uint64_t rank = (uint64_t)ceil(pct / 100.0 * (double)h->count - 1e-9);
 	if (rank < 1)
 		rank = 1;
-	/* The bucket holding the maximum reports the exact maximum (also past RN_HIST_MAX_US). */
-	int max_i = index_of(h->max > RN_HIST_MAX_US ? RN_HIST_MAX_US : h->max);
+	/* The bucket holding the maximum reports the exact maximum (also past RN_CLI_HIST_MAX_US).
+	 */
+	int max_i = index_of(h->max > RN_CLI_HIST_MAX_US ? RN_CLI_HIST_MAX_US : h->max);
 	uint64_t seen = 0;
-	for (int i = 0; i < RN_HIST_NBUCKETS; i++) {
+	for (int i = 0; i < RN_CLI_HIST_NBUCKETS; i++) {
 		seen += h->buckets[i];
 		if (seen >= rank) {
 			int64_t v = i >= max_i ? h->max : highest_of(i);
@@ -96,7 +97,7 @@ int64_t rn_hist_percentile(const struct rn_hist *h, double pct)
 	return h->max;
 }
 
-double rn_hist_mean(const struct rn_hist *h)
+double rn_cli_hist_mean(const struct rn_cli_hist *h)
 {
 	return h->count ? h->sum / (double)h->count : 0.0;
 }

@@ -21,10 +21,10 @@ static void assert_close(int64_t got, int64_t want)
 static void test_empty(void **state)
 {
 	(void)state;
-	struct rn_hist *h = malloc(sizeof(*h));
-	rn_hist_init(h);
-	assert_int_equal(rn_hist_percentile(h, 50), 0);
-	assert_true(rn_hist_mean(h) == 0.0);
+	struct rn_cli_hist *h = malloc(sizeof(*h));
+	rn_cli_hist_init(h);
+	assert_int_equal(rn_cli_hist_percentile(h, 50), 0);
+	assert_true(rn_cli_hist_mean(h) == 0.0);
 	free(h);
 }
 
@@ -32,17 +32,17 @@ static void test_empty(void **state)
 static void test_uniform(void **state)
 {
 	(void)state;
-	struct rn_hist *h = malloc(sizeof(*h));
-	rn_hist_init(h);
+	struct rn_cli_hist *h = malloc(sizeof(*h));
+	rn_cli_hist_init(h);
 	for (int64_t v = 1; v <= 100000; v++)
-		rn_hist_record(h, v);
+		rn_cli_hist_record(h, v);
 	assert_int_equal(h->count, 100000);
-	assert_close(rn_hist_percentile(h, 50), 50000);
-	assert_close(rn_hist_percentile(h, 99), 99000);
-	assert_close(rn_hist_percentile(h, 99.9), 99900);
-	assert_int_equal(rn_hist_percentile(h, 100), 100000);
-	assert_int_equal(rn_hist_percentile(h, 0), 1);
-	assert_true(rn_hist_mean(h) > 50000.0 && rn_hist_mean(h) < 50001.0);
+	assert_close(rn_cli_hist_percentile(h, 50), 50000);
+	assert_close(rn_cli_hist_percentile(h, 99), 99000);
+	assert_close(rn_cli_hist_percentile(h, 99.9), 99900);
+	assert_int_equal(rn_cli_hist_percentile(h, 100), 100000);
+	assert_int_equal(rn_cli_hist_percentile(h, 0), 1);
+	assert_true(rn_cli_hist_mean(h) > 50000.0 && rn_cli_hist_mean(h) < 50001.0);
 	free(h);
 }
 
@@ -50,17 +50,17 @@ static void test_uniform(void **state)
 static void test_exact_small_and_max(void **state)
 {
 	(void)state;
-	struct rn_hist *h = malloc(sizeof(*h));
-	rn_hist_init(h);
+	struct rn_cli_hist *h = malloc(sizeof(*h));
+	rn_cli_hist_init(h);
 	for (int i = 0; i < 990; i++)
-		rn_hist_record(h, 120);
+		rn_cli_hist_record(h, 120);
 	for (int i = 0; i < 9; i++)
-		rn_hist_record(h, 2000);
-	rn_hist_record(h, 123457);
-	assert_int_equal(rn_hist_percentile(h, 50), 120);
-	assert_int_equal(rn_hist_percentile(h, 99), 120);
-	assert_close(rn_hist_percentile(h, 99.9), 2000);
-	assert_int_equal(rn_hist_percentile(h, 99.99), 123457);
+		rn_cli_hist_record(h, 2000);
+	rn_cli_hist_record(h, 123457);
+	assert_int_equal(rn_cli_hist_percentile(h, 50), 120);
+	assert_int_equal(rn_cli_hist_percentile(h, 99), 120);
+	assert_close(rn_cli_hist_percentile(h, 99.9), 2000);
+	assert_int_equal(rn_cli_hist_percentile(h, 99.99), 123457);
 	assert_int_equal(h->max, 123457);
 	assert_int_equal(h->min, 120);
 	free(h);
@@ -70,12 +70,12 @@ static void test_exact_small_and_max(void **state)
 static void test_range(void **state)
 {
 	(void)state;
-	struct rn_hist *h = malloc(sizeof(*h));
-	rn_hist_init(h);
-	rn_hist_record(h, -5);
-	rn_hist_record(h, 3600LL * 1000000);
-	assert_int_equal(rn_hist_percentile(h, 50), 0);
-	assert_int_equal(rn_hist_percentile(h, 100), 3600LL * 1000000);
+	struct rn_cli_hist *h = malloc(sizeof(*h));
+	rn_cli_hist_init(h);
+	rn_cli_hist_record(h, -5);
+	rn_cli_hist_record(h, 3600LL * 1000000);
+	assert_int_equal(rn_cli_hist_percentile(h, 50), 0);
+	assert_int_equal(rn_cli_hist_percentile(h, 100), 3600LL * 1000000);
 	assert_int_equal(h->count, 2);
 	free(h);
 }
@@ -84,12 +84,12 @@ static void test_range(void **state)
 static void test_error_bound(void **state)
 {
 	(void)state;
-	struct rn_hist *h = malloc(sizeof(*h));
-	for (int64_t v = 1; v <= RN_HIST_MAX_US; v = v * 3 / 2 + 1) {
-		rn_hist_init(h);
-		rn_hist_record(h, v);
-		rn_hist_record(h, RN_HIST_MAX_US);
-		assert_close(rn_hist_percentile(h, 50), v);
+	struct rn_cli_hist *h = malloc(sizeof(*h));
+	for (int64_t v = 1; v <= RN_CLI_HIST_MAX_US; v = v * 3 / 2 + 1) {
+		rn_cli_hist_init(h);
+		rn_cli_hist_record(h, v);
+		rn_cli_hist_record(h, RN_CLI_HIST_MAX_US);
+		assert_close(rn_cli_hist_percentile(h, 50), v);
 	}
 	free(h);
 }
@@ -97,17 +97,17 @@ static void test_error_bound(void **state)
 static void test_merge(void **state)
 {
 	(void)state;
-	struct rn_hist *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
-	rn_hist_init(a);
-	rn_hist_init(b);
+	struct rn_cli_hist *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	rn_cli_hist_init(a);
+	rn_cli_hist_init(b);
 	for (int i = 0; i < 50; i++)
-		rn_hist_record(a, 10);
+		rn_cli_hist_record(a, 10);
 	for (int i = 0; i < 50; i++)
-		rn_hist_record(b, 1000);
-	rn_hist_merge(a, b);
+		rn_cli_hist_record(b, 1000);
+	rn_cli_hist_merge(a, b);
 	assert_int_equal(a->count, 100);
-	assert_int_equal(rn_hist_percentile(a, 50), 10);
-	assert_close(rn_hist_percentile(a, 51), 1000);
+	assert_int_equal(rn_cli_hist_percentile(a, 50), 10);
+	assert_close(rn_cli_hist_percentile(a, 51), 1000);
 	assert_int_equal(a->max, 1000);
 	free(a);
 	free(b);
