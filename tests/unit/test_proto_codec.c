@@ -554,7 +554,6 @@ static void write_corpus(const char *dir)
 
 int main(void)
 {
-	(void)fill_bytes; /* no bytes field among the APIs yet */
 	const char *dir = getenv("RN_WRITE_CORPUS");
 	if (dir) {
 		write_corpus(dir);

@@ -1499,6 +1499,1673 @@ static void any_enc_metadata_response(struct rn_iochain *w, int16_t v, const voi
 	rn_metadata_response_encode(w, v, m);
 }
 
+/* OffsetCommit */
+
+static void init_offset_commit_request_offset_commit_request_partition(struct rn_offset_commit_request_offset_commit_request_partition *m)
+{
+	m->committed_leader_epoch = -1;
+	m->commit_timestamp = -1;
+	m->committed_metadata = (struct rn_str){"", 0};
+}
+
+static void init_offset_commit_request_offset_commit_request_topic(struct rn_offset_commit_request_offset_commit_request_topic *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void init_offset_commit_request(struct rn_offset_commit_request *m)
+{
+	m->group_id = (struct rn_str){"", 0};
+	m->generation_id_or_member_epoch = -1;
+	m->member_id = (struct rn_str){"", 0};
+	m->group_instance_id = RN_STR_NULL;
+	m->retention_time_ms = -1;
+}
+
+static void dec_offset_commit_request_offset_commit_request_partition(struct rn_rd *rd, int16_t v, struct rn_offset_commit_request_offset_commit_request_partition *m)
+{
+	const bool flex = v >= 8;
+
+	init_offset_commit_request_offset_commit_request_partition(m);
+	m->partition_index = rn_rd_i32(rd);
+	m->committed_offset = rn_rd_i64(rd);
+	if (v >= 6)
+		m->committed_leader_epoch = rn_rd_i32(rd);
+	if (v == 1)
+		m->commit_timestamp = rn_rd_i64(rd);
+	m->committed_metadata = rn_rd_string(rd, flex);
+	if (v >= 8)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_offset_commit_request_offset_commit_request_partition(struct rn_iochain *w, int16_t v, const struct rn_offset_commit_request_offset_commit_request_partition *m)
+{
+	const bool flex = v >= 8;
+
+	rn_wr_i32(w, m->partition_index);
+	rn_wr_i64(w, m->committed_offset);
+	if (v >= 6)
+		rn_wr_i32(w, m->committed_leader_epoch);
+	if (v == 1)
+		rn_wr_i64(w, m->commit_timestamp);
+	rn_wr_string(w, m->committed_metadata, flex);
+	if (v >= 8)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_offset_commit_request_offset_commit_request_topic(struct rn_rd *rd, int16_t v, struct rn_offset_commit_request_offset_commit_request_topic *m)
+{
+	const bool flex = v >= 8;
+
+	init_offset_commit_request_offset_commit_request_topic(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->partitions_count = rn_rd_count(rd, flex);
+	if (m->partitions_count < 0)
+		rd->err = true;
+	m->partitions = rn_rd_alloc(rd, m->partitions_count, sizeof(*m->partitions));
+	for (int32_t i = 0; i < m->partitions_count && !rd->err; i++) {
+		dec_offset_commit_request_offset_commit_request_partition(rd, v, &m->partitions[i]);
+	}
+	if (v >= 8)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_offset_commit_request_offset_commit_request_topic(struct rn_iochain *w, int16_t v, const struct rn_offset_commit_request_offset_commit_request_topic *m)
+{
+	const bool flex = v >= 8;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partitions_count), flex);
+	for (int32_t i = 0; i < m->partitions_count; i++)
+		enc_offset_commit_request_offset_commit_request_partition(w, v, &m->partitions[i]);
+	if (v >= 8)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_offset_commit_request(struct rn_rd *rd, int16_t v, struct rn_offset_commit_request *m)
+{
+	const bool flex = v >= 8;
+
+	init_offset_commit_request(m);
+	m->group_id = rn_rd_string(rd, flex);
+	if (m->group_id.len < 0)
+		rd->err = true;
+	if (v >= 1)
+		m->generation_id_or_member_epoch = rn_rd_i32(rd);
+	if (v >= 1) {
+		m->member_id = rn_rd_string(rd, flex);
+		if (m->member_id.len < 0)
+			rd->err = true;
+	}
+	if (v >= 7)
+		m->group_instance_id = rn_rd_string(rd, flex);
+	if (v >= 2 && v <= 4)
+		m->retention_time_ms = rn_rd_i64(rd);
+	m->topics_count = rn_rd_count(rd, flex);
+	if (m->topics_count < 0)
+		rd->err = true;
+	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+		dec_offset_commit_request_offset_commit_request_topic(rd, v, &m->topics[i]);
+	}
+	if (v >= 8)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_offset_commit_request(struct rn_iochain *w, int16_t v, const struct rn_offset_commit_request *m)
+{
+	const bool flex = v >= 8;
+
+	rn_wr_string(w, rn__str_nonnull(m->group_id), flex);
+	if (v >= 1)
+		rn_wr_i32(w, m->generation_id_or_member_epoch);
+	if (v >= 1)
+		rn_wr_string(w, rn__str_nonnull(m->member_id), flex);
+	if (v >= 7)
+		rn_wr_string(w, m->group_instance_id, flex);
+	if (v >= 2 && v <= 4)
+		rn_wr_i64(w, m->retention_time_ms);
+	rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
+	for (int32_t i = 0; i < m->topics_count; i++)
+		enc_offset_commit_request_offset_commit_request_topic(w, v, &m->topics[i]);
+	if (v >= 8)
+		rn_wr_empty_tags(w);
+}
+
+int rn_offset_commit_request_decode(struct rn_rd *rd, int16_t version, struct rn_offset_commit_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 8) {
+		rd->err = true;
+		return -1;
+	}
+	dec_offset_commit_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_offset_commit_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_offset_commit_request *m)
+{
+	enc_offset_commit_request(w, version, m);
+}
+
+static int any_dec_offset_commit_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_offset_commit_request_decode(rd, v, out);
+}
+
+static void any_enc_offset_commit_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_offset_commit_request_encode(w, v, m);
+}
+
+static void init_offset_commit_response_offset_commit_response_topic(struct rn_offset_commit_response_offset_commit_response_topic *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void dec_offset_commit_response_offset_commit_response_partition(struct rn_rd *rd, int16_t v, struct rn_offset_commit_response_offset_commit_response_partition *m)
+{
+	m->partition_index = rn_rd_i32(rd);
+	m->error_code = rn_rd_i16(rd);
+	if (v >= 8)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_offset_commit_response_offset_commit_response_partition(struct rn_iochain *w, int16_t v, const struct rn_offset_commit_response_offset_commit_response_partition *m)
+{
+	rn_wr_i32(w, m->partition_index);
+	rn_wr_i16(w, m->error_code);
+	if (v >= 8)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_offset_commit_response_offset_commit_response_topic(struct rn_rd *rd, int16_t v, struct rn_offset_commit_response_offset_commit_response_topic *m)
+{
+	const bool flex = v >= 8;
+
+	init_offset_commit_response_offset_commit_response_topic(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->partitions_count = rn_rd_count(rd, flex);
+	if (m->partitions_count < 0)
+		rd->err = true;
+	m->partitions = rn_rd_alloc(rd, m->partitions_count, sizeof(*m->partitions));
+	for (int32_t i = 0; i < m->partitions_count && !rd->err; i++) {
+		dec_offset_commit_response_offset_commit_response_partition(rd, v, &m->partitions[i]);
+	}
+	if (v >= 8)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_offset_commit_response_offset_commit_response_topic(struct rn_iochain *w, int16_t v, const struct rn_offset_commit_response_offset_commit_response_topic *m)
+{
+	const bool flex = v >= 8;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partitions_count), flex);
+	for (int32_t i = 0; i < m->partitions_count; i++)
+		enc_offset_commit_response_offset_commit_response_partition(w, v, &m->partitions[i]);
+	if (v >= 8)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_offset_commit_response(struct rn_rd *rd, int16_t v, struct rn_offset_commit_response *m)
+{
+	const bool flex = v >= 8;
+
+	if (v >= 3)
+		m->throttle_time_ms = rn_rd_i32(rd);
+	m->topics_count = rn_rd_count(rd, flex);
+	if (m->topics_count < 0)
+		rd->err = true;
+	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+		dec_offset_commit_response_offset_commit_response_topic(rd, v, &m->topics[i]);
+	}
+	if (v >= 8)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_offset_commit_response(struct rn_iochain *w, int16_t v, const struct rn_offset_commit_response *m)
+{
+	const bool flex = v >= 8;
+
+	if (v >= 3)
+		rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
+	for (int32_t i = 0; i < m->topics_count; i++)
+		enc_offset_commit_response_offset_commit_response_topic(w, v, &m->topics[i]);
+	if (v >= 8)
+		rn_wr_empty_tags(w);
+}
+
+int rn_offset_commit_response_decode(struct rn_rd *rd, int16_t version, struct rn_offset_commit_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 8) {
+		rd->err = true;
+		return -1;
+	}
+	dec_offset_commit_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_offset_commit_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_offset_commit_response *m)
+{
+	enc_offset_commit_response(w, version, m);
+}
+
+static int any_dec_offset_commit_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_offset_commit_response_decode(rd, v, out);
+}
+
+static void any_enc_offset_commit_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_offset_commit_response_encode(w, v, m);
+}
+
+/* OffsetFetch */
+
+static void init_offset_fetch_request_offset_fetch_request_topic(struct rn_offset_fetch_request_offset_fetch_request_topic *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void init_offset_fetch_request_offset_fetch_request_topics(struct rn_offset_fetch_request_offset_fetch_request_topics *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void init_offset_fetch_request_offset_fetch_request_group(struct rn_offset_fetch_request_offset_fetch_request_group *m)
+{
+	m->group_id = (struct rn_str){"", 0};
+}
+
+static void init_offset_fetch_request(struct rn_offset_fetch_request *m)
+{
+	m->group_id = (struct rn_str){"", 0};
+}
+
+static void dec_offset_fetch_request_offset_fetch_request_topic(struct rn_rd *rd, int16_t v, struct rn_offset_fetch_request_offset_fetch_request_topic *m)
+{
+	const bool flex = v >= 6;
+
+	init_offset_fetch_request_offset_fetch_request_topic(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->partition_indexes_count = rn_rd_count(rd, flex);
+	if (m->partition_indexes_count < 0)
+		rd->err = true;
+	m->partition_indexes = rn_rd_alloc(rd, m->partition_indexes_count, sizeof(*m->partition_indexes));
+	for (int32_t i = 0; i < m->partition_indexes_count && !rd->err; i++) {
+		m->partition_indexes[i] = rn_rd_i32(rd);
+	}
+	if (v >= 6)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_offset_fetch_request_offset_fetch_request_topic(struct rn_iochain *w, int16_t v, const struct rn_offset_fetch_request_offset_fetch_request_topic *m)
+{
+	const bool flex = v >= 6;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partition_indexes_count), flex);
+	for (int32_t i = 0; i < m->partition_indexes_count; i++)
+		rn_wr_i32(w, m->partition_indexes[i]);
+	if (v >= 6)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_offset_fetch_request_offset_fetch_request_topics(struct rn_rd *rd, int16_t v, struct rn_offset_fetch_request_offset_fetch_request_topics *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	init_offset_fetch_request_offset_fetch_request_topics(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->partition_indexes_count = rn_rd_count(rd, flex);
+	if (m->partition_indexes_count < 0)
+		rd->err = true;
+	m->partition_indexes = rn_rd_alloc(rd, m->partition_indexes_count, sizeof(*m->partition_indexes));
+	for (int32_t i = 0; i < m->partition_indexes_count && !rd->err; i++) {
+		m->partition_indexes[i] = rn_rd_i32(rd);
+	}
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_offset_fetch_request_offset_fetch_request_topics(struct rn_iochain *w, int16_t v, const struct rn_offset_fetch_request_offset_fetch_request_topics *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partition_indexes_count), flex);
+	for (int32_t i = 0; i < m->partition_indexes_count; i++)
+		rn_wr_i32(w, m->partition_indexes[i]);
+	rn_wr_empty_tags(w);
+}
+
+static void dec_offset_fetch_request_offset_fetch_request_group(struct rn_rd *rd, int16_t v, struct rn_offset_fetch_request_offset_fetch_request_group *m)
+{
+	const bool flex = true;
+
+	init_offset_fetch_request_offset_fetch_request_group(m);
+	m->group_id = rn_rd_string(rd, flex);
+	if (m->group_id.len < 0)
+		rd->err = true;
+	m->topics_count = rn_rd_count(rd, flex);
+	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+		dec_offset_fetch_request_offset_fetch_request_topics(rd, v, &m->topics[i]);
+	}
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_offset_fetch_request_offset_fetch_request_group(struct rn_iochain *w, int16_t v, const struct rn_offset_fetch_request_offset_fetch_request_group *m)
+{
+	const bool flex = true;
+
+	rn_wr_string(w, rn__str_nonnull(m->group_id), flex);
+	rn_wr_count(w, m->topics_count, flex);
+	for (int32_t i = 0; i < m->topics_count; i++)
+		enc_offset_fetch_request_offset_fetch_request_topics(w, v, &m->topics[i]);
+	rn_wr_empty_tags(w);
+}
+
+static void dec_offset_fetch_request(struct rn_rd *rd, int16_t v, struct rn_offset_fetch_request *m)
+{
+	const bool flex = v >= 6;
+
+	init_offset_fetch_request(m);
+	if (v <= 7) {
+		m->group_id = rn_rd_string(rd, flex);
+		if (m->group_id.len < 0)
+			rd->err = true;
+	}
+	if (v <= 7) {
+		m->topics_count = rn_rd_count(rd, flex);
+		if (m->topics_count < 0 && !(v >= 2 && v <= 7))
+			rd->err = true;
+		m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+		for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+			dec_offset_fetch_request_offset_fetch_request_topic(rd, v, &m->topics[i]);
+		}
+	}
+	if (v >= 8) {
+		m->groups_count = rn_rd_count(rd, flex);
+		if (m->groups_count < 0)
+			rd->err = true;
+		m->groups = rn_rd_alloc(rd, m->groups_count, sizeof(*m->groups));
+		for (int32_t i = 0; i < m->groups_count && !rd->err; i++) {
+			dec_offset_fetch_request_offset_fetch_request_group(rd, v, &m->groups[i]);
+		}
+	}
+	if (v >= 7)
+		m->require_stable = rn_rd_bool(rd);
+	if (v >= 6)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_offset_fetch_request(struct rn_iochain *w, int16_t v, const struct rn_offset_fetch_request *m)
+{
+	const bool flex = v >= 6;
+
+	if (v <= 7)
+		rn_wr_string(w, rn__str_nonnull(m->group_id), flex);
+	if (v <= 7) {
+		rn_wr_count(w, (v >= 2 && v <= 7) ? m->topics_count : rn__count_nonnull(m->topics_count), flex);
+		for (int32_t i = 0; i < m->topics_count; i++)
+			enc_offset_fetch_request_offset_fetch_request_topic(w, v, &m->topics[i]);
+	}
+	if (v >= 8) {
+		rn_wr_count(w, rn__count_nonnull(m->groups_count), flex);
+		for (int32_t i = 0; i < m->groups_count; i++)
+			enc_offset_fetch_request_offset_fetch_request_group(w, v, &m->groups[i]);
+	}
+	if (v >= 7)
+		rn_wr_bool(w, m->require_stable);
+	if (v >= 6)
+		rn_wr_empty_tags(w);
+}
+
+int rn_offset_fetch_request_decode(struct rn_rd *rd, int16_t version, struct rn_offset_fetch_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 8) {
+		rd->err = true;
+		return -1;
+	}
+	dec_offset_fetch_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_offset_fetch_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_offset_fetch_request *m)
+{
+	enc_offset_fetch_request(w, version, m);
+}
+
+static int any_dec_offset_fetch_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_offset_fetch_request_decode(rd, v, out);
+}
+
+static void any_enc_offset_fetch_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_offset_fetch_request_encode(w, v, m);
+}
+
+static void init_offset_fetch_response_offset_fetch_response_partition(struct rn_offset_fetch_response_offset_fetch_response_partition *m)
+{
+	m->committed_leader_epoch = -1;
+	m->metadata = (struct rn_str){"", 0};
+}
+
+static void init_offset_fetch_response_offset_fetch_response_topic(struct rn_offset_fetch_response_offset_fetch_response_topic *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void init_offset_fetch_response_offset_fetch_response_partitions(struct rn_offset_fetch_response_offset_fetch_response_partitions *m)
+{
+	m->committed_leader_epoch = -1;
+	m->metadata = (struct rn_str){"", 0};
+}
+
+static void init_offset_fetch_response_offset_fetch_response_topics(struct rn_offset_fetch_response_offset_fetch_response_topics *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void init_offset_fetch_response_offset_fetch_response_group(struct rn_offset_fetch_response_offset_fetch_response_group *m)
+{
+	m->group_id = (struct rn_str){"", 0};
+}
+
+static void dec_offset_fetch_response_offset_fetch_response_partition(struct rn_rd *rd, int16_t v, struct rn_offset_fetch_response_offset_fetch_response_partition *m)
+{
+	const bool flex = v >= 6;
+
+	init_offset_fetch_response_offset_fetch_response_partition(m);
+	m->partition_index = rn_rd_i32(rd);
+	m->committed_offset = rn_rd_i64(rd);
+	if (v >= 5)
+		m->committed_leader_epoch = rn_rd_i32(rd);
+	m->metadata = rn_rd_string(rd, flex);
+	m->error_code = rn_rd_i16(rd);
+	if (v >= 6)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_offset_fetch_response_offset_fetch_response_partition(struct rn_iochain *w, int16_t v, const struct rn_offset_fetch_response_offset_fetch_response_partition *m)
+{
+	const bool flex = v >= 6;
+
+	rn_wr_i32(w, m->partition_index);
+	rn_wr_i64(w, m->committed_offset);
+	if (v >= 5)
+		rn_wr_i32(w, m->committed_leader_epoch);
+	rn_wr_string(w, m->metadata, flex);
+	rn_wr_i16(w, m->error_code);
+	if (v >= 6)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_offset_fetch_response_offset_fetch_response_topic(struct rn_rd *rd, int16_t v, struct rn_offset_fetch_response_offset_fetch_response_topic *m)
+{
+	const bool flex = v >= 6;
+
+	init_offset_fetch_response_offset_fetch_response_topic(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->partitions_count = rn_rd_count(rd, flex);
+	if (m->partitions_count < 0)
+		rd->err = true;
+	m->partitions = rn_rd_alloc(rd, m->partitions_count, sizeof(*m->partitions));
+	for (int32_t i = 0; i < m->partitions_count && !rd->err; i++) {
+		dec_offset_fetch_response_offset_fetch_response_partition(rd, v, &m->partitions[i]);
+	}
+	if (v >= 6)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_offset_fetch_response_offset_fetch_response_topic(struct rn_iochain *w, int16_t v, const struct rn_offset_fetch_response_offset_fetch_response_topic *m)
+{
+	const bool flex = v >= 6;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partitions_count), flex);
+	for (int32_t i = 0; i < m->partitions_count; i++)
+		enc_offset_fetch_response_offset_fetch_response_partition(w, v, &m->partitions[i]);
+	if (v >= 6)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_offset_fetch_response_offset_fetch_response_partitions(struct rn_rd *rd, int16_t v, struct rn_offset_fetch_response_offset_fetch_response_partitions *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	init_offset_fetch_response_offset_fetch_response_partitions(m);
+	m->partition_index = rn_rd_i32(rd);
+	m->committed_offset = rn_rd_i64(rd);
+	m->committed_leader_epoch = rn_rd_i32(rd);
+	m->metadata = rn_rd_string(rd, flex);
+	m->error_code = rn_rd_i16(rd);
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_offset_fetch_response_offset_fetch_response_partitions(struct rn_iochain *w, int16_t v, const struct rn_offset_fetch_response_offset_fetch_response_partitions *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	rn_wr_i32(w, m->partition_index);
+	rn_wr_i64(w, m->committed_offset);
+	rn_wr_i32(w, m->committed_leader_epoch);
+	rn_wr_string(w, m->metadata, flex);
+	rn_wr_i16(w, m->error_code);
+	rn_wr_empty_tags(w);
+}
+
+static void dec_offset_fetch_response_offset_fetch_response_topics(struct rn_rd *rd, int16_t v, struct rn_offset_fetch_response_offset_fetch_response_topics *m)
+{
+	const bool flex = true;
+
+	init_offset_fetch_response_offset_fetch_response_topics(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->partitions_count = rn_rd_count(rd, flex);
+	if (m->partitions_count < 0)
+		rd->err = true;
+	m->partitions = rn_rd_alloc(rd, m->partitions_count, sizeof(*m->partitions));
+	for (int32_t i = 0; i < m->partitions_count && !rd->err; i++) {
+		dec_offset_fetch_response_offset_fetch_response_partitions(rd, v, &m->partitions[i]);
+	}
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_offset_fetch_response_offset_fetch_response_topics(struct rn_iochain *w, int16_t v, const struct rn_offset_fetch_response_offset_fetch_response_topics *m)
+{
+	const bool flex = true;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partitions_count), flex);
+	for (int32_t i = 0; i < m->partitions_count; i++)
+		enc_offset_fetch_response_offset_fetch_response_partitions(w, v, &m->partitions[i]);
+	rn_wr_empty_tags(w);
+}
+
+static void dec_offset_fetch_response_offset_fetch_response_group(struct rn_rd *rd, int16_t v, struct rn_offset_fetch_response_offset_fetch_response_group *m)
+{
+	const bool flex = true;
+
+	init_offset_fetch_response_offset_fetch_response_group(m);
+	m->group_id = rn_rd_string(rd, flex);
+	if (m->group_id.len < 0)
+		rd->err = true;
+	m->topics_count = rn_rd_count(rd, flex);
+	if (m->topics_count < 0)
+		rd->err = true;
+	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+		dec_offset_fetch_response_offset_fetch_response_topics(rd, v, &m->topics[i]);
+	}
+	m->error_code = rn_rd_i16(rd);
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_offset_fetch_response_offset_fetch_response_group(struct rn_iochain *w, int16_t v, const struct rn_offset_fetch_response_offset_fetch_response_group *m)
+{
+	const bool flex = true;
+
+	rn_wr_string(w, rn__str_nonnull(m->group_id), flex);
+	rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
+	for (int32_t i = 0; i < m->topics_count; i++)
+		enc_offset_fetch_response_offset_fetch_response_topics(w, v, &m->topics[i]);
+	rn_wr_i16(w, m->error_code);
+	rn_wr_empty_tags(w);
+}
+
+static void dec_offset_fetch_response(struct rn_rd *rd, int16_t v, struct rn_offset_fetch_response *m)
+{
+	const bool flex = v >= 6;
+
+	if (v >= 3)
+		m->throttle_time_ms = rn_rd_i32(rd);
+	if (v <= 7) {
+		m->topics_count = rn_rd_count(rd, flex);
+		if (m->topics_count < 0)
+			rd->err = true;
+		m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+		for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+			dec_offset_fetch_response_offset_fetch_response_topic(rd, v, &m->topics[i]);
+		}
+	}
+	if (v >= 2 && v <= 7)
+		m->error_code = rn_rd_i16(rd);
+	if (v >= 8) {
+		m->groups_count = rn_rd_count(rd, flex);
+		if (m->groups_count < 0)
+			rd->err = true;
+		m->groups = rn_rd_alloc(rd, m->groups_count, sizeof(*m->groups));
+		for (int32_t i = 0; i < m->groups_count && !rd->err; i++) {
+			dec_offset_fetch_response_offset_fetch_response_group(rd, v, &m->groups[i]);
+		}
+	}
+	if (v >= 6)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_offset_fetch_response(struct rn_iochain *w, int16_t v, const struct rn_offset_fetch_response *m)
+{
+	const bool flex = v >= 6;
+
+	if (v >= 3)
+		rn_wr_i32(w, m->throttle_time_ms);
+	if (v <= 7) {
+		rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
+		for (int32_t i = 0; i < m->topics_count; i++)
+			enc_offset_fetch_response_offset_fetch_response_topic(w, v, &m->topics[i]);
+	}
+	if (v >= 2 && v <= 7)
+		rn_wr_i16(w, m->error_code);
+	if (v >= 8) {
+		rn_wr_count(w, rn__count_nonnull(m->groups_count), flex);
+		for (int32_t i = 0; i < m->groups_count; i++)
+			enc_offset_fetch_response_offset_fetch_response_group(w, v, &m->groups[i]);
+	}
+	if (v >= 6)
+		rn_wr_empty_tags(w);
+}
+
+int rn_offset_fetch_response_decode(struct rn_rd *rd, int16_t version, struct rn_offset_fetch_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 8) {
+		rd->err = true;
+		return -1;
+	}
+	dec_offset_fetch_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_offset_fetch_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_offset_fetch_response *m)
+{
+	enc_offset_fetch_response(w, version, m);
+}
+
+static int any_dec_offset_fetch_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_offset_fetch_response_decode(rd, v, out);
+}
+
+static void any_enc_offset_fetch_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_offset_fetch_response_encode(w, v, m);
+}
+
+/* FindCoordinator */
+
+static void init_find_coordinator_request(struct rn_find_coordinator_request *m)
+{
+	m->key = (struct rn_str){"", 0};
+}
+
+static void dec_find_coordinator_request(struct rn_rd *rd, int16_t v, struct rn_find_coordinator_request *m)
+{
+	const bool flex = v >= 3;
+
+	init_find_coordinator_request(m);
+	if (v <= 3) {
+		m->key = rn_rd_string(rd, flex);
+		if (m->key.len < 0)
+			rd->err = true;
+	}
+	if (v >= 1)
+		m->key_type = rn_rd_i8(rd);
+	if (v >= 4) {
+		m->coordinator_keys_count = rn_rd_count(rd, flex);
+		if (m->coordinator_keys_count < 0)
+			rd->err = true;
+		m->coordinator_keys = rn_rd_alloc(rd, m->coordinator_keys_count, sizeof(*m->coordinator_keys));
+		for (int32_t i = 0; i < m->coordinator_keys_count && !rd->err; i++) {
+			m->coordinator_keys[i] = rn_rd_string(rd, flex);
+			if (m->coordinator_keys[i].len < 0)
+				rd->err = true;
+		}
+	}
+	if (v >= 3)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_find_coordinator_request(struct rn_iochain *w, int16_t v, const struct rn_find_coordinator_request *m)
+{
+	const bool flex = v >= 3;
+
+	if (v <= 3)
+		rn_wr_string(w, rn__str_nonnull(m->key), flex);
+	if (v >= 1)
+		rn_wr_i8(w, m->key_type);
+	if (v >= 4) {
+		rn_wr_count(w, rn__count_nonnull(m->coordinator_keys_count), flex);
+		for (int32_t i = 0; i < m->coordinator_keys_count; i++)
+			rn_wr_string(w, rn__str_nonnull(m->coordinator_keys[i]), flex);
+	}
+	if (v >= 3)
+		rn_wr_empty_tags(w);
+}
+
+int rn_find_coordinator_request_decode(struct rn_rd *rd, int16_t version, struct rn_find_coordinator_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 4) {
+		rd->err = true;
+		return -1;
+	}
+	dec_find_coordinator_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_find_coordinator_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_find_coordinator_request *m)
+{
+	enc_find_coordinator_request(w, version, m);
+}
+
+static int any_dec_find_coordinator_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_find_coordinator_request_decode(rd, v, out);
+}
+
+static void any_enc_find_coordinator_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_find_coordinator_request_encode(w, v, m);
+}
+
+static void init_find_coordinator_response_coordinator(struct rn_find_coordinator_response_coordinator *m)
+{
+	m->key = (struct rn_str){"", 0};
+	m->host = (struct rn_str){"", 0};
+	m->error_message = (struct rn_str){"", 0};
+}
+
+static void init_find_coordinator_response(struct rn_find_coordinator_response *m)
+{
+	m->error_message = (struct rn_str){"", 0};
+	m->host = (struct rn_str){"", 0};
+}
+
+static void dec_find_coordinator_response_coordinator(struct rn_rd *rd, int16_t v, struct rn_find_coordinator_response_coordinator *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	init_find_coordinator_response_coordinator(m);
+	m->key = rn_rd_string(rd, flex);
+	if (m->key.len < 0)
+		rd->err = true;
+	m->node_id = rn_rd_i32(rd);
+	m->host = rn_rd_string(rd, flex);
+	if (m->host.len < 0)
+		rd->err = true;
+	m->port = rn_rd_i32(rd);
+	m->error_code = rn_rd_i16(rd);
+	m->error_message = rn_rd_string(rd, flex);
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_find_coordinator_response_coordinator(struct rn_iochain *w, int16_t v, const struct rn_find_coordinator_response_coordinator *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	rn_wr_string(w, rn__str_nonnull(m->key), flex);
+	rn_wr_i32(w, m->node_id);
+	rn_wr_string(w, rn__str_nonnull(m->host), flex);
+	rn_wr_i32(w, m->port);
+	rn_wr_i16(w, m->error_code);
+	rn_wr_string(w, m->error_message, flex);
+	rn_wr_empty_tags(w);
+}
+
+static void dec_find_coordinator_response(struct rn_rd *rd, int16_t v, struct rn_find_coordinator_response *m)
+{
+	const bool flex = v >= 3;
+
+	init_find_coordinator_response(m);
+	if (v >= 1)
+		m->throttle_time_ms = rn_rd_i32(rd);
+	if (v <= 3)
+		m->error_code = rn_rd_i16(rd);
+	if (v >= 1 && v <= 3)
+		m->error_message = rn_rd_string(rd, flex);
+	if (v <= 3)
+		m->node_id = rn_rd_i32(rd);
+	if (v <= 3) {
+		m->host = rn_rd_string(rd, flex);
+		if (m->host.len < 0)
+			rd->err = true;
+	}
+	if (v <= 3)
+		m->port = rn_rd_i32(rd);
+	if (v >= 4) {
+		m->coordinators_count = rn_rd_count(rd, flex);
+		if (m->coordinators_count < 0)
+			rd->err = true;
+		m->coordinators = rn_rd_alloc(rd, m->coordinators_count, sizeof(*m->coordinators));
+		for (int32_t i = 0; i < m->coordinators_count && !rd->err; i++) {
+			dec_find_coordinator_response_coordinator(rd, v, &m->coordinators[i]);
+		}
+	}
+	if (v >= 3)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_find_coordinator_response(struct rn_iochain *w, int16_t v, const struct rn_find_coordinator_response *m)
+{
+	const bool flex = v >= 3;
+
+	if (v >= 1)
+		rn_wr_i32(w, m->throttle_time_ms);
+	if (v <= 3)
+		rn_wr_i16(w, m->error_code);
+	if (v >= 1 && v <= 3)
+		rn_wr_string(w, m->error_message, flex);
+	if (v <= 3)
+		rn_wr_i32(w, m->node_id);
+	if (v <= 3)
+		rn_wr_string(w, rn__str_nonnull(m->host), flex);
+	if (v <= 3)
+		rn_wr_i32(w, m->port);
+	if (v >= 4) {
+		rn_wr_count(w, rn__count_nonnull(m->coordinators_count), flex);
+		for (int32_t i = 0; i < m->coordinators_count; i++)
+			enc_find_coordinator_response_coordinator(w, v, &m->coordinators[i]);
+	}
+	if (v >= 3)
+		rn_wr_empty_tags(w);
+}
+
+int rn_find_coordinator_response_decode(struct rn_rd *rd, int16_t version, struct rn_find_coordinator_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 4) {
+		rd->err = true;
+		return -1;
+	}
+	dec_find_coordinator_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_find_coordinator_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_find_coordinator_response *m)
+{
+	enc_find_coordinator_response(w, version, m);
+}
+
+static int any_dec_find_coordinator_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_find_coordinator_response_decode(rd, v, out);
+}
+
+static void any_enc_find_coordinator_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_find_coordinator_response_encode(w, v, m);
+}
+
+/* JoinGroup */
+
+static void init_join_group_request_join_group_request_protocol(struct rn_join_group_request_join_group_request_protocol *m)
+{
+	m->name = (struct rn_str){"", 0};
+	m->metadata = (struct rn_bytes){(const uint8_t *)"", 0};
+}
+
+static void init_join_group_request(struct rn_join_group_request *m)
+{
+	m->group_id = (struct rn_str){"", 0};
+	m->rebalance_timeout_ms = -1;
+	m->member_id = (struct rn_str){"", 0};
+	m->group_instance_id = RN_STR_NULL;
+	m->protocol_type = (struct rn_str){"", 0};
+}
+
+static void dec_join_group_request_join_group_request_protocol(struct rn_rd *rd, int16_t v, struct rn_join_group_request_join_group_request_protocol *m)
+{
+	const bool flex = v >= 6;
+
+	init_join_group_request_join_group_request_protocol(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->metadata = rn_rd_bytes(rd, flex);
+	if (m->metadata.len < 0)
+		rd->err = true;
+	if (v >= 6)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_join_group_request_join_group_request_protocol(struct rn_iochain *w, int16_t v, const struct rn_join_group_request_join_group_request_protocol *m)
+{
+	const bool flex = v >= 6;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_bytes(w, rn__bytes_nonnull(m->metadata), flex);
+	if (v >= 6)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_join_group_request(struct rn_rd *rd, int16_t v, struct rn_join_group_request *m)
+{
+	const bool flex = v >= 6;
+
+	init_join_group_request(m);
+	m->group_id = rn_rd_string(rd, flex);
+	if (m->group_id.len < 0)
+		rd->err = true;
+	m->session_timeout_ms = rn_rd_i32(rd);
+	if (v >= 1)
+		m->rebalance_timeout_ms = rn_rd_i32(rd);
+	m->member_id = rn_rd_string(rd, flex);
+	if (m->member_id.len < 0)
+		rd->err = true;
+	if (v >= 5)
+		m->group_instance_id = rn_rd_string(rd, flex);
+	m->protocol_type = rn_rd_string(rd, flex);
+	if (m->protocol_type.len < 0)
+		rd->err = true;
+	m->protocols_count = rn_rd_count(rd, flex);
+	if (m->protocols_count < 0)
+		rd->err = true;
+	m->protocols = rn_rd_alloc(rd, m->protocols_count, sizeof(*m->protocols));
+	for (int32_t i = 0; i < m->protocols_count && !rd->err; i++) {
+		dec_join_group_request_join_group_request_protocol(rd, v, &m->protocols[i]);
+	}
+	if (v >= 6)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_join_group_request(struct rn_iochain *w, int16_t v, const struct rn_join_group_request *m)
+{
+	const bool flex = v >= 6;
+
+	rn_wr_string(w, rn__str_nonnull(m->group_id), flex);
+	rn_wr_i32(w, m->session_timeout_ms);
+	if (v >= 1)
+		rn_wr_i32(w, m->rebalance_timeout_ms);
+	rn_wr_string(w, rn__str_nonnull(m->member_id), flex);
+	if (v >= 5)
+		rn_wr_string(w, m->group_instance_id, flex);
+	rn_wr_string(w, rn__str_nonnull(m->protocol_type), flex);
+	rn_wr_count(w, rn__count_nonnull(m->protocols_count), flex);
+	for (int32_t i = 0; i < m->protocols_count; i++)
+		enc_join_group_request_join_group_request_protocol(w, v, &m->protocols[i]);
+	if (v >= 6)
+		rn_wr_empty_tags(w);
+}
+
+int rn_join_group_request_decode(struct rn_rd *rd, int16_t version, struct rn_join_group_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 7) {
+		rd->err = true;
+		return -1;
+	}
+	dec_join_group_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_join_group_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_join_group_request *m)
+{
+	enc_join_group_request(w, version, m);
+}
+
+static int any_dec_join_group_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_join_group_request_decode(rd, v, out);
+}
+
+static void any_enc_join_group_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_join_group_request_encode(w, v, m);
+}
+
+static void init_join_group_response_join_group_response_member(struct rn_join_group_response_join_group_response_member *m)
+{
+	m->member_id = (struct rn_str){"", 0};
+	m->group_instance_id = RN_STR_NULL;
+	m->metadata = (struct rn_bytes){(const uint8_t *)"", 0};
+}
+
+static void init_join_group_response(struct rn_join_group_response *m)
+{
+	m->generation_id = -1;
+	m->protocol_type = RN_STR_NULL;
+	m->protocol_name = (struct rn_str){"", 0};
+	m->leader = (struct rn_str){"", 0};
+	m->member_id = (struct rn_str){"", 0};
+}
+
+static void dec_join_group_response_join_group_response_member(struct rn_rd *rd, int16_t v, struct rn_join_group_response_join_group_response_member *m)
+{
+	const bool flex = v >= 6;
+
+	init_join_group_response_join_group_response_member(m);
+	m->member_id = rn_rd_string(rd, flex);
+	if (m->member_id.len < 0)
+		rd->err = true;
+	if (v >= 5)
+		m->group_instance_id = rn_rd_string(rd, flex);
+	m->metadata = rn_rd_bytes(rd, flex);
+	if (m->metadata.len < 0)
+		rd->err = true;
+	if (v >= 6)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_join_group_response_join_group_response_member(struct rn_iochain *w, int16_t v, const struct rn_join_group_response_join_group_response_member *m)
+{
+	const bool flex = v >= 6;
+
+	rn_wr_string(w, rn__str_nonnull(m->member_id), flex);
+	if (v >= 5)
+		rn_wr_string(w, m->group_instance_id, flex);
+	rn_wr_bytes(w, rn__bytes_nonnull(m->metadata), flex);
+	if (v >= 6)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_join_group_response(struct rn_rd *rd, int16_t v, struct rn_join_group_response *m)
+{
+	const bool flex = v >= 6;
+
+	init_join_group_response(m);
+	if (v >= 2)
+		m->throttle_time_ms = rn_rd_i32(rd);
+	m->error_code = rn_rd_i16(rd);
+	m->generation_id = rn_rd_i32(rd);
+	if (v >= 7)
+		m->protocol_type = rn_rd_string(rd, flex);
+	m->protocol_name = rn_rd_string(rd, flex);
+	if (m->protocol_name.len < 0 && !(v >= 7))
+		rd->err = true;
+	m->leader = rn_rd_string(rd, flex);
+	if (m->leader.len < 0)
+		rd->err = true;
+	m->member_id = rn_rd_string(rd, flex);
+	if (m->member_id.len < 0)
+		rd->err = true;
+	m->members_count = rn_rd_count(rd, flex);
+	if (m->members_count < 0)
+		rd->err = true;
+	m->members = rn_rd_alloc(rd, m->members_count, sizeof(*m->members));
+	for (int32_t i = 0; i < m->members_count && !rd->err; i++) {
+		dec_join_group_response_join_group_response_member(rd, v, &m->members[i]);
+	}
+	if (v >= 6)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_join_group_response(struct rn_iochain *w, int16_t v, const struct rn_join_group_response *m)
+{
+	const bool flex = v >= 6;
+
+	if (v >= 2)
+		rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_i16(w, m->error_code);
+	rn_wr_i32(w, m->generation_id);
+	if (v >= 7)
+		rn_wr_string(w, m->protocol_type, flex);
+	rn_wr_string(w, (v >= 7) ? m->protocol_name : rn__str_nonnull(m->protocol_name), flex);
+	rn_wr_string(w, rn__str_nonnull(m->leader), flex);
+	rn_wr_string(w, rn__str_nonnull(m->member_id), flex);
+	rn_wr_count(w, rn__count_nonnull(m->members_count), flex);
+	for (int32_t i = 0; i < m->members_count; i++)
+		enc_join_group_response_join_group_response_member(w, v, &m->members[i]);
+	if (v >= 6)
+		rn_wr_empty_tags(w);
+}
+
+int rn_join_group_response_decode(struct rn_rd *rd, int16_t version, struct rn_join_group_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 7) {
+		rd->err = true;
+		return -1;
+	}
+	dec_join_group_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_join_group_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_join_group_response *m)
+{
+	enc_join_group_response(w, version, m);
+}
+
+static int any_dec_join_group_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_join_group_response_decode(rd, v, out);
+}
+
+static void any_enc_join_group_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_join_group_response_encode(w, v, m);
+}
+
+/* Heartbeat */
+
+static void init_heartbeat_request(struct rn_heartbeat_request *m)
+{
+	m->group_id = (struct rn_str){"", 0};
+	m->member_id = (struct rn_str){"", 0};
+	m->group_instance_id = RN_STR_NULL;
+}
+
+static void dec_heartbeat_request(struct rn_rd *rd, int16_t v, struct rn_heartbeat_request *m)
+{
+	const bool flex = v >= 4;
+
+	init_heartbeat_request(m);
+	m->group_id = rn_rd_string(rd, flex);
+	if (m->group_id.len < 0)
+		rd->err = true;
+	m->generation_id = rn_rd_i32(rd);
+	m->member_id = rn_rd_string(rd, flex);
+	if (m->member_id.len < 0)
+		rd->err = true;
+	if (v >= 3)
+		m->group_instance_id = rn_rd_string(rd, flex);
+	if (v >= 4)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_heartbeat_request(struct rn_iochain *w, int16_t v, const struct rn_heartbeat_request *m)
+{
+	const bool flex = v >= 4;
+
+	rn_wr_string(w, rn__str_nonnull(m->group_id), flex);
+	rn_wr_i32(w, m->generation_id);
+	rn_wr_string(w, rn__str_nonnull(m->member_id), flex);
+	if (v >= 3)
+		rn_wr_string(w, m->group_instance_id, flex);
+	if (v >= 4)
+		rn_wr_empty_tags(w);
+}
+
+int rn_heartbeat_request_decode(struct rn_rd *rd, int16_t version, struct rn_heartbeat_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 4) {
+		rd->err = true;
+		return -1;
+	}
+	dec_heartbeat_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_heartbeat_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_heartbeat_request *m)
+{
+	enc_heartbeat_request(w, version, m);
+}
+
+static int any_dec_heartbeat_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_heartbeat_request_decode(rd, v, out);
+}
+
+static void any_enc_heartbeat_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_heartbeat_request_encode(w, v, m);
+}
+
+static void dec_heartbeat_response(struct rn_rd *rd, int16_t v, struct rn_heartbeat_response *m)
+{
+	if (v >= 1)
+		m->throttle_time_ms = rn_rd_i32(rd);
+	m->error_code = rn_rd_i16(rd);
+	if (v >= 4)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_heartbeat_response(struct rn_iochain *w, int16_t v, const struct rn_heartbeat_response *m)
+{
+	if (v >= 1)
+		rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_i16(w, m->error_code);
+	if (v >= 4)
+		rn_wr_empty_tags(w);
+}
+
+int rn_heartbeat_response_decode(struct rn_rd *rd, int16_t version, struct rn_heartbeat_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 4) {
+		rd->err = true;
+		return -1;
+	}
+	dec_heartbeat_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_heartbeat_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_heartbeat_response *m)
+{
+	enc_heartbeat_response(w, version, m);
+}
+
+static int any_dec_heartbeat_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_heartbeat_response_decode(rd, v, out);
+}
+
+static void any_enc_heartbeat_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_heartbeat_response_encode(w, v, m);
+}
+
+/* LeaveGroup */
+
+static void init_leave_group_request_member_identity(struct rn_leave_group_request_member_identity *m)
+{
+	m->member_id = (struct rn_str){"", 0};
+	m->group_instance_id = RN_STR_NULL;
+}
+
+static void init_leave_group_request(struct rn_leave_group_request *m)
+{
+	m->group_id = (struct rn_str){"", 0};
+	m->member_id = (struct rn_str){"", 0};
+}
+
+static void dec_leave_group_request_member_identity(struct rn_rd *rd, int16_t v, struct rn_leave_group_request_member_identity *m)
+{
+	const bool flex = v >= 4;
+
+	init_leave_group_request_member_identity(m);
+	m->member_id = rn_rd_string(rd, flex);
+	if (m->member_id.len < 0)
+		rd->err = true;
+	m->group_instance_id = rn_rd_string(rd, flex);
+	if (v >= 4)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_leave_group_request_member_identity(struct rn_iochain *w, int16_t v, const struct rn_leave_group_request_member_identity *m)
+{
+	const bool flex = v >= 4;
+
+	rn_wr_string(w, rn__str_nonnull(m->member_id), flex);
+	rn_wr_string(w, m->group_instance_id, flex);
+	if (v >= 4)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_leave_group_request(struct rn_rd *rd, int16_t v, struct rn_leave_group_request *m)
+{
+	const bool flex = v >= 4;
+
+	init_leave_group_request(m);
+	m->group_id = rn_rd_string(rd, flex);
+	if (m->group_id.len < 0)
+		rd->err = true;
+	if (v <= 2) {
+		m->member_id = rn_rd_string(rd, flex);
+		if (m->member_id.len < 0)
+			rd->err = true;
+	}
+	if (v >= 3) {
+		m->members_count = rn_rd_count(rd, flex);
+		if (m->members_count < 0)
+			rd->err = true;
+		m->members = rn_rd_alloc(rd, m->members_count, sizeof(*m->members));
+		for (int32_t i = 0; i < m->members_count && !rd->err; i++) {
+			dec_leave_group_request_member_identity(rd, v, &m->members[i]);
+		}
+	}
+	if (v >= 4)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_leave_group_request(struct rn_iochain *w, int16_t v, const struct rn_leave_group_request *m)
+{
+	const bool flex = v >= 4;
+
+	rn_wr_string(w, rn__str_nonnull(m->group_id), flex);
+	if (v <= 2)
+		rn_wr_string(w, rn__str_nonnull(m->member_id), flex);
+	if (v >= 3) {
+		rn_wr_count(w, rn__count_nonnull(m->members_count), flex);
+		for (int32_t i = 0; i < m->members_count; i++)
+			enc_leave_group_request_member_identity(w, v, &m->members[i]);
+	}
+	if (v >= 4)
+		rn_wr_empty_tags(w);
+}
+
+int rn_leave_group_request_decode(struct rn_rd *rd, int16_t version, struct rn_leave_group_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 4) {
+		rd->err = true;
+		return -1;
+	}
+	dec_leave_group_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_leave_group_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_leave_group_request *m)
+{
+	enc_leave_group_request(w, version, m);
+}
+
+static int any_dec_leave_group_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_leave_group_request_decode(rd, v, out);
+}
+
+static void any_enc_leave_group_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_leave_group_request_encode(w, v, m);
+}
+
+static void init_leave_group_response_member_response(struct rn_leave_group_response_member_response *m)
+{
+	m->member_id = (struct rn_str){"", 0};
+	m->group_instance_id = (struct rn_str){"", 0};
+}
+
+static void dec_leave_group_response_member_response(struct rn_rd *rd, int16_t v, struct rn_leave_group_response_member_response *m)
+{
+	const bool flex = v >= 4;
+
+	init_leave_group_response_member_response(m);
+	m->member_id = rn_rd_string(rd, flex);
+	if (m->member_id.len < 0)
+		rd->err = true;
+	m->group_instance_id = rn_rd_string(rd, flex);
+	m->error_code = rn_rd_i16(rd);
+	if (v >= 4)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_leave_group_response_member_response(struct rn_iochain *w, int16_t v, const struct rn_leave_group_response_member_response *m)
+{
+	const bool flex = v >= 4;
+
+	rn_wr_string(w, rn__str_nonnull(m->member_id), flex);
+	rn_wr_string(w, m->group_instance_id, flex);
+	rn_wr_i16(w, m->error_code);
+	if (v >= 4)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_leave_group_response(struct rn_rd *rd, int16_t v, struct rn_leave_group_response *m)
+{
+	const bool flex = v >= 4;
+
+	if (v >= 1)
+		m->throttle_time_ms = rn_rd_i32(rd);
+	m->error_code = rn_rd_i16(rd);
+	if (v >= 3) {
+		m->members_count = rn_rd_count(rd, flex);
+		if (m->members_count < 0)
+			rd->err = true;
+		m->members = rn_rd_alloc(rd, m->members_count, sizeof(*m->members));
+		for (int32_t i = 0; i < m->members_count && !rd->err; i++) {
+			dec_leave_group_response_member_response(rd, v, &m->members[i]);
+		}
+	}
+	if (v >= 4)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_leave_group_response(struct rn_iochain *w, int16_t v, const struct rn_leave_group_response *m)
+{
+	const bool flex = v >= 4;
+
+	if (v >= 1)
+		rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_i16(w, m->error_code);
+	if (v >= 3) {
+		rn_wr_count(w, rn__count_nonnull(m->members_count), flex);
+		for (int32_t i = 0; i < m->members_count; i++)
+			enc_leave_group_response_member_response(w, v, &m->members[i]);
+	}
+	if (v >= 4)
+		rn_wr_empty_tags(w);
+}
+
+int rn_leave_group_response_decode(struct rn_rd *rd, int16_t version, struct rn_leave_group_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 4) {
+		rd->err = true;
+		return -1;
+	}
+	dec_leave_group_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_leave_group_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_leave_group_response *m)
+{
+	enc_leave_group_response(w, version, m);
+}
+
+static int any_dec_leave_group_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_leave_group_response_decode(rd, v, out);
+}
+
+static void any_enc_leave_group_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_leave_group_response_encode(w, v, m);
+}
+
+/* SyncGroup */
+
+static void init_sync_group_request_sync_group_request_assignment(struct rn_sync_group_request_sync_group_request_assignment *m)
+{
+	m->member_id = (struct rn_str){"", 0};
+	m->assignment = (struct rn_bytes){(const uint8_t *)"", 0};
+}
+
+static void init_sync_group_request(struct rn_sync_group_request *m)
+{
+	m->group_id = (struct rn_str){"", 0};
+	m->member_id = (struct rn_str){"", 0};
+	m->group_instance_id = RN_STR_NULL;
+	m->protocol_type = RN_STR_NULL;
+	m->protocol_name = RN_STR_NULL;
+}
+
+static void dec_sync_group_request_sync_group_request_assignment(struct rn_rd *rd, int16_t v, struct rn_sync_group_request_sync_group_request_assignment *m)
+{
+	const bool flex = v >= 4;
+
+	init_sync_group_request_sync_group_request_assignment(m);
+	m->member_id = rn_rd_string(rd, flex);
+	if (m->member_id.len < 0)
+		rd->err = true;
+	m->assignment = rn_rd_bytes(rd, flex);
+	if (m->assignment.len < 0)
+		rd->err = true;
+	if (v >= 4)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_sync_group_request_sync_group_request_assignment(struct rn_iochain *w, int16_t v, const struct rn_sync_group_request_sync_group_request_assignment *m)
+{
+	const bool flex = v >= 4;
+
+	rn_wr_string(w, rn__str_nonnull(m->member_id), flex);
+	rn_wr_bytes(w, rn__bytes_nonnull(m->assignment), flex);
+	if (v >= 4)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_sync_group_request(struct rn_rd *rd, int16_t v, struct rn_sync_group_request *m)
+{
+	const bool flex = v >= 4;
+
+	init_sync_group_request(m);
+	m->group_id = rn_rd_string(rd, flex);
+	if (m->group_id.len < 0)
+		rd->err = true;
+	m->generation_id = rn_rd_i32(rd);
+	m->member_id = rn_rd_string(rd, flex);
+	if (m->member_id.len < 0)
+		rd->err = true;
+	if (v >= 3)
+		m->group_instance_id = rn_rd_string(rd, flex);
+	if (v >= 5)
+		m->protocol_type = rn_rd_string(rd, flex);
+	if (v >= 5)
+		m->protocol_name = rn_rd_string(rd, flex);
+	m->assignments_count = rn_rd_count(rd, flex);
+	if (m->assignments_count < 0)
+		rd->err = true;
+	m->assignments = rn_rd_alloc(rd, m->assignments_count, sizeof(*m->assignments));
+	for (int32_t i = 0; i < m->assignments_count && !rd->err; i++) {
+		dec_sync_group_request_sync_group_request_assignment(rd, v, &m->assignments[i]);
+	}
+	if (v >= 4)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_sync_group_request(struct rn_iochain *w, int16_t v, const struct rn_sync_group_request *m)
+{
+	const bool flex = v >= 4;
+
+	rn_wr_string(w, rn__str_nonnull(m->group_id), flex);
+	rn_wr_i32(w, m->generation_id);
+	rn_wr_string(w, rn__str_nonnull(m->member_id), flex);
+	if (v >= 3)
+		rn_wr_string(w, m->group_instance_id, flex);
+	if (v >= 5)
+		rn_wr_string(w, m->protocol_type, flex);
+	if (v >= 5)
+		rn_wr_string(w, m->protocol_name, flex);
+	rn_wr_count(w, rn__count_nonnull(m->assignments_count), flex);
+	for (int32_t i = 0; i < m->assignments_count; i++)
+		enc_sync_group_request_sync_group_request_assignment(w, v, &m->assignments[i]);
+	if (v >= 4)
+		rn_wr_empty_tags(w);
+}
+
+int rn_sync_group_request_decode(struct rn_rd *rd, int16_t version, struct rn_sync_group_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 5) {
+		rd->err = true;
+		return -1;
+	}
+	dec_sync_group_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_sync_group_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_sync_group_request *m)
+{
+	enc_sync_group_request(w, version, m);
+}
+
+static int any_dec_sync_group_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_sync_group_request_decode(rd, v, out);
+}
+
+static void any_enc_sync_group_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_sync_group_request_encode(w, v, m);
+}
+
+static void init_sync_group_response(struct rn_sync_group_response *m)
+{
+	m->protocol_type = RN_STR_NULL;
+	m->protocol_name = RN_STR_NULL;
+	m->assignment = (struct rn_bytes){(const uint8_t *)"", 0};
+}
+
+static void dec_sync_group_response(struct rn_rd *rd, int16_t v, struct rn_sync_group_response *m)
+{
+	const bool flex = v >= 4;
+
+	init_sync_group_response(m);
+	if (v >= 1)
+		m->throttle_time_ms = rn_rd_i32(rd);
+	m->error_code = rn_rd_i16(rd);
+	if (v >= 5)
+		m->protocol_type = rn_rd_string(rd, flex);
+	if (v >= 5)
+		m->protocol_name = rn_rd_string(rd, flex);
+	m->assignment = rn_rd_bytes(rd, flex);
+	if (m->assignment.len < 0)
+		rd->err = true;
+	if (v >= 4)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_sync_group_response(struct rn_iochain *w, int16_t v, const struct rn_sync_group_response *m)
+{
+	const bool flex = v >= 4;
+
+	if (v >= 1)
+		rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_i16(w, m->error_code);
+	if (v >= 5)
+		rn_wr_string(w, m->protocol_type, flex);
+	if (v >= 5)
+		rn_wr_string(w, m->protocol_name, flex);
+	rn_wr_bytes(w, rn__bytes_nonnull(m->assignment), flex);
+	if (v >= 4)
+		rn_wr_empty_tags(w);
+}
+
+int rn_sync_group_response_decode(struct rn_rd *rd, int16_t version, struct rn_sync_group_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 5) {
+		rd->err = true;
+		return -1;
+	}
+	dec_sync_group_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_sync_group_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_sync_group_response *m)
+{
+	enc_sync_group_response(w, version, m);
+}
+
+static int any_dec_sync_group_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_sync_group_response_decode(rd, v, out);
+}
+
+static void any_enc_sync_group_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_sync_group_response_encode(w, v, m);
+}
+
 /* ApiVersions */
 
 static void init_api_versions_request(struct rn_api_versions_request *m)
@@ -2341,6 +4008,124 @@ static void any_enc_delete_topics_response(struct rn_iochain *w, int16_t v, cons
 	rn_delete_topics_response_encode(w, v, m);
 }
 
+/* InitProducerId */
+
+static void init_init_producer_id_request(struct rn_init_producer_id_request *m)
+{
+	m->transactional_id = (struct rn_str){"", 0};
+	m->producer_id = -1;
+	m->producer_epoch = -1;
+}
+
+static void dec_init_producer_id_request(struct rn_rd *rd, int16_t v, struct rn_init_producer_id_request *m)
+{
+	const bool flex = v >= 2;
+
+	init_init_producer_id_request(m);
+	m->transactional_id = rn_rd_string(rd, flex);
+	m->transaction_timeout_ms = rn_rd_i32(rd);
+	if (v >= 3)
+		m->producer_id = rn_rd_i64(rd);
+	if (v >= 3)
+		m->producer_epoch = rn_rd_i16(rd);
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_init_producer_id_request(struct rn_iochain *w, int16_t v, const struct rn_init_producer_id_request *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_string(w, m->transactional_id, flex);
+	rn_wr_i32(w, m->transaction_timeout_ms);
+	if (v >= 3)
+		rn_wr_i64(w, m->producer_id);
+	if (v >= 3)
+		rn_wr_i16(w, m->producer_epoch);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+int rn_init_producer_id_request_decode(struct rn_rd *rd, int16_t version, struct rn_init_producer_id_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 4) {
+		rd->err = true;
+		return -1;
+	}
+	dec_init_producer_id_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_init_producer_id_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_init_producer_id_request *m)
+{
+	enc_init_producer_id_request(w, version, m);
+}
+
+static int any_dec_init_producer_id_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_init_producer_id_request_decode(rd, v, out);
+}
+
+static void any_enc_init_producer_id_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_init_producer_id_request_encode(w, v, m);
+}
+
+static void init_init_producer_id_response(struct rn_init_producer_id_response *m)
+{
+	m->producer_id = -1;
+}
+
+static void dec_init_producer_id_response(struct rn_rd *rd, int16_t v, struct rn_init_producer_id_response *m)
+{
+	init_init_producer_id_response(m);
+	m->throttle_time_ms = rn_rd_i32(rd);
+	m->error_code = rn_rd_i16(rd);
+	m->producer_id = rn_rd_i64(rd);
+	m->producer_epoch = rn_rd_i16(rd);
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_init_producer_id_response(struct rn_iochain *w, int16_t v, const struct rn_init_producer_id_response *m)
+{
+	rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_i16(w, m->error_code);
+	rn_wr_i64(w, m->producer_id);
+	rn_wr_i16(w, m->producer_epoch);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+int rn_init_producer_id_response_decode(struct rn_rd *rd, int16_t version, struct rn_init_producer_id_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 4) {
+		rd->err = true;
+		return -1;
+	}
+	dec_init_producer_id_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_init_producer_id_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_init_producer_id_response *m)
+{
+	enc_init_producer_id_response(w, version, m);
+}
+
+static int any_dec_init_producer_id_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_init_producer_id_response_decode(rd, v, out);
+}
+
+static void any_enc_init_producer_id_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_init_producer_id_response_encode(w, v, m);
+}
+
 /* DescribeConfigs */
 
 static void init_describe_configs_request_describe_configs_resource(struct rn_describe_configs_request_describe_configs_resource *m)
@@ -3044,6 +4829,69 @@ const struct rn__msg_desc rn__msgs[] = {
 		.response_encode = any_enc_metadata_response,
 	},
 	{
+		.info = {8, "OffsetCommit", 0, 8, 8},
+		.request_size = sizeof(struct rn_offset_commit_request),
+		.response_size = sizeof(struct rn_offset_commit_response),
+		.request_decode = any_dec_offset_commit_request,
+		.request_encode = any_enc_offset_commit_request,
+		.response_decode = any_dec_offset_commit_response,
+		.response_encode = any_enc_offset_commit_response,
+	},
+	{
+		.info = {9, "OffsetFetch", 0, 8, 6},
+		.request_size = sizeof(struct rn_offset_fetch_request),
+		.response_size = sizeof(struct rn_offset_fetch_response),
+		.request_decode = any_dec_offset_fetch_request,
+		.request_encode = any_enc_offset_fetch_request,
+		.response_decode = any_dec_offset_fetch_response,
+		.response_encode = any_enc_offset_fetch_response,
+	},
+	{
+		.info = {10, "FindCoordinator", 0, 4, 3},
+		.request_size = sizeof(struct rn_find_coordinator_request),
+		.response_size = sizeof(struct rn_find_coordinator_response),
+		.request_decode = any_dec_find_coordinator_request,
+		.request_encode = any_enc_find_coordinator_request,
+		.response_decode = any_dec_find_coordinator_response,
+		.response_encode = any_enc_find_coordinator_response,
+	},
+	{
+		.info = {11, "JoinGroup", 0, 7, 6},
+		.request_size = sizeof(struct rn_join_group_request),
+		.response_size = sizeof(struct rn_join_group_response),
+		.request_decode = any_dec_join_group_request,
+		.request_encode = any_enc_join_group_request,
+		.response_decode = any_dec_join_group_response,
+		.response_encode = any_enc_join_group_response,
+	},
+	{
+		.info = {12, "Heartbeat", 0, 4, 4},
+		.request_size = sizeof(struct rn_heartbeat_request),
+		.response_size = sizeof(struct rn_heartbeat_response),
+		.request_decode = any_dec_heartbeat_request,
+		.request_encode = any_enc_heartbeat_request,
+		.response_decode = any_dec_heartbeat_response,
+		.response_encode = any_enc_heartbeat_response,
+	},
+	{
+		.info = {13, "LeaveGroup", 0, 4, 4},
+		.request_size = sizeof(struct rn_leave_group_request),
+		.response_size = sizeof(struct rn_leave_group_response),
+		.request_decode = any_dec_leave_group_request,
+		.request_encode = any_enc_leave_group_request,
+		.response_decode = any_dec_leave_group_response,
+		.response_encode = any_enc_leave_group_response,
+	},
+	{
+		.info = {14, "SyncGroup", 0, 5, 4},
+		.request_size = sizeof(struct rn_sync_group_request),
+		.response_size = sizeof(struct rn_sync_group_response),
+		.request_decode = any_dec_sync_group_request,
+		.request_encode = any_enc_sync_group_request,
+		.response_decode = any_dec_sync_group_response,
+		.response_encode = any_enc_sync_group_response,
+	},
+	{
 		.info = {18, "ApiVersions", 0, 3, 3},
 		.request_size = sizeof(struct rn_api_versions_request),
 		.response_size = sizeof(struct rn_api_versions_response),
@@ -3069,6 +4917,15 @@ const struct rn__msg_desc rn__msgs[] = {
 		.request_encode = any_enc_delete_topics_request,
 		.response_decode = any_dec_delete_topics_response,
 		.response_encode = any_enc_delete_topics_response,
+	},
+	{
+		.info = {22, "InitProducerId", 0, 4, 2},
+		.request_size = sizeof(struct rn_init_producer_id_request),
+		.response_size = sizeof(struct rn_init_producer_id_response),
+		.request_decode = any_dec_init_producer_id_request,
+		.request_encode = any_enc_init_producer_id_request,
+		.response_decode = any_dec_init_producer_id_response,
+		.response_encode = any_enc_init_producer_id_response,
 	},
 	{
 		.info = {32, "DescribeConfigs", 0, 4, 4},

@@ -14,9 +14,17 @@ enum rn_api_key {
 	RN_API_FETCH = 1,
 	RN_API_LIST_OFFSETS = 2,
 	RN_API_METADATA = 3,
+	RN_API_OFFSET_COMMIT = 8,
+	RN_API_OFFSET_FETCH = 9,
+	RN_API_FIND_COORDINATOR = 10,
+	RN_API_JOIN_GROUP = 11,
+	RN_API_HEARTBEAT = 12,
+	RN_API_LEAVE_GROUP = 13,
+	RN_API_SYNC_GROUP = 14,
 	RN_API_API_VERSIONS = 18,
 	RN_API_CREATE_TOPICS = 19,
 	RN_API_DELETE_TOPICS = 20,
+	RN_API_INIT_PRODUCER_ID = 22,
 	RN_API_DESCRIBE_CONFIGS = 32,
 	RN_API_CREATE_PARTITIONS = 37,
 	RN_API_DESCRIBE_CLUSTER = 60,
@@ -294,6 +302,296 @@ int rn_metadata_response_decode(struct rn_rd *rd, int16_t version, struct rn_met
 void rn_metadata_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_metadata_response *m);
 
+/* OffsetCommit (key 8), v0-8, flexible v8+ */
+struct rn_offset_commit_request_offset_commit_request_partition {
+	int32_t partition_index; /* v0+ */
+	int64_t committed_offset; /* v0+ */
+	int32_t committed_leader_epoch; /* v6+, default -1 */
+	int64_t commit_timestamp; /* v1, default -1 */
+	struct rn_str committed_metadata; /* v0+, nullable v0+ */
+};
+
+struct rn_offset_commit_request_offset_commit_request_topic {
+	struct rn_str name; /* v0+ */
+	struct rn_offset_commit_request_offset_commit_request_partition *partitions; /* v0+ */
+	int32_t partitions_count;
+};
+
+struct rn_offset_commit_request {
+	struct rn_str group_id; /* v0+ */
+	int32_t generation_id_or_member_epoch; /* v1+, default -1 */
+	struct rn_str member_id; /* v1+ */
+	struct rn_str group_instance_id; /* v7+, nullable v7+, default null */
+	int64_t retention_time_ms; /* v2-4, default -1 */
+	struct rn_offset_commit_request_offset_commit_request_topic *topics; /* v0+ */
+	int32_t topics_count;
+};
+
+struct rn_offset_commit_response_offset_commit_response_partition {
+	int32_t partition_index; /* v0+ */
+	int16_t error_code; /* v0+ */
+};
+
+struct rn_offset_commit_response_offset_commit_response_topic {
+	struct rn_str name; /* v0+ */
+	struct rn_offset_commit_response_offset_commit_response_partition *partitions; /* v0+ */
+	int32_t partitions_count;
+};
+
+struct rn_offset_commit_response {
+	int32_t throttle_time_ms; /* v3+ */
+	struct rn_offset_commit_response_offset_commit_response_topic *topics; /* v0+ */
+	int32_t topics_count;
+};
+
+int rn_offset_commit_request_decode(struct rn_rd *rd, int16_t version, struct rn_offset_commit_request *out);
+void rn_offset_commit_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_offset_commit_request *m);
+int rn_offset_commit_response_decode(struct rn_rd *rd, int16_t version, struct rn_offset_commit_response *out);
+void rn_offset_commit_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_offset_commit_response *m);
+
+/* OffsetFetch (key 9), v0-8, flexible v6+ */
+struct rn_offset_fetch_request_offset_fetch_request_topic {
+	struct rn_str name; /* v0-7 */
+	int32_t *partition_indexes; /* v0-7 */
+	int32_t partition_indexes_count;
+};
+
+struct rn_offset_fetch_request_offset_fetch_request_topics {
+	struct rn_str name; /* v8+ */
+	int32_t *partition_indexes; /* v8+ */
+	int32_t partition_indexes_count;
+};
+
+struct rn_offset_fetch_request_offset_fetch_request_group {
+	struct rn_str group_id; /* v8+ */
+	struct rn_offset_fetch_request_offset_fetch_request_topics *topics; /* v8+, nullable v8+ */
+	int32_t topics_count;
+};
+
+struct rn_offset_fetch_request {
+	struct rn_str group_id; /* v0-7 */
+	struct rn_offset_fetch_request_offset_fetch_request_topic *topics; /* v0-7, nullable v2-7 */
+	int32_t topics_count;
+	struct rn_offset_fetch_request_offset_fetch_request_group *groups; /* v8+ */
+	int32_t groups_count;
+	bool require_stable; /* v7+, default false */
+};
+
+struct rn_offset_fetch_response_offset_fetch_response_partition {
+	int32_t partition_index; /* v0-7 */
+	int64_t committed_offset; /* v0-7 */
+	int32_t committed_leader_epoch; /* v5-7, default -1 */
+	struct rn_str metadata; /* v0-7, nullable v0-7 */
+	int16_t error_code; /* v0-7 */
+};
+
+struct rn_offset_fetch_response_offset_fetch_response_topic {
+	struct rn_str name; /* v0-7 */
+	struct rn_offset_fetch_response_offset_fetch_response_partition *partitions; /* v0-7 */
+	int32_t partitions_count;
+};
+
+struct rn_offset_fetch_response_offset_fetch_response_partitions {
+	int32_t partition_index; /* v8+ */
+	int64_t committed_offset; /* v8+ */
+	int32_t committed_leader_epoch; /* v8+, default -1 */
+	struct rn_str metadata; /* v8+, nullable v8+ */
+	int16_t error_code; /* v8+ */
+};
+
+struct rn_offset_fetch_response_offset_fetch_response_topics {
+	struct rn_str name; /* v8+ */
+	struct rn_offset_fetch_response_offset_fetch_response_partitions *partitions; /* v8+ */
+	int32_t partitions_count;
+};
+
+struct rn_offset_fetch_response_offset_fetch_response_group {
+	struct rn_str group_id; /* v8+ */
+	struct rn_offset_fetch_response_offset_fetch_response_topics *topics; /* v8+ */
+	int32_t topics_count;
+	int16_t error_code; /* v8+, default 0 */
+};
+
+struct rn_offset_fetch_response {
+	int32_t throttle_time_ms; /* v3+ */
+	struct rn_offset_fetch_response_offset_fetch_response_topic *topics; /* v0-7 */
+	int32_t topics_count;
+	int16_t error_code; /* v2-7, default 0 */
+	struct rn_offset_fetch_response_offset_fetch_response_group *groups; /* v8+ */
+	int32_t groups_count;
+};
+
+int rn_offset_fetch_request_decode(struct rn_rd *rd, int16_t version, struct rn_offset_fetch_request *out);
+void rn_offset_fetch_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_offset_fetch_request *m);
+int rn_offset_fetch_response_decode(struct rn_rd *rd, int16_t version, struct rn_offset_fetch_response *out);
+void rn_offset_fetch_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_offset_fetch_response *m);
+
+/* FindCoordinator (key 10), v0-4, flexible v3+ */
+struct rn_find_coordinator_request {
+	struct rn_str key; /* v0-3 */
+	int8_t key_type; /* v1+, default 0 */
+	struct rn_str *coordinator_keys; /* v4+ */
+	int32_t coordinator_keys_count;
+};
+
+struct rn_find_coordinator_response_coordinator {
+	struct rn_str key; /* v4+ */
+	int32_t node_id; /* v4+ */
+	struct rn_str host; /* v4+ */
+	int32_t port; /* v4+ */
+	int16_t error_code; /* v4+ */
+	struct rn_str error_message; /* v4+, nullable v4+ */
+};
+
+struct rn_find_coordinator_response {
+	int32_t throttle_time_ms; /* v1+ */
+	int16_t error_code; /* v0-3 */
+	struct rn_str error_message; /* v1-3, nullable v1-3 */
+	int32_t node_id; /* v0-3 */
+	struct rn_str host; /* v0-3 */
+	int32_t port; /* v0-3 */
+	struct rn_find_coordinator_response_coordinator *coordinators; /* v4+ */
+	int32_t coordinators_count;
+};
+
+int rn_find_coordinator_request_decode(struct rn_rd *rd, int16_t version, struct rn_find_coordinator_request *out);
+void rn_find_coordinator_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_find_coordinator_request *m);
+int rn_find_coordinator_response_decode(struct rn_rd *rd, int16_t version, struct rn_find_coordinator_response *out);
+void rn_find_coordinator_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_find_coordinator_response *m);
+
+/* JoinGroup (key 11), v0-7, flexible v6+ */
+struct rn_join_group_request_join_group_request_protocol {
+	struct rn_str name; /* v0+ */
+	struct rn_bytes metadata; /* v0+ */
+};
+
+struct rn_join_group_request {
+	struct rn_str group_id; /* v0+ */
+	int32_t session_timeout_ms; /* v0+ */
+	int32_t rebalance_timeout_ms; /* v1+, default -1 */
+	struct rn_str member_id; /* v0+ */
+	struct rn_str group_instance_id; /* v5+, nullable v5+, default null */
+	struct rn_str protocol_type; /* v0+ */
+	struct rn_join_group_request_join_group_request_protocol *protocols; /* v0+ */
+	int32_t protocols_count;
+};
+
+struct rn_join_group_response_join_group_response_member {
+	struct rn_str member_id; /* v0+ */
+	struct rn_str group_instance_id; /* v5+, nullable v5+, default null */
+	struct rn_bytes metadata; /* v0+ */
+};
+
+struct rn_join_group_response {
+	int32_t throttle_time_ms; /* v2+ */
+	int16_t error_code; /* v0+ */
+	int32_t generation_id; /* v0+, default -1 */
+	struct rn_str protocol_type; /* v7+, nullable v7+, default null */
+	struct rn_str protocol_name; /* v0+, nullable v7+ */
+	struct rn_str leader; /* v0+ */
+	struct rn_str member_id; /* v0+ */
+	struct rn_join_group_response_join_group_response_member *members; /* v0+ */
+	int32_t members_count;
+};
+
+int rn_join_group_request_decode(struct rn_rd *rd, int16_t version, struct rn_join_group_request *out);
+void rn_join_group_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_join_group_request *m);
+int rn_join_group_response_decode(struct rn_rd *rd, int16_t version, struct rn_join_group_response *out);
+void rn_join_group_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_join_group_response *m);
+
+/* Heartbeat (key 12), v0-4, flexible v4+ */
+struct rn_heartbeat_request {
+	struct rn_str group_id; /* v0+ */
+	int32_t generation_id; /* v0+ */
+	struct rn_str member_id; /* v0+ */
+	struct rn_str group_instance_id; /* v3+, nullable v3+, default null */
+};
+
+struct rn_heartbeat_response {
+	int32_t throttle_time_ms; /* v1+ */
+	int16_t error_code; /* v0+ */
+};
+
+int rn_heartbeat_request_decode(struct rn_rd *rd, int16_t version, struct rn_heartbeat_request *out);
+void rn_heartbeat_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_heartbeat_request *m);
+int rn_heartbeat_response_decode(struct rn_rd *rd, int16_t version, struct rn_heartbeat_response *out);
+void rn_heartbeat_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_heartbeat_response *m);
+
+/* LeaveGroup (key 13), v0-4, flexible v4+ */
+struct rn_leave_group_request_member_identity {
+	struct rn_str member_id; /* v3+ */
+	struct rn_str group_instance_id; /* v3+, nullable v3+, default null */
+};
+
+struct rn_leave_group_request {
+	struct rn_str group_id; /* v0+ */
+	struct rn_str member_id; /* v0-2 */
+	struct rn_leave_group_request_member_identity *members; /* v3+ */
+	int32_t members_count;
+};
+
+struct rn_leave_group_response_member_response {
+	struct rn_str member_id; /* v3+ */
+	struct rn_str group_instance_id; /* v3+, nullable v3+ */
+	int16_t error_code; /* v3+ */
+};
+
+struct rn_leave_group_response {
+	int32_t throttle_time_ms; /* v1+ */
+	int16_t error_code; /* v0+ */
+	struct rn_leave_group_response_member_response *members; /* v3+ */
+	int32_t members_count;
+};
+
+int rn_leave_group_request_decode(struct rn_rd *rd, int16_t version, struct rn_leave_group_request *out);
+void rn_leave_group_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_leave_group_request *m);
+int rn_leave_group_response_decode(struct rn_rd *rd, int16_t version, struct rn_leave_group_response *out);
+void rn_leave_group_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_leave_group_response *m);
+
+/* SyncGroup (key 14), v0-5, flexible v4+ */
+struct rn_sync_group_request_sync_group_request_assignment {
+	struct rn_str member_id; /* v0+ */
+	struct rn_bytes assignment; /* v0+ */
+};
+
+struct rn_sync_group_request {
+	struct rn_str group_id; /* v0+ */
+	int32_t generation_id; /* v0+ */
+	struct rn_str member_id; /* v0+ */
+	struct rn_str group_instance_id; /* v3+, nullable v3+, default null */
+	struct rn_str protocol_type; /* v5+, nullable v5+, default null */
+	struct rn_str protocol_name; /* v5+, nullable v5+, default null */
+	struct rn_sync_group_request_sync_group_request_assignment *assignments; /* v0+ */
+	int32_t assignments_count;
+};
+
+struct rn_sync_group_response {
+	int32_t throttle_time_ms; /* v1+ */
+	int16_t error_code; /* v0+ */
+	struct rn_str protocol_type; /* v5+, nullable v5+, default null */
+	struct rn_str protocol_name; /* v5+, nullable v5+, default null */
+	struct rn_bytes assignment; /* v0+ */
+};
+
+int rn_sync_group_request_decode(struct rn_rd *rd, int16_t version, struct rn_sync_group_request *out);
+void rn_sync_group_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_sync_group_request *m);
+int rn_sync_group_response_decode(struct rn_rd *rd, int16_t version, struct rn_sync_group_response *out);
+void rn_sync_group_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_sync_group_response *m);
+
 /* ApiVersions (key 18), v0-3, flexible v3+ */
 struct rn_api_versions_request {
 	struct rn_str client_software_name; /* v3+ */
@@ -433,6 +731,28 @@ void rn_delete_topics_request_encode(struct rn_iochain *w, int16_t version,
 int rn_delete_topics_response_decode(struct rn_rd *rd, int16_t version, struct rn_delete_topics_response *out);
 void rn_delete_topics_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_delete_topics_response *m);
+
+/* InitProducerId (key 22), v0-4, flexible v2+ */
+struct rn_init_producer_id_request {
+	struct rn_str transactional_id; /* v0+, nullable v0+ */
+	int32_t transaction_timeout_ms; /* v0+ */
+	int64_t producer_id; /* v3+, default -1 */
+	int16_t producer_epoch; /* v3+, default -1 */
+};
+
+struct rn_init_producer_id_response {
+	int32_t throttle_time_ms; /* v0+ */
+	int16_t error_code; /* v0+ */
+	int64_t producer_id; /* v0+, default -1 */
+	int16_t producer_epoch; /* v0+ */
+};
+
+int rn_init_producer_id_request_decode(struct rn_rd *rd, int16_t version, struct rn_init_producer_id_request *out);
+void rn_init_producer_id_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_init_producer_id_request *m);
+int rn_init_producer_id_response_decode(struct rn_rd *rd, int16_t version, struct rn_init_producer_id_response *out);
+void rn_init_producer_id_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_init_producer_id_response *m);
 
 /* DescribeConfigs (key 32), v0-4, flexible v4+ */
 struct rn_describe_configs_request_describe_configs_resource {
