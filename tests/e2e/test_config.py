@@ -1,0 +1,162 @@
+"""server.properties (-c), --set overrides, and rejection of unknown keys and bad values."""
+import socket
+import subprocess
+
+import pytest
+
+from conftest import (RUNNEL_BIN, SLOW, Broker, RawConn, ck_admin, ck_produce, unique)
+
+
+def serve_fails(tmp_path, args, timeout=5.0):
+    """Runs `runnel serve ARGS` expecting it to exit non-zero promptly; returns stderr."""
+    argv = [RUNNEL_BIN, "serve", "--set", "log.dirs=%s" % (tmp_path / "d"),
+            "--set", "listeners=PLAINTEXT://127.0.0.1:0", "--set", "admin.listener=127.0.0.1:0"]
+    argv += args
+    try:
+        r = subprocess.run(argv, capture_output=True, timeout=timeout * SLOW)
+    except subprocess.TimeoutExpired:
+        pytest.fail("runnel serve %r kept running; expected a config error" % (args,))
+    assert r.returncode != 0, "exit 0 for %r" % (args,)
+    err = r.stderr.decode(errors="replace")
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert len(lines) == 1, "expected a one-line error, got:\n%s" % err
+    return lines[0]
+
+
+def partitions_of(b, topic):
+    ck_produce(b.bootstrap, topic, [(None, b"x")])
+    return len(ck_admin(b.bootstrap).list_topics(topic, timeout=5 * SLOW).topics[topic].partitions)
+
+
+def write_props(path, data_dir, extra=""):
+    path.write_text(
+        "# Runnel test config\n"
+        "! a comment too\n"
+        "listeners=PLAINTEXT://127.0.0.1:0\n"
+        "admin.listener = 127.0.0.1:0\n"
+        "log.dirs=%s\n"
+        "num.partitions=5\n"
+        "\n"
+        "auto.create.topics.enable=true\n" % data_dir + extra)
+    return path
+
+
+def test_properties_file(tmp_path, request):
+    props = write_props(tmp_path / "server.properties", tmp_path / "data")
+    b = Broker(tmp_path / "data", config_file=props).start()
+    try:
+        assert partitions_of(b, unique("cf")) == 5
+        assert (tmp_path / "data").is_dir()
+    finally:
+        assert b.stop() == 0
+
+
+def test_set_overrides_file(tmp_path):
+    props = write_props(tmp_path / "server.properties", tmp_path / "data")
+    b = Broker(tmp_path / "data", config_file=props, sets={"num.partitions": 2}).start()
+    try:
+        assert partitions_of(b, unique("ov")) == 2
+    finally:
+        assert b.stop() == 0
+
+
+def test_file_with_no_effect_kafka_keys_is_accepted(tmp_path):
+    """A typical Kafka server.properties carries keys meaningless for one node; they warn."""
+    props = write_props(tmp_path / "server.properties", tmp_path / "data",
+                        "num.io.threads=8\nsocket.send.buffer.bytes=102400\n"
+                        "offsets.topic.replication.factor=1\n")
+    b = Broker(tmp_path / "data", config_file=props).start()
+    try:
+        with RawConn(b.port) as c:
+            assert c.api_versions(0)[0] == 0
+    finally:
+        assert b.stop() == 0
+
+
+def test_node_id_in_metadata(make_broker):
+    b = make_broker({"node.id": 7})
+    md = ck_admin(b.bootstrap).list_topics(timeout=5 * SLOW)
+    assert list(md.brokers) == [7] and md.controller_id == 7
+
+
+def test_advertised_listeners(make_broker):
+    b = make_broker({"advertised.listeners": "PLAINTEXT://localhost:19092"})
+    with RawConn(b.port) as c:
+        brokers, _ = c.metadata_v0([])
+    assert [(h, p) for _id, h, p in brokers] == [("localhost", 19092)]
+
+
+@pytest.mark.parametrize("kv,key", [
+    ("no.such.key=1", "no.such.key"),
+    ("log.retention.jiffies=5", "log.retention.jiffies"),
+])
+def test_unknown_key_rejected(tmp_path, kv, key):
+    line = serve_fails(tmp_path, ["--set", kv])
+    assert key in line
+
+
+def test_unknown_key_in_file_rejected(tmp_path):
+    props = write_props(tmp_path / "server.properties", tmp_path / "data", "bogus.setting=1\n")
+    try:
+        r = subprocess.run([RUNNEL_BIN, "serve", "-c", str(props)], capture_output=True,
+                           timeout=5 * SLOW)
+    except subprocess.TimeoutExpired:
+        pytest.fail("broker started with an unknown key in its file")
+    assert r.returncode != 0
+    err = r.stderr.decode()
+    assert "bogus.setting" in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("kv,key", [
+    ("num.partitions=abc", "num.partitions"),
+    ("num.partitions=0", "num.partitions"),
+    ("auto.create.topics.enable=maybe", "auto.create.topics.enable"),
+    ("log.message.timestamp.type=WallClock", "log.message.timestamp.type"),
+    ("message.max.bytes=99999999999", "message.max.bytes"),
+    ("log.segment.bytes=-1", "log.segment.bytes"),
+    ("listeners=SASL_SSL://127.0.0.1:0", "listeners"),
+    ("listeners=PLAINTEXT://127.0.0.1:notaport", "listeners"),
+])
+def test_bad_value_rejected(tmp_path, kv, key):
+    line = serve_fails(tmp_path, ["--set", kv])
+    assert key in line
+
+
+def test_set_without_equals_rejected(tmp_path):
+    line = serve_fails(tmp_path, ["--set", "num.partitions"])
+    assert "num.partitions" in line
+
+
+def test_missing_config_file(tmp_path):
+    line = serve_fails(tmp_path, ["-c", str(tmp_path / "nope.properties")])
+    assert "nope.properties" in line
+
+
+def test_port_in_use(tmp_path):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    try:
+        port = s.getsockname()[1]
+        line = serve_fails(tmp_path, ["--set", "listeners=PLAINTEXT://127.0.0.1:%d" % port])
+        assert str(port) in line
+    finally:
+        s.close()
+
+
+def test_serve_help():
+    r = subprocess.run([RUNNEL_BIN, "serve", "--help"], capture_output=True, timeout=5 * SLOW)
+    assert r.returncode == 0
+    out = (r.stdout + r.stderr).decode()
+    assert "--set" in out and "-c" in out
+
+
+def test_sigterm_exit_zero_and_sigint(make_broker):
+    import signal
+    b = make_broker()
+    assert b.stop() == 0
+    b.start()
+    b.proc.send_signal(signal.SIGINT)
+    assert b.proc.wait(10 * SLOW) == 0
+    b.proc = None
+    b._errf.close()
