@@ -1,0 +1,605 @@
+#!/usr/bin/env bash
+# Runnel benchmark harness: Runnel, librdkafka's mock cluster and Redis Streams side by side on
+# 127.0.0.1, with the machine's own limits (loopback TCP, fdatasync-per-MiB writes) measured in
+# the same session, so every result can be read as a ratio. See docs/BENCHMARKS.md.
+#
+#   bench/run.sh          full run, BENCH_RUNS (default 3) runs per point, medians reported
+#   bench/run.sh quick    smoke run: small counts, 1 run, well under 2 minutes
+#
+# Writes bench/out/results.md (tables), bench/out/results.tsv (one row per measurement) and
+# bench/out/raw/ (every command's output). A workload that fails (for example because the broker
+# does not implement something yet) is reported as "n/a (reason)" and the others still run.
+#
+# Environment overrides: RUNNEL (binary), BENCH_RUNS, BENCH_OUT, BENCH_DIR (data/temp dir, on
+# the data disk), RUNNEL_PORT, RUNNEL_ADMIN (host:port of the admin HTTP listener), REDIS_PORT,
+# IPERF_PORT, BENCH_SKIP (space-separated workload names to skip, e.g. "footprint fio").
+set -uo pipefail
+
+MODE=${1:-full}
+case $MODE in full | quick) ;; *)
+	echo "usage: bench/run.sh [quick]" >&2
+	exit 2
+	;;
+esac
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+RUNNEL=${RUNNEL:-$ROOT/build/runnel}
+OUT=${BENCH_OUT:-$ROOT/bench/out}
+RAW=$OUT/raw
+WORK=${BENCH_DIR:-$ROOT/bench/tmp}
+RUNNEL_PORT=${RUNNEL_PORT:-19092}
+RUNNEL_ADMIN=${RUNNEL_ADMIN:-127.0.0.1:19644}
+REDIS_PORT=${REDIS_PORT:-16379}
+IPERF_PORT=${IPERF_PORT:-15201}
+SKIP=" ${BENCH_SKIP:-} "
+CLK_TCK=$(getconf CLK_TCK)
+
+# Sizes of each workload: full follows docs/performance.md §4; quick only proves the plumbing.
+if [ "$MODE" = quick ]; then
+	RUNS=${BENCH_RUNS:-1}
+	N100=200000 N1K=50000 REDIS_N100=100000 REDIS_N1K=50000
+	LAT_SECS=2 CONSUME_N=100000 TOPICS_10K=100 TAIL_RECORDS=20000
+	IPERF_SECS=2 FIO_SIZE=256m
+else
+	RUNS=${BENCH_RUNS:-3}
+	N100=10000000 N1K=3000000 REDIS_N100=2000000 REDIS_N1K=1000000
+	LAT_SECS=30 CONSUME_N=4194304 TOPICS_10K=1000 TAIL_RECORDS=1048576
+	IPERF_SECS=5 FIO_SIZE=2g
+fi
+# Every bench command gets a bounded delivery timeout so a stuck broker cannot hang the script.
+CLIENT_X=(-X message.timeout.ms=60000)
+STEP_TIMEOUT=900
+
+mkdir -p "$RAW" "$WORK"
+TSV=$OUT/results.tsv
+printf 'section\tworkload\tsystem\tmetric\tunit\trun\tvalue\tload1\tbusy_cores\tnote\n' >"$TSV"
+declare -a PIDS=()
+CUR_LOAD=- CUR_BUSY=-
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+# Before each run: load1 (as the issue asks) and the cores other processes kept busy over a
+# short window. load1 also counts this script's own previous run, which decays over minutes, so
+# the busy-cores figure is what flags a run disturbed by other work.
+BUSY_WINDOW=1
+[ "$MODE" = quick ] && BUSY_WINDOW=0.3
+cpu_jiffies() { awk '/^cpu / {print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat; }
+pre_run() {
+	local b0 i0 b1 i1
+	read -r b0 i0 < <(cpu_jiffies)
+	sleep "$BUSY_WINDOW"
+	read -r b1 i1 < <(cpu_jiffies)
+	CUR_LOAD=$(cut -d' ' -f1 /proc/loadavg)
+	CUR_BUSY=$(python3 -c "t=($b1-$b0)+($i1-$i0); print(round(($b1-$b0)/t*$(nproc), 2) if t else 0)")
+}
+# record SECTION WORKLOAD SYSTEM METRIC UNIT RUN VALUE [NOTE]
+record() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" \
+	"$7" "$CUR_LOAD" "$CUR_BUSY" "${8:-}" >>"$TSV"; }
+# na SECTION WORKLOAD SYSTEM REASON: the whole point could not be measured.
+na() {
+	log "n/a: $2 on $3: $4"
+	printf '%s\t%s\t%s\t-\t-\t-\tn/a\t-\t-\t%s\n' "$1" "$2" "$3" "$4" >>"$TSV"
+}
+skipped() { [[ $SKIP == *" $1 "* ]]; }
+now_ns() { date +%s%N; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@"; }
+# The last line of a log file, for an n/a reason.
+why() { tail -n 1 "$1" 2>/dev/null | tr '\t' ' ' | cut -c1-200; }
+
+stop_pid() {
+	local pid=$1 sig=${2:-TERM}
+	[ -n "$pid" ] || return 0
+	kill -"$sig" "$pid" 2>/dev/null || return 0
+	for _ in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+cleanup() {
+	for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT TERM
+
+# ---------------------------------------------------------------------------------------------
+# Servers under test. Each start function sets <NAME>_PID and <NAME>_BOOT or returns non-zero.
+
+# probe_ready PORT: waits (1 ms steps, 15 s at most) until the port accepts, then sends one
+# Metadata request through a fresh client. librdkafka itself waits about 1 s before retrying a
+# refused connection, which would swamp start-up times; a client that connects on the first try
+# adds only its own start (PROBE_MS, measured against a running broker and reported).
+probe_ready() {
+	local deadline=$(($(date +%s) + 15))
+	until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
+		sleep 0.001
+	done
+	"$RUNNEL" topic list -b "127.0.0.1:$1" --timeout-ms 15000 >/dev/null 2>>"$RAW/probe.log"
+}
+# probe_cost: how long probe_ready takes against a broker that is already up.
+probe_cost() {
+	local t0
+	t0=$(now_ns)
+	probe_ready "$1"
+	PROBE_MS=$((($(now_ns) - t0) / 1000000))
+}
+
+# runnel_start DATADIR [--set k=v ...]: starts the broker and waits for Metadata to answer.
+# Sets RUNNEL_PID and READY_MS (exec to first successful Metadata).
+runnel_start() {
+	local dir=$1
+	shift
+	[ -x "$RUNNEL" ] || {
+		REASON="no binary at $RUNNEL"
+		return 1
+	}
+	mkdir -p "$dir"
+	local t0
+	t0=$(now_ns)
+	"$RUNNEL" serve --set "log.dirs=$dir" \
+		--set "listeners=PLAINTEXT://127.0.0.1:$RUNNEL_PORT" \
+		--set "admin.listener=$RUNNEL_ADMIN" "$@" >>"$RAW/runnel-serve.log" 2>&1 &
+	RUNNEL_PID=$!
+	PIDS+=("$RUNNEL_PID")
+	if ! probe_ready "$RUNNEL_PORT" || ! kill -0 "$RUNNEL_PID" 2>/dev/null; then
+		REASON="broker not ready: $(why "$RAW/runnel-serve.log")"
+		stop_pid "$RUNNEL_PID" KILL
+		RUNNEL_PID=
+		return 1
+	fi
+	READY_MS=$((($(now_ns) - t0) / 1000000))
+	RUNNEL_BOOT=127.0.0.1:$RUNNEL_PORT
+	# The broker's own "started in N ms" log line, if it prints one: a second opinion.
+	SELF_MS=$(grep -o 'started in [0-9.]* ms' "$RAW/runnel-serve.log" | tail -n 1 | cut -d' ' -f3)
+}
+runnel_stop() {
+	stop_pid "${RUNNEL_PID:-}"
+	RUNNEL_PID=
+}
+
+# mock_start: one mock broker with the topics every mock workload uses pre-created (the mock
+# has no CreateTopics, and auto-created topics get 4 partitions).
+mock_start() {
+	local log=$RAW/mock.log
+	: >"$log"
+	"$RUNNEL" mock -t b-1p:1 -t b-16p:16 -t lat:1 -t durlat:1 >"$log" 2>&1 &
+	MOCK_PID=$!
+	PIDS+=("$MOCK_PID")
+	for _ in $(seq 50); do
+		MOCK_BOOT=$(sed -n 's/^mock cluster bootstrap: //p' "$log")
+		[ -n "$MOCK_BOOT" ] && return 0
+		sleep 0.1
+	done
+	REASON="mock did not start: $(why "$log")"
+	return 1
+}
+
+# redis_start FSYNC (everysec|always): a fresh AOF-backed redis-server.
+redis_start() {
+	local dir=$WORK/redis-$1
+	rm -rf "$dir" && mkdir -p "$dir"
+	redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$dir" --appendonly yes \
+		--appendfsync "$1" --save '' --daemonize no --protected-mode yes \
+		>"$RAW/redis-$1.log" 2>&1 &
+	REDIS_PID=$!
+	PIDS+=("$REDIS_PID")
+	for _ in $(seq 50); do
+		redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	REASON="redis-server did not start: $(why "$RAW/redis-$1.log")"
+	return 1
+}
+redis_stop() {
+	stop_pid "${REDIS_PID:-}"
+	REDIS_PID=
+}
+
+# ---------------------------------------------------------------------------------------------
+# Measurement primitives.
+
+# bench_produce SYSTEM SERVER_PID RAWNAME runnel-bench-args...: runs `runnel bench produce
+# --json`, records throughput, latency and the server's CPU. Returns non-zero on failure.
+bench_produce() {
+	local sys=$1 spid=$2 name=$3 sec=$4 wl=$5 run=$6
+	shift 6
+	local f=$RAW/$name.json c0 c1
+	pre_run
+	c0=$(cpu_ticks "$spid")
+	timeout -k 10 "$STEP_TIMEOUT" "$RUNNEL" bench produce "${CLIENT_X[@]}" --json "$@" \
+		>"$f" 2>"$RAW/$name.log"
+	local rc=$?
+	c1=$(cpu_ticks "$spid")
+	if [ $rc -ne 0 ] || ! json "$f" 'd["records"]' >/dev/null 2>&1; then
+		REASON="bench produce failed (rc $rc): $(why "$RAW/$name.log")"
+		return 1
+	fi
+	local recs bytes cpu
+	recs=$(json "$f" 'd["records"]')
+	bytes=$(json "$f" 'd["records"] * d["size"]')
+	cpu=$(python3 -c "print(($c1 - $c0) / $CLK_TCK)")
+	record "$sec" "$wl" "$sys" msgs_per_sec msg/s "$run" "$(json "$f" 'd["msgs_per_sec"]')"
+	record "$sec" "$wl" "$sys" mb_per_sec MB/s "$run" "$(json "$f" 'd["mb_per_sec"]')"
+	for p in p50 p99 p999; do
+		record "$sec" "$wl" "$sys" "lat_$p" us "$run" "$(json "$f" "d['lat_us']['$p']")"
+	done
+	record "$sec" "$wl" "$sys" server_cpu_per_M_msgs core-s "$run" \
+		"$(python3 -c "print(round($cpu / ($recs / 1e6), 4))")"
+	record "$sec" "$wl" "$sys" server_cpu_per_GB core-s "$run" \
+		"$(python3 -c "print(round($cpu / ($bytes / 1e9), 4))")"
+	log "  $sys $wl run $run: $(json "$f" 'd["msgs_per_sec"]') msg/s, $(json "$f" 'd["mb_per_sec"]') MB/s, p99 $(json "$f" 'd["lat_us"]["p99"]') us, server ${cpu}s CPU (load1 $CUR_LOAD, busy $CUR_BUSY)"
+}
+
+# redis_xadd SECTION WORKLOAD RUN SIZE COUNT: redis-benchmark -P 100 XADD of SIZE-byte values.
+redis_xadd() {
+	local sec=$1 wl=$2 run=$3 size=$4 n=$5 name="redis-$2-r$3" payload c0 c1
+	payload=$(head -c "$size" /dev/zero | tr '\0' x)
+	redis-cli -p "$REDIS_PORT" del rnbench >/dev/null
+	pre_run
+	c0=$(cpu_ticks "$REDIS_PID")
+	timeout -k 10 "$STEP_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -c 1 -P 100 \
+		-n "$n" -q XADD rnbench '*' v "$payload" >"$RAW/$name.log" 2>&1
+	c1=$(cpu_ticks "$REDIS_PID")
+	local rps
+	rps=$(tr '\r' '\n' <"$RAW/$name.log" | grep -o '[0-9.]* requests per second' | tail -n 1 |
+		cut -d' ' -f1)
+	[ -n "$rps" ] || {
+		REASON="redis-benchmark failed: $(why "$RAW/$name.log")"
+		return 1
+	}
+	local cpu
+	cpu=$(python3 -c "print(($c1 - $c0) / $CLK_TCK)")
+	record "$sec" "$wl" redis msgs_per_sec msg/s "$run" "$rps"
+	record "$sec" "$wl" redis mb_per_sec MB/s "$run" "$(python3 -c "print(round($rps * $size / 1e6, 3))")"
+	record "$sec" "$wl" redis server_cpu_per_M_msgs core-s "$run" \
+		"$(python3 -c "print(round($cpu / ($n / 1e6), 4))")"
+	record "$sec" "$wl" redis server_cpu_per_GB core-s "$run" \
+		"$(python3 -c "print(round($cpu / ($n * $size / 1e9), 4))")"
+	redis-cli -p "$REDIS_PORT" del rnbench >/dev/null
+	log "  redis $wl run $run: $rps msg/s (load1 $CUR_LOAD, busy $CUR_BUSY)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Workloads. Each is independent: it starts what it needs and reports n/a on failure.
+
+# Throughput matrix: 100 B and 1 KiB, 1 and 16 partitions, acks=1 (or acks=all with a broker
+# that fsyncs every message when DURABLE=1).
+throughput_runnel() {
+	local sec=$1 durable=$2 wl size n parts
+	local sets=()
+	[ "$durable" = 1 ] && sets=(--set log.flush.interval.messages=1)
+	local acks=1
+	[ "$durable" = 1 ] && acks=all
+	local dir=$WORK/runnel-$sec
+	rm -rf "$dir"
+	if ! runnel_start "$dir" "${sets[@]}"; then
+		for wl in 100B-1p 100B-16p 1KiB-1p 1KiB-16p; do na "$sec" "$wl" runnel "$REASON"; done
+		return
+	fi
+	for wl in 100B-1p 100B-16p 1KiB-1p 1KiB-16p; do
+		size=100 n=$N100
+		[[ $wl == 1KiB* ]] && size=1024 n=$N1K
+		parts=1
+		[[ $wl == *16p ]] && parts=16
+		for run in $(seq "$RUNS"); do
+			local topic=$sec-$wl-r$run
+			if ! bench_produce runnel "$RUNNEL_PID" "runnel-$sec-$wl-r$run" "$sec" "$wl" \
+				"$run" -b "$RUNNEL_BOOT" -t "$topic" --partitions "$parts" -s "$size" \
+				-c "$n" -a "$acks"; then
+				na "$sec" "$wl" runnel "$REASON"
+				break
+			fi
+			"$RUNNEL" topic delete "$topic" -b "$RUNNEL_BOOT" >/dev/null 2>&1
+		done
+	done
+	runnel_stop
+}
+
+throughput_mock() {
+	local sec=$1 wl size n topic
+	if ! mock_start; then
+		for wl in 100B-1p 100B-16p 1KiB-1p 1KiB-16p; do na "$sec" "$wl" mock "$REASON"; done
+		return
+	fi
+	for wl in 100B-1p 100B-16p 1KiB-1p 1KiB-16p; do
+		size=100 n=$N100 topic=b-1p
+		[[ $wl == 1KiB* ]] && size=1024 n=$N1K
+		[[ $wl == *16p ]] && topic=b-16p
+		for run in $(seq "$RUNS"); do
+			bench_produce mock "$MOCK_PID" "mock-$sec-$wl-r$run" "$sec" "$wl" "$run" \
+				-b "$MOCK_BOOT" -t "$topic" -s "$size" -c "$n" -a 1 ||
+				{
+					na "$sec" "$wl" mock "$REASON"
+					break
+				}
+		done
+	done
+	stop_pid "$MOCK_PID"
+}
+
+throughput_redis() {
+	local sec=$1 fsync=$2
+	if ! redis_start "$fsync"; then
+		na "$sec" 100B-1p redis "$REASON"
+		na "$sec" 1KiB-1p redis "$REASON"
+		return
+	fi
+	for run in $(seq "$RUNS"); do
+		redis_xadd "$sec" 100B-1p "$run" 100 "$REDIS_N100" || {
+			na "$sec" 100B-1p redis "$REASON"
+			break
+		}
+	done
+	for run in $(seq "$RUNS"); do
+		redis_xadd "$sec" 1KiB-1p "$run" 1024 "$REDIS_N1K" || {
+			na "$sec" 1KiB-1p redis "$REASON"
+			break
+		}
+	done
+	redis_stop
+}
+
+wl_produce() {
+	log "produce throughput, acks=1 (N100=$N100, N1K=$N1K, runs=$RUNS)"
+	throughput_runnel produce 0
+	throughput_mock produce
+	throughput_redis produce everysec
+}
+
+wl_durable() {
+	log "durable produce: log.flush.interval.messages=1, acks=all"
+	throughput_runnel durable 1
+	throughput_redis durable always
+}
+
+# Latency at a fixed rate: 10k/s 100 B acks=all linger 0 (Runnel default durability and mock),
+# and 50k/s 1 KiB against a broker that fsyncs before acking.
+latency_point() {
+	local sys=$1 spid=$2 boot=$3 wl=$4 topic=$5 size=$6 rate=$7 parts_arg=("${@:8}")
+	local n=$((rate * LAT_SECS))
+	for run in $(seq "$RUNS"); do
+		bench_produce "$sys" "$spid" "$sys-latency-$wl-r$run" latency "$wl" "$run" \
+			-b "$boot" -t "$topic" "${parts_arg[@]}" -s "$size" -c "$n" -r "$rate" -a all \
+			--linger-ms 0 || {
+			na latency "$wl" "$sys" "$REASON"
+			return 1
+		}
+	done
+}
+
+wl_latency() {
+	log "latency: 10k/s 100 B acks=all linger 0; 50k/s 1 KiB durable ($LAT_SECS s per run)"
+	if mock_start; then
+		latency_point mock "$MOCK_PID" "$MOCK_BOOT" 10k-100B lat 100 10000
+		latency_point mock "$MOCK_PID" "$MOCK_BOOT" 50k-1KiB durlat 1024 50000
+		stop_pid "$MOCK_PID"
+	else
+		na latency 10k-100B mock "$REASON"
+	fi
+	local dir=$WORK/runnel-latency
+	rm -rf "$dir"
+	if runnel_start "$dir"; then
+		latency_point runnel "$RUNNEL_PID" "$RUNNEL_BOOT" 10k-100B lat 100 10000 --partitions 1
+		runnel_stop
+	else
+		na latency 10k-100B runnel "$REASON"
+	fi
+	rm -rf "$dir"
+	if runnel_start "$dir" --set log.flush.interval.messages=1; then
+		latency_point runnel "$RUNNEL_PID" "$RUNNEL_BOOT" 50k-1KiB durlat 1024 50000 \
+			--partitions 1
+		runnel_stop
+	else
+		na latency 50k-1KiB runnel "$REASON"
+	fi
+}
+
+# Catch-up read of CONSUME_N x 1 KiB from one partition whose data is in the page cache.
+wl_consume() {
+	log "consume: $CONSUME_N x 1 KiB from page cache"
+	na consume 4GiB-1p mock "the mock keeps only the last 5 MiB per partition"
+	local dir=$WORK/runnel-consume
+	rm -rf "$dir"
+	if ! runnel_start "$dir"; then
+		na consume 4GiB-1p runnel "$REASON"
+		return
+	fi
+	pre_run
+	if ! timeout -k 10 "$STEP_TIMEOUT" "$RUNNEL" bench produce "${CLIENT_X[@]}" -b "$RUNNEL_BOOT" \
+		-t readback --partitions 1 -s 1024 -c "$CONSUME_N" -a 1 --json \
+		>"$RAW/runnel-consume-fill.json" 2>"$RAW/runnel-consume-fill.log"; then
+		na consume 4GiB-1p runnel "fill failed: $(why "$RAW/runnel-consume-fill.log")"
+		runnel_stop
+		return
+	fi
+	for run in $(seq "$RUNS"); do
+		local f=$RAW/runnel-consume-r$run.json c0 c1
+		pre_run
+		c0=$(cpu_ticks "$RUNNEL_PID")
+		timeout -k 10 "$STEP_TIMEOUT" "$RUNNEL" bench consume -b "$RUNNEL_BOOT" -t readback \
+			-c "$CONSUME_N" -X fetch.max.bytes=52428800 \
+			-X max.partition.fetch.bytes=10485760 --json >"$f" \
+			2>"$RAW/runnel-consume-r$run.log"
+		local rc=$?
+		c1=$(cpu_ticks "$RUNNEL_PID")
+		if [ $rc -ne 0 ]; then
+			na consume 4GiB-1p runnel "bench consume failed: $(why "$RAW/runnel-consume-r$run.log")"
+			break
+		fi
+		record consume 4GiB-1p runnel msgs_per_sec msg/s "$run" "$(json "$f" 'd["msgs_per_sec"]')"
+		record consume 4GiB-1p runnel mb_per_sec MB/s "$run" "$(json "$f" 'd["mb_per_sec"]')"
+		record consume 4GiB-1p runnel server_cpu_per_GB core-s "$run" \
+			"$(python3 -c "print(round(($c1 - $c0) / $CLK_TCK / ($(json "$f" 'd["bytes"]') / 1e9), 4))")"
+		log "  runnel consume run $run: $(json "$f" 'd["mb_per_sec"]') MB/s"
+	done
+	runnel_stop
+}
+
+# Idle RSS, RSS with TOPICS_10K x 10 partitions, start-up, clean restart, SIGKILL recovery.
+footprint_partitions() {
+	local dir=$1 before=$2 n=$TOPICS_10K
+	log "  creating $n topics x 10 partitions"
+	seq -f 'fp%04g' 0 $((n - 1)) | xargs -P 4 -I{} "$RUNNEL" topic create {} \
+		-b "$RUNNEL_BOOT" --partitions 10 --if-not-exists >/dev/null 2>"$RAW/footprint-create.log"
+	local have
+	have=$("$RUNNEL" topic list -b "$RUNNEL_BOOT" 2>/dev/null | grep -c '^fp')
+	if [ "$have" -lt "$n" ]; then
+		na footprint rss_10k_partitions runnel "only $have of $n topics created: $(why "$RAW/footprint-create.log")"
+		return 1
+	fi
+	# Ten keyed records per topic: most of the partitions get a segment, as in a real cluster.
+	seq -f 'fp%04g' 0 $((n - 1)) | xargs -P 4 -I{} sh -c \
+		'seq 0 9 | sed "s/^/k/;s/$/:v/" | "$1" produce "$2" -b "$3" -K : -a 1' _ "$RUNNEL" {} \
+		"$RUNNEL_BOOT" 2>"$RAW/footprint-produce.log" >/dev/null
+	sleep 2
+	local after
+	after=$(rss_kib "$RUNNEL_PID")
+	record footprint rss_10k_partitions runnel rss KiB 1 "$after" "$n topics x 10 partitions"
+	record footprint rss_10k_partitions runnel rss_per_partition KiB 1 \
+		"$(python3 -c "print(round(($after - $before) / ($n * 10), 2))")"
+	record footprint rss_10k_partitions runnel fds count 1 "$(ls "/proc/$RUNNEL_PID/fd" | wc -l)"
+}
+
+wl_footprint() {
+	log "footprint: idle RSS, 10k partitions, start-up, restart, recovery"
+	local dir=$WORK/runnel-footprint
+	rm -rf "$dir"
+	pre_run
+	if ! runnel_start "$dir"; then
+		na footprint all runnel "$REASON"
+		return
+	fi
+	probe_cost "$RUNNEL_PORT"
+	record footprint startup runnel startup_empty ms 1 "$READY_MS" "exec to first Metadata"
+	record footprint startup runnel probe_client_cost ms 1 "$PROBE_MS" \
+		"the same probe against a running broker; included above"
+	[ -n "$SELF_MS" ] && record footprint startup runnel startup_self_reported ms 1 "$SELF_MS"
+	sleep 1
+	local idle
+	idle=$(rss_kib "$RUNNEL_PID")
+	record footprint idle runnel idle_rss KiB 1 "$idle"
+	if mock_start; then
+		sleep 1
+		record footprint idle mock idle_rss KiB 1 "$(rss_kib "$MOCK_PID")" "mock + client handle"
+		stop_pid "$MOCK_PID"
+	fi
+	if footprint_partitions "$dir" "$idle"; then
+		runnel_stop
+		pre_run
+		if runnel_start "$dir"; then
+			record footprint restart_10k runnel restart ms 1 "$READY_MS" "clean stop, $TOPICS_10K x 10 partitions"
+			[ -n "$SELF_MS" ] &&
+				record footprint restart_10k runnel restart_self_reported ms 1 "$SELF_MS"
+		else
+			na footprint restart_10k runnel "$REASON"
+		fi
+	fi
+	runnel_stop
+	footprint_recovery
+}
+
+# Writes TAIL_RECORDS x 1 KiB without any flush, SIGKILLs the broker and times the restart.
+footprint_recovery() {
+	local dir=$WORK/runnel-recovery
+	rm -rf "$dir"
+	if ! runnel_start "$dir"; then
+		na footprint recovery runnel "$REASON"
+		return
+	fi
+	if ! timeout -k 10 "$STEP_TIMEOUT" "$RUNNEL" bench produce "${CLIENT_X[@]}" -b "$RUNNEL_BOOT" \
+		-t tail --partitions 1 -s 1024 -c "$TAIL_RECORDS" -a 1 --json \
+		>"$RAW/recovery-fill.json" 2>"$RAW/recovery-fill.log"; then
+		na footprint recovery runnel "fill failed: $(why "$RAW/recovery-fill.log")"
+		runnel_stop
+		return
+	fi
+	kill -KILL "$RUNNEL_PID"
+	wait "$RUNNEL_PID" 2>/dev/null
+	RUNNEL_PID=
+	pre_run
+	if runnel_start "$dir"; then
+		record footprint recovery runnel recovery ms 1 "$READY_MS" \
+			"SIGKILL with $((TAIL_RECORDS / 1024)) MiB unflushed"
+		[ -n "$SELF_MS" ] &&
+			record footprint recovery runnel recovery_self_reported ms 1 "$SELF_MS"
+		# Ready must also mean readable to the end: every record must come back.
+		local got
+		got=$(timeout 120 "$RUNNEL" bench consume -b "$RUNNEL_BOOT" -t tail -c $((TAIL_RECORDS + 1)) \
+			--timeout-ms 3000 --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["records"])' 2>/dev/null)
+		record footprint recovery runnel records_after_recovery count 1 "${got:-0}" \
+			"of $((TAIL_RECORDS + 1)) written (incl. warm-up record)"
+	else
+		na footprint recovery runnel "$REASON"
+	fi
+	runnel_stop
+}
+
+# Machine limits, measured in the same session.
+wl_iperf() {
+	log "limit: iperf3 loopback, 1 stream, $IPERF_SECS s"
+	for run in $(seq "$RUNS"); do
+		iperf3 -s -1 -B 127.0.0.1 -p "$IPERF_PORT" >"$RAW/iperf3-server-r$run.log" 2>&1 &
+		local spid=$!
+		PIDS+=("$spid")
+		sleep 0.5
+		pre_run
+		if ! iperf3 -c 127.0.0.1 -p "$IPERF_PORT" -t "$IPERF_SECS" -J >"$RAW/iperf3-r$run.json" 2>&1; then
+			na limits iperf3 limit "iperf3 failed: $(why "$RAW/iperf3-r$run.json")"
+			stop_pid "$spid"
+			return
+		fi
+		wait "$spid" 2>/dev/null
+		record limits iperf3 limit gbit_per_sec Gbit/s "$run" \
+			"$(json "$RAW/iperf3-r$run.json" 'round(d["end"]["sum_received"]["bits_per_second"] / 1e9, 2)')"
+	done
+}
+
+wl_fio() {
+	log "limit: fio buffered sequential write, fdatasync every 1 MiB, $FIO_SIZE"
+	for run in $(seq "$RUNS"); do
+		local d=$WORK/fio
+		rm -rf "$d" && mkdir -p "$d"
+		pre_run
+		if ! fio --name=w --rw=write --bs=1m --size="$FIO_SIZE" --fdatasync=1 --ioengine=psync \
+			--directory="$d" --output-format=json >"$RAW/fio-r$run.json" 2>"$RAW/fio-r$run.log"; then
+			na limits fio limit "fio failed: $(why "$RAW/fio-r$run.log")"
+			return
+		fi
+		record limits fio_fdatasync_1MiB limit mb_per_sec MB/s "$run" \
+			"$(json "$RAW/fio-r$run.json" 'round(d["jobs"][0]["write"]["bw_bytes"] / 1e6, 1)')"
+		rm -rf "$d"
+	done
+}
+
+# ---------------------------------------------------------------------------------------------
+
+log "mode $MODE, runs $RUNS, binary $RUNNEL, work dir $WORK, output $OUT"
+[ -x "$RUNNEL" ] || log "warning: $RUNNEL missing; runnel and mock workloads will be n/a"
+{
+	echo "date: $(date -Is)"
+	echo "mode: $MODE runs: $RUNS"
+	echo "kernel: $(uname -r)"
+	lscpu | grep -E '^(Model name|CPU\(s\)|Thread|L2|L3)'
+	free -g | sed -n 2p
+	df -h "$WORK" | tail -n 1
+	findmnt -no SOURCE,FSTYPE,OPTIONS -T "$WORK"
+	"$RUNNEL" --version 2>&1
+	git -C "$ROOT" rev-parse --short HEAD 2>/dev/null
+} >"$RAW/machine.txt" 2>&1
+
+for wl in iperf fio produce durable latency consume footprint; do
+	if skipped "$wl"; then
+		log "skipping $wl (BENCH_SKIP)"
+		continue
+	fi
+	pre_run
+	"wl_$wl"
+done
+
+python3 "$ROOT/bench/report.py" "$TSV" "$RAW/machine.txt" >"$OUT/results.md" &&
+	log "wrote $OUT/results.md" || log "report generation failed"
+cat "$OUT/results.md"
