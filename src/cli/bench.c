@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cli/bench.h"
 #include "cli/cli.h"
@@ -126,6 +127,15 @@ static int parse_args(struct rn_bench_args *a, int argc, char **argv)
 	if (!a->count)
 		return rn__cli_err(&a->common, "missing -c COUNT (see --help)") + 1;
 	return -1;
+}
+
+double rn__bench_cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 int rn_cli_bench(int argc, char **argv)

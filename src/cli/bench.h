@@ -30,6 +30,10 @@ struct rn_bench_args {
 int rn__bench_produce(struct rn_bench_args *a);
 int rn__bench_consume(struct rn_bench_args *a);
 
+/* CPU time (user + system) this process used so far, in seconds: shows when the client, not the
+ * broker, is the bottleneck. */
+double rn__bench_cpu_s(void);
+
 /* Megabytes are 10^6 bytes throughout, as in docs/performance.md (Kafka's tools use 2^20). */
 #define RN_BENCH_MB 1e6
 

@@ -49,11 +49,11 @@ static void report(struct cons *c)
 	if (a->json) {
 		printf("{\"mode\":\"consume\",\"topic\":\"%s\",\"records\":%lld,\"bytes\":%lld,"
 		       "\"seconds\":%.6f,\"fetch_seconds\":%.6f,\"msgs_per_sec\":%.1f,"
-		       "\"mb_per_sec\":%.3f,\"first_record_ms\":%.3f}\n",
+		       "\"mb_per_sec\":%.3f,\"first_record_ms\":%.3f,\"client_cpu_s\":%.3f}\n",
 		       a->topic, c->records, c->bytes, total_s, fetch_s,
 		       fetch_s > 0 ? (double)c->records / fetch_s : 0,
-		       fetch_s > 0 ? mb / fetch_s : 0,
-		       (double)(c->first_us - c->start_us) / 1000.0);
+		       fetch_s > 0 ? mb / fetch_s : 0, (double)(c->first_us - c->start_us) / 1000.0,
+		       rn__bench_cpu_s());
 		return;
 	}
 	fmt_time(c->start_wall_ms, t0, sizeof(t0));
