@@ -110,10 +110,10 @@ int rn_http_admin_start(const char *host, int port, struct rn_http_admin **out)
 	}
 	struct rn_http_admin *h = rn_calloc(1, sizeof(*h));
 	pthread_mutex_init(&h->lock, NULL);
-	h->d = MHD_start_daemon(
-	    flags, (uint16_t)port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
-	    (struct sockaddr *)&ss, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
-	    MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+	h->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, h,
+				MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_SOCK_ADDR,
+				(struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, 64u,
+				MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
 	if (!h->d) {
 		int err = errno ? -errno : -EIO;
 		rn_error("http admin: cannot listen on %s:%d", host, port);
