@@ -93,8 +93,12 @@ static int list_segments(struct rn_partition *p)
 		return -errno;
 	int dfd = dirfd(d);
 	struct dirent *e;
+	int nindex = 0;
 	while ((e = readdir(d))) {
 		int64_t base = parse_name(e->d_name, ".log");
+		if (parse_name(e->d_name, ".index") >= 0 ||
+		    parse_name(e->d_name, ".timeindex") >= 0)
+			nindex++;
 		if (base >= 0) {
 			struct stat st;
 			if (fstatat(dfd, e->d_name, &st, 0) < 0)
@@ -107,8 +111,12 @@ static int list_segments(struct rn_partition *p)
 		}
 	}
 	closedir(d);
-	qsort(p->segs, (size_t)p->nsegs, sizeof(*p->segs), cmp_seg);
-	/* Second pass for orphan indexes, now that the bases are sorted. */
+	if (p->nsegs > 1)
+		qsort(p->segs, (size_t)p->nsegs, sizeof(*p->segs), cmp_seg);
+	/* At most two index files per segment: more means orphans, found in a second pass now
+	 * that the bases are sorted. */
+	if (nindex <= 2 * p->nsegs)
+		return 0;
 	d = opendir(p->dir);
 	if (!d)
 		return -errno;
@@ -119,7 +127,8 @@ static int list_segments(struct rn_partition *p)
 		if (base < 0)
 			continue;
 		struct rn_segment key = {.base = base}, *kp = &key;
-		if (!bsearch(&kp, p->segs, (size_t)p->nsegs, sizeof(*p->segs), cmp_seg))
+		if (!p->nsegs ||
+		    !bsearch(&kp, p->segs, (size_t)p->nsegs, sizeof(*p->segs), cmp_seg))
 			unlinkat(dirfd(d), e->d_name, 0);
 	}
 	closedir(d);
@@ -387,6 +396,30 @@ int rn__partition_flush(struct rn_partition *p, struct rn_hist *h)
 	while (f < written && !atomic_compare_exchange_weak(&p->flushed_bytes, &f, written))
 		;
 	return 0;
+}
+
+void rn__partition_sync_prepare(struct rn_partition *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->sync_target = atomic_load(&p->log_end);
+	p->sync_written = atomic_load(&p->written_bytes);
+	for (int i = 0; i < p->nsegs; i++)
+		p->segs[i]->dirty = false;
+	p->dir_dirty = false;
+	p->unflushed_msgs = 0;
+	pthread_mutex_unlock(&p->lock);
+}
+
+void rn__partition_sync_commit(struct rn_partition *p)
+{
+	int64_t rp = atomic_load(&p->recovery_point);
+	while (rp < p->sync_target &&
+	       !atomic_compare_exchange_weak(&p->recovery_point, &rp, p->sync_target))
+		;
+	uint64_t f = atomic_load(&p->flushed_bytes);
+	while (f < p->sync_written &&
+	       !atomic_compare_exchange_weak(&p->flushed_bytes, &f, p->sync_written))
+		;
 }
 
 int rn_partition_flush(struct rn_partition *p)

@@ -89,6 +89,8 @@ struct rn_partition {
 	_Atomic int32_t max_message_bytes; /* copies of cfg fields read outside p->lock */
 	_Atomic bool log_append_time;
 	_Atomic int nwaiters;
+	int64_t sync_target; /* rn__partition_sync_prepare snapshot */
+	uint64_t sync_written;
 	bool dir_dirty; /* a segment file was created or deleted since the last flush */
 	struct rn_partition_waiter waiters; /* list head */
 };
@@ -159,6 +161,13 @@ int rn__roll(struct rn_partition *p, int64_t now_ms);
 void rn__push_seg(struct rn_partition *p, struct rn_segment *s);
 /* Calls every waiter (append.c). */
 void rn__notify(struct rn_partition *p);
+
+/* Whole-filesystem flush (logdir close): prepare snapshots the partition and clears its dirty
+ * state, the caller runs syncfs(2) once for all partitions, then commit advances the recovery
+ * point. One syncfs instead of two fsyncs per partition makes closing 10,000 partitions
+ * take a fraction of a second. */
+void rn__partition_sync_prepare(struct rn_partition *p);
+void rn__partition_sync_commit(struct rn_partition *p);
 
 /* Flush with an optional fdatasync latency histogram (flusher.c passes its own). */
 int rn__partition_flush(struct rn_partition *p, struct rn_hist *h);
