@@ -579,7 +579,7 @@ def raw(broker):
 def ck_producer(bootstrap, **conf):
     import confluent_kafka
     base = {"bootstrap.servers": bootstrap, "linger.ms": 5,
-            "message.timeout.ms": int(10000 * SLOW), "socket.timeout.ms": int(10000 * SLOW)}
+            "message.timeout.ms": int(10000 * SLOW), "socket.timeout.ms": int(10000 * SLOW), "log.connection.close": False}
     base.update(conf)
     return confluent_kafka.Producer(base)
 
@@ -589,14 +589,14 @@ def ck_consumer(bootstrap, **conf):
     base = {"bootstrap.servers": bootstrap, "group.id": unique("g"),
             "enable.auto.commit": False, "auto.offset.reset": "earliest",
             "enable.partition.eof": False, "fetch.wait.max.ms": 100,
-            "socket.timeout.ms": int(10000 * SLOW)}
+            "socket.timeout.ms": int(10000 * SLOW), "log.connection.close": False}
     base.update(conf)
     return confluent_kafka.Consumer(base)
 
 
 def ck_admin(bootstrap, **conf):
     import confluent_kafka.admin
-    base = {"bootstrap.servers": bootstrap, "socket.timeout.ms": int(10000 * SLOW)}
+    base = {"bootstrap.servers": bootstrap, "socket.timeout.ms": int(10000 * SLOW), "log.connection.close": False}
     base.update(conf)
     return confluent_kafka.admin.AdminClient(base)
 

@@ -168,7 +168,11 @@ def closed_port():
 def test_bad_broker_address(args):
     bs = ["-b", "127.0.0.1:%d" % closed_port(), "--timeout-ms", "1500"]
     t0 = time.monotonic()
-    r = runnel(*(args + bs), input=b"line\n", timeout=20)
+    try:
+        r = runnel(*(args + bs), input=b"line\n", timeout=8)
+    except __import__("subprocess").TimeoutExpired:
+        pytest.fail("runnel %s with an unreachable broker and --timeout-ms 1500 still running "
+                    "after 8s" % " ".join(args))
     el = time.monotonic() - t0
     line = one_line_error(r)
     assert line.strip()

@@ -35,7 +35,8 @@ def test_clean_restart_keeps_everything(make_broker):
     # topic config survives too
     import confluent_kafka.admin as cka
     res = cka.ConfigResource("topic", t)
-    cfg = ck_admin(b.bootstrap).describe_configs([res])[res].result(10 * SLOW)
+    adm = ck_admin(b.bootstrap)
+    cfg = adm.describe_configs([res])[res].result(10 * SLOW)
     assert cfg["segment.bytes"].value == "65536"
     # and the log continues at the right offsets
     m = ck_produce(b.bootstrap, t, [(None, b"after-restart", None, None, 0)])[0]
