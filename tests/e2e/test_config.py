@@ -4,7 +4,8 @@ import subprocess
 
 import pytest
 
-from conftest import (RUNNEL_BIN, SLOW, Broker, RawConn, ck_admin, ck_produce, unique)
+from conftest import (RUNNEL_BIN, SLOW, Broker, RawConn, ck_admin, ck_produce, create_topic,
+                      unique)
 
 
 def serve_fails(tmp_path, args, timeout=5.0, one_line=True):
@@ -162,3 +163,20 @@ def test_sigterm_exit_zero_and_sigint(make_broker):
     assert b.proc.wait(10 * SLOW) == 0
     b.proc = None
     b._errf.close()
+
+
+def test_sigterm_prompt_with_parked_fetch(make_broker):
+    """A long-poll Fetch parked for 8 s must not hold up a SIGTERM shutdown."""
+    b = make_broker()
+    t = create_topic(b.bootstrap, unique("park"), 1)
+    c = RawConn(b.port)
+    try:
+        c.send(1, 4, RawConn.fetch_body(t, 0, 0, max_wait_ms=8000))
+        import time
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        assert b.stop() == 0
+        el = time.monotonic() - t0
+    finally:
+        c.close()
+    assert el < 2.0 * SLOW, "SIGTERM took %.1fs with a parked fetch" % el
