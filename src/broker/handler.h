@@ -51,6 +51,7 @@ void rn_h_delete_topics(struct rn_ctx *ctx);
 void rn_h_create_partitions(struct rn_ctx *ctx);
 void rn_h_describe_configs(struct rn_ctx *ctx);
 void rn_h_describe_cluster(struct rn_ctx *ctx);
+void rn_h_find_coordinator(struct rn_ctx *ctx);
 
 /* The advertised API table (ApiVersions answers from it). */
 struct rn_api_entry {

@@ -67,6 +67,8 @@ static int parse_listener(const char *v, char *host, size_t hostlen, int *port)
 	if (!v)
 		return -EINVAL;
 	const char *p = strstr(v, "://");
+	if (p && strncmp(v, "PLAINTEXT://", 12) != 0)
+		return -EINVAL; /* TLS and SASL listeners do not exist yet */
 	p = p ? p + 3 : v;
 	const char *end = strchr(p, ',');
 	size_t len = end ? (size_t)(end - p) : strlen(p);
