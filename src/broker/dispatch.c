@@ -16,15 +16,11 @@
  * Produce's minimum above 0 silently turns compression off in every librdkafka client.
  */
 static const struct rn_api_entry entries[] = {
-    {0, 0, 7, rn_h_produce},
-    {1, 4, 11, rn_h_fetch},
-    {2, 1, 3, rn_h_list_offsets},
-    {3, 0, 6, rn_h_metadata},
-    {18, 0, 3, rn_h_api_versions},
-    {19, 0, 4, rn_h_create_topics},
-    {20, 0, 3, rn_h_delete_topics},
-    {32, 0, 2, rn_h_describe_configs},
-    {37, 0, 1, rn_h_create_partitions},
+    {0, 0, 7, rn_h_produce},           {1, 4, 11, rn_h_fetch},
+    {2, 1, 3, rn_h_list_offsets},      {3, 0, 6, rn_h_metadata},
+    {10, 0, 2, rn_h_find_coordinator}, {18, 0, 3, rn_h_api_versions},
+    {19, 0, 4, rn_h_create_topics},    {20, 0, 3, rn_h_delete_topics},
+    {32, 0, 2, rn_h_describe_configs}, {37, 0, 1, rn_h_create_partitions},
 };
 
 const struct rn_api_entry *rn_api_entries(int *n)
