@@ -150,9 +150,18 @@ class Broker:
             self._errf.close()
         self.proc = None
 
-    def restart(self):
+    def stop_clean(self):
+        """SIGTERM; asserts exit code 0 (showing the broker's stderr otherwise)."""
+        path = self.stderr_path
         rc = self.stop()
-        assert rc == 0, "clean shutdown exit code %r; stderr:\n%s" % (rc, self.stderr()[-4000:])
+        if rc != 0:
+            with open(path, "rb") as f:
+                err = f.read().decode("utf-8", "replace")
+            raise AssertionError("exit code %r after SIGTERM; stderr:\n%s" % (rc, err[-6000:]))
+        return rc
+
+    def restart(self):
+        self.stop_clean()
         return self.start()
 
     # admin HTTP

@@ -332,3 +332,30 @@ def test_auto_create_disabled(make_broker):
     assert not __import__("os").path.exists(b.partition_dir(name, 0))
     # explicit creation still works
     create_topic(b.bootstrap, name, 1)
+
+
+def test_metadata_null_vs_empty_topics(broker):
+    """T4: Metadata v0 empty list = all topics; v1+ null = all, empty = none."""
+    from conftest import i32, karray, kstr
+    name = create_topic(broker.bootstrap, unique("mdnull"), 2)
+
+    def v1(body):
+        with RawConn(broker.port) as c:
+            r = c.request(3, 1, body)
+        brokers = r.array(lambda r: (r.i32(), r.str(), r.i32(), r.str()))
+        controller = r.i32()
+        topics = r.array(lambda r: (r.i16(), r.str(), r.i8(), r.array(
+            lambda r: (r.i16(), r.i32(), r.i32(), r.array(lambda r: r.i32()),
+                       r.array(lambda r: r.i32())))))
+        return brokers, controller, {t[1]: t for t in topics}
+
+    brokers, controller, topics = v1(i32(-1))
+    assert name in topics and len(topics[name][3]) == 2
+    assert controller == brokers[0][0]
+    _b, _c, topics = v1(karray([], kstr))
+    assert topics == {}
+    _b, _c, topics = v1(karray([name], kstr))
+    assert list(topics) == [name] and topics[name][0] == 0 and topics[name][2] == 0
+    with RawConn(broker.port) as c:
+        _b, topics = c.metadata_v0([])
+    assert name in topics

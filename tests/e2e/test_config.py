@@ -50,7 +50,7 @@ def test_properties_file(tmp_path, request):
         assert partitions_of(b, unique("cf")) == 5
         assert (tmp_path / "data").is_dir()
     finally:
-        assert b.stop() == 0
+        b.stop_clean()
 
 
 def test_set_overrides_file(tmp_path):
@@ -59,7 +59,7 @@ def test_set_overrides_file(tmp_path):
     try:
         assert partitions_of(b, unique("ov")) == 2
     finally:
-        assert b.stop() == 0
+        b.stop_clean()
 
 
 def test_file_with_no_effect_kafka_keys_is_accepted(tmp_path):
@@ -72,7 +72,7 @@ def test_file_with_no_effect_kafka_keys_is_accepted(tmp_path):
         with RawConn(b.port) as c:
             assert c.api_versions(0)[0] == 0
     finally:
-        assert b.stop() == 0
+        b.stop_clean()
 
 
 def test_node_id_in_metadata(make_broker):
@@ -157,7 +157,7 @@ def test_serve_help():
 def test_sigterm_exit_zero_and_sigint(make_broker):
     import signal
     b = make_broker()
-    assert b.stop() == 0
+    b.stop_clean()
     b.start()
     b.proc.send_signal(signal.SIGINT)
     assert b.proc.wait(10 * SLOW) == 0
@@ -175,7 +175,7 @@ def test_sigterm_prompt_with_parked_fetch(make_broker):
         import time
         time.sleep(0.2)
         t0 = time.monotonic()
-        assert b.stop() == 0
+        b.stop_clean()
         el = time.monotonic() - t0
     finally:
         c.close()
