@@ -494,3 +494,32 @@ def test_consumer_latency_with_long_fetch_wait(broker):
         assert el < 1.5 * SLOW, "record arrived after %.2fs" % el
     finally:
         c.close()
+
+
+# ------------------------------------------------------------------------------ idempotence
+def test_idempotent_producer(broker):
+    """librdkafka enable.idempotence=true: InitProducerId, sequence numbers; every record once,
+    in order (protocol.md §2.5)."""
+    t = create_topic(broker.bootstrap, unique("idem"), 2)
+    recs = [(b"k%d" % i, b"idem-%d" % i, None, None, i % 2) for i in range(400)]
+    msgs = ck_produce(broker.bootstrap, t, recs, **{"enable.idempotence": True, "acks": "all",
+                                                    "linger.ms": 2})
+    for p in (0, 1):
+        assert [m.offset() for m in msgs if m.partition() == p] == list(range(200))
+    got = ck_consume(broker.bootstrap, t, [0, 1], 400)
+    assert sorted(m.value() for m in got) == sorted(r[1] for r in recs)
+    with RawConn(broker.port) as c:
+        _err, _hwm, data = c.fetch(t, 0, 0)
+    # batches carry the producer id (>= 0) and base sequence 0 for the first batch
+    pid, epoch, seq = struct.unpack_from(">qhi", data, 43)
+    assert pid >= 0 and epoch >= 0 and seq == 0
+
+
+def test_headers_many_and_large(broker):
+    t = create_topic(broker.bootstrap, unique("hdrs"), 1)
+    hdrs = [("h%03d" % i, b"v" * i) for i in range(100)] + [("big", b"\x01" * 50_000)]
+    ck_produce(broker.bootstrap, t, [(b"k", b"v", hdrs)])
+    got = ck_consume(broker.bootstrap, t, [0], 1)
+    assert got[0].headers() == hdrs
+    got = kp_consume(broker.bootstrap, t, [0], 1)
+    assert got[0].headers == hdrs
