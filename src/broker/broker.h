@@ -87,6 +87,7 @@ struct rn_broker {
 	struct rn_api_stats api[RN_API_KEYS];
 	_Atomic uint64_t unknown_api_requests;
 	int64_t started_ms;
+	_Atomic bool stopping; /* shutting down: parked fetches answer at once */
 };
 
 #endif

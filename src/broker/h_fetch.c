@@ -215,7 +215,7 @@ static void on_wake(void *arg)
 	struct fetch *f = arg;
 	atomic_store(&f->wake_pending, false);
 	if (!f->done)
-		attempt(f, false);
+		attempt(f, atomic_load(&f->ctx->b->stopping));
 	fetch_unref(f);
 }
 
@@ -262,8 +262,8 @@ static void park(struct fetch *f)
 	}
 	f->timer = rn_loop_timer_add(f->ctx->req->loop, f->rq.max_wait_ms, on_timeout, f);
 	/* An append between the first attempt and the registration would be missed: look once
-	 * more now that the waiters are in place. */
-	attempt(f, false);
+	 * more now that the waiters are in place (and shutdown may have begun meanwhile). */
+	attempt(f, atomic_load(&f->ctx->b->stopping));
 }
 
 void rn_h_fetch(struct rn_ctx *ctx)
@@ -285,6 +285,19 @@ void rn_h_fetch(struct rn_ctx *ctx)
 		if (name.len > 0)
 			f->topics[i] = rn_topic_get(ctx->b, name.ptr, (size_t)name.len);
 	}
-	if (!attempt(f, false))
+	if (!attempt(f, atomic_load(&ctx->b->stopping)))
 		park(f);
+}
+
+static void wake_all(struct rn_topic *t, void *arg)
+{
+	(void)arg;
+	for (int32_t i = 0; i < t->npart; i++)
+		rn_topic_notify(t, i);
+}
+
+void rn_fetch_shutdown(struct rn_broker *b)
+{
+	atomic_store(&b->stopping, true);
+	rn_topics_foreach(b, wake_all, NULL);
 }

@@ -53,6 +53,9 @@ void rn_h_describe_configs(struct rn_ctx *ctx);
 void rn_h_describe_cluster(struct rn_ctx *ctx);
 void rn_h_find_coordinator(struct rn_ctx *ctx);
 
+/* Shutdown: every parked fetch answers now instead of at its max_wait_ms. */
+void rn_fetch_shutdown(struct rn_broker *b);
+
 /* The advertised API table (ApiVersions answers from it). */
 struct rn_api_entry {
 	int16_t key;

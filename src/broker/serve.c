@@ -16,6 +16,7 @@
 
 #include "broker/broker.h"
 #include "broker/dispatch.h"
+#include "broker/handler.h"
 #include "broker/maintenance.h"
 #include "broker/metrics.h"
 #include "broker/topics.h"
@@ -308,6 +309,7 @@ int rn_serve_main(int argc, char **argv)
 	exit_code = 0;
 
 	rn_maintenance_stop(&b);
+	rn_fetch_shutdown(&b);
 	rn_broker_metrics_unregister(&b);
 	if (b.admin)
 		rn_http_admin_stop(b.admin);
