@@ -2,6 +2,7 @@
 
 #include "core/crc32c.h"
 #include "core/err.h"
+#include "proto/compress.h"
 
 void rn_batch_header_parse(const uint8_t *p, struct rn_batch_header *h)
 {
@@ -137,13 +138,40 @@ static bool read_bytes(const uint8_t **pp, const uint8_t *end, int32_t *len, con
 	return true;
 }
 
+static void iter_start(struct rn_record_iter *it, const uint8_t *batch, const uint8_t *records,
+		       size_t len)
+{
+	it->p = records;
+	it->end = records + len;
+	it->left = (int32_t)rn_be32(batch + RN_BATCH_OFF_RECORDS_COUNT);
+	it->base_offset = (int64_t)rn_be64(batch + RN_BATCH_OFF_BASE_OFFSET);
+	it->base_timestamp = (int64_t)rn_be64(batch + RN_BATCH_OFF_BASE_TIMESTAMP);
+	it->max_timestamp = (int64_t)rn_be64(batch + RN_BATCH_OFF_MAX_TIMESTAMP);
+	it->log_append_time = batch[RN_BATCH_OFF_ATTRIBUTES + 1] & RN_BATCH_ATTR_LOG_APPEND_TIME;
+}
+
 int rn_record_iter_init(struct rn_record_iter *it, const uint8_t *batch, size_t len)
 {
 	if (batch[RN_BATCH_OFF_ATTRIBUTES + 1] & RN_BATCH_ATTR_CODEC_MASK)
 		return RN_EUNSUPPORTED;
-	it->p = batch + RN_BATCH_HEADER_SIZE;
-	it->end = batch + len;
-	it->left = (int32_t)rn_be32(batch + RN_BATCH_OFF_RECORDS_COUNT);
+	iter_start(it, batch, batch + RN_BATCH_HEADER_SIZE, len - RN_BATCH_HEADER_SIZE);
+	return 0;
+}
+
+int rn_record_iter_init_any(struct rn_record_iter *it, const uint8_t *batch, size_t len,
+			    struct rn_buf *scratch, size_t max_out)
+{
+	int codec = batch[RN_BATCH_OFF_ATTRIBUTES + 1] & RN_BATCH_ATTR_CODEC_MASK;
+	if (codec == RN_CODEC_NONE)
+		return rn_record_iter_init(it, batch, len);
+	rn_buf_reset(scratch);
+	int rc = rn_decompress(codec, batch + RN_BATCH_HEADER_SIZE, len - RN_BATCH_HEADER_SIZE,
+			       scratch, max_out);
+	if (rc < 0)
+		return rc;
+	/* An empty result leaves scratch->data NULL when nothing was ever allocated. */
+	static const uint8_t none;
+	iter_start(it, batch, scratch->len ? scratch->data : &none, scratch->len);
 	return 0;
 }
 
@@ -176,6 +204,11 @@ int rn_record_iter_next(struct rn_record_iter *it, struct rn_record *r)
 	r->headers_len = (size_t)(p - r->headers);
 	if (p != end)
 		return RN_ECORRUPT;
+	/* Unsigned arithmetic: a client's deltas may overflow, which must not be UB. */
+	r->offset = (int64_t)((uint64_t)it->base_offset + (uint64_t)(int64_t)r->offset_delta);
+	r->timestamp = it->log_append_time
+			   ? it->max_timestamp
+			   : (int64_t)((uint64_t)it->base_timestamp + (uint64_t)r->timestamp_delta);
 	it->p = end;
 	it->left--;
 	return 1;

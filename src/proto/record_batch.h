@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
+
 #define RN_BATCH_HEADER_SIZE  61
 #define RN_BATCH_LOG_OVERHEAD 12 /* BaseOffset + Length */
 #define RN_BATCH_MIN_LENGTH   (RN_BATCH_HEADER_SIZE - RN_BATCH_LOG_OVERHEAD) /* 49 */
@@ -113,8 +115,11 @@ void rn_batch_set_leader_epoch(uint8_t *p, int32_t epoch);
  * validated batch. */
 void rn_batch_set_log_append_time(uint8_t *p, int64_t now_ms);
 
-/* One record of an uncompressed batch; pointers are views into the batch. */
+/* One record; pointers are views into the batch, or into the decompressed records of a
+ * compressed one (see rn_record_iter_init_any). */
 struct rn_record {
+	int64_t offset;    /* base offset + offset delta */
+	int64_t timestamp; /* base timestamp + delta, or the max timestamp for LogAppendTime */
 	int64_t timestamp_delta;
 	int32_t offset_delta;
 	int32_t key_len; /* -1 = null */
@@ -130,11 +135,22 @@ struct rn_record_iter {
 	const uint8_t *p;
 	const uint8_t *end;
 	int32_t left;
+	int64_t base_offset;
+	int64_t base_timestamp;
+	int64_t max_timestamp;
+	bool log_append_time; /* every record's timestamp is the batch's max timestamp */
 };
 
 /* Starts iterating the validated batch at batch[0..len). Returns 0, or RN_EUNSUPPORTED for a
  * compressed batch (records are one compressed stream then). */
 int rn_record_iter_init(struct rn_record_iter *it, const uint8_t *batch, size_t len);
+/* Same for a validated batch of any codec. A compressed batch's records are decompressed into
+ * *scratch (reset first; at most max_out bytes, else RN_ETOOLARGE), which the caller owns, may
+ * reuse across batches, and must neither change nor free while iterating (the records point
+ * into it). Returns 0, RN_ECORRUPT (undecodable stream), RN_ETOOLARGE, RN_EUNSUPPORTED (codec
+ * 5-7). */
+int rn_record_iter_init_any(struct rn_record_iter *it, const uint8_t *batch, size_t len,
+			    struct rn_buf *scratch, size_t max_out);
 /* Returns 1 with *r filled, 0 after the last record, RN_ECORRUPT on a malformed record. */
 int rn_record_iter_next(struct rn_record_iter *it, struct rn_record *r);
 

@@ -81,8 +81,11 @@ struct rn_read_info {
 int rn_partition_read(struct rn_partition *p, int64_t offset, uint32_t max_bytes, bool min_one,
 		      struct rn_read_info *ri);
 
-/* ListOffsets by time: the first offset whose batch max timestamp is >= ts (Kafka semantics,
- * via the time index). Returns 0 with *offset = -1 and *timestamp = -1 if none. */
+/* ListOffsets by time (KIP-79): the offset and timestamp of the first record whose timestamp is
+ * >= ts (for LogAppendTime batches every record has the batch's max timestamp), found through
+ * the time index and a read of the batch holding it, decompressed if needed. A batch whose
+ * records cannot be decoded answers with its base offset and max timestamp. Returns 0 with
+ * *offset = -1 and *timestamp = -1 if none, RN_EOFFLINE, -errno. */
 int rn_partition_offset_for_time(struct rn_partition *p, int64_t ts, int64_t *offset,
 				 int64_t *timestamp);
 

@@ -1,11 +1,13 @@
 /*
- * Reads: locate whole batches as a file range, and ListOffsets by time. Only batch headers
- * are read (pread of 61 bytes); the sparse index bounds each scan to about
- * index_interval_bytes of log. Runs under p->seglock shared, never under p->lock, so fetches
- * and appends proceed in parallel; everything below a segment's published size is immutable.
+ * Reads: locate whole batches as a file range, and ListOffsets by time. Fetch reads only batch
+ * headers (pread of 61 bytes); the sparse index bounds each scan to about index_interval_bytes
+ * of log. ListOffsets by time also reads the batch that holds the answer. Runs under p->seglock
+ * shared, never under p->lock, so fetches and appends proceed in parallel; everything below a
+ * segment's published size is immutable.
  */
 #include "core/err.h"
 #include "core/io.h"
+#include "core/log.h"
 #include "storage/segment.h"
 
 int rn__read_header(int fd, uint64_t pos, uint64_t end, struct rn_batch_header *h)
@@ -148,24 +150,100 @@ out_unlock:
 	return rc;
 }
 
-/* First batch in s with max timestamp >= ts, at or after offset from. */
-static int time_scan(struct rn_segment *s, int64_t ts, int64_t from, int64_t hw,
-		     struct rn_batch_header *h)
+/*
+ * ListOffsets by time, record-precise as Kafka's LogSegment.findOffsetByTimestamp: the time
+ * index gives a position at or before the first batch whose max timestamp is >= ts; from there
+ * each such batch is read whole and its records are searched for the first one with timestamp
+ * >= ts (and offset >= the log start). Compressed batches are decompressed for that.
+ *
+ * The broker stores batches opaquely, so a batch's records may be undecodable (a client's bad
+ * compressed stream with a good CRC) or larger than we are willing to hold: such a batch
+ * answers with its base offset and max timestamp, the batch-granular answer, which is never
+ * later than the exact one, so a consumer starting there misses nothing.
+ */
+#define TS_SCAN_MAX ((size_t)64 << 20) /* bytes of one batch, raw or decompressed */
+
+struct ts_query {
+	int64_t ts;   /* target timestamp */
+	int64_t from; /* log start offset: records below it are gone */
+	int64_t hw;
+	struct rn_buf batch;   /* the batch being searched */
+	struct rn_buf records; /* its decompressed records */
+	int64_t offset, timestamp;
+};
+
+/* First record in q->batch (size bytes) with timestamp >= q->ts inside [q->from, q->hw).
+ * Returns 1 with the answer in q, 0 if none, <0 if the records cannot be decoded. */
+static int records_search(struct ts_query *q, size_t size)
+{
+	struct rn_record_iter it;
+	int rc = rn_record_iter_init_any(&it, q->batch.data, size, &q->records, TS_SCAN_MAX);
+	if (rc < 0)
+		return rc;
+	struct rn_record r;
+	while ((rc = rn_record_iter_next(&it, &r)) == 1) {
+		if (r.timestamp >= q->ts && r.offset >= q->from && r.offset < q->hw) {
+			q->offset = r.offset;
+			q->timestamp = r.timestamp;
+			return 1;
+		}
+	}
+	return rc;
+}
+
+/* Searches the batch at pos (header h) of s. Returns 1 with the answer in q, 0 if no record
+ * qualifies, <0 on an I/O error. */
+static int batch_search(struct rn_partition *p, struct rn_segment *s, uint64_t pos,
+			const struct rn_batch_header *h, struct ts_query *q)
+{
+	uint64_t size = batch_size(h);
+	int32_t mmb = atomic_load_explicit(&p->max_message_bytes, memory_order_relaxed);
+	int rc = RN_ETOOLARGE;
+	if (size <= TS_SCAN_MAX || size <= (uint64_t)mmb) {
+		rn_buf_reset(&q->batch);
+		ssize_t r =
+		    rn_io_pread(s->file->fd, rn_buf_reserve(&q->batch, size), size, (off_t)pos);
+		if (r < 0)
+			return (int)r;
+		if ((uint64_t)r != size)
+			return RN_ECORRUPT;
+		q->batch.len = size;
+		rc = records_search(q, size);
+		if (rc >= 0)
+			return rc;
+	}
+	rn_warn("partition %s: offset for time: batch at offset %lld not searched (%s), answering "
+		"its base offset",
+		p->dir, (long long)h->base_offset, rn_strerror(rc));
+	q->offset = h->base_offset > q->from ? h->base_offset : q->from;
+	q->timestamp = h->max_timestamp;
+	return 1;
+}
+
+/* Searches s from the time index's position on. Returns 1 with the answer in q, 0 if s has
+ * none, <0 on error. */
+static int time_scan(struct rn_partition *p, struct rn_segment *s, struct ts_query *q)
 {
 	uint32_t tn = atomic_load_explicit(&s->tidx.n, memory_order_acquire);
 	uint32_t on = atomic_load_explicit(&s->oidx.n, memory_order_acquire);
-	int64_t rel = rn__tidx_lookup(&s->tidx, tn, ts);
+	int64_t rel = rn__tidx_lookup(&s->tidx, tn, q->ts);
 	uint64_t end = atomic_load_explicit(&s->size, memory_order_acquire);
 	uint64_t at = rel > 0 ? rn__oidx_lookup(&s->oidx, on, (uint32_t)rel) : 0;
 	if (at >= end)
 		at = 0;
 	for (;;) {
-		int rc = rn__read_header(s->file->fd, at, end, h);
-		if (rc <= 0 || h->base_offset >= hw)
+		struct rn_batch_header h;
+		int rc = rn__read_header(s->file->fd, at, end, &h);
+		if (rc <= 0 || h.base_offset >= q->hw)
 			return rc < 0 ? rc : 0;
-		if (h->max_timestamp >= ts && h->base_offset + h->last_offset_delta >= from)
-			return 1;
-		at += batch_size(h);
+		if (h.max_timestamp >= q->ts && h.base_offset + h.last_offset_delta >= q->from) {
+			/* The max timestamp is the client's claim (CreateTime): if no record
+			 * backs it, go on with the next batch as Kafka does. */
+			rc = batch_search(p, s, at, &h, q);
+			if (rc != 0)
+				return rc;
+		}
+		at += batch_size(&h);
 	}
 }
 
@@ -176,11 +254,14 @@ int rn_partition_offset_for_time(struct rn_partition *p, int64_t ts, int64_t *of
 	*timestamp = -1;
 	if (atomic_load(&p->offline))
 		return RN_EOFFLINE;
+	/* Under seglock shared like every read: appends go on; the batch pread and its
+	 * decompression only delay a roll or a retention pass. */
 	pthread_rwlock_rdlock(&p->seglock);
-	int64_t hw = atomic_load_explicit(&p->hwm, memory_order_acquire);
-	int64_t ls = atomic_load(&p->log_start);
+	struct ts_query q = {.ts = ts,
+			     .from = atomic_load(&p->log_start),
+			     .hw = atomic_load_explicit(&p->hwm, memory_order_acquire)};
 	int rc = 0;
-	for (int i = find_segment(p, ls); i < p->nsegs; i++) {
+	for (int i = find_segment(p, q.from); i < p->nsegs; i++) {
 		struct rn_segment *s = p->segs[i];
 		bool active = i == p->nsegs - 1;
 		if (!active && rn__seg_max_ts(p, s) < ts)
@@ -188,17 +269,18 @@ int rn_partition_offset_for_time(struct rn_partition *p, int64_t ts, int64_t *of
 		rc = rn__seg_ensure_open(p, s, active);
 		if (rc < 0)
 			break;
-		struct rn_batch_header h;
-		rc = time_scan(s, ts, ls, hw, &h);
+		rc = time_scan(p, s, &q);
 		if (rc < 0)
 			break;
 		if (rc == 1) {
-			*offset = h.base_offset > ls ? h.base_offset : ls;
-			*timestamp = h.max_timestamp;
+			*offset = q.offset;
+			*timestamp = q.timestamp;
 			rc = 0;
 			break;
 		}
 	}
 	pthread_rwlock_unlock(&p->seglock);
+	rn_buf_free(&q.batch);
+	rn_buf_free(&q.records);
 	return rc;
 }

@@ -1,6 +1,6 @@
 /*
- * Test helper: builds valid record batches v2 (magic 2, uncompressed, correct CRC32C) the way a
- * producer would, base offset 0 and leader epoch -1 (the broker sets both).
+ * Test helper: builds valid record batches v2 (magic 2, uncompressed or compressed, correct
+ * CRC32C) the way a producer would, base offset 0 and leader epoch -1 (the broker sets both).
  */
 #ifndef RN_TESTS_BATCH_BUILDER_H
 #define RN_TESTS_BATCH_BUILDER_H
@@ -12,6 +12,7 @@
 
 #include "core/buf.h"
 #include "core/crc32c.h"
+#include "proto/compress.h"
 #include "proto/record_batch.h"
 
 struct bb_record {
@@ -114,6 +115,37 @@ static inline size_t bb_batch(struct rn_buf *out, int n, int64_t ts0, int32_t va
 	free(keys);
 	free(vals);
 	return sz;
+}
+
+/* Turns the batch at out->data[start..] (as bb_batch_records built it, the last thing in out)
+ * into a batch compressed with codec: records section compressed, codec attribute set, Length
+ * and CRC recomputed. Returns its new size. */
+static inline size_t bb_compress_last(struct rn_buf *out, size_t start, int codec)
+{
+	struct rn_buf z = {0};
+	size_t rec = start + RN_BATCH_HEADER_SIZE;
+	if (rn_compress(codec, out->data + rec, out->len - rec, &z) != 0)
+		abort();
+	out->len = rec;
+	rn_buf_append(out, z.data, z.len);
+	rn_buf_free(&z);
+	uint8_t *p = out->data + start;
+	size_t total = out->len - start;
+	p[RN_BATCH_OFF_ATTRIBUTES + 1] =
+	    (uint8_t)((p[RN_BATCH_OFF_ATTRIBUTES + 1] & ~RN_BATCH_ATTR_CODEC_MASK) | codec);
+	rn_put_be32(p + RN_BATCH_OFF_LENGTH, (uint32_t)(total - RN_BATCH_LOG_OVERHEAD));
+	rn_put_be32(p + RN_BATCH_OFF_CRC,
+		    rn_crc32c(0, p + RN_BATCH_OFF_ATTRIBUTES, total - RN_BATCH_OFF_ATTRIBUTES));
+	return total;
+}
+
+/* bb_batch_records, then compressed with codec (0: left uncompressed). */
+static inline size_t bb_batch_records_codec(struct rn_buf *out, const struct bb_record *recs, int n,
+					    int codec)
+{
+	size_t start = out->len;
+	size_t sz = bb_batch_records(out, recs, n);
+	return codec ? bb_compress_last(out, start, codec) : sz;
 }
 
 /* Temporary directories for storage tests. */

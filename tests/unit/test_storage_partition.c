@@ -228,10 +228,12 @@ static void test_offset_for_time(void **state)
 			assert_int_equal(
 			    rn_partition_offset_for_time(p, 1000 * (int64_t)i, &off, &ts), 0);
 			assert_int_equal(off, 4 * i);
-			assert_int_equal(ts, 1000 * i + 3);
+			assert_int_equal(ts, 1000 * i);
+			/* Record-precise (KIP-79): the third record of the batch. */
 			assert_int_equal(
 			    rn_partition_offset_for_time(p, 1000 * (int64_t)i + 2, &off, &ts), 0);
-			assert_int_equal(off, 4 * i);
+			assert_int_equal(off, 4 * i + 2);
+			assert_int_equal(ts, 1000 * i + 2);
 			assert_int_equal(
 			    rn_partition_offset_for_time(p, 1000 * (int64_t)i + 4, &off, &ts), 0);
 			assert_int_equal(off, i == 199 ? -1 : 4 * (i + 1));
