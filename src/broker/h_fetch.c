@@ -14,6 +14,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "broker/handler.h"
 #include "broker/topics.h"
@@ -65,6 +66,14 @@ static void put_records(struct rn_fetch_response *resp)
 			r->file = NULL;
 		}
 	}
+}
+
+static bool first_is_zstd(const struct rn_read_info *ri)
+{
+	uint8_t attr[2];
+	if (ri->len < 23 || pread(ri->file->fd, attr, 2, (off_t)ri->pos + 21) != 2)
+		return false;
+	return (attr[1] & 7) == 4;
 }
 
 static void fill_partition(struct fetch *f, struct rn_topic *t,
@@ -121,6 +130,14 @@ static void fill_partition(struct fetch *f, struct rn_topic *t,
 	pd->high_watermark = ri.high_watermark;
 	pd->last_stable_offset = ri.last_stable_offset;
 	pd->log_start_offset = ri.log_start_offset;
+	if (ri.len > 0 && ri.file && f->ctx->hdr.api_version < 10 && first_is_zstd(&ri)) {
+		/* Fetch < v10 predates zstd: Kafka refuses rather than send what the client
+		 * cannot read (librdkafka #2880). */
+		rn_fileref_put(ri.file);
+		pd->error_code = RN_KERR_UNSUPPORTED_COMPRESSION_TYPE;
+		*error = true;
+		return;
+	}
 	if (ri.len > 0 && ri.file) {
 		pd->records.file = ri.file; /* our reference, dropped by put_records */
 		pd->records.file_off = ri.pos;
