@@ -542,18 +542,46 @@ class RawConn:
 
     @staticmethod
     def fetch_body(topic, partition, offset, max_wait_ms=100, min_bytes=1,
-                   max_bytes=1 << 20, partition_max=1 << 20):
-        return (i32(-1) + i32(max_wait_ms) + i32(min_bytes) + i32(max_bytes) + i8(0) +
-                karray([topic], lambda t: kstr(t) + karray(
-                    [partition], lambda p: i32(p) + i64(offset) + i32(partition_max))))
+                   max_bytes=1 << 20, partition_max=1 << 20, version=4):
+        assert version in (4, 10, 11)
+        body = i32(-1) + i32(max_wait_ms) + i32(min_bytes) + i32(max_bytes) + i8(0)
+        if version >= 7:
+            body += i32(0) + i32(-1)  # session id, epoch: no fetch session
 
-    def fetch(self, topic, partition, offset, **kw):
-        """Fetch v4 -> (error_code, high_watermark, records bytes)."""
-        r = self.request(1, 4, self.fetch_body(topic, partition, offset, **kw))
+        def part(p):
+            b = i32(p)
+            if version >= 9:
+                b += i32(-1)  # current leader epoch
+            b += i64(offset)
+            if version >= 5:
+                b += i64(-1)  # log start offset (followers only)
+            return b + i32(partition_max)
+        body += karray([topic], lambda t: kstr(t) + karray([partition], part))
+        if version >= 7:
+            body += i32(0)  # forgotten topics
+        if version >= 11:
+            body += kstr("")  # rack id
+        return body
+
+    def fetch(self, topic, partition, offset, version=4, **kw):
+        """Fetch (v4, v10 or v11) -> (error_code, high_watermark, records bytes)."""
+        r = self.request(1, version, self.fetch_body(topic, partition, offset, version=version,
+                                                     **kw))
         r.i32()  # throttle
-        res = r.array(lambda r: (r.str(), r.array(
-            lambda r: (r.i32(), r.i16(), r.i64(), r.i64(),
-                       r.array(lambda r: (r.i64(), r.i64())), r.bytes()))))
+        if version >= 7:
+            top_err = r.i16()
+            r.i32()  # session id
+            assert top_err == 0, "top-level fetch error %d" % top_err
+
+        def part(r):
+            p, err, hwm, lso = r.i32(), r.i16(), r.i64(), r.i64()
+            if version >= 5:
+                r.i64()  # log start offset
+            ab = r.array(lambda r: (r.i64(), r.i64()))
+            if version >= 11:
+                r.i32()  # preferred read replica
+            return p, err, hwm, lso, ab, r.bytes()
+        res = r.array(lambda r: (r.str(), r.array(part)))
         (_t, [(p, err, hwm, lso, _ab, records)]) = res[0]
         return err, hwm, records
 
