@@ -39,6 +39,7 @@ struct fetch {
 	struct rn_ctx *ctx;
 	struct rn_fetch_request rq;
 	struct rn_topic **topics; /* per request topic, referenced, or NULL */
+	int64_t **next;           /* [topic][partition]: offset after the data returned */
 	struct fwait *waits;
 	int nwaits;
 	struct rn_timer *timer;
@@ -78,9 +79,11 @@ static bool first_is_zstd(const struct rn_read_info *ri)
 
 static void fill_partition(struct fetch *f, struct rn_topic *t,
 			   struct rn_fetch_request_fetch_partition *fp,
-			   struct rn_fetch_response_partition_data *pd, int64_t *total, bool *error)
+			   struct rn_fetch_response_partition_data *pd, int64_t *next,
+			   int64_t *total, bool *error)
 {
 	struct rn_fetch_request *rq = &f->rq;
+	*next = fp->fetch_offset;
 	pd->partition_index = fp->partition;
 	pd->high_watermark = -1;
 	pd->last_stable_offset = -1;
@@ -142,6 +145,7 @@ static void fill_partition(struct fetch *f, struct rn_topic *t,
 		pd->records.file = ri.file; /* our reference, dropped by put_records */
 		pd->records.file_off = ri.pos;
 		pd->records.len = (int32_t)ri.len;
+		*next = ri.next_offset;
 		*total += (int64_t)ri.len;
 	}
 }
@@ -156,6 +160,7 @@ static int64_t build(struct fetch *f, struct rn_fetch_response *resp, bool *erro
 	resp->responses_count = rq->topics_count > 0 ? rq->topics_count : 0;
 	resp->responses =
 	    rn_arena_alloc(a, (size_t)(resp->responses_count + 1) * sizeof(*resp->responses));
+	f->next = rn_arena_alloc(a, (size_t)(resp->responses_count + 1) * sizeof(*f->next));
 	for (int32_t i = 0; i < resp->responses_count; i++) {
 		struct rn_fetch_request_fetch_topic *ft = &rq->topics[i];
 		struct rn_fetch_response_fetchable_topic_response *tr = &resp->responses[i];
@@ -163,9 +168,10 @@ static int64_t build(struct fetch *f, struct rn_fetch_response *resp, bool *erro
 		int32_t np = ft->partitions_count > 0 ? ft->partitions_count : 0;
 		tr->partitions_count = np;
 		tr->partitions = rn_arena_alloc(a, (size_t)(np + 1) * sizeof(*tr->partitions));
+		f->next[i] = rn_arena_alloc(a, (size_t)(np + 1) * sizeof(int64_t));
 		for (int32_t j = 0; j < np; j++)
 			fill_partition(f, f->topics[i], &ft->partitions[j], &tr->partitions[j],
-				       &total, error);
+				       &f->next[i][j], &total, error);
 	}
 	return total;
 }
@@ -185,9 +191,10 @@ static void account(struct fetch *f, struct rn_fetch_response *resp)
 			atomic_fetch_add_explicit(&t->stats.bytes_out, (uint64_t)pd->records.len,
 						  memory_order_relaxed);
 			int64_t from = f->rq.topics[i].partitions[j].fetch_offset;
-			if (pd->high_watermark > from)
+			int64_t to = f->next[i] ? f->next[i][j] : from;
+			if (to > from)
 				atomic_fetch_add_explicit(&t->stats.records_out,
-							  (uint64_t)(pd->high_watermark - from),
+							  (uint64_t)(to - from),
 							  memory_order_relaxed);
 		}
 	}

@@ -67,6 +67,7 @@ struct rn_read_info {
 	struct rn_fileref *file; /* NULL when len == 0; else a reference the caller must put */
 	uint64_t pos;            /* byte position in that file of the first batch */
 	uint64_t len;            /* whole batches only */
+	int64_t next_offset;     /* offset after the last returned batch (= offset if none) */
 	int64_t high_watermark;
 	int64_t last_stable_offset;
 	int64_t log_start_offset;

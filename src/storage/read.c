@@ -78,7 +78,7 @@ static int locate(struct rn_segment *s, int64_t offset, int64_t hw, uint64_t end
 /* Extends [start, *stop) by whole batches while they fit in limit: jumps with the index to the
  * last entry inside the limit, then walks headers. */
 static int extend(struct rn_segment *s, uint64_t start, uint64_t limit, int64_t hw, uint64_t end,
-		  uint64_t *stop)
+		  int64_t seg_next, uint64_t *stop, int64_t *next_offset)
 {
 	uint64_t at = *stop;
 	uint32_t n = atomic_load_explicit(&s->oidx.n, memory_order_acquire);
@@ -93,8 +93,11 @@ static int extend(struct rn_segment *s, uint64_t start, uint64_t limit, int64_t 
 		int rc = rn__read_header(s->file->fd, at, end, &h);
 		if (rc < 0)
 			return rc;
-		if (rc == 0 || h.base_offset >= hw || at + batch_size(&h) - start > limit)
+		if (rc == 0 || h.base_offset >= hw || at + batch_size(&h) - start > limit) {
+			/* The first batch left out starts where the returned ones end. */
+			*next_offset = rc == 0 ? seg_next : h.base_offset < hw ? h.base_offset : hw;
 			break;
+		}
 		at += batch_size(&h);
 	}
 	*stop = at;
@@ -106,6 +109,7 @@ int rn_partition_read(struct rn_partition *p, int64_t offset, uint32_t max_bytes
 {
 	ri->file = NULL;
 	ri->pos = ri->len = 0;
+	ri->next_offset = offset;
 	if (atomic_load(&p->offline))
 		return RN_EOFFLINE;
 	pthread_rwlock_rdlock(&p->seglock);
@@ -135,8 +139,11 @@ int rn_partition_read(struct rn_partition *p, int64_t offset, uint32_t max_bytes
 		uint64_t stop = start + batch_size(&h);
 		if (batch_size(&h) > max_bytes && !min_one)
 			break;
+		ri->next_offset = h.base_offset + h.last_offset_delta + 1;
+		int64_t seg_next = i + 1 < p->nsegs ? p->segs[i + 1]->base : hw;
 		if (batch_size(&h) < max_bytes)
-			rc = extend(s, start, max_bytes, hw, end, &stop);
+			rc =
+			    extend(s, start, max_bytes, hw, end, seg_next, &stop, &ri->next_offset);
 		if (rc < 0)
 			break;
 		rn_fileref_get(s->file);
