@@ -9,16 +9,16 @@
 #include <stdint.h>
 
 struct rn_log_config {
-	int64_t segment_bytes;	      /* log.segment.bytes / segment.bytes (1 GiB) */
-	int64_t roll_ms;	      /* log.roll.ms / segment.ms (7 days) */
-	int64_t retention_ms;	      /* log.retention.ms / retention.ms (7 days); -1 = forever */
+	int64_t segment_bytes;        /* log.segment.bytes / segment.bytes (1 GiB) */
+	int64_t roll_ms;              /* log.roll.ms / segment.ms (7 days) */
+	int64_t retention_ms;         /* log.retention.ms / retention.ms (7 days); -1 = forever */
 	int64_t retention_bytes;      /* log.retention.bytes / retention.bytes; -1 = unlimited */
-	int64_t flush_messages;	      /* log.flush.interval.messages / flush.messages (INT64_MAX) */
-	int64_t flush_ms;	      /* log.flush.interval.ms / flush.ms (INT64_MAX) */
+	int64_t flush_messages;       /* log.flush.interval.messages / flush.messages (INT64_MAX) */
+	int64_t flush_ms;             /* log.flush.interval.ms / flush.ms (INT64_MAX) */
 	int32_t index_interval_bytes; /* log.index.interval.bytes / index.interval.bytes (4096) */
 	int32_t segment_index_bytes;  /* log.index.size.max.bytes / segment.index.bytes (10 MiB) */
 	int32_t max_message_bytes;    /* message.max.bytes / max.message.bytes (1048588) */
-	bool log_append_time;	      /* log.message.timestamp.type=LogAppendTime */
+	bool log_append_time;         /* log.message.timestamp.type=LogAppendTime */
 };
 
 /* Kafka's defaults. */

@@ -28,12 +28,10 @@ static void test_defaults_and_set(void **state)
 	assert_non_null(strstr(err, "no.such.key"));
 	assert_int_not_equal(rn_config_set_kv(c, "num.partitions=abc", err, sizeof(err)), 0);
 	assert_int_not_equal(rn_config_set_kv(c, "num.partitions=0", err, sizeof(err)), 0);
-	assert_int_not_equal(rn_config_set_kv(c, "auto.create.topics.enable=maybe", err,
-					      sizeof(err)),
-			     0);
-	assert_int_not_equal(rn_config_set_kv(c, "log.message.timestamp.type=Now", err,
-					      sizeof(err)),
-			     0);
+	assert_int_not_equal(
+	    rn_config_set_kv(c, "auto.create.topics.enable=maybe", err, sizeof(err)), 0);
+	assert_int_not_equal(
+	    rn_config_set_kv(c, "log.message.timestamp.type=Now", err, sizeof(err)), 0);
 	assert_int_not_equal(rn_config_set_kv(c, "novalue", err, sizeof(err)), 0);
 	rn_config_free(c);
 }
@@ -79,8 +77,8 @@ static void test_topic_overrides(void **state)
 	(void)state;
 	struct rn_config *c = rn_config_new();
 	char err[256];
-	struct rn_cfg_kv ov[] = { { "retention.bytes", "1000" },
-				  { "message.timestamp.type", "LogAppendTime" } };
+	struct rn_cfg_kv ov[] = {{"retention.bytes", "1000"},
+				 {"message.timestamp.type", "LogAppendTime"}};
 	struct rn_log_config lc;
 	rn_topic_cfg_resolve(c, ov, 2, &lc);
 	assert_int_equal(lc.retention_bytes, 1000);
@@ -96,17 +94,16 @@ static void test_topic_overrides(void **state)
 	assert_int_not_equal(rn_topic_cfg_validate("retention.ms", "x", err, sizeof(err)), 0);
 	assert_int_not_equal(rn_topic_cfg_validate("segment.bytes", "-1", err, sizeof(err)), 0);
 	assert_int_not_equal(rn_topic_cfg_validate("nope", "1", err, sizeof(err)), 0);
-	assert_int_not_equal(rn_topic_cfg_validate("cleanup.policy", "purge", err, sizeof(err)),
-			     0);
+	assert_int_not_equal(rn_topic_cfg_validate("cleanup.policy", "purge", err, sizeof(err)), 0);
 	rn_config_free(c);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults_and_set),
-		cmocka_unit_test(test_file),
-		cmocka_unit_test(test_topic_overrides),
+	    cmocka_unit_test(test_defaults_and_set),
+	    cmocka_unit_test(test_file),
+	    cmocka_unit_test(test_topic_overrides),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

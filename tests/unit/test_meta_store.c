@@ -39,7 +39,7 @@ static void test_create_reopen(void **state)
 	char cid[64];
 	snprintf(cid, sizeof(cid), "%s", rn_meta_cluster_id(m));
 	assert_int_equal(strlen(cid), 22);
-	struct rn_cfg_kv cfg[] = { { "retention.ms", "1000" }, { "weird", "tab\there\nnl\\" } };
+	struct rn_cfg_kv cfg[] = {{"retention.ms", "1000"}, {"weird", "tab\there\nnl\\"}};
 	uint8_t id[16], id2[16];
 	assert_int_equal(rn_meta_topic_create(m, "orders", 3, cfg, 2, id), 0);
 	assert_int_equal(rn_meta_topic_create(m, "orders", 3, NULL, 0, id2), RN_EEXIST);
@@ -116,9 +116,9 @@ static void test_corrupt_record(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_create_reopen, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_record, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_create_reopen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_corrupt_record, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
