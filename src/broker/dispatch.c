@@ -63,6 +63,14 @@ char *rn_ctx_strdup(struct rn_ctx *ctx, struct rn_str s)
 	return rn_arena_strndup(&ctx->req->arena, s.ptr, (size_t)s.len);
 }
 
+struct rn_str rn_ctx_str(struct rn_ctx *ctx, const char *s)
+{
+	if (!s)
+		return RN_STR_NULL;
+	size_t n = strlen(s);
+	return (struct rn_str){rn_arena_strndup(&ctx->req->arena, s, n), (int32_t)n};
+}
+
 static void record_latency(struct rn_ctx *ctx)
 {
 	int16_t k = ctx->hdr.api_key;

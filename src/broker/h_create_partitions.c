@@ -43,8 +43,7 @@ void rn_h_create_partitions(struct rn_ctx *ctx)
 		}
 		r->error_code = e;
 		if (e != RN_KERR_NONE)
-			r->error_message = (struct rn_str){rn_arena_strndup(a, msg, strlen(msg)),
-							   (int32_t)strlen(msg)};
+			r->error_message = rn_ctx_str(ctx, msg);
 	}
 	rn_respond_begin(ctx);
 	rn_create_partitions_response_encode(&ctx->req->out, ver, &resp);

@@ -97,8 +97,7 @@ static void create_one(struct rn_ctx *ctx, struct rn_create_topics_request *rq,
 	}
 	r->error_code = e;
 	if (e != RN_KERR_NONE) {
-		size_t n = strlen(msg);
-		r->error_message = (struct rn_str){rn_arena_strndup(a, msg, n), (int32_t)n};
+		r->error_message = rn_ctx_str(ctx, msg);
 		return;
 	}
 	struct rn_topic *t =
@@ -118,9 +117,7 @@ static void create_one(struct rn_ctx *ctx, struct rn_create_topics_request *rq,
 		bool is_def;
 		const char *v = rn_topic_cfg_value(ctx->b->cfg, cfg, ncfg, defs[i].name, &is_def);
 		r->configs[i].name = rn_str_c(defs[i].name);
-		r->configs[i].value =
-		    v ? (struct rn_str){rn_arena_strndup(a, v, strlen(v)), (int32_t)strlen(v)}
-		      : RN_STR_NULL;
+		r->configs[i].value = rn_ctx_str(ctx, v);
 		r->configs[i].read_only = false;
 		r->configs[i].config_source = is_def ? 5 /* DEFAULT_CONFIG */
 						     : 1 /* DYNAMIC_TOPIC_CONFIG */;

@@ -28,8 +28,7 @@ static void delete_one(struct rn_ctx *ctx, struct rn_str name,
 	char *cname = rn_ctx_strdup(ctx, name);
 	r->error_code = rn_topic_delete(ctx->b, cname, msg, sizeof(msg));
 	if (r->error_code != RN_KERR_NONE)
-		r->error_message = (struct rn_str){
-		    rn_arena_strndup(&ctx->req->arena, msg, strlen(msg)), (int32_t)strlen(msg)};
+		r->error_message = rn_ctx_str(ctx, msg);
 }
 
 void rn_h_delete_topics(struct rn_ctx *ctx)

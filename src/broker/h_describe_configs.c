@@ -15,14 +15,6 @@
 enum { SRC_TOPIC = 1, SRC_STATIC_BROKER = 4, SRC_DEFAULT = 5 };
 enum { RES_TOPIC = 2, RES_BROKER = 4 };
 
-static struct rn_str dup(struct rn_ctx *ctx, const char *s)
-{
-	if (!s)
-		return RN_STR_NULL;
-	size_t n = strlen(s);
-	return (struct rn_str){rn_arena_strndup(&ctx->req->arena, s, n), (int32_t)n};
-}
-
 static int8_t wire_type(enum rn_cfg_type t)
 {
 	switch (t) {
@@ -55,13 +47,13 @@ static void add_synonyms(struct rn_ctx *ctx,
 	    rn_arena_alloc(&ctx->req->arena, 3 * sizeof(*s));
 	int n = 0;
 	if (override) {
-		s[n].name = dup(ctx, override->key);
-		s[n].value = dup(ctx, override->val);
+		s[n].name = rn_ctx_str(ctx, override->key);
+		s[n].value = rn_ctx_str(ctx, override->val);
 		s[n++].source = SRC_TOPIC;
 	}
 	if (synonym && !rn_config_is_default(ctx->b->cfg, synonym)) {
-		s[n].name = dup(ctx, synonym);
-		s[n].value = dup(ctx, rn_config_get(ctx->b->cfg, synonym));
+		s[n].name = rn_ctx_str(ctx, synonym);
+		s[n].value = rn_ctx_str(ctx, rn_config_get(ctx->b->cfg, synonym));
 		s[n++].source = SRC_STATIC_BROKER;
 	}
 	if (synonym) {
@@ -69,8 +61,8 @@ static void add_synonyms(struct rn_ctx *ctx,
 		const struct rn_cfg_def *d = rn_config_defs(&nd);
 		for (size_t i = 0; i < nd; i++) {
 			if (strcmp(d[i].name, synonym) == 0 && d[i].def) {
-				s[n].name = dup(ctx, synonym);
-				s[n].value = dup(ctx, d[i].def);
+				s[n].name = rn_ctx_str(ctx, synonym);
+				s[n].value = rn_ctx_str(ctx, d[i].def);
 				s[n++].source = SRC_DEFAULT;
 			}
 		}
@@ -108,7 +100,7 @@ static void describe_topic(struct rn_ctx *ctx, bool synonyms,
 			if (strcmp(t->configs[j].key, defs[i].name) == 0)
 				ov = &t->configs[j];
 		e->name = rn_str_c(defs[i].name);
-		e->value = dup(ctx, v);
+		e->value = rn_ctx_str(ctx, v);
 		e->is_default = is_def;
 		e->config_source =
 		    ov ? SRC_TOPIC
@@ -144,7 +136,7 @@ static void describe_broker(struct rn_ctx *ctx, bool synonyms,
 		    &r->configs[r->configs_count++];
 		bool is_def = rn_config_is_default(ctx->b->cfg, defs[i].name);
 		e->name = rn_str_c(defs[i].name);
-		e->value = dup(ctx, rn_config_get(ctx->b->cfg, defs[i].name));
+		e->value = rn_ctx_str(ctx, rn_config_get(ctx->b->cfg, defs[i].name));
 		e->read_only = true; /* no dynamic broker configs yet */
 		e->is_default = is_def;
 		e->config_source = is_def ? SRC_DEFAULT : SRC_STATIC_BROKER;

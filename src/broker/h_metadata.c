@@ -24,8 +24,7 @@ static void fill_topic(struct rn_ctx *ctx, struct rn_metadata_response_metadata_
 	struct rn_arena *a = &ctx->req->arena;
 	int32_t node = ctx->b->node_id;
 	/* Copied: the topic may be gone by the time the response is encoded. */
-	size_t len = strlen(t->name);
-	rt->name = (struct rn_str){rn_arena_strndup(a, t->name, len), (int32_t)len};
+	rt->name = rn_ctx_str(ctx, t->name);
 	memcpy(rt->topic_id.b, t->id, 16);
 	rt->is_internal = t->name[0] == '_' && t->name[1] == '_';
 	rt->topic_authorized_operations = INT32_MIN;

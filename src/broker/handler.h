@@ -39,6 +39,9 @@ enum rn_kerr rn_kerr_from(int err);
 
 /* A NUL-terminated copy of a string view, in the request arena. */
 char *rn_ctx_strdup(struct rn_ctx *ctx, struct rn_str s);
+/* A string view of a copy of s in the request arena (NULL gives the null string), for
+ * response fields whose source may not outlive the request. */
+struct rn_str rn_ctx_str(struct rn_ctx *ctx, const char *s);
 
 /* The handlers. */
 void rn_h_api_versions(struct rn_ctx *ctx);
