@@ -97,6 +97,7 @@ int rn__cli_common_opt(struct rn_cli_common *c, int opt, const char *arg)
 			return -1;
 		}
 		c->timeout_ms = (int)v;
+		c->timeout_set = true;
 		return 1;
 	case 'v':
 	case RN_CLI_OPT_VERBOSE: c->verbose = true; return 1;

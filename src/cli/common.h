@@ -21,6 +21,7 @@ struct rn_cli_common {
 	const char *optstring; /* the command's getopt string, to word option errors */
 	const char *bootstrap;
 	int timeout_ms;
+	bool timeout_set; /* --timeout-ms given: it also bounds produce delivery */
 	bool verbose;
 	int nprops;
 	const char *props[RN_CLI_MAX_PROPS]; /* "key=value" strings from -X, in order */

@@ -215,9 +215,9 @@ int rn_cli_produce(int argc, char **argv)
 	 * whichever client wrote it. A bounded message timeout keeps a dead broker from hanging a
 	 * shell pipeline for librdkafka's default 5 minutes.
 	 */
-	char acks_kv[32], codec_kv[64];
-	const char *const defaults[] = {"partitioner=murmur2_random", "message.timeout.ms=30000",
-					acks_kv, codec_kv, NULL};
+	char acks_kv[32], codec_kv[64], timeout_kv[48];
+	const char *const defaults[] = {"partitioner=murmur2_random", timeout_kv, acks_kv, codec_kv,
+					NULL};
 	struct produce_args a = {
 	    .partition = RD_KAFKA_PARTITION_UA, .acks = "all", .codec = "none"};
 	struct produce_stats st = {0};
@@ -230,6 +230,8 @@ int rn_cli_produce(int argc, char **argv)
 
 	rc = 2;
 	snprintf(acks_kv, sizeof(acks_kv), "acks=%s", a.acks);
+	snprintf(timeout_kv, sizeof(timeout_kv), "message.timeout.ms=%d",
+		 a.common.timeout_set ? a.common.timeout_ms : 30000);
 	snprintf(codec_kv, sizeof(codec_kv), "compression.codec=%s", a.codec);
 	rd_kafka_conf_t *conf = rn__cli_conf(&a.common, defaults);
 	if (!conf)
