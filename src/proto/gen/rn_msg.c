@@ -3166,6 +3166,392 @@ static void any_enc_sync_group_response(struct rn_iochain *w, int16_t v, const v
 	rn_sync_group_response_encode(w, v, m);
 }
 
+/* DescribeGroups */
+
+static void dec_describe_groups_request(struct rn_rd *rd, int16_t v, struct rn_describe_groups_request *m)
+{
+	const bool flex = v >= 5;
+
+	m->groups_count = rn_rd_count(rd, flex);
+	if (m->groups_count < 0)
+		rd->err = true;
+	m->groups = rn_rd_alloc(rd, m->groups_count, sizeof(*m->groups));
+	for (int32_t i = 0; i < m->groups_count && !rd->err; i++) {
+		m->groups[i] = rn_rd_string(rd, flex);
+		if (m->groups[i].len < 0)
+			rd->err = true;
+	}
+	if (v >= 3)
+		m->include_authorized_operations = rn_rd_bool(rd);
+	if (v >= 5)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_groups_request(struct rn_iochain *w, int16_t v, const struct rn_describe_groups_request *m)
+{
+	const bool flex = v >= 5;
+
+	rn_wr_count(w, rn__count_nonnull(m->groups_count), flex);
+	for (int32_t i = 0; i < m->groups_count; i++)
+		rn_wr_string(w, rn__str_nonnull(m->groups[i]), flex);
+	if (v >= 3)
+		rn_wr_bool(w, m->include_authorized_operations);
+	if (v >= 5)
+		rn_wr_empty_tags(w);
+}
+
+int rn_describe_groups_request_decode(struct rn_rd *rd, int16_t version, struct rn_describe_groups_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 5) {
+		rd->err = true;
+		return -1;
+	}
+	dec_describe_groups_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_describe_groups_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_groups_request *m)
+{
+	enc_describe_groups_request(w, version, m);
+}
+
+static int any_dec_describe_groups_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_describe_groups_request_decode(rd, v, out);
+}
+
+static void any_enc_describe_groups_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_describe_groups_request_encode(w, v, m);
+}
+
+static void init_describe_groups_response_described_group_member(struct rn_describe_groups_response_described_group_member *m)
+{
+	m->member_id = (struct rn_str){"", 0};
+	m->group_instance_id = RN_STR_NULL;
+	m->client_id = (struct rn_str){"", 0};
+	m->client_host = (struct rn_str){"", 0};
+	m->member_metadata = (struct rn_bytes){(const uint8_t *)"", 0};
+	m->member_assignment = (struct rn_bytes){(const uint8_t *)"", 0};
+}
+
+static void init_describe_groups_response_described_group(struct rn_describe_groups_response_described_group *m)
+{
+	m->group_id = (struct rn_str){"", 0};
+	m->group_state = (struct rn_str){"", 0};
+	m->protocol_type = (struct rn_str){"", 0};
+	m->protocol_data = (struct rn_str){"", 0};
+	m->authorized_operations = INT32_MIN;
+}
+
+static void dec_describe_groups_response_described_group_member(struct rn_rd *rd, int16_t v, struct rn_describe_groups_response_described_group_member *m)
+{
+	const bool flex = v >= 5;
+
+	init_describe_groups_response_described_group_member(m);
+	m->member_id = rn_rd_string(rd, flex);
+	if (m->member_id.len < 0)
+		rd->err = true;
+	if (v >= 4)
+		m->group_instance_id = rn_rd_string(rd, flex);
+	m->client_id = rn_rd_string(rd, flex);
+	if (m->client_id.len < 0)
+		rd->err = true;
+	m->client_host = rn_rd_string(rd, flex);
+	if (m->client_host.len < 0)
+		rd->err = true;
+	m->member_metadata = rn_rd_bytes(rd, flex);
+	if (m->member_metadata.len < 0)
+		rd->err = true;
+	m->member_assignment = rn_rd_bytes(rd, flex);
+	if (m->member_assignment.len < 0)
+		rd->err = true;
+	if (v >= 5)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_groups_response_described_group_member(struct rn_iochain *w, int16_t v, const struct rn_describe_groups_response_described_group_member *m)
+{
+	const bool flex = v >= 5;
+
+	rn_wr_string(w, rn__str_nonnull(m->member_id), flex);
+	if (v >= 4)
+		rn_wr_string(w, m->group_instance_id, flex);
+	rn_wr_string(w, rn__str_nonnull(m->client_id), flex);
+	rn_wr_string(w, rn__str_nonnull(m->client_host), flex);
+	rn_wr_bytes(w, rn__bytes_nonnull(m->member_metadata), flex);
+	rn_wr_bytes(w, rn__bytes_nonnull(m->member_assignment), flex);
+	if (v >= 5)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_describe_groups_response_described_group(struct rn_rd *rd, int16_t v, struct rn_describe_groups_response_described_group *m)
+{
+	const bool flex = v >= 5;
+
+	init_describe_groups_response_described_group(m);
+	m->error_code = rn_rd_i16(rd);
+	m->group_id = rn_rd_string(rd, flex);
+	if (m->group_id.len < 0)
+		rd->err = true;
+	m->group_state = rn_rd_string(rd, flex);
+	if (m->group_state.len < 0)
+		rd->err = true;
+	m->protocol_type = rn_rd_string(rd, flex);
+	if (m->protocol_type.len < 0)
+		rd->err = true;
+	m->protocol_data = rn_rd_string(rd, flex);
+	if (m->protocol_data.len < 0)
+		rd->err = true;
+	m->members_count = rn_rd_count(rd, flex);
+	if (m->members_count < 0)
+		rd->err = true;
+	m->members = rn_rd_alloc(rd, m->members_count, sizeof(*m->members));
+	for (int32_t i = 0; i < m->members_count && !rd->err; i++) {
+		dec_describe_groups_response_described_group_member(rd, v, &m->members[i]);
+	}
+	if (v >= 3)
+		m->authorized_operations = rn_rd_i32(rd);
+	if (v >= 5)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_groups_response_described_group(struct rn_iochain *w, int16_t v, const struct rn_describe_groups_response_described_group *m)
+{
+	const bool flex = v >= 5;
+
+	rn_wr_i16(w, m->error_code);
+	rn_wr_string(w, rn__str_nonnull(m->group_id), flex);
+	rn_wr_string(w, rn__str_nonnull(m->group_state), flex);
+	rn_wr_string(w, rn__str_nonnull(m->protocol_type), flex);
+	rn_wr_string(w, rn__str_nonnull(m->protocol_data), flex);
+	rn_wr_count(w, rn__count_nonnull(m->members_count), flex);
+	for (int32_t i = 0; i < m->members_count; i++)
+		enc_describe_groups_response_described_group_member(w, v, &m->members[i]);
+	if (v >= 3)
+		rn_wr_i32(w, m->authorized_operations);
+	if (v >= 5)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_describe_groups_response(struct rn_rd *rd, int16_t v, struct rn_describe_groups_response *m)
+{
+	const bool flex = v >= 5;
+
+	if (v >= 1)
+		m->throttle_time_ms = rn_rd_i32(rd);
+	m->groups_count = rn_rd_count(rd, flex);
+	if (m->groups_count < 0)
+		rd->err = true;
+	m->groups = rn_rd_alloc(rd, m->groups_count, sizeof(*m->groups));
+	for (int32_t i = 0; i < m->groups_count && !rd->err; i++) {
+		dec_describe_groups_response_described_group(rd, v, &m->groups[i]);
+	}
+	if (v >= 5)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_groups_response(struct rn_iochain *w, int16_t v, const struct rn_describe_groups_response *m)
+{
+	const bool flex = v >= 5;
+
+	if (v >= 1)
+		rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_count(w, rn__count_nonnull(m->groups_count), flex);
+	for (int32_t i = 0; i < m->groups_count; i++)
+		enc_describe_groups_response_described_group(w, v, &m->groups[i]);
+	if (v >= 5)
+		rn_wr_empty_tags(w);
+}
+
+int rn_describe_groups_response_decode(struct rn_rd *rd, int16_t version, struct rn_describe_groups_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 5) {
+		rd->err = true;
+		return -1;
+	}
+	dec_describe_groups_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_describe_groups_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_groups_response *m)
+{
+	enc_describe_groups_response(w, version, m);
+}
+
+static int any_dec_describe_groups_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_describe_groups_response_decode(rd, v, out);
+}
+
+static void any_enc_describe_groups_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_describe_groups_response_encode(w, v, m);
+}
+
+/* ListGroups */
+
+static void dec_list_groups_request(struct rn_rd *rd, int16_t v, struct rn_list_groups_request *m)
+{
+	const bool flex = v >= 3;
+
+	if (v >= 4) {
+		m->states_filter_count = rn_rd_count(rd, flex);
+		if (m->states_filter_count < 0)
+			rd->err = true;
+		m->states_filter = rn_rd_alloc(rd, m->states_filter_count, sizeof(*m->states_filter));
+		for (int32_t i = 0; i < m->states_filter_count && !rd->err; i++) {
+			m->states_filter[i] = rn_rd_string(rd, flex);
+			if (m->states_filter[i].len < 0)
+				rd->err = true;
+		}
+	}
+	if (v >= 3)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_list_groups_request(struct rn_iochain *w, int16_t v, const struct rn_list_groups_request *m)
+{
+	const bool flex = v >= 3;
+
+	if (v >= 4) {
+		rn_wr_count(w, rn__count_nonnull(m->states_filter_count), flex);
+		for (int32_t i = 0; i < m->states_filter_count; i++)
+			rn_wr_string(w, rn__str_nonnull(m->states_filter[i]), flex);
+	}
+	if (v >= 3)
+		rn_wr_empty_tags(w);
+}
+
+int rn_list_groups_request_decode(struct rn_rd *rd, int16_t version, struct rn_list_groups_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 4) {
+		rd->err = true;
+		return -1;
+	}
+	dec_list_groups_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_list_groups_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_list_groups_request *m)
+{
+	enc_list_groups_request(w, version, m);
+}
+
+static int any_dec_list_groups_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_list_groups_request_decode(rd, v, out);
+}
+
+static void any_enc_list_groups_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_list_groups_request_encode(w, v, m);
+}
+
+static void init_list_groups_response_listed_group(struct rn_list_groups_response_listed_group *m)
+{
+	m->group_id = (struct rn_str){"", 0};
+	m->protocol_type = (struct rn_str){"", 0};
+	m->group_state = (struct rn_str){"", 0};
+}
+
+static void dec_list_groups_response_listed_group(struct rn_rd *rd, int16_t v, struct rn_list_groups_response_listed_group *m)
+{
+	const bool flex = v >= 3;
+
+	init_list_groups_response_listed_group(m);
+	m->group_id = rn_rd_string(rd, flex);
+	if (m->group_id.len < 0)
+		rd->err = true;
+	m->protocol_type = rn_rd_string(rd, flex);
+	if (m->protocol_type.len < 0)
+		rd->err = true;
+	if (v >= 4) {
+		m->group_state = rn_rd_string(rd, flex);
+		if (m->group_state.len < 0)
+			rd->err = true;
+	}
+	if (v >= 3)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_list_groups_response_listed_group(struct rn_iochain *w, int16_t v, const struct rn_list_groups_response_listed_group *m)
+{
+	const bool flex = v >= 3;
+
+	rn_wr_string(w, rn__str_nonnull(m->group_id), flex);
+	rn_wr_string(w, rn__str_nonnull(m->protocol_type), flex);
+	if (v >= 4)
+		rn_wr_string(w, rn__str_nonnull(m->group_state), flex);
+	if (v >= 3)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_list_groups_response(struct rn_rd *rd, int16_t v, struct rn_list_groups_response *m)
+{
+	const bool flex = v >= 3;
+
+	if (v >= 1)
+		m->throttle_time_ms = rn_rd_i32(rd);
+	m->error_code = rn_rd_i16(rd);
+	m->groups_count = rn_rd_count(rd, flex);
+	if (m->groups_count < 0)
+		rd->err = true;
+	m->groups = rn_rd_alloc(rd, m->groups_count, sizeof(*m->groups));
+	for (int32_t i = 0; i < m->groups_count && !rd->err; i++) {
+		dec_list_groups_response_listed_group(rd, v, &m->groups[i]);
+	}
+	if (v >= 3)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_list_groups_response(struct rn_iochain *w, int16_t v, const struct rn_list_groups_response *m)
+{
+	const bool flex = v >= 3;
+
+	if (v >= 1)
+		rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_i16(w, m->error_code);
+	rn_wr_count(w, rn__count_nonnull(m->groups_count), flex);
+	for (int32_t i = 0; i < m->groups_count; i++)
+		enc_list_groups_response_listed_group(w, v, &m->groups[i]);
+	if (v >= 3)
+		rn_wr_empty_tags(w);
+}
+
+int rn_list_groups_response_decode(struct rn_rd *rd, int16_t version, struct rn_list_groups_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 4) {
+		rd->err = true;
+		return -1;
+	}
+	dec_list_groups_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_list_groups_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_list_groups_response *m)
+{
+	enc_list_groups_response(w, version, m);
+}
+
+static int any_dec_list_groups_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_list_groups_response_decode(rd, v, out);
+}
+
+static void any_enc_list_groups_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_list_groups_response_encode(w, v, m);
+}
+
 /* ApiVersions */
 
 static void init_api_versions_request(struct rn_api_versions_request *m)
@@ -4628,6 +5014,354 @@ static void any_enc_create_partitions_response(struct rn_iochain *w, int16_t v, 
 	rn_create_partitions_response_encode(w, v, m);
 }
 
+/* DeleteGroups */
+
+static void dec_delete_groups_request(struct rn_rd *rd, int16_t v, struct rn_delete_groups_request *m)
+{
+	const bool flex = v >= 2;
+
+	m->groups_names_count = rn_rd_count(rd, flex);
+	if (m->groups_names_count < 0)
+		rd->err = true;
+	m->groups_names = rn_rd_alloc(rd, m->groups_names_count, sizeof(*m->groups_names));
+	for (int32_t i = 0; i < m->groups_names_count && !rd->err; i++) {
+		m->groups_names[i] = rn_rd_string(rd, flex);
+		if (m->groups_names[i].len < 0)
+			rd->err = true;
+	}
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_delete_groups_request(struct rn_iochain *w, int16_t v, const struct rn_delete_groups_request *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_count(w, rn__count_nonnull(m->groups_names_count), flex);
+	for (int32_t i = 0; i < m->groups_names_count; i++)
+		rn_wr_string(w, rn__str_nonnull(m->groups_names[i]), flex);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+int rn_delete_groups_request_decode(struct rn_rd *rd, int16_t version, struct rn_delete_groups_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 2) {
+		rd->err = true;
+		return -1;
+	}
+	dec_delete_groups_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_delete_groups_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_delete_groups_request *m)
+{
+	enc_delete_groups_request(w, version, m);
+}
+
+static int any_dec_delete_groups_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_delete_groups_request_decode(rd, v, out);
+}
+
+static void any_enc_delete_groups_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_delete_groups_request_encode(w, v, m);
+}
+
+static void init_delete_groups_response_deletable_group_result(struct rn_delete_groups_response_deletable_group_result *m)
+{
+	m->group_id = (struct rn_str){"", 0};
+}
+
+static void dec_delete_groups_response_deletable_group_result(struct rn_rd *rd, int16_t v, struct rn_delete_groups_response_deletable_group_result *m)
+{
+	const bool flex = v >= 2;
+
+	init_delete_groups_response_deletable_group_result(m);
+	m->group_id = rn_rd_string(rd, flex);
+	if (m->group_id.len < 0)
+		rd->err = true;
+	m->error_code = rn_rd_i16(rd);
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_delete_groups_response_deletable_group_result(struct rn_iochain *w, int16_t v, const struct rn_delete_groups_response_deletable_group_result *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_string(w, rn__str_nonnull(m->group_id), flex);
+	rn_wr_i16(w, m->error_code);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_delete_groups_response(struct rn_rd *rd, int16_t v, struct rn_delete_groups_response *m)
+{
+	const bool flex = v >= 2;
+
+	m->throttle_time_ms = rn_rd_i32(rd);
+	m->results_count = rn_rd_count(rd, flex);
+	if (m->results_count < 0)
+		rd->err = true;
+	m->results = rn_rd_alloc(rd, m->results_count, sizeof(*m->results));
+	for (int32_t i = 0; i < m->results_count && !rd->err; i++) {
+		dec_delete_groups_response_deletable_group_result(rd, v, &m->results[i]);
+	}
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_delete_groups_response(struct rn_iochain *w, int16_t v, const struct rn_delete_groups_response *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_count(w, rn__count_nonnull(m->results_count), flex);
+	for (int32_t i = 0; i < m->results_count; i++)
+		enc_delete_groups_response_deletable_group_result(w, v, &m->results[i]);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+int rn_delete_groups_response_decode(struct rn_rd *rd, int16_t version, struct rn_delete_groups_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 2) {
+		rd->err = true;
+		return -1;
+	}
+	dec_delete_groups_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_delete_groups_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_delete_groups_response *m)
+{
+	enc_delete_groups_response(w, version, m);
+}
+
+static int any_dec_delete_groups_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_delete_groups_response_decode(rd, v, out);
+}
+
+static void any_enc_delete_groups_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_delete_groups_response_encode(w, v, m);
+}
+
+/* OffsetDelete */
+
+static void init_offset_delete_request_offset_delete_request_topic(struct rn_offset_delete_request_offset_delete_request_topic *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void init_offset_delete_request(struct rn_offset_delete_request *m)
+{
+	m->group_id = (struct rn_str){"", 0};
+}
+
+static void dec_offset_delete_request_offset_delete_request_partition(struct rn_rd *rd, int16_t v, struct rn_offset_delete_request_offset_delete_request_partition *m)
+{
+	(void)v;
+
+	m->partition_index = rn_rd_i32(rd);
+}
+
+static void enc_offset_delete_request_offset_delete_request_partition(struct rn_iochain *w, int16_t v, const struct rn_offset_delete_request_offset_delete_request_partition *m)
+{
+	(void)v;
+
+	rn_wr_i32(w, m->partition_index);
+}
+
+static void dec_offset_delete_request_offset_delete_request_topic(struct rn_rd *rd, int16_t v, struct rn_offset_delete_request_offset_delete_request_topic *m)
+{
+	const bool flex = false;
+
+	init_offset_delete_request_offset_delete_request_topic(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->partitions_count = rn_rd_count(rd, flex);
+	if (m->partitions_count < 0)
+		rd->err = true;
+	m->partitions = rn_rd_alloc(rd, m->partitions_count, sizeof(*m->partitions));
+	for (int32_t i = 0; i < m->partitions_count && !rd->err; i++) {
+		dec_offset_delete_request_offset_delete_request_partition(rd, v, &m->partitions[i]);
+	}
+}
+
+static void enc_offset_delete_request_offset_delete_request_topic(struct rn_iochain *w, int16_t v, const struct rn_offset_delete_request_offset_delete_request_topic *m)
+{
+	const bool flex = false;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partitions_count), flex);
+	for (int32_t i = 0; i < m->partitions_count; i++)
+		enc_offset_delete_request_offset_delete_request_partition(w, v, &m->partitions[i]);
+}
+
+static void dec_offset_delete_request(struct rn_rd *rd, int16_t v, struct rn_offset_delete_request *m)
+{
+	const bool flex = false;
+
+	init_offset_delete_request(m);
+	m->group_id = rn_rd_string(rd, flex);
+	if (m->group_id.len < 0)
+		rd->err = true;
+	m->topics_count = rn_rd_count(rd, flex);
+	if (m->topics_count < 0)
+		rd->err = true;
+	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+		dec_offset_delete_request_offset_delete_request_topic(rd, v, &m->topics[i]);
+	}
+}
+
+static void enc_offset_delete_request(struct rn_iochain *w, int16_t v, const struct rn_offset_delete_request *m)
+{
+	const bool flex = false;
+
+	rn_wr_string(w, rn__str_nonnull(m->group_id), flex);
+	rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
+	for (int32_t i = 0; i < m->topics_count; i++)
+		enc_offset_delete_request_offset_delete_request_topic(w, v, &m->topics[i]);
+}
+
+int rn_offset_delete_request_decode(struct rn_rd *rd, int16_t version, struct rn_offset_delete_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 0) {
+		rd->err = true;
+		return -1;
+	}
+	dec_offset_delete_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_offset_delete_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_offset_delete_request *m)
+{
+	enc_offset_delete_request(w, version, m);
+}
+
+static int any_dec_offset_delete_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_offset_delete_request_decode(rd, v, out);
+}
+
+static void any_enc_offset_delete_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_offset_delete_request_encode(w, v, m);
+}
+
+static void init_offset_delete_response_offset_delete_response_topic(struct rn_offset_delete_response_offset_delete_response_topic *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void dec_offset_delete_response_offset_delete_response_partition(struct rn_rd *rd, int16_t v, struct rn_offset_delete_response_offset_delete_response_partition *m)
+{
+	(void)v;
+
+	m->partition_index = rn_rd_i32(rd);
+	m->error_code = rn_rd_i16(rd);
+}
+
+static void enc_offset_delete_response_offset_delete_response_partition(struct rn_iochain *w, int16_t v, const struct rn_offset_delete_response_offset_delete_response_partition *m)
+{
+	(void)v;
+
+	rn_wr_i32(w, m->partition_index);
+	rn_wr_i16(w, m->error_code);
+}
+
+static void dec_offset_delete_response_offset_delete_response_topic(struct rn_rd *rd, int16_t v, struct rn_offset_delete_response_offset_delete_response_topic *m)
+{
+	const bool flex = false;
+
+	init_offset_delete_response_offset_delete_response_topic(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->partitions_count = rn_rd_count(rd, flex);
+	if (m->partitions_count < 0)
+		rd->err = true;
+	m->partitions = rn_rd_alloc(rd, m->partitions_count, sizeof(*m->partitions));
+	for (int32_t i = 0; i < m->partitions_count && !rd->err; i++) {
+		dec_offset_delete_response_offset_delete_response_partition(rd, v, &m->partitions[i]);
+	}
+}
+
+static void enc_offset_delete_response_offset_delete_response_topic(struct rn_iochain *w, int16_t v, const struct rn_offset_delete_response_offset_delete_response_topic *m)
+{
+	const bool flex = false;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partitions_count), flex);
+	for (int32_t i = 0; i < m->partitions_count; i++)
+		enc_offset_delete_response_offset_delete_response_partition(w, v, &m->partitions[i]);
+}
+
+static void dec_offset_delete_response(struct rn_rd *rd, int16_t v, struct rn_offset_delete_response *m)
+{
+	const bool flex = false;
+
+	m->error_code = rn_rd_i16(rd);
+	m->throttle_time_ms = rn_rd_i32(rd);
+	m->topics_count = rn_rd_count(rd, flex);
+	if (m->topics_count < 0)
+		rd->err = true;
+	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+		dec_offset_delete_response_offset_delete_response_topic(rd, v, &m->topics[i]);
+	}
+}
+
+static void enc_offset_delete_response(struct rn_iochain *w, int16_t v, const struct rn_offset_delete_response *m)
+{
+	const bool flex = false;
+
+	rn_wr_i16(w, m->error_code);
+	rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
+	for (int32_t i = 0; i < m->topics_count; i++)
+		enc_offset_delete_response_offset_delete_response_topic(w, v, &m->topics[i]);
+}
+
+int rn_offset_delete_response_decode(struct rn_rd *rd, int16_t version, struct rn_offset_delete_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 0) {
+		rd->err = true;
+		return -1;
+	}
+	dec_offset_delete_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_offset_delete_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_offset_delete_response *m)
+{
+	enc_offset_delete_response(w, version, m);
+}
+
+static int any_dec_offset_delete_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_offset_delete_response_decode(rd, v, out);
+}
+
+static void any_enc_offset_delete_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_offset_delete_response_encode(w, v, m);
+}
+
 /* DescribeCluster */
 
 static void init_describe_cluster_request(struct rn_describe_cluster_request *m)
@@ -4892,6 +5626,24 @@ const struct rn__msg_desc rn__msgs[] = {
 		.response_encode = any_enc_sync_group_response,
 	},
 	{
+		.info = {15, "DescribeGroups", 0, 5, 5},
+		.request_size = sizeof(struct rn_describe_groups_request),
+		.response_size = sizeof(struct rn_describe_groups_response),
+		.request_decode = any_dec_describe_groups_request,
+		.request_encode = any_enc_describe_groups_request,
+		.response_decode = any_dec_describe_groups_response,
+		.response_encode = any_enc_describe_groups_response,
+	},
+	{
+		.info = {16, "ListGroups", 0, 4, 3},
+		.request_size = sizeof(struct rn_list_groups_request),
+		.response_size = sizeof(struct rn_list_groups_response),
+		.request_decode = any_dec_list_groups_request,
+		.request_encode = any_enc_list_groups_request,
+		.response_decode = any_dec_list_groups_response,
+		.response_encode = any_enc_list_groups_response,
+	},
+	{
 		.info = {18, "ApiVersions", 0, 3, 3},
 		.request_size = sizeof(struct rn_api_versions_request),
 		.response_size = sizeof(struct rn_api_versions_response),
@@ -4944,6 +5696,24 @@ const struct rn__msg_desc rn__msgs[] = {
 		.request_encode = any_enc_create_partitions_request,
 		.response_decode = any_dec_create_partitions_response,
 		.response_encode = any_enc_create_partitions_response,
+	},
+	{
+		.info = {42, "DeleteGroups", 0, 2, 2},
+		.request_size = sizeof(struct rn_delete_groups_request),
+		.response_size = sizeof(struct rn_delete_groups_response),
+		.request_decode = any_dec_delete_groups_request,
+		.request_encode = any_enc_delete_groups_request,
+		.response_decode = any_dec_delete_groups_response,
+		.response_encode = any_enc_delete_groups_response,
+	},
+	{
+		.info = {47, "OffsetDelete", 0, 0, -1},
+		.request_size = sizeof(struct rn_offset_delete_request),
+		.response_size = sizeof(struct rn_offset_delete_response),
+		.request_decode = any_dec_offset_delete_request,
+		.request_encode = any_enc_offset_delete_request,
+		.response_decode = any_dec_offset_delete_response,
+		.response_encode = any_enc_offset_delete_response,
 	},
 	{
 		.info = {60, "DescribeCluster", 0, 1, 0},

@@ -21,12 +21,16 @@ enum rn_api_key {
 	RN_API_HEARTBEAT = 12,
 	RN_API_LEAVE_GROUP = 13,
 	RN_API_SYNC_GROUP = 14,
+	RN_API_DESCRIBE_GROUPS = 15,
+	RN_API_LIST_GROUPS = 16,
 	RN_API_API_VERSIONS = 18,
 	RN_API_CREATE_TOPICS = 19,
 	RN_API_DELETE_TOPICS = 20,
 	RN_API_INIT_PRODUCER_ID = 22,
 	RN_API_DESCRIBE_CONFIGS = 32,
 	RN_API_CREATE_PARTITIONS = 37,
+	RN_API_DELETE_GROUPS = 42,
+	RN_API_OFFSET_DELETE = 47,
 	RN_API_DESCRIBE_CLUSTER = 60,
 };
 
@@ -592,6 +596,72 @@ int rn_sync_group_response_decode(struct rn_rd *rd, int16_t version, struct rn_s
 void rn_sync_group_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_sync_group_response *m);
 
+/* DescribeGroups (key 15), v0-5, flexible v5+ */
+struct rn_describe_groups_request {
+	struct rn_str *groups; /* v0+ */
+	int32_t groups_count;
+	bool include_authorized_operations; /* v3+ */
+};
+
+struct rn_describe_groups_response_described_group_member {
+	struct rn_str member_id; /* v0+ */
+	struct rn_str group_instance_id; /* v4+, nullable v4+, default null */
+	struct rn_str client_id; /* v0+ */
+	struct rn_str client_host; /* v0+ */
+	struct rn_bytes member_metadata; /* v0+ */
+	struct rn_bytes member_assignment; /* v0+ */
+};
+
+struct rn_describe_groups_response_described_group {
+	int16_t error_code; /* v0+ */
+	struct rn_str group_id; /* v0+ */
+	struct rn_str group_state; /* v0+ */
+	struct rn_str protocol_type; /* v0+ */
+	struct rn_str protocol_data; /* v0+ */
+	struct rn_describe_groups_response_described_group_member *members; /* v0+ */
+	int32_t members_count;
+	int32_t authorized_operations; /* v3+, default -2147483648 */
+};
+
+struct rn_describe_groups_response {
+	int32_t throttle_time_ms; /* v1+ */
+	struct rn_describe_groups_response_described_group *groups; /* v0+ */
+	int32_t groups_count;
+};
+
+int rn_describe_groups_request_decode(struct rn_rd *rd, int16_t version, struct rn_describe_groups_request *out);
+void rn_describe_groups_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_groups_request *m);
+int rn_describe_groups_response_decode(struct rn_rd *rd, int16_t version, struct rn_describe_groups_response *out);
+void rn_describe_groups_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_groups_response *m);
+
+/* ListGroups (key 16), v0-4, flexible v3+ */
+struct rn_list_groups_request {
+	struct rn_str *states_filter; /* v4+ */
+	int32_t states_filter_count;
+};
+
+struct rn_list_groups_response_listed_group {
+	struct rn_str group_id; /* v0+ */
+	struct rn_str protocol_type; /* v0+ */
+	struct rn_str group_state; /* v4+ */
+};
+
+struct rn_list_groups_response {
+	int32_t throttle_time_ms; /* v1+ */
+	int16_t error_code; /* v0+ */
+	struct rn_list_groups_response_listed_group *groups; /* v0+ */
+	int32_t groups_count;
+};
+
+int rn_list_groups_request_decode(struct rn_rd *rd, int16_t version, struct rn_list_groups_request *out);
+void rn_list_groups_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_list_groups_request *m);
+int rn_list_groups_response_decode(struct rn_rd *rd, int16_t version, struct rn_list_groups_response *out);
+void rn_list_groups_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_list_groups_response *m);
+
 /* ApiVersions (key 18), v0-3, flexible v3+ */
 struct rn_api_versions_request {
 	struct rn_str client_software_name; /* v3+ */
@@ -848,6 +918,72 @@ void rn_create_partitions_request_encode(struct rn_iochain *w, int16_t version,
 int rn_create_partitions_response_decode(struct rn_rd *rd, int16_t version, struct rn_create_partitions_response *out);
 void rn_create_partitions_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_create_partitions_response *m);
+
+/* DeleteGroups (key 42), v0-2, flexible v2+ */
+struct rn_delete_groups_request {
+	struct rn_str *groups_names; /* v0+ */
+	int32_t groups_names_count;
+};
+
+struct rn_delete_groups_response_deletable_group_result {
+	struct rn_str group_id; /* v0+ */
+	int16_t error_code; /* v0+ */
+};
+
+struct rn_delete_groups_response {
+	int32_t throttle_time_ms; /* v0+ */
+	struct rn_delete_groups_response_deletable_group_result *results; /* v0+ */
+	int32_t results_count;
+};
+
+int rn_delete_groups_request_decode(struct rn_rd *rd, int16_t version, struct rn_delete_groups_request *out);
+void rn_delete_groups_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_delete_groups_request *m);
+int rn_delete_groups_response_decode(struct rn_rd *rd, int16_t version, struct rn_delete_groups_response *out);
+void rn_delete_groups_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_delete_groups_response *m);
+
+/* OffsetDelete (key 47), v0, flexible none */
+struct rn_offset_delete_request_offset_delete_request_partition {
+	int32_t partition_index; /* v0+ */
+};
+
+struct rn_offset_delete_request_offset_delete_request_topic {
+	struct rn_str name; /* v0+ */
+	struct rn_offset_delete_request_offset_delete_request_partition *partitions; /* v0+ */
+	int32_t partitions_count;
+};
+
+struct rn_offset_delete_request {
+	struct rn_str group_id; /* v0+ */
+	struct rn_offset_delete_request_offset_delete_request_topic *topics; /* v0+ */
+	int32_t topics_count;
+};
+
+struct rn_offset_delete_response_offset_delete_response_partition {
+	int32_t partition_index; /* v0+ */
+	int16_t error_code; /* v0+ */
+};
+
+struct rn_offset_delete_response_offset_delete_response_topic {
+	struct rn_str name; /* v0+ */
+	struct rn_offset_delete_response_offset_delete_response_partition *partitions; /* v0+ */
+	int32_t partitions_count;
+};
+
+struct rn_offset_delete_response {
+	int16_t error_code; /* v0+ */
+	int32_t throttle_time_ms; /* v0+ */
+	struct rn_offset_delete_response_offset_delete_response_topic *topics; /* v0+ */
+	int32_t topics_count;
+};
+
+int rn_offset_delete_request_decode(struct rn_rd *rd, int16_t version, struct rn_offset_delete_request *out);
+void rn_offset_delete_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_offset_delete_request *m);
+int rn_offset_delete_response_decode(struct rn_rd *rd, int16_t version, struct rn_offset_delete_response *out);
+void rn_offset_delete_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_offset_delete_response *m);
 
 /* DescribeCluster (key 60), v0-1, flexible v0+ */
 struct rn_describe_cluster_request {
