@@ -112,6 +112,11 @@ int rn_partition_flush(struct rn_partition *p);
  * the log start offset, flushes when flush_ms has elapsed. */
 int rn_partition_maintain(struct rn_partition *p, int64_t now_ms);
 
+/* Moves the log start offset up to offset (at most the high watermark; never down) and deletes
+ * the whole segments below it, never the active one (DeleteRecords; snapshots of internal
+ * topics). Reads below the new start answer RN_ERANGE. Returns 0 or RN_EOFFLINE. */
+int rn_partition_advance_log_start(struct rn_partition *p, int64_t offset);
+
 /* Long-poll waiters: after every append the partition calls cb(arg) of each registered waiter
  * (outside its lock, from the appending thread; cb typically rn_loop_post's to its own loop).
  * A waiter stays registered until rn_partition_unwait. cb runs under the waiter-list mutex, so
