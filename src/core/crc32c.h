@@ -10,5 +10,7 @@
 
 /* Continues crc over buf; start with crc = 0. */
 uint32_t rn_crc32c(uint32_t crc, const void *buf, size_t len);
+/* The portable table implementation, for tests that check the fast path against it. */
+uint32_t rn__crc32c_sw(uint32_t crc, const void *buf, size_t len);
 
 #endif
