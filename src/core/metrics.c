@@ -50,9 +50,10 @@ void rn_hist_render(struct rn_buf *out, const char *name, const char *labels,
 			rn_buf_printf(out, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep,
 				      (double)rn_hist_bounds_us[i] / 1e6, (unsigned long long)cum);
 	}
-	rn_buf_printf(out, "%s_sum{%s} %.6f\n", name, labels,
+	const char *lb = labels[0] ? "{" : "", *rb = labels[0] ? "}" : "";
+	rn_buf_printf(out, "%s_sum%s%s%s %.6f\n", name, lb, labels, rb,
 		      (double)atomic_load_explicit(&h->sum_us, memory_order_relaxed) / 1e6);
-	rn_buf_printf(out, "%s_count{%s} %llu\n", name, labels,
+	rn_buf_printf(out, "%s_count%s%s%s %llu\n", name, lb, labels, rb,
 		      (unsigned long long)atomic_load_explicit(&h->count, memory_order_relaxed));
 }
 
