@@ -63,6 +63,8 @@ static const struct rn_cfg_def defs[] = {
     {"log.message.timestamp.difference.max.ms", RN_CFG_LONG, LMAX, 0, "", false},
     {"log.message.downconversion.enable", RN_CFG_BOOL, "true", 0, "", false},
     {"log.level", RN_CFG_STRING, "info", 0, "debug, info, warn or error", false},
+    {"producer.id.expiration.ms", RN_CFG_LONG, "86400000", 1,
+     "forget an idempotent producer's sequence state after this long without a write", false},
     /* Kafka keys with no meaning for one Runnel node. */
     {"process.roles", RN_CFG_LIST, NULL, 0, "", true},
     {"controller.quorum.voters", RN_CFG_LIST, NULL, 0, "", true},

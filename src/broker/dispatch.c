@@ -16,11 +16,17 @@
  * Produce's minimum above 0 silently turns compression off in every librdkafka client.
  */
 static const struct rn_api_entry entries[] = {
-    {0, 0, 7, rn_h_produce},           {1, 4, 11, rn_h_fetch},
-    {2, 1, 3, rn_h_list_offsets},      {3, 0, 6, rn_h_metadata},
-    {10, 0, 2, rn_h_find_coordinator}, {18, 0, 3, rn_h_api_versions},
-    {19, 0, 4, rn_h_create_topics},    {20, 0, 3, rn_h_delete_topics},
-    {32, 0, 2, rn_h_describe_configs}, {37, 0, 1, rn_h_create_partitions},
+    {0, 0, 7, rn_h_produce},
+    {1, 4, 11, rn_h_fetch},
+    {2, 1, 3, rn_h_list_offsets},
+    {3, 0, 6, rn_h_metadata},
+    {10, 0, 2, rn_h_find_coordinator},
+    {18, 0, 3, rn_h_api_versions},
+    {19, 0, 4, rn_h_create_topics},
+    {20, 0, 3, rn_h_delete_topics},
+    {22, 0, 4, rn_h_init_producer_id},
+    {32, 0, 2, rn_h_describe_configs},
+    {37, 0, 1, rn_h_create_partitions},
 };
 
 const struct rn_api_entry *rn_api_entries(int *n)
@@ -47,6 +53,8 @@ enum rn_kerr rn_kerr_from(int err)
 	case RN_ERANGE: return RN_KERR_OFFSET_OUT_OF_RANGE;
 	case RN_ENOTFOUND: return RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
 	case RN_EINVALID: return RN_KERR_INVALID_REQUEST;
+	case RN_EOUTOFORDER: return RN_KERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+	case RN_EPRODUCER_EPOCH: return RN_KERR_INVALID_PRODUCER_EPOCH;
 	case RN_EOFFLINE:
 	case -EIO:
 	case -ENOSPC:

@@ -98,14 +98,19 @@ static void append_one(struct produce *pr, struct rn_topic *t,
 				 rn_strerror(rc));
 		return;
 	}
+	/* An idempotent retry of a batch already in the log is answered with the original's base
+	 * offset and no error, as Kafka does: librdkafka would accept DUPLICATE_SEQUENCE_NUMBER
+	 * too, kafkajs would not. */
 	pp->base_offset = ai.base_offset;
 	pp->log_append_time_ms = ai.log_append_time;
 	pp->log_start_offset = ai.log_start_offset;
-	atomic_fetch_add_explicit(&t->stats.records_in, (uint64_t)ai.nrecords,
-				  memory_order_relaxed);
-	atomic_fetch_add_explicit(&t->stats.bytes_in, (uint64_t)pd->records.len,
-				  memory_order_relaxed);
-	rn_topic_notify(t, pd->index);
+	if (!ai.duplicate) {
+		atomic_fetch_add_explicit(&t->stats.records_in, (uint64_t)ai.nrecords,
+					  memory_order_relaxed);
+		atomic_fetch_add_explicit(&t->stats.bytes_in, (uint64_t)pd->records.len,
+					  memory_order_relaxed);
+		rn_topic_notify(t, pd->index);
+	}
 	if (ai.needs_flush && wait_flush) {
 		struct flush_wait *fw = rn_arena_alloc(&ctx->req->arena, sizeof(*fw));
 		fw->pr = pr;

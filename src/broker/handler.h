@@ -55,6 +55,7 @@ void rn_h_create_partitions(struct rn_ctx *ctx);
 void rn_h_describe_configs(struct rn_ctx *ctx);
 void rn_h_describe_cluster(struct rn_ctx *ctx);
 void rn_h_find_coordinator(struct rn_ctx *ctx);
+void rn_h_init_producer_id(struct rn_ctx *ctx);
 
 /* Shutdown: every parked fetch answers now instead of at its max_wait_ms. */
 void rn_fetch_shutdown(struct rn_broker *b);

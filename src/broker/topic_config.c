@@ -187,4 +187,5 @@ void rn_topic_cfg_resolve(const struct rn_config *bc, const struct rn_cfg_kv *ov
 	out->max_message_bytes = (int32_t)get_i64(bc, ov, nov, "max.message.bytes");
 	const char *ts = rn_topic_cfg_value(bc, ov, nov, "message.timestamp.type", NULL);
 	out->log_append_time = ts && strcmp(ts, "LogAppendTime") == 0;
+	out->producer_id_expiration_ms = rn_config_get_i64(bc, "producer.id.expiration.ms");
 }

@@ -14,6 +14,9 @@ const char *rn_strerror(int err)
 	case RN_ENOTFOUND: return "not found";
 	case RN_EEXIST: return "already exists";
 	case RN_EINVALID: return "invalid argument";
+	case RN_EOUTOFORDER: return "out-of-order sequence number";
+	case RN_EPRODUCER_EPOCH: return "old producer epoch";
+	case RN_EDUPLICATE: return "duplicate sequence number";
 	default: return err < 0 && err > RN_EBASE ? strerror(-err) : "unknown error";
 	}
 }

@@ -16,7 +16,10 @@ enum {
 	RN_EUNSUPPORTED, /* valid but not supported (legacy magic, ...) */
 	RN_ENOTFOUND,
 	RN_EEXIST,
-	RN_EINVALID, /* invalid argument or config value */
+	RN_EINVALID,        /* invalid argument or config value */
+	RN_EOUTOFORDER,     /* idempotent batch with a sequence gap (or older than the cache) */
+	RN_EPRODUCER_EPOCH, /* idempotent batch from an older producer epoch */
+	RN_EDUPLICATE,      /* idempotent batch already in the log (storage-internal) */
 };
 
 /* Returns a static description for an internal code or a negative errno. */

@@ -24,7 +24,12 @@ struct rn_meta {
 	struct rn_meta_topic *topics;
 	int ntopics, cap;
 	int64_t records; /* records in the file, live or dead */
+	/* Producer ids: [pid_next, pid_end) is the block handed out from memory; pid_end is
+	 * durable (an "I" record), so after a crash the rest of the block is skipped. */
+	int64_t pid_next, pid_end;
 };
+
+#define PID_BLOCK 1000
 
 static int find(struct rn_meta *m, const char *name)
 {
@@ -129,6 +134,13 @@ static void set_cfg(struct rn_meta_topic *t, const char *key, const char *val)
 /* Applies one decoded record to the in-memory state; returns -1 if it makes no sense. */
 static int apply(struct rn_meta *m, char **f, int n)
 {
+	if (n == 2 && strcmp(f[0], "I") == 0) {
+		long long end = atoll(f[1]);
+		if (end < m->pid_end)
+			return -1;
+		m->pid_next = m->pid_end = end;
+		return 0;
+	}
 	int i = n >= 2 ? find(m, f[1]) : -1;
 	if (n == 4 && strcmp(f[0], "T") == 0) {
 		if (i >= 0)
@@ -236,10 +248,23 @@ static void topic_records(const struct rn_meta_topic *t, struct rn_buf *out)
 	rn_buf_free(&p);
 }
 
+static void pid_record(int64_t end, struct rn_buf *out)
+{
+	struct rn_buf p = {0};
+	char v[24];
+	snprintf(v, sizeof(v), "%lld", (long long)end);
+	put_field(&p, "I");
+	put_field(&p, v);
+	frame_record(out, &p);
+	rn_buf_free(&p);
+}
+
 /* Rewrites the log as a snapshot of the live state: tmp file, fsync, rename, fsync dir. */
 static int compact(struct rn_meta *m, const char *path)
 {
 	struct rn_buf all = {0};
+	if (m->pid_end > 0)
+		pid_record(m->pid_end, &all);
 	for (int i = 0; i < m->ntopics; i++)
 		topic_records(&m->topics[i], &all);
 	char tmp[4200];
@@ -258,7 +283,7 @@ static int compact(struct rn_meta *m, const char *path)
 			fsync(dfd);
 			close(dfd);
 		}
-		m->records = 0;
+		m->records = m->pid_end > 0;
 		for (int i = 0; i < m->ntopics; i++)
 			m->records += 1 + m->topics[i].nconfigs;
 	}
@@ -367,7 +392,7 @@ int rn_meta_open(const char *dir, int32_t node_id, struct rn_meta **out)
 		rc = -errno;
 		goto out_err;
 	}
-	if (m->records > 64 && m->records > 2 * (int64_t)m->ntopics) {
+	if (m->records > 64 && m->records > 2 * (int64_t)m->ntopics + 1) {
 		rc = compact(m, path);
 		if (rc < 0)
 			goto out_err;
@@ -498,4 +523,29 @@ void rn_meta_topics_foreach(struct rn_meta *m, void (*cb)(const struct rn_meta_t
 	for (int i = 0; i < m->ntopics; i++)
 		cb(&m->topics[i], arg);
 	pthread_mutex_unlock(&m->lock);
+}
+
+int rn_meta_next_producer_id(struct rn_meta *m, int64_t *out)
+{
+	pthread_mutex_lock(&m->lock);
+	int rc = 0;
+	if (m->pid_next == m->pid_end) {
+		/* Durable before any id of the block is used: a crash never hands one out twice. */
+		struct rn_buf rec = {0};
+		pid_record(m->pid_end + PID_BLOCK, &rec);
+		rc = write_all(m->fd, rec.data, rec.len);
+		if (rc == 0 && fdatasync(m->fd) < 0)
+			rc = -errno;
+		rn_buf_free(&rec);
+		if (rc < 0) {
+			rn_error("metadata: cannot record a producer id block: %s", strerror(-rc));
+			goto out;
+		}
+		m->pid_end += PID_BLOCK;
+		m->records++;
+	}
+	*out = m->pid_next++;
+out:
+	pthread_mutex_unlock(&m->lock);
+	return rc;
 }

@@ -1,7 +1,7 @@
 /*
- * The metadata store: topics, their ids, partition counts and config overrides (later ACLs,
- * credentials, quotas). Handlers never touch metadata files: they go through this interface,
- * which a cluster implementation (etcd) will provide too.
+ * The metadata store: topics, their ids, partition counts and config overrides, and the
+ * producer id allocation (later ACLs, credentials, quotas). Handlers never touch metadata files:
+ * they go through this interface, which a cluster implementation (etcd) will provide too.
  *
  * The embedded implementation keeps an append-only file `<dir>/runnel-metadata.log`, one record
  * per change, each line "<crc32c hex8> <op>\t<field>...\n"; it is replayed at start-up (a torn
@@ -46,6 +46,11 @@ int rn_meta_topic_delete(struct rn_meta *m, const char *name);
 int rn_meta_topic_set_partitions(struct rn_meta *m, const char *name, int32_t partitions);
 /* val NULL removes the override. */
 int rn_meta_topic_set_config(struct rn_meta *m, const char *name, const char *key, const char *val);
+
+/* A producer id never handed out before, also across restarts and crashes: ids come from
+ * blocks of 1000 whose end is made durable (one fsync per block) before the first is used.
+ * Returns 0 or -errno. */
+int rn_meta_next_producer_id(struct rn_meta *m, int64_t *out);
 
 /* Looks a topic up; the result is valid until the next change to that topic. */
 const struct rn_meta_topic *rn_meta_topic_get(struct rn_meta *m, const char *name);

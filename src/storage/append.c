@@ -1,8 +1,10 @@
 /*
  * The append path. Everything per byte (CRC32C validation, LogAppendTime CRC recomputation)
- * happens before p->lock is taken; under the lock: offset assignment in the batch headers, one
+ * happens before p->lock is taken; under the lock: the idempotent producer's sequence check (one
+ * hash lookup, only for batches with a producer id), offset assignment in the batch headers, one
  * pwrite(2) of all batches into the page cache, at most one index entry per batch, counters.
- * No allocation, no fsync (the flusher does that).
+ * No allocation (except for a producer id the partition has not seen), no fsync (the flusher
+ * does that).
  */
 #include <errno.h>
 #include <limits.h>
@@ -19,6 +21,9 @@ int rn__roll(struct rn_partition *p, int64_t now_ms)
 	int64_t base = atomic_load(&p->log_end);
 	if (base == old->base)
 		return 0; /* still empty */
+	/* Bounds the producer-state replay after a crash to the active segment. A failure only
+	 * makes that replay longer. */
+	rn__ps_snapshot(p, base, false);
 	int rc = rn__seg_create(p, base, &s);
 	if (rc < 0)
 		return rc;
@@ -31,27 +36,38 @@ int rn__roll(struct rn_partition *p, int64_t now_ms)
 	return 0;
 }
 
-/* Checks every batch (nothing is written unless all are valid) and counts them. */
+/* Checks every batch (nothing is written unless all are valid) and counts them. *first gets
+ * the first batch's header. */
 static int validate_all(struct rn_partition *p, const uint8_t *buf, size_t len, int32_t *nbatches,
-			int64_t *noffsets, int64_t *nrecords)
+			int64_t *noffsets, int64_t *nrecords, struct rn_batch_header *first)
 {
 	int32_t max = atomic_load_explicit(&p->max_message_bytes, memory_order_relaxed);
 	size_t off = 0;
 	*nbatches = 0;
 	*noffsets = 0;
 	*nrecords = 0;
+	bool idempotent = false;
 	if (len == 0)
 		return RN_ECORRUPT;
 	while (off < len) {
 		struct rn_batch_header h;
-		int64_t total = rn_batch_validate(buf + off, len - off, max, &h);
+		int64_t total = rn_batch_validate(buf + off, len - off, max, off ? &h : first);
 		if (total < 0)
 			return (int)total;
+		if (off == 0)
+			h = *first;
+		idempotent |= h.producer_id >= 0;
 		(*nbatches)++;
 		*noffsets += (int64_t)h.last_offset_delta + 1;
 		*nrecords += h.records_count;
 		off += (size_t)total;
 	}
+	/* Kafka takes exactly one batch per partition from Produce v3 on; with idempotence that
+	 * matters, since a retry is recognised by its batch. */
+	if (idempotent && *nbatches > 1)
+		return RN_EINVALID;
+	if (idempotent && first->base_sequence < 0)
+		return RN_EOUTOFORDER;
 	return 0;
 }
 
@@ -117,14 +133,33 @@ static void undo_write(struct rn_partition *p, struct rn_segment *s, uint64_t po
 	}
 }
 
+/* An exact retry of a batch already in the log: its original offsets, nothing written. The
+ * retry is acknowledged like its original, so it too waits for a flush when acks follow
+ * fsyncs and the original may not be on disk yet. Caller holds p->lock. */
+static void duplicate(struct rn_partition *p, const struct rn_ps_batch *dup,
+		      struct rn_append_info *info)
+{
+	info->base_offset = dup->first_offset;
+	info->last_offset = dup->last_offset;
+	info->log_append_time = -1;
+	info->log_start_offset = atomic_load(&p->log_start);
+	info->nbatches = 0;
+	info->nrecords = 0;
+	info->needs_flush = p->cfg.flush_messages != INT64_MAX &&
+			    dup->last_offset >= atomic_load(&p->recovery_point);
+	info->duplicate = true;
+}
+
 int rn_partition_append(struct rn_partition *p, uint8_t *buf, size_t len,
 			struct rn_append_info *info)
 {
 	int32_t nbatches;
 	int64_t noffsets, nrecords;
-	int rc = validate_all(p, buf, len, &nbatches, &noffsets, &nrecords);
+	struct rn_batch_header h;
+	int rc = validate_all(p, buf, len, &nbatches, &noffsets, &nrecords, &h);
 	if (rc < 0)
 		return rc;
+	info->duplicate = false;
 	int64_t now = rn_wall_ms();
 	info->log_append_time = -1;
 	if (atomic_load_explicit(&p->log_append_time, memory_order_relaxed)) {
@@ -137,6 +172,23 @@ int rn_partition_append(struct rn_partition *p, uint8_t *buf, size_t len,
 	if (atomic_load(&p->offline)) {
 		rc = RN_EOFFLINE;
 		goto out_unlock;
+	}
+	/* Sequence check and append under one lock hold: a retry racing its original on another
+	 * connection sees either nothing (and is appended) or the original (a duplicate). */
+	struct rn_ps_entry *pe = NULL;
+	struct rn_ps_batch pb = {0};
+	if (h.producer_id >= 0) {
+		pb.first_seq = h.base_sequence;
+		pb.last_seq = rn_ps_last_seq(h.base_sequence, h.last_offset_delta);
+		pe = rn_ps_find(&p->ps, h.producer_id);
+		struct rn_ps_batch dup;
+		rc = rn_ps_check(pe, h.producer_epoch, pb.first_seq, pb.last_seq, &dup);
+		if (rc == RN_EDUPLICATE) {
+			duplicate(p, &dup, info);
+			rc = 0;
+		}
+		if (rc < 0 || info->duplicate)
+			goto out_unlock;
 	}
 	struct rn_segment *s = p->segs[p->nsegs - 1];
 	rc = rn__seg_ensure_open(p, s, true);
@@ -181,9 +233,17 @@ int rn_partition_append(struct rn_partition *p, uint8_t *buf, size_t len,
 	info->log_start_offset = atomic_load(&p->log_start);
 	info->nbatches = nbatches;
 	info->nrecords = nrecords;
+	if (h.producer_id >= 0) {
+		pb.first_offset = base;
+		pb.last_offset = next - 1;
+		bool fresh = !pe;
+		rn_ps_record(&p->ps, pe, h.producer_id, h.producer_epoch, &pb, now);
+		if (fresh && now + p->cfg.producer_id_expiration_ms < p->ps.next_expiry_ms)
+			p->ps.next_expiry_ms = now + p->cfg.producer_id_expiration_ms;
+	}
 out_unlock:
 	pthread_mutex_unlock(&p->lock);
-	if (rc == 0)
+	if (rc == 0 && !info->duplicate)
 		rn__notify(p);
 	return rc;
 }

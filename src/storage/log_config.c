@@ -12,4 +12,5 @@ void rn_log_config_default(struct rn_log_config *c)
 	c->segment_index_bytes = 10 * 1024 * 1024;
 	c->max_message_bytes = 1048588;
 	c->log_append_time = false;
+	c->producer_id_expiration_ms = 86400000;
 }

@@ -19,6 +19,7 @@ struct rn_log_config {
 	int32_t segment_index_bytes;  /* log.index.size.max.bytes / segment.index.bytes (10 MiB) */
 	int32_t max_message_bytes;    /* message.max.bytes / max.message.bytes (1048588) */
 	bool log_append_time;         /* log.message.timestamp.type=LogAppendTime */
+	int64_t producer_id_expiration_ms; /* producer.id.expiration.ms (1 day), broker-wide */
 };
 
 /* Kafka's defaults. */

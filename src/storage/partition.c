@@ -35,6 +35,8 @@ static void sanitize(struct rn_log_config *c)
 		c->segment_index_bytes = 4 * RN_TIDX_ENTRY;
 	if (c->flush_messages < 1)
 		c->flush_messages = 1;
+	if (c->producer_id_expiration_ms < 1)
+		c->producer_id_expiration_ms = 1;
 }
 
 void rn_partition_set_config(struct rn_partition *p, const struct rn_log_config *cfg)
@@ -84,8 +86,8 @@ static bool has_suffix(const char *s, const char *suf)
 	return n >= m && !strcmp(s + n - m, suf);
 }
 
-/* Lists segments (stat'ing each .log) and removes leftovers: temporary files and index files
- * without a .log. */
+/* Lists segments (stat'ing each .log) and producer snapshots, and removes leftovers: temporary
+ * files and index files without a .log. */
 static int list_segments(struct rn_partition *p)
 {
 	DIR *d = opendir(p->dir);
@@ -106,6 +108,8 @@ static int list_segments(struct rn_partition *p)
 			struct rn_segment *s = rn__seg_new(base);
 			atomic_store(&s->size, (uint64_t)st.st_size);
 			rn__push_seg(p, s);
+		} else if ((base = parse_name(e->d_name, ".snapshot")) >= 0) {
+			rn__ps_add_snapshot(p, base);
 		} else if (has_suffix(e->d_name, ".tmp") || has_suffix(e->d_name, ".deleted")) {
 			unlinkat(dfd, e->d_name, 0);
 		}
@@ -147,6 +151,7 @@ static void init_locks(struct rn_partition *p)
 	pthread_rwlock_init(&p->seglock, &a);
 	pthread_rwlockattr_destroy(&a);
 	p->waiters.next = p->waiters.prev = &p->waiters;
+	rn_ps_init(&p->ps);
 }
 
 static void free_partition(struct rn_partition *p)
@@ -154,6 +159,8 @@ static void free_partition(struct rn_partition *p)
 	for (int i = 0; i < p->nsegs; i++)
 		rn__seg_free(p->segs[i]);
 	rn_free(p->segs);
+	rn_ps_free(&p->ps);
+	rn_free(p->snaps);
 	pthread_mutex_destroy(&p->lock);
 	pthread_mutex_destroy(&p->lazy);
 	pthread_mutex_destroy(&p->wlock);
@@ -222,10 +229,26 @@ int rn_partition_open(const char *dir, const struct rn_log_config *cfg, int64_t 
 	atomic_store(&p->log_start, ls < end ? ls : end);
 	int64_t rp = recovery_point < 0 ? act->base : recovery_point;
 	atomic_store(&p->recovery_point, rp < end ? rp : end);
+	rc = rn__ps_load(p, end);
+	if (rc < 0) {
+		rn_error("storage: cannot rebuild producer state of %s: %s", dir, rn_strerror(rc));
+		free_partition(p);
+		return rc;
+	}
 	act->created_ms = rn_wall_ms();
 	p->last_flush_ms = rn_wall_ms();
 	*out = p;
 	return 0;
+}
+
+/* A shutdown snapshot saves the next open from replaying the log, unless one exists at the log
+ * end already or there is nothing to replay. Caller holds p->lock. */
+static bool want_snapshot(struct rn_partition *p)
+{
+	int64_t end = atomic_load(&p->log_end);
+	if (atomic_load(&p->offline) || (p->nsnaps && p->snaps[p->nsnaps - 1] == end))
+		return false;
+	return p->ps.n > 0 || end > p->segs[0]->base;
 }
 
 void rn_partition_close(struct rn_partition *p)
@@ -233,6 +256,8 @@ void rn_partition_close(struct rn_partition *p)
 	if (!atomic_load(&p->offline))
 		rn_partition_flush(p);
 	pthread_mutex_lock(&p->lock);
+	if (want_snapshot(p))
+		rn__ps_snapshot(p, atomic_load(&p->log_end), true);
 	pthread_rwlock_wrlock(&p->seglock);
 	rn__seg_deactivate(p, p->segs[p->nsegs - 1]);
 	pthread_rwlock_unlock(&p->seglock);
@@ -401,6 +426,9 @@ int rn__partition_flush(struct rn_partition *p, struct rn_hist *h)
 void rn__partition_sync_prepare(struct rn_partition *p)
 {
 	pthread_mutex_lock(&p->lock);
+	/* Without fsync: the caller's syncfs makes it durable with everything else. */
+	if (want_snapshot(p))
+		rn__ps_snapshot(p, atomic_load(&p->log_end), false);
 	p->sync_target = atomic_load(&p->log_end);
 	p->sync_written = atomic_load(&p->written_bytes);
 	for (int i = 0; i < p->nsegs; i++)

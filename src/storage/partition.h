@@ -51,6 +51,7 @@ struct rn_append_info {
 	int32_t nbatches;
 	int64_t nrecords;
 	bool needs_flush; /* flush_messages reached: ack only after rn_flusher covers it */
+	bool duplicate;   /* an idempotent retry: offsets are the original's, nothing written */
 };
 
 /* Appends the record batches in buf[0..len) (a Produce request's records, magic 2). Every
@@ -58,8 +59,12 @@ struct rn_append_info {
  * max_message_bytes); if any fails nothing is written. The broker then assigns offsets (base
  * offset field) and the leader epoch in place, and for LogAppendTime logs sets the timestamp
  * type and max timestamp and recomputes the CRC. All batches go to the page cache in one write.
- * buf is modified in place. Returns 0, RN_ECORRUPT, RN_ETOOLARGE, RN_EUNSUPPORTED (magic 0/1),
- * RN_EOFFLINE, -ENOSPC, -EIO. */
+ * buf is modified in place.
+ * A batch with a producer id (idempotent producer) must come alone (RN_EINVALID otherwise) and
+ * passes the sequence check of storage/producer_state.h atomically with its append: an exact
+ * retry of one of the producer's last 5 batches returns 0 with info->duplicate set and the
+ * original's offsets, writing nothing. Returns 0, RN_ECORRUPT, RN_ETOOLARGE, RN_EUNSUPPORTED
+ * (magic 0/1), RN_EINVALID, RN_EOUTOFORDER, RN_EPRODUCER_EPOCH, RN_EOFFLINE, -ENOSPC, -EIO. */
 int rn_partition_append(struct rn_partition *p, uint8_t *buf, size_t len,
 			struct rn_append_info *info);
 

@@ -1,5 +1,6 @@
 /*
- * Housekeeping from a timer: roll by age, retention by size and time, flush by time.
+ * Housekeeping from a timer: roll by age, retention by size and time, flush by time, expiry of
+ * idle producer ids (producer.id.expiration.ms).
  * Retention deletes whole segments from the front, never the active one; readers that are
  * sending from a deleted segment keep its fd through their rn_fileref, so unlinking is safe.
  */
@@ -45,6 +46,7 @@ int rn_partition_maintain(struct rn_partition *p, int64_t now_ms)
 		if (rc < 0)
 			rn_warn("storage: %s: cannot roll: %s", p->dir, rn_strerror(rc));
 	}
+	rn_ps_expire(&p->ps, now_ms, p->cfg.producer_id_expiration_ms);
 	int n = count_expired(p, now_ms);
 	if (n > 64)
 		n = 64; /* the rest next time */

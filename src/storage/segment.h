@@ -37,6 +37,7 @@
 #include "proto/record_batch.h"
 #include "storage/log_config.h"
 #include "storage/partition.h"
+#include "storage/producer_state.h"
 
 #define RN_OIDX_ENTRY 8
 #define RN_TIDX_ENTRY 12
@@ -93,6 +94,10 @@ struct rn_partition {
 	uint64_t sync_written;
 	bool dir_dirty; /* a segment file was created or deleted since the last flush */
 	struct rn_partition_waiter waiters; /* list head */
+	/* Idempotent producers, under p->lock (producer_state.h, producer_log.c). */
+	struct rn_producer_state ps;
+	int64_t *snaps; /* offsets of the <offset>.snapshot files on disk, ascending */
+	int nsnaps, snapcap;
 };
 
 /* Paths: writes "<dir>/<20-digit base><ext>" into buf (PATH_MAX). */
@@ -153,6 +158,14 @@ int rn__epoch_write(const char *dir, const int32_t *epochs, const int64_t *start
 int rn__ckpt_write(const char *dir, const char *name, const char *data, size_t len);
 /* Reads a whole small file into a NUL-terminated buffer the caller frees. */
 int rn__file_read(const char *path, char **out, size_t *len);
+
+/* Producer snapshots (producer_log.c). add_snapshot records a file found on disk; snapshot
+ * writes the state as <off>.snapshot (fsync'ed if sync) and keeps the two newest; load (at
+ * open, after recovery) reads the newest valid snapshot <= log_end and replays the idempotent
+ * batch headers after it. Callers hold p->lock or own p exclusively. */
+void rn__ps_add_snapshot(struct rn_partition *p, int64_t off);
+int rn__ps_snapshot(struct rn_partition *p, int64_t off, bool sync);
+int rn__ps_load(struct rn_partition *p, int64_t log_end);
 
 /* Rolls: the active segment becomes old, a new empty one starts at the log end. Caller holds
  * p->lock (append.c). */

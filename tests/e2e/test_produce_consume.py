@@ -504,8 +504,6 @@ def test_consumer_latency_with_long_fetch_wait(broker):
 
 
 # ------------------------------------------------------------------------------ idempotence
-@pytest.mark.skip(reason="InitProducerId and sequence checks are issue 4 (exactly-once), "
-                         "in progress; not part of the broker core")
 def test_idempotent_producer(broker):
     """librdkafka enable.idempotence=true: InitProducerId, sequence numbers; every record once,
     in order (protocol.md §2.5)."""
