@@ -92,7 +92,8 @@ static void append_one(struct produce *pr, struct rn_topic *t,
 		atomic_fetch_add_explicit(&t->stats.failed_produce, 1, memory_order_relaxed);
 		if (pp->error_code == RN_KERR_KAFKA_STORAGE_ERROR ||
 		    pp->error_code == RN_KERR_UNKNOWN_SERVER_ERROR)
-			rn_warn("produce to %s-%d failed: %s", t->name, pd->index, rn_strerror(rc));
+			rn_log_every(5000, RN_LOG_WARN, "produce to %s-%d failed: %s", t->name,
+				     pd->index, rn_strerror(rc));
 		else
 			rn_debug("produce to %s-%d rejected: %s", t->name, pd->index,
 				 rn_strerror(rc));

@@ -62,3 +62,21 @@ void rn_log(enum rn_log_level lvl, const char *fmt, ...)
 	ssize_t w = write(g_fd, line, len);
 	(void)w;
 }
+
+bool rn__log_allow(_Atomic long long *last_ms, _Atomic long long *dropped, long long interval_ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	long long last = atomic_load(last_ms);
+	if (last && now - last < interval_ms) {
+		atomic_fetch_add(dropped, 1);
+		return false;
+	}
+	/* One thread wins the slot; the others count as suppressed. */
+	if (!atomic_compare_exchange_strong(last_ms, &last, now)) {
+		atomic_fetch_add(dropped, 1);
+		return false;
+	}
+	return true;
+}
