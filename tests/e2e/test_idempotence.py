@@ -1,6 +1,5 @@
 """Idempotent producer (issue 4, protocol.md §2.5): InitProducerId, sequence checks, dedup of
 retries, also across broker restarts, and librdkafka through a proxy that cuts connections."""
-import random
 import select
 import socket
 import struct
@@ -146,21 +145,23 @@ def test_duplicate_across_restart(make_broker, how):
 
 class CuttingProxy:
     """127.0.0.1 TCP proxy that, a limited number of times, cuts a connection mid-request
-    (forwarding half a chunk to the broker) or swallows a response and cuts."""
+    (forwarding half a chunk to the broker) or swallows a response and cuts: once armed, every
+    `every`-th chunk of each direction, `cuts` times per direction, so every run sees both."""
 
-    def __init__(self, cuts=6, every=25, seed=4):
+    def __init__(self, cuts=4, every=7):
         self.target_port = None  # set before start()
         self.lsock = socket.socket()
         self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.lsock.bind(("127.0.0.1", 0))
         self.lsock.listen(64)
         self.port = self.lsock.getsockname()[1]
-        self.cuts_left = cuts
+        self.max_cuts = cuts
         self.every = every
-        self.rng = random.Random(seed)
+        self.chunks = {"request": 0, "response": 0}
         self.lock = threading.Lock()
         self.cuts = {"request": 0, "response": 0}
         self.stopping = False
+        self.armed = False  # cuts only once set (the admin client does not retry CreateTopics)
         self.threads = []
 
     def start(self):
@@ -173,10 +174,13 @@ class CuttingProxy:
         self.stopping = True
         self.lsock.close()
 
-    def _cut_now(self):
+    def _cut_now(self, direction):
         with self.lock:
-            if self.cuts_left > 0 and self.rng.randrange(self.every) == 0:
-                self.cuts_left -= 1
+            if not self.armed or self.cuts[direction] == self.max_cuts:
+                return False
+            self.chunks[direction] += 1
+            if self.chunks[direction] % self.every == 0:
+                self.cuts[direction] += 1
                 return True
         return False
 
@@ -204,14 +208,12 @@ class CuttingProxy:
                     if not data:
                         return
                     if s is cs:
-                        if len(data) > 8 and self._cut_now():
+                        if len(data) > 8 and self._cut_now("request"):
                             bs.sendall(data[:len(data) // 2])
-                            self.cuts["request"] += 1
                             return
                         bs.sendall(data)
                     else:
-                        if self._cut_now():
-                            self.cuts["response"] += 1
+                        if self._cut_now("response"):
                             return
                         cs.sendall(data)
         except OSError:
@@ -234,6 +236,7 @@ def test_confluent_idempotent_through_cutting_proxy(make_broker):
     t = unique("idem-proxy")
     try:
         create_topic(bootstrap, t, 2)
+        proxy.armed = True
         p = ck_producer(bootstrap, **{
             "enable.idempotence": True, "acks": "all", "linger.ms": 2,
             "batch.num.messages": 50, "message.timeout.ms": int(60000 * SLOW),
@@ -264,7 +267,7 @@ def test_confluent_idempotent_through_cutting_proxy(make_broker):
     finally:
         proxy.stop()
     print("proxy cuts", proxy.cuts)
-    assert proxy.cuts["request"] + proxy.cuts["response"] > 0
+    assert proxy.cuts["request"] > 0 and proxy.cuts["response"] > 0
     for part in (0, 1):
         recs = fetch_values(b.port, t, part)
         values = [v for _o, v in recs]
