@@ -71,8 +71,7 @@ static void put_dup(struct rn_partition *p, int n, int64_t pid, int16_t epoch, i
 	assert_int_equal(rn_partition_log_end(p), end);
 }
 
-static void put_err(struct rn_partition *p, int n, int64_t pid, int16_t epoch, int32_t seq,
-		    int err)
+static void put_err(struct rn_partition *p, int n, int64_t pid, int16_t epoch, int32_t seq, int err)
 {
 	int64_t end = rn_partition_log_end(p);
 	struct rn_append_info info;
