@@ -4512,6 +4512,697 @@ static void any_enc_init_producer_id_response(struct rn_iochain *w, int16_t v, c
 	rn_init_producer_id_response_encode(w, v, m);
 }
 
+/* AddPartitionsToTxn */
+
+static void init_add_partitions_to_txn_request_add_partitions_to_txn_topic(struct rn_add_partitions_to_txn_request_add_partitions_to_txn_topic *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void init_add_partitions_to_txn_request(struct rn_add_partitions_to_txn_request *m)
+{
+	m->transactional_id = (struct rn_str){"", 0};
+}
+
+static void dec_add_partitions_to_txn_request_add_partitions_to_txn_topic(struct rn_rd *rd, int16_t v, struct rn_add_partitions_to_txn_request_add_partitions_to_txn_topic *m)
+{
+	const bool flex = v >= 3;
+
+	init_add_partitions_to_txn_request_add_partitions_to_txn_topic(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->partitions_count = rn_rd_count(rd, flex);
+	if (m->partitions_count < 0)
+		rd->err = true;
+	m->partitions = rn_rd_alloc(rd, m->partitions_count, sizeof(*m->partitions));
+	for (int32_t i = 0; i < m->partitions_count && !rd->err; i++) {
+		m->partitions[i] = rn_rd_i32(rd);
+	}
+	if (v >= 3)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_add_partitions_to_txn_request_add_partitions_to_txn_topic(struct rn_iochain *w, int16_t v, const struct rn_add_partitions_to_txn_request_add_partitions_to_txn_topic *m)
+{
+	const bool flex = v >= 3;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partitions_count), flex);
+	for (int32_t i = 0; i < m->partitions_count; i++)
+		rn_wr_i32(w, m->partitions[i]);
+	if (v >= 3)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_add_partitions_to_txn_request(struct rn_rd *rd, int16_t v, struct rn_add_partitions_to_txn_request *m)
+{
+	const bool flex = v >= 3;
+
+	init_add_partitions_to_txn_request(m);
+	m->transactional_id = rn_rd_string(rd, flex);
+	if (m->transactional_id.len < 0)
+		rd->err = true;
+	m->producer_id = rn_rd_i64(rd);
+	m->producer_epoch = rn_rd_i16(rd);
+	m->topics_count = rn_rd_count(rd, flex);
+	if (m->topics_count < 0)
+		rd->err = true;
+	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+		dec_add_partitions_to_txn_request_add_partitions_to_txn_topic(rd, v, &m->topics[i]);
+	}
+	if (v >= 3)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_add_partitions_to_txn_request(struct rn_iochain *w, int16_t v, const struct rn_add_partitions_to_txn_request *m)
+{
+	const bool flex = v >= 3;
+
+	rn_wr_string(w, rn__str_nonnull(m->transactional_id), flex);
+	rn_wr_i64(w, m->producer_id);
+	rn_wr_i16(w, m->producer_epoch);
+	rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
+	for (int32_t i = 0; i < m->topics_count; i++)
+		enc_add_partitions_to_txn_request_add_partitions_to_txn_topic(w, v, &m->topics[i]);
+	if (v >= 3)
+		rn_wr_empty_tags(w);
+}
+
+int rn_add_partitions_to_txn_request_decode(struct rn_rd *rd, int16_t version, struct rn_add_partitions_to_txn_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 3) {
+		rd->err = true;
+		return -1;
+	}
+	dec_add_partitions_to_txn_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_add_partitions_to_txn_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_add_partitions_to_txn_request *m)
+{
+	enc_add_partitions_to_txn_request(w, version, m);
+}
+
+static int any_dec_add_partitions_to_txn_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_add_partitions_to_txn_request_decode(rd, v, out);
+}
+
+static void any_enc_add_partitions_to_txn_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_add_partitions_to_txn_request_encode(w, v, m);
+}
+
+static void init_add_partitions_to_txn_response_add_partitions_to_txn_topic_result(struct rn_add_partitions_to_txn_response_add_partitions_to_txn_topic_result *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void dec_add_partitions_to_txn_response_add_partitions_to_txn_partition_result(struct rn_rd *rd, int16_t v, struct rn_add_partitions_to_txn_response_add_partitions_to_txn_partition_result *m)
+{
+	m->partition_index = rn_rd_i32(rd);
+	m->partition_error_code = rn_rd_i16(rd);
+	if (v >= 3)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_add_partitions_to_txn_response_add_partitions_to_txn_partition_result(struct rn_iochain *w, int16_t v, const struct rn_add_partitions_to_txn_response_add_partitions_to_txn_partition_result *m)
+{
+	rn_wr_i32(w, m->partition_index);
+	rn_wr_i16(w, m->partition_error_code);
+	if (v >= 3)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_add_partitions_to_txn_response_add_partitions_to_txn_topic_result(struct rn_rd *rd, int16_t v, struct rn_add_partitions_to_txn_response_add_partitions_to_txn_topic_result *m)
+{
+	const bool flex = v >= 3;
+
+	init_add_partitions_to_txn_response_add_partitions_to_txn_topic_result(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->results_count = rn_rd_count(rd, flex);
+	if (m->results_count < 0)
+		rd->err = true;
+	m->results = rn_rd_alloc(rd, m->results_count, sizeof(*m->results));
+	for (int32_t i = 0; i < m->results_count && !rd->err; i++) {
+		dec_add_partitions_to_txn_response_add_partitions_to_txn_partition_result(rd, v, &m->results[i]);
+	}
+	if (v >= 3)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_add_partitions_to_txn_response_add_partitions_to_txn_topic_result(struct rn_iochain *w, int16_t v, const struct rn_add_partitions_to_txn_response_add_partitions_to_txn_topic_result *m)
+{
+	const bool flex = v >= 3;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->results_count), flex);
+	for (int32_t i = 0; i < m->results_count; i++)
+		enc_add_partitions_to_txn_response_add_partitions_to_txn_partition_result(w, v, &m->results[i]);
+	if (v >= 3)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_add_partitions_to_txn_response(struct rn_rd *rd, int16_t v, struct rn_add_partitions_to_txn_response *m)
+{
+	const bool flex = v >= 3;
+
+	m->throttle_time_ms = rn_rd_i32(rd);
+	m->results_count = rn_rd_count(rd, flex);
+	if (m->results_count < 0)
+		rd->err = true;
+	m->results = rn_rd_alloc(rd, m->results_count, sizeof(*m->results));
+	for (int32_t i = 0; i < m->results_count && !rd->err; i++) {
+		dec_add_partitions_to_txn_response_add_partitions_to_txn_topic_result(rd, v, &m->results[i]);
+	}
+	if (v >= 3)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_add_partitions_to_txn_response(struct rn_iochain *w, int16_t v, const struct rn_add_partitions_to_txn_response *m)
+{
+	const bool flex = v >= 3;
+
+	rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_count(w, rn__count_nonnull(m->results_count), flex);
+	for (int32_t i = 0; i < m->results_count; i++)
+		enc_add_partitions_to_txn_response_add_partitions_to_txn_topic_result(w, v, &m->results[i]);
+	if (v >= 3)
+		rn_wr_empty_tags(w);
+}
+
+int rn_add_partitions_to_txn_response_decode(struct rn_rd *rd, int16_t version, struct rn_add_partitions_to_txn_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 3) {
+		rd->err = true;
+		return -1;
+	}
+	dec_add_partitions_to_txn_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_add_partitions_to_txn_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_add_partitions_to_txn_response *m)
+{
+	enc_add_partitions_to_txn_response(w, version, m);
+}
+
+static int any_dec_add_partitions_to_txn_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_add_partitions_to_txn_response_decode(rd, v, out);
+}
+
+static void any_enc_add_partitions_to_txn_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_add_partitions_to_txn_response_encode(w, v, m);
+}
+
+/* AddOffsetsToTxn */
+
+static void init_add_offsets_to_txn_request(struct rn_add_offsets_to_txn_request *m)
+{
+	m->transactional_id = (struct rn_str){"", 0};
+	m->group_id = (struct rn_str){"", 0};
+}
+
+static void dec_add_offsets_to_txn_request(struct rn_rd *rd, int16_t v, struct rn_add_offsets_to_txn_request *m)
+{
+	const bool flex = v >= 3;
+
+	init_add_offsets_to_txn_request(m);
+	m->transactional_id = rn_rd_string(rd, flex);
+	if (m->transactional_id.len < 0)
+		rd->err = true;
+	m->producer_id = rn_rd_i64(rd);
+	m->producer_epoch = rn_rd_i16(rd);
+	m->group_id = rn_rd_string(rd, flex);
+	if (m->group_id.len < 0)
+		rd->err = true;
+	if (v >= 3)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_add_offsets_to_txn_request(struct rn_iochain *w, int16_t v, const struct rn_add_offsets_to_txn_request *m)
+{
+	const bool flex = v >= 3;
+
+	rn_wr_string(w, rn__str_nonnull(m->transactional_id), flex);
+	rn_wr_i64(w, m->producer_id);
+	rn_wr_i16(w, m->producer_epoch);
+	rn_wr_string(w, rn__str_nonnull(m->group_id), flex);
+	if (v >= 3)
+		rn_wr_empty_tags(w);
+}
+
+int rn_add_offsets_to_txn_request_decode(struct rn_rd *rd, int16_t version, struct rn_add_offsets_to_txn_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 3) {
+		rd->err = true;
+		return -1;
+	}
+	dec_add_offsets_to_txn_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_add_offsets_to_txn_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_add_offsets_to_txn_request *m)
+{
+	enc_add_offsets_to_txn_request(w, version, m);
+}
+
+static int any_dec_add_offsets_to_txn_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_add_offsets_to_txn_request_decode(rd, v, out);
+}
+
+static void any_enc_add_offsets_to_txn_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_add_offsets_to_txn_request_encode(w, v, m);
+}
+
+static void dec_add_offsets_to_txn_response(struct rn_rd *rd, int16_t v, struct rn_add_offsets_to_txn_response *m)
+{
+	m->throttle_time_ms = rn_rd_i32(rd);
+	m->error_code = rn_rd_i16(rd);
+	if (v >= 3)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_add_offsets_to_txn_response(struct rn_iochain *w, int16_t v, const struct rn_add_offsets_to_txn_response *m)
+{
+	rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_i16(w, m->error_code);
+	if (v >= 3)
+		rn_wr_empty_tags(w);
+}
+
+int rn_add_offsets_to_txn_response_decode(struct rn_rd *rd, int16_t version, struct rn_add_offsets_to_txn_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 3) {
+		rd->err = true;
+		return -1;
+	}
+	dec_add_offsets_to_txn_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_add_offsets_to_txn_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_add_offsets_to_txn_response *m)
+{
+	enc_add_offsets_to_txn_response(w, version, m);
+}
+
+static int any_dec_add_offsets_to_txn_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_add_offsets_to_txn_response_decode(rd, v, out);
+}
+
+static void any_enc_add_offsets_to_txn_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_add_offsets_to_txn_response_encode(w, v, m);
+}
+
+/* EndTxn */
+
+static void init_end_txn_request(struct rn_end_txn_request *m)
+{
+	m->transactional_id = (struct rn_str){"", 0};
+}
+
+static void dec_end_txn_request(struct rn_rd *rd, int16_t v, struct rn_end_txn_request *m)
+{
+	const bool flex = v >= 3;
+
+	init_end_txn_request(m);
+	m->transactional_id = rn_rd_string(rd, flex);
+	if (m->transactional_id.len < 0)
+		rd->err = true;
+	m->producer_id = rn_rd_i64(rd);
+	m->producer_epoch = rn_rd_i16(rd);
+	m->committed = rn_rd_bool(rd);
+	if (v >= 3)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_end_txn_request(struct rn_iochain *w, int16_t v, const struct rn_end_txn_request *m)
+{
+	const bool flex = v >= 3;
+
+	rn_wr_string(w, rn__str_nonnull(m->transactional_id), flex);
+	rn_wr_i64(w, m->producer_id);
+	rn_wr_i16(w, m->producer_epoch);
+	rn_wr_bool(w, m->committed);
+	if (v >= 3)
+		rn_wr_empty_tags(w);
+}
+
+int rn_end_txn_request_decode(struct rn_rd *rd, int16_t version, struct rn_end_txn_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 3) {
+		rd->err = true;
+		return -1;
+	}
+	dec_end_txn_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_end_txn_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_end_txn_request *m)
+{
+	enc_end_txn_request(w, version, m);
+}
+
+static int any_dec_end_txn_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_end_txn_request_decode(rd, v, out);
+}
+
+static void any_enc_end_txn_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_end_txn_request_encode(w, v, m);
+}
+
+static void dec_end_txn_response(struct rn_rd *rd, int16_t v, struct rn_end_txn_response *m)
+{
+	m->throttle_time_ms = rn_rd_i32(rd);
+	m->error_code = rn_rd_i16(rd);
+	if (v >= 3)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_end_txn_response(struct rn_iochain *w, int16_t v, const struct rn_end_txn_response *m)
+{
+	rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_i16(w, m->error_code);
+	if (v >= 3)
+		rn_wr_empty_tags(w);
+}
+
+int rn_end_txn_response_decode(struct rn_rd *rd, int16_t version, struct rn_end_txn_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 3) {
+		rd->err = true;
+		return -1;
+	}
+	dec_end_txn_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_end_txn_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_end_txn_response *m)
+{
+	enc_end_txn_response(w, version, m);
+}
+
+static int any_dec_end_txn_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_end_txn_response_decode(rd, v, out);
+}
+
+static void any_enc_end_txn_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_end_txn_response_encode(w, v, m);
+}
+
+/* TxnOffsetCommit */
+
+static void init_txn_offset_commit_request_txn_offset_commit_request_partition(struct rn_txn_offset_commit_request_txn_offset_commit_request_partition *m)
+{
+	m->committed_leader_epoch = -1;
+	m->committed_metadata = (struct rn_str){"", 0};
+}
+
+static void init_txn_offset_commit_request_txn_offset_commit_request_topic(struct rn_txn_offset_commit_request_txn_offset_commit_request_topic *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void init_txn_offset_commit_request(struct rn_txn_offset_commit_request *m)
+{
+	m->transactional_id = (struct rn_str){"", 0};
+	m->group_id = (struct rn_str){"", 0};
+	m->generation_id = -1;
+	m->member_id = (struct rn_str){"", 0};
+	m->group_instance_id = RN_STR_NULL;
+}
+
+static void dec_txn_offset_commit_request_txn_offset_commit_request_partition(struct rn_rd *rd, int16_t v, struct rn_txn_offset_commit_request_txn_offset_commit_request_partition *m)
+{
+	const bool flex = v >= 3;
+
+	init_txn_offset_commit_request_txn_offset_commit_request_partition(m);
+	m->partition_index = rn_rd_i32(rd);
+	m->committed_offset = rn_rd_i64(rd);
+	if (v >= 2)
+		m->committed_leader_epoch = rn_rd_i32(rd);
+	m->committed_metadata = rn_rd_string(rd, flex);
+	if (v >= 3)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_txn_offset_commit_request_txn_offset_commit_request_partition(struct rn_iochain *w, int16_t v, const struct rn_txn_offset_commit_request_txn_offset_commit_request_partition *m)
+{
+	const bool flex = v >= 3;
+
+	rn_wr_i32(w, m->partition_index);
+	rn_wr_i64(w, m->committed_offset);
+	if (v >= 2)
+		rn_wr_i32(w, m->committed_leader_epoch);
+	rn_wr_string(w, m->committed_metadata, flex);
+	if (v >= 3)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_txn_offset_commit_request_txn_offset_commit_request_topic(struct rn_rd *rd, int16_t v, struct rn_txn_offset_commit_request_txn_offset_commit_request_topic *m)
+{
+	const bool flex = v >= 3;
+
+	init_txn_offset_commit_request_txn_offset_commit_request_topic(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->partitions_count = rn_rd_count(rd, flex);
+	if (m->partitions_count < 0)
+		rd->err = true;
+	m->partitions = rn_rd_alloc(rd, m->partitions_count, sizeof(*m->partitions));
+	for (int32_t i = 0; i < m->partitions_count && !rd->err; i++) {
+		dec_txn_offset_commit_request_txn_offset_commit_request_partition(rd, v, &m->partitions[i]);
+	}
+	if (v >= 3)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_txn_offset_commit_request_txn_offset_commit_request_topic(struct rn_iochain *w, int16_t v, const struct rn_txn_offset_commit_request_txn_offset_commit_request_topic *m)
+{
+	const bool flex = v >= 3;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partitions_count), flex);
+	for (int32_t i = 0; i < m->partitions_count; i++)
+		enc_txn_offset_commit_request_txn_offset_commit_request_partition(w, v, &m->partitions[i]);
+	if (v >= 3)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_txn_offset_commit_request(struct rn_rd *rd, int16_t v, struct rn_txn_offset_commit_request *m)
+{
+	const bool flex = v >= 3;
+
+	init_txn_offset_commit_request(m);
+	m->transactional_id = rn_rd_string(rd, flex);
+	if (m->transactional_id.len < 0)
+		rd->err = true;
+	m->group_id = rn_rd_string(rd, flex);
+	if (m->group_id.len < 0)
+		rd->err = true;
+	m->producer_id = rn_rd_i64(rd);
+	m->producer_epoch = rn_rd_i16(rd);
+	if (v >= 3)
+		m->generation_id = rn_rd_i32(rd);
+	if (v >= 3) {
+		m->member_id = rn_rd_string(rd, flex);
+		if (m->member_id.len < 0)
+			rd->err = true;
+	}
+	if (v >= 3)
+		m->group_instance_id = rn_rd_string(rd, flex);
+	m->topics_count = rn_rd_count(rd, flex);
+	if (m->topics_count < 0)
+		rd->err = true;
+	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+		dec_txn_offset_commit_request_txn_offset_commit_request_topic(rd, v, &m->topics[i]);
+	}
+	if (v >= 3)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_txn_offset_commit_request(struct rn_iochain *w, int16_t v, const struct rn_txn_offset_commit_request *m)
+{
+	const bool flex = v >= 3;
+
+	rn_wr_string(w, rn__str_nonnull(m->transactional_id), flex);
+	rn_wr_string(w, rn__str_nonnull(m->group_id), flex);
+	rn_wr_i64(w, m->producer_id);
+	rn_wr_i16(w, m->producer_epoch);
+	if (v >= 3)
+		rn_wr_i32(w, m->generation_id);
+	if (v >= 3)
+		rn_wr_string(w, rn__str_nonnull(m->member_id), flex);
+	if (v >= 3)
+		rn_wr_string(w, m->group_instance_id, flex);
+	rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
+	for (int32_t i = 0; i < m->topics_count; i++)
+		enc_txn_offset_commit_request_txn_offset_commit_request_topic(w, v, &m->topics[i]);
+	if (v >= 3)
+		rn_wr_empty_tags(w);
+}
+
+int rn_txn_offset_commit_request_decode(struct rn_rd *rd, int16_t version, struct rn_txn_offset_commit_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 3) {
+		rd->err = true;
+		return -1;
+	}
+	dec_txn_offset_commit_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_txn_offset_commit_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_txn_offset_commit_request *m)
+{
+	enc_txn_offset_commit_request(w, version, m);
+}
+
+static int any_dec_txn_offset_commit_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_txn_offset_commit_request_decode(rd, v, out);
+}
+
+static void any_enc_txn_offset_commit_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_txn_offset_commit_request_encode(w, v, m);
+}
+
+static void init_txn_offset_commit_response_txn_offset_commit_response_topic(struct rn_txn_offset_commit_response_txn_offset_commit_response_topic *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void dec_txn_offset_commit_response_txn_offset_commit_response_partition(struct rn_rd *rd, int16_t v, struct rn_txn_offset_commit_response_txn_offset_commit_response_partition *m)
+{
+	m->partition_index = rn_rd_i32(rd);
+	m->error_code = rn_rd_i16(rd);
+	if (v >= 3)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_txn_offset_commit_response_txn_offset_commit_response_partition(struct rn_iochain *w, int16_t v, const struct rn_txn_offset_commit_response_txn_offset_commit_response_partition *m)
+{
+	rn_wr_i32(w, m->partition_index);
+	rn_wr_i16(w, m->error_code);
+	if (v >= 3)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_txn_offset_commit_response_txn_offset_commit_response_topic(struct rn_rd *rd, int16_t v, struct rn_txn_offset_commit_response_txn_offset_commit_response_topic *m)
+{
+	const bool flex = v >= 3;
+
+	init_txn_offset_commit_response_txn_offset_commit_response_topic(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->partitions_count = rn_rd_count(rd, flex);
+	if (m->partitions_count < 0)
+		rd->err = true;
+	m->partitions = rn_rd_alloc(rd, m->partitions_count, sizeof(*m->partitions));
+	for (int32_t i = 0; i < m->partitions_count && !rd->err; i++) {
+		dec_txn_offset_commit_response_txn_offset_commit_response_partition(rd, v, &m->partitions[i]);
+	}
+	if (v >= 3)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_txn_offset_commit_response_txn_offset_commit_response_topic(struct rn_iochain *w, int16_t v, const struct rn_txn_offset_commit_response_txn_offset_commit_response_topic *m)
+{
+	const bool flex = v >= 3;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partitions_count), flex);
+	for (int32_t i = 0; i < m->partitions_count; i++)
+		enc_txn_offset_commit_response_txn_offset_commit_response_partition(w, v, &m->partitions[i]);
+	if (v >= 3)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_txn_offset_commit_response(struct rn_rd *rd, int16_t v, struct rn_txn_offset_commit_response *m)
+{
+	const bool flex = v >= 3;
+
+	m->throttle_time_ms = rn_rd_i32(rd);
+	m->topics_count = rn_rd_count(rd, flex);
+	if (m->topics_count < 0)
+		rd->err = true;
+	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+		dec_txn_offset_commit_response_txn_offset_commit_response_topic(rd, v, &m->topics[i]);
+	}
+	if (v >= 3)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_txn_offset_commit_response(struct rn_iochain *w, int16_t v, const struct rn_txn_offset_commit_response *m)
+{
+	const bool flex = v >= 3;
+
+	rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
+	for (int32_t i = 0; i < m->topics_count; i++)
+		enc_txn_offset_commit_response_txn_offset_commit_response_topic(w, v, &m->topics[i]);
+	if (v >= 3)
+		rn_wr_empty_tags(w);
+}
+
+int rn_txn_offset_commit_response_decode(struct rn_rd *rd, int16_t version, struct rn_txn_offset_commit_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 3) {
+		rd->err = true;
+		return -1;
+	}
+	dec_txn_offset_commit_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_txn_offset_commit_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_txn_offset_commit_response *m)
+{
+	enc_txn_offset_commit_response(w, version, m);
+}
+
+static int any_dec_txn_offset_commit_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_txn_offset_commit_response_decode(rd, v, out);
+}
+
+static void any_enc_txn_offset_commit_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_txn_offset_commit_response_encode(w, v, m);
+}
+
 /* DescribeConfigs */
 
 static void init_describe_configs_request_describe_configs_resource(struct rn_describe_configs_request_describe_configs_resource *m)
@@ -5678,6 +6369,42 @@ const struct rn__msg_desc rn__msgs[] = {
 		.request_encode = any_enc_init_producer_id_request,
 		.response_decode = any_dec_init_producer_id_response,
 		.response_encode = any_enc_init_producer_id_response,
+	},
+	{
+		.info = {24, "AddPartitionsToTxn", 0, 3, 3},
+		.request_size = sizeof(struct rn_add_partitions_to_txn_request),
+		.response_size = sizeof(struct rn_add_partitions_to_txn_response),
+		.request_decode = any_dec_add_partitions_to_txn_request,
+		.request_encode = any_enc_add_partitions_to_txn_request,
+		.response_decode = any_dec_add_partitions_to_txn_response,
+		.response_encode = any_enc_add_partitions_to_txn_response,
+	},
+	{
+		.info = {25, "AddOffsetsToTxn", 0, 3, 3},
+		.request_size = sizeof(struct rn_add_offsets_to_txn_request),
+		.response_size = sizeof(struct rn_add_offsets_to_txn_response),
+		.request_decode = any_dec_add_offsets_to_txn_request,
+		.request_encode = any_enc_add_offsets_to_txn_request,
+		.response_decode = any_dec_add_offsets_to_txn_response,
+		.response_encode = any_enc_add_offsets_to_txn_response,
+	},
+	{
+		.info = {26, "EndTxn", 0, 3, 3},
+		.request_size = sizeof(struct rn_end_txn_request),
+		.response_size = sizeof(struct rn_end_txn_response),
+		.request_decode = any_dec_end_txn_request,
+		.request_encode = any_enc_end_txn_request,
+		.response_decode = any_dec_end_txn_response,
+		.response_encode = any_enc_end_txn_response,
+	},
+	{
+		.info = {28, "TxnOffsetCommit", 0, 3, 3},
+		.request_size = sizeof(struct rn_txn_offset_commit_request),
+		.response_size = sizeof(struct rn_txn_offset_commit_response),
+		.request_decode = any_dec_txn_offset_commit_request,
+		.request_encode = any_enc_txn_offset_commit_request,
+		.response_decode = any_dec_txn_offset_commit_response,
+		.response_encode = any_enc_txn_offset_commit_response,
 	},
 	{
 		.info = {32, "DescribeConfigs", 0, 4, 4},

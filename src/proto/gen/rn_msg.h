@@ -27,6 +27,10 @@ enum rn_api_key {
 	RN_API_CREATE_TOPICS = 19,
 	RN_API_DELETE_TOPICS = 20,
 	RN_API_INIT_PRODUCER_ID = 22,
+	RN_API_ADD_PARTITIONS_TO_TXN = 24,
+	RN_API_ADD_OFFSETS_TO_TXN = 25,
+	RN_API_END_TXN = 26,
+	RN_API_TXN_OFFSET_COMMIT = 28,
 	RN_API_DESCRIBE_CONFIGS = 32,
 	RN_API_CREATE_PARTITIONS = 37,
 	RN_API_DELETE_GROUPS = 42,
@@ -823,6 +827,135 @@ void rn_init_producer_id_request_encode(struct rn_iochain *w, int16_t version,
 int rn_init_producer_id_response_decode(struct rn_rd *rd, int16_t version, struct rn_init_producer_id_response *out);
 void rn_init_producer_id_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_init_producer_id_response *m);
+
+/* AddPartitionsToTxn (key 24), v0-3, flexible v3+ */
+struct rn_add_partitions_to_txn_request_add_partitions_to_txn_topic {
+	struct rn_str name; /* v0+ */
+	int32_t *partitions; /* v0+ */
+	int32_t partitions_count;
+};
+
+struct rn_add_partitions_to_txn_request {
+	struct rn_str transactional_id; /* v0+ */
+	int64_t producer_id; /* v0+ */
+	int16_t producer_epoch; /* v0+ */
+	struct rn_add_partitions_to_txn_request_add_partitions_to_txn_topic *topics; /* v0+ */
+	int32_t topics_count;
+};
+
+struct rn_add_partitions_to_txn_response_add_partitions_to_txn_partition_result {
+	int32_t partition_index; /* v0+ */
+	int16_t partition_error_code; /* v0+ */
+};
+
+struct rn_add_partitions_to_txn_response_add_partitions_to_txn_topic_result {
+	struct rn_str name; /* v0+ */
+	struct rn_add_partitions_to_txn_response_add_partitions_to_txn_partition_result *results; /* v0+ */
+	int32_t results_count;
+};
+
+struct rn_add_partitions_to_txn_response {
+	int32_t throttle_time_ms; /* v0+ */
+	struct rn_add_partitions_to_txn_response_add_partitions_to_txn_topic_result *results; /* v0+ */
+	int32_t results_count;
+};
+
+int rn_add_partitions_to_txn_request_decode(struct rn_rd *rd, int16_t version, struct rn_add_partitions_to_txn_request *out);
+void rn_add_partitions_to_txn_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_add_partitions_to_txn_request *m);
+int rn_add_partitions_to_txn_response_decode(struct rn_rd *rd, int16_t version, struct rn_add_partitions_to_txn_response *out);
+void rn_add_partitions_to_txn_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_add_partitions_to_txn_response *m);
+
+/* AddOffsetsToTxn (key 25), v0-3, flexible v3+ */
+struct rn_add_offsets_to_txn_request {
+	struct rn_str transactional_id; /* v0+ */
+	int64_t producer_id; /* v0+ */
+	int16_t producer_epoch; /* v0+ */
+	struct rn_str group_id; /* v0+ */
+};
+
+struct rn_add_offsets_to_txn_response {
+	int32_t throttle_time_ms; /* v0+ */
+	int16_t error_code; /* v0+ */
+};
+
+int rn_add_offsets_to_txn_request_decode(struct rn_rd *rd, int16_t version, struct rn_add_offsets_to_txn_request *out);
+void rn_add_offsets_to_txn_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_add_offsets_to_txn_request *m);
+int rn_add_offsets_to_txn_response_decode(struct rn_rd *rd, int16_t version, struct rn_add_offsets_to_txn_response *out);
+void rn_add_offsets_to_txn_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_add_offsets_to_txn_response *m);
+
+/* EndTxn (key 26), v0-3, flexible v3+ */
+struct rn_end_txn_request {
+	struct rn_str transactional_id; /* v0+ */
+	int64_t producer_id; /* v0+ */
+	int16_t producer_epoch; /* v0+ */
+	bool committed; /* v0+ */
+};
+
+struct rn_end_txn_response {
+	int32_t throttle_time_ms; /* v0+ */
+	int16_t error_code; /* v0+ */
+};
+
+int rn_end_txn_request_decode(struct rn_rd *rd, int16_t version, struct rn_end_txn_request *out);
+void rn_end_txn_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_end_txn_request *m);
+int rn_end_txn_response_decode(struct rn_rd *rd, int16_t version, struct rn_end_txn_response *out);
+void rn_end_txn_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_end_txn_response *m);
+
+/* TxnOffsetCommit (key 28), v0-3, flexible v3+ */
+struct rn_txn_offset_commit_request_txn_offset_commit_request_partition {
+	int32_t partition_index; /* v0+ */
+	int64_t committed_offset; /* v0+ */
+	int32_t committed_leader_epoch; /* v2+, default -1 */
+	struct rn_str committed_metadata; /* v0+, nullable v0+ */
+};
+
+struct rn_txn_offset_commit_request_txn_offset_commit_request_topic {
+	struct rn_str name; /* v0+ */
+	struct rn_txn_offset_commit_request_txn_offset_commit_request_partition *partitions; /* v0+ */
+	int32_t partitions_count;
+};
+
+struct rn_txn_offset_commit_request {
+	struct rn_str transactional_id; /* v0+ */
+	struct rn_str group_id; /* v0+ */
+	int64_t producer_id; /* v0+ */
+	int16_t producer_epoch; /* v0+ */
+	int32_t generation_id; /* v3+, default -1 */
+	struct rn_str member_id; /* v3+, default "" */
+	struct rn_str group_instance_id; /* v3+, nullable v3+, default null */
+	struct rn_txn_offset_commit_request_txn_offset_commit_request_topic *topics; /* v0+ */
+	int32_t topics_count;
+};
+
+struct rn_txn_offset_commit_response_txn_offset_commit_response_partition {
+	int32_t partition_index; /* v0+ */
+	int16_t error_code; /* v0+ */
+};
+
+struct rn_txn_offset_commit_response_txn_offset_commit_response_topic {
+	struct rn_str name; /* v0+ */
+	struct rn_txn_offset_commit_response_txn_offset_commit_response_partition *partitions; /* v0+ */
+	int32_t partitions_count;
+};
+
+struct rn_txn_offset_commit_response {
+	int32_t throttle_time_ms; /* v0+ */
+	struct rn_txn_offset_commit_response_txn_offset_commit_response_topic *topics; /* v0+ */
+	int32_t topics_count;
+};
+
+int rn_txn_offset_commit_request_decode(struct rn_rd *rd, int16_t version, struct rn_txn_offset_commit_request *out);
+void rn_txn_offset_commit_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_txn_offset_commit_request *m);
+int rn_txn_offset_commit_response_decode(struct rn_rd *rd, int16_t version, struct rn_txn_offset_commit_response *out);
+void rn_txn_offset_commit_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_txn_offset_commit_response *m);
 
 /* DescribeConfigs (key 32), v0-4, flexible v4+ */
 struct rn_describe_configs_request_describe_configs_resource {
