@@ -55,6 +55,16 @@ void rn_h_create_partitions(struct rn_ctx *ctx);
 void rn_h_describe_configs(struct rn_ctx *ctx);
 void rn_h_describe_cluster(struct rn_ctx *ctx);
 void rn_h_find_coordinator(struct rn_ctx *ctx);
+void rn_h_join_group(struct rn_ctx *ctx);
+void rn_h_sync_group(struct rn_ctx *ctx);
+void rn_h_heartbeat(struct rn_ctx *ctx);
+void rn_h_leave_group(struct rn_ctx *ctx);
+void rn_h_offset_commit(struct rn_ctx *ctx);
+void rn_h_offset_fetch(struct rn_ctx *ctx);
+void rn_h_describe_groups(struct rn_ctx *ctx);
+void rn_h_list_groups(struct rn_ctx *ctx);
+void rn_h_delete_groups(struct rn_ctx *ctx);
+void rn_h_offset_delete(struct rn_ctx *ctx);
 void rn_h_init_producer_id(struct rn_ctx *ctx);
 
 /* Shutdown: every parked fetch answers now instead of at its max_wait_ms. */

@@ -16,6 +16,7 @@
 
 #include "broker/broker.h"
 #include "broker/dispatch.h"
+#include "broker/groups.h"
 #include "broker/handler.h"
 #include "broker/maintenance.h"
 #include "broker/metrics.h"
@@ -280,6 +281,9 @@ int rn_serve_main(int argc, char **argv)
 		rn_error("cannot start the flusher: %s", rn_strerror(rc));
 		goto out_topics;
 	}
+	/* Before the listener: groups are replayed before any client can join or fetch. */
+	if (rn_groups_start(&b) < 0)
+		rn_warn("group coordinator unavailable: group APIs answer COORDINATOR_NOT_AVAILABLE");
 	struct rn_server_config sc = {
 	    .host = host,
 	    .port = port,
@@ -310,12 +314,14 @@ int rn_serve_main(int argc, char **argv)
 
 	rn_maintenance_stop(&b);
 	rn_fetch_shutdown(&b);
+	rn_groups_stop(&b);
 	rn_broker_metrics_unregister(&b);
 	if (b.admin)
 		rn_http_admin_stop(b.admin);
 out_server:
 	rn_server_stop(b.server);
 out_flusher:
+	rn_groups_free(&b);
 	rn_flusher_stop(b.flusher);
 out_topics:
 	rn_topics_unload(&b);

@@ -99,7 +99,7 @@ struct rn_group {
 	int64_t delay_deadline; /* initial delay: check again then (-1 = not delaying) */
 	int64_t delay_left;     /* initial delay: rebalance time still available */
 	bool new_member_added;
-	int64_t sync_deadline; /* CompletingRebalance: the leader must sync by then */
+	int64_t sync_deadline;      /* CompletingRebalance: the leader must sync by then */
 	struct rn_gc_topic *topics; /* committed offsets */
 	int32_t noffsets;           /* partitions with a commit */
 	struct rn_buf stored;       /* last group metadata value written (snapshots copy it) */
@@ -181,7 +181,7 @@ struct rn_gc_protocol_view {
 
 struct rn_gc_join_req {
 	const char *group;
-	const char *member_id; /* "" = new member */
+	const char *member_id;   /* "" = new member */
 	const char *instance_id; /* NULL = dynamic */
 	const char *client_id;
 	const char *client_host;

@@ -127,8 +127,9 @@ int rn_gc_offsets_expire(struct rn_gc *gc, struct rn_group *g, int64_t now,
 			if (o->offset < 0)
 				continue;
 			int64_t base = consumer ? g->state_ts : o->commit_ts;
-			bool expired = o->expire_ts >= 0 ? now >= o->expire_ts
-							 : now >= base + gc->cfg.offsets_retention_ms;
+			bool expired = o->expire_ts >= 0
+					   ? now >= o->expire_ts
+					   : now >= base + gc->cfg.offsets_retention_ms;
 			if (!expired)
 				continue;
 			if (cb)

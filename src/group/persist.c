@@ -13,8 +13,8 @@
 #define READ_CHUNK (1u << 20)
 #define MAX_BATCH  (512u << 10)
 
-static void apply_batches(struct rn_gc *gc, const uint8_t *p, size_t len, int64_t from,
-			  int64_t now, int64_t *n, struct rn_buf *scratch)
+static void apply_batches(struct rn_gc *gc, const uint8_t *p, size_t len, int64_t from, int64_t now,
+			  int64_t *n, struct rn_buf *scratch)
 {
 	while (len >= RN_BATCH_LOG_OVERHEAD) {
 		struct rn_batch_header h;
@@ -23,13 +23,15 @@ static void apply_batches(struct rn_gc *gc, const uint8_t *p, size_t len, int64_
 			break; /* the partition's recovery vouched for it; stop rather than guess */
 		struct rn_record_iter it;
 		bool control = h.attributes & RN_BATCH_ATTR_CONTROL;
-		if (!control && rn_record_iter_init_any(&it, p, (size_t)sz, scratch, 64u << 20) == 0) {
+		if (!control &&
+		    rn_record_iter_init_any(&it, p, (size_t)sz, scratch, 64u << 20) == 0) {
 			struct rn_record r;
 			while (rn_record_iter_next(&it, &r) == 1) {
 				if (r.offset < from)
 					continue;
 				(*n)++;
-				if (rn_gc_apply(gc, now, r.key, r.key_len, r.value, r.value_len) < 0)
+				if (rn_gc_apply(gc, now, r.key, r.key_len, r.value, r.value_len) <
+				    0)
 					rn_debug("__consumer_offsets: skipped record at %lld",
 						 (long long)r.offset);
 			}

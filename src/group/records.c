@@ -250,7 +250,8 @@ static int apply_group(struct rn_gc *gc, int64_t now, struct rn_rd *k, const uin
 		tail = &m->next;
 	}
 	if (!v.err && ver >= 0 && ver <= 3) {
-		struct rn_group *g = rn_gc_group_load(gc, now, gid, ptype, gen, proto, leader, head);
+		struct rn_group *g =
+		    rn_gc_group_load(gc, now, gid, ptype, gen, proto, leader, head);
 		rn_buf_reset(&g->stored);
 		rn_buf_append(&g->stored, val, (size_t)vlen);
 		g->has_stored = true;
@@ -269,8 +270,8 @@ static int apply_group(struct rn_gc *gc, int64_t now, struct rn_rd *k, const uin
 	return rc;
 }
 
-int rn_gc_apply(struct rn_gc *gc, int64_t now, const uint8_t *key, int32_t klen,
-		const uint8_t *val, int32_t vlen)
+int rn_gc_apply(struct rn_gc *gc, int64_t now, const uint8_t *key, int32_t klen, const uint8_t *val,
+		int32_t vlen)
 {
 	if (!key || klen < 2)
 		return RN_ECORRUPT;

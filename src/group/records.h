@@ -33,8 +33,8 @@ void rn_gc_value_group(struct rn_buf *b, const struct rn_group *g, int64_t now);
 
 /* Applies one record (replay). Unknown or malformed records are skipped: returns 0 if
  * applied, RN_ECORRUPT if skipped. */
-int rn_gc_apply(struct rn_gc *gc, int64_t now, const uint8_t *key, int32_t klen,
-		const uint8_t *val, int32_t vlen);
+int rn_gc_apply(struct rn_gc *gc, int64_t now, const uint8_t *key, int32_t klen, const uint8_t *val,
+		int32_t vlen);
 
 /* One record to write; val NULL = tombstone. */
 struct rn_gc_rec {

@@ -138,7 +138,8 @@ static void prepare_rebalance(struct rn_gc *gc, struct rn_group *g, int64_t now)
 	int64_t rebalance = max_rebalance_ms(g);
 	g->delay_deadline = -1;
 	if (g->state == RN_GROUP_EMPTY && gc->cfg.initial_delay_ms > 0) {
-		int64_t d = gc->cfg.initial_delay_ms < rebalance ? gc->cfg.initial_delay_ms : rebalance;
+		int64_t d =
+		    gc->cfg.initial_delay_ms < rebalance ? gc->cfg.initial_delay_ms : rebalance;
 		g->delay_deadline = now + d;
 		g->delay_left = rebalance - d;
 		g->new_member_added = false;
@@ -176,7 +177,8 @@ static const char *select_protocol(const struct rn_group *g)
 			for (int j = 0; j < m->nprotos; j++) {
 				const char *c = m->protos[j].name;
 				bool ok = true;
-				for (const struct rn_gc_member *x = g->members; x && ok; x = x->next)
+				for (const struct rn_gc_member *x = g->members; x && ok;
+				     x = x->next)
 					ok = member_proto(x, c) != NULL;
 				if (ok) {
 					votes += strcmp(c, cand) == 0;
@@ -255,8 +257,7 @@ static void member_gone(struct rn_gc *gc, struct rn_group *g, int64_t now)
 	maybe_complete_join(gc, g, now);
 }
 
-static void remove_member(struct rn_gc *gc, struct rn_group *g, struct rn_gc_member *m,
-			  int64_t now)
+static void remove_member(struct rn_gc *gc, struct rn_group *g, struct rn_gc_member *m, int64_t now)
 {
 	unlink_member(g, m);
 	if (m->join_token)
@@ -411,7 +412,8 @@ static void join_new(struct rn_gc *gc, struct rn_group *g, int64_t now,
 	}
 	char *id = rn__gc_member_id(rq->client_id);
 	if (!rq->instance_id && rq->require_known_id) {
-		g->pending = rn_realloc(g->pending, (size_t)(g->npending + 1) * sizeof(*g->pending));
+		g->pending =
+		    rn_realloc(g->pending, (size_t)(g->npending + 1) * sizeof(*g->pending));
 		g->pending[g->npending++] = (struct rn_gc_pending){id, now + rq->session_ms};
 		join_error(gc, rq->token, RN_KERR_MEMBER_ID_REQUIRED, id);
 		return;

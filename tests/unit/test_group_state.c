@@ -75,11 +75,18 @@ static const struct rn_gc_protocol_view both[] = {{"roundrobin", (const uint8_t 
 static void join(struct rn_gc *gc, int64_t now, int tok, const char *member, const char *inst,
 		 bool v4)
 {
-	struct rn_gc_join_req rq = {
-	    .group = "g", .member_id = member, .instance_id = inst, .client_id = "c",
-	    .client_host = "/127.0.0.1", .protocol_type = "consumer", .session_ms = 10000,
-	    .rebalance_ms = 30000, .protos = range, .nprotos = 1, .require_known_id = v4,
-	    .token = (void *)(intptr_t)tok};
+	struct rn_gc_join_req rq = {.group = "g",
+				    .member_id = member,
+				    .instance_id = inst,
+				    .client_id = "c",
+				    .client_host = "/127.0.0.1",
+				    .protocol_type = "consumer",
+				    .session_ms = 10000,
+				    .rebalance_ms = 30000,
+				    .protos = range,
+				    .nprotos = 1,
+				    .require_known_id = v4,
+				    .token = (void *)(intptr_t)tok};
 	rn_gc_join(gc, now, &rq);
 }
 
@@ -87,8 +94,11 @@ static void sync(struct rn_gc *gc, int64_t now, int tok, const char *member, int
 		 const char *a_member, const char *a)
 {
 	struct rn_gc_assignment as = {a_member, (const uint8_t *)a, a ? (int32_t)strlen(a) : 0};
-	struct rn_gc_sync_req rq = {.group = "g", .member_id = member, .generation = gen,
-				    .assignments = &as, .nassignments = a ? 1 : 0,
+	struct rn_gc_sync_req rq = {.group = "g",
+				    .member_id = member,
+				    .generation = gen,
+				    .assignments = &as,
+				    .nassignments = a ? 1 : 0,
 				    .token = (void *)(intptr_t)tok};
 	rn_gc_sync(gc, now, &rq);
 }
@@ -189,7 +199,7 @@ static void test_rebalance_timeout(void **state)
 	char a[128];
 	strcpy(a, seen[1].member);
 	sync(gc, 0, 2, a, 1, a, "x");
-	join(gc, 1000, 3, "", NULL, false); /* b */
+	join(gc, 1000, 3, "", NULL, false);            /* b */
 	for (int64_t t = 2000; t < 31000; t += 2000) { /* a neither rejoins nor expires */
 		assert_int_equal(rn_gc_heartbeat(gc, t, "g", a, NULL, 1),
 				 RN_KERR_REBALANCE_IN_PROGRESS);
@@ -249,9 +259,14 @@ static void test_protocol_vote_and_mismatch(void **state)
 {
 	(void)state;
 	struct rn_gc *gc = mk(0);
-	struct rn_gc_join_req rq = {.group = "g", .member_id = "", .client_id = "c",
-				    .protocol_type = "consumer", .session_ms = 10000,
-				    .rebalance_ms = 10000, .protos = both, .nprotos = 2,
+	struct rn_gc_join_req rq = {.group = "g",
+				    .member_id = "",
+				    .client_id = "c",
+				    .protocol_type = "consumer",
+				    .session_ms = 10000,
+				    .rebalance_ms = 10000,
+				    .protos = both,
+				    .nprotos = 2,
 				    .token = (void *)1};
 	rn_gc_join(gc, 0, &rq);
 	assert_string_equal(seen[1].proto, "roundrobin");
@@ -297,8 +312,11 @@ static void test_offsets_and_expiry(void **state)
 	(void)state;
 	struct rn_gc *gc = mk(0);
 	struct rn_group *g = rn_gc_group_get_or_create(gc, "s", 0);
-	struct rn_gc_offset o = {.offset = 42, .leader_epoch = -1, .metadata = "meta",
-				 .commit_ts = 1000, .expire_ts = -1};
+	struct rn_gc_offset o = {.offset = 42,
+				 .leader_epoch = -1,
+				 .metadata = "meta",
+				 .commit_ts = 1000,
+				 .expire_ts = -1};
 	rn_gc_offset_set(g, "t", 3, &o);
 	o.offset = 7;
 	o.commit_ts = 5000;
@@ -340,8 +358,8 @@ static void test_records_roundtrip(void **state)
 	assert_int_equal(rn_gc_heartbeat(gc2, 200, "g", a, NULL, 1), 0);
 	rn_buf_reset(&k);
 	rn_buf_reset(&v);
-	struct rn_gc_offset o = {.offset = 9, .leader_epoch = 2, .metadata = "md", .commit_ts = 7,
-				 .expire_ts = -1};
+	struct rn_gc_offset o = {
+	    .offset = 9, .leader_epoch = 2, .metadata = "md", .commit_ts = 7, .expire_ts = -1};
 	rn_gc_key_offset(&k, "g", "topic", 4);
 	rn_gc_value_offset(&v, &o);
 	assert_int_equal(rn_gc_apply(gc2, 0, k.data, (int32_t)k.len, v.data, (int32_t)v.len), 0);

@@ -1,0 +1,364 @@
+/*
+ * The group coordinator service: __consumer_offsets setup and replay, the coordinator lock,
+ * the timer thread, and the hooks that persist group metadata (see groups.h).
+ */
+#include "broker/groups.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "broker/topics.h"
+#include "core/alloc.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "group/persist.h"
+#include "proto/kerr.h"
+#include "storage/partition.h"
+
+/* A partition's log is rewritten once it holds this many records beyond twice its live
+ * state (docs/internals/groups.md). */
+#define SNAPSHOT_SLACK    1000
+#define SNAPSHOT_EVERY_MS 10000
+
+static struct {
+	struct rn_broker *b;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+	bool running, stop;
+	bool closed; /* stopping: handlers answer COORDINATOR_NOT_AVAILABLE */
+	struct rn_gc *gc;
+	struct rn_topic *topic; /* __consumer_offsets, referenced while running */
+	int32_t nparts;
+	int64_t expire_every_ms;
+	int32_t metadata_max;
+} S = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static struct rn_partition *part_of(const char *group)
+{
+	int32_t i = rn_gc_partition_for(group, S.nparts);
+	return S.topic->parts[i].log;
+}
+
+int rn_groups_write(const char *group, const struct rn_gc_rec *recs, int n,
+		    struct rn_append_info *ai, struct rn_partition **pp)
+{
+	struct rn_partition *p = part_of(group);
+	if (pp)
+		*pp = p;
+	if (!p)
+		return RN_EOFFLINE;
+	struct rn_append_info tmp;
+	int rc = rn_gc_write(p, recs, n, rn_wall_ms(), ai ? ai : &tmp);
+	if (rc < 0)
+		rn_warn("group %s: cannot write to %s: %s", group, RN_OFFSETS_TOPIC,
+			rn_strerror(rc));
+	return rc;
+}
+
+static void group_stored(void *arg, struct rn_group *g)
+{
+	(void)arg;
+	struct rn_buf k = {0};
+	rn_buf_reset(&g->stored);
+	rn_gc_key_group(&k, g->id);
+	rn_gc_value_group(&g->stored, g, rn_wall_ms());
+	g->has_stored = true;
+	struct rn_gc_rec r = {k.data, (int32_t)k.len, g->stored.data, (int32_t)g->stored.len};
+	rn_groups_write(g->id, &r, 1, NULL, NULL);
+	rn_buf_free(&k);
+}
+
+static void join_done(void *arg, void *token, const struct rn_gc_join_result *r)
+{
+	(void)arg;
+	rn__groups_join_done(token, r);
+}
+
+static void sync_done(void *arg, void *token, const struct rn_gc_sync_result *r)
+{
+	(void)arg;
+	rn__groups_sync_done(token, r);
+}
+
+int32_t rn_groups_metadata_max(void)
+{
+	return S.metadata_max;
+}
+
+struct rn_gc *rn_groups_lock(void)
+{
+	pthread_mutex_lock(&S.lock);
+	if (!S.gc || S.closed) {
+		pthread_mutex_unlock(&S.lock);
+		return NULL;
+	}
+	return S.gc;
+}
+
+void rn_groups_unlock(void)
+{
+	pthread_mutex_unlock(&S.lock);
+}
+
+struct tomb {
+	struct rn_buf keys;
+	size_t *lens;
+	int n, cap;
+};
+
+static void tomb_add(struct tomb *t, struct rn_buf *k)
+{
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 16;
+		t->lens = rn_realloc(t->lens, (size_t)t->cap * sizeof(*t->lens));
+	}
+	t->lens[t->n++] = k->len;
+	rn_buf_append(&t->keys, k->data, k->len);
+	rn_buf_reset(k);
+}
+
+static void tomb_offset(struct rn_group *g, const char *topic, int32_t part,
+			const struct rn_gc_offset *o, void *arg)
+{
+	(void)o;
+	struct rn_buf k = {0};
+	rn_gc_key_offset(&k, g->id, topic, part);
+	tomb_add(arg, &k);
+	rn_buf_free(&k);
+}
+
+static int tomb_write(const char *group, struct tomb *t)
+{
+	struct rn_gc_rec *recs = rn_calloc((size_t)t->n + 1, sizeof(*recs));
+	size_t off = 0;
+	for (int i = 0; i < t->n; i++) {
+		recs[i] = (struct rn_gc_rec){t->keys.data + off, (int32_t)t->lens[i], NULL, -1};
+		off += t->lens[i];
+	}
+	int rc = t->n ? rn_groups_write(group, recs, t->n, NULL, NULL) : 0;
+	rn_free(recs);
+	rn_buf_free(&t->keys);
+	rn_free(t->lens);
+	return rc;
+}
+
+int rn_groups_delete(struct rn_group *g)
+{
+	struct tomb t = {0};
+	rn_gc_offsets_foreach(g, tomb_offset, &t);
+	struct rn_buf k = {0};
+	rn_gc_key_group(&k, g->id);
+	tomb_add(&t, &k);
+	rn_buf_free(&k);
+	int rc = tomb_write(g->id, &t);
+	if (rc == 0)
+		rn_gc_group_remove(S.gc, g);
+	return rc;
+}
+
+/* offsets.retention.minutes: expired offsets get tombstones; an Empty group left with no
+ * offsets is removed, as Kafka's cleanupGroupMetadata does. */
+static void expire_cb(struct rn_group *g, const char *topic, int32_t part, void *arg)
+{
+	struct rn_buf k = {0};
+	rn_gc_key_offset(&k, g->id, topic, part);
+	tomb_add(arg, &k);
+	rn_buf_free(&k);
+}
+
+static void expire_group(struct rn_group *g, void *arg)
+{
+	int64_t now = *(int64_t *)arg;
+	struct tomb t = {0};
+	rn_gc_offsets_expire(S.gc, g, now, expire_cb, &t);
+	if (t.n)
+		rn_info("group %s: %d committed offset(s) expired", g->id, t.n);
+	tomb_write(g->id, &t);
+	if (g->state == RN_GROUP_EMPTY && g->noffsets == 0 && !g->npending)
+		rn_groups_delete(g);
+}
+
+static void maybe_snapshot(int64_t now)
+{
+	for (int32_t i = 0; i < S.nparts; i++) {
+		struct rn_partition *p = S.topic->parts[i].log;
+		if (!p)
+			continue;
+		int64_t dirty = rn_partition_log_end(p) - rn_partition_log_start(p);
+		if (dirty <= SNAPSHOT_SLACK)
+			continue;
+		int64_t live = rn_gc_live_records(S.gc, i, S.nparts);
+		if (dirty <= 2 * live + SNAPSHOT_SLACK)
+			continue;
+		int rc = rn_gc_snapshot(S.gc, p, i, S.nparts, now);
+		if (rc < 0)
+			rn_warn("%s-%d: snapshot failed: %s", RN_OFFSETS_TOPIC, i, rn_strerror(rc));
+		else
+			rn_debug("%s-%d: snapshot of %lld live record(s), log start now %lld",
+				 RN_OFFSETS_TOPIC, i, (long long)live,
+				 (long long)rn_partition_log_start(p));
+	}
+}
+
+static void *thread_main(void *arg)
+{
+	(void)arg;
+	int64_t last_expire = rn_wall_ms(), last_snap = last_expire;
+	pthread_mutex_lock(&S.lock);
+	while (!S.stop) {
+		int64_t now = rn_wall_ms();
+		int64_t next = rn_gc_tick(S.gc, now);
+		if (now - last_expire >= S.expire_every_ms) {
+			rn_gc_foreach(S.gc, expire_group, &now);
+			last_expire = now;
+		}
+		if (now - last_snap >= SNAPSHOT_EVERY_MS) {
+			maybe_snapshot(now);
+			last_snap = now;
+		}
+		/* Timers fire within 50 ms; handlers never need to wake us. */
+		int64_t wait = next - now;
+		if (wait > 50)
+			wait = 50;
+		if (wait < 1)
+			wait = 1;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += (long)wait * 1000000;
+		ts.tv_sec += ts.tv_nsec / 1000000000;
+		ts.tv_nsec %= 1000000000;
+		pthread_cond_timedwait(&S.cond, &S.lock, &ts);
+	}
+	pthread_mutex_unlock(&S.lock);
+	return NULL;
+}
+
+static int ensure_topic(struct rn_broker *b)
+{
+	struct rn_config *c = b->cfg;
+	int32_t n = (int32_t)rn_config_get_i64(c, "offsets.topic.num.partitions");
+	char seg[32];
+	snprintf(seg, sizeof(seg), "%lld",
+		 (long long)rn_config_get_i64(c, "offsets.topic.segment.bytes"));
+	/* No retention: only snapshots may drop old records (they know what is still live). */
+	const struct rn_cfg_kv cfg[] = {
+	    {(char *)"cleanup.policy", (char *)"compact"},
+	    {(char *)"retention.ms", (char *)"-1"},
+	    {(char *)"retention.bytes", (char *)"-1"},
+	    {(char *)"segment.bytes", seg},
+	    {(char *)"max.message.bytes", (char *)"10485760"},
+	};
+	S.topic = rn_topic_get(b, RN_OFFSETS_TOPIC, strlen(RN_OFFSETS_TOPIC));
+	if (!S.topic) {
+		char msg[256];
+		enum rn_kerr k =
+		    rn_topic_create(b, RN_OFFSETS_TOPIC, n > 0 ? n : 50, cfg,
+				    (int)(sizeof(cfg) / sizeof(cfg[0])), false, msg, sizeof(msg));
+		if (k != RN_KERR_NONE) {
+			rn_error("cannot create %s: %s", RN_OFFSETS_TOPIC, msg);
+			return -EIO;
+		}
+		S.topic = rn_topic_get(b, RN_OFFSETS_TOPIC, strlen(RN_OFFSETS_TOPIC));
+	}
+	if (!S.topic)
+		return -EIO;
+	S.nparts = S.topic->npart;
+	if (n > 0 && n != S.nparts)
+		rn_warn("%s has %d partitions (offsets.topic.num.partitions=%d is used only when "
+			"creating it)",
+			RN_OFFSETS_TOPIC, S.nparts, n);
+	return 0;
+}
+
+static int replay(void)
+{
+	int64_t t0 = rn_mono_us(), total = 0;
+	for (int32_t i = 0; i < S.nparts; i++) {
+		struct rn_partition *p = S.topic->parts[i].log;
+		if (!p) {
+			rn_error("%s-%d is offline: its groups are lost until it recovers",
+				 RN_OFFSETS_TOPIC, i);
+			continue;
+		}
+		int64_t n = 0;
+		int rc = rn_gc_replay(S.gc, p, rn_wall_ms(), &n);
+		total += n;
+		if (rc < 0)
+			rn_error("replaying %s-%d: %s", RN_OFFSETS_TOPIC, i, rn_strerror(rc));
+	}
+	rn_info("group coordinator: %d group(s) loaded from %lld record(s) in %.1f ms",
+		rn_gc_ngroups(S.gc), (long long)total, (double)(rn_mono_us() - t0) / 1000.0);
+	return 0;
+}
+
+int rn_groups_start(struct rn_broker *b)
+{
+	S.b = b;
+	S.stop = false;
+	S.closed = false;
+	struct rn_config *c = b->cfg;
+	struct rn_gc_config gcfg;
+	rn_gc_config_default(&gcfg);
+	gcfg.initial_delay_ms = rn_config_get_i64(c, "group.initial.rebalance.delay.ms");
+	gcfg.min_session_ms = (int32_t)rn_config_get_i64(c, "group.min.session.timeout.ms");
+	gcfg.max_session_ms = (int32_t)rn_config_get_i64(c, "group.max.session.timeout.ms");
+	gcfg.max_size = (int32_t)rn_config_get_i64(c, "group.max.size");
+	gcfg.offsets_retention_ms = rn_config_get_i64(c, "offsets.retention.minutes") * 60000;
+	gcfg.metadata_max_bytes = (int32_t)rn_config_get_i64(c, "offset.metadata.max.bytes");
+	S.metadata_max = gcfg.metadata_max_bytes;
+	S.expire_every_ms = rn_config_get_i64(c, "offsets.retention.check.interval.ms");
+	if (S.expire_every_ms <= 0)
+		S.expire_every_ms = 600000;
+	int rc = ensure_topic(b);
+	if (rc < 0)
+		return rc;
+	struct rn_gc_hooks hooks = {join_done, sync_done, group_stored, NULL};
+	S.gc = rn_gc_new(&gcfg, &hooks);
+	replay();
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_cond_init(&S.cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&S.thread, NULL, thread_main, NULL) != 0) {
+		rn_error("cannot start the group coordinator thread");
+		return -EAGAIN;
+	}
+	S.running = true;
+	rn__groups_metrics_register(b);
+	return 0;
+}
+
+void rn_groups_stop(struct rn_broker *b)
+{
+	(void)b;
+	if (!S.running)
+		return;
+	rn__groups_metrics_unregister();
+	pthread_mutex_lock(&S.lock);
+	S.stop = true;
+	S.closed = true;
+	/* Kafka's answer when a coordinator resigns: clients look for it again. */
+	rn_gc_abort_all(S.gc, RN_KERR_NOT_COORDINATOR);
+	pthread_cond_signal(&S.cond);
+	pthread_mutex_unlock(&S.lock);
+	pthread_join(S.thread, NULL);
+	pthread_cond_destroy(&S.cond);
+	S.running = false;
+}
+
+void rn_groups_free(struct rn_broker *b)
+{
+	rn_groups_stop(b);
+	pthread_mutex_lock(&S.lock);
+	rn_gc_free(S.gc);
+	S.gc = NULL;
+	pthread_mutex_unlock(&S.lock);
+	if (S.topic)
+		rn_topic_put(b, S.topic);
+	S.topic = NULL;
+}

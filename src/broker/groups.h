@@ -1,0 +1,55 @@
+/*
+ * The broker side of the group coordinator (src/group/): one coordinator per process, guarded
+ * by one mutex, with a thread that fires its timers and housekeeping (offset expiry,
+ * snapshots of __consumer_offsets). Handlers take the lock, call the pure coordinator with the
+ * wall clock, and write records through rn_groups_write. Parked JoinGroup/SyncGroup requests
+ * are answered on their own loop (rn_loop_post).
+ *
+ * Order: rn_groups_start after the topics are loaded and the flusher runs, BEFORE the server
+ * accepts connections (it replays __consumer_offsets); rn_groups_stop before rn_server_stop
+ * (answers parked requests); rn_groups_free after it.
+ */
+#ifndef RN_BROKER_GROUPS_H
+#define RN_BROKER_GROUPS_H
+
+#include <stdint.h>
+
+#include "broker/broker.h"
+#include "group/group.h"
+#include "group/records.h"
+
+struct rn_partition;
+struct rn_append_info;
+
+#define RN_OFFSETS_TOPIC "__consumer_offsets"
+
+/* Creates __consumer_offsets if needed, replays it, starts the timer thread and the lag
+ * metrics. Returns 0 or a negative error (the broker then runs without groups). */
+int rn_groups_start(struct rn_broker *b);
+void rn_groups_stop(struct rn_broker *b);
+void rn_groups_free(struct rn_broker *b);
+
+/* The coordinator, locked; NULL (not locked) if groups are unavailable. */
+struct rn_gc *rn_groups_lock(void);
+void rn_groups_unlock(void);
+
+/* Under the lock: appends recs to the group's __consumer_offsets partition. *p (optional) gets
+ * the partition, for a flush wait. Returns 0 or the append's error. */
+int rn_groups_write(const char *group, const struct rn_gc_rec *recs, int n,
+		    struct rn_append_info *ai, struct rn_partition **p);
+
+/* offset.metadata.max.bytes */
+int32_t rn_groups_metadata_max(void);
+
+/* Under the lock: writes tombstones for g's offsets and metadata, then removes g. */
+int rn_groups_delete(struct rn_group *g);
+
+/* Tokens for parked requests (h_join_group.c / h_sync_group.c answer them on their loop). */
+void rn__groups_join_done(void *token, const struct rn_gc_join_result *r);
+void rn__groups_sync_done(void *token, const struct rn_gc_sync_result *r);
+
+/* Lag metrics collector (group_metrics.c). */
+void rn__groups_metrics_register(struct rn_broker *b);
+void rn__groups_metrics_unregister(void);
+
+#endif
