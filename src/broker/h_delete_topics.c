@@ -20,6 +20,12 @@ static void delete_one(struct rn_ctx *ctx, struct rn_str name,
 		r->error_code = RN_KERR_TOPIC_DELETION_DISABLED;
 		return;
 	}
+	/* The coordinators hold their internal topics' partitions for the broker's lifetime. */
+	if (rn_str_eq(name, "__consumer_offsets") || rn_str_eq(name, "__transaction_state")) {
+		r->error_code = RN_KERR_INVALID_REQUEST;
+		r->error_message = rn_str_c("Internal topics cannot be deleted");
+		return;
+	}
 	struct rn_topic *t = rn_topic_get(ctx->b, name.ptr, (size_t)name.len);
 	if (t) {
 		memcpy(r->topic_id.b, t->id, 16);

@@ -29,3 +29,4 @@ def test_zstd_refused_below_fetch_v10(broker):
             break
     cons.close()
     assert got == [b"zstd-%d" % i * 20 for i in range(50)]
+
