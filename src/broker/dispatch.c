@@ -35,6 +35,10 @@ static const struct rn_api_entry entries[] = {
     {19, 0, 4, rn_h_create_topics},
     {20, 0, 3, rn_h_delete_topics},
     {22, 0, 4, rn_h_init_producer_id},
+    {24, 0, 1, rn_h_add_partitions_to_txn},
+    {25, 0, 1, rn_h_add_offsets_to_txn},
+    {26, 0, 1, rn_h_end_txn},
+    {28, 0, 3, rn_h_txn_offset_commit},
     {32, 0, 2, rn_h_describe_configs},
     {37, 0, 1, rn_h_create_partitions},
 };

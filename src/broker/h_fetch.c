@@ -77,6 +77,24 @@ static bool first_is_zstd(const struct rn_read_info *ri)
 	return (attr[1] & 7) == 4;
 }
 
+/* read_committed: the aborted transactions overlapping the returned range, so the client can
+ * drop their records (it reads up to each one's ABORT marker). */
+static void add_aborted(struct fetch *f, struct rn_partition *p, int64_t from, int64_t upto,
+			struct rn_fetch_response_partition_data *pd)
+{
+	struct rn_aborted_txn *at;
+	int n = rn_partition_aborted_txns(p, from, upto, &at, &f->ctx->req->arena);
+	if (n <= 0)
+		return;
+	pd->aborted_transactions =
+	    rn_arena_alloc(&f->ctx->req->arena, (size_t)n * sizeof(*pd->aborted_transactions));
+	for (int i = 0; i < n; i++) {
+		pd->aborted_transactions[i].producer_id = at[i].pid;
+		pd->aborted_transactions[i].first_offset = at[i].first_offset;
+	}
+	pd->aborted_transactions_count = n;
+}
+
 static void fill_partition(struct fetch *f, struct rn_topic *t,
 			   struct rn_fetch_request_fetch_partition *fp,
 			   struct rn_fetch_response_partition_data *pd, int64_t *next,
@@ -114,18 +132,22 @@ static void fill_partition(struct fetch *f, struct rn_topic *t,
 	if (limit < 0)
 		limit = 0;
 	struct rn_read_info ri = {0};
-	int rc = (limit > 0 || min_one)
-		     ? rn_partition_read(p, fp->fetch_offset, (uint32_t)limit, min_one, &ri)
-		     : 0;
+	bool committed = rq->isolation_level == 1;
+	int rc = 0;
+	if (limit > 0 || min_one)
+		rc = committed ? rn_partition_read_committed(p, fp->fetch_offset, (uint32_t)limit,
+							     min_one, &ri)
+			       : rn_partition_read(p, fp->fetch_offset, (uint32_t)limit, min_one,
+						   &ri);
 	if (limit <= 0 && !min_one) {
 		ri.high_watermark = rn_partition_high_watermark(p);
-		ri.last_stable_offset = ri.high_watermark;
+		ri.last_stable_offset = rn_partition_last_stable(p);
 		ri.log_start_offset = rn_partition_log_start(p);
 	}
 	if (rc < 0) {
 		pd->error_code = (int16_t)rn_kerr_from(rc);
 		pd->high_watermark = rn_partition_high_watermark(p);
-		pd->last_stable_offset = pd->high_watermark;
+		pd->last_stable_offset = rn_partition_last_stable(p);
 		pd->log_start_offset = rn_partition_log_start(p);
 		*error = true;
 		return;
@@ -147,6 +169,8 @@ static void fill_partition(struct fetch *f, struct rn_topic *t,
 		pd->records.len = (int32_t)ri.len;
 		*next = ri.next_offset;
 		*total += (int64_t)ri.len;
+		if (committed)
+			add_aborted(f, p, fp->fetch_offset, ri.next_offset, pd);
 	}
 }
 

@@ -11,11 +11,13 @@
 
 #include "broker/handler.h"
 #include "broker/topics.h"
+#include "broker/txns.h"
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "net/loop.h"
 #include "proto/gen/rn_msg.h"
+#include "proto/record_batch.h"
 #include "storage/flusher.h"
 #include "storage/partition.h"
 
@@ -85,8 +87,27 @@ static void append_one(struct produce *pr, struct rn_topic *t,
 		pp->error_code = RN_KERR_CORRUPT_MESSAGE;
 		return;
 	}
+	/* A transactional batch must belong to the producer's ongoing transaction, checked with
+	 * the coordinator held across the append (txns.h). One byte test for everyone else. */
+	const uint8_t *rb = pd->records.ptr;
+	bool txn = pd->records.len >= RN_BATCH_HEADER_SIZE &&
+		   (rb[RN_BATCH_OFF_ATTRIBUTES + 1] & RN_BATCH_ATTR_TRANSACTIONAL);
+	bool locked = false;
+	if (txn) {
+		int16_t e = rn_txns_produce_begin(
+		    (int64_t)rn_be64(rb + RN_BATCH_OFF_PRODUCER_ID),
+		    (int16_t)(rb[RN_BATCH_OFF_PRODUCER_EPOCH] << 8 | rb[RN_BATCH_OFF_PRODUCER_EPOCH + 1]),
+		    t->name, pd->index, &locked);
+		if (e != RN_KERR_NONE) {
+			pp->error_code = e;
+			atomic_fetch_add_explicit(&t->stats.failed_produce, 1, memory_order_relaxed);
+			return;
+		}
+	}
 	struct rn_append_info ai;
 	int rc = rn_partition_append(p, pd->records.ptr, (size_t)pd->records.len, &ai);
+	if (locked)
+		rn_txns_unlock();
 	if (rc < 0) {
 		pp->error_code = (int16_t)rn_kerr_from(rc);
 		atomic_fetch_add_explicit(&t->stats.failed_produce, 1, memory_order_relaxed);

@@ -19,6 +19,7 @@
 #include "broker/groups.h"
 #include "broker/handler.h"
 #include "broker/maintenance.h"
+#include "broker/txns.h"
 #include "broker/metrics.h"
 #include "broker/topics.h"
 #include "core/alloc.h"
@@ -284,6 +285,11 @@ int rn_serve_main(int argc, char **argv)
 	/* Before the listener: groups are replayed before any client can join or fetch. */
 	if (rn_groups_start(&b) < 0)
 		rn_warn("group coordinator unavailable: group APIs answer COORDINATOR_NOT_AVAILABLE");
+	/* After groups (a replayed commit hands offsets to them), before the listener: unfinished
+	 * transactions are completed before any client can fetch. */
+	if (rn_txns_start(&b) < 0)
+		rn_warn("transaction coordinator unavailable: transactional APIs answer "
+			"COORDINATOR_NOT_AVAILABLE");
 	struct rn_server_config sc = {
 	    .host = host,
 	    .port = port,
@@ -314,6 +320,7 @@ int rn_serve_main(int argc, char **argv)
 
 	rn_maintenance_stop(&b);
 	rn_fetch_shutdown(&b);
+	rn_txns_stop(&b);
 	rn_groups_stop(&b);
 	rn_broker_metrics_unregister(&b);
 	if (b.admin)
@@ -321,6 +328,7 @@ int rn_serve_main(int argc, char **argv)
 out_server:
 	rn_server_stop(b.server);
 out_flusher:
+	rn_txns_free(&b);
 	rn_groups_free(&b);
 	rn_flusher_stop(b.flusher);
 out_topics:

@@ -37,9 +37,11 @@ int rn__roll(struct rn_partition *p, int64_t now_ms)
 }
 
 /* Checks every batch (nothing is written unless all are valid) and counts them. *first gets
- * the first batch's header. */
+ * the first batch's header. Control batches come only from the transaction coordinator
+ * (marker); Kafka refuses them from clients. */
 static int validate_all(struct rn_partition *p, const uint8_t *buf, size_t len, int32_t *nbatches,
-			int64_t *noffsets, int64_t *nrecords, struct rn_batch_header *first)
+			int64_t *noffsets, int64_t *nrecords, struct rn_batch_header *first,
+			bool marker)
 {
 	int32_t max = atomic_load_explicit(&p->max_message_bytes, memory_order_relaxed);
 	size_t off = 0;
@@ -56,6 +58,9 @@ static int validate_all(struct rn_partition *p, const uint8_t *buf, size_t len, 
 			return (int)total;
 		if (off == 0)
 			h = *first;
+		if (((h.attributes & RN_BATCH_ATTR_CONTROL) != 0) != marker ||
+		    ((h.attributes & RN_BATCH_ATTR_TRANSACTIONAL) && h.producer_id < 0))
+			return RN_EINVALID;
 		idempotent |= h.producer_id >= 0;
 		(*nbatches)++;
 		*noffsets += (int64_t)h.last_offset_delta + 1;
@@ -66,7 +71,7 @@ static int validate_all(struct rn_partition *p, const uint8_t *buf, size_t len, 
 	 * matters, since a retry is recognised by its batch. */
 	if (idempotent && *nbatches > 1)
 		return RN_EINVALID;
-	if (idempotent && first->base_sequence < 0)
+	if (idempotent && first->base_sequence < 0 && !marker)
 		return RN_EOUTOFORDER;
 	return 0;
 }
@@ -150,13 +155,14 @@ static void duplicate(struct rn_partition *p, const struct rn_ps_batch *dup,
 	info->duplicate = true;
 }
 
-int rn_partition_append(struct rn_partition *p, uint8_t *buf, size_t len,
-			struct rn_append_info *info)
+/* A client's batches (marker < 0) or a transaction marker (0 ABORT, 1 COMMIT). */
+static int append(struct rn_partition *p, uint8_t *buf, size_t len, struct rn_append_info *info,
+		  int marker)
 {
 	int32_t nbatches;
 	int64_t noffsets, nrecords;
 	struct rn_batch_header h;
-	int rc = validate_all(p, buf, len, &nbatches, &noffsets, &nrecords, &h);
+	int rc = validate_all(p, buf, len, &nbatches, &noffsets, &nrecords, &h, marker >= 0);
 	if (rc < 0)
 		return rc;
 	info->duplicate = false;
@@ -177,7 +183,7 @@ int rn_partition_append(struct rn_partition *p, uint8_t *buf, size_t len,
 	 * connection sees either nothing (and is appended) or the original (a duplicate). */
 	struct rn_ps_entry *pe = NULL;
 	struct rn_ps_batch pb = {0};
-	if (h.producer_id >= 0) {
+	if (h.producer_id >= 0 && marker < 0) {
 		pb.first_seq = h.base_sequence;
 		pb.last_seq = rn_ps_last_seq(h.base_sequence, h.last_offset_delta);
 		pe = rn_ps_find(&p->ps, h.producer_id);
@@ -222,6 +228,20 @@ int rn_partition_append(struct rn_partition *p, uint8_t *buf, size_t len,
 	index_batches(p, s, buf, len, pos);
 	s->end_offset = next;
 	s->dirty = true;
+	/* Transaction state before the high watermark: a read_committed reader that sees the new
+	 * high watermark must also see the transaction it opens (the LSO stays below it). */
+	if (h.producer_id >= 0 && marker < 0) {
+		pb.first_offset = base;
+		pb.last_offset = next - 1;
+		bool fresh = !pe;
+		rn_ps_record(&p->ps, pe, h.producer_id, h.producer_epoch, &pb, now);
+		if (fresh && now + p->cfg.producer_id_expiration_ms < p->ps.next_expiry_ms)
+			p->ps.next_expiry_ms = now + p->cfg.producer_id_expiration_ms;
+		if (h.attributes & RN_BATCH_ATTR_TRANSACTIONAL)
+			rn__txn_begin(p, h.producer_id, base);
+	} else if (marker >= 0) {
+		rn__txn_marker(p, h.producer_id, h.producer_epoch, marker == 1, base, true, now);
+	}
 	atomic_fetch_add(&p->total_bytes, len);
 	atomic_fetch_add(&p->written_bytes, len);
 	atomic_store_explicit(&p->log_end, next, memory_order_release);
@@ -233,17 +253,23 @@ int rn_partition_append(struct rn_partition *p, uint8_t *buf, size_t len,
 	info->log_start_offset = atomic_load(&p->log_start);
 	info->nbatches = nbatches;
 	info->nrecords = nrecords;
-	if (h.producer_id >= 0) {
-		pb.first_offset = base;
-		pb.last_offset = next - 1;
-		bool fresh = !pe;
-		rn_ps_record(&p->ps, pe, h.producer_id, h.producer_epoch, &pb, now);
-		if (fresh && now + p->cfg.producer_id_expiration_ms < p->ps.next_expiry_ms)
-			p->ps.next_expiry_ms = now + p->cfg.producer_id_expiration_ms;
-	}
 out_unlock:
 	pthread_mutex_unlock(&p->lock);
 	if (rc == 0 && !info->duplicate)
 		rn__notify(p);
 	return rc;
+}
+
+int rn_partition_append(struct rn_partition *p, uint8_t *buf, size_t len,
+			struct rn_append_info *info)
+{
+	return append(p, buf, len, info, -1);
+}
+
+int rn_partition_append_marker(struct rn_partition *p, int64_t pid, int16_t epoch, bool commit,
+			       int32_t coordinator_epoch, struct rn_append_info *info)
+{
+	uint8_t b[RN_BATCH_HEADER_SIZE + 32];
+	size_t len = rn__marker_build(b, pid, epoch, commit, coordinator_epoch, rn_wall_ms());
+	return append(p, b, len, info, commit ? 1 : 0);
 }

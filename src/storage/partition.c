@@ -110,6 +110,8 @@ static int list_segments(struct rn_partition *p)
 			rn__push_seg(p, s);
 		} else if ((base = parse_name(e->d_name, ".snapshot")) >= 0) {
 			rn__ps_add_snapshot(p, base);
+		} else if ((base = parse_name(e->d_name, ".txnindex")) >= 0) {
+			rn__txn_add_file(p, base);
 		} else if (has_suffix(e->d_name, ".tmp") || has_suffix(e->d_name, ".deleted")) {
 			unlinkat(dfd, e->d_name, 0);
 		}
@@ -161,6 +163,7 @@ static void free_partition(struct rn_partition *p)
 	rn_free(p->segs);
 	rn_ps_free(&p->ps);
 	rn_free(p->snaps);
+	rn__txn_free(p);
 	pthread_mutex_destroy(&p->lock);
 	pthread_mutex_destroy(&p->lazy);
 	pthread_mutex_destroy(&p->wlock);

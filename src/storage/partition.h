@@ -87,6 +87,42 @@ struct rn_read_info {
 int rn_partition_read(struct rn_partition *p, int64_t offset, uint32_t max_bytes, bool min_one,
 		      struct rn_read_info *ri);
 
+/* The same for a read_committed consumer: no data at or above the last stable offset (the
+ * first offset of the oldest open transaction, or the high watermark). Offsets between it and
+ * the high watermark are valid and answer no data. */
+int rn_partition_read_committed(struct rn_partition *p, int64_t offset, uint32_t max_bytes,
+				bool min_one, struct rn_read_info *ri);
+
+/* Transactions. A transactional batch (attribute bit 4, with a producer id) opens its
+ * producer's transaction in the partition; the control batch written by
+ * rn_partition_append_marker closes it. An aborted transaction is remembered (Kafka's
+ * .txnindex, one file per segment) as: */
+struct rn_aborted_txn {
+	int64_t pid;
+	int64_t first_offset; /* its first batch in this partition */
+	int64_t last_offset;  /* its ABORT marker */
+	int64_t lso;          /* the last stable offset right after the marker */
+};
+
+/* Appends a COMMIT (commit true) or ABORT control batch for (pid, epoch): attributes
+ * transactional|control, base sequence -1, one record with key (i16 0, i16 type) and value
+ * (i16 0, i32 coordinator_epoch), as Kafka's EndTransactionMarker. The marker's epoch becomes
+ * the producer's epoch in this partition, fencing older ones. info as for rn_partition_append
+ * (needs_flush follows the partition's flush policy). Returns 0 or an append error. */
+int rn_partition_append_marker(struct rn_partition *p, int64_t pid, int16_t epoch, bool commit,
+			       int32_t coordinator_epoch, struct rn_append_info *info);
+
+/* Last stable offset: the first offset of the oldest open transaction, else the high
+ * watermark. */
+int64_t rn_partition_last_stable(struct rn_partition *p);
+
+struct rn_arena;
+/* The aborted transactions a read_committed fetch of [from, upto) must report: those whose
+ * ABORT marker is at or after from and whose first offset is below upto, oldest first. *out is
+ * allocated from arena a (NULL when none). Returns their count. */
+int rn_partition_aborted_txns(struct rn_partition *p, int64_t from, int64_t upto,
+			      struct rn_aborted_txn **out, struct rn_arena *a);
+
 /* ListOffsets by time (KIP-79): the offset and timestamp of the first record whose timestamp is
  * >= ts (for LogAppendTime batches every record has the batch's max timestamp), found through
  * the time index and a read of the batch holding it, decompressed if needed. A batch whose

@@ -121,7 +121,19 @@ static int load_snapshot(struct rn_partition *p, int64_t off, int64_t now)
 	return rc;
 }
 
-/* Replays the idempotent batches of segment s at or after offset from (headers only). */
+/* The type of the control batch at pos (1 COMMIT, 0 ABORT, <0 unknown): its first record. */
+static int read_control(int fd, uint64_t pos, const struct rn_batch_header *h)
+{
+	uint8_t b[256];
+	size_t want = (size_t)h->length + RN_BATCH_LOG_OVERHEAD;
+	if (want > sizeof(b))
+		return -1; /* ours are 78 bytes */
+	ssize_t got = rn_io_pread(fd, b, want, (off_t)pos);
+	return got == (ssize_t)want ? rn__control_type(b, want) : -1;
+}
+
+/* Replays the idempotent batches of segment s at or after offset from (headers only, and the
+ * record of each transaction marker). */
 static int replay_segment(struct rn_partition *p, struct rn_segment *s, int64_t from, int64_t now)
 {
 	uint64_t size = atomic_load(&s->size);
@@ -137,8 +149,15 @@ static int replay_segment(struct rn_partition *p, struct rn_segment *s, int64_t 
 	for (uint64_t pos = 0; (rc = rn__read_header(fd, pos, size, &h)) > 0;
 	     pos += (uint64_t)h.length + RN_BATCH_LOG_OVERHEAD) {
 		int64_t last = h.base_offset + h.last_offset_delta;
-		if (h.producer_id < 0 || last < from || (h.attributes & RN_BATCH_ATTR_CONTROL))
+		if (h.producer_id < 0 || last < from)
 			continue;
+		if (h.attributes & RN_BATCH_ATTR_CONTROL) {
+			int type = read_control(fd, pos, &h);
+			if (type >= 0)
+				rn__txn_marker(p, h.producer_id, h.producer_epoch, type == 1,
+					       h.base_offset, false, now);
+			continue;
+		}
 		struct rn_ps_batch b = {
 		    .first_seq = h.base_sequence,
 		    .last_seq = rn_ps_last_seq(h.base_sequence, h.last_offset_delta),
@@ -149,6 +168,8 @@ static int replay_segment(struct rn_partition *p, struct rn_segment *s, int64_t 
 		 * have, never drop a producer that is still retrying. */
 		rn_ps_record(&p->ps, rn_ps_find(&p->ps, h.producer_id), h.producer_id,
 			     h.producer_epoch, &b, now);
+		if (h.attributes & RN_BATCH_ATTR_TRANSACTIONAL)
+			rn__txn_begin(p, h.producer_id, h.base_offset);
 		if (now + p->cfg.producer_id_expiration_ms < p->ps.next_expiry_ms)
 			p->ps.next_expiry_ms = now + p->cfg.producer_id_expiration_ms;
 	}
@@ -158,6 +179,7 @@ static int replay_segment(struct rn_partition *p, struct rn_segment *s, int64_t 
 
 int rn__ps_load(struct rn_partition *p, int64_t log_end)
 {
+	atomic_store(&p->first_unstable, -1);
 	int64_t now = rn_wall_ms();
 	int64_t from = -1;
 	while (p->nsnaps > 0 && from < 0) {
@@ -185,10 +207,14 @@ int rn__ps_load(struct rn_partition *p, int64_t log_end)
 		while (i + 1 < p->nsegs && p->segs[i + 1]->base <= from)
 			i++;
 	}
+	/* Aborted transactions below the replay point come from the .txnindex files, the later
+	 * ones from the replay. */
+	rn__txn_load(p, from);
 	for (; i < p->nsegs && from < log_end; i++) {
 		int rc = replay_segment(p, p->segs[i], from, now);
 		if (rc < 0)
 			return rc;
 	}
+	rn__txn_flush_files(p, from);
 	return 0;
 }

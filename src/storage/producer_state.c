@@ -8,9 +8,10 @@
 #include "proto/record_batch.h"
 
 #define PS_MAGIC       0x524e5053u /* "RNPS" */
-#define PS_VERSION     1
+#define PS_VERSION     2
 #define PS_HEADER      16
-#define PS_ENTRY_FIXED 20
+#define PS_ENTRY_V1    20
+#define PS_ENTRY_FIXED 28
 #define PS_BATCH       24
 
 int32_t rn_ps_last_seq(int32_t first_seq, int32_t last_offset_delta)
@@ -35,6 +36,7 @@ void rn_ps_init(struct rn_producer_state *ps)
 void rn_ps_free(struct rn_producer_state *ps)
 {
 	rn_free(ps->tab);
+	rn_free(ps->open);
 	rn_ps_init(ps);
 }
 
@@ -136,6 +138,7 @@ void rn_ps_record(struct rn_producer_state *ps, struct rn_ps_entry *e, int64_t p
 		e->epoch = epoch;
 		e->nbatches = 0;
 		e->head = 0;
+		e->txn_first = -1;
 	} else if (epoch != e->epoch) {
 		e->epoch = epoch;
 		e->nbatches = 0;
@@ -151,6 +154,64 @@ void rn_ps_record(struct rn_producer_state *ps, struct rn_ps_entry *e, int64_t p
 	e->last_ms = now_ms;
 }
 
+static void open_push(struct rn_producer_state *ps, int64_t pid, int64_t first)
+{
+	if (ps->nopen == ps->opencap) {
+		ps->opencap = ps->opencap ? ps->opencap * 2 : 8;
+		ps->open = rn_realloc(ps->open, (size_t)ps->opencap * sizeof(*ps->open));
+	}
+	/* Appends come in offset order, so this is a push at the end except at load time. */
+	uint32_t i = ps->nopen;
+	while (i > 0 && ps->open[i - 1].first > first) {
+		ps->open[i] = ps->open[i - 1];
+		i--;
+	}
+	ps->open[i] = (struct rn_ps_open){pid, first};
+	ps->nopen++;
+}
+
+static void open_remove(struct rn_producer_state *ps, int64_t pid)
+{
+	for (uint32_t i = 0; i < ps->nopen; i++) {
+		if (ps->open[i].pid != pid)
+			continue;
+		memmove(ps->open + i, ps->open + i + 1, (ps->nopen - i - 1) * sizeof(*ps->open));
+		ps->nopen--;
+		return;
+	}
+}
+
+void rn_ps_txn_begin(struct rn_producer_state *ps, struct rn_ps_entry *e, int64_t offset)
+{
+	if (e->txn_first >= 0)
+		return;
+	e->txn_first = offset;
+	open_push(ps, e->pid, offset);
+}
+
+int64_t rn_ps_txn_end(struct rn_producer_state *ps, int64_t pid, int16_t epoch, int64_t now_ms)
+{
+	struct rn_ps_entry *e = rn_ps_find(ps, pid);
+	if (!e) {
+		e = insert_slot(ps, pid);
+		*e = (struct rn_ps_entry){.pid = pid, .epoch = epoch, .txn_first = -1};
+	} else if (epoch > e->epoch) {
+		/* Sequences restart at 0 in a new epoch. */
+		e->epoch = epoch;
+		e->nbatches = 0;
+		e->head = 0;
+	}
+	e->last_ms = now_ms;
+	if (now_ms < ps->next_expiry_ms)
+		ps->next_expiry_ms = now_ms; /* recomputed by the next expiry pass */
+	int64_t first = e->txn_first;
+	if (first >= 0) {
+		open_remove(ps, pid);
+		e->txn_first = -1;
+	}
+	return first;
+}
+
 int rn_ps_expire(struct rn_producer_state *ps, int64_t now_ms, int64_t expiration_ms)
 {
 	if (!ps->n || now_ms < ps->next_expiry_ms)
@@ -159,13 +220,13 @@ int rn_ps_expire(struct rn_producer_state *ps, int64_t now_ms, int64_t expiratio
 	int64_t next = INT64_MAX;
 	for (uint32_t i = 0; i < ps->cap;) {
 		struct rn_ps_entry *e = &ps->tab[i];
-		if (e->pid >= 0 && now_ms - e->last_ms >= expiration_ms) {
+		if (e->pid >= 0 && e->txn_first < 0 && now_ms - e->last_ms >= expiration_ms) {
 			/* The backward shift may move another entry into i: look at i again. */
 			remove_at(ps, i);
 			removed++;
 			continue;
 		}
-		if (e->pid >= 0 && e->last_ms + expiration_ms < next)
+		if (e->pid >= 0 && e->txn_first < 0 && e->last_ms + expiration_ms < next)
 			next = e->last_ms + expiration_ms;
 		i++;
 	}
@@ -210,6 +271,7 @@ void rn_ps_encode(const struct rn_producer_state *ps, struct rn_buf *out)
 		uint8_t nb[2] = {e->nbatches, 0};
 		rn_buf_append(out, nb, 2);
 		put64(out, (uint64_t)e->last_ms);
+		put64(out, (uint64_t)e->txn_first);
 		for (int k = 0; k < e->nbatches; k++) {
 			const struct rn_ps_batch *b = &e->b[(e->head + k) % RN_PS_CACHED_BATCHES];
 			put32(out, (uint32_t)b->first_seq);
@@ -223,26 +285,30 @@ void rn_ps_encode(const struct rn_producer_state *ps, struct rn_buf *out)
 }
 
 static int decode_entries(struct rn_producer_state *ps, const uint8_t *p, size_t len,
-			  uint32_t count, int64_t now_ms, int64_t expiration_ms)
+			  uint32_t count, int version, int64_t now_ms, int64_t expiration_ms)
 {
-	size_t off = PS_HEADER;
+	size_t off = PS_HEADER, fixed = version == 1 ? PS_ENTRY_V1 : PS_ENTRY_FIXED;
 	for (uint32_t i = 0; i < count; i++) {
-		if (len - off < PS_ENTRY_FIXED)
+		if (len - off < fixed)
 			return RN_ECORRUPT;
 		int64_t pid = (int64_t)rn_be64(p + off);
 		int16_t epoch = (int16_t)(p[off + 8] << 8 | p[off + 9]);
 		uint8_t nb = p[off + 10];
 		int64_t last_ms = (int64_t)rn_be64(p + off + 12);
-		off += PS_ENTRY_FIXED;
+		int64_t txn_first = version == 1 ? -1 : (int64_t)rn_be64(p + off + 20);
+		off += fixed;
 		if (pid < 0 || nb > RN_PS_CACHED_BATCHES || len - off < (size_t)nb * PS_BATCH ||
 		    rn_ps_find(ps, pid))
 			return RN_ECORRUPT;
-		bool expired = now_ms - last_ms >= expiration_ms;
+		bool expired = txn_first < 0 && now_ms - last_ms >= expiration_ms;
 		struct rn_ps_entry *e = NULL;
 		if (!expired) {
 			e = insert_slot(ps, pid);
-			*e = (struct rn_ps_entry){.pid = pid, .epoch = epoch, .last_ms = last_ms};
-			if (last_ms + expiration_ms < ps->next_expiry_ms)
+			*e = (struct rn_ps_entry){
+			    .pid = pid, .epoch = epoch, .last_ms = last_ms, .txn_first = txn_first};
+			if (txn_first >= 0)
+				open_push(ps, pid, txn_first);
+			else if (last_ms + expiration_ms < ps->next_expiry_ms)
 				ps->next_expiry_ms = last_ms + expiration_ms;
 		}
 		for (int k = 0; k < nb; k++, off += PS_BATCH) {
@@ -264,10 +330,11 @@ int rn_ps_decode(struct rn_producer_state *ps, const uint8_t *p, size_t len, int
 		 int64_t expiration_ms)
 {
 	rn_ps_free(ps);
-	if (len < PS_HEADER || rn_be32(p) != PS_MAGIC || (p[4] << 8 | p[5]) != PS_VERSION ||
+	int version = len >= PS_HEADER ? (p[4] << 8 | p[5]) : 0;
+	if (len < PS_HEADER || rn_be32(p) != PS_MAGIC || version < 1 || version > PS_VERSION ||
 	    rn_be32(p + 8) != rn_crc32c(0, p + 12, len - 12))
 		return RN_ECORRUPT;
-	int rc = decode_entries(ps, p, len, rn_be32(p + 12), now_ms, expiration_ms);
+	int rc = decode_entries(ps, p, len, rn_be32(p + 12), version, now_ms, expiration_ms);
 	if (rc < 0)
 		rn_ps_free(ps);
 	return rc;

@@ -19,8 +19,11 @@
  * when a new pid arrives and the table must grow. Not thread-safe: the partition calls it under
  * p->lock, atomically with the append it guards.
  *
- * Transactions will extend an entry with the first offset of its open transaction and the
- * coordinator epoch; the snapshot format carries a version for that.
+ * Transactions: an entry also holds the first offset of the producer's open transaction in this
+ * partition (a transactional batch opens it, the COMMIT/ABORT control batch written by the
+ * transaction coordinator closes it). The open transactions are kept in a second array sorted
+ * by first offset, so the last stable offset (the first offset of the oldest open transaction)
+ * is its first element. Entries with an open transaction never expire, as in Kafka.
  */
 #ifndef RN_STORAGE_PRODUCER_STATE_H
 #define RN_STORAGE_PRODUCER_STATE_H
@@ -44,13 +47,22 @@ struct rn_ps_entry {
 	uint8_t nbatches; /* cached batches, oldest at head */
 	uint8_t head;
 	int64_t last_ms; /* broker wall time of the last append, for expiry */
+	int64_t txn_first; /* first offset of the open transaction, -1: none */
 	struct rn_ps_batch b[RN_PS_CACHED_BATCHES];
+};
+
+/* An open transaction (pid, first offset), in the producer state's array sorted by offset. */
+struct rn_ps_open {
+	int64_t pid;
+	int64_t first;
 };
 
 struct rn_producer_state {
 	struct rn_ps_entry *tab; /* NULL until the first producer */
 	uint32_t cap, n;
 	int64_t next_expiry_ms; /* no entry can expire before this */
+	struct rn_ps_open *open; /* open transactions, ascending first offset */
+	uint32_t nopen, opencap;
 };
 
 /* The last sequence of a batch: first + last offset delta, wrapping past INT32_MAX to 0. */
@@ -74,6 +86,22 @@ int rn_ps_check(const struct rn_ps_entry *e, int16_t epoch, int32_t first_seq, i
 void rn_ps_record(struct rn_producer_state *ps, struct rn_ps_entry *e, int64_t pid, int16_t epoch,
 		  const struct rn_ps_batch *b, int64_t now_ms);
 
+/* A transactional batch of e's producer was appended at offset: opens its transaction unless
+ * one is open already. */
+void rn_ps_txn_begin(struct rn_producer_state *ps, struct rn_ps_entry *e, int64_t offset);
+
+/* A COMMIT/ABORT marker of (pid, epoch) was appended: creates the entry if needed (a marker may
+ * reach a partition the producer never wrote to), adopts a newer epoch (the coordinator fences
+ * with the marker's epoch: older batches get RN_EPRODUCER_EPOCH afterwards) and closes the open
+ * transaction. Returns its first offset, or -1 if none was open. */
+int64_t rn_ps_txn_end(struct rn_producer_state *ps, int64_t pid, int16_t epoch, int64_t now_ms);
+
+/* First offset of the oldest open transaction, or -1. */
+static inline int64_t rn_ps_first_open(const struct rn_producer_state *ps)
+{
+	return ps->nopen ? ps->open[0].first : -1;
+}
+
 /* Removes producers whose last append is older than now_ms - expiration_ms. Cheap when nothing
  * can have expired yet. Returns the number removed. */
 int rn_ps_expire(struct rn_producer_state *ps, int64_t now_ms, int64_t expiration_ms);
@@ -83,9 +111,10 @@ int rn_ps_expire(struct rn_producer_state *ps, int64_t now_ms, int64_t expiratio
  *
  *   0       4         6        8        12       16
  *   +-------+---------+--------+--------+--------+------------------------------------+
- *   |"RNPS" |version 1|reserved|CRC32C  |count   | count entries                      |
+ *   |"RNPS" |version 2|reserved|CRC32C  |count   | count entries                      |
  *   +-------+---------+--------+--------+--------+------------------------------------+
  *   entry: pid i64, epoch i16, nbatches u8, reserved u8, last_ms i64,
+ *          txn first offset i64 (-1: none; absent in version 1),
  *          nbatches x (first seq i32, last seq i32, first offset i64, last offset i64),
  *          oldest batch first
  *

@@ -104,8 +104,10 @@ static int extend(struct rn_segment *s, uint64_t start, uint64_t limit, int64_t 
 	return 0;
 }
 
-int rn_partition_read(struct rn_partition *p, int64_t offset, uint32_t max_bytes, bool min_one,
-		      struct rn_read_info *ri)
+/* Reads below the high watermark, or for read_committed (committed) below the last stable
+ * offset; the valid range of offsets is up to the high watermark either way. */
+static int read_upto(struct rn_partition *p, int64_t offset, uint32_t max_bytes, bool min_one,
+		     bool committed, struct rn_read_info *ri)
 {
 	ri->file = NULL;
 	ri->pos = ri->len = 0;
@@ -115,14 +117,19 @@ int rn_partition_read(struct rn_partition *p, int64_t offset, uint32_t max_bytes
 	pthread_rwlock_rdlock(&p->seglock);
 	int64_t hw = atomic_load_explicit(&p->hwm, memory_order_acquire);
 	int64_t ls = atomic_load(&p->log_start);
+	/* After the high watermark: the appender publishes the transaction state before it. */
+	int64_t fu = atomic_load(&p->first_unstable);
+	int64_t lso = fu >= 0 && fu < hw ? fu : hw;
 	ri->high_watermark = hw;
-	ri->last_stable_offset = hw;
+	ri->last_stable_offset = lso;
 	ri->log_start_offset = ls;
 	int rc = 0;
 	if (offset < ls || offset > hw) {
 		rc = RN_ERANGE;
 		goto out_unlock;
 	}
+	if (committed)
+		hw = lso;
 	for (int i = find_segment(p, offset); offset < hw && i < p->nsegs; i++) {
 		struct rn_segment *s = p->segs[i];
 		rc = rn__seg_ensure_open(p, s, i == p->nsegs - 1);
@@ -155,6 +162,18 @@ int rn_partition_read(struct rn_partition *p, int64_t offset, uint32_t max_bytes
 out_unlock:
 	pthread_rwlock_unlock(&p->seglock);
 	return rc;
+}
+
+int rn_partition_read(struct rn_partition *p, int64_t offset, uint32_t max_bytes, bool min_one,
+		      struct rn_read_info *ri)
+{
+	return read_upto(p, offset, max_bytes, min_one, false, ri);
+}
+
+int rn_partition_read_committed(struct rn_partition *p, int64_t offset, uint32_t max_bytes,
+				bool min_one, struct rn_read_info *ri)
+{
+	return read_upto(p, offset, max_bytes, min_one, true, ri);
 }
 
 /*

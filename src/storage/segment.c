@@ -149,9 +149,9 @@ void rn__seg_free(struct rn_segment *s)
 
 void rn__seg_unlink(const struct rn_partition *p, int64_t base)
 {
-	static const char *const exts[] = {".log", ".index", ".timeindex"};
+	static const char *const exts[] = {".log", ".index", ".timeindex", ".txnindex"};
 	char path[PATH_MAX];
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		rn__seg_path(p, base, exts[i], path);
 		int rc = rn_io_unlink(path);
 		if (rc < 0 && rc != -ENOENT)

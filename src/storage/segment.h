@@ -98,6 +98,13 @@ struct rn_partition {
 	struct rn_producer_state ps;
 	int64_t *snaps; /* offsets of the <offset>.snapshot files on disk, ascending */
 	int nsnaps, snapcap;
+	/* Transactions (txn_index.c), under p->lock; first_unstable is also read without it. */
+	_Atomic int64_t first_unstable; /* first offset of the oldest open transaction, -1: none */
+	struct rn_aborted_txn *aborted; /* ascending last offset (the ABORT marker's) */
+	uint32_t naborted, abortedcap;
+	_Atomic bool has_aborted; /* naborted > 0: a read_committed fetch must look */
+	int64_t *txnfiles;        /* bases of segments with a .txnindex file, ascending */
+	int ntxnfiles, txnfilecap;
 };
 
 /* Paths: writes "<dir>/<20-digit base><ext>" into buf (PATH_MAX). */
@@ -166,6 +173,30 @@ int rn__file_read(const char *path, char **out, size_t *len);
 void rn__ps_add_snapshot(struct rn_partition *p, int64_t off);
 int rn__ps_snapshot(struct rn_partition *p, int64_t off, bool sync);
 int rn__ps_load(struct rn_partition *p, int64_t log_end);
+
+/* Transactions (txn_index.c). add_txnfile records a .txnindex found on disk; txn_load (at open,
+ * from rn__ps_load) reads them, keeping the entries below `from`, the offset the producer
+ * state replay starts at (the replay re-creates the later ones through txn_marker); txn_marker
+ * applies an appended COMMIT/ABORT control batch (closes the producer's transaction, records
+ * an abort in the index and, if write_file, in the segment's .txnindex); txn_flush_files
+ * rewrites the .txnindex files of the segments holding markers at or above from. Callers hold
+ * p->lock or own p exclusively. */
+void rn__txn_add_file(struct rn_partition *p, int64_t base);
+/* A transactional batch of pid was appended at offset: opens its transaction (caller holds
+ * p->lock, after rn_ps_record). */
+void rn__txn_begin(struct rn_partition *p, int64_t pid, int64_t offset);
+/* Builds a marker control batch into buf (>= RN_BATCH_HEADER_SIZE + 32 bytes); returns its
+ * size. */
+size_t rn__marker_build(uint8_t *buf, int64_t pid, int16_t epoch, bool commit,
+			int32_t coordinator_epoch, int64_t now_ms);
+int rn__txn_load(struct rn_partition *p, int64_t from);
+void rn__txn_marker(struct rn_partition *p, int64_t pid, int16_t epoch, bool commit,
+		    int64_t offset, bool write_file, int64_t now_ms);
+void rn__txn_flush_files(struct rn_partition *p, int64_t from);
+void rn__txn_free(struct rn_partition *p);
+/* The type of the control batch at buf[0..len) (the whole batch, or at least its first
+ * record): 1 COMMIT, 0 ABORT, <0 not a marker. */
+int rn__control_type(const uint8_t *buf, size_t len);
 
 /* Rolls: the active segment becomes old, a new empty one starts at the log end. Caller holds
  * p->lock (append.c). */

@@ -1,0 +1,594 @@
+/*
+ * The transaction coordinator service (see txns.h): __transaction_state, the coordinator lock,
+ * markers, transactional offsets, and the timer thread. docs/internals/transactions.md.
+ */
+#include "broker/txns.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker/groups.h"
+#include "broker/handler.h"
+#include "broker/topics.h"
+#include "core/alloc.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "group/persist.h"
+#include "net/loop.h"
+#include "proto/kerr.h"
+#include "proto/record_batch.h"
+#include "storage/flusher.h"
+#include "storage/partition.h"
+
+/* As for __consumer_offsets (groups.c): a partition is rewritten once it holds this many
+ * records beyond twice its live ones. */
+#define SNAPSHOT_SLACK    1000
+#define SNAPSHOT_EVERY_MS 10000
+#define READ_CHUNK        (1u << 20)
+
+static struct {
+	struct rn_broker *b;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+	bool running, stop, closed;
+	struct rn_tc *tc;
+	struct rn_topic *topic;
+	int32_t nparts;
+	int64_t check_every_ms;
+	int64_t id_expiration_ms;
+} S = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+struct flush_item {
+	struct rn_topic *t;
+	struct rn_partition *p;
+};
+
+struct rn_txns_flushes {
+	struct flush_item *v;
+	int n, cap;
+	/* respond_after */
+	struct rn_ctx *ctx;
+	void (*respond)(struct rn_ctx *ctx, void *arg);
+	void *arg;
+	int pending;
+};
+
+static struct rn_txns_flushes *flushes_new(void)
+{
+	return rn_calloc(1, sizeof(struct rn_txns_flushes));
+}
+
+/* Keeps a reference on t until the flush completed (rn_txns_respond_after). */
+static void flushes_add(struct rn_txns_flushes *fl, struct rn_topic *t, struct rn_partition *p)
+{
+	if (!fl)
+		return;
+	for (int i = 0; i < fl->n; i++)
+		if (fl->v[i].p == p)
+			return;
+	if (fl->n == fl->cap) {
+		fl->cap = fl->cap ? fl->cap * 2 : 4;
+		fl->v = rn_realloc(fl->v, (size_t)fl->cap * sizeof(*fl->v));
+	}
+	atomic_fetch_add(&t->refs, 1);
+	fl->v[fl->n++] = (struct flush_item){t, p};
+}
+
+static void flushes_free(struct rn_txns_flushes *fl)
+{
+	for (int i = 0; i < fl->n; i++)
+		rn_topic_put(S.b, fl->v[i].t);
+	rn_free(fl->v);
+	rn_free(fl);
+}
+
+static void flushed_on_loop(void *arg)
+{
+	struct rn_txns_flushes *fl = arg;
+	if (--fl->pending > 0)
+		return;
+	fl->respond(fl->ctx, fl->arg);
+	flushes_free(fl);
+}
+
+static void flushed(void *arg, int err)
+{
+	(void)err; /* a failed fsync takes the partition offline; its next use reports it */
+	struct rn_txns_flushes *fl = arg;
+	rn_loop_post(fl->ctx->req->loop, flushed_on_loop, fl);
+}
+
+void rn_txns_respond_after(struct rn_ctx *ctx, struct rn_txns_flushes *fl,
+			   void (*respond)(struct rn_ctx *ctx, void *arg), void *arg)
+{
+	if (!fl || fl->n == 0) {
+		respond(ctx, arg);
+		if (fl)
+			flushes_free(fl);
+		return;
+	}
+	fl->ctx = ctx;
+	fl->respond = respond;
+	fl->arg = arg;
+	fl->pending = fl->n;
+	/* The callbacks complete on this loop, so none can free fl before the loop is done. */
+	for (int i = 0; i < fl->n; i++)
+		rn_flusher_submit(S.b->flusher, fl->v[i].p, flushed, fl);
+}
+
+struct rn_tc *rn_txns_lock(struct rn_txns_flushes **fl)
+{
+	pthread_mutex_lock(&S.lock);
+	if (!S.tc || S.closed) {
+		pthread_mutex_unlock(&S.lock);
+		return NULL;
+	}
+	if (fl)
+		*fl = flushes_new();
+	return S.tc;
+}
+
+void rn_txns_unlock(void)
+{
+	pthread_mutex_unlock(&S.lock);
+}
+
+int rn_txns_alloc_pid(void *arg, int64_t *pid)
+{
+	struct rn_broker *b = arg;
+	return rn_meta_next_producer_id(b->meta, pid);
+}
+
+static int write_recs(const char *id, const struct rn_gc_rec *r, struct rn_txns_flushes *fl)
+{
+	int32_t i = rn_tc_partition_for(id, S.nparts);
+	struct rn_partition *p = S.topic->parts[i].log;
+	if (!p)
+		return RN_EOFFLINE;
+	struct rn_append_info ai;
+	int rc = rn_gc_write(p, r, 1, rn_wall_ms(), &ai);
+	if (rc < 0)
+		rn_log_every(5000, RN_LOG_WARN, "transactional id %s: cannot write to %s: %s", id,
+			     RN_TXN_TOPIC, rn_strerror(rc));
+	else if (ai.needs_flush)
+		flushes_add(fl, S.topic, p);
+	return rc;
+}
+
+int rn_txns_store(struct rn_txn *t, struct rn_txns_flushes *fl)
+{
+	struct rn_buf k = {0}, v = {0};
+	rn_tc_key(&k, t->id);
+	rn_tc_value(&v, t);
+	struct rn_gc_rec r = {k.data, (int32_t)k.len, v.data, (int32_t)v.len};
+	int rc = write_recs(t->id, &r, fl);
+	rn_buf_free(&k);
+	rn_buf_free(&v);
+	return rc;
+}
+
+static int write_marker(struct rn_txn *t, const struct rn_txn_part *tp, bool commit,
+			int32_t coord_epoch, struct rn_txns_flushes *fl)
+{
+	struct rn_topic *top = rn_topic_get(S.b, tp->topic, strlen(tp->topic));
+	if (!top || tp->partition >= top->npart) {
+		/* Deleted meanwhile: nothing left to mark. */
+		if (top)
+			rn_topic_put(S.b, top);
+		return 0;
+	}
+	struct rn_partition *p = top->parts[tp->partition].log;
+	int rc = p ? 0 : RN_EOFFLINE;
+	struct rn_append_info ai;
+	if (p)
+		rc = rn_partition_append_marker(p, t->pid, t->epoch, commit, coord_epoch, &ai);
+	if (rc == 0) {
+		rn_topic_notify(top, tp->partition);
+		if (ai.needs_flush)
+			flushes_add(fl, top, p);
+	} else {
+		rn_log_every(5000, RN_LOG_WARN,
+			     "transactional id %s: cannot write the %s marker "
+			     "to %s-%d: %s",
+			     t->id, commit ? "COMMIT" : "ABORT", tp->topic, tp->partition,
+			     rn_strerror(rc));
+	}
+	rn_topic_put(S.b, top);
+	return rc;
+}
+
+/* Commit: the transaction's offsets become the groups' committed offsets, written to
+ * __consumer_offsets like any commit. Without a group coordinator they are lost (logged). */
+static void apply_offsets(struct rn_txn *t)
+{
+	if (!t->noffsets)
+		return;
+	struct rn_gc *gc = rn_groups_lock();
+	if (!gc) {
+		rn_warn("transactional id %s: group coordinator unavailable, %d transactional "
+			"offset(s) dropped",
+			t->id, t->noffsets);
+		return;
+	}
+	int64_t now = rn_wall_ms();
+	for (int i = 0; i < t->noffsets; i++) {
+		const struct rn_txn_offset *o = &t->offsets[i];
+		struct rn_gc_offset go = {.offset = o->offset,
+					  .leader_epoch = o->leader_epoch,
+					  .metadata = o->metadata,
+					  .commit_ts = now,
+					  .expire_ts = -1};
+		struct rn_group *g = rn_gc_group_get_or_create(gc, o->group, now);
+		rn_gc_offset_set(g, o->topic, o->partition, &go);
+		struct rn_buf k = {0}, v = {0};
+		rn_gc_key_offset(&k, o->group, o->topic, o->partition);
+		rn_gc_value_offset(&v, &go);
+		struct rn_gc_rec r = {k.data, (int32_t)k.len, v.data, (int32_t)v.len};
+		rn_groups_write(o->group, &r, 1, NULL, NULL);
+		rn_buf_free(&k);
+		rn_buf_free(&v);
+	}
+	rn_groups_unlock();
+}
+
+int rn_txns_finish(struct rn_txn *t, struct rn_txns_flushes *fl)
+{
+	bool commit = t->state == RN_TXN_PREPARE_COMMIT;
+	if (!commit && t->state != RN_TXN_PREPARE_ABORT)
+		return 0;
+	struct rn_partition *sp = S.topic->parts[rn_tc_partition_for(t->id, S.nparts)].log;
+	int32_t coord_epoch = sp ? rn_partition_leader_epoch(sp) : 0;
+	int rc = 0;
+	for (int i = 0; i < t->nparts; i++) {
+		int r = write_marker(t, &t->parts[i], commit, coord_epoch, fl);
+		if (r < 0 && rc == 0)
+			rc = r;
+	}
+	if (rc < 0)
+		return rc; /* markers already written are harmless when written again */
+	if (commit)
+		apply_offsets(t);
+	rn_tc_complete(t, rn_wall_ms());
+	rn_txns_store(t, fl);
+	return 0;
+}
+
+int16_t rn_txns_produce_begin(int64_t pid, int16_t epoch, const char *topic, int32_t partition,
+			      bool *locked)
+{
+	*locked = false;
+	pthread_mutex_lock(&S.lock);
+	if (!S.tc || S.closed) {
+		pthread_mutex_unlock(&S.lock);
+		return RN_KERR_NONE;
+	}
+	struct rn_txn *t = rn_tc_find_pid(S.tc, pid);
+	int16_t err = RN_KERR_NONE;
+	if (!t)
+		err = RN_KERR_INVALID_TXN_STATE;
+	else if (epoch < t->epoch)
+		err = RN_KERR_INVALID_PRODUCER_EPOCH;
+	else if (epoch > t->epoch || !rn_tc_has_partition(t, topic, partition))
+		err = RN_KERR_INVALID_TXN_STATE;
+	if (err != RN_KERR_NONE) {
+		pthread_mutex_unlock(&S.lock);
+		return err;
+	}
+	*locked = true;
+	return RN_KERR_NONE;
+}
+
+/* ---- start-up: topic, replay, unfinished transactions ---- */
+
+static int ensure_topic(struct rn_broker *b)
+{
+	struct rn_config *c = b->cfg;
+	int32_t n = (int32_t)rn_config_get_i64(c, "transaction.state.log.num.partitions");
+	char seg[32];
+	snprintf(seg, sizeof(seg), "%lld",
+		 (long long)rn_config_get_i64(c, "transaction.state.log.segment.bytes"));
+	/* No retention: only snapshots drop old records (they know what is still live). */
+	const struct rn_cfg_kv cfg[] = {
+	    {(char *)"cleanup.policy", (char *)"compact"},
+	    {(char *)"retention.ms", (char *)"-1"},
+	    {(char *)"retention.bytes", (char *)"-1"},
+	    {(char *)"segment.bytes", seg},
+	};
+	S.topic = rn_topic_get(b, RN_TXN_TOPIC, strlen(RN_TXN_TOPIC));
+	if (!S.topic) {
+		char msg[256];
+		enum rn_kerr k =
+		    rn_topic_create(b, RN_TXN_TOPIC, n > 0 ? n : 50, cfg,
+				    (int)(sizeof(cfg) / sizeof(cfg[0])), false, msg, sizeof(msg));
+		if (k != RN_KERR_NONE) {
+			rn_error("cannot create %s: %s", RN_TXN_TOPIC, msg);
+			return -EIO;
+		}
+		S.topic = rn_topic_get(b, RN_TXN_TOPIC, strlen(RN_TXN_TOPIC));
+	}
+	if (!S.topic)
+		return -EIO;
+	S.nparts = S.topic->npart;
+	return 0;
+}
+
+static void apply_batches(const uint8_t *p, size_t len, int64_t from, int64_t *n,
+			  struct rn_buf *scratch)
+{
+	while (len >= RN_BATCH_LOG_OVERHEAD) {
+		struct rn_batch_header h;
+		int64_t sz = rn_batch_validate(p, len, 0, &h);
+		if (sz <= 0)
+			break; /* recovery vouched for the log; stop rather than guess */
+		struct rn_record_iter it;
+		if (!(h.attributes & RN_BATCH_ATTR_CONTROL) &&
+		    rn_record_iter_init_any(&it, p, (size_t)sz, scratch, 64u << 20) == 0) {
+			struct rn_record r;
+			while (rn_record_iter_next(&it, &r) == 1) {
+				if (r.offset < from)
+					continue;
+				(*n)++;
+				if (rn_tc_apply(S.tc, r.key, r.key_len,
+						r.value_len < 0 ? NULL : r.value, r.value_len) < 0)
+					rn_debug("%s: skipped record at %lld", RN_TXN_TOPIC,
+						 (long long)r.offset);
+			}
+		}
+		p += sz;
+		len -= (size_t)sz;
+	}
+}
+
+static int replay_partition(struct rn_partition *p, int64_t *n)
+{
+	int64_t off = rn_partition_log_start(p), end = rn_partition_high_watermark(p);
+	uint8_t *buf = NULL;
+	size_t cap = 0;
+	struct rn_buf scratch = {0};
+	int rc = 0;
+	while (off < end) {
+		struct rn_read_info ri;
+		rc = rn_partition_read(p, off, READ_CHUNK, true, &ri);
+		if (rc < 0 || ri.len == 0 || ri.next_offset <= off)
+			break;
+		if (ri.len > cap) {
+			cap = ri.len;
+			buf = rn_realloc(buf, cap);
+		}
+		ssize_t got = pread(ri.file->fd, buf, ri.len, (off_t)ri.pos);
+		rn_fileref_put(ri.file);
+		if (got != (ssize_t)ri.len) {
+			rc = got < 0 ? -errno : -EIO;
+			break;
+		}
+		apply_batches(buf, ri.len, off, n, &scratch);
+		off = ri.next_offset;
+	}
+	rn_free(buf);
+	rn_buf_free(&scratch);
+	return rc;
+}
+
+static void finish_cb(struct rn_txn *t, void *arg)
+{
+	(void)arg;
+	if (t->state == RN_TXN_PREPARE_COMMIT || t->state == RN_TXN_PREPARE_ABORT)
+		rn_txns_finish(t, NULL);
+}
+
+static void replay(void)
+{
+	int64_t t0 = rn_mono_us(), total = 0;
+	for (int32_t i = 0; i < S.nparts; i++) {
+		struct rn_partition *p = S.topic->parts[i].log;
+		if (!p) {
+			rn_error(
+			    "%s-%d is offline: its transactional ids are lost until it recovers",
+			    RN_TXN_TOPIC, i);
+			continue;
+		}
+		int rc = replay_partition(p, &total);
+		if (rc < 0)
+			rn_error("replaying %s-%d: %s", RN_TXN_TOPIC, i, rn_strerror(rc));
+	}
+	/* A crash between PrepareCommit/PrepareAbort and Complete*: finish now, before any client
+	 * can see the partitions' LSO stuck or start a new transaction. */
+	rn_tc_foreach(S.tc, finish_cb, NULL);
+	rn_info("transaction coordinator: %d transactional id(s) loaded from %lld record(s) in "
+		"%.1f ms",
+		rn_tc_count(S.tc), (long long)total, (double)(rn_mono_us() - t0) / 1000.0);
+}
+
+/* ---- the thread: timeouts, retries, expiry, snapshots ---- */
+
+static void timeout_cb(struct rn_txn *t, void *arg)
+{
+	(void)arg;
+	rn_info("transactional id %s: transaction timed out after %d ms, aborting", t->id,
+		t->timeout_ms);
+	if (rn_tc_fence_abort(t, rn_wall_ms()) && rn_txns_store(t, NULL) == 0)
+		rn_txns_finish(t, NULL);
+}
+
+static void expire_cb(struct rn_txn *t, void *arg)
+{
+	int64_t now = *(int64_t *)arg;
+	bool idle = t->state == RN_TXN_EMPTY || t->state == RN_TXN_COMPLETE_COMMIT ||
+		    t->state == RN_TXN_COMPLETE_ABORT;
+	if (!idle || now - t->update_ms < S.id_expiration_ms)
+		return;
+	struct rn_buf k = {0};
+	rn_tc_key(&k, t->id);
+	struct rn_gc_rec r = {k.data, (int32_t)k.len, NULL, -1};
+	if (write_recs(t->id, &r, NULL) == 0) {
+		rn_info("transactional id %s expired", t->id);
+		rn_tc_remove(S.tc, t);
+	}
+	rn_buf_free(&k);
+}
+
+struct live {
+	int32_t idx;
+	int64_t n;
+	struct rn_buf *keys, *vals;
+	struct rn_gc_rec *recs;
+	int nrec, cap;
+};
+
+static void live_cb(struct rn_txn *t, void *arg)
+{
+	struct live *l = arg;
+	if (rn_tc_partition_for(t->id, S.nparts) != l->idx)
+		return;
+	l->n++;
+	if (!l->keys)
+		return;
+	if (l->nrec == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->recs = rn_realloc(l->recs, (size_t)l->cap * sizeof(*l->recs));
+	}
+	/* Offsets into the buffers for now: they may move while growing. */
+	size_t k0 = l->keys->len, v0 = l->vals->len;
+	rn_tc_key(l->keys, t->id);
+	rn_tc_value(l->vals, t);
+	l->recs[l->nrec++] =
+	    (struct rn_gc_rec){(const uint8_t *)(uintptr_t)k0, (int32_t)(l->keys->len - k0),
+			       (const uint8_t *)(uintptr_t)v0, (int32_t)(l->vals->len - v0)};
+}
+
+/* Same scheme as __consumer_offsets (docs/internals/groups.md): the live records are appended
+ * again and the log start moves to them; any suffix of the log ending with a complete snapshot
+ * replays to the same state. */
+static void maybe_snapshot(void)
+{
+	for (int32_t i = 0; i < S.nparts; i++) {
+		struct rn_partition *p = S.topic->parts[i].log;
+		if (!p)
+			continue;
+		int64_t dirty = rn_partition_log_end(p) - rn_partition_log_start(p);
+		if (dirty <= SNAPSHOT_SLACK)
+			continue;
+		struct live l = {.idx = i};
+		rn_tc_foreach(S.tc, live_cb, &l);
+		if (dirty <= 2 * l.n + SNAPSHOT_SLACK)
+			continue;
+		struct rn_buf keys = {0}, vals = {0};
+		l = (struct live){.idx = i, .keys = &keys, .vals = &vals};
+		rn_tc_foreach(S.tc, live_cb, &l);
+		for (int k = 0; k < l.nrec; k++) {
+			l.recs[k].key = keys.data + (uintptr_t)l.recs[k].key;
+			l.recs[k].val = vals.data + (uintptr_t)l.recs[k].val;
+		}
+		int64_t start = rn_partition_log_end(p);
+		int rc = 0;
+		if (l.nrec > 0) {
+			struct rn_append_info ai;
+			rc = rn_gc_write(p, l.recs, l.nrec, rn_wall_ms(), &ai);
+			if (rc == 0)
+				start = ai.base_offset;
+		}
+		if (rc == 0)
+			rc = rn_partition_advance_log_start(p, start);
+		if (rc < 0)
+			rn_warn("%s-%d: snapshot failed: %s", RN_TXN_TOPIC, i, rn_strerror(rc));
+		rn_buf_free(&keys);
+		rn_buf_free(&vals);
+		rn_free(l.recs);
+	}
+}
+
+static void *thread_main(void *arg)
+{
+	(void)arg;
+	int64_t last_check = rn_wall_ms(), last_snap = last_check, last_expire = last_check;
+	pthread_mutex_lock(&S.lock);
+	while (!S.stop) {
+		int64_t now = rn_wall_ms();
+		if (now - last_check >= S.check_every_ms) {
+			rn_tc_timed_out(S.tc, now, timeout_cb, NULL);
+			rn_tc_foreach(S.tc, finish_cb, NULL); /* markers that failed before */
+			last_check = now;
+		}
+		if (now - last_expire >= 60000) {
+			rn_tc_foreach(S.tc, expire_cb, &now);
+			last_expire = now;
+		}
+		if (now - last_snap >= SNAPSHOT_EVERY_MS) {
+			maybe_snapshot();
+			last_snap = now;
+		}
+		int64_t wait = S.check_every_ms < 100 ? S.check_every_ms : 100;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += (long)wait * 1000000;
+		ts.tv_sec += ts.tv_nsec / 1000000000;
+		ts.tv_nsec %= 1000000000;
+		pthread_cond_timedwait(&S.cond, &S.lock, &ts);
+	}
+	pthread_mutex_unlock(&S.lock);
+	return NULL;
+}
+
+int rn_txns_start(struct rn_broker *b)
+{
+	S.b = b;
+	S.stop = false;
+	S.closed = false;
+	struct rn_config *c = b->cfg;
+	struct rn_tc_config tcfg = {
+	    .max_timeout_ms = (int32_t)rn_config_get_i64(c, "transaction.max.timeout.ms"),
+	    .id_expiration_ms = rn_config_get_i64(c, "transactional.id.expiration.ms"),
+	};
+	S.id_expiration_ms = tcfg.id_expiration_ms;
+	S.check_every_ms =
+	    rn_config_get_i64(c, "transaction.abort.timed.out.transaction.cleanup.interval.ms");
+	if (S.check_every_ms <= 0)
+		S.check_every_ms = 10000;
+	int rc = ensure_topic(b);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&S.lock);
+	S.tc = rn_tc_new(&tcfg);
+	replay();
+	pthread_mutex_unlock(&S.lock);
+	pthread_cond_init(&S.cond, NULL);
+	if (pthread_create(&S.thread, NULL, thread_main, NULL) != 0) {
+		rn_error("cannot start the transaction coordinator thread");
+		return -EAGAIN;
+	}
+	S.running = true;
+	return 0;
+}
+
+void rn_txns_stop(struct rn_broker *b)
+{
+	(void)b;
+	if (!S.running)
+		return;
+	pthread_mutex_lock(&S.lock);
+	S.stop = true;
+	S.closed = true;
+	pthread_cond_signal(&S.cond);
+	pthread_mutex_unlock(&S.lock);
+	pthread_join(S.thread, NULL);
+	pthread_cond_destroy(&S.cond);
+	S.running = false;
+}
+
+void rn_txns_free(struct rn_broker *b)
+{
+	rn_txns_stop(b);
+	pthread_mutex_lock(&S.lock);
+	rn_tc_free(S.tc);
+	S.tc = NULL;
+	pthread_mutex_unlock(&S.lock);
+	if (S.topic)
+		rn_topic_put(b, S.topic);
+	S.topic = NULL;
+}
