@@ -244,17 +244,21 @@ static rd_kafka_event_t *admin_wait(struct group_args *a, rd_kafka_t *rk, rd_kaf
 
 /*
  * The message of an rd_kafka_error_t, librdkafka's text when the broker sent none, and the
- * connection error behind a local timeout. Returns a static buffer (one thread, one line).
+ * broker address with the connection error behind a local timeout. Returns a static buffer
+ * (one thread, one error line).
  */
-static const char *error_text(rd_kafka_t *rk, const rd_kafka_error_t *e)
+static const char *error_text(struct group_args *a, rd_kafka_t *rk, const rd_kafka_error_t *e)
 {
-	static char buf[768];
+	static char buf[1024];
+	char why[768];
 	rd_kafka_resp_err_t err = rd_kafka_error_code(e);
 	const char *s = rd_kafka_error_string(e);
 
 	if (err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT)
-		return rn__cli_explain(rk, err, buf, sizeof(buf));
-	snprintf(buf, sizeof(buf), "%s", s && *s ? s : rd_kafka_err2str(err));
+		snprintf(buf, sizeof(buf), "no answer from %s: %s", a->common.bootstrap,
+			 rn__cli_explain(rk, err, why, sizeof(why)));
+	else
+		snprintf(buf, sizeof(buf), "%s", s && *s ? s : rd_kafka_err2str(err));
 	return buf;
 }
 
@@ -298,7 +302,7 @@ static int do_list(struct group_args *a, rd_kafka_t *rk, rd_kafka_queue_t *q)
 	/* Groups from the brokers that answered are printed; any that did not make it fail. */
 	int rc = 0;
 	for (size_t i = 0; i < nerr; i++)
-		rc = rn__cli_err(&a->common, "cannot list groups: %s", error_text(rk, errs[i]));
+		rc = rn__cli_err(&a->common, "cannot list groups: %s", error_text(a, rk, errs[i]));
 	rd_kafka_event_destroy(ev);
 	return rc;
 }
@@ -330,7 +334,7 @@ static int do_delete(struct group_args *a, rd_kafka_t *rk, rd_kafka_queue_t *q)
 			rc = rn__cli_err(&a->common, "group '%s' does not exist", name);
 		else
 			rc = rn__cli_err(&a->common, "cannot delete group '%s': %s", name,
-					 error_text(rk, e));
+					 error_text(a, rk, e));
 	}
 	rd_kafka_event_destroy(ev);
 	return rc;
@@ -359,7 +363,8 @@ static rd_kafka_event_t *describe_one(struct group_args *a, rd_kafka_t *rk, rd_k
 	if (n != 1) {
 		rn__cli_err(&a->common, "group '%s': %zu descriptions in the answer", group, n);
 	} else if (e && rd_kafka_error_code(e) != RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND) {
-		rn__cli_err(&a->common, "cannot describe group '%s': %s", group, error_text(rk, e));
+		rn__cli_err(&a->common, "cannot describe group '%s': %s", group,
+			    error_text(a, rk, e));
 	} else {
 		*d = res[0];
 		return ev;
@@ -405,7 +410,7 @@ static rd_kafka_topic_partition_list_t *committed(struct group_args *a, rd_kafka
 		out = rd_kafka_topic_partition_list_new(0);
 	else if (e)
 		rn__cli_err(&a->common, "cannot fetch offsets of group '%s': %s", group,
-			    error_text(rk, e));
+			    error_text(a, rk, e));
 	else if (!rd_kafka_group_result_partitions(res[0]))
 		out = rd_kafka_topic_partition_list_new(0);
 	else
@@ -789,7 +794,7 @@ static int commit_reset(struct group_args *a, rd_kafka_t *rk, rd_kafka_queue_t *
 		rc = rn__cli_err(&a->common, "group '%s': %zu results in the answer", group, n);
 	else if (e)
 		rc = rn__cli_err(&a->common, "cannot commit offsets of group '%s': %s", group,
-				 error_text(rk, e));
+				 error_text(a, rk, e));
 	for (int i = 0; p && i < p->cnt && !rc; i++)
 		if (p->elems[i].err)
 			rc = rn__cli_err(&a->common, "cannot commit offset of %s [%d]: %s",

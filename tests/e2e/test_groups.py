@@ -643,8 +643,11 @@ def test_cli_usage_errors():
                                 "-b", "127.0.0.1:1", rc=2, bootstrap=False)
     cli_err(None, "describe", "g", "--execute", rc=2, bootstrap=False)
     # An unreachable broker: one line naming the cause, exit 1.
-    line = cli_err(None, "list", "-b", "127.0.0.1:1", "--timeout-ms", "1500", bootstrap=False)
-    assert "127.0.0.1:1" in line
+    for args in (["list"], ["describe", "g"], ["delete", "g"],
+                 ["reset-offsets", "g", "--topic", "t", "--to-latest"]):
+        line = cli_err(None, *args, "-b", "127.0.0.1:1", "--timeout-ms", "500",
+                       bootstrap=False)
+        assert "no answer from 127.0.0.1:1" in line, line
 
 
 def test_cli_list_describe_delete_reset(make_broker):
