@@ -235,6 +235,18 @@ int rn_io_ftruncate(int fd, off_t len)
 	return rc < 0 ? -errno : 0;
 }
 
+int rn_io_fallocate(int fd, off_t off, off_t len)
+{
+	int err = fault_check(RN_IO_FALLOCATE, NULL);
+	if (err)
+		return err;
+	int rc;
+	do
+		rc = fallocate(fd, 0, off, len);
+	while (rc < 0 && errno == EINTR);
+	return rc < 0 ? -errno : 0;
+}
+
 int rn_io_rename(const char *from, const char *to)
 {
 	int err = fault_check(RN_IO_RENAME, NULL);

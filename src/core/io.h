@@ -26,6 +26,7 @@ enum rn_io_op {
 	RN_IO_TRUNCATE,
 	RN_IO_RENAME,
 	RN_IO_UNLINK,
+	RN_IO_FALLOCATE,
 	RN_IO_NOPS
 };
 
@@ -42,6 +43,9 @@ ssize_t rn_io_pread(int fd, void *p, size_t n, off_t off);
 int rn_io_fdatasync(int fd);
 int rn_io_fsync(int fd);
 int rn_io_ftruncate(int fd, off_t len);
+/* Allocates the blocks of [off, off + len) (fallocate mode 0: the file grows if shorter, data
+ * stays). Returns 0, -ENOSPC, -EDQUOT, -EOPNOTSUPP (file system without fallocate), -errno. */
+int rn_io_fallocate(int fd, off_t off, off_t len);
 int rn_io_rename(const char *from, const char *to);
 int rn_io_unlink(const char *path);
 /* fsyncs a directory so that created, renamed and deleted names in it are durable. */

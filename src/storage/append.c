@@ -94,7 +94,8 @@ static bool must_roll(struct rn_partition *p, struct rn_segment *s, size_t len, 
 	return atomic_load(&p->log_end) + noffsets - s->base > INT32_MAX;
 }
 
-/* Index entries for the batches just written at pos (same rule as recovery.c's scan). */
+/* Index entries for the batches just written at pos (same rule as recovery.c's scan; counted
+ * ahead by reserve_indexes). */
 static void index_batches(struct rn_partition *p, struct rn_segment *s, const uint8_t *buf,
 			  size_t len, uint64_t pos)
 {
@@ -123,6 +124,12 @@ static void index_batches(struct rn_partition *p, struct rn_segment *s, const ui
 	atomic_store_explicit(&s->max_ts, max_ts, memory_order_relaxed);
 }
 
+/* At most one line per 5 s: on a full disk every produce fails. */
+static void append_failed(struct rn_partition *p, int err)
+{
+	rn_log_every(5000, RN_LOG_WARN, "storage: %s: append failed: %s", p->dir, rn_strerror(err));
+}
+
 /* A failed write may have left a torn batch in the file: cut it off. If even that fails the
  * log can no longer be trusted, and the partition goes offline. */
 static void undo_write(struct rn_partition *p, struct rn_segment *s, uint64_t pos, int err)
@@ -134,8 +141,42 @@ static void undo_write(struct rn_partition *p, struct rn_segment *s, uint64_t po
 			 "offline",
 			 p->dir, rn_strerror(err), rn_strerror(rc));
 	} else {
-		rn_warn("storage: %s: append failed: %s", p->dir, rn_strerror(err));
+		append_failed(p, err);
 	}
+}
+
+/* Blocks for the index entries this append will add (counted ahead with index_batches' rule),
+ * allocated before anything goes to the log: on a full disk the append fails cleanly instead
+ * of a store into the index mapping raising SIGBUS. Only blocks that entries need: a partition
+ * with a few small batches allocates none, so trimming its index files frees nothing (each
+ * freed block costs a synchronous discard on a file system mounted with -o discard). The final
+ * time entry of deactivation reserves its own. */
+static int reserve_indexes(struct rn_partition *p, struct rn_segment *s, const uint8_t *buf,
+			   size_t len)
+{
+	uint64_t interval = (uint64_t)p->cfg.index_interval_bytes, since = s->bytes_since_index;
+	uint64_t pos = atomic_load_explicit(&s->size, memory_order_relaxed);
+	int64_t max_ts = atomic_load_explicit(&s->max_ts, memory_order_relaxed);
+	uint32_t on = atomic_load_explicit(&s->oidx.n, memory_order_relaxed);
+	uint32_t tn = atomic_load_explicit(&s->tidx.n, memory_order_relaxed);
+	int64_t last_ts = rn__tidx_last_ts(&s->tidx, tn);
+	for (size_t off = 0; off < len;) {
+		uint64_t total = rn_batch_total_size(buf + off);
+		int64_t ts = (int64_t)rn_be64(buf + off + RN_BATCH_OFF_MAX_TIMESTAMP);
+		max_ts = ts > max_ts ? ts : max_ts;
+		if (pos + off > 0 && since >= interval) {
+			on++;
+			tn += max_ts > last_ts;
+			last_ts = max_ts > last_ts ? max_ts : last_ts;
+			since = 0;
+		}
+		since += total;
+		off += (size_t)total;
+	}
+	int rc = rn__index_reserve(p, s, false, on);
+	if (rc == 0)
+		rc = rn__index_reserve(p, s, true, tn);
+	return rc;
 }
 
 /* An exact retry of a batch already in the log: its original offsets, nothing written. The
@@ -202,8 +243,12 @@ static int append(struct rn_partition *p, uint8_t *buf, size_t len, struct rn_ap
 		rc = rn__roll(p, now);
 		s = p->segs[p->nsegs - 1];
 	}
-	if (rc < 0)
+	if (rc == 0)
+		rc = reserve_indexes(p, s, buf, len);
+	if (rc < 0) {
+		append_failed(p, rc);
 		goto out_unlock;
+	}
 
 	int64_t base = atomic_load(&p->log_end), next = base;
 	int32_t epoch = atomic_load(&p->leader_epoch);
@@ -235,12 +280,14 @@ static int append(struct rn_partition *p, uint8_t *buf, size_t len, struct rn_ap
 		pb.last_offset = next - 1;
 		bool fresh = !pe;
 		rn_ps_record(&p->ps, pe, h.producer_id, h.producer_epoch, &pb, now);
+		p->had_producers = true;
 		if (fresh && now + p->cfg.producer_id_expiration_ms < p->ps.next_expiry_ms)
 			p->ps.next_expiry_ms = now + p->cfg.producer_id_expiration_ms;
 		if (h.attributes & RN_BATCH_ATTR_TRANSACTIONAL)
 			rn__txn_begin(p, h.producer_id, base);
 	} else if (marker >= 0) {
 		rn__txn_marker(p, h.producer_id, h.producer_epoch, marker == 1, base, true, now);
+		p->had_producers = true;
 	}
 	atomic_fetch_add(&p->total_bytes, len);
 	atomic_fetch_add(&p->written_bytes, len);

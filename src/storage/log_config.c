@@ -13,4 +13,5 @@ void rn_log_config_default(struct rn_log_config *c)
 	c->max_message_bytes = 1048588;
 	c->log_append_time = false;
 	c->producer_id_expiration_ms = 86400000;
+	c->idle_close_ms = RN_IDLE_CLOSE_MS_DEFAULT;
 }

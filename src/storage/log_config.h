@@ -20,7 +20,11 @@ struct rn_log_config {
 	int32_t max_message_bytes;    /* message.max.bytes / max.message.bytes (1048588) */
 	bool log_append_time;         /* log.message.timestamp.type=LogAppendTime */
 	int64_t producer_id_expiration_ms; /* producer.id.expiration.ms (1 day), broker-wide */
+	int64_t idle_close_ms; /* a segment's fd and index mappings unused this long are closed
+				* (Runnel's own; <= 0 means the default, 30 s) */
 };
+
+#define RN_IDLE_CLOSE_MS_DEFAULT 30000
 
 /* Kafka's defaults. */
 void rn_log_config_default(struct rn_log_config *c);

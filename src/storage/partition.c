@@ -37,6 +37,8 @@ static void sanitize(struct rn_log_config *c)
 		c->flush_messages = 1;
 	if (c->producer_id_expiration_ms < 1)
 		c->producer_id_expiration_ms = 1;
+	if (c->idle_close_ms <= 0)
+		c->idle_close_ms = RN_IDLE_CLOSE_MS_DEFAULT;
 }
 
 void rn_partition_set_config(struct rn_partition *p, const struct rn_log_config *cfg)
@@ -238,20 +240,34 @@ int rn_partition_open(const char *dir, const struct rn_log_config *cfg, int64_t 
 		free_partition(p);
 		return rc;
 	}
+	p->had_producers = p->ps.n > 0;
 	act->created_ms = rn_wall_ms();
 	p->last_flush_ms = rn_wall_ms();
 	*out = p;
 	return 0;
 }
 
+/* Offsets (an upper bound of the batch headers) the next open may replay instead of reading
+ * a shutdown snapshot. */
+#define SNAPSHOT_MIN_OFFSETS 64
+
 /* A shutdown snapshot saves the next open from replaying the log, unless one exists at the log
- * end already or there is nothing to replay. Caller holds p->lock. */
+ * end already or there is nothing to replay. Nor is one written for a partition that never had
+ * an idempotent producer in this run when the replay is a few headers: creating 10,000 files
+ * (one per partition that got a record) took most of a shutdown. Without a new snapshot,
+ * rn__ps_load replays from the newest one, else from the second-last segment. (With producers,
+ * the snapshot also keeps expired ones from coming back through the replay.) Caller holds
+ * p->lock. */
 static bool want_snapshot(struct rn_partition *p)
 {
 	int64_t end = atomic_load(&p->log_end);
 	if (atomic_load(&p->offline) || (p->nsnaps && p->snaps[p->nsnaps - 1] == end))
 		return false;
-	return p->ps.n > 0 || end > p->segs[0]->base;
+	if (p->ps.n > 0 || p->had_producers)
+		return true;
+	int64_t from =
+	    p->nsnaps ? p->snaps[p->nsnaps - 1] : p->segs[p->nsegs > 2 ? p->nsegs - 2 : 0]->base;
+	return end - from > SNAPSHOT_MIN_OFFSETS;
 }
 
 void rn_partition_close(struct rn_partition *p)

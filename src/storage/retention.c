@@ -1,6 +1,6 @@
 /*
  * Housekeeping from a timer: roll by age, retention by size and time, flush by time, expiry of
- * idle producer ids (producer.id.expiration.ms).
+ * idle producer ids (producer.id.expiration.ms), closing of idle segment files.
  * Retention deletes whole segments from the front, never the active one; readers that are
  * sending from a deleted segment keep its fd through their rn_fileref, so unlinking is safe.
  */
@@ -67,6 +67,7 @@ int rn_partition_maintain(struct rn_partition *p, int64_t now_ms)
 	}
 	bool flush = p->cfg.flush_ms != INT64_MAX && now_ms - p->last_flush_ms >= p->cfg.flush_ms &&
 		     atomic_load(&p->written_bytes) != atomic_load(&p->flushed_bytes);
+	int64_t idle_ms = p->cfg.idle_close_ms;
 	pthread_mutex_unlock(&p->lock);
 	for (int i = 0; i < n; i++) {
 		rn_info("storage: %s: retention deletes segment %020lld", p->dir,
@@ -76,5 +77,6 @@ int rn_partition_maintain(struct rn_partition *p, int64_t now_ms)
 	}
 	if (flush)
 		rc = rn_partition_flush(p);
+	rn__close_idle(p, now_ms, idle_ms);
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/io.h"
 #include "core/log.h"
@@ -85,6 +86,8 @@ static void init_append_state(struct rn_segment *s)
 int rn__seg_ensure_open(struct rn_partition *p, struct rn_segment *s, bool active)
 {
 	int rc = 0;
+	/* Every append and read comes through here: the idle clock of rn__close_idle. */
+	atomic_store_explicit(&s->used_ms, rn_wall_ms(), memory_order_relaxed);
 	pthread_mutex_lock(&p->lazy);
 	if (!s->file) {
 		char path[PATH_MAX];
@@ -100,6 +103,7 @@ int rn__seg_ensure_open(struct rn_partition *p, struct rn_segment *s, bool activ
 		f->release = segfile_release;
 		s->file = f;
 		s->writable = active;
+		atomic_fetch_add(&p->nopen, 1);
 	}
 	if (s->idx_state == RN_IDX_UNLOADED) {
 		rc = load_indexes(p, s, active);
@@ -121,7 +125,10 @@ void rn__seg_deactivate(struct rn_partition *p, struct rn_segment *s)
 	if (s->idx_state != RN_IDX_RW)
 		return;
 	uint32_t tn = atomic_load(&s->tidx.n);
-	if (s->max_ts > rn__tidx_last_ts(&s->tidx, tn) && tn < s->tidx.cap && s->max_ts_off >= 0)
+	/* Appends reserve the block of this entry; after a reopen it may still be a hole, and on
+	 * a full disk the entry is left out (time lookups then start a little earlier). */
+	if (s->max_ts > rn__tidx_last_ts(&s->tidx, tn) && tn < s->tidx.cap && s->max_ts_off >= 0 &&
+	    rn__index_reserve(p, s, true, tn + 1) == 0)
 		rn__tidx_append(&s->tidx, s->max_ts, (uint32_t)(s->max_ts_off - s->base));
 	char path[PATH_MAX];
 	size_t ob = (size_t)atomic_load(&s->oidx.n) * RN_OIDX_ENTRY;
@@ -136,6 +143,62 @@ void rn__seg_deactivate(struct rn_partition *p, struct rn_segment *s)
 	rn__seg_path(p, s->base, ".timeindex", path);
 	if (trim_index(path, tb) < 0)
 		rn_warn("storage: cannot trim %s", path);
+}
+
+/* Caller holds p->lock, seglock exclusively and p->lazy: no reader uses the fd or the
+ * mappings (a sendfile in flight holds its own reference to the file). */
+static void close_files(struct rn_partition *p, struct rn_segment *s)
+{
+	rn__seg_deactivate(p, s); /* the active segment: as at shutdown */
+	rn__index_unmap(&s->oidx);
+	rn__index_unmap(&s->tidx);
+	s->idx_state = RN_IDX_UNLOADED;
+	if (s->file) {
+		rn_fileref_put(s->file);
+		s->file = NULL;
+	}
+}
+
+static bool is_idle(struct rn_segment *s, int64_t before)
+{
+	return (s->file || s->idx_state != RN_IDX_UNLOADED) &&
+	       atomic_load_explicit(&s->used_ms, memory_order_relaxed) < before;
+}
+
+/*
+ * Without this, the active segment of every partition that was ever written keeps an fd and
+ * two index mappings forever: 10,000 partitions hold 10,000 fds and 20,000 mappings (and
+ * closing them all made shutdown slow). Idleness is checked under p->lock and p->lazy first,
+ * so that busy partitions never take seglock exclusively here.
+ */
+void rn__close_idle(struct rn_partition *p, int64_t now_ms, int64_t idle_ms)
+{
+	if (atomic_load_explicit(&p->nopen, memory_order_relaxed) == 0)
+		return;
+	int64_t before = now_ms - idle_ms;
+	bool any = false;
+	pthread_mutex_lock(&p->lock);
+	pthread_mutex_lock(&p->lazy);
+	for (int i = 0; i < p->nsegs && !any; i++)
+		any = is_idle(p->segs[i], before);
+	pthread_mutex_unlock(&p->lazy);
+	if (!any)
+		goto out_unlock;
+	pthread_rwlock_wrlock(&p->seglock);
+	pthread_mutex_lock(&p->lazy);
+	int nopen = 0;
+	for (int i = 0; i < p->nsegs; i++) {
+		struct rn_segment *s = p->segs[i];
+		if (is_idle(s, before))
+			close_files(p, s);
+		nopen += s->file != NULL;
+	}
+	/* Recounted here: segments freed by retention or truncation do not decrement it. */
+	atomic_store(&p->nopen, nopen);
+	pthread_mutex_unlock(&p->lazy);
+	pthread_rwlock_unlock(&p->seglock);
+out_unlock:
+	pthread_mutex_unlock(&p->lock);
 }
 
 void rn__seg_free(struct rn_segment *s)

@@ -49,6 +49,7 @@ struct rn__index {
 	size_t map_bytes;   /* mapped length */
 	_Atomic uint32_t n; /* valid entries; readers load it, the appender publishes */
 	uint32_t cap;       /* entries that fit in the mapping */
+	size_t alloc_bytes; /* RW: file prefix with allocated blocks (rn__index_reserve) */
 };
 
 struct rn_segment {
@@ -60,11 +61,12 @@ struct rn_segment {
 	struct rn__index oidx, tidx;
 	/* Append state (active segment, under p->lock). */
 	uint64_t bytes_since_index;
-	_Atomic int64_t max_ts; /* INT64_MIN = not known yet, -1 = no batch */
-	int64_t max_ts_off;     /* absolute base offset of the batch where max_ts appeared */
-	int64_t end_offset;     /* offset after its last batch */
-	int64_t created_ms;     /* wall time of its first batch (or of opening it), for roll_ms */
-	bool dirty;             /* written since the last fdatasync */
+	_Atomic int64_t max_ts;  /* INT64_MIN = not known yet, -1 = no batch */
+	int64_t max_ts_off;      /* absolute base offset of the batch where max_ts appeared */
+	int64_t end_offset;      /* offset after its last batch */
+	int64_t created_ms;      /* wall time of its first batch (or of opening it), for roll_ms */
+	bool dirty;              /* written since the last fdatasync */
+	_Atomic int64_t used_ms; /* wall time of the last append or read (idle closing) */
 };
 
 struct rn_partition {
@@ -90,13 +92,15 @@ struct rn_partition {
 	_Atomic int32_t max_message_bytes; /* copies of cfg fields read outside p->lock */
 	_Atomic bool log_append_time;
 	_Atomic int nwaiters;
+	_Atomic int nopen;   /* segments with an open file (a hint for idle closing) */
 	int64_t sync_target; /* rn__partition_sync_prepare snapshot */
 	uint64_t sync_written;
 	bool dir_dirty; /* a segment file was created or deleted since the last flush */
 	struct rn_partition_waiter waiters; /* list head */
 	/* Idempotent producers, under p->lock (producer_state.h, producer_log.c). */
 	struct rn_producer_state ps;
-	int64_t *snaps; /* offsets of the <offset>.snapshot files on disk, ascending */
+	bool had_producers; /* ps was not empty at some point in this run (want_snapshot) */
+	int64_t *snaps;     /* offsets of the <offset>.snapshot files on disk, ascending */
 	int nsnaps, snapcap;
 	/* Transactions (txn_index.c), under p->lock; first_unstable is also read without it. */
 	_Atomic int64_t first_unstable; /* first offset of the oldest open transaction, -1: none */
@@ -117,6 +121,17 @@ int rn__seg_ensure_open(struct rn_partition *p, struct rn_segment *s, bool activ
 /* Turns the active segment into an old one: final time index entry, index files trimmed to
  * their entries and unmapped. Caller holds p->lock and seglock exclusively. */
 void rn__seg_deactivate(struct rn_partition *p, struct rn_segment *s);
+/* Closes the files of every segment unused since before now_ms - idle_ms: the .log fd (an
+ * in-flight sendfile keeps its own reference) and the index mappings, the active segment's
+ * trimmed as at shutdown. The next append or read reopens them (rn__seg_ensure_open). Takes
+ * p->lock, seglock and p->lazy. */
+void rn__close_idle(struct rn_partition *p, int64_t now_ms, int64_t idle_ms);
+/* Makes sure the blocks under the first `entries` entries of the active segment's offset
+ * index (or time index) exist, growing the allocation by chunks of up to 64 KiB, so that
+ * writing them through the shared mapping cannot raise SIGBUS on a full file system. entries
+ * must not exceed the index's cap. Caller holds p->lock, or seglock exclusively, with the
+ * indexes mapped read-write. Returns 0, -ENOSPC, -EDQUOT, -errno. */
+int rn__index_reserve(struct rn_partition *p, struct rn_segment *s, bool time, uint32_t entries);
 /* Drops the segment's file reference and mappings and frees it (in-flight readers keep the
  * fd through their own references). */
 void rn__seg_free(struct rn_segment *s);

@@ -6,9 +6,14 @@
 
 #include <cmocka.h>
 
-#include "batch_builder.h"
-#include "core/err.h"
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "batch_builder.h"
+#include "core/clock.h"
+#include "core/err.h"
 #include "storage/partition.h"
 
 static struct rn_log_config small_cfg(void)
@@ -282,13 +287,114 @@ static void test_waiters(void **state)
 	free(dir);
 }
 
+static int count_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* Base offset of the newest .log in dir. */
+static int64_t active_base(const char *dir)
+{
+	int64_t base = -1;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		if (n == 24 && !strcmp(e->d_name + 20, ".log") && atoll(e->d_name) > base)
+			base = atoll(e->d_name);
+	}
+	closedir(d);
+	return base;
+}
+
+static off_t file_size(const char *dir, int64_t base, const char *ext)
+{
+	char path[600];
+	snprintf(path, sizeof(path), "%s/%020lld%s", dir, (long long)base, ext);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_size;
+}
+
+/* Reads every offset from 0 to end, batch by batch. */
+static void check_all(struct rn_partition *p, int64_t end)
+{
+	uint64_t len;
+	for (int64_t o = 0; o < end;)
+		o = check_read(p, o, 1 << 20, &len);
+}
+
+/* Segments unused for idle_close_ms lose their fd and index mappings (the active one's index
+ * files trimmed); a reader's reference keeps its fd; the next append or read reopens them. */
+static void test_idle_close(void **state)
+{
+	(void)state;
+	char *dir = bb_tmpdir();
+	struct rn_log_config c = small_cfg();
+	c.idle_close_ms = 1000;
+	c.retention_ms = -1;
+	struct rn_partition *p;
+	int fds0 = count_fds();
+	assert_int_equal(rn_partition_open(dir, &c, -1, 0, true, &p), 0);
+	assert_int_equal(count_fds(), fds0);
+	int64_t end = 0;
+	for (int i = 0; i < 40; i++)
+		end = append1(p, 3, 1000 + i, 300) + 3;
+	int64_t act = active_base(dir);
+	uint64_t len;
+	check_all(p, end);
+	assert_true(count_fds() > fds0 + 1); /* the active and old segments */
+	assert_int_equal(file_size(dir, act, ".index"), c.segment_index_bytes); /* preallocated */
+	struct rn_read_info ri;
+	assert_int_equal(rn_partition_read(p, 0, 1000, true, &ri), 0);
+	int64_t now = rn_wall_ms();
+	assert_int_equal(rn_partition_maintain(p, now), 0);
+	assert_true(count_fds() > fds0 + 1); /* used just now */
+	assert_int_equal(rn_partition_maintain(p, now + 2000), 0);
+	assert_int_equal(count_fds(), fds0 + 1); /* only the reader's */
+	uint8_t b[RN_BATCH_HEADER_SIZE];
+	assert_int_equal(pread(ri.file->fd, b, sizeof(b), (off_t)ri.pos), (ssize_t)sizeof(b));
+	rn_fileref_put(ri.file);
+	assert_int_equal(count_fds(), fds0);
+	/* The active segment's index files are trimmed to their entries. */
+	off_t isz = file_size(dir, act, ".index"), tsz = file_size(dir, act, ".timeindex");
+	assert_true(isz > 0 && isz < c.segment_index_bytes && isz % 8 == 0);
+	assert_true(tsz > 0 && tsz < c.segment_index_bytes && tsz % 12 == 0);
+	/* Appends and reads reopen what they need. */
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(append1(p, 2, 2000 + 10 * i, 300), end + 2 * i);
+	end += 10;
+	check_all(p, end);
+	assert_int_equal(check_read(p, end, 100, &len), end);
+	int64_t t_off, t_ts;
+	assert_int_equal(rn_partition_offset_for_time(p, 2030, &t_off, &t_ts), 0);
+	assert_int_equal(t_off, end - 4);
+	assert_int_equal(t_ts, 2030);
+	assert_int_equal(rn_partition_maintain(p, rn_wall_ms() + 2000), 0);
+	assert_int_equal(count_fds(), fds0);
+	rn_partition_close(p);
+	assert_int_equal(rn_partition_open(dir, &c, end, 0, false, &p), 0);
+	assert_int_equal(rn_partition_log_end(p), end);
+	check_all(p, end);
+	assert_int_equal(append1(p, 1, 3000, 10), end);
+	rn_partition_close(p);
+	assert_int_equal(count_fds(), fds0);
+	bb_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_roundtrip_rolls),
-	    cmocka_unit_test(test_offsets_and_epoch),
-	    cmocka_unit_test(test_offset_for_time),
-	    cmocka_unit_test(test_waiters),
+	    cmocka_unit_test(test_roundtrip_rolls), cmocka_unit_test(test_offsets_and_epoch),
+	    cmocka_unit_test(test_offset_for_time), cmocka_unit_test(test_waiters),
+	    cmocka_unit_test(test_idle_close),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -302,6 +302,78 @@ static void test_enospc(void **state)
 	free(dir);
 }
 
+static int try_append(struct rn_partition *p, int n, int vs)
+{
+	struct rn_buf b = {0};
+	bb_batch(&b, n, 1000, vs);
+	struct rn_append_info info;
+	int rc = rn_partition_append(p, b.data, b.len, &info);
+	rn_buf_free(&b);
+	return rc;
+}
+
+/* Index blocks are allocated (fallocate) in growing chunks before the log is written: when
+ * that fails (a full disk, where a store into the sparse mapping would raise SIGBUS) the append
+ * fails with nothing written, and works again once space is back. */
+static void test_enospc_index(void **state)
+{
+	(void)state;
+	char *dir = bb_tmpdir();
+	struct rn_log_config c = cfg();
+	c.segment_bytes = 1 << 20;
+	c.segment_index_bytes = 1 << 20;
+	c.index_interval_bytes = 1; /* an entry for every batch but the first */
+	struct rn_partition *p;
+	assert_int_equal(rn_partition_open(dir, &c, -1, 0, true, &p), 0);
+	char log[600], idx[600];
+	snprintf(log, sizeof(log), "%s/%020d.log", dir, 0);
+	snprintf(idx, sizeof(idx), "%s/%020d.index", dir, 0);
+	/* The batch at position 0 gets no index entry: nothing to reserve. The next one needs
+	 * the first chunk. */
+	rn_io_fault_set(RN_IO_FALLOCATE, ENOSPC, 0);
+	append1(p, 2, 10);
+	off_t size = file_size(log);
+	assert_int_equal(try_append(p, 2, 10), -ENOSPC);
+	rn_io_fault_clear();
+	assert_int_equal(file_size(log), size);
+	assert_int_equal(rn_partition_log_end(p), 2);
+	assert_false(rn_partition_offline(p));
+	append1(p, 1, 10);
+	/* Entries go on until the chunk (4 KiB: 512 entries) is used up, then the next
+	 * reservation fails. */
+	rn_io_fault_set(RN_IO_FALLOCATE, ENOSPC, 0);
+	int ok = 0, rc;
+	do {
+		size = file_size(log);
+		rc = try_append(p, 1, 10);
+		ok += rc == 0;
+	} while (rc == 0 && ok < 5000);
+	rn_io_fault_clear();
+	assert_int_equal(rc, -ENOSPC);
+	assert_int_equal(ok, 511);
+	assert_int_equal(file_size(log), size);
+	assert_int_equal(rn_partition_log_end(p), 3 + ok);
+	assert_false(rn_partition_offline(p));
+	check_all(p);
+	for (int i = 0; i < 1000; i++)
+		append1(p, 1, 10);
+	check_all(p);
+	/* The mapping covers 1 MiB, the allocation a few chunks. */
+	struct stat st;
+	assert_int_equal(stat(idx, &st), 0);
+	assert_int_equal(st.st_size, 1 << 20);
+	assert_true(st.st_blocks * 512 <= 64 << 10);
+	int64_t end = rn_partition_log_end(p);
+	rn_partition_close(p);
+	assert_int_equal(rn_partition_open(dir, &c, end, 0, false, &p), 0);
+	assert_int_equal(rn_partition_log_end(p), end);
+	check_all(p);
+	append1(p, 1, 10);
+	rn_partition_close(p);
+	bb_rmrf(dir);
+	free(dir);
+}
+
 static void test_fsync_eio(void **state)
 {
 	(void)state;
@@ -336,6 +408,7 @@ int main(void)
 	    cmocka_unit_test(test_multi_segment_recovery),
 	    cmocka_unit_test(test_index_rebuild),
 	    cmocka_unit_test(test_enospc),
+	    cmocka_unit_test(test_enospc_index),
 	    cmocka_unit_test(test_fsync_eio),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
