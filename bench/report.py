@@ -15,7 +15,12 @@ SECTIONS = [
                 "coordinated-omission corrected"),
     ("consume", "Consume from page cache"),
     ("footprint", "Footprint, start-up and recovery"),
+    ("txn", "Transactions overhead: 1 KiB, 1 partition, acks=all, one broker, "
+            "modes interleaved run by run"),
 ]
+TXN_BASES = ["plain", "idempotent"]
+TXN_MODE = "transactional"
+TXN_TARGET_PCT = 5.0  # issue 4; Kafka publishes about 3%
 BUSY_LIMIT = 0.5  # cores kept busy by other processes just before a run
 
 
@@ -94,7 +99,56 @@ def section_table(sec, title, vals, na, notes, out):
     out.append("")
 
 
-def targets(vals, out):
+def txn_runs(path):
+    """msgs/s of the txn section per (mode, run): the modes alternate run by run, so the ratio
+    within a run is the least drift-affected estimate."""
+    runs = collections.defaultdict(dict)   # mode -> {run: msgs/s}
+    with open(path) as f:
+        next(f)
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) < 10 or parts[0] != "txn" or parts[3] != "msgs_per_sec":
+                continue
+            try:
+                runs[parts[1].removeprefix("1KiB-1p-")][parts[5]] = float(parts[6])
+            except ValueError:
+                continue
+    return runs
+
+
+def txn_overhead(vals, runs):
+    """[(base, overhead % of the medians, [per-run overhead %])] for each baseline measured."""
+    res = []
+    txn = median(vals, ("txn", f"1KiB-1p-{TXN_MODE}", "msgs_per_sec", "msg/s", "runnel"))
+    for base in TXN_BASES:
+        b = median(vals, ("txn", f"1KiB-1p-{base}", "msgs_per_sec", "msg/s", "runnel"))
+        if txn is None or not b:
+            continue
+        per_run = [(1 - runs[TXN_MODE][r] / runs[base][r]) * 100
+                   for r in sorted(runs[TXN_MODE]) if runs[base].get(r)]
+        res.append((base, (1 - txn / b) * 100, per_run))
+    return res
+
+
+def txn_table(vals, runs, out):
+    rows = txn_overhead(vals, runs)
+    if not rows:
+        return
+    out.append("Overhead of transactions in msgs/s (positive = transactional is slower; "
+               f"target <= {TXN_TARGET_PCT:g}%):\n")
+    out.append("| transactional vs | from the medians | per run: median (min–max) |")
+    out.append("|---|---|---|")
+    for base, ovh, per_run in rows:
+        pr = "–"
+        if per_run:
+            pr = f"{statistics.median(per_run):+.1f}%"
+            if len(per_run) > 1:
+                pr += f" ({min(per_run):+.1f}% – {max(per_run):+.1f}%)"
+        out.append(f"| {base} | {ovh:+.1f}% | {pr} |")
+    out.append("")
+
+
+def targets(vals, runs, out):
     def m(sec, wl, metric, unit, sys_):
         return median(vals, (sec, wl, metric, unit, sys_))
 
@@ -144,6 +198,10 @@ def targets(vals, out):
                  net(m("footprint", "restart_10k", "restart", "ms", "runnel")), " ms"))
     rows.append(("recovery, 1 GiB unflushed tail after SIGKILL (minus probe client cost)",
                  "< 1000 ms", net(m("footprint", "recovery", "recovery", "ms", "runnel")), " ms"))
+    ovh = dict((base, o) for base, o, _ in txn_overhead(vals, runs))
+    for base in TXN_BASES:
+        rows.append((f"transactions (commit every 100 ms) vs {base} acks=all, msgs/s, 1 KiB",
+                     f"<= {TXN_TARGET_PCT:g}% slower", ovh.get(base), "%"))
     out.append("### Targets (Runnel, medians)\n")
     out.append("| target | goal | measured |")
     out.append("|---|---|---|")
@@ -160,9 +218,12 @@ def main():
     out.append("Cells: median (min–max) over the runs; ⚠ = other processes kept more than "
                f"{BUSY_LIMIT} core busy just before a run (shared machine; load1 and busy cores "
                "of every run are in results.tsv). MB = 10^6 bytes.\n")
+    runs = txn_runs(sys.argv[1])
     for sec, title in SECTIONS:
         section_table(sec, title, vals, na, notes, out)
-    targets(vals, out)
+        if sec == "txn":
+            txn_table(vals, runs, out)
+    targets(vals, runs, out)
     print("\n".join(out))
 
 

@@ -12,7 +12,10 @@
 #
 # Environment overrides: RUNNEL (binary), BENCH_RUNS, BENCH_OUT, BENCH_DIR (data/temp dir, on
 # the data disk), RUNNEL_PORT, RUNNEL_ADMIN (host:port of the admin HTTP listener), REDIS_PORT,
-# IPERF_PORT, BENCH_SKIP (space-separated workload names to skip, e.g. "footprint fio").
+# IPERF_PORT, BENCH_SKIP (space-separated workload names to skip, e.g. "footprint fio"),
+# BENCH_ONLY (space-separated workload names to run, nothing else, e.g. "txn_overhead"),
+# TXN_INTERVAL_MS (txn_overhead: transaction length, default 100).
+# Workloads: iperf fio produce durable latency consume footprint txn_overhead.
 set -uo pipefail
 
 MODE=${1:-full}
@@ -32,6 +35,8 @@ RUNNEL_ADMIN=${RUNNEL_ADMIN:-127.0.0.1:19644}
 REDIS_PORT=${REDIS_PORT:-16379}
 IPERF_PORT=${IPERF_PORT:-15201}
 SKIP=" ${BENCH_SKIP:-} "
+ONLY=" ${BENCH_ONLY:-} "
+TXN_INTERVAL_MS=${TXN_INTERVAL_MS:-100}
 CLK_TCK=$(getconf CLK_TCK)
 
 # Sizes of each workload: full follows docs/performance.md §4; quick only proves the plumbing.
@@ -40,11 +45,14 @@ if [ "$MODE" = quick ]; then
 	N100=200000 N1K=50000 REDIS_N100=100000 REDIS_N1K=50000
 	LAT_SECS=2 CONSUME_N=100000 TOPICS_10K=100 TAIL_RECORDS=20000
 	IPERF_SECS=2 FIO_SIZE=256m
+	# Enough for a few 100 ms transactions per run even at ~600k records/s.
+	TXN_N=300000
 else
 	RUNS=${BENCH_RUNS:-3}
 	N100=10000000 N1K=3000000 REDIS_N100=2000000 REDIS_N1K=1000000
 	LAT_SECS=30 CONSUME_N=4194304 TOPICS_10K=1000 TAIL_RECORDS=1048576
 	IPERF_SECS=5 FIO_SIZE=2g
+	TXN_N=$N1K
 fi
 # Every bench command gets a bounded delivery timeout so a stuck broker cannot hang the script.
 CLIENT_X=(-X message.timeout.ms=60000)
@@ -79,7 +87,7 @@ na() {
 	log "n/a: $2 on $3: $4"
 	printf '%s\t%s\t%s\t-\t-\t-\tn/a\t-\t-\t%s\n' "$1" "$2" "$3" "$4" >>"$TSV"
 }
-skipped() { [[ $SKIP == *" $1 "* ]]; }
+skipped() { [[ $SKIP == *" $1 "* || ($ONLY =~ [^\ ] && $ONLY != *" $1 "*) ]]; }
 now_ns() { date +%s%N; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
@@ -538,6 +546,63 @@ footprint_recovery() {
 	runnel_stop
 }
 
+# Transactions overhead (issue 4): one broker (default durability), 1 KiB records, 1 partition,
+# acks=all, TXN_N records per run in three modes: plain at-least-once, idempotent, and
+# transactional with a commit every TXN_INTERVAL_MS (the producer blocks in each commit, which
+# flushes its queue and then waits for EndTxn, as Kafka's ProducerPerformance does). The modes
+# alternate run by run (a,b,c,a,b,c,...) so that drift on a shared machine (other jobs, page
+# cache, segment rolls) hits each of them alike; report.py takes medians and the per-run ratios.
+wl_txn_overhead() {
+	local sec=txn modes=(plain idempotent transactional) mode run
+	local -A dead=()
+	log "transactions overhead: $TXN_N x 1 KiB, 1 partition, acks=all; plain, idempotent," \
+		"transactional (commit every $TXN_INTERVAL_MS ms), interleaved, runs=$RUNS"
+	local dir=$WORK/runnel-txn
+	rm -rf "$dir"
+	if ! runnel_start "$dir"; then
+		for mode in "${modes[@]}"; do na "$sec" "1KiB-1p-$mode" runnel "$REASON"; done
+		return
+	fi
+	for run in $(seq "$RUNS"); do
+		for mode in "${modes[@]}"; do
+			[ -n "${dead[$mode]:-}" ] && continue
+			local wl=1KiB-1p-$mode name=runnel-txn-$mode-r$run topic=txn-$mode-r$run
+			local extra=()
+			case $mode in
+			idempotent) extra=(--idempotence) ;;
+			transactional)
+				extra=(--transactional-id "bench-txn-r$run"
+					--txn-interval-ms "$TXN_INTERVAL_MS")
+				;;
+			esac
+			if ! bench_produce runnel "$RUNNEL_PID" "$name" "$sec" "$wl" "$run" \
+				-b "$RUNNEL_BOOT" -t "$topic" --partitions 1 -s 1024 -c "$TXN_N" \
+				-a all "${extra[@]}"; then
+				na "$sec" "$wl" runnel "$REASON"
+				dead[$mode]=1
+				continue
+			fi
+			if [ "$mode" = transactional ]; then
+				local f=$RAW/$name.json
+				record "$sec" "$wl" runnel txns count "$run" "$(json "$f" 'd["txns"]')"
+				record "$sec" "$wl" runnel txns_per_sec txn/s "$run" \
+					"$(json "$f" 'round(d["txns"] / d["seconds"], 2)')"
+				# commit = flush of the client's queue + EndTxn; endtxn = after the flush.
+				for p in p50 p99 max; do
+					record "$sec" "$wl" runnel "commit_$p" ms "$run" \
+						"$(json "$f" "round(d['commit_us']['$p'] / 1000, 2)")"
+					record "$sec" "$wl" runnel "endtxn_$p" ms "$run" \
+						"$(json "$f" "round(d['endtxn_us']['$p'] / 1000, 3)")"
+				done
+				log "    $(json "$f" 'd["txns"]') commits, p50 $(json "$f" 'd["commit_us"]["p50"]') us, EndTxn p50 $(json "$f" 'd["endtxn_us"]["p50"]') us"
+			fi
+			# Each run writes TXN_N KiB: dropping the topic keeps the disk bounded.
+			"$RUNNEL" topic delete "$topic" -b "$RUNNEL_BOOT" >/dev/null 2>&1
+		done
+	done
+	runnel_stop
+}
+
 # Machine limits, measured in the same session.
 wl_iperf() {
 	log "limit: iperf3 loopback, 1 stream, $IPERF_SECS s"
@@ -591,9 +656,9 @@ log "mode $MODE, runs $RUNS, binary $RUNNEL, work dir $WORK, output $OUT"
 	git -C "$ROOT" rev-parse --short HEAD 2>/dev/null
 } >"$RAW/machine.txt" 2>&1
 
-for wl in iperf fio produce durable latency consume footprint; do
+for wl in iperf fio produce durable latency consume footprint txn_overhead; do
 	if skipped "$wl"; then
-		log "skipping $wl (BENCH_SKIP)"
+		log "skipping $wl (BENCH_SKIP / BENCH_ONLY)"
 		continue
 	fi
 	pre_run

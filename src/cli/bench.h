@@ -14,15 +14,19 @@ struct rn_bench_args {
 	struct rn_cli_common common;
 	const char *mode; /* "produce" or "consume" */
 	const char *topic;
-	long long size;       /* produce: value bytes */
-	long long count;      /* records to produce / consume */
-	const char *acks;     /* produce */
-	long long rate;       /* produce: records/s, 0 = as fast as possible */
-	int partitions;       /* produce: create the topic with this many (-1: don't) */
-	int partition;        /* produce/consume: fixed partition, -1: all / partitioner */
-	long long linger_ms;  /* -1: librdkafka default */
-	long long batch_size; /* -1: librdkafka default */
-	int interval_ms;      /* progress line period */
+	long long size;            /* produce: value bytes */
+	long long count;           /* records to produce / consume */
+	const char *acks;          /* produce */
+	bool acks_set;             /* -a given: idempotence must not silently override it */
+	long long rate;            /* produce: records/s, 0 = as fast as possible */
+	int partitions;            /* produce: create the topic with this many (-1: don't) */
+	int partition;             /* produce/consume: fixed partition, -1: all / partitioner */
+	long long linger_ms;       /* -1: librdkafka default */
+	long long batch_size;      /* -1: librdkafka default */
+	int interval_ms;           /* progress line period */
+	bool idempotence;          /* produce: enable.idempotence=true */
+	const char *txn_id;        /* produce: transactional.id, NULL: not transactional */
+	long long txn_interval_ms; /* produce: commit a transaction every this many ms */
 	bool json;
 };
 

@@ -5,6 +5,11 @@
  *     latency is read when the report arrives rather than when the producer loop next polls.
  * The reporter owns every statistic (histograms, window counters) and prints progress lines;
  * the main thread only reads the atomic completion count to know when to stop.
+ *
+ * With --transactional-id the main thread also commits a transaction every --txn-interval-ms.
+ * commit_transaction() flushes, and librdkafka's flush serves delivery callbacks on the calling
+ * thread, so callbacks can then run on both threads: `lock` serialises them with the reporter's
+ * window printing. Uncontended outside commits, it costs every mode the same few nanoseconds.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -30,13 +35,20 @@ struct prod {
 	struct rn_bench_args *a;
 	rd_kafka_t *rk;
 	FILE *progress;
-	/* Reporter thread only. */
+	pthread_mutex_t lock; /* delivery callbacks and print_window */
+	/* Under lock (after the reporter's join: main thread). */
 	struct rn_cli_hist hist;
 	struct window win;
 	long long ok;
 	long long failed;
 	char first_error[600];
 	int64_t last_dr_us;
+	/* Main thread only: transactions. */
+	struct rn_cli_hist commit_hist; /* flush + commit_transaction(), us */
+	struct rn_cli_hist endtxn_hist; /* commit_transaction() after the flush: EndTxn, us */
+	long long txns;                 /* committed in the measured run */
+	bool txn_failed;                /* a transactional call failed: the run is not valid */
+	int64_t end_us;                 /* return of the last commit (0: not transactional) */
 	/* Shared. */
 	atomic_llong done; /* delivered + failed */
 	atomic_bool stop_reporter;
@@ -49,6 +61,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 	int64_t now = rn_mono_us();
 	char why[512];
 
+	pthread_mutex_lock(&p->lock);
 	p->last_dr_us = now;
 	if (m->err) {
 		if (p->failed++ == 0)
@@ -63,6 +76,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 		if (lat > p->win.max_us)
 			p->win.max_us = lat;
 	}
+	pthread_mutex_unlock(&p->lock);
 	atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
 }
 
@@ -90,8 +104,10 @@ static void *reporter(void *arg)
 	while (!atomic_load_explicit(&p->stop_reporter, memory_order_acquire)) {
 		rd_kafka_poll(p->rk, 50);
 		int64_t now = rn_mono_us();
+		pthread_mutex_lock(&p->lock);
 		if (now - p->win.start_us >= (int64_t)p->a->interval_ms * 1000)
 			print_window(p, now);
+		pthread_mutex_unlock(&p->lock);
 	}
 	rd_kafka_poll(p->rk, 0);
 	return NULL;
@@ -116,21 +132,88 @@ static void wait_until(int64_t t_us)
 }
 
 /*
+ * Consumes e (may be NULL). On an error prints it, aborts the transaction if librdkafka says it
+ * must be, marks the run failed and returns -1.
+ */
+static int txn_check(struct prod *p, rd_kafka_error_t *e, const char *what)
+{
+	if (!e)
+		return 0;
+	rn__cli_err(&p->a->common, "%s failed: %s", what, rd_kafka_error_string(e));
+	if (rd_kafka_error_txn_requires_abort(e)) {
+		rd_kafka_error_t *ae = rd_kafka_abort_transaction(p->rk, p->a->common.timeout_ms);
+		if (ae) {
+			rn__cli_err(&p->a->common, "abort_transaction failed: %s",
+				    rd_kafka_error_string(ae));
+			rd_kafka_error_destroy(ae);
+		}
+	}
+	rd_kafka_error_destroy(e);
+	p->txn_failed = true;
+	return -1;
+}
+
+/*
+ * Commits the open transaction: flush of its records, then EndTxn (markers written and, per the
+ * partitions' flush policy, synced, before the broker answers). Retriable errors are retried as
+ * librdkafka's documentation asks. commit_transaction() would flush by itself; flushing first
+ * splits the time between draining the client's queue (which only grows with its size) and the
+ * transaction's own round trip (endtxn_hist). The whole goes to commit_hist.
+ */
+static int txn_commit(struct prod *p)
+{
+	int64_t t0 = rn_mono_us();
+	rd_kafka_error_t *e;
+
+	/* A timeout here is not an error: commit_transaction() goes on flushing. */
+	rd_kafka_flush(p->rk, p->a->common.timeout_ms);
+	int64_t tf = rn_mono_us();
+
+	/* -1: bounded by the rest of transaction.timeout.ms. */
+	for (int tries = 0; (e = rd_kafka_commit_transaction(p->rk, -1)) &&
+			    rd_kafka_error_is_retriable(e) && tries < 10 && !rn__cli_stop;
+	     tries++)
+		rd_kafka_error_destroy(e);
+	if (txn_check(p, e, "commit_transaction"))
+		return -1;
+	int64_t t1 = rn_mono_us();
+	rn_cli_hist_record(&p->commit_hist, t1 - t0);
+	rn_cli_hist_record(&p->endtxn_hist, t1 - tf);
+	p->txns++;
+	p->end_us = t1;
+	return 0;
+}
+
+/*
  * Sends a->count records. With a rate, record i is due at start + i/rate and its latency counts
  * from that due time even if the loop is late (coordinated omission). Returns how many records
  * librdkafka accepted (fewer after a signal or a produce error, which is printed).
+ * Transactional: the records go in transactions of a->txn_interval_ms each, the commit time
+ * counted in the run (Kafka's ProducerPerformance does the same); the last one stays open for
+ * the caller to commit or abort.
  */
 static long long send_all(struct prod *p, rd_kafka_topic_t *rkt, void *payload)
 {
 	struct rn_bench_args *a = p->a;
 	double step_us = a->rate ? 1e6 / (double)a->rate : 0;
 	int32_t part = a->partition >= 0 ? a->partition : RD_KAFKA_PARTITION_UA;
-
+	int64_t txn_us = a->txn_interval_ms * 1000, txn_start = 0;
 	long long i;
 
 	p->start_us = rn_mono_us();
+	if (a->txn_id) {
+		if (txn_check(p, rd_kafka_begin_transaction(p->rk), "begin_transaction"))
+			return 0;
+		txn_start = p->start_us;
+	}
 	for (i = 0; i < a->count && !rn__cli_stop; i++) {
 		int64_t due = rn_mono_us();
+		if (a->txn_id && due - txn_start >= txn_us) {
+			if (txn_commit(p) ||
+			    txn_check(p, rd_kafka_begin_transaction(p->rk), "begin_transaction"))
+				return i;
+			due = txn_start = rn_mono_us();
+		}
 		if (a->rate) {
 			due = p->start_us + (int64_t)((double)i * step_us);
 			wait_until(due);
@@ -155,9 +238,12 @@ static void report(struct prod *p, long long sent)
 {
 	struct rn_bench_args *a = p->a;
 	const struct rn_cli_hist *h = &p->hist;
-	double secs = (double)(p->last_dr_us - p->start_us) / 1e6;
+	/* Transactional: records count as done once committed, so the last commit is included. */
+	int64_t end = p->end_us > p->last_dr_us ? p->end_us : p->last_dr_us;
+	double secs = (double)(end - p->start_us) / 1e6;
 	double rps = secs > 0 ? (double)p->ok / secs : 0;
 	double mbs = rps * (double)a->size / RN_BENCH_MB;
+	const struct rn_cli_hist *c = &p->commit_hist, *et = &p->endtxn_hist;
 
 	fprintf(p->progress,
 		"%lld records sent, %.1f records/sec (%.2f MB/sec), %.3f ms avg latency, "
@@ -167,18 +253,42 @@ static void report(struct prod *p, long long sent)
 		(double)rn_cli_hist_percentile(h, 95) / 1000.0,
 		(double)rn_cli_hist_percentile(h, 99) / 1000.0,
 		(double)rn_cli_hist_percentile(h, 99.9) / 1000.0);
+	if (a->txn_id)
+		fprintf(p->progress,
+			"%lld transactions committed, commit latency %.3f ms avg, %.3f ms 50th, "
+			"%.3f ms 99th, %.3f ms max; after the flush (EndTxn) %.3f ms 50th, "
+			"%.3f ms 99th.\n",
+			p->txns, rn_cli_hist_mean(c) / 1000.0,
+			(double)rn_cli_hist_percentile(c, 50) / 1000.0,
+			(double)rn_cli_hist_percentile(c, 99) / 1000.0, (double)c->max / 1000.0,
+			(double)rn_cli_hist_percentile(et, 50) / 1000.0,
+			(double)rn_cli_hist_percentile(et, 99) / 1000.0);
 	if (a->json) {
 		printf("{\"mode\":\"produce\",\"topic\":\"%s\",\"size\":%lld,\"acks\":\"%s\","
 		       "\"rate\":%lld,\"sent\":%lld,\"records\":%lld,\"failed\":%lld,"
 		       "\"seconds\":%.6f,\"msgs_per_sec\":%.1f,\"mb_per_sec\":%.3f,"
 		       "\"lat_us\":{\"avg\":%.1f,\"p50\":%lld,\"p95\":%lld,\"p99\":%lld,"
-		       "\"p999\":%lld,\"max\":%lld},\"client_cpu_s\":%.3f}\n",
+		       "\"p999\":%lld,\"max\":%lld},\"client_cpu_s\":%.3f",
 		       a->topic, a->size, a->acks, a->rate, sent, p->ok, p->failed, secs, rps, mbs,
 		       rn_cli_hist_mean(h), (long long)rn_cli_hist_percentile(h, 50),
 		       (long long)rn_cli_hist_percentile(h, 95),
 		       (long long)rn_cli_hist_percentile(h, 99),
 		       (long long)rn_cli_hist_percentile(h, 99.9), (long long)h->max,
 		       rn__bench_cpu_s());
+		/* Extra keys only in the new modes: plain runs print exactly what they used to. */
+		if (a->idempotence)
+			printf(",\"idempotence\":true");
+		if (a->txn_id)
+			printf(
+			    ",\"txn_interval_ms\":%lld,\"txns\":%lld,\"commit_us\":{\"avg\":%.1f,"
+			    "\"p50\":%lld,\"p99\":%lld,\"max\":%lld},\"endtxn_us\":{\"p50\":%lld,"
+			    "\"p99\":%lld,\"max\":%lld}",
+			    a->txn_interval_ms, p->txns, rn_cli_hist_mean(c),
+			    (long long)rn_cli_hist_percentile(c, 50),
+			    (long long)rn_cli_hist_percentile(c, 99), (long long)c->max,
+			    (long long)rn_cli_hist_percentile(et, 50),
+			    (long long)rn_cli_hist_percentile(et, 99), (long long)et->max);
+		printf("}\n");
 		return;
 	}
 	printf("\n%-8s %10s %12s %10s %10s %10s %10s %10s\n", "mode", "records", "msgs/s", "MB/s",
@@ -267,16 +377,30 @@ static int wait_topic(struct prod *p, rd_kafka_topic_t *rkt)
  */
 static int warm_up(struct prod *p, rd_kafka_topic_t *rkt, void *payload)
 {
-	int32_t part = p->a->partition >= 0 ? p->a->partition : RD_KAFKA_PARTITION_UA;
+	struct rn_bench_args *a = p->a;
+	int32_t part = a->partition >= 0 ? a->partition : RD_KAFKA_PARTITION_UA;
 
-	if (rd_kafka_produce(rkt, part, 0, payload, (size_t)p->a->size, NULL, 0, NULL) == -1 ||
-	    rd_kafka_flush(p->rk, p->a->common.timeout_ms) || p->failed) {
-		rn__cli_err(&p->a->common, "warm-up record not delivered: %s",
-			    p->failed ? p->first_error : "timed out");
+	/* Transactional: InitProducerId and a first transaction of one record move the
+	 * coordinator look-up and its connection out of the run as well. */
+	if (a->txn_id && (txn_check(p, rd_kafka_init_transactions(p->rk, a->common.timeout_ms),
+				    "init_transactions") ||
+			  txn_check(p, rd_kafka_begin_transaction(p->rk), "begin_transaction")))
+		return -1;
+	if (rd_kafka_produce(rkt, part, 0, payload, (size_t)a->size, NULL, 0, NULL) == -1 ||
+	    (a->txn_id ? txn_commit(p) : rd_kafka_flush(p->rk, a->common.timeout_ms) != 0) ||
+	    p->failed) {
+		rn__cli_err(&a->common, "warm-up record not delivered: %s",
+			    p->failed       ? p->first_error
+			    : p->txn_failed ? "commit failed"
+					    : "timed out");
 		return -1;
 	}
 	rn_cli_hist_init(&p->hist);
+	rn_cli_hist_init(&p->commit_hist);
+	rn_cli_hist_init(&p->endtxn_hist);
 	p->ok = 0;
+	p->txns = 0;
+	p->end_us = 0;
 	atomic_store(&p->done, 0);
 	return 0;
 }
@@ -284,8 +408,8 @@ static int warm_up(struct prod *p, rd_kafka_topic_t *rkt, void *payload)
 static rd_kafka_t *make_producer(struct prod *p)
 {
 	struct rn_bench_args *a = p->a;
-	char acks[32], linger[48], batch[48];
-	const char *defaults[4] = {acks, NULL, NULL, NULL};
+	char acks[32], linger[48], batch[48], txn[600];
+	const char *defaults[6] = {acks, NULL, NULL, NULL, NULL, NULL};
 	int n = 1;
 
 	snprintf(acks, sizeof(acks), "acks=%s", a->acks);
@@ -296,6 +420,12 @@ static rd_kafka_t *make_producer(struct prod *p)
 	if (a->batch_size >= 0) {
 		snprintf(batch, sizeof(batch), "batch.size=%lld", a->batch_size);
 		defaults[n++] = batch;
+	}
+	if (a->idempotence)
+		defaults[n++] = "enable.idempotence=true";
+	if (a->txn_id) {
+		snprintf(txn, sizeof(txn), "transactional.id=%s", a->txn_id);
+		defaults[n++] = txn;
 	}
 	rd_kafka_conf_t *conf = rn__cli_conf(&a->common, defaults);
 	if (!conf)
@@ -322,7 +452,10 @@ int rn__bench_produce(struct rn_bench_args *a)
 
 	p->a = a;
 	p->progress = a->json ? stderr : stdout;
+	pthread_mutex_init(&p->lock, NULL);
 	rn_cli_hist_init(&p->hist);
+	rn_cli_hist_init(&p->commit_hist);
+	rn_cli_hist_init(&p->endtxn_hist);
 	void *payload = malloc((size_t)a->size + 1);
 	/* Pseudo-random bytes, so -X compression.codec=... measures real work. */
 	uint64_t x = 0x9e3779b97f4a7c15ULL;
@@ -341,13 +474,26 @@ int rn__bench_produce(struct rn_bench_args *a)
 		prctl(PR_SET_TIMERSLACK, 1000UL); /* 1 us: the schedule needs precise wake-ups */
 	pthread_create(&thr, NULL, reporter, p);
 	long long sent = send_all(p, rkt, payload);
+	if (a->txn_id && !p->txn_failed) {
+		/* The open transaction: committed after a full run, aborted (which purges what
+		 * is still queued) after a signal or a produce error. */
+		if (sent == a->count && !rn__cli_stop)
+			txn_commit(p);
+		else
+			txn_check(p, rd_kafka_abort_transaction(p->rk, a->common.timeout_ms),
+				  "abort_transaction");
+	}
+	/* After a failed transactional call, queued and in-flight records might never get a
+	 * report: purging gives each one (as failed) so the drain ends. */
+	if (p->txn_failed)
+		rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
 	drain(p, sent);
 	if (rn__cli_stop)
 		rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
 	atomic_store_explicit(&p->stop_reporter, true, memory_order_release);
 	pthread_join(thr, NULL);
 	report(p, sent);
-	rc = p->failed || p->ok < a->count ? 1 : 0;
+	rc = p->failed || p->txn_failed || p->ok < a->count ? 1 : 0;
 	if (p->failed)
 		rn__cli_err(&a->common, "%lld of %lld records failed: %s", p->failed, sent,
 			    p->first_error);
@@ -358,6 +504,7 @@ out_topic:
 	rd_kafka_destroy(p->rk);
 out:
 	free(payload);
+	pthread_mutex_destroy(&p->lock);
 	free(p);
 	return rc;
 }
