@@ -28,8 +28,13 @@ int rn__roll(struct rn_partition *p, int64_t now_ms)
 	if (rc < 0)
 		return rc;
 	s->created_ms = now_ms;
+	/* A roll by age may find the active segment closed (idle, or not used since the restart):
+	 * its final time index entry and trim need it mapped. */
+	if (rn__seg_ensure_open(p, old, true) < 0)
+		rn_warn("storage: %s: cannot open %020lld to finish it", p->dir,
+			(long long)old->base);
 	pthread_rwlock_wrlock(&p->seglock);
-	rn__seg_deactivate(p, old);
+	rn__seg_deactivate(p, old, true);
 	/* Under the write lock: readers index the array, which may move. */
 	rn__push_seg(p, s);
 	pthread_rwlock_unlock(&p->seglock);

@@ -277,8 +277,12 @@ void rn_partition_close(struct rn_partition *p)
 	pthread_mutex_lock(&p->lock);
 	if (want_snapshot(p))
 		rn__ps_snapshot(p, atomic_load(&p->log_end), true);
+	/* Index files trimmed (a zero tail would make the next open rewrite them), but no final
+	 * time index entry: the active segment stays active, the next open's recovery probe
+	 * recomputes its max timestamp, and its roll adds the entry. That saves an open, a
+	 * fallocate and a page fault per partition at shutdown. */
 	pthread_rwlock_wrlock(&p->seglock);
-	rn__seg_deactivate(p, p->segs[p->nsegs - 1]);
+	rn__seg_deactivate(p, p->segs[p->nsegs - 1], false);
 	pthread_rwlock_unlock(&p->seglock);
 	pthread_mutex_unlock(&p->lock);
 	free_partition(p);

@@ -120,15 +120,14 @@ static int trim_index(const char *path, size_t bytes)
 	return rn__index_patch_file(path, bytes, NULL, 0);
 }
 
-void rn__seg_deactivate(struct rn_partition *p, struct rn_segment *s)
+void rn__seg_deactivate(struct rn_partition *p, struct rn_segment *s, bool final_entry)
 {
 	if (s->idx_state != RN_IDX_RW)
 		return;
 	uint32_t tn = atomic_load(&s->tidx.n);
-	/* Appends reserve the block of this entry; after a reopen it may still be a hole, and on
-	 * a full disk the entry is left out (time lookups then start a little earlier). */
-	if (s->max_ts > rn__tidx_last_ts(&s->tidx, tn) && tn < s->tidx.cap && s->max_ts_off >= 0 &&
-	    rn__index_reserve(p, s, true, tn + 1) == 0)
+	/* On a full disk the entry is left out (time lookups then start a little earlier). */
+	if (final_entry && s->max_ts > rn__tidx_last_ts(&s->tidx, tn) && tn < s->tidx.cap &&
+	    s->max_ts_off >= 0 && rn__index_reserve(p, s, true, tn + 1) == 0)
 		rn__tidx_append(&s->tidx, s->max_ts, (uint32_t)(s->max_ts_off - s->base));
 	char path[PATH_MAX];
 	size_t ob = (size_t)atomic_load(&s->oidx.n) * RN_OIDX_ENTRY;
@@ -149,7 +148,7 @@ void rn__seg_deactivate(struct rn_partition *p, struct rn_segment *s)
  * mappings (a sendfile in flight holds its own reference to the file). */
 static void close_files(struct rn_partition *p, struct rn_segment *s)
 {
-	rn__seg_deactivate(p, s); /* the active segment: as at shutdown */
+	rn__seg_deactivate(p, s, true); /* the active segment */
 	rn__index_unmap(&s->oidx);
 	rn__index_unmap(&s->tidx);
 	s->idx_state = RN_IDX_UNLOADED;

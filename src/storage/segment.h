@@ -118,9 +118,9 @@ struct rn_segment *rn__seg_new(int64_t base);
 /* Opens the segment's .log (read-write and created for the active segment) and loads its
  * indexes (preallocated and mapped read-write for the active one). Takes p->lazy. */
 int rn__seg_ensure_open(struct rn_partition *p, struct rn_segment *s, bool active);
-/* Turns the active segment into an old one: final time index entry, index files trimmed to
- * their entries and unmapped. Caller holds p->lock and seglock exclusively. */
-void rn__seg_deactivate(struct rn_partition *p, struct rn_segment *s);
+/* Turns the active segment into an old one: final time index entry (if final_entry), index
+ * files trimmed to their entries and unmapped. Caller holds p->lock and seglock exclusively. */
+void rn__seg_deactivate(struct rn_partition *p, struct rn_segment *s, bool final_entry);
 /* Closes the files of every segment unused since before now_ms - idle_ms: the .log fd (an
  * in-flight sendfile keeps its own reference) and the index mappings, the active segment's
  * trimmed as at shutdown. The next append or read reopens them (rn__seg_ensure_open). Takes
@@ -205,8 +205,8 @@ void rn__txn_begin(struct rn_partition *p, int64_t pid, int64_t offset);
 size_t rn__marker_build(uint8_t *buf, int64_t pid, int16_t epoch, bool commit,
 			int32_t coordinator_epoch, int64_t now_ms);
 int rn__txn_load(struct rn_partition *p, int64_t from);
-void rn__txn_marker(struct rn_partition *p, int64_t pid, int16_t epoch, bool commit,
-		    int64_t offset, bool write_file, int64_t now_ms);
+void rn__txn_marker(struct rn_partition *p, int64_t pid, int16_t epoch, bool commit, int64_t offset,
+		    bool write_file, int64_t now_ms);
 void rn__txn_flush_files(struct rn_partition *p, int64_t from);
 void rn__txn_free(struct rn_partition *p);
 /* The type of the control batch at buf[0..len) (the whole batch, or at least its first

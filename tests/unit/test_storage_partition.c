@@ -207,7 +207,9 @@ static void test_offsets_and_epoch(void **state)
 	assert_int_equal(rn_partition_recovery_point(p), 10);
 	int64_t off, ts;
 	assert_int_equal(rn_partition_offset_for_time(p, info.log_append_time, &off, &ts), 0);
-	assert_int_equal(off, 8);
+	/* 8 when both appends got the same millisecond, else 9 (this was flaky under load). */
+	assert_true(off == 8 || off == 9);
+	assert_int_equal(ts, info.log_append_time);
 	rn_buf_free(&b);
 	rn_partition_close(p);
 	assert_int_equal(rn_partition_open(dir, &c, -1, 0, false, &p), 0);
@@ -389,12 +391,45 @@ static void test_idle_close(void **state)
 	free(dir);
 }
 
+/* Shutdown leaves out the active segment's final time index entry (recovery recomputes its max
+ * timestamp); a roll by age of the segment, even one never opened since the restart, adds it. */
+static void test_roll_after_restart(void **state)
+{
+	(void)state;
+	char *dir = bb_tmpdir();
+	struct rn_log_config c = small_cfg();
+	c.retention_ms = -1;
+	struct rn_partition *p;
+	assert_int_equal(rn_partition_open(dir, &c, -1, 0, true, &p), 0);
+	append1(p, 3, 5000, 10); /* timestamps 5000..5002 */
+	rn_partition_close(p);
+	assert_int_equal(file_size(dir, 0, ".timeindex"), 0);
+	assert_int_equal(rn_partition_open(dir, &c, 3, 0, false, &p), 0);
+	c.roll_ms = 1;
+	rn_partition_set_config(p, &c);
+	assert_int_equal(rn_partition_maintain(p, rn_wall_ms() + 1000), 0);
+	assert_int_equal(active_base(dir), 3);
+	assert_int_equal(file_size(dir, 0, ".timeindex"), 12);
+	assert_int_equal(file_size(dir, 0, ".index"), 0);
+	char path[600];
+	snprintf(path, sizeof(path), "%s/%020d.timeindex", dir, 0);
+	FILE *f = fopen(path, "rb");
+	uint8_t e[12];
+	assert_int_equal(fread(e, 1, 12, f), 12);
+	fclose(f);
+	assert_int_equal((int64_t)rn_be64(e), 5002);
+	assert_int_equal(rn_be32(e + 8), 0);
+	rn_partition_close(p);
+	bb_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_roundtrip_rolls), cmocka_unit_test(test_offsets_and_epoch),
 	    cmocka_unit_test(test_offset_for_time), cmocka_unit_test(test_waiters),
-	    cmocka_unit_test(test_idle_close),
+	    cmocka_unit_test(test_idle_close),      cmocka_unit_test(test_roll_after_restart),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
