@@ -53,7 +53,7 @@ test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -j 2
 
 asan:
-	CC=clang cmake -S . -B $(ASAN) -G Ninja -DRN_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+	CC=clang cmake -S . -B $(ASAN) -G Ninja -DRN_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(ASAN) -j $(JOBS)
 	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j 2
