@@ -237,6 +237,10 @@ COPIER = textwrap.dedent("""
                                           c.consumer_group_metadata(), 30)
             p.commit_transaction(30)
         pos = c.position(c.assignment()) if c.assignment() else []
+        if pos and pos[0].offset < 0:
+            # Nothing consumed yet in this run (an earlier run may have copied everything
+            # before the broker was killed): the committed offset tells where we are.
+            pos = c.committed(c.assignment(), 10)
         if pos and pos[0].offset >= int(n):
             print("done", flush=True)
             break
