@@ -135,10 +135,10 @@ static void fill_partition(struct fetch *f, struct rn_topic *t,
 	bool committed = rq->isolation_level == 1;
 	int rc = 0;
 	if (limit > 0 || min_one)
-		rc = committed ? rn_partition_read_committed(p, fp->fetch_offset, (uint32_t)limit,
-							     min_one, &ri)
-			       : rn_partition_read(p, fp->fetch_offset, (uint32_t)limit, min_one,
-						   &ri);
+		rc = committed
+			 ? rn_partition_read_committed(p, fp->fetch_offset, (uint32_t)limit,
+						       min_one, &ri)
+			 : rn_partition_read(p, fp->fetch_offset, (uint32_t)limit, min_one, &ri);
 	if (limit <= 0 && !min_one) {
 		ri.high_watermark = rn_partition_high_watermark(p);
 		ri.last_stable_offset = rn_partition_last_stable(p);

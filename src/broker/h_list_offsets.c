@@ -29,8 +29,8 @@ static void one(struct rn_ctx *ctx, struct rn_topic *t, int8_t isolation,
 	pr->leader_epoch = rn_partition_leader_epoch(p);
 	int64_t ts = rp->timestamp;
 	if (ts == -1) {
-		pr->offset = isolation == 1 ? rn_partition_last_stable(p)
-					    : rn_partition_high_watermark(p);
+		pr->offset =
+		    isolation == 1 ? rn_partition_last_stable(p) : rn_partition_high_watermark(p);
 	} else if (ts == -2) {
 		pr->offset = rn_partition_log_start(p);
 	} else if (ts < 0) {

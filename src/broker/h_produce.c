@@ -94,13 +94,14 @@ static void append_one(struct produce *pr, struct rn_topic *t,
 		   (rb[RN_BATCH_OFF_ATTRIBUTES + 1] & RN_BATCH_ATTR_TRANSACTIONAL);
 	bool locked = false;
 	if (txn) {
-		int16_t e = rn_txns_produce_begin(
-		    (int64_t)rn_be64(rb + RN_BATCH_OFF_PRODUCER_ID),
-		    (int16_t)(rb[RN_BATCH_OFF_PRODUCER_EPOCH] << 8 | rb[RN_BATCH_OFF_PRODUCER_EPOCH + 1]),
-		    t->name, pd->index, &locked);
+		int16_t e = rn_txns_produce_begin((int64_t)rn_be64(rb + RN_BATCH_OFF_PRODUCER_ID),
+						  (int16_t)(rb[RN_BATCH_OFF_PRODUCER_EPOCH] << 8 |
+							    rb[RN_BATCH_OFF_PRODUCER_EPOCH + 1]),
+						  t->name, pd->index, &locked);
 		if (e != RN_KERR_NONE) {
 			pp->error_code = e;
-			atomic_fetch_add_explicit(&t->stats.failed_produce, 1, memory_order_relaxed);
+			atomic_fetch_add_explicit(&t->stats.failed_produce, 1,
+						  memory_order_relaxed);
 			return;
 		}
 	}

@@ -284,7 +284,8 @@ int rn_serve_main(int argc, char **argv)
 	}
 	/* Before the listener: groups are replayed before any client can join or fetch. */
 	if (rn_groups_start(&b) < 0)
-		rn_warn("group coordinator unavailable: group APIs answer COORDINATOR_NOT_AVAILABLE");
+		rn_warn(
+		    "group coordinator unavailable: group APIs answer COORDINATOR_NOT_AVAILABLE");
 	/* After groups (a replayed commit hands offsets to them), before the listener: unfinished
 	 * transactions are completed before any client can fetch. */
 	if (rn_txns_start(&b) < 0)
