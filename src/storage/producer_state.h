@@ -46,7 +46,7 @@ struct rn_ps_entry {
 	int16_t epoch;
 	uint8_t nbatches; /* cached batches, oldest at head */
 	uint8_t head;
-	int64_t last_ms; /* broker wall time of the last append, for expiry */
+	int64_t last_ms;   /* broker wall time of the last append, for expiry */
 	int64_t txn_first; /* first offset of the open transaction, -1: none */
 	struct rn_ps_batch b[RN_PS_CACHED_BATCHES];
 };
@@ -60,7 +60,7 @@ struct rn_ps_open {
 struct rn_producer_state {
 	struct rn_ps_entry *tab; /* NULL until the first producer */
 	uint32_t cap, n;
-	int64_t next_expiry_ms; /* no entry can expire before this */
+	int64_t next_expiry_ms;  /* no entry can expire before this */
 	struct rn_ps_open *open; /* open transactions, ascending first offset */
 	uint32_t nopen, opencap;
 };
