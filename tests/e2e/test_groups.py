@@ -364,11 +364,13 @@ def test_kcat_balanced_consumers(make_broker, tmp_path):
         ck_produce(b.bootstrap, t, [(None, b"k%d" % i, None, None, i % 4) for i in range(80)])
 
         def lines():
+            # Read through a new file description: seeking the one kcat writes through would
+            # move kcat's own write offset and make it overwrite earlier lines.
             res = []
             for f in outs:
-                f.seek(0)
-                res.append([ln.split() for ln in f.read().decode().splitlines()
-                            if len(ln.split()) == 3])
+                with open(f.name, "rb") as r:
+                    res.append([ln.split() for ln in r.read().decode().splitlines()
+                                if len(ln.split()) == 3])
             return res
         wait_until(lambda: sum(len(x) for x in lines()) >= 80, 20, what="kcat consumed 80")
     finally:
