@@ -266,3 +266,23 @@ int rn__cli_bad_opt(const struct rn_cli_common *c, int argc, char **argv)
 		rn__cli_err(c, "unknown option or missing value: '%s' (see --help)", arg);
 	return 2;
 }
+
+int rn__cli_action(int argc, char **argv, const char *cmd, const char *const *actions, size_t n,
+		   const char *usage_text)
+{
+	if (argc < 2 || argv[1][0] == '-') {
+		bool help = argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"));
+		if (help)
+			return rn__cli_usage(usage_text, true);
+		fprintf(stderr, "runnel %s: missing action (", cmd);
+		for (size_t i = 0; i < n; i++)
+			fprintf(stderr, "%s%s", i ? "|" : "", actions[i]);
+		fprintf(stderr, ")\n");
+		return 2;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(argv[1], actions[i]) == 0)
+			return -1;
+	fprintf(stderr, "runnel %s: unknown action '%s' (see --help)\n", cmd, argv[1]);
+	return 2;
+}

@@ -83,6 +83,11 @@ int rn__cli_bad_opt(const struct rn_cli_common *c, int argc, char **argv);
 /* Prints the usage text followed by the common options; returns 0 (for --help) or 2. */
 int rn__cli_usage(const char *text, bool to_stdout);
 
+/* Checks argv[1] of `runnel CMD ACTION ...` against the command's actions. Returns -1 when it
+ * names one of them, else the exit code (0 after -h/--help, 2 when missing or unknown). */
+int rn__cli_action(int argc, char **argv, const char *cmd, const char *const *actions, size_t n,
+		   const char *usage_text);
+
 /*
  * Fetches metadata of all topics (never auto-creates one) into *md, which the caller frees
  * with rd_kafka_metadata_destroy(). Returns 0 or -1 after printing the error line.

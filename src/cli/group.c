@@ -892,21 +892,12 @@ int rn_cli_group(int argc, char **argv)
 	static const char *const actions[] = {"list", "describe", "delete", "reset-offsets"};
 	struct group_args a = {0};
 	char cmd[64];
-	bool known = false, done;
+	bool done;
 
-	if (argc < 2 || argv[1][0] == '-') {
-		bool help = argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"));
-		if (!help)
-			fprintf(stderr, "runnel group: missing action "
-					"(list|describe|delete|reset-offsets)\n");
-		return help ? rn__cli_usage(usage_text, true) : 2;
-	}
-	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
-		known |= strcmp(argv[1], actions[i]) == 0;
-	if (!known) {
-		fprintf(stderr, "runnel group: unknown action '%s' (see --help)\n", argv[1]);
-		return 2;
-	}
+	int arc = rn__cli_action(argc, argv, "group", actions, sizeof(actions) / sizeof(actions[0]),
+				 usage_text);
+	if (arc >= 0)
+		return arc;
 	snprintf(cmd, sizeof(cmd), "runnel group %s", argv[1]);
 	rn__cli_common_init(&a.common, cmd);
 	a.action = argv[1];

@@ -381,21 +381,12 @@ int rn_cli_topic(int argc, char **argv)
 					      "add-partitions"};
 	struct topic_args a = {.partitions = -1, .replication = -1};
 	char cmd[64];
-	bool known = false, done;
+	bool done;
 
-	if (argc < 2 || argv[1][0] == '-') {
-		bool help = argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"));
-		if (!help)
-			fprintf(stderr, "runnel topic: missing action "
-					"(create|list|describe|delete|add-partitions)\n");
-		return help ? rn__cli_usage(usage_text, true) : 2;
-	}
-	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
-		known |= strcmp(argv[1], actions[i]) == 0;
-	if (!known) {
-		fprintf(stderr, "runnel topic: unknown action '%s' (see --help)\n", argv[1]);
-		return 2;
-	}
+	int arc = rn__cli_action(argc, argv, "topic", actions, sizeof(actions) / sizeof(actions[0]),
+				 usage_text);
+	if (arc >= 0)
+		return arc;
 	snprintf(cmd, sizeof(cmd), "runnel topic %s", argv[1]);
 	rn__cli_common_init(&a.common, cmd);
 	a.action = argv[1];
