@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define LMAX "9223372036854775807"
@@ -188,4 +189,20 @@ void rn_topic_cfg_resolve(const struct rn_config *bc, const struct rn_cfg_kv *ov
 	const char *ts = rn_topic_cfg_value(bc, ov, nov, "message.timestamp.type", NULL);
 	out->log_append_time = ts && strcmp(ts, "LogAppendTime") == 0;
 	out->producer_id_expiration_ms = rn_config_get_i64(bc, "producer.id.expiration.ms");
+	const char *pol = rn_topic_cfg_value(bc, ov, nov, "cleanup.policy", NULL);
+	out->cleanup_compact = pol && strstr(pol, "compact") != NULL;
+	out->cleanup_delete = !pol || strstr(pol, "delete") != NULL;
+	out->delete_retention_ms = get_i64(bc, ov, nov, "delete.retention.ms");
+	out->min_compaction_lag_ms = get_i64(bc, ov, nov, "min.compaction.lag.ms");
+	out->max_compaction_lag_ms = get_i64(bc, ov, nov, "max.compaction.lag.ms");
+	const char *ratio = rn_topic_cfg_value(bc, ov, nov, "min.cleanable.dirty.ratio", NULL);
+	out->min_cleanable_ratio = ratio ? strtod(ratio, NULL) : 0.5;
+	static const char *const codecs[] = {"uncompressed", "gzip", "snappy", "lz4", "zstd"};
+	const char *ct = rn_topic_cfg_value(bc, ov, nov, "compression.type", NULL);
+	out->compression = RN_LOG_CODEC_PRODUCER;
+	for (int8_t i = 0; ct && i < 5; i++)
+		if (strcmp(ct, codecs[i]) == 0)
+			out->compression = i;
+	const char *dc = rn_topic_cfg_value(bc, ov, nov, "message.downconversion.enable", NULL);
+	out->downconversion_enable = !dc || strcmp(dc, "false") != 0;
 }

@@ -14,4 +14,12 @@ void rn_log_config_default(struct rn_log_config *c)
 	c->log_append_time = false;
 	c->producer_id_expiration_ms = 86400000;
 	c->idle_close_ms = RN_IDLE_CLOSE_MS_DEFAULT;
+	c->cleanup_delete = true;
+	c->cleanup_compact = false;
+	c->delete_retention_ms = 86400000;
+	c->min_compaction_lag_ms = 0;
+	c->max_compaction_lag_ms = INT64_MAX;
+	c->min_cleanable_ratio = 0.5;
+	c->compression = RN_LOG_CODEC_PRODUCER;
+	c->downconversion_enable = true;
 }
