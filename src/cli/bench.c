@@ -61,8 +61,9 @@ static int num(struct rn_bench_args *a, const char *name, const char *arg, long 
 	return 0;
 }
 
-static int parse_opt(struct rn_bench_args *a, int opt, const char *arg)
+static int parse_opt(void *arg_, int opt, const char *arg)
 {
+	struct rn_bench_args *a = arg_;
 	long long v = 0;
 	int rc = 0;
 
@@ -110,11 +111,6 @@ static int parse_opt(struct rn_bench_args *a, int opt, const char *arg)
 static int parse_args(struct rn_bench_args *a, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"bootstrap-server", required_argument, NULL, 'b'},
-	    {"property", required_argument, NULL, 'X'},
-	    {"timeout-ms", required_argument, NULL, RN_CLI_OPT_TIMEOUT},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
 	    {"topic", required_argument, NULL, 't'},
 	    {"size", required_argument, NULL, 's'},
 	    {"count", required_argument, NULL, 'c'},
@@ -131,20 +127,10 @@ static int parse_args(struct rn_bench_args *a, int argc, char **argv)
 	    {"txn-interval-ms", required_argument, NULL, OPT_TXN_INTERVAL},
 	    {0},
 	};
-	int opt;
-
-	a->common.optstring = "b:X:vht:s:c:a:r:p:";
-	opterr = 0;
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, a->common.optstring, longopts, NULL)) != -1) {
-		if (opt == 'h')
-			return rn__cli_usage(usage_text, true);
-		if (opt == '?' || opt == ':')
-			return rn__cli_bad_opt(&a->common, argc, argv);
-		int r = rn__cli_common_opt(&a->common, opt, optarg);
-		if (r < 0 || (r == 0 && parse_opt(a, opt, optarg)))
-			return 2;
-	}
+	int rc = rn__cli_getopt(&a->common, argc, argv, "t:s:c:a:r:p:", longopts, usage_text,
+				parse_opt, a);
+	if (rc >= 0)
+		return rc;
 	if (optind < argc)
 		return rn__cli_err(&a->common, "unexpected argument '%s'", argv[optind]) + 1;
 	if (!a->topic)

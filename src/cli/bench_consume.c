@@ -128,12 +128,9 @@ int rn__bench_consume(struct rn_bench_args *a)
 	struct cons c = {.a = a};
 	int rc = 1;
 
-	rd_kafka_conf_t *conf = rn__cli_conf(&a->common, NULL);
-	if (!conf)
-		return 2;
-	c.rk = rn__cli_new(&a->common, RD_KAFKA_CONSUMER, conf);
+	c.rk = rn__cli_client(&a->common, RD_KAFKA_CONSUMER, NULL, NULL, NULL, &rc);
 	if (!c.rk)
-		return 1;
+		return rc;
 	rd_kafka_topic_partition_list_t *l = partitions(&c);
 	if (!l)
 		goto out;

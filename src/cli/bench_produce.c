@@ -427,12 +427,8 @@ static rd_kafka_t *make_producer(struct prod *p)
 		snprintf(txn, sizeof(txn), "transactional.id=%s", a->txn_id);
 		defaults[n++] = txn;
 	}
-	rd_kafka_conf_t *conf = rn__cli_conf(&a->common, defaults);
-	if (!conf)
-		return NULL;
-	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-	rd_kafka_conf_set_opaque(conf, p);
-	return rn__cli_new(&a->common, RD_KAFKA_PRODUCER, conf);
+	int rc;
+	return rn__cli_client(&a->common, RD_KAFKA_PRODUCER, defaults, on_delivery, p, &rc);
 }
 
 /* Waits for outstanding deliveries; gives up after the message timeout or on a signal. */

@@ -105,6 +105,43 @@ int rn__cli_common_opt(struct rn_cli_common *c, int opt, const char *arg)
 	}
 }
 
+int rn__cli_getopt(struct rn_cli_common *c, int argc, char **argv, const char *optstring,
+		   const struct option *longopts, const char *usage, rn_cli_opt_fn fn, void *arg)
+{
+	static const struct option common[] = {
+	    {"bootstrap-server", required_argument, NULL, 'b'},
+	    {"property", required_argument, NULL, 'X'},
+	    {"timeout-ms", required_argument, NULL, RN_CLI_OPT_TIMEOUT},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	};
+	enum { NCOMMON = sizeof(common) / sizeof(common[0]), MAXOWN = 40 };
+	struct option all[NCOMMON + MAXOWN + 1];
+	size_t n = 0;
+	int opt;
+
+	memcpy(all, common, sizeof(common));
+	while (longopts && longopts[n].name && n < MAXOWN) {
+		all[NCOMMON + n] = longopts[n];
+		n++;
+	}
+	memset(&all[NCOMMON + n], 0, sizeof(all[0]));
+	snprintf(c->optbuf, sizeof(c->optbuf), "b:X:vh%s", optstring);
+	c->optstring = c->optbuf;
+	opterr = 0;
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, c->optstring, all, NULL)) != -1) {
+		if (opt == 'h')
+			return rn__cli_usage(usage, true);
+		if (opt == '?' || opt == ':')
+			return rn__cli_bad_opt(c, argc, argv);
+		int r = rn__cli_common_opt(c, opt, optarg);
+		if (r < 0 || (r == 0 && fn(arg, opt, optarg)))
+			return 2;
+	}
+	return -1;
+}
+
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
 	(void)rk;
@@ -185,6 +222,22 @@ rd_kafka_t *rn__cli_new(struct rn_cli_common *c, rd_kafka_type_t type, rd_kafka_
 		rn__cli_err(c, "cannot create client: %s", err);
 	}
 	return rk;
+}
+
+rd_kafka_t *rn__cli_client(struct rn_cli_common *c, rd_kafka_type_t type,
+			   const char *const *defaults, rn_cli_dr_fn dr, void *opaque,
+			   int *exit_code)
+{
+	rd_kafka_conf_t *conf = rn__cli_conf(c, defaults);
+
+	*exit_code = 2;
+	if (!conf)
+		return NULL;
+	if (dr)
+		rd_kafka_conf_set_dr_msg_cb(conf, dr);
+	rd_kafka_conf_set_opaque(conf, opaque);
+	*exit_code = 1;
+	return rn__cli_new(c, type, conf);
 }
 
 const char *rn__cli_explain(rd_kafka_t *rk, rd_kafka_resp_err_t err, char *buf, size_t len)

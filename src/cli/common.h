@@ -6,6 +6,7 @@
 #ifndef RN_CLI_COMMON_H
 #define RN_CLI_COMMON_H
 
+#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,6 +20,7 @@
 struct rn_cli_common {
 	const char *cmd;       /* "runnel topic create": prefix of every error line */
 	const char *optstring; /* the command's getopt string, to word option errors */
+	char optbuf[96];       /* rn__cli_getopt(): the common short options + the command's */
 	const char *bootstrap;
 	int timeout_ms;
 	bool timeout_set; /* --timeout-ms given: it also bounds produce delivery */
@@ -48,6 +50,19 @@ void rn__cli_common_init(struct rn_cli_common *c, const char *cmd);
  * -1 after printing an error for a malformed value.
  */
 int rn__cli_common_opt(struct rn_cli_common *c, int opt, const char *arg);
+
+/* A command's handler of one of its own options: 0, or nonzero after printing the error line. */
+typedef int (*rn_cli_opt_fn)(void *arg, int opt, const char *optarg);
+
+/*
+ * The option loop of every client subcommand: getopt_long() over argv with the common options
+ * (-b, -X, --timeout-ms, -v, -h) and the command's own ones (optstring without the common
+ * letters; longopts {0}-terminated, at most 40). Each of the command's options goes to
+ * fn(arg, opt, optarg). Returns -1 to go on, with optind at the first positional argument, or
+ * the exit code: 0 after --help (usage printed to stdout), 2 after an error line.
+ */
+int rn__cli_getopt(struct rn_cli_common *c, int argc, char **argv, const char *optstring,
+		   const struct option *longopts, const char *usage, rn_cli_opt_fn fn, void *arg);
 /*
  * Builds a configuration with bootstrap.servers, quiet logging (librdkafka's own log lines
  * only with -v) and error capture, then the command's defaults ("key=value" strings, NULL
@@ -57,6 +72,19 @@ int rn__cli_common_opt(struct rn_cli_common *c, int opt, const char *arg);
 rd_kafka_conf_t *rn__cli_conf(struct rn_cli_common *c, const char *const *defaults);
 /* rd_kafka_new() on conf (consumed on success); NULL after printing the error line. */
 rd_kafka_t *rn__cli_new(struct rn_cli_common *c, rd_kafka_type_t type, rd_kafka_conf_t *conf);
+
+/* Delivery report callback of a producing command (librdkafka's dr_msg_cb). */
+typedef void (*rn_cli_dr_fn)(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
+
+/*
+ * The client handle of a subcommand: rn__cli_conf(c, defaults), the delivery report callback
+ * dr (may be NULL) with opaque, then rn__cli_new(). The caller owns the handle
+ * (rd_kafka_destroy). NULL after printing the error line, with *exit_code set: 2 for a bad
+ * configuration, 1 otherwise.
+ */
+rd_kafka_t *rn__cli_client(struct rn_cli_common *c, rd_kafka_type_t type,
+			   const char *const *defaults, rn_cli_dr_fn dr, void *opaque,
+			   int *exit_code);
 /* Sets one property, printing "cmd: bad property ..." on failure. Returns 0 or -1. */
 int rn__cli_set(struct rn_cli_common *c, rd_kafka_conf_t *conf, const char *k, const char *v);
 

@@ -76,8 +76,9 @@ static int parse_offset(struct consume_args *a, const char *arg)
 	return 0;
 }
 
-static int parse_opt(struct consume_args *a, int opt, const char *arg)
+static int parse_opt(void *arg_, int opt, const char *arg)
 {
+	struct consume_args *a = arg_;
 	long long v;
 
 	switch (opt) {
@@ -116,11 +117,6 @@ static int parse_opt(struct consume_args *a, int opt, const char *arg)
 static int parse_args(struct consume_args *a, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"bootstrap-server", required_argument, NULL, 'b'},
-	    {"property", required_argument, NULL, 'X'},
-	    {"timeout-ms", required_argument, NULL, RN_CLI_OPT_TIMEOUT},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
 	    {"partition", required_argument, NULL, 'p'},
 	    {"offset", required_argument, NULL, 'o'},
 	    {"from-timestamp", required_argument, NULL, 's'},
@@ -135,20 +131,10 @@ static int parse_args(struct consume_args *a, int argc, char **argv)
 	    {"print-timestamp", no_argument, NULL, OPT_PTS},
 	    {0},
 	};
-	int opt;
-
-	a->common.optstring = "b:X:vhp:o:s:c:eG:f:";
-	opterr = 0;
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, a->common.optstring, longopts, NULL)) != -1) {
-		if (opt == 'h')
-			return rn__cli_usage(usage_text, true);
-		if (opt == '?' || opt == ':')
-			return rn__cli_bad_opt(&a->common, argc, argv);
-		int r = rn__cli_common_opt(&a->common, opt, optarg);
-		if (r < 0 || (r == 0 && parse_opt(a, opt, optarg)))
-			return 2;
-	}
+	int rc = rn__cli_getopt(&a->common, argc, argv, "p:o:s:c:eG:f:", longopts, usage_text,
+				parse_opt, a);
+	if (rc >= 0)
+		return rc;
 	if (optind >= argc)
 		return rn__cli_err(&a->common, "missing TOPIC (see --help)") + 1;
 	a->topic = argv[optind++];
@@ -396,12 +382,9 @@ int rn_cli_consume(int argc, char **argv)
 		defaults[1] = group_kv;
 		defaults[2] = reset_kv;
 	}
-	rd_kafka_conf_t *conf = rn__cli_conf(&a.common, defaults);
-	if (!conf)
-		return 2;
-	rd_kafka_t *rk = rn__cli_new(&a.common, RD_KAFKA_CONSUMER, conf);
+	rd_kafka_t *rk = rn__cli_client(&a.common, RD_KAFKA_CONSUMER, defaults, NULL, NULL, &rc);
 	if (!rk)
-		return 1;
+		return rc;
 	rn__cli_catch_signals();
 	struct consume_run r = {.a = &a, .rk = rk};
 	rc = a.group ? consume_group(&r) : consume_direct(&r);

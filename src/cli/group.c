@@ -80,8 +80,9 @@ struct group_args {
 	bool execute;
 };
 
-static int parse_opt(struct group_args *a, int opt, const char *arg)
+static int parse_opt(void *arg_, int opt, const char *arg)
 {
+	struct group_args *a = arg_;
 	long long v;
 
 	switch (opt) {
@@ -128,11 +129,6 @@ static int parse_opt(struct group_args *a, int opt, const char *arg)
 static int parse_args(struct group_args *a, int argc, char **argv, bool *done)
 {
 	static const struct option longopts[] = {
-	    {"bootstrap-server", required_argument, NULL, 'b'},
-	    {"property", required_argument, NULL, 'X'},
-	    {"timeout-ms", required_argument, NULL, RN_CLI_OPT_TIMEOUT},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
 	    {"group", required_argument, NULL, 'g'},
 	    {"state", no_argument, NULL, OPT_STATE},
 	    {"topic", required_argument, NULL, 't'},
@@ -145,23 +141,11 @@ static int parse_args(struct group_args *a, int argc, char **argv, bool *done)
 	    {"execute", no_argument, NULL, OPT_EXECUTE},
 	    {0},
 	};
-	int opt;
 
 	*done = true;
-	a->common.optstring = "b:X:vhg:t:";
-	opterr = 0;
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, a->common.optstring, longopts, NULL)) != -1) {
-		if (opt == 'h')
-			return rn__cli_usage(usage_text, true);
-		if (opt == '?' || opt == ':')
-			return rn__cli_bad_opt(&a->common, argc, argv);
-		int r = rn__cli_common_opt(&a->common, opt, optarg);
-		if (r < 0)
-			return 2;
-		if (r == 0 && parse_opt(a, opt, optarg))
-			return 2;
-	}
+	int rc = rn__cli_getopt(&a->common, argc, argv, "g:t:", longopts, usage_text, parse_opt, a);
+	if (rc >= 0)
+		return rc;
 	for (; optind < argc; optind++) {
 		if (a->ngroups == MAX_ARGS)
 			return rn__cli_err(&a->common, "too many groups (max %d)", MAX_ARGS) + 1;
@@ -907,12 +891,9 @@ int rn_cli_group(int argc, char **argv)
 	if (check_args(&a))
 		return 2;
 
-	rd_kafka_conf_t *conf = rn__cli_conf(&a.common, NULL);
-	if (!conf)
-		return 2;
-	rd_kafka_t *rk = rn__cli_new(&a.common, RD_KAFKA_PRODUCER, conf);
+	rd_kafka_t *rk = rn__cli_client(&a.common, RD_KAFKA_PRODUCER, NULL, NULL, NULL, &rc);
 	if (!rk)
-		return 1;
+		return rc;
 	rc = run(&a, rk);
 	rd_kafka_destroy(rk);
 	return rc;

@@ -59,8 +59,9 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 			 rn__cli_explain(rk, m->err, why, sizeof(why)));
 }
 
-static int parse_opt(struct produce_args *a, int opt, const char *arg)
+static int parse_opt(void *arg_, int opt, const char *arg)
 {
+	struct produce_args *a = arg_;
 	long long v;
 
 	switch (opt) {
@@ -104,11 +105,6 @@ static int parse_opt(struct produce_args *a, int opt, const char *arg)
 static int parse_args(struct produce_args *a, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"bootstrap-server", required_argument, NULL, 'b'},
-	    {"property", required_argument, NULL, 'X'},
-	    {"timeout-ms", required_argument, NULL, RN_CLI_OPT_TIMEOUT},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
 	    {"key-separator", required_argument, NULL, 'K'},
 	    {"partition", required_argument, NULL, 'p'},
 	    {"header", required_argument, NULL, 'H'},
@@ -116,20 +112,10 @@ static int parse_args(struct produce_args *a, int argc, char **argv)
 	    {"compression", required_argument, NULL, 'z'},
 	    {0},
 	};
-	int opt;
-
-	a->common.optstring = "b:X:vhK:p:H:a:z:";
-	opterr = 0;
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, a->common.optstring, longopts, NULL)) != -1) {
-		if (opt == 'h')
-			return rn__cli_usage(usage_text, true);
-		if (opt == '?' || opt == ':')
-			return rn__cli_bad_opt(&a->common, argc, argv);
-		int r = rn__cli_common_opt(&a->common, opt, optarg);
-		if (r < 0 || (r == 0 && parse_opt(a, opt, optarg)))
-			return 2;
-	}
+	int rc = rn__cli_getopt(&a->common, argc, argv, "K:p:H:a:z:", longopts, usage_text,
+				parse_opt, a);
+	if (rc >= 0)
+		return rc;
 	if (optind >= argc)
 		return rn__cli_err(&a->common, "missing TOPIC (see --help)") + 1;
 	a->topic = argv[optind++];
@@ -228,18 +214,12 @@ int rn_cli_produce(int argc, char **argv)
 	if (rc >= 0)
 		goto out_headers;
 
-	rc = 2;
 	snprintf(acks_kv, sizeof(acks_kv), "acks=%s", a.acks);
 	snprintf(timeout_kv, sizeof(timeout_kv), "message.timeout.ms=%d",
 		 a.common.timeout_set ? a.common.timeout_ms : 30000);
 	snprintf(codec_kv, sizeof(codec_kv), "compression.codec=%s", a.codec);
-	rd_kafka_conf_t *conf = rn__cli_conf(&a.common, defaults);
-	if (!conf)
-		goto out_headers;
-	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-	rd_kafka_conf_set_opaque(conf, &st);
-	rc = 1;
-	rd_kafka_t *rk = rn__cli_new(&a.common, RD_KAFKA_PRODUCER, conf);
+	rd_kafka_t *rk =
+	    rn__cli_client(&a.common, RD_KAFKA_PRODUCER, defaults, on_delivery, &st, &rc);
 	if (!rk)
 		goto out_headers;
 	rn__cli_catch_signals();

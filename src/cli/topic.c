@@ -43,8 +43,9 @@ struct topic_args {
 	bool if_exists;
 };
 
-static int parse_opt(struct topic_args *a, int opt, const char *arg)
+static int parse_opt(void *arg_, int opt, const char *arg)
 {
+	struct topic_args *a = arg_;
 	long long v;
 
 	switch (opt) {
@@ -75,11 +76,6 @@ static int parse_opt(struct topic_args *a, int opt, const char *arg)
 static int parse_args(struct topic_args *a, int argc, char **argv, bool *done)
 {
 	static const struct option longopts[] = {
-	    {"bootstrap-server", required_argument, NULL, 'b'},
-	    {"property", required_argument, NULL, 'X'},
-	    {"timeout-ms", required_argument, NULL, RN_CLI_OPT_TIMEOUT},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
 	    {"partitions", required_argument, NULL, 'p'},
 	    {"replication-factor", required_argument, NULL, 'r'},
 	    {"config", required_argument, NULL, 'c'},
@@ -87,23 +83,12 @@ static int parse_args(struct topic_args *a, int argc, char **argv, bool *done)
 	    {"if-exists", no_argument, NULL, OPT_IF_EXISTS},
 	    {0},
 	};
-	int opt;
 
 	*done = true;
-	a->common.optstring = "b:X:vhp:r:c:";
-	opterr = 0;
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, a->common.optstring, longopts, NULL)) != -1) {
-		if (opt == 'h')
-			return rn__cli_usage(usage_text, true);
-		if (opt == '?' || opt == ':')
-			return rn__cli_bad_opt(&a->common, argc, argv);
-		int r = rn__cli_common_opt(&a->common, opt, optarg);
-		if (r < 0)
-			return 2;
-		if (r == 0 && parse_opt(a, opt, optarg))
-			return 2;
-	}
+	int rc =
+	    rn__cli_getopt(&a->common, argc, argv, "p:r:c:", longopts, usage_text, parse_opt, a);
+	if (rc >= 0)
+		return rc;
 	if (optind < argc)
 		a->topic = argv[optind++];
 	if (optind < argc)
@@ -396,12 +381,9 @@ int rn_cli_topic(int argc, char **argv)
 	if (!a.topic && strcmp(a.action, "list") != 0)
 		return rn__cli_err(&a.common, "missing TOPIC (see --help)") + 1;
 
-	rd_kafka_conf_t *conf = rn__cli_conf(&a.common, NULL);
-	if (!conf)
-		return 2;
-	rd_kafka_t *rk = rn__cli_new(&a.common, RD_KAFKA_PRODUCER, conf);
+	rd_kafka_t *rk = rn__cli_client(&a.common, RD_KAFKA_PRODUCER, NULL, NULL, NULL, &rc);
 	if (!rk)
-		return 1;
+		return rc;
 	rc = run(&a, rk);
 	rd_kafka_destroy(rk);
 	return rc;
