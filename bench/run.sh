@@ -536,10 +536,10 @@ footprint_recovery() {
 			record footprint recovery runnel recovery_self_reported ms 1 "$SELF_MS"
 		# Ready must also mean readable to the end: every record must come back.
 		local got
-		got=$(timeout 120 "$RUNNEL" bench consume -b "$RUNNEL_BOOT" -t tail -c $((TAIL_RECORDS + 1)) \
+		got=$(timeout 120 "$RUNNEL" bench consume -b "$RUNNEL_BOOT" -t tail -c "$TAIL_RECORDS" \
 			--timeout-ms 3000 --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["records"])' 2>/dev/null)
 		record footprint recovery runnel records_after_recovery count 1 "${got:-0}" \
-			"of $((TAIL_RECORDS + 1)) written (incl. warm-up record)"
+			"of $TAIL_RECORDS written"
 	else
 		na footprint recovery runnel "$REASON"
 	fi

@@ -53,6 +53,7 @@ struct prod {
 	atomic_llong done; /* delivered + failed */
 	atomic_bool stop_reporter;
 	int64_t start_us;
+	int nparts; /* partitions of the topic (wait_topic) */
 };
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -223,8 +224,10 @@ static long long send_all(struct prod *p, rd_kafka_topic_t *rkt, void *payload)
 					(void *)(intptr_t)due) == -1) {
 			rd_kafka_resp_err_t err = rd_kafka_last_error();
 			if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+				char why[512];
 				rn__cli_err(&a->common, "produce failed: %s",
-					    rd_kafka_err2str(err));
+					    rn__cli_produce_error(p->rk, err, (size_t)a->size, why,
+								  sizeof(why)));
 				return i;
 			}
 			struct timespec ts = {0, 200000};
@@ -300,8 +303,11 @@ static void report(struct prod *p, long long sent)
 }
 
 /*
- * Creates the topic with a->partitions partitions if asked. An existing topic is fine; a broker
- * without CreateTopics (the mock) only gets a warning, since its topics are made at start-up.
+ * Creates the topic with a->partitions partitions if asked. Called before the producer learns
+ * the topic's name: a producer's first Metadata request for a topic auto-creates it with the
+ * broker's num.partitions, and --partitions would then be lost. A topic that exists already
+ * is fine when its partition count matches (wait_topic checks). A broker without CreateTopics
+ * (the mock) only gets a warning, since its topics are made at start-up.
  */
 static void create_topic(struct prod *p)
 {
@@ -339,12 +345,14 @@ static void create_topic(struct prod *p)
 
 /*
  * Waits until the topic has partitions with leaders, so connection set-up and auto-creation are
- * not part of the measurement. Returns 0 or -1 (error printed).
+ * not part of the measurement. With --partitions, a topic with another partition count is an
+ * error: the run would not measure what was asked. Returns 0 or -1 (error printed).
  */
 static int wait_topic(struct prod *p, rd_kafka_topic_t *rkt)
 {
 	int64_t deadline = rn_mono_us() + (int64_t)p->a->common.timeout_ms * 1000;
 	rd_kafka_resp_err_t err;
+	int have = -1;
 
 	for (;;) {
 		const struct rd_kafka_metadata *md;
@@ -356,52 +364,68 @@ static int wait_topic(struct prod *p, rd_kafka_topic_t *rkt)
 			for (int i = 0; ready && i < t->partition_cnt; i++)
 				ready = t->partitions[i].leader >= 0;
 			err = t && t->err ? t->err : err;
+			have = ready ? t->partition_cnt : -1;
 			rd_kafka_metadata_destroy(md);
 			if (ready)
-				return 0;
+				break;
 		}
-		if (rn_mono_us() > deadline || rn__cli_stop)
-			break;
+		if (rn_mono_us() > deadline || rn__cli_stop) {
+			char why[512];
+			rn__cli_err(&p->a->common, "topic '%s' not ready on %s: %s", p->a->topic,
+				    p->a->common.bootstrap,
+				    rn__cli_explain(p->rk, err, why, sizeof(why)));
+			return -1;
+		}
 		struct timespec ts = {0, 100 * 1000000};
 		nanosleep(&ts, NULL);
 	}
-	char why[512];
-	rn__cli_err(&p->a->common, "topic '%s' not ready on %s: %s", p->a->topic,
-		    p->a->common.bootstrap, rn__cli_explain(p->rk, err, why, sizeof(why)));
-	return -1;
+	if (p->a->partitions >= 0 && have != p->a->partitions) {
+		rn__cli_err(&p->a->common,
+			    "topic '%s' exists with %d partitions, not the %d of --partitions "
+			    "(delete it, or leave --partitions out)",
+			    p->a->topic, have, p->a->partitions);
+		return -1;
+	}
+	p->nparts = have;
+	return 0;
 }
 
 /*
- * Metadata travels on the bootstrap connection; the leader gets its own. One record, delivered
- * and then forgotten, moves that connection set-up out of the measured run.
+ * Moves connection set-up out of the measured run without writing anything: metadata travels
+ * on the bootstrap connection, and each partition leader gets a connection of its own, which a
+ * ListOffsets (the watermark query) per partition opens, as a first produce would. An earlier
+ * version sent one warm-up record, which then stayed in the topic and showed in every count
+ * downstream: Kafka cannot delete one record, and a throwaway warm-up topic would open the
+ * connection of its own leader, not of this topic's. The idempotent producer asks for its
+ * producer id as soon as the first broker is up, which wait_broker and wait_topic wait for.
+ * Transactional: init_transactions() moves the coordinator look-up, its connection and
+ * InitProducerId out of the run as well.
  */
-static int warm_up(struct prod *p, rd_kafka_topic_t *rkt, void *payload)
+static int warm_up(struct prod *p)
 {
 	struct rn_bench_args *a = p->a;
-	int32_t part = a->partition >= 0 ? a->partition : RD_KAFKA_PARTITION_UA;
+	int from = a->partition >= 0 ? a->partition : 0;
+	int to = a->partition >= 0 ? a->partition + 1 : p->nparts;
 
-	/* Transactional: InitProducerId and a first transaction of one record move the
-	 * coordinator look-up and its connection out of the run as well. */
-	if (a->txn_id && (txn_check(p, rd_kafka_init_transactions(p->rk, a->common.timeout_ms),
-				    "init_transactions") ||
-			  txn_check(p, rd_kafka_begin_transaction(p->rk), "begin_transaction")))
-		return -1;
-	if (rd_kafka_produce(rkt, part, 0, payload, (size_t)a->size, NULL, 0, NULL) == -1 ||
-	    (a->txn_id ? txn_commit(p) : rd_kafka_flush(p->rk, a->common.timeout_ms) != 0) ||
-	    p->failed) {
-		rn__cli_err(&a->common, "warm-up record not delivered: %s",
-			    p->failed       ? p->first_error
-			    : p->txn_failed ? "commit failed"
-					    : "timed out");
+	if (a->partition >= p->nparts) {
+		rn__cli_err(&a->common, "topic '%s' has %d partitions, no partition %d", a->topic,
+			    p->nparts, a->partition);
 		return -1;
 	}
-	rn_cli_hist_init(&p->hist);
-	rn_cli_hist_init(&p->commit_hist);
-	rn_cli_hist_init(&p->endtxn_hist);
-	p->ok = 0;
-	p->txns = 0;
-	p->end_us = 0;
-	atomic_store(&p->done, 0);
+	for (int i = from; i < to; i++) {
+		int64_t lo, hi;
+		rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+		    p->rk, a->topic, i, &lo, &hi, a->common.timeout_ms);
+		if (err) {
+			char why[512];
+			rn__cli_err(&a->common, "partition %d of '%s' not reachable: %s", i,
+				    a->topic, rn__cli_explain(p->rk, err, why, sizeof(why)));
+			return -1;
+		}
+	}
+	if (a->txn_id)
+		return txn_check(p, rd_kafka_init_transactions(p->rk, a->common.timeout_ms),
+				 "init_transactions");
 	return 0;
 }
 
@@ -462,9 +486,9 @@ int rn__bench_produce(struct rn_bench_args *a)
 	p->rk = make_producer(p);
 	if (!p->rk)
 		goto out;
-	rd_kafka_topic_t *rkt = rd_kafka_topic_new(p->rk, a->topic, NULL);
 	create_topic(p);
-	if (wait_topic(p, rkt) || warm_up(p, rkt, payload))
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(p->rk, a->topic, NULL);
+	if (wait_topic(p, rkt) || warm_up(p))
 		goto out_topic;
 	if (a->rate)
 		prctl(PR_SET_TIMERSLACK, 1000UL); /* 1 us: the schedule needs precise wake-ups */

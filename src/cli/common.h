@@ -78,7 +78,9 @@ typedef void (*rn_cli_dr_fn)(rd_kafka_t *rk, const rd_kafka_message_t *m, void *
 
 /*
  * The client handle of a subcommand: rn__cli_conf(c, defaults), the delivery report callback
- * dr (may be NULL) with opaque, then rn__cli_new(). The caller owns the handle
+ * dr (may be NULL) with opaque, then rn__cli_new(); then waits until a bootstrap broker
+ * answers, so that a broker that refuses the connection fails the command at once with
+ * "<cmd>: cannot connect to <bootstrap>: <reason>". The caller owns the handle
  * (rd_kafka_destroy). NULL after printing the error line, with *exit_code set: 2 for a bad
  * configuration, 1 otherwise.
  */
@@ -99,6 +101,21 @@ int rn__cli_err(const struct rn_cli_common *c, const char *fmt, ...)
  * Returns buf.
  */
 const char *rn__cli_explain(rd_kafka_t *rk, rd_kafka_resp_err_t err, char *buf, size_t len);
+
+/*
+ * Validates a -b list: HOST[:PORT] entries separated by commas, PORT 1-65535 (9092 when left
+ * out, as librdkafka does). Returns 0 or -1 after printing the error line.
+ */
+int rn__cli_check_bootstrap(const struct rn_cli_common *c, const char *list);
+
+/*
+ * Describes a failed produce() call of a record of bytes (key and value). A record over
+ * librdkafka's own message.max.bytes is refused in the client with the broker's error code
+ * (MSG_SIZE_TOO_LARGE); this says so and names the setting to raise, so it does not read as a
+ * broker error. Anything else as rn__cli_explain(). Returns buf.
+ */
+const char *rn__cli_produce_error(rd_kafka_t *rk, rd_kafka_resp_err_t err, size_t bytes, char *buf,
+				  size_t len);
 
 /* Parses a decimal integer in [min, max]; returns 0 or -1. Accepts k/m/g suffixes if sfx. */
 int rn__cli_parse_ll(const char *s, long long min, long long max, bool sfx, long long *out);

@@ -157,7 +157,7 @@ static int produce_line(struct produce_args *a, rd_kafka_t *rk, char *line, size
 		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
 			char why[512];
 			rn__cli_err(&a->common, "cannot produce to '%s': %s", a->topic,
-				    rn__cli_explain(rk, err, why, sizeof(why)));
+				    rn__cli_produce_error(rk, err, klen + vlen, why, sizeof(why)));
 			return -1;
 		}
 		rd_kafka_poll(rk, 100);

@@ -4,7 +4,10 @@ import time
 
 import pytest
 
-from conftest import (SLOW, ck_admin, ck_consume, ck_produce, create_topic, runnel, unique)
+from confluent_kafka import TopicPartition
+
+from conftest import (SLOW, ck_admin, ck_consume, ck_consumer, ck_produce, create_topic, runnel,
+                      unique)
 
 
 def ok(r):
@@ -150,6 +153,57 @@ def test_produce_keyed_lines_match_murmur2(broker):
         k: (murmur2(k) & 0x7FFFFFFF) % 6 for k in keys}
 
 
+# ------------------------------------------------------------------------------ bench
+def count_to_end(bootstrap, topic, nparts):
+    """Committed records of the topic, read until every partition reports its end."""
+    import confluent_kafka
+    c = ck_consumer(bootstrap, **{"enable.partition.eof": True,
+                                  "isolation.level": "read_committed"})
+    c.assign([TopicPartition(topic, p, confluent_kafka.OFFSET_BEGINNING)
+              for p in range(nparts)])
+    n, ended = 0, set()
+    deadline = time.monotonic() + 15 * SLOW
+    try:
+        while len(ended) < nparts:
+            assert time.monotonic() < deadline, "partitions %s never reached their end" % ended
+            for m in c.consume(num_messages=500, timeout=0.2):
+                if not m.error():
+                    n += 1
+                elif m.error().code() == confluent_kafka.KafkaError._PARTITION_EOF:
+                    ended.add(m.partition())
+                else:
+                    raise AssertionError("consumer error: %s" % m.error())
+    finally:
+        c.close()
+    return n
+
+
+def test_bench_produce_creates_topic_and_writes_only_measured_records(broker):
+    """--partitions creates the topic before the producer's metadata could auto-create it (the
+    broker fixture auto-creates with num.partitions=1), and no warm-up record is left behind."""
+    import json
+    t = unique("clibench")
+    bs = ["-b", broker.bootstrap]
+    r = ok(runnel("bench", "produce", "-t", t, "--partitions", "3", "-s", "10", "-c", "300",
+                  "--json", *bs))
+    assert json.loads(r.splitlines()[-1])["records"] == 300
+    md = ck_admin(broker.bootstrap).list_topics(t, timeout=5 * SLOW)
+    assert len(md.topics[t].partitions) == 3
+    c = ck_consumer(broker.bootstrap)
+    total = sum(c.get_watermark_offsets(TopicPartition(t, p), timeout=5 * SLOW)[1]
+                for p in range(3))
+    c.close()
+    assert total == 300
+    # Transactional: init_transactions is the warm-up; the topic holds the measured records.
+    ok(runnel("bench", "produce", "-t", t, "--partitions", "3", "-s", "10", "-c", "50",
+              "--transactional-id", unique("benchtx"), *bs))
+    assert count_to_end(broker.bootstrap, t, 3) == 350
+    # An existing topic with another partition count is not silently used.
+    line = one_line_error(runnel("bench", "produce", "-t", t, "--partitions", "5", "-c", "1",
+                                 *bs))
+    assert "3 partitions" in line and "5" in line
+
+
 # ------------------------------------------------------------------------------ bad broker
 def closed_port():
     s = socket.socket()
@@ -157,6 +211,86 @@ def closed_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+CLIENT_COMMANDS = [
+    ["topic", "list"],
+    ["topic", "create", "x"],
+    ["topic", "describe", "x"],
+    ["topic", "delete", "x"],
+    ["consume", "x", "-e"],
+    ["consume", "x", "-G", "g"],
+    ["produce", "x"],
+    ["group", "list"],
+    ["group", "describe", "g"],
+    ["group", "reset-offsets", "-g", "g", "--all-topics", "--to-earliest"],
+    ["bench", "produce", "-t", "x", "-c", "10"],
+    ["bench", "consume", "-t", "x", "-c", "10"],
+]
+
+
+@pytest.mark.parametrize("args", CLIENT_COMMANDS, ids=lambda a: "-".join(a[:2]))
+def test_refused_connection_fails_at_once(args):
+    """A refused connection ends every client subcommand at once (not after --timeout-ms, set
+    far beyond the process deadline here) with the same one line."""
+    port = closed_port()
+    bs = ["-b", "127.0.0.1:%d" % port, "--timeout-ms", "600000"]
+    try:
+        r = runnel(*(args + bs), input=b"line\n", timeout=20)
+    except __import__("subprocess").TimeoutExpired:
+        pytest.fail("runnel %s against a closed port still running after 20 s: it waited for "
+                    "its timeout instead of failing on the refused connection" % " ".join(args))
+    line = one_line_error(r)
+    assert r.returncode == 1
+    cmd = "runnel " + " ".join(args[:2] if args[0] in ("topic", "group", "bench") else args[:1])
+    assert line == "%s: cannot connect to 127.0.0.1:%d: Connection refused" % (cmd, port)
+
+
+@pytest.mark.parametrize("addr,why", [
+    ("127.0.0.1:0", "out of range"),
+    ("127.0.0.1:65536", "out of range"),
+    ("127.0.0.1:99999999999999999999", "out of range"),
+    ("127.0.0.1:abc", "not a number"),
+    ("127.0.0.1:", "missing port"),
+    (":9092", "missing host"),
+    ("not an address", "not HOST[:PORT]"),
+    ("127.0.0.1:9092,127.0.0.1:x", "not a number"),
+    ("[::1", "IPv6"),
+])
+def test_bootstrap_address_validated(addr, why):
+    for args in (["topic", "list"], ["produce", "x"], ["bench", "consume", "-t", "x", "-c", "1"]):
+        r = runnel(*args, "-b", addr, timeout=10)
+        line = one_line_error(r)
+        assert r.returncode == 2
+        assert "-b" in line and why in line, line
+
+
+def test_bootstrap_default_port_is_stated():
+    """A -b without a port means 9092 (librdkafka's and kcat's rule), and --help says so."""
+    out = ok(runnel("topic", "--help"))
+    assert "9092" in out and "PORT" in out
+    port = closed_port()
+    # A valid address without a port is accepted (it is not an option error, exit code 2).
+    r = runnel("topic", "list", "-b", "127.0.0.1:%d,localhost" % port, "--timeout-ms", "3000",
+               timeout=20)
+    assert r.returncode != 2, r.stderr
+
+
+def test_client_side_size_limit_names_the_setting(broker):
+    t = create_topic(broker.bootstrap, unique("clibig"), 1)
+    big = b"x" * 2_000_000 + b"\n"
+    r = runnel("produce", t, "-b", broker.bootstrap, input=big)
+    line = one_line_error(r)
+    assert "Broker:" not in line, line
+    assert "message.max.bytes" in line and "-X message.max.bytes=" in line, line
+    r = runnel("bench", "produce", "-t", t, "-s", "2000000", "-c", "1", "-b", broker.bootstrap)
+    assert r.returncode != 0
+    err = r.stderr.decode()
+    assert "Broker:" not in err and "-X message.max.bytes=" in err, err
+    # Raised as told, the client sends it; the broker's own limit (1048588) then answers.
+    r = runnel("produce", t, "-b", broker.bootstrap, "-X", "message.max.bytes=2001024",
+               input=big)
+    assert "Broker: Message size too large" in one_line_error(r)
 
 
 @pytest.mark.parametrize("args", [
