@@ -26,8 +26,8 @@ static const char usage_text[] =
     "                                num.partitions)\n"
     "  -r, --replication-factor R    replication factor (default: the broker's)\n"
     "  -c, --config KEY=VALUE        topic config, repeatable (e.g. retention.ms=60000)\n"
-    "      --if-not-exists           create: succeed if the topic exists\n"
-    "      --if-exists               delete: succeed if the topic does not exist\n";
+    "      --if-not-exists           create: succeed if the topic exists (and say so)\n"
+    "      --if-exists               delete: succeed if the topic does not exist (and say so)\n";
 
 enum { OPT_IF_NOT_EXISTS = RN_CLI_OPT_FIRST_FREE, OPT_IF_EXISTS };
 
@@ -128,19 +128,24 @@ static rd_kafka_AdminOptions_t *admin_opts(rd_kafka_t *rk, rd_kafka_admin_op_t o
 	return o;
 }
 
-/* Prints the one error line for a per-topic result; returns the exit code. */
+/*
+ * Prints the one error line for a per-topic result; returns the exit code. With --if-not-exists
+ * or --if-exists an existing (missing) topic is no error: *noop says that nothing was done.
+ */
 static int topic_result(struct topic_args *a, const rd_kafka_topic_result_t **res, size_t n,
-			const char *verb)
+			const char *verb, bool *noop)
 {
+	*noop = false;
 	for (size_t i = 0; i < n; i++) {
 		rd_kafka_resp_err_t err = rd_kafka_topic_result_error(res[i]);
 		const char *msg = rd_kafka_topic_result_error_string(res[i]);
 		if (!err)
 			continue;
-		if (err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS && a->if_not_exists)
+		if ((err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS && a->if_not_exists) ||
+		    (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART && a->if_exists)) {
+			*noop = true;
 			continue;
-		if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART && a->if_exists)
-			continue;
+		}
 		if (err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
 			return rn__cli_err(&a->common, "topic '%s' already exists", a->topic);
 		if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
@@ -177,9 +182,12 @@ static int do_create(struct topic_args *a, rd_kafka_t *rk, rd_kafka_queue_t *q)
 	size_t n;
 	const rd_kafka_topic_result_t **res =
 	    rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
-	int rc = topic_result(a, res, n, "create");
+	bool noop;
+	int rc = topic_result(a, res, n, "create", &noop);
 	rd_kafka_event_destroy(ev);
-	if (!rc)
+	if (!rc && noop)
+		printf("Topic %s already exists; nothing done.\n", a->topic);
+	else if (!rc)
 		printf("Created topic %s.\n", a->topic);
 	return rc;
 }
@@ -200,9 +208,12 @@ static int do_delete(struct topic_args *a, rd_kafka_t *rk, rd_kafka_queue_t *q)
 	size_t n;
 	const rd_kafka_topic_result_t **res =
 	    rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), &n);
-	int rc = topic_result(a, res, n, "delete");
+	bool noop;
+	int rc = topic_result(a, res, n, "delete", &noop);
 	rd_kafka_event_destroy(ev);
-	if (!rc)
+	if (!rc && noop)
+		printf("Topic %s does not exist; nothing done.\n", a->topic);
+	else if (!rc)
 		printf("Deleted topic %s.\n", a->topic);
 	return rc;
 }
@@ -229,7 +240,8 @@ static int do_add_partitions(struct topic_args *a, rd_kafka_t *rk, rd_kafka_queu
 	size_t n;
 	const rd_kafka_topic_result_t **res =
 	    rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev), &n);
-	int rc = topic_result(a, res, n, "add partitions to");
+	bool noop;
+	int rc = topic_result(a, res, n, "add partitions to", &noop);
 	rd_kafka_event_destroy(ev);
 	if (!rc)
 		printf("Topic %s now has %d partitions.\n", a->topic, a->partitions);

@@ -68,7 +68,12 @@ def test_topic_create_list_describe_delete(broker):
     # duplicate create fails with one line, --if-not-exists succeeds
     line = one_line_error(runnel("topic", "create", name, *bs))
     assert "exist" in line.lower()
-    ok(runnel("topic", "create", name, "--if-not-exists", *bs))
+    out = ok(runnel("topic", "create", name, "--if-not-exists", *bs))
+    assert out == "Topic %s already exists; nothing done.\n" % name
+    fresh = unique("clifresh")
+    out = ok(runnel("topic", "create", fresh, "--if-not-exists", *bs))
+    assert out == "Created topic %s.\n" % fresh
+    assert ok(runnel("topic", "delete", fresh, "--if-exists", *bs)) == "Deleted topic %s.\n" % fresh
     # grow
     ok(runnel("topic", "add-partitions", name, "--partitions", "6", *bs))
     assert "PartitionCount: 6" in ok(runnel("topic", "describe", name, *bs))
@@ -79,7 +84,8 @@ def test_topic_create_list_describe_delete(broker):
         assert time.monotonic() < deadline, "topic still listed after delete"
         time.sleep(0.05)
     one_line_error(runnel("topic", "delete", name, *bs))
-    ok(runnel("topic", "delete", name, "--if-exists", *bs))
+    out = ok(runnel("topic", "delete", name, "--if-exists", *bs))
+    assert out == "Topic %s does not exist; nothing done.\n" % name
     one_line_error(runnel("topic", "describe", name, *bs))
 
 
