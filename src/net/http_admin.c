@@ -1,4 +1,12 @@
-/* The admin HTTP listener: libmicrohttpd with its own polling thread, bound to one address. */
+/*
+ * The admin HTTP listener: libmicrohttpd with its own polling thread, bound to one address.
+ *
+ * It must keep answering /health (liveness probes act on it) while clients that never send a
+ * request hold connections open. Hence: epoll rather than select (select cannot watch a
+ * descriptor above 1023, and a broker with many segments opens those quickly), room for many
+ * connections (a sleeping one costs a descriptor and a lazily touched memory pool), idle ones
+ * closed after IDLE_TIMEOUT_S, and past the limit a refusal logged at most once per interval.
+ */
 #include "net/http_admin.h"
 
 #include <arpa/inet.h>
@@ -9,11 +17,19 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/metrics.h"
+
+enum {
+	IDLE_TIMEOUT_S = 10,    /* a /metrics scrape takes milliseconds */
+	POOL_BYTES = 16 * 1024, /* per connection: request line and headers; we take no bodies */
+	MAX_CONNS = 4096,
+	LOG_EVERY_MS = 10000,
+};
 
 struct rn_http_admin {
 	struct MHD_Daemon *d;
@@ -85,14 +101,32 @@ __attribute__((format(printf, 2, 0))) static void log_mhd(void *cls, const char 
 	size_t n = strlen(line);
 	if (n && line[n - 1] == '\n')
 		line[n - 1] = 0;
-	rn_warn("http admin: %s", line);
+	/* One line per refused connection would let any client flood the log. */
+	rn_log_every(LOG_EVERY_MS, RN_LOG_WARN, "http admin: %s", line);
+}
+
+/*
+ * At most a quarter of the descriptors the process may open, so that idle admin connections
+ * can never starve the Kafka listener and the partitions' files; capped at MAX_CONNS.
+ */
+static unsigned conn_limit(void)
+{
+	struct rlimit rl;
+	rlim_t n = MAX_CONNS;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur / 4 < n)
+		n = rl.rlim_cur / 4;
+	return n < 16 ? 16 : (unsigned)n;
 }
 
 /* The caller owns *out (rn_http_admin_stop). */
 int rn_http_admin_start(const char *host, int port, struct rn_http_admin **out)
 {
 	struct sockaddr_storage ss = {0};
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	/* AUTO: epoll on Linux, else poll; never select. */
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	unsigned limit = conn_limit();
 	if (!host || port < 0 || port > 65535)
 		return -EINVAL;
 	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
@@ -110,10 +144,11 @@ int rn_http_admin_start(const char *host, int port, struct rn_http_admin **out)
 	}
 	struct rn_http_admin *h = rn_calloc(1, sizeof(*h));
 	pthread_mutex_init(&h->lock, NULL);
-	h->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, h,
-				MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_SOCK_ADDR,
-				(struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, 64u,
-				MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+	h->d = MHD_start_daemon(
+	    flags, (uint16_t)port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, log_mhd,
+	    NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, limit,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)POOL_BYTES, MHD_OPTION_END);
 	if (!h->d) {
 		int err = errno ? -errno : -EIO;
 		rn_error("http admin: cannot listen on %s:%d", host, port);
@@ -123,7 +158,9 @@ int rn_http_admin_start(const char *host, int port, struct rn_http_admin **out)
 	}
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info ? info->port : port;
-	rn_info("http admin listening on %s:%d", host, h->port);
+	rn_info(
+	    "http admin listening on %s:%d (at most %u connections, idle ones closed after %d s)",
+	    host, h->port, limit, (int)IDLE_TIMEOUT_S);
 	*out = h;
 	return 0;
 }
