@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/config_compat.h"
 #include "core/alloc.h"
 #include "core/log.h"
 
@@ -122,6 +123,90 @@ static const struct rn_cfg_def defs[] = {
     {"transaction.state.log.min.isr", RN_CFG_INT, "2", 0, "", true},
     {"zookeeper.connect", RN_CFG_STRING, NULL, 0, "", true},
     {"zookeeper.connection.timeout.ms", RN_CFG_INT, NULL, 0, "", true},
+    /* Common keys of Kafka's shipped and production server.properties, Kafka's defaults.
+     * Security keys first (ssl.*, sasl.*, listener.name.* are families: config_compat.c). */
+    {"security.inter.broker.protocol", RN_CFG_STRING, "PLAINTEXT", 0, "", true},
+    {"security.providers", RN_CFG_STRING, NULL, 0, "", true},
+    {"authorizer.class.name", RN_CFG_STRING, "", 0, "", true},
+    {"super.users", RN_CFG_STRING, NULL, 0, "", true},
+    {"allow.everyone.if.no.acl.found", RN_CFG_BOOL, "false", 0, "", true},
+    {"principal.builder.class", RN_CFG_STRING,
+     "org.apache.kafka.common.security.authenticator.DefaultKafkaPrincipalBuilder", 0, "", true},
+    {"connections.max.reauth.ms", RN_CFG_LONG, "0", 0, "", true},
+    {"zookeeper.set.acl", RN_CFG_BOOL, "false", 0, "", true},
+    {"zookeeper.session.timeout.ms", RN_CFG_INT, "18000", 0, "", true},
+    {"zookeeper.max.in.flight.requests", RN_CFG_INT, "10", 1, "", true},
+    {"zookeeper.clientCnxnSocket", RN_CFG_STRING, NULL, 0, "", true},
+    {"zookeeper.metadata.migration.enable", RN_CFG_BOOL, "false", 0, "", true},
+    {"inter.broker.protocol.version", RN_CFG_STRING, "3.7-IV4", 0, "", true},
+    {"broker.rack", RN_CFG_STRING, NULL, 0, "", true},
+    {"reserved.broker.max.id", RN_CFG_INT, "1000", 0, "", true},
+    {"broker.id.generation.enable", RN_CFG_BOOL, "true", 0, "", true},
+    {"auto.leader.rebalance.enable", RN_CFG_BOOL, "true", 0, "", true},
+    {"leader.imbalance.check.interval.seconds", RN_CFG_LONG, "300", 1, "", true},
+    {"leader.imbalance.per.broker.percentage", RN_CFG_INT, "10", 0, "", true},
+    {"replica.lag.time.max.ms", RN_CFG_LONG, "30000", 0, "", true},
+    {"replica.fetch.max.bytes", RN_CFG_INT, "1048576", 0, "", true},
+    {"replica.fetch.min.bytes", RN_CFG_INT, "1", 0, "", true},
+    {"replica.fetch.wait.max.ms", RN_CFG_INT, "500", 0, "", true},
+    {"replica.fetch.backoff.ms", RN_CFG_INT, "1000", 0, "", true},
+    {"replica.fetch.response.max.bytes", RN_CFG_INT, "10485760", 0, "", true},
+    {"replica.socket.timeout.ms", RN_CFG_INT, "30000", 0, "", true},
+    {"replica.socket.receive.buffer.bytes", RN_CFG_INT, "65536", 0, "", true},
+    {"replica.high.watermark.checkpoint.interval.ms", RN_CFG_LONG, "5000", 0, "", true},
+    {"replica.selector.class", RN_CFG_STRING, NULL, 0, "", true},
+    {"num.replica.fetchers", RN_CFG_INT, "1", 0, "", true},
+    {"num.replica.alter.log.dirs.threads", RN_CFG_INT, NULL, 0, "", true},
+    {"controlled.shutdown.enable", RN_CFG_BOOL, "true", 0, "", true},
+    {"controlled.shutdown.max.retries", RN_CFG_INT, "3", 0, "", true},
+    {"controlled.shutdown.retry.backoff.ms", RN_CFG_LONG, "5000", 0, "", true},
+    {"controller.socket.timeout.ms", RN_CFG_INT, "30000", 0, "", true},
+    {"queued.max.requests", RN_CFG_INT, "500", 1, "", true},
+    {"queued.max.request.bytes", RN_CFG_LONG, "-1", -1, "", true},
+    {"background.threads", RN_CFG_INT, "10", 1, "", true},
+    {"connections.max.idle.ms", RN_CFG_LONG, "600000", -1, "", true},
+    {"max.connections", RN_CFG_INT, "2147483647", 0, "", true},
+    {"max.connections.per.ip", RN_CFG_INT, "2147483647", 0, "", true},
+    {"max.connections.per.ip.overrides", RN_CFG_STRING, "", 0, "", true},
+    {"max.connection.creation.rate", RN_CFG_INT, "2147483647", 0, "", true},
+    {"socket.listen.backlog.size", RN_CFG_INT, "50", 1, "", true},
+    {"fetch.max.bytes", RN_CFG_INT, "57671680", 1024, "", true},
+    {"request.timeout.ms", RN_CFG_INT, "30000", 0, "", true},
+    {"quota.window.num", RN_CFG_INT, "11", 1, "", true},
+    {"quota.window.size.seconds", RN_CFG_INT, "1", 1, "", true},
+    {"replication.quota.window.num", RN_CFG_INT, "11", 1, "", true},
+    {"replication.quota.window.size.seconds", RN_CFG_INT, "1", 1, "", true},
+    {"client.quota.callback.class", RN_CFG_STRING, NULL, 0, "", true},
+    {"create.topic.policy.class.name", RN_CFG_STRING, NULL, 0, "", true},
+    {"alter.config.policy.class.name", RN_CFG_STRING, NULL, 0, "", true},
+    {"metric.reporters", RN_CFG_LIST, "", 0, "", true},
+    {"metrics.num.samples", RN_CFG_INT, "2", 1, "", true},
+    {"metrics.sample.window.ms", RN_CFG_LONG, "30000", 1, "", true},
+    {"metrics.recording.level", RN_CFG_STRING, "INFO", 0, "", true},
+    {"kafka.metrics.reporters", RN_CFG_LIST, "", 0, "", true},
+    {"kafka.metrics.polling.interval.secs", RN_CFG_INT, "10", 1, "", true},
+    {"auto.include.jmx.reporter", RN_CFG_BOOL, "true", 0, "", true},
+    {"log.flush.offset.checkpoint.interval.ms", RN_CFG_INT, "60000", 0, "", true},
+    {"log.flush.start.offset.checkpoint.interval.ms", RN_CFG_INT, "60000", 0, "", true},
+    {"offsets.load.buffer.size", RN_CFG_INT, "5242880", 1, "", true},
+    {"offsets.commit.timeout.ms", RN_CFG_INT, "5000", 1, "", true},
+    {"offsets.commit.required.acks", RN_CFG_INT, "-1", -1, "", true},
+    {"offsets.topic.compression.codec", RN_CFG_INT, "0", 0, "", true},
+    {"transaction.state.log.load.buffer.size", RN_CFG_INT, "5242880", 1, "", true},
+    {"transaction.remove.expired.transaction.cleanup.interval.ms", RN_CFG_INT, "3600000", 1, "",
+     true},
+    {"fetch.purgatory.purge.interval.requests", RN_CFG_INT, "1000", 0, "", true},
+    {"producer.purgatory.purge.interval.requests", RN_CFG_INT, "1000", 0, "", true},
+    {"delete.records.purgatory.purge.interval.requests", RN_CFG_INT, "1", 0, "", true},
+    {"metadata.log.dir", RN_CFG_STRING, NULL, 0, "", true},
+    {"metadata.log.segment.bytes", RN_CFG_INT, "1073741824", 0, "", true},
+    {"metadata.max.retention.bytes", RN_CFG_LONG, "104857600", -1, "", true},
+    {"metadata.max.retention.ms", RN_CFG_LONG, "604800000", -1, "", true},
+    {"controller.quorum.election.timeout.ms", RN_CFG_INT, "1000", 0, "", true},
+    {"controller.quorum.fetch.timeout.ms", RN_CFG_INT, "2000", 0, "", true},
+    {"broker.heartbeat.interval.ms", RN_CFG_INT, "2000", 0, "", true},
+    {"broker.session.timeout.ms", RN_CFG_INT, "9000", 0, "", true},
+    {"remote.log.storage.system.enable", RN_CFG_BOOL, "false", 0, "", true},
 };
 
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
@@ -231,6 +316,8 @@ static int validate(const struct rn_cfg_def *d, const char *val, char *err, size
 int rn_config_set(struct rn_config *c, const char *key, const char *val, char *err, size_t errlen)
 {
 	int i = find(key);
+	if (i < 0 && rn__cfg_compat_family(key))
+		return 0;
 	if (i < 0) {
 		snprintf(err, errlen, "unknown config key '%s'", key);
 		return -EINVAL;
@@ -238,7 +325,7 @@ int rn_config_set(struct rn_config *c, const char *key, const char *val, char *e
 	int rc = validate(&defs[i], val, err, errlen);
 	if (rc < 0)
 		return rc;
-	if (defs[i].no_effect)
+	if (defs[i].no_effect && rn__cfg_first_warning(key))
 		rn_warn("config %s=%s accepted for compatibility; it has no effect in runnel", key,
 			val);
 	rn_free(c->vals[i]);

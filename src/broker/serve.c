@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "broker/broker.h"
+#include "broker/config_compat.h"
 #include "broker/dispatch.h"
 #include "broker/groups.h"
 #include "broker/handler.h"
@@ -62,6 +63,7 @@ static void list_config(void)
 	for (size_t i = 0; i < n; i++)
 		printf("%-45s %s%s\n", d[i].name, d[i].def ? d[i].def : "(null)",
 		       d[i].no_effect ? "  (accepted, no effect)" : "");
+	rn__cfg_compat_list(stdout);
 }
 
 /* Parses "PLAINTEXT://host:port" (first entry of a list). host may be empty. */

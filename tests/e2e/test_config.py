@@ -1,4 +1,6 @@
 """server.properties (-c), --set overrides, and rejection of unknown keys and bad values."""
+import os
+import re
 import socket
 import subprocess
 
@@ -180,3 +182,54 @@ def test_sigterm_prompt_with_parked_fetch(make_broker):
     finally:
         c.close()
     assert el < 2.0 * SLOW, "SIGTERM took %.1fs with a parked fetch" % el
+
+
+# ------------------------------------------------------------------ a Kafka server.properties
+KAFKA_PROPS = os.path.join(os.path.dirname(__file__), "data", "server.properties")
+
+
+def props_keys(path):
+    keys = []
+    for line in open(path):
+        line = line.strip()
+        if line and line[0] not in "#!":
+            keys.append(line.split("=", 1)[0].strip())
+    return keys
+
+
+def no_effect_keys():
+    """Exact keys and key prefixes `runnel serve --list-config` marks as accepted, no effect."""
+    out = subprocess.run([RUNNEL_BIN, "serve", "--list-config"], capture_output=True,
+                         timeout=10 * SLOW).stdout.decode()
+    exact, prefixes = set(), []
+    for line in out.splitlines():
+        if "no effect" in line:
+            name = line.split()[0]
+            (prefixes.append(name) if name.endswith(".") else exact.add(name))
+    return exact, prefixes
+
+
+def test_kafka_server_properties_loads_and_warns_once_per_key(tmp_path):
+    """A production-style Kafka server.properties (security, log.cleaner.*, replication, ZooKeeper
+    keys) starts the broker; each key Runnel accepts without acting on it warns exactly once
+    (also when --set repeats it), keys Runnel implements do not warn, secrets never reach the
+    log, and the implemented keys act."""
+    b = Broker(tmp_path / "data", config_file=KAFKA_PROPS,
+               sets={"log.dirs": tmp_path / "data", "listeners": "PLAINTEXT://127.0.0.1:0",
+                     "admin.listener": "127.0.0.1:0", "num.io.threads": 16,
+                     "ssl.key.password": "another-secret-1234"}).start()
+    try:
+        assert partitions_of(b, unique("kprops")) == 3  # num.partitions=3 acts
+        log = b.stderr()
+    finally:
+        b.stop_clean()
+    exact, prefixes = no_effect_keys()
+    warned = [l for l in log.splitlines() if "accepted for compatibility" in l]
+    keys = props_keys(KAFKA_PROPS)
+    compat = [k for k in keys if k in exact or any(k.startswith(p) for p in prefixes)]
+    assert len(compat) >= 30, compat  # the file is meant to exercise them
+    for k in keys:
+        n = sum(1 for l in warned if re.search(r"config %s(=| )" % re.escape(k), l))
+        assert n == (1 if k in compat else 0), "%s: %d warnings\n%s" % (k, n, "\n".join(warned))
+    assert len(warned) == len(compat), "\n".join(warned)
+    assert "secret-1234" not in log
