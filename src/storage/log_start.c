@@ -1,6 +1,9 @@
 /*
  * Moving the log start offset forward on request (DeleteRecords, snapshots of internal topics):
- * like retention, whole segments below the new start are deleted, never the active one.
+ * like retention, whole segments below the new start are deleted, never the active one. The
+ * new start lives in memory until the log dir's log-start-offset-checkpoint is written; the
+ * broker writes it before it answers a DeleteRecords, so an acknowledged deletion survives a
+ * crash (Kafka only writes it periodically and may lose one).
  */
 #include <string.h>
 
@@ -41,4 +44,21 @@ int rn_partition_advance_log_start(struct rn_partition *p, int64_t offset)
 		rn__seg_free(gone[i]);
 	}
 	return 0;
+}
+
+int rn_partition_delete_records(struct rn_partition *p, int64_t offset, int64_t *low_watermark)
+{
+	*low_watermark = -1;
+	if (atomic_load(&p->offline))
+		return RN_EOFFLINE;
+	/* The high watermark only grows, so checking it before taking the lock is enough. */
+	int64_t hw = atomic_load(&p->hwm);
+	if (offset == -1)
+		offset = hw;
+	if (offset < 0 || offset > hw)
+		return RN_ERANGE;
+	int rc = rn_partition_advance_log_start(p, offset);
+	if (rc == 0)
+		*low_watermark = atomic_load(&p->log_start);
+	return rc;
 }

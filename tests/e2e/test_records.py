@@ -1,0 +1,326 @@
+"""Records and logs: DeleteRecords, DescribeLogDirs, OffsetForLeaderEpoch, ListOffsets v0..v8.
+
+confluent-kafka 1.7.0's AdminClient has neither delete_records nor describe_log_dirs, and
+kafka-python 2.0.2's KafkaAdminClient has neither either: DeleteRecords goes through librdkafka
+(rd_kafka_DeleteRecords, behind `runnel topic delete-records`), through kafka-python's own
+protocol classes and connection (KafkaAdminClient._send_request_to_node with request structs
+built from kafka.protocol types) and raw frames; DescribeLogDirs through kafka-python the same
+way and raw frames.
+"""
+import os
+import struct
+import time
+
+import pytest
+
+from conftest import (SLOW, RawConn, Reader, ck_produce, create_topic, i16, i32, i64, i8,
+                      karray, kp_admin, kstr, record_batch, runnel, unique, wait_until)
+
+OFFSET_OUT_OF_RANGE = 1
+UNKNOWN_TOPIC_OR_PARTITION = 3
+INVALID_TOPIC_EXCEPTION = 17
+POLICY_VIOLATION = 44
+FENCED_LEADER_EPOCH = 74
+UNKNOWN_LEADER_EPOCH = 75
+
+
+# ------------------------------------------------------------------ flexible-version encoding
+def uvarint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def cstr(s):
+    if s is None:
+        return uvarint(0)
+    b = s.encode()
+    return uvarint(len(b) + 1) + b
+
+
+def carray(items, enc):
+    if items is None:
+        return uvarint(0)
+    return uvarint(len(items) + 1) + b"".join(enc(x) for x in items)
+
+
+TAGS = uvarint(0)
+
+
+class FlexReader(Reader):
+    def uvarint(self):
+        n = shift = 0
+        while True:
+            b = self.d[self.p]
+            self.p += 1
+            n |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return n
+
+    def cstr(self):
+        n = self.uvarint() - 1
+        if n < 0:
+            return None
+        s = self.d[self.p:self.p + n].decode()
+        self.p += n
+        return s
+
+    def carray(self, fn):
+        n = self.uvarint() - 1
+        if n < 0:
+            return None
+        return [fn(self) for _ in range(n)]
+
+    def tags(self):
+        for _ in range(self.uvarint()):
+            self.uvarint()
+            self.p += self.uvarint()
+
+
+def flex_request(conn, api_key, version, body):
+    """A flexible request: header v2 (client id, then tags); response header v1 (tags)."""
+    conn.corr += 1
+    hdr = i16(api_key) + i16(version) + i32(conn.corr) + kstr("e2e-raw") + TAGS
+    conn.sendraw(i32(len(hdr) + len(body)) + hdr + body)
+    corr, data = conn.recv()
+    assert corr == conn.corr
+    r = FlexReader(data)
+    r.tags()
+    return r
+
+
+def produce_n(conn, topic, partition, n, ts=None):
+    """n single-record batches; returns the base offsets."""
+    bases = []
+    for i in range(n):
+        t = None if ts is None else ts[i]
+        err, base = conn.produce(topic, partition, record_batch([(b"k", b"v%d" % i)], base_ts=t))
+        assert err == 0
+        bases.append(base)
+    return bases
+
+
+# ------------------------------------------------------------------------------ DeleteRecords
+def delete_records(conn, topic, parts, version=1, timeout_ms=5000):
+    """parts: [(partition, offset)] -> {partition: (error, low_watermark)}."""
+    if version >= 2:
+        body = carray([topic], lambda t: cstr(t) + carray(
+            parts, lambda p: i32(p[0]) + i64(p[1]) + TAGS) + TAGS) + i32(timeout_ms) + TAGS
+        r = flex_request(conn, 21, version, body)
+        r.i32()
+        res = r.carray(lambda r: (r.cstr(), r.carray(
+            lambda r: (r.i32(), r.i64(), r.i16(), r.tags())), r.tags()))
+    else:
+        body = karray([topic], lambda t: kstr(t) + karray(
+            parts, lambda p: i32(p[0]) + i64(p[1]))) + i32(timeout_ms)
+        r = conn.request(21, version, body)
+        r.i32()
+        res = r.array(lambda r: (r.str(), r.array(lambda r: (r.i32(), r.i64(), r.i16()))))
+    assert res[0][0] == topic
+    return {p[0]: (p[2], p[1]) for p in res[0][1]}
+
+
+def list_offsets(conn, topic, partition, ts, version=1, current_leader_epoch=-1, isolation=0):
+    """ListOffsets v1..v8 -> (error, timestamp, offset, leader_epoch or None)."""
+    def part(p):
+        b = i32(p)
+        if version >= 4:
+            b += i32(current_leader_epoch)
+        return b + i64(ts) + (TAGS if version >= 6 else b"")
+    if version >= 6:
+        body = i32(-1) + i8(isolation) + carray(
+            [topic], lambda t: cstr(t) + carray([partition], part) + TAGS) + TAGS
+        r = flex_request(conn, 2, version, body)
+        r.i32()
+        res = r.carray(lambda r: (r.cstr(), r.carray(
+            lambda r: (r.i32(), r.i16(), r.i64(), r.i64(), r.i32(), r.tags())), r.tags()))
+    else:
+        body = i32(-1) + (i8(isolation) if version >= 2 else b"") + karray(
+            [topic], lambda t: kstr(t) + karray([partition], part))
+        r = conn.request(2, version, body)
+        if version >= 2:
+            r.i32()
+        res = r.array(lambda r: (r.str(), r.array(
+            lambda r: (r.i32(), r.i16(), r.i64(), r.i64(),
+                       r.i32() if version >= 4 else None))))
+    p = res[0][1][0]
+    return p[1], p[2], p[3], p[4]
+
+
+def list_offsets_v0(conn, topic, partition, ts, max_num, replica_id=-1):
+    body = i32(replica_id) + karray([topic], lambda t: kstr(t) + karray(
+        [partition], lambda p: i32(p) + i64(ts) + i32(max_num)))
+    r = conn.request(2, 0, body)
+    res = r.array(lambda r: (r.str(), r.array(
+        lambda r: (r.i32(), r.i16(), r.array(lambda r: r.i64())))))
+    p = res[0][1][0]
+    return p[1], p[2]
+
+
+def test_delete_records_raw(broker):
+    t = unique("dr")
+    create_topic(broker.bootstrap, t, partitions=2)
+    with RawConn(broker.port) as c:
+        produce_n(c, t, 0, 10)
+        produce_n(c, t, 1, 3)
+        # v0, v1 and flexible v2 all answer; the start only moves forward.
+        assert delete_records(c, t, [(0, 4)], version=0) == {0: (0, 4)}
+        assert delete_records(c, t, [(0, 2)], version=1) == {0: (0, 4)}
+        assert delete_records(c, t, [(0, 6), (1, -1)], version=2) == {0: (0, 6), 1: (0, 3)}
+        # above the high watermark, below -1, unknown partition
+        got = delete_records(c, t, [(0, 11), (0, -2), (7, 1)])
+        assert got[0] == (OFFSET_OUT_OF_RANGE, -1) and got[7] == (UNKNOWN_TOPIC_OR_PARTITION, -1)
+        assert delete_records(c, unique("nope"), [(0, 1)]) == {0: (UNKNOWN_TOPIC_OR_PARTITION, -1)}
+        assert delete_records(c, "__consumer_offsets", [(0, 0)]) == \
+            {0: (INVALID_TOPIC_EXCEPTION, -1)}
+        # ListOffsets earliest and Fetch's log start follow; a fetch below gets
+        # OFFSET_OUT_OF_RANGE, one at the start gets the records from there.
+        assert list_offsets(c, t, 0, -2)[2] == 6
+        assert c.fetch(t, 0, 5)[0] == OFFSET_OUT_OF_RANGE
+        err, hwm, recs = c.fetch(t, 0, 6)
+        assert err == 0 and hwm == 10 and recs
+        assert struct.unpack_from(">q", recs)[0] == 6
+        # to the end: nothing left to read, and produce goes on after it
+        assert delete_records(c, t, [(0, -1)]) == {0: (0, 10)}
+        assert c.fetch(t, 0, 9)[0] == OFFSET_OUT_OF_RANGE
+        assert produce_n(c, t, 0, 1) == [10]
+        assert list_offsets(c, t, 0, -2)[2] == 10
+
+
+def test_delete_records_compacted_topic_refused(broker):
+    t = unique("drc")
+    create_topic(broker.bootstrap, t, config={"cleanup.policy": "compact"})
+    with RawConn(broker.port) as c:
+        assert delete_records(c, t, [(0, 0)]) == {0: (POLICY_VIOLATION, -1)}
+    t2 = unique("drcd")
+    create_topic(broker.bootstrap, t2, config={"cleanup.policy": "compact,delete"})
+    with RawConn(broker.port) as c:
+        assert delete_records(c, t2, [(0, 0)]) == {0: (0, 0)}
+
+
+@pytest.mark.parametrize("how", ["clean", "sigkill"])
+def test_delete_records_survives_restart(make_broker, how):
+    """The new log start is checkpointed before DeleteRecords answers: a SIGKILL right after
+    the answer keeps it, as does a clean restart. The first segment stays (it is the active
+    one), so only the checkpoint can remember the start."""
+    b = make_broker()
+    t = unique("drr")
+    create_topic(b.bootstrap, t)
+    with RawConn(b.port) as c:
+        produce_n(c, t, 0, 8)
+        assert delete_records(c, t, [(0, 5)]) == {0: (0, 5)}
+    if how == "clean":
+        b.stop_clean()
+    else:
+        b.kill()
+    b.start()
+    with RawConn(b.port) as c:
+        assert list_offsets(c, t, 0, -2)[2] == 5
+        assert list_offsets(c, t, 0, -1)[2] == 8
+        assert c.fetch(t, 0, 4)[0] == OFFSET_OUT_OF_RANGE
+        assert c.fetch(t, 0, 5)[0] == 0
+
+
+# ------------------------------------------------------- kafka-python's protocol and connection
+def kp_classes():
+    """DeleteRecords v1 and DescribeLogDirs v1 in kafka-python's own protocol types (2.0.2 has
+    the API keys but no classes, and no admin methods for them)."""
+    from kafka.protocol.api import Request, Response
+    from kafka.protocol.types import Array, Boolean, Int16, Int32, Int64, Schema, String
+
+    class DeleteRecordsResponse_v1(Response):
+        API_KEY = 21
+        API_VERSION = 1
+        SCHEMA = Schema(
+            ('throttle_time_ms', Int32),
+            ('topics', Array(('name', String('utf-8')), ('partitions', Array(
+                ('partition_index', Int32), ('low_watermark', Int64), ('error_code', Int16))))))
+
+    class DeleteRecordsRequest_v1(Request):
+        API_KEY = 21
+        API_VERSION = 1
+        RESPONSE_TYPE = DeleteRecordsResponse_v1
+        SCHEMA = Schema(
+            ('topics', Array(('name', String('utf-8')), ('partitions', Array(
+                ('partition_index', Int32), ('offset', Int64))))),
+            ('timeout_ms', Int32))
+
+    class DescribeLogDirsResponse_v1(Response):
+        API_KEY = 35
+        API_VERSION = 1
+        SCHEMA = Schema(
+            ('throttle_time_ms', Int32),
+            ('results', Array(
+                ('error_code', Int16), ('log_dir', String('utf-8')),
+                ('topics', Array(('name', String('utf-8')), ('partitions', Array(
+                    ('partition_index', Int32), ('partition_size', Int64),
+                    ('offset_lag', Int64), ('is_future_key', Boolean))))))))
+
+    class DescribeLogDirsRequest_v1(Request):
+        API_KEY = 35
+        API_VERSION = 1
+        RESPONSE_TYPE = DescribeLogDirsResponse_v1
+        SCHEMA = Schema(('topics', Array(('topic', String('utf-8')),
+                                         ('partitions', Array(Int32)))))
+
+    return DeleteRecordsRequest_v1, DescribeLogDirsRequest_v1
+
+
+def kp_send(admin, req):
+    node = admin._client.cluster.brokers().pop().nodeId
+    f = admin._send_request_to_node(node, req)
+    admin._wait_for_futures([f])
+    return f.value
+
+
+def test_delete_records_kafka_python(broker):
+    t = unique("drkp")
+    create_topic(broker.bootstrap, t, partitions=2)
+    with RawConn(broker.port) as c:
+        produce_n(c, t, 0, 6)
+    DeleteRecords, _ = kp_classes()
+    a = kp_admin(broker.bootstrap)
+    try:
+        resp = kp_send(a, DeleteRecords(topics=[(t, [(0, 4), (1, 1), (5, 0)])],
+                                        timeout_ms=5000))
+    finally:
+        a.close()
+    [(name, parts)] = resp.topics
+    assert name == t
+    assert sorted(parts) == [(0, 4, 0), (1, -1, OFFSET_OUT_OF_RANGE),
+                             (5, -1, UNKNOWN_TOPIC_OR_PARTITION)]
+    with RawConn(broker.port) as c:
+        assert list_offsets(c, t, 0, -2)[2] == 4
+
+
+def test_delete_records_cli(broker):
+    """`runnel topic delete-records` goes through librdkafka's rd_kafka_DeleteRecords."""
+    t = unique("drcli")
+    create_topic(broker.bootstrap, t, partitions=2)
+    ck_produce(broker.bootstrap, t, [(None, b"x%d" % i, None, None, i % 2) for i in range(10)])
+    bs = ["-b", broker.bootstrap]
+    r = runnel("topic", "delete-records", t, "--partition", "0", "--before", "3", *bs)
+    assert r.returncode == 0, r.stderr
+    assert "partition: %s-0\tlow_watermark: 3" % t in r.stdout.decode()
+    r = runnel("topic", "delete-records", t, "-p", "0", "-p", "1", "--before", "end", *bs)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    assert "%s-0\tlow_watermark: 5" % t in out and "%s-1\tlow_watermark: 5" % t in out
+    # above the high watermark: the broker's error, exit code 1
+    r = runnel("topic", "delete-records", t, "--partition", "1", "--before", "99", *bs)
+    assert r.returncode == 1
+    assert "%s-1\terror:" % t in r.stdout.decode() and "out of range" in \
+        r.stdout.decode().lower()
+    # usage errors
+    r = runnel("topic", "delete-records", t, *bs)
+    assert r.returncode == 2 and b"--partition and --before are required" in r.stderr
+    with RawConn(broker.port) as c:
+        assert list_offsets(c, t, 0, -2)[2] == 5
+        assert list_offsets(c, t, 1, -2)[2] == 5
