@@ -36,6 +36,7 @@ static const struct rn_api_entry entries[] = {
     {20, 0, 3, rn_h_delete_topics},
     {21, 0, 2, rn_h_delete_records},
     {22, 0, 4, rn_h_init_producer_id},
+    {23, 0, 4, rn_h_offset_for_leader_epoch},
     {24, 0, 1, rn_h_add_partitions_to_txn},
     {25, 0, 1, rn_h_add_offsets_to_txn},
     {26, 0, 1, rn_h_end_txn},

@@ -20,8 +20,10 @@ int rn_partition_advance_log_start(struct rn_partition *p, int64_t offset)
 	int64_t hw = atomic_load(&p->hwm);
 	if (offset > hw)
 		offset = hw;
-	if (offset > atomic_load(&p->log_start))
+	if (offset > atomic_load(&p->log_start)) {
 		atomic_store(&p->log_start, offset);
+		rn__epochs_truncate_start(p, offset);
+	}
 	/* A segment is dead when the next one starts at or below the new log start. */
 	while (n < 64 && n < p->nsegs - 1 && p->segs[n + 1]->base <= offset)
 		n++;

@@ -60,8 +60,10 @@ int rn_partition_maintain(struct rn_partition *p, int64_t now_ms)
 		memmove(p->segs, p->segs + n, (size_t)(p->nsegs - n) * sizeof(*p->segs));
 		p->nsegs -= n;
 		atomic_fetch_sub(&p->total_bytes, freed);
-		if (atomic_load(&p->log_start) < p->segs[0]->base)
+		if (atomic_load(&p->log_start) < p->segs[0]->base) {
 			atomic_store(&p->log_start, p->segs[0]->base);
+			rn__epochs_truncate_start(p, p->segs[0]->base);
+		}
 		p->dir_dirty = true;
 		pthread_rwlock_unlock(&p->seglock);
 	}
@@ -77,6 +79,7 @@ int rn_partition_maintain(struct rn_partition *p, int64_t now_ms)
 	}
 	if (flush)
 		rc = rn_partition_flush(p);
+	rn__epochs_flush(p);
 	rn__close_idle(p, now_ms, idle_ms);
 	return rc;
 }

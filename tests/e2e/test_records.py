@@ -324,3 +324,74 @@ def test_delete_records_cli(broker):
     with RawConn(broker.port) as c:
         assert list_offsets(c, t, 0, -2)[2] == 5
         assert list_offsets(c, t, 1, -2)[2] == 5
+
+
+# ------------------------------------------------------------------------ OffsetForLeaderEpoch
+def offset_for_leader_epoch(conn, topic, partition, epoch, version=3, current=-1):
+    """-> (error, leader_epoch or None, end_offset)."""
+    def part(p):
+        b = i32(p)
+        if version >= 2:
+            b += i32(current)
+        return b + i32(epoch) + (TAGS if version >= 4 else b"")
+    if version >= 4:
+        body = i32(-1) + carray([topic], lambda t: cstr(t) + carray([partition], part) +
+                                TAGS) + TAGS
+        r = flex_request(conn, 23, version, body)
+        r.i32()
+        res = r.carray(lambda r: (r.cstr(), r.carray(
+            lambda r: (r.i16(), r.i32(), r.i32(), r.i64(), r.tags())), r.tags()))
+    else:
+        body = (i32(-1) if version >= 3 else b"") + karray(
+            [topic], lambda t: kstr(t) + karray([partition], part))
+        r = conn.request(23, version, body)
+        if version >= 2:
+            r.i32()
+        res = r.array(lambda r: (r.str(), r.array(
+            lambda r: (r.i16(), r.i32(), r.i32() if version >= 1 else None, r.i64()))))
+    assert res[0][0] == topic
+    p = res[0][1][0]
+    assert p[1] == partition
+    return p[0], p[2], p[3]
+
+
+def test_offset_for_leader_epoch(make_broker):
+    """Every broker start is a new leader epoch (as a Kafka controller's election); the
+    leader-epoch cache answers each epoch's end offset, across a clean restart and a SIGKILL."""
+    b = make_broker()
+    t = unique("ofle")
+    create_topic(b.bootstrap, t)
+    with RawConn(b.port) as c:
+        produce_n(c, t, 0, 3)  # 0..2 at epoch 0
+        assert offset_for_leader_epoch(c, t, 0, 0) == (0, 0, 3)
+    b.restart()
+    with RawConn(b.port) as c:
+        produce_n(c, t, 0, 2)  # 3..4 at epoch 1
+        assert offset_for_leader_epoch(c, t, 0, 1) == (0, 1, 5)
+    b.kill()
+    b.start()
+    with RawConn(b.port) as c:
+        produce_n(c, t, 0, 1)  # 5 at epoch 2
+        for v in range(5):
+            want_epoch = (lambda e: None if v == 0 else e)
+            assert offset_for_leader_epoch(c, t, 0, 0, version=v) == (0, want_epoch(0), 3), v
+            assert offset_for_leader_epoch(c, t, 0, 1, version=v) == (0, want_epoch(1), 5), v
+            assert offset_for_leader_epoch(c, t, 0, 2, version=v) == (0, want_epoch(2), 6), v
+            # unknown (newer than any) and undefined epochs
+            assert offset_for_leader_epoch(c, t, 0, 7, version=v) == (0, want_epoch(-1), -1)
+            assert offset_for_leader_epoch(c, t, 0, -1, version=v) == (0, want_epoch(-1), -1)
+        # fencing on current_leader_epoch (v2+)
+        for v in (2, 3, 4):
+            assert offset_for_leader_epoch(c, t, 0, 1, version=v, current=1)[0] == \
+                FENCED_LEADER_EPOCH
+            assert offset_for_leader_epoch(c, t, 0, 1, version=v, current=3)[0] == \
+                UNKNOWN_LEADER_EPOCH
+            assert offset_for_leader_epoch(c, t, 0, 1, version=v, current=2) == (0, 1, 5)
+        assert offset_for_leader_epoch(c, t, 3, 0)[0] == UNKNOWN_TOPIC_OR_PARTITION
+        assert offset_for_leader_epoch(c, unique("nope"), 0, 0)[0] == \
+            UNKNOWN_TOPIC_OR_PARTITION
+        # DeleteRecords into epoch 1: epochs below it end at the new start
+        assert delete_records(c, t, [(0, 4)]) == {0: (0, 4)}
+        assert offset_for_leader_epoch(c, t, 0, 0) == (0, 0, 4)
+        assert offset_for_leader_epoch(c, t, 0, 1) == (0, 1, 5)
+
