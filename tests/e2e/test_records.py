@@ -395,3 +395,94 @@ def test_offset_for_leader_epoch(make_broker):
         assert offset_for_leader_epoch(c, t, 0, 0) == (0, 0, 4)
         assert offset_for_leader_epoch(c, t, 0, 1) == (0, 1, 5)
 
+
+# ---------------------------------------------------------------------------------- ListOffsets
+def test_list_offsets_versions_and_epochs(make_broker):
+    b = make_broker()
+    t = unique("lo")
+    create_topic(b.bootstrap, t)
+    with RawConn(b.port) as c:
+        # one batch of 3 records (ts 1000, 5000, 3000) then ts 5000 again and 2000: the
+        # maximum 5000 first appears at offset 1, inside the first batch
+        batch = record_batch([(None, b"a", [], 1000), (None, b"b", [], 5000),
+                              (None, b"c", [], 3000)], base_ts=1000)
+        assert c.produce(t, 0, batch) == (0, 0)
+        produce_n(c, t, 0, 2, ts=[5000, 2000])  # 3, 4
+        for v in range(1, 9):
+            assert list_offsets(c, t, 0, -1, version=v)[:3] == (0, -1, 5), v
+            assert list_offsets(c, t, 0, -2, version=v)[:3] == (0, -1, 0), v
+            assert list_offsets(c, t, 0, 2500, version=v)[:3] == (0, 5000, 1), v
+            assert list_offsets(c, t, 0, 9000, version=v)[:3] == (0, -1, -1), v
+        assert list_offsets(c, t, 0, -3, version=7) == (0, 5000, 1, 0)
+        assert list_offsets(c, t, 0, -4, version=8) == (0, -1, 0, 0)
+        assert list_offsets(c, t, 0, -1, version=8) == (0, -1, 5, 0)
+    b.restart()  # epoch 1
+    with RawConn(b.port) as c:
+        produce_n(c, t, 0, 1, ts=[7000])  # 5 at epoch 1
+        # the epoch of the batch found, not the current one; latest: the current one
+        assert list_offsets(c, t, 0, 2500, version=4) == (0, 5000, 1, 0)
+        assert list_offsets(c, t, 0, 6000, version=6) == (0, 7000, 5, 1)
+        assert list_offsets(c, t, 0, -1, version=5) == (0, -1, 6, 1)
+        assert list_offsets(c, t, 0, -2, version=5) == (0, -1, 0, 0)
+        assert list_offsets(c, t, 0, -3, version=7) == (0, 7000, 5, 1)
+        # fencing (v4+)
+        assert list_offsets(c, t, 0, -1, version=4, current_leader_epoch=0)[0] == \
+            FENCED_LEADER_EPOCH
+        assert list_offsets(c, t, 0, -1, version=6, current_leader_epoch=2)[0] == \
+            UNKNOWN_LEADER_EPOCH
+        assert list_offsets(c, t, 0, -1, version=6, current_leader_epoch=1)[:3] == (0, -1, 6)
+        # a partition named twice: INVALID_REQUEST for both
+        body = i32(-1) + i8(0) + karray([t], lambda t: kstr(t) + karray(
+            [0, 0], lambda p: i32(p) + i64(-1)))
+        r = c.request(2, 2, body)
+        r.i32()
+        res = r.array(lambda r: (r.str(), r.array(lambda r: (r.i32(), r.i16(), r.i64(),
+                                                              r.i64()))))
+        assert [p[1] for p in res[0][1]] == [42, 42]
+        assert list_offsets(c, unique("nope"), 0, -1)[0] == UNKNOWN_TOPIC_OR_PARTITION
+
+
+def test_list_offsets_v0(make_broker):
+    """ListOffsets v0 (Burrow 1.2.1): MaxNumOffsets segment start offsets by mtime, newest
+    first, the log end first of all."""
+    b = make_broker(sets={"log.segment.bytes": 1024})
+    t = unique("lo0")
+    create_topic(b.bootstrap, t)
+    with RawConn(b.port) as c:
+        for i in range(30):
+            c.produce(t, 0, record_batch([(None, b"x" * 100)]))
+        before = list_offsets_v0(c, t, 0, -1, 100)
+        err, offs = before
+        assert err == 0 and offs[0] == 30 and offs[-1] == 0 and len(offs) > 3
+        assert offs == sorted(offs, reverse=True)
+        assert list_offsets_v0(c, t, 0, -1, 1) == (0, [30])
+        assert list_offsets_v0(c, t, 0, -2, 1) == (0, [0])
+        assert list_offsets_v0(c, t, 0, -2, 5) == (0, [0])
+        assert list_offsets_v0(c, t, 0, 0, 5) == (0, [])  # nothing modified before 1970
+        now = int(time.time() * 1000) + 3600 * 1000
+        assert list_offsets_v0(c, t, 0, now, 2) == (0, offs[:2])
+        # the log start caps the segments below it
+        start = offs[2] + 1
+        assert delete_records(c, t, [(0, start)])[0][0] == 0
+        err, after = list_offsets_v0(c, t, 0, -1, 100)
+        assert err == 0 and after[-1] == start and min(after) == start
+        assert list_offsets_v0(c, t, 0, -2, 1) == (0, [start])
+        assert list_offsets_v0(c, unique("nope"), 0, -1, 1)[0] == UNKNOWN_TOPIC_OR_PARTITION
+
+
+def test_list_offsets_v0_kafka_python(broker):
+    """kafka-python pinned to 0.10.0 sends ListOffsets v0 for beginning/end offsets."""
+    import kafka
+    t = unique("lo0kp")
+    create_topic(broker.bootstrap, t)
+    with RawConn(broker.port) as c:
+        produce_n(c, t, 0, 7)
+        assert delete_records(c, t, [(0, 2)]) == {0: (0, 2)}
+    cons = kafka.KafkaConsumer(bootstrap_servers=broker.bootstrap, api_version=(0, 10, 0),
+                               request_timeout_ms=int(11000 * SLOW))
+    try:
+        tp = kafka.TopicPartition(t, 0)
+        assert cons.end_offsets([tp]) == {tp: 7}
+        assert cons.beginning_offsets([tp]) == {tp: 2}
+    finally:
+        cons.close()
