@@ -42,6 +42,7 @@ static const struct rn_api_entry entries[] = {
     {26, 0, 1, rn_h_end_txn},
     {28, 0, 3, rn_h_txn_offset_commit},
     {32, 0, 2, rn_h_describe_configs},
+    {35, 0, 4, rn_h_describe_log_dirs},
     {37, 0, 1, rn_h_create_partitions},
 };
 

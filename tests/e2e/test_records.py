@@ -486,3 +486,90 @@ def test_list_offsets_v0_kafka_python(broker):
         assert cons.beginning_offsets([tp]) == {tp: 2}
     finally:
         cons.close()
+
+
+# ------------------------------------------------------------------------------ DescribeLogDirs
+def describe_log_dirs(conn, topics, version=1):
+    """topics: None (all) or [(topic, [partitions])] ->
+    (top error or None, [(error, dir, {topic: {p: (size, lag, future)}}, total, usable)])."""
+    if version >= 2:
+        body = carray(topics, lambda t: cstr(t[0]) + carray(t[1], i32) + TAGS) + TAGS
+        r = flex_request(conn, 35, version, body)
+        r.i32()
+        top = r.i16() if version >= 3 else None
+
+        def result(r):
+            err, d = r.i16(), r.cstr()
+            ts = r.carray(lambda r: (r.cstr(), r.carray(
+                lambda r: (r.i32(), r.i64(), r.i64(), r.i8(), r.tags())), r.tags()))
+            total = r.i64() if version >= 4 else None
+            usable = r.i64() if version >= 4 else None
+            r.tags()
+            return err, d, ts, total, usable
+        res = r.carray(result)
+    else:
+        body = karray(topics, lambda t: kstr(t[0]) + karray(t[1], i32))
+        r = conn.request(35, version, body)
+        r.i32()
+        top = None
+        res = r.array(lambda r: (r.i16(), r.str(), r.array(lambda r: (r.str(), r.array(
+            lambda r: (r.i32(), r.i64(), r.i64(), r.i8())))), None, None))
+    out = []
+    for err, d, ts, total, usable in res:
+        out.append((err, d, {t[0]: {p[0]: (p[1], p[2], p[3]) for p in t[1]} for t in ts},
+                    total, usable))
+    return top, out
+
+
+def test_describe_log_dirs_raw(make_broker):
+    b = make_broker()
+    t, t2 = unique("ld"), unique("ld2")
+    create_topic(b.bootstrap, t, partitions=3)
+    create_topic(b.bootstrap, t2)
+    with RawConn(b.port) as c:
+        produce_n(c, t, 0, 5)
+        produce_n(c, t, 2, 1)
+        sizes = {p: sum(os.path.getsize(os.path.join(b.partition_dir(t, p), f))
+                        for f in os.listdir(b.partition_dir(t, p)) if f.endswith(".log"))
+                 for p in range(3)}
+        assert sizes[0] > sizes[2] > 0 and sizes[1] == 0
+        for v in range(5):
+            top, res = describe_log_dirs(c, None, version=v)
+            assert top == (0 if v >= 3 else None)
+            [(err, d, topics, total, usable)] = res
+            assert err == 0 and d == os.path.realpath(b.data_dir)
+            assert topics[t] == {p: (sizes[p], 0, 0) for p in range(3)}, v
+            assert t2 in topics
+            if v >= 4:
+                st = os.statvfs(b.data_dir)
+                assert total == st.f_blocks * st.f_frsize
+                assert 0 < usable <= total
+            else:
+                assert total is None
+            # a subset; unknown topics and partitions are just absent
+            _, [(_e, _d, sub, _t, _u)] = describe_log_dirs(
+                c, [(t, [2, 0, 9]), (unique("nope"), [0])], version=v)
+            assert sub == {t: {0: (sizes[0], 0, 0), 2: (sizes[2], 0, 0)}}
+            _, [(_e, _d, none, _t, _u)] = describe_log_dirs(c, [], version=v)
+            assert none == {}
+
+
+def test_describe_log_dirs_kafka_python(broker):
+    t = unique("ldkp")
+    create_topic(broker.bootstrap, t, partitions=2)
+    with RawConn(broker.port) as c:
+        produce_n(c, t, 1, 3)
+    _, DescribeLogDirs = kp_classes()
+    a = kp_admin(broker.bootstrap)
+    try:
+        resp = kp_send(a, DescribeLogDirs(topics=[(t, [0, 1])]))
+        every = kp_send(a, DescribeLogDirs(topics=None))
+    finally:
+        a.close()
+    [(err, d, topics)] = resp.results
+    assert err == 0 and d == os.path.realpath(broker.data_dir)
+    [(name, parts)] = topics
+    assert name == t
+    got = {p[0]: p[1:] for p in parts}
+    assert got[0] == (0, 0, False) and got[1][0] > 0 and got[1][1:] == (0, False)
+    assert t in {name for name, _ in every.results[0][2]}

@@ -1,0 +1,107 @@
+/*
+ * DescribeLogDirs, as Kafka's ReplicaManager.describeLogDirs: one result for the log
+ * directory (its absolute path), listing each requested partition that has a log there
+ * (topics null = every partition, internal topics included) with its size on disk. One broker
+ * has no future logs (AlterReplicaLogDirs) and no followers, so is_future_key is false and
+ * offset_lag 0. v4 adds the volume's total and usable bytes (statvfs: f_blocks and f_bavail).
+ * A topic with no listed partition is left out; unknown topics are simply absent, as in Kafka.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "broker/handler.h"
+#include "broker/topics.h"
+#include "proto/gen/rn_msg.h"
+#include "storage/partition.h"
+
+struct collect {
+	struct rn_ctx *ctx;
+	const struct rn_describe_log_dirs_request *rq;
+	struct rn_describe_log_dirs_response_describe_log_dirs_topic *topics;
+	int32_t n, cap;
+};
+
+static bool wanted(const struct rn_describe_log_dirs_request *rq, const char *name, int32_t idx)
+{
+	if (rq->topics_count < 0)
+		return true;
+	for (int32_t i = 0; i < rq->topics_count; i++) {
+		const struct rn_describe_log_dirs_request_describable_log_dir_topic *rt =
+		    &rq->topics[i];
+		if (!rn_str_eq(rt->topic, name))
+			continue;
+		for (int32_t j = 0; j < rt->partitions_count; j++)
+			if (rt->partitions[j] == idx)
+				return true;
+	}
+	return false;
+}
+
+/* Under the topic table's read lock: copies what it needs into the request arena. */
+static void add_topic(struct rn_topic *t, void *arg)
+{
+	struct collect *c = arg;
+	struct rn_arena *a = &c->ctx->req->arena;
+	struct rn_describe_log_dirs_response_describe_log_dirs_partition *parts = NULL;
+	int32_t np = 0;
+	for (int32_t i = 0; i < t->npart; i++) {
+		struct rn_partition *p = t->parts[i].log;
+		if (!p || !wanted(c->rq, t->name, i))
+			continue;
+		if (!parts)
+			parts = rn_arena_alloc(a, (size_t)t->npart * sizeof(*parts));
+		parts[np++] = (struct rn_describe_log_dirs_response_describe_log_dirs_partition){
+		    .partition_index = i,
+		    .partition_size = (int64_t)rn_partition_size_bytes(p),
+		    .offset_lag = 0,
+		    .is_future_key = false};
+	}
+	if (!np)
+		return;
+	if (c->n == c->cap) {
+		int32_t cap = c->cap ? c->cap * 2 : 16;
+		void *nt = rn_arena_alloc(a, (size_t)cap * sizeof(*c->topics));
+		if (c->n)
+			memcpy(nt, c->topics, (size_t)c->n * sizeof(*c->topics));
+		c->topics = nt;
+		c->cap = cap;
+	}
+	c->topics[c->n++] = (struct rn_describe_log_dirs_response_describe_log_dirs_topic){
+	    .name = rn_ctx_str(c->ctx, t->name), .partitions = parts, .partitions_count = np};
+}
+
+void rn_h_describe_log_dirs(struct rn_ctx *ctx)
+{
+	int16_t ver = ctx->hdr.api_version;
+	struct rn_describe_log_dirs_request rq;
+	if (rn_describe_log_dirs_request_decode(&ctx->rd, ver, &rq) < 0) {
+		rn_close_conn(ctx, "malformed DescribeLogDirs request");
+		return;
+	}
+	struct collect c = {.ctx = ctx, .rq = &rq};
+	rn_topics_foreach(ctx->b, add_topic, &c);
+	struct rn_describe_log_dirs_response_describe_log_dirs_result *r =
+	    rn_arena_alloc(&ctx->req->arena, sizeof(*r));
+	char abs[PATH_MAX];
+	const char *dir = realpath(ctx->b->log_dir, abs) ? abs : ctx->b->log_dir;
+	*r = (struct rn_describe_log_dirs_response_describe_log_dirs_result){
+	    .log_dir = rn_ctx_str(ctx, dir),
+	    .topics = c.topics,
+	    .topics_count = c.n,
+	    .total_bytes = -1,
+	    .usable_bytes = -1};
+	struct statvfs sv;
+	if (statvfs(dir, &sv) == 0) {
+		r->total_bytes = (int64_t)((uint64_t)sv.f_blocks * sv.f_frsize);
+		r->usable_bytes = (int64_t)((uint64_t)sv.f_bavail * sv.f_frsize);
+	} else {
+		r->error_code = RN_KERR_KAFKA_STORAGE_ERROR;
+		r->topics_count = 0;
+	}
+	struct rn_describe_log_dirs_response resp = {.results = r, .results_count = 1};
+	rn_respond_begin(ctx);
+	rn_describe_log_dirs_response_encode(&ctx->req->out, ver, &resp);
+	rn_respond_end(ctx);
+}
