@@ -120,6 +120,8 @@ static int read_upto(struct rn_partition *p, int64_t offset, uint32_t max_bytes,
 	/* After the high watermark: the appender publishes the transaction state before it. */
 	int64_t fu = atomic_load(&p->first_unstable);
 	int64_t lso = fu >= 0 && fu < hw ? fu : hw;
+	if (lso < ls) /* as rn_partition_last_stable */
+		lso = ls;
 	ri->high_watermark = hw;
 	ri->last_stable_offset = lso;
 	ri->log_start_offset = ls;

@@ -573,3 +573,52 @@ def test_describe_log_dirs_kafka_python(broker):
     got = {p[0]: p[1:] for p in parts}
     assert got[0] == (0, 0, False) and got[1][0] > 0 and got[1][1:] == (0, False)
     assert t in {name for name, _ in every.results[0][2]}
+
+
+def test_delete_records_past_open_transaction(broker):
+    """DeleteRecords may cut into an open transaction: the last stable offset (ListOffsets
+    read_committed latest, Fetch's LSO) stays at least at the new log start, as Kafka's."""
+    from conftest import ck_producer
+    t = unique("drtxn")
+    create_topic(broker.bootstrap, t)
+    p = ck_producer(broker.bootstrap, **{"transactional.id": unique("tx"),
+                                         "transaction.timeout.ms": int(10000 * SLOW)})
+    p.init_transactions(10 * SLOW)
+    p.begin_transaction()
+    for i in range(3):
+        p.produce(t, value=b"x%d" % i, partition=0)
+    assert p.flush(10 * SLOW) == 0
+    with RawConn(broker.port) as c:
+        assert list_offsets(c, t, 0, -1, version=2, isolation=1)[2] == 0
+        assert delete_records(c, t, [(0, 2)]) == {0: (0, 2)}
+        assert list_offsets(c, t, 0, -1, version=2, isolation=1)[2] == 2
+        assert list_offsets(c, t, 0, -1, version=2, isolation=0)[2] == 3
+    p.abort_transaction(10 * SLOW)
+    with RawConn(broker.port) as c:
+        assert list_offsets(c, t, 0, -1, version=2, isolation=1)[2] == 4
+
+
+def test_fetch_log_start_offset_follows(broker):
+    t = unique("drfetch")
+    create_topic(broker.bootstrap, t)
+    with RawConn(broker.port) as c:
+        produce_n(c, t, 0, 5)
+        assert delete_records(c, t, [(0, 3)]) == {0: (0, 3)}
+        r = c.request(1, 11, RawConn.fetch_body(t, 0, 3, version=11))
+        r.i32()
+        assert r.i16() == 0
+        r.i32()
+        [(_name, [(p, err, hwm, _lso, log_start)])] = r.array(lambda r: (r.str(), r.array(
+            lambda r: (r.i32(), r.i16(), r.i64(), r.i64(), r.i64()))))
+        assert (err, hwm, log_start) == (0, 5, 3)
+
+
+def test_api_versions_ranges(broker):
+    """The ranges of this slice's APIs are Kafka 3.7's."""
+    with RawConn(broker.port) as c:
+        err, apis = c.api_versions()
+    assert err == 0
+    assert apis[2] == (0, 8)    # ListOffsets
+    assert apis[21] == (0, 2)   # DeleteRecords
+    assert apis[23] == (0, 4)   # OffsetForLeaderEpoch
+    assert apis[35] == (0, 4)   # DescribeLogDirs
