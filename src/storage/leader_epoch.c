@@ -14,8 +14,9 @@
  *   - the log start moving up (DeleteRecords, retention) truncates from the start, keeping the
  *     epoch that covers the new start with the start as its offset; recovery truncating the log
  *     truncates from the end.
- * A changed cache is written by maintenance (once a second, off every hot path) and at close;
- * rn_partition_set_leader_epoch writes at once.
+ * A changed cache is written by maintenance (once a second, off every hot path) and at close,
+ * except when the only change is a leadership no batch has used yet; rn_partition_set_leader_epoch
+ * writes at once.
  */
 #include <errno.h>
 #include <limits.h>
@@ -31,6 +32,18 @@
 #include "storage/segment.h"
 
 #define EPOCH_FILE "leader-epoch-checkpoint"
+
+static bool dirty(struct rn_partition *p)
+{
+	return p->epochs_gen != atomic_load(&p->epochs_disk_gen);
+}
+
+/* Records a change; bump: a new leadership at the log end, nothing else. */
+static void changed(struct rn_partition *p, bool bump)
+{
+	p->epochs_bump_only = bump && (!dirty(p) || p->epochs_bump_only);
+	p->epochs_gen++;
+}
 
 static void push(struct rn_partition *p, int32_t epoch, int64_t start)
 {
@@ -73,7 +86,9 @@ int rn__epochs_load(struct rn_partition *p)
 		rn_warn("storage: %s: unreadable, ignored", path);
 		p->nepochs = 0;
 	}
-	p->epochs_dirty = rc < 0;
+	p->epochs_gen = rc < 0 ? 1 : 0;
+	atomic_store(&p->epochs_disk_gen, 0);
+	p->epochs_bump_only = false;
 	return 0;
 }
 
@@ -92,7 +107,7 @@ bool rn__epochs_assign(struct rn_partition *p, int32_t epoch, int64_t start)
 			      p->epochs[p->nepochs - 1].start >= start))
 		p->nepochs--;
 	push(p, epoch, start);
-	p->epochs_dirty = true;
+	changed(p, false);
 	return true;
 }
 
@@ -108,7 +123,7 @@ void rn__epochs_truncate_start(struct rn_partition *p, int64_t log_start)
 	memmove(p->epochs + 1, p->epochs + n, (size_t)(p->nepochs - n) * sizeof(*p->epochs));
 	p->nepochs -= n - 1;
 	p->epochs[0] = (struct rn__epoch_entry){epoch, log_start};
-	p->epochs_dirty = true;
+	changed(p, false);
 }
 
 void rn__epochs_truncate_end(struct rn_partition *p, int64_t end)
@@ -118,7 +133,7 @@ void rn__epochs_truncate_end(struct rn_partition *p, int64_t end)
 		n--;
 	if (n != p->nepochs) {
 		p->nepochs = n;
-		p->epochs_dirty = true;
+		changed(p, false);
 	}
 }
 
@@ -130,37 +145,56 @@ static void format(struct rn_partition *p, struct rn_buf *b)
 		rn_buf_printf(b, "%d %lld\n", p->epochs[i].epoch, (long long)p->epochs[i].start);
 }
 
+/* Whether the checkpoint should be written: it is behind, and not only by a leadership that
+ * no batch has used yet (a crash losing that lets the next start reuse an unused number). */
+static bool worth_writing(struct rn_partition *p)
+{
+	return dirty(p) && !(p->epochs_bump_only && p->nepochs &&
+			     p->epochs[p->nepochs - 1].start == atomic_load(&p->log_end));
+}
+
+/* Writes generation gen unless a newer one is on disk already (writers race otherwise: the
+ * file would end with whichever rename came last). */
+static int write_gen(struct rn_partition *p, const struct rn_buf *b, uint64_t gen, bool sync)
+{
+	pthread_mutex_lock(&p->ewlock);
+	int rc = 0;
+	if (gen > atomic_load(&p->epochs_disk_gen)) {
+		rc = rn__ckpt_write_sync(p->dir, EPOCH_FILE, (const char *)b->data, b->len, sync);
+		if (rc == 0)
+			atomic_store(&p->epochs_disk_gen, gen);
+	}
+	pthread_mutex_unlock(&p->ewlock);
+	if (rc < 0)
+		rn_warn("storage: %s: cannot write " EPOCH_FILE ": %s", p->dir, rn_strerror(rc));
+	return rc;
+}
+
 int rn__epochs_write_locked(struct rn_partition *p, bool sync)
 {
+	if (!worth_writing(p))
+		return 0;
 	struct rn_buf b = {0};
 	format(p, &b);
-	int rc = rn__ckpt_write_sync(p->dir, EPOCH_FILE, (const char *)b.data, b.len, sync);
+	int rc = write_gen(p, &b, p->epochs_gen, sync);
 	rn_buf_free(&b);
-	if (rc == 0)
-		p->epochs_dirty = false;
 	return rc;
 }
 
 int rn__epochs_flush(struct rn_partition *p)
 {
 	pthread_mutex_lock(&p->lock);
-	if (!p->epochs_dirty) {
+	if (!worth_writing(p)) {
 		pthread_mutex_unlock(&p->lock);
 		return 0;
 	}
 	struct rn_buf b = {0};
 	format(p, &b);
-	p->epochs_dirty = false;
+	uint64_t gen = p->epochs_gen;
 	pthread_mutex_unlock(&p->lock);
-	/* Outside the lock: appends go on while the file is written and synced. */
-	int rc = rn__ckpt_write(p->dir, EPOCH_FILE, (const char *)b.data, b.len);
+	/* Outside p->lock: appends go on while the file is written and synced. */
+	int rc = write_gen(p, &b, gen, true);
 	rn_buf_free(&b);
-	if (rc < 0) {
-		pthread_mutex_lock(&p->lock);
-		p->epochs_dirty = true;
-		pthread_mutex_unlock(&p->lock);
-		rn_warn("storage: %s: cannot write " EPOCH_FILE ": %s", p->dir, rn_strerror(rc));
-	}
 	return rc;
 }
 
@@ -169,11 +203,10 @@ int rn_partition_set_leader_epoch(struct rn_partition *p, int32_t epoch)
 	if (epoch < 0)
 		return RN_EINVALID;
 	pthread_mutex_lock(&p->lock);
-	int rc = 0;
-	if (rn__epochs_assign(p, epoch, atomic_load(&p->log_end)) || p->epochs_dirty)
-		rc = rn__epochs_write_locked(p, true);
-	if (rc == 0)
-		atomic_store(&p->leader_epoch, epoch);
+	rn__epochs_assign(p, epoch, atomic_load(&p->log_end));
+	p->epochs_bump_only = false; /* explicit: written now, used or not */
+	atomic_store(&p->leader_epoch, epoch);
+	int rc = rn__epochs_write_locked(p, true);
 	pthread_mutex_unlock(&p->lock);
 	return rc;
 }
@@ -186,7 +219,9 @@ int32_t rn_partition_become_leader(struct rn_partition *p)
 		cur = p->epochs[p->nepochs - 1].epoch;
 	bool fresh = !p->nepochs && cur == 0 && atomic_load(&p->log_end) == 0;
 	int32_t epoch = fresh ? 0 : cur < INT32_MAX ? cur + 1 : cur;
-	rn__epochs_assign(p, epoch, atomic_load(&p->log_end));
+	bool was_clean = !dirty(p) || p->epochs_bump_only;
+	if (rn__epochs_assign(p, epoch, atomic_load(&p->log_end)))
+		p->epochs_bump_only = was_clean;
 	atomic_store(&p->leader_epoch, epoch);
 	pthread_mutex_unlock(&p->lock);
 	return epoch;

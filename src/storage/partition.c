@@ -148,6 +148,7 @@ static void init_locks(struct rn_partition *p)
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_mutex_init(&p->lazy, NULL);
 	pthread_mutex_init(&p->wlock, NULL);
+	pthread_mutex_init(&p->ewlock, NULL);
 	pthread_rwlockattr_t a;
 	pthread_rwlockattr_init(&a);
 	/* Roll and retention must not starve behind a stream of fetches. */
@@ -170,6 +171,7 @@ static void free_partition(struct rn_partition *p)
 	pthread_mutex_destroy(&p->lock);
 	pthread_mutex_destroy(&p->lazy);
 	pthread_mutex_destroy(&p->wlock);
+	pthread_mutex_destroy(&p->ewlock);
 	pthread_rwlock_destroy(&p->seglock);
 	rn_free(p->dir);
 	rn_free(p);
@@ -279,7 +281,7 @@ void rn_partition_close(struct rn_partition *p)
 	pthread_mutex_lock(&p->lock);
 	if (want_snapshot(p))
 		rn__ps_snapshot(p, atomic_load(&p->log_end), true);
-	if (p->epochs_dirty && !atomic_load(&p->offline))
+	if (!atomic_load(&p->offline))
 		rn__epochs_write_locked(p, true);
 	/* Index files trimmed (a zero tail would make the next open rewrite them), but no final
 	 * time index entry: the active segment stays active, the next open's recovery probe
@@ -442,8 +444,7 @@ void rn__partition_sync_prepare(struct rn_partition *p)
 	/* Without fsync: the caller's syncfs makes it durable with everything else. */
 	if (want_snapshot(p))
 		rn__ps_snapshot(p, atomic_load(&p->log_end), false);
-	if (p->epochs_dirty)
-		rn__epochs_write_locked(p, false);
+	rn__epochs_write_locked(p, false);
 	p->sync_target = atomic_load(&p->log_end);
 	p->sync_written = atomic_load(&p->written_bytes);
 	for (int i = 0; i < p->nsegs; i++)

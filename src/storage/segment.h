@@ -117,7 +117,10 @@ struct rn_partition {
 	/* Leader-epoch cache (leader_epoch.c), under p->lock. */
 	struct rn__epoch_entry *epochs; /* ascending in epoch and start */
 	int nepochs, epochcap;
-	bool epochs_dirty; /* differs from the leader-epoch-checkpoint on disk */
+	uint64_t epochs_gen;              /* bumped by every change */
+	_Atomic uint64_t epochs_disk_gen; /* the generation in leader-epoch-checkpoint */
+	bool epochs_bump_only;  /* the only change since then is a leadership without data */
+	pthread_mutex_t ewlock; /* serialises checkpoint writes; taken after p->lock if both */
 };
 
 /* Paths: writes "<dir>/<20-digit base><ext>" into buf (PATH_MAX). */
@@ -186,8 +189,9 @@ int64_t rn__seg_max_ts(struct rn_partition *p, struct rn_segment *s);
  * epochs_flush, which takes it. load reads the checkpoint (a damaged one is ignored: the cache
  * starts empty); assign is Kafka's LeaderEpochFileCache.assign (returns whether it changed
  * anything); truncate_start/_end follow the log start and a truncated log end; write_locked
- * writes the checkpoint (fsync'ed if sync) and epochs_flush writes a changed one outside the
- * lock (maintenance). */
+ * writes a changed checkpoint (fsync'ed if sync) and epochs_flush does so outside the lock
+ * (maintenance). Neither writes a change that is only a leadership no batch has used yet
+ * (10,000 partitions opened must not mean 10,000 file writes). */
 int rn__epochs_load(struct rn_partition *p);
 bool rn__epochs_assign(struct rn_partition *p, int32_t epoch, int64_t start);
 void rn__epochs_truncate_start(struct rn_partition *p, int64_t log_start);

@@ -147,11 +147,43 @@ static void test_recovery(void **state)
 	free(dir);
 }
 
+/* A leadership no batch used is not worth a file write (10,000 partitions at start-up). */
+static void test_unused_leadership_not_written(void **state)
+{
+	(void)state;
+	char *dir = bb_tmpdir();
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/leader-epoch-checkpoint", dir);
+	struct rn_log_config c;
+	rn_log_config_default(&c);
+	struct rn_partition *p;
+	assert_int_equal(rn_partition_open(dir, &c, -1, 0, true, &p), 0);
+	assert_int_equal(rn_partition_become_leader(p), 0);
+	assert_int_equal(rn_partition_maintain(p, 0), 0);
+	rn_partition_close(p);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(rn_partition_open(dir, &c, -1, 0, false, &p), 0);
+	assert_int_equal(rn_partition_become_leader(p), 0);
+	append_n(p, 1);
+	assert_int_equal(rn_partition_maintain(p, 0), 0); /* used now: written */
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(rn_partition_become_leader(p), 1);
+	rn_partition_close(p);
+	assert_int_equal(rn_partition_open(dir, &c, -1, 0, false, &p), 0);
+	assert_int_equal(rn_partition_leader_epoch(p), 0); /* epoch 1 carried no batch */
+	assert_int_equal(rn_partition_become_leader(p), 1);
+	expect(p, 0, 0, 1);
+	rn_partition_close(p);
+	bb_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_end_offsets),
 	    cmocka_unit_test(test_recovery),
+	    cmocka_unit_test(test_unused_leadership_not_written),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
