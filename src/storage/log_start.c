@@ -1,6 +1,7 @@
 /*
  * Moving the log start offset forward on request (DeleteRecords, snapshots of internal topics):
- * like retention, whole segments below the new start are deleted, never the active one. The
+ * like retention, whole segments below the new start are deleted, never the active one (for
+ * DeleteRecords by the next maintenance pass, see rn_partition_delete_records). The
  * new start lives in memory until the log dir's log-start-offset-checkpoint is written; the
  * broker writes it before it answers a DeleteRecords, so an acknowledged deletion survives a
  * crash (Kafka only writes it periodically and may lose one).
@@ -59,8 +60,15 @@ int rn_partition_delete_records(struct rn_partition *p, int64_t offset, int64_t 
 		offset = hw;
 	if (offset < 0 || offset > hw)
 		return RN_ERANGE;
-	int rc = rn_partition_advance_log_start(p, offset);
-	if (rc == 0)
-		*low_watermark = atomic_load(&p->log_start);
-	return rc;
+	/* Only the offset moves here (cheap enough for an event loop); the segments wholly below
+	 * it go in the next maintenance pass, off the loop, as Kafka's retention thread deletes
+	 * them. */
+	pthread_mutex_lock(&p->lock);
+	if (offset > atomic_load(&p->log_start)) {
+		atomic_store(&p->log_start, offset);
+		rn__epochs_truncate_start(p, offset);
+	}
+	*low_watermark = atomic_load(&p->log_start);
+	pthread_mutex_unlock(&p->lock);
+	return 0;
 }

@@ -193,8 +193,9 @@ int rn_partition_advance_log_start(struct rn_partition *p, int64_t offset);
 /* DeleteRecords as Kafka's Partition.deleteRecordsOnLeader: offset -1 means the high
  * watermark; an offset below 0 or above the high watermark is RN_ERANGE; an offset at or below
  * the log start changes nothing. *low_watermark is the log start afterwards (-1 on error).
- * Durability is the caller's: the log dir's checkpoint (rn_logdir_checkpoint). Returns 0,
- * RN_ERANGE, RN_EOFFLINE. */
+ * Never blocks on I/O: the segments wholly below the new start are deleted by the next
+ * rn_partition_maintain. Durability is the caller's: the log dir's checkpoint
+ * (rn_logdir_checkpoint). Returns 0, RN_ERANGE, RN_EOFFLINE. */
 int rn_partition_delete_records(struct rn_partition *p, int64_t offset, int64_t *low_watermark);
 
 /* Long-poll waiters: after every append the partition calls cb(arg) of each registered waiter

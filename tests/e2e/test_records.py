@@ -622,3 +622,33 @@ def test_api_versions_ranges(broker):
     assert apis[21] == (0, 2)   # DeleteRecords
     assert apis[23] == (0, 4)   # OffsetForLeaderEpoch
     assert apis[35] == (0, 4)   # DescribeLogDirs
+
+
+def test_delete_records_removes_whole_segments(make_broker):
+    """Segments wholly below the new start go in the next maintenance pass (off the event
+    loop, as Kafka's retention thread); DescribeLogDirs' size follows."""
+    b = make_broker(sets={"log.segment.bytes": 1024})
+    t = unique("drseg")
+    create_topic(b.bootstrap, t)
+    d = b.partition_dir(t, 0)
+
+    def bases():
+        return sorted(int(f[:-4]) for f in os.listdir(d) if f.endswith(".log"))
+    with RawConn(b.port) as c:
+        for i in range(30):
+            c.produce(t, 0, record_batch([(None, b"y" * 100)]))
+        before = bases()
+        assert len(before) > 4
+        start = before[3] + 1  # inside the fourth segment
+        _, [(_e, _d, t0, _, _)] = describe_log_dirs(c, [(t, [0])])
+        assert delete_records(c, t, [(0, start)]) == {0: (0, start)}
+        wait_until(lambda: bases()[0] == before[3], timeout=10, what="segments below the start")
+        assert bases() == before[3:]
+        _, [(_e, _d, t1, _, _)] = describe_log_dirs(c, [(t, [0])])
+        assert t1[t][0][0] < t0[t][0][0]
+        assert list_offsets(c, t, 0, -2)[2] == start
+        assert c.fetch(t, 0, start - 1)[0] == OFFSET_OUT_OF_RANGE
+    b.kill()
+    b.start()
+    with RawConn(b.port) as c:
+        assert list_offsets(c, t, 0, -2)[2] == start
