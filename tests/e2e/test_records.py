@@ -318,9 +318,14 @@ def test_delete_records_cli(broker):
     assert r.returncode == 1
     assert "%s-1\terror:" % t in r.stdout.decode() and "out of range" in \
         r.stdout.decode().lower()
-    # usage errors
+    # usage errors and help
     r = runnel("topic", "delete-records", t, *bs)
     assert r.returncode == 2 and b"--partition and --before are required" in r.stderr
+    r = runnel("topic", "delete-records", t, "-p", "0", "--before", "x", *bs)
+    assert r.returncode == 2 and b"--before expects an offset" in r.stderr
+    r = runnel("topic", "delete-records", "--help")
+    assert r.returncode == 0 and b"--before OFFSET" in r.stdout
+    assert b"delete-records TOPIC" in runnel("topic", "--help").stdout
     with RawConn(broker.port) as c:
         assert list_offsets(c, t, 0, -2)[2] == 5
         assert list_offsets(c, t, 1, -2)[2] == 5
