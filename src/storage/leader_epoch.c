@@ -6,7 +6,7 @@
  *   0\n<count>\n<epoch> <start offset>\n...
  *
  * Where entries come from:
- *   - becoming leader (rn_partition_set_leader_epoch, rn_partition_bump_leader_epoch) assigns
+ *   - becoming leader (rn_partition_set_leader_epoch, rn_partition_become_leader) assigns
  *     (epoch, log end), as Kafka's Partition.makeLeader;
  *   - recovery assigns the epoch of every batch it validates whose epoch is above the latest
  *     (Kafka's LogSegment.recover), so epochs of data written after the checkpoint last reached
@@ -38,10 +38,10 @@ static bool dirty(struct rn_partition *p)
 	return p->epochs_gen != atomic_load(&p->epochs_disk_gen);
 }
 
-/* Records a change; bump: a new leadership at the log end, nothing else. */
-static void changed(struct rn_partition *p, bool bump)
+/* Records a change (become_leader marks its own as a bare leadership afterwards). */
+static void changed(struct rn_partition *p)
 {
-	p->epochs_bump_only = bump && (!dirty(p) || p->epochs_bump_only);
+	p->epochs_bump_only = false;
 	p->epochs_gen++;
 }
 
@@ -107,7 +107,7 @@ bool rn__epochs_assign(struct rn_partition *p, int32_t epoch, int64_t start)
 			      p->epochs[p->nepochs - 1].start >= start))
 		p->nepochs--;
 	push(p, epoch, start);
-	changed(p, false);
+	changed(p);
 	return true;
 }
 
@@ -123,7 +123,7 @@ void rn__epochs_truncate_start(struct rn_partition *p, int64_t log_start)
 	memmove(p->epochs + 1, p->epochs + n, (size_t)(p->nepochs - n) * sizeof(*p->epochs));
 	p->nepochs -= n - 1;
 	p->epochs[0] = (struct rn__epoch_entry){epoch, log_start};
-	changed(p, false);
+	changed(p);
 }
 
 void rn__epochs_truncate_end(struct rn_partition *p, int64_t end)
@@ -133,7 +133,7 @@ void rn__epochs_truncate_end(struct rn_partition *p, int64_t end)
 		n--;
 	if (n != p->nepochs) {
 		p->nepochs = n;
-		changed(p, false);
+		changed(p);
 	}
 }
 
