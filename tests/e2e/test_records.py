@@ -657,3 +657,35 @@ def test_delete_records_removes_whole_segments(make_broker):
     b.start()
     with RawConn(b.port) as c:
         assert list_offsets(c, t, 0, -2)[2] == start
+
+
+def test_log_dirs_cli(broker):
+    """`runnel topic log-dirs` prints what kafka-log-dirs.sh --describe prints."""
+    import json
+    t, t2 = unique("ldcli"), unique("ldcli2")
+    create_topic(broker.bootstrap, t, partitions=2)
+    create_topic(broker.bootstrap, t2)
+    with RawConn(broker.port) as c:
+        produce_n(c, t, 1, 4)
+    bs = ["-b", broker.bootstrap]
+    r = runnel("topic", "log-dirs", "--topic-list", t, *bs)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.decode().splitlines()
+    assert lines[0] == "Querying brokers for log directories information"
+    assert lines[1].startswith("Received log directory information from brokers ")
+    doc = json.loads(lines[2])
+    assert doc["version"] == 1
+    [b] = doc["brokers"]
+    [d] = b["logDirs"]
+    assert d["logDir"] == os.path.realpath(broker.data_dir) and d["error"] is None
+    parts = {p["partition"]: p for p in d["partitions"]}
+    assert set(parts) == {"%s-0" % t, "%s-1" % t}
+    assert parts["%s-0" % t]["size"] == 0 and parts["%s-1" % t]["size"] > 0
+    assert parts["%s-1" % t]["offsetLag"] == 0 and parts["%s-1" % t]["isFuture"] is False
+    r = runnel("topic", "log-dirs", *bs)
+    assert r.returncode == 0
+    every = json.loads(r.stdout.decode().splitlines()[2])
+    names = {p["partition"] for p in every["brokers"][0]["logDirs"][0]["partitions"]}
+    assert "%s-0" % t2 in names and "%s-1" % t in names
+    r = runnel("topic", "log-dirs", "-b", "127.0.0.1:1", "--timeout-ms", "1000")
+    assert r.returncode == 1 and len(r.stderr.decode().strip().splitlines()) == 1
