@@ -36,10 +36,10 @@ int rn__ckpt_write_sync(const char *dir, const char *name, const char *data, siz
 	rn_io_close(fd);
 	if (rc == 0)
 		rc = rn_io_rename(tmp, path);
-	if (rc == 0 && sync)
-		rc = rn_io_fsync_dir(dir);
-	else
+	if (rc < 0)
 		rn_io_unlink(tmp);
+	else if (sync)
+		rc = rn_io_fsync_dir(dir);
 	return rc;
 }
 
