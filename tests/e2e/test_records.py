@@ -689,3 +689,18 @@ def test_log_dirs_cli(broker):
     assert "%s-0" % t2 in names and "%s-1" % t in names
     r = runnel("topic", "log-dirs", "-b", "127.0.0.1:1", "--timeout-ms", "1000")
     assert r.returncode == 1 and len(r.stderr.decode().strip().splitlines()) == 1
+
+
+def test_consumers_after_delete_records(broker):
+    """Clients reading from before the new start get OFFSET_OUT_OF_RANGE and reset to the
+    log start (librdkafka with auto.offset.reset=earliest, kafka-python seek_to_beginning)."""
+    from conftest import ck_consume, kp_consume
+    t = unique("drcons")
+    create_topic(broker.bootstrap, t)
+    ck_produce(broker.bootstrap, t, [(None, b"v%d" % i, None, None, 0) for i in range(10)])
+    with RawConn(broker.port) as c:
+        assert delete_records(c, t, [(0, 6)]) == {0: (0, 6)}
+    got = ck_consume(broker.bootstrap, t, [0], 4, offset=2)
+    assert [(m.offset(), m.value()) for m in got] == [(i, b"v%d" % i) for i in range(6, 10)]
+    got = kp_consume(broker.bootstrap, t, [0], 4)
+    assert [(m.offset, m.value) for m in got] == [(i, b"v%d" % i) for i in range(6, 10)]
