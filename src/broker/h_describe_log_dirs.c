@@ -16,27 +16,54 @@
 #include "proto/gen/rn_msg.h"
 #include "storage/partition.h"
 
+/* The requested (topic, partition) pairs, sorted, so a request naming many of them costs
+ * n log n rather than a scan per partition of the table. */
+struct tp {
+	struct rn_str topic;
+	int32_t partition;
+};
+
 struct collect {
 	struct rn_ctx *ctx;
-	const struct rn_describe_log_dirs_request *rq;
+	bool all;      /* topics null */
+	struct tp *tp; /* sorted */
+	size_t ntp;
 	struct rn_describe_log_dirs_response_describe_log_dirs_topic *topics;
 	int32_t n, cap;
 };
 
-static bool wanted(const struct rn_describe_log_dirs_request *rq, const char *name, int32_t idx)
+static int tp_cmp(const void *a, const void *b)
 {
-	if (rq->topics_count < 0)
+	const struct tp *x = a, *y = b;
+	if (x->topic.len != y->topic.len)
+		return x->topic.len < y->topic.len ? -1 : 1;
+	int c = x->topic.len > 0 ? memcmp(x->topic.ptr, y->topic.ptr, (size_t)x->topic.len) : 0;
+	if (c)
+		return c;
+	return x->partition < y->partition ? -1 : x->partition > y->partition;
+}
+
+static void index_request(struct collect *c, const struct rn_describe_log_dirs_request *rq)
+{
+	c->all = rq->topics_count < 0;
+	size_t n = 0;
+	for (int32_t i = 0; i < rq->topics_count; i++)
+		n += (size_t)(rq->topics[i].partitions_count > 0 ? rq->topics[i].partitions_count
+								 : 0);
+	c->tp = rn_arena_alloc(&c->ctx->req->arena, (n + 1) * sizeof(*c->tp));
+	for (int32_t i = 0; i < rq->topics_count; i++)
+		for (int32_t j = 0; j < rq->topics[i].partitions_count; j++)
+			c->tp[c->ntp++] =
+			    (struct tp){rq->topics[i].topic, rq->topics[i].partitions[j]};
+	qsort(c->tp, c->ntp, sizeof(*c->tp), tp_cmp);
+}
+
+static bool wanted(const struct collect *c, const char *name, int32_t idx)
+{
+	if (c->all)
 		return true;
-	for (int32_t i = 0; i < rq->topics_count; i++) {
-		const struct rn_describe_log_dirs_request_describable_log_dir_topic *rt =
-		    &rq->topics[i];
-		if (!rn_str_eq(rt->topic, name))
-			continue;
-		for (int32_t j = 0; j < rt->partitions_count; j++)
-			if (rt->partitions[j] == idx)
-				return true;
-	}
-	return false;
+	struct tp key = {rn_str_c(name), idx};
+	return c->ntp && bsearch(&key, c->tp, c->ntp, sizeof(*c->tp), tp_cmp);
 }
 
 /* Under the topic table's read lock: copies what it needs into the request arena. */
@@ -48,7 +75,7 @@ static void add_topic(struct rn_topic *t, void *arg)
 	int32_t np = 0;
 	for (int32_t i = 0; i < t->npart; i++) {
 		struct rn_partition *p = t->parts[i].log;
-		if (!p || !wanted(c->rq, t->name, i))
+		if (!p || !wanted(c, t->name, i))
 			continue;
 		if (!parts)
 			parts = rn_arena_alloc(a, (size_t)t->npart * sizeof(*parts));
@@ -80,7 +107,8 @@ void rn_h_describe_log_dirs(struct rn_ctx *ctx)
 		rn_close_conn(ctx, "malformed DescribeLogDirs request");
 		return;
 	}
-	struct collect c = {.ctx = ctx, .rq = &rq};
+	struct collect c = {.ctx = ctx};
+	index_request(&c, &rq);
 	rn_topics_foreach(ctx->b, add_topic, &c);
 	struct rn_describe_log_dirs_response_describe_log_dirs_result *r =
 	    rn_arena_alloc(&ctx->req->arena, sizeof(*r));
