@@ -18,7 +18,7 @@
 static const struct rn_api_entry entries[] = {
     {0, 0, 7, rn_h_produce},
     {1, 4, 11, rn_h_fetch},
-    {2, 1, 3, rn_h_list_offsets},
+    {2, 0, 8, rn_h_list_offsets},
     {3, 0, 6, rn_h_metadata},
     {10, 0, 2, rn_h_find_coordinator},
     {8, 0, 7, rn_h_offset_commit},
@@ -34,12 +34,15 @@ static const struct rn_api_entry entries[] = {
     {18, 0, 3, rn_h_api_versions},
     {19, 0, 4, rn_h_create_topics},
     {20, 0, 3, rn_h_delete_topics},
+    {21, 0, 2, rn_h_delete_records},
     {22, 0, 4, rn_h_init_producer_id},
+    {23, 0, 4, rn_h_offset_for_leader_epoch},
     {24, 0, 1, rn_h_add_partitions_to_txn},
     {25, 0, 1, rn_h_add_offsets_to_txn},
     {26, 0, 1, rn_h_end_txn},
     {28, 0, 3, rn_h_txn_offset_commit},
     {32, 0, 2, rn_h_describe_configs},
+    {35, 0, 4, rn_h_describe_log_dirs},
     {37, 0, 1, rn_h_create_partitions},
 };
 

@@ -124,6 +124,8 @@ static int open_parts(struct rn_broker *b, struct rn_topic *t, int32_t from, int
 			rn_error("cannot open partition %s-%d: %s", t->name, i, rn_strerror(rc));
 			return rc;
 		}
+		/* Every start is a new election, as a Kafka controller makes one. */
+		rn_partition_become_leader(t->parts[i].log);
 	}
 	return 0;
 }

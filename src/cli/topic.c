@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "cli/common.h"
+#include "cli/topic_records.h"
 
 static const char usage_text[] =
     "Usage: runnel topic <action> [options]\n"
@@ -20,6 +21,8 @@ static const char usage_text[] =
     "  describe TOPIC\n"
     "  delete TOPIC [--if-exists]\n"
     "  add-partitions TOPIC --partitions N   (N is the new total)\n"
+    "  delete-records TOPIC --partition P --before OFFSET   (see delete-records --help)\n"
+    "  log-dirs [--topic-list T1,T2]   partition sizes per log dir (kafka-log-dirs.sh)\n"
     "\n"
     "Options:\n"
     "  -p, --partitions N            partition count (create: default is the broker's\n"
@@ -380,6 +383,10 @@ int rn_cli_topic(int argc, char **argv)
 	char cmd[64];
 	bool done;
 
+	if (argc > 1 && strcmp(argv[1], "delete-records") == 0)
+		return rn__cli_topic_delete_records(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "log-dirs") == 0)
+		return rn__cli_topic_log_dirs(argc - 1, argv + 1);
 	int arc = rn__cli_action(argc, argv, "topic", actions, sizeof(actions) / sizeof(actions[0]),
 				 usage_text);
 	if (arc >= 0)

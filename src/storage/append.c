@@ -278,6 +278,10 @@ static int append(struct rn_partition *p, uint8_t *buf, size_t len, struct rn_ap
 	index_batches(p, s, buf, len, pos);
 	s->end_offset = next;
 	s->dirty = true;
+	/* Kafka's append assigns the batch's epoch to the epoch cache: a no-op once the epoch has
+	 * its entry (set or become_leader made it), which the first append otherwise makes. */
+	if (!p->nepochs || p->epochs[p->nepochs - 1].epoch != epoch)
+		rn__epochs_assign(p, epoch, base);
 	/* Transaction state before the high watermark: a read_committed reader that sees the new
 	 * high watermark must also see the transaction it opens (the LSO stays below it). */
 	if (h.producer_id >= 0 && marker < 0) {

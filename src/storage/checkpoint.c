@@ -1,7 +1,7 @@
 /*
  * Checkpoint files: small text files replaced atomically (write a temporary file, fsync it,
  * rename it over the old one, fsync the directory), so a crash leaves either the old or the
- * new content, never a mix. Also the per-partition leader-epoch-checkpoint.
+ * new content, never a mix (the unsynced variant relies on a later syncfs).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +19,11 @@
 
 int rn__ckpt_write(const char *dir, const char *name, const char *data, size_t len)
 {
+	return rn__ckpt_write_sync(dir, name, data, len, true);
+}
+
+int rn__ckpt_write_sync(const char *dir, const char *name, const char *data, size_t len, bool sync)
+{
 	char path[PATH_MAX], tmp[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name);
@@ -26,15 +31,15 @@ int rn__ckpt_write(const char *dir, const char *name, const char *data, size_t l
 	if (fd < 0)
 		return fd;
 	int rc = rn_io_write(fd, data, len);
-	if (rc == 0)
+	if (rc == 0 && sync)
 		rc = rn_io_fsync(fd);
 	rn_io_close(fd);
 	if (rc == 0)
 		rc = rn_io_rename(tmp, path);
-	if (rc == 0)
-		rc = rn_io_fsync_dir(dir);
-	else
+	if (rc < 0)
 		rn_io_unlink(tmp);
+	else if (sync)
+		rc = rn_io_fsync_dir(dir);
 	return rc;
 }
 
@@ -60,50 +65,4 @@ int rn__file_read(const char *path, char **out, size_t *len)
 	*out = buf;
 	*len = (size_t)r;
 	return 0;
-}
-
-/* "0\\n<count>\\n<epoch> <start offset>\\n...": the epoch of the last entry is current. */
-int rn__epoch_read(const char *dir, int32_t *epoch)
-{
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/leader-epoch-checkpoint", dir);
-	char *buf;
-	size_t len;
-	*epoch = 0;
-	int rc = rn__file_read(path, &buf, &len);
-	if (rc == -ENOENT)
-		return 0;
-	if (rc < 0)
-		return rc;
-	char *s = buf, *e;
-	long version = strtol(s, &e, 10);
-	long count = strtol(e, &e, 10);
-	if (version != 0 || count < 0) {
-		rc = RN_ECORRUPT;
-		goto out_free;
-	}
-	for (long i = 0; i < count; i++) {
-		char *q;
-		long ep = strtol(e, &q, 10);
-		if (q == e) {
-			rc = RN_ECORRUPT;
-			goto out_free;
-		}
-		strtoll(q, &e, 10);
-		*epoch = (int32_t)ep;
-	}
-out_free:
-	rn_free(buf);
-	return rc;
-}
-
-int rn__epoch_write(const char *dir, const int32_t *epochs, const int64_t *starts, int n)
-{
-	struct rn_buf b = {0};
-	rn_buf_printf(&b, "0\n%d\n", n);
-	for (int i = 0; i < n; i++)
-		rn_buf_printf(&b, "%d %lld\n", epochs[i], (long long)starts[i]);
-	int rc = rn__ckpt_write(dir, "leader-epoch-checkpoint", (const char *)b.data, b.len);
-	rn_buf_free(&b);
-	return rc;
 }

@@ -1,6 +1,10 @@
 /*
  * Moving the log start offset forward on request (DeleteRecords, snapshots of internal topics):
- * like retention, whole segments below the new start are deleted, never the active one.
+ * like retention, whole segments below the new start are deleted, never the active one (for
+ * DeleteRecords by the next maintenance pass, see rn_partition_delete_records). The
+ * new start lives in memory until the log dir's log-start-offset-checkpoint is written; the
+ * broker writes it before it answers a DeleteRecords, so an acknowledged deletion survives a
+ * crash (Kafka only writes it periodically and may lose one).
  */
 #include <string.h>
 
@@ -17,8 +21,10 @@ int rn_partition_advance_log_start(struct rn_partition *p, int64_t offset)
 	int64_t hw = atomic_load(&p->hwm);
 	if (offset > hw)
 		offset = hw;
-	if (offset > atomic_load(&p->log_start))
+	if (offset > atomic_load(&p->log_start)) {
 		atomic_store(&p->log_start, offset);
+		rn__epochs_truncate_start(p, offset);
+	}
 	/* A segment is dead when the next one starts at or below the new log start. */
 	while (n < 64 && n < p->nsegs - 1 && p->segs[n + 1]->base <= offset)
 		n++;
@@ -40,5 +46,29 @@ int rn_partition_advance_log_start(struct rn_partition *p, int64_t offset)
 		rn__seg_unlink(p, gone[i]->base);
 		rn__seg_free(gone[i]);
 	}
+	return 0;
+}
+
+int rn_partition_delete_records(struct rn_partition *p, int64_t offset, int64_t *low_watermark)
+{
+	*low_watermark = -1;
+	if (atomic_load(&p->offline))
+		return RN_EOFFLINE;
+	/* The high watermark only grows, so checking it before taking the lock is enough. */
+	int64_t hw = atomic_load(&p->hwm);
+	if (offset == -1)
+		offset = hw;
+	if (offset < 0 || offset > hw)
+		return RN_ERANGE;
+	/* Only the offset moves here (cheap enough for an event loop); the segments wholly below
+	 * it go in the next maintenance pass, off the loop, as Kafka's retention thread deletes
+	 * them. */
+	pthread_mutex_lock(&p->lock);
+	if (offset > atomic_load(&p->log_start)) {
+		atomic_store(&p->log_start, offset);
+		rn__epochs_truncate_start(p, offset);
+	}
+	*low_watermark = atomic_load(&p->log_start);
+	pthread_mutex_unlock(&p->lock);
 	return 0;
 }

@@ -148,6 +148,7 @@ static void init_locks(struct rn_partition *p)
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_mutex_init(&p->lazy, NULL);
 	pthread_mutex_init(&p->wlock, NULL);
+	pthread_mutex_init(&p->ewlock, NULL);
 	pthread_rwlockattr_t a;
 	pthread_rwlockattr_init(&a);
 	/* Roll and retention must not starve behind a stream of fetches. */
@@ -166,9 +167,11 @@ static void free_partition(struct rn_partition *p)
 	rn_ps_free(&p->ps);
 	rn_free(p->snaps);
 	rn__txn_free(p);
+	rn_free(p->epochs);
 	pthread_mutex_destroy(&p->lock);
 	pthread_mutex_destroy(&p->lazy);
 	pthread_mutex_destroy(&p->wlock);
+	pthread_mutex_destroy(&p->ewlock);
 	pthread_rwlock_destroy(&p->seglock);
 	rn_free(p->dir);
 	rn_free(p);
@@ -207,13 +210,11 @@ int rn_partition_open(const char *dir, const struct rn_log_config *cfg, int64_t 
 	int rc = list_segments(p);
 	if (rc == 0 && p->nsegs == 0)
 		rc = first_segment(p, log_start_offset > 0 ? log_start_offset : 0);
+	/* Epochs first: recovery adds those of the batches it validates. */
+	if (rc == 0)
+		rc = rn__epochs_load(p);
 	if (rc == 0)
 		rc = rn__recover(p, recovery_point);
-	if (rc == 0) {
-		int32_t epoch;
-		rc = rn__epoch_read(dir, &epoch);
-		atomic_store(&p->leader_epoch, epoch);
-	}
 	if (rc < 0) {
 		rn_error("storage: cannot open %s: %s", dir, rn_strerror(rc));
 		free_partition(p);
@@ -232,6 +233,9 @@ int rn_partition_open(const char *dir, const struct rn_log_config *cfg, int64_t 
 	atomic_store(&p->hwm, end);
 	int64_t ls = log_start_offset > p->segs[0]->base ? log_start_offset : p->segs[0]->base;
 	atomic_store(&p->log_start, ls < end ? ls : end);
+	rn__epochs_truncate_end(p, end);
+	rn__epochs_truncate_start(p, atomic_load(&p->log_start));
+	atomic_store(&p->leader_epoch, p->nepochs ? p->epochs[p->nepochs - 1].epoch : 0);
 	int64_t rp = recovery_point < 0 ? act->base : recovery_point;
 	atomic_store(&p->recovery_point, rp < end ? rp : end);
 	rc = rn__ps_load(p, end);
@@ -277,6 +281,8 @@ void rn_partition_close(struct rn_partition *p)
 	pthread_mutex_lock(&p->lock);
 	if (want_snapshot(p))
 		rn__ps_snapshot(p, atomic_load(&p->log_end), true);
+	if (!atomic_load(&p->offline))
+		rn__epochs_write_locked(p, true);
 	/* Index files trimmed (a zero tail would make the next open rewrite them), but no final
 	 * time index entry: the active segment stays active, the next open's recovery probe
 	 * recomputes its max timestamp, and its roll adds the entry. That saves an open, a
@@ -350,20 +356,6 @@ uint64_t rn_partition_unflushed_bytes(struct rn_partition *p)
 bool rn_partition_offline(struct rn_partition *p)
 {
 	return atomic_load(&p->offline);
-}
-
-int rn_partition_set_leader_epoch(struct rn_partition *p, int32_t epoch)
-{
-	pthread_mutex_lock(&p->lock);
-	int64_t start = atomic_load(&p->log_end);
-	int rc = 0;
-	if (epoch != atomic_load(&p->leader_epoch)) {
-		rc = rn__epoch_write(p->dir, &epoch, &start, 1);
-		if (rc == 0)
-			atomic_store(&p->leader_epoch, epoch);
-	}
-	pthread_mutex_unlock(&p->lock);
-	return rc;
 }
 
 #define FLUSH_BATCH 16
@@ -452,6 +444,7 @@ void rn__partition_sync_prepare(struct rn_partition *p)
 	/* Without fsync: the caller's syncfs makes it durable with everything else. */
 	if (want_snapshot(p))
 		rn__ps_snapshot(p, atomic_load(&p->log_end), false);
+	rn__epochs_write_locked(p, false);
 	p->sync_target = atomic_load(&p->log_end);
 	p->sync_written = atomic_load(&p->written_bytes);
 	for (int i = 0; i < p->nsegs; i++)

@@ -131,14 +131,47 @@ int rn_partition_aborted_txns(struct rn_partition *p, int64_t from, int64_t upto
 int rn_partition_offset_for_time(struct rn_partition *p, int64_t ts, int64_t *offset,
 				 int64_t *timestamp);
 
+struct rn_offset_found {
+	int64_t offset, timestamp;
+	int32_t leader_epoch; /* of the batch holding the record; -1 if none or unknown */
+};
+/* The same, with the found batch's leader epoch (ListOffsets v4+ answers it). */
+int rn_partition_find_offset(struct rn_partition *p, int64_t ts, struct rn_offset_found *f);
+/* ListOffsets -3 (KIP-734): the first record with the largest timestamp in the log (as Kafka
+ * 3.8+; 3.7 answered the last offset of its batch). -1/-1 for an empty log. */
+int rn_partition_find_max_timestamp(struct rn_partition *p, struct rn_offset_found *f);
+/* ListOffsets v0 (Kafka's legacyFetchOffsetsBefore): candidates are each segment's base
+ * (at least the log start) with the segment file's mtime, then the log end with now when the
+ * active segment holds data. ts -1 starts at the last candidate, -2 (or -4) at the first,
+ * else at the last one modified at or before ts; from there up to max_num offsets,
+ * descending. *out is allocated from arena a. Returns the count (0 if none qualify). */
+int rn_partition_legacy_offsets(struct rn_partition *p, int64_t ts, int32_t max_num, int64_t **out,
+				struct rn_arena *a);
+
 int64_t rn_partition_log_start(struct rn_partition *p);
 int64_t rn_partition_log_end(struct rn_partition *p);
 int64_t rn_partition_high_watermark(struct rn_partition *p);
 int64_t rn_partition_recovery_point(struct rn_partition *p);
+/* Leader epochs (leader_epoch.c keeps Kafka's leader-epoch cache: each epoch's start offset).
+ * The current epoch is written into every appended batch. */
 int32_t rn_partition_leader_epoch(struct rn_partition *p);
-/* Makes epoch current from the log end on (written into later batches) and records it in the
- * partition's leader-epoch-checkpoint. Returns 0 or -errno. */
+/* Makes epoch (>= 0) current from the log end on and writes the leader-epoch-checkpoint now
+ * (Kafka's makeLeader). Returns 0, RN_EINVALID, -errno. */
 int rn_partition_set_leader_epoch(struct rn_partition *p, int32_t epoch);
+/* A new leadership, as a controller's election gives one on every broker start: epoch 0 for a
+ * partition that never had data or an epoch, else one above the highest known. The checkpoint
+ * is written by the next maintenance pass or close, not here (10,000 partitions open in well
+ * under a second); losing it in a crash only lets the next start reuse a number that no
+ * batch carries. Returns the new epoch. */
+int32_t rn_partition_become_leader(struct rn_partition *p);
+/* OffsetForLeaderEpoch, as Kafka's LeaderEpochFileCache.endOffsetFor: for the current epoch
+ * the log end; for an older one the largest known epoch <= it and the start offset of the next
+ * higher epoch; below every known epoch the requested epoch and the first known start; -1/-1
+ * for epoch -1, an epoch above every known one, or an empty cache. */
+void rn_partition_epoch_end_offset(struct rn_partition *p, int32_t epoch, int32_t *found_epoch,
+				   int64_t *end_offset);
+/* The epoch of the first entry if it covers the log start (ListOffsets earliest), else -1. */
+int32_t rn_partition_earliest_epoch(struct rn_partition *p);
 /* Bytes on disk over all segments, and bytes written but not yet fdatasync'ed. */
 uint64_t rn_partition_size_bytes(struct rn_partition *p);
 uint64_t rn_partition_unflushed_bytes(struct rn_partition *p);
@@ -157,6 +190,13 @@ int rn_partition_maintain(struct rn_partition *p, int64_t now_ms);
  * the whole segments below it, never the active one (DeleteRecords; snapshots of internal
  * topics). Reads below the new start answer RN_ERANGE. Returns 0 or RN_EOFFLINE. */
 int rn_partition_advance_log_start(struct rn_partition *p, int64_t offset);
+/* DeleteRecords as Kafka's Partition.deleteRecordsOnLeader: offset -1 means the high
+ * watermark; an offset below 0 or above the high watermark is RN_ERANGE; an offset at or below
+ * the log start changes nothing. *low_watermark is the log start afterwards (-1 on error).
+ * Never blocks on I/O: the segments wholly below the new start are deleted by the next
+ * rn_partition_maintain. Durability is the caller's: the log dir's checkpoint
+ * (rn_logdir_checkpoint). Returns 0, RN_ERANGE, RN_EOFFLINE. */
+int rn_partition_delete_records(struct rn_partition *p, int64_t offset, int64_t *low_watermark);
 
 /* Long-poll waiters: after every append the partition calls cb(arg) of each registered waiter
  * (outside its lock, from the appending thread; cb typically rn_loop_post's to its own loop).

@@ -120,6 +120,8 @@ static int read_upto(struct rn_partition *p, int64_t offset, uint32_t max_bytes,
 	/* After the high watermark: the appender publishes the transaction state before it. */
 	int64_t fu = atomic_load(&p->first_unstable);
 	int64_t lso = fu >= 0 && fu < hw ? fu : hw;
+	if (lso < ls) /* as rn_partition_last_stable */
+		lso = ls;
 	ri->high_watermark = hw;
 	ri->last_stable_offset = lso;
 	ri->log_start_offset = ls;
@@ -196,6 +198,7 @@ struct ts_query {
 	struct rn_buf batch;   /* the batch being searched */
 	struct rn_buf records; /* its decompressed records */
 	int64_t offset, timestamp;
+	int32_t epoch; /* partition leader epoch of the batch holding the answer */
 };
 
 /* First record in q->batch (size bytes) with timestamp >= q->ts inside [q->from, q->hw).
@@ -234,6 +237,7 @@ static int batch_search(struct rn_partition *p, struct rn_segment *s, uint64_t p
 		if ((uint64_t)r != size)
 			return RN_ECORRUPT;
 		q->batch.len = size;
+		q->epoch = h->partition_leader_epoch;
 		rc = records_search(q, size);
 		if (rc >= 0)
 			return rc;
@@ -243,6 +247,7 @@ static int batch_search(struct rn_partition *p, struct rn_segment *s, uint64_t p
 		p->dir, (long long)h->base_offset, rn_strerror(rc));
 	q->offset = h->base_offset > q->from ? h->base_offset : q->from;
 	q->timestamp = h->max_timestamp;
+	q->epoch = h->partition_leader_epoch;
 	return 1;
 }
 
@@ -276,8 +281,16 @@ static int time_scan(struct rn_partition *p, struct rn_segment *s, struct ts_que
 int rn_partition_offset_for_time(struct rn_partition *p, int64_t ts, int64_t *offset,
 				 int64_t *timestamp)
 {
-	*offset = -1;
-	*timestamp = -1;
+	struct rn_offset_found f;
+	int rc = rn_partition_find_offset(p, ts, &f);
+	*offset = f.offset;
+	*timestamp = f.timestamp;
+	return rc;
+}
+
+int rn_partition_find_offset(struct rn_partition *p, int64_t ts, struct rn_offset_found *f)
+{
+	*f = (struct rn_offset_found){-1, -1, -1};
 	if (atomic_load(&p->offline))
 		return RN_EOFFLINE;
 	/* Under seglock shared like every read: appends go on; the batch pread and its
@@ -299,8 +312,8 @@ int rn_partition_offset_for_time(struct rn_partition *p, int64_t ts, int64_t *of
 		if (rc < 0)
 			break;
 		if (rc == 1) {
-			*offset = q.offset;
-			*timestamp = q.timestamp;
+			*f = (struct rn_offset_found){q.offset, q.timestamp,
+						      q.epoch >= 0 ? q.epoch : -1};
 			rc = 0;
 			break;
 		}
@@ -309,4 +322,23 @@ int rn_partition_offset_for_time(struct rn_partition *p, int64_t ts, int64_t *of
 	rn_buf_free(&q.batch);
 	rn_buf_free(&q.records);
 	return rc;
+}
+
+int rn_partition_find_max_timestamp(struct rn_partition *p, struct rn_offset_found *f)
+{
+	*f = (struct rn_offset_found){-1, -1, -1};
+	if (atomic_load(&p->offline))
+		return RN_EOFFLINE;
+	pthread_rwlock_rdlock(&p->seglock);
+	int64_t max = -1;
+	for (int i = 0; i < p->nsegs; i++) {
+		struct rn_segment *s = p->segs[i];
+		int64_t ts = i == p->nsegs - 1 ? atomic_load(&s->max_ts) : rn__seg_max_ts(p, s);
+		if (ts > max)
+			max = ts;
+	}
+	pthread_rwlock_unlock(&p->seglock);
+	/* The first record carrying the maximum (KIP-734). None when the log is empty or the
+	 * maximum came from a segment's mtime (no time index entry) and no record has it. */
+	return max < 0 ? 0 : rn_partition_find_offset(p, max, f);
 }

@@ -29,10 +29,20 @@ struct scan {
 	uint64_t bytes_since;
 	int64_t last_tts; /* timestamp of the last time index entry (kept or new) */
 	int64_t max_ts, max_off;
-	int64_t next_offset; /* -1 until the first batch */
-	uint64_t end;        /* position after the last valid batch */
-	bool bad_below_rp;   /* framing failure in data the recovery point vouches for */
+	int64_t next_offset;         /* -1 until the first batch */
+	uint64_t end;                /* position after the last valid batch */
+	bool bad_below_rp;           /* framing failure in data the recovery point vouches for */
+	struct rn_partition *epochs; /* recovery: learns leader epochs from validated batches */
 };
+
+/* Kafka's LogSegment.recover: a validated batch whose epoch is above the latest known one
+ * starts that epoch (its entry may not have reached the checkpoint before a crash). */
+static void learn_epoch(struct rn_partition *p, const struct rn_batch_header *h)
+{
+	int32_t e = h->partition_leader_epoch;
+	if (e >= 0 && (!p->nepochs || e > p->epochs[p->nepochs - 1].epoch))
+		rn__epochs_assign(p, e, h->base_offset);
+}
 
 /* The same rule as the append path (append.c): an entry for a batch when at least
  * index_interval_bytes were written since the previous entry, never for position 0. */
@@ -79,6 +89,8 @@ static void scan_batches(struct scan *sc, const struct rn_log_config *cfg, int64
 				total = -1;
 			if (total < 0 && below)
 				sc->bad_below_rp = true;
+			if (total > 0 && !below && sc->epochs)
+				learn_epoch(sc->epochs, &h);
 		}
 		if (total < 0)
 			break;
@@ -224,7 +236,8 @@ static int recover_segment(struct rn_partition *p, struct rn_segment *s, int64_t
 	struct scan sc = {.last_tts = k.last_tts,
 			  .max_ts = k.last_tts,
 			  .max_off = k.last_toff,
-			  .next_offset = -1};
+			  .next_offset = -1,
+			  .epochs = p};
 	if (sc.max_ts == INT64_MIN)
 		sc.max_ts = -1;
 	int rc = 0;
@@ -246,8 +259,11 @@ static int recover_segment(struct rn_partition *p, struct rn_segment *s, int64_t
 			rn_buf_free(&sc.oidx);
 			rn_buf_free(&sc.tidx);
 			memset(&k, 0, sizeof(k));
-			sc = (struct scan){
-			    .last_tts = INT64_MIN, .max_ts = -1, .max_off = -1, .next_offset = -1};
+			sc = (struct scan){.last_tts = INT64_MIN,
+					   .max_ts = -1,
+					   .max_off = -1,
+					   .next_offset = -1,
+					   .epochs = p};
 			scan_batches(&sc, &p->cfg, s->base, map, 0, size, rp, false);
 		}
 		munmap((void *)map, size);

@@ -11,17 +11,21 @@
 #include "core/log.h"
 #include "storage/segment.h"
 
-/* Number of leading segments past retention. Caller holds p->lock. */
+/* Number of leading segments past retention, or wholly below the log start (DeleteRecords
+ * moved it: Kafka's deleteLogStartOffsetBreachedSegments). Caller holds p->lock. */
 static int count_expired(struct rn_partition *p, int64_t now_ms)
 {
 	const struct rn_log_config *c = &p->cfg;
 	uint64_t total = atomic_load(&p->total_bytes);
+	int64_t ls = atomic_load(&p->log_start);
 	int n = 0;
 	for (int i = 0; i < p->nsegs - 1; i++) {
 		struct rn_segment *s = p->segs[i];
 		uint64_t size = atomic_load(&s->size);
-		bool expired =
-		    c->retention_bytes >= 0 && total - size >= (uint64_t)c->retention_bytes;
+		bool expired = p->segs[i + 1]->base <= ls;
+		if (!expired)
+			expired =
+			    c->retention_bytes >= 0 && total - size >= (uint64_t)c->retention_bytes;
 		if (!expired && c->retention_ms >= 0)
 			expired = rn__seg_max_ts(p, s) < now_ms - c->retention_ms;
 		if (!expired)
@@ -60,8 +64,10 @@ int rn_partition_maintain(struct rn_partition *p, int64_t now_ms)
 		memmove(p->segs, p->segs + n, (size_t)(p->nsegs - n) * sizeof(*p->segs));
 		p->nsegs -= n;
 		atomic_fetch_sub(&p->total_bytes, freed);
-		if (atomic_load(&p->log_start) < p->segs[0]->base)
+		if (atomic_load(&p->log_start) < p->segs[0]->base) {
 			atomic_store(&p->log_start, p->segs[0]->base);
+			rn__epochs_truncate_start(p, p->segs[0]->base);
+		}
 		p->dir_dirty = true;
 		pthread_rwlock_unlock(&p->seglock);
 	}
@@ -70,13 +76,14 @@ int rn_partition_maintain(struct rn_partition *p, int64_t now_ms)
 	int64_t idle_ms = p->cfg.idle_close_ms;
 	pthread_mutex_unlock(&p->lock);
 	for (int i = 0; i < n; i++) {
-		rn_info("storage: %s: retention deletes segment %020lld", p->dir,
-			(long long)gone[i]->base);
+		rn_info("storage: %s: retention deletes segment %020lld (log start %lld)", p->dir,
+			(long long)gone[i]->base, (long long)atomic_load(&p->log_start));
 		rn__seg_unlink(p, gone[i]->base);
 		rn__seg_free(gone[i]);
 	}
 	if (flush)
 		rc = rn_partition_flush(p);
+	rn__epochs_flush(p);
 	rn__close_idle(p, now_ms, idle_ms);
 	return rc;
 }

@@ -69,6 +69,11 @@ struct rn_segment {
 	_Atomic int64_t used_ms; /* wall time of the last append or read (idle closing) */
 };
 
+struct rn__epoch_entry {
+	int32_t epoch;
+	int64_t start; /* offset of the epoch's first record */
+};
+
 struct rn_partition {
 	pthread_mutex_t lock;
 	pthread_rwlock_t seglock;
@@ -109,6 +114,13 @@ struct rn_partition {
 	_Atomic bool has_aborted; /* naborted > 0: a read_committed fetch must look */
 	int64_t *txnfiles;        /* bases of segments with a .txnindex file, ascending */
 	int ntxnfiles, txnfilecap;
+	/* Leader-epoch cache (leader_epoch.c), under p->lock. */
+	struct rn__epoch_entry *epochs; /* ascending in epoch and start */
+	int nepochs, epochcap;
+	uint64_t epochs_gen;              /* bumped by every change */
+	_Atomic uint64_t epochs_disk_gen; /* the generation in leader-epoch-checkpoint */
+	bool epochs_bump_only;  /* the only change since then is a leadership without data */
+	pthread_mutex_t ewlock; /* serialises checkpoint writes; taken after p->lock if both */
 };
 
 /* Paths: writes "<dir>/<20-digit base><ext>" into buf (PATH_MAX). */
@@ -173,11 +185,23 @@ int rn__seg_rebuild_index(struct rn_partition *p, struct rn_segment *s);
 /* Loads the max timestamp of an old segment from its time index (or the .log mtime). */
 int64_t rn__seg_max_ts(struct rn_partition *p, struct rn_segment *s);
 
-/* Leader epoch checkpoint (checkpoint.c). */
-int rn__epoch_read(const char *dir, int32_t *epoch);
-int rn__epoch_write(const char *dir, const int32_t *epochs, const int64_t *starts, int n);
-/* Atomic file replacement: tmp, fsync, rename, fsync dir. */
+/* Leader-epoch cache (leader_epoch.c). Callers hold p->lock or own p exclusively, except
+ * epochs_flush, which takes it. load reads the checkpoint (a damaged one is ignored: the cache
+ * starts empty); assign is Kafka's LeaderEpochFileCache.assign (returns whether it changed
+ * anything); truncate_start/_end follow the log start and a truncated log end; write_locked
+ * writes a changed checkpoint (fsync'ed if sync) and epochs_flush does so outside the lock
+ * (maintenance). Neither writes a change that is only a leadership no batch has used yet
+ * (10,000 partitions opened must not mean 10,000 file writes). */
+int rn__epochs_load(struct rn_partition *p);
+bool rn__epochs_assign(struct rn_partition *p, int32_t epoch, int64_t start);
+void rn__epochs_truncate_start(struct rn_partition *p, int64_t log_start);
+void rn__epochs_truncate_end(struct rn_partition *p, int64_t end);
+int rn__epochs_write_locked(struct rn_partition *p, bool sync);
+int rn__epochs_flush(struct rn_partition *p);
+/* Atomic file replacement: tmp, fsync, rename, fsync dir (the _sync variant skips both fsyncs
+ * when sync is false, for a caller that runs syncfs afterwards). */
 int rn__ckpt_write(const char *dir, const char *name, const char *data, size_t len);
+int rn__ckpt_write_sync(const char *dir, const char *name, const char *data, size_t len, bool sync);
 /* Reads a whole small file into a NUL-terminated buffer the caller frees. */
 int rn__file_read(const char *path, char **out, size_t *len);
 

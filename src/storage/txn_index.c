@@ -292,7 +292,11 @@ int64_t rn_partition_last_stable(struct rn_partition *p)
 	/* High watermark first: the appender publishes the transaction state before it. */
 	int64_t hw = atomic_load_explicit(&p->hwm, memory_order_acquire);
 	int64_t fu = atomic_load(&p->first_unstable);
-	return fu >= 0 && fu < hw ? fu : hw;
+	int64_t lso = fu >= 0 && fu < hw ? fu : hw;
+	/* An open transaction's first records may be gone (DeleteRecords): Kafka's
+	 * maybeIncrementFirstUnstableOffset keeps the LSO at least at the log start. */
+	int64_t ls = atomic_load(&p->log_start);
+	return lso > ls ? lso : ls;
 }
 
 int rn_partition_aborted_txns(struct rn_partition *p, int64_t from, int64_t upto,

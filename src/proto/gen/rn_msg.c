@@ -986,7 +986,7 @@ static void enc_list_offsets_request(struct rn_iochain *w, int16_t v, const stru
 int rn_list_offsets_request_decode(struct rn_rd *rd, int16_t version, struct rn_list_offsets_request *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 7) {
+	if (version < 0 || version > 8) {
 		rd->err = true;
 		return -1;
 	}
@@ -1133,7 +1133,7 @@ static void enc_list_offsets_response(struct rn_iochain *w, int16_t v, const str
 int rn_list_offsets_response_decode(struct rn_rd *rd, int16_t version, struct rn_list_offsets_response *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 7) {
+	if (version < 0 || version > 8) {
 		rd->err = true;
 		return -1;
 	}
@@ -4394,6 +4394,224 @@ static void any_enc_delete_topics_response(struct rn_iochain *w, int16_t v, cons
 	rn_delete_topics_response_encode(w, v, m);
 }
 
+/* DeleteRecords */
+
+static void init_delete_records_request_delete_records_topic(struct rn_delete_records_request_delete_records_topic *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void dec_delete_records_request_delete_records_partition(struct rn_rd *rd, int16_t v, struct rn_delete_records_request_delete_records_partition *m)
+{
+	m->partition_index = rn_rd_i32(rd);
+	m->offset = rn_rd_i64(rd);
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_delete_records_request_delete_records_partition(struct rn_iochain *w, int16_t v, const struct rn_delete_records_request_delete_records_partition *m)
+{
+	rn_wr_i32(w, m->partition_index);
+	rn_wr_i64(w, m->offset);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_delete_records_request_delete_records_topic(struct rn_rd *rd, int16_t v, struct rn_delete_records_request_delete_records_topic *m)
+{
+	const bool flex = v >= 2;
+
+	init_delete_records_request_delete_records_topic(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->partitions_count = rn_rd_count(rd, flex);
+	if (m->partitions_count < 0)
+		rd->err = true;
+	m->partitions = rn_rd_alloc(rd, m->partitions_count, sizeof(*m->partitions));
+	for (int32_t i = 0; i < m->partitions_count && !rd->err; i++) {
+		dec_delete_records_request_delete_records_partition(rd, v, &m->partitions[i]);
+	}
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_delete_records_request_delete_records_topic(struct rn_iochain *w, int16_t v, const struct rn_delete_records_request_delete_records_topic *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partitions_count), flex);
+	for (int32_t i = 0; i < m->partitions_count; i++)
+		enc_delete_records_request_delete_records_partition(w, v, &m->partitions[i]);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_delete_records_request(struct rn_rd *rd, int16_t v, struct rn_delete_records_request *m)
+{
+	const bool flex = v >= 2;
+
+	m->topics_count = rn_rd_count(rd, flex);
+	if (m->topics_count < 0)
+		rd->err = true;
+	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+		dec_delete_records_request_delete_records_topic(rd, v, &m->topics[i]);
+	}
+	m->timeout_ms = rn_rd_i32(rd);
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_delete_records_request(struct rn_iochain *w, int16_t v, const struct rn_delete_records_request *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
+	for (int32_t i = 0; i < m->topics_count; i++)
+		enc_delete_records_request_delete_records_topic(w, v, &m->topics[i]);
+	rn_wr_i32(w, m->timeout_ms);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+int rn_delete_records_request_decode(struct rn_rd *rd, int16_t version, struct rn_delete_records_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 2) {
+		rd->err = true;
+		return -1;
+	}
+	dec_delete_records_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_delete_records_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_delete_records_request *m)
+{
+	enc_delete_records_request(w, version, m);
+}
+
+static int any_dec_delete_records_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_delete_records_request_decode(rd, v, out);
+}
+
+static void any_enc_delete_records_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_delete_records_request_encode(w, v, m);
+}
+
+static void init_delete_records_response_delete_records_topic_result(struct rn_delete_records_response_delete_records_topic_result *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void dec_delete_records_response_delete_records_partition_result(struct rn_rd *rd, int16_t v, struct rn_delete_records_response_delete_records_partition_result *m)
+{
+	m->partition_index = rn_rd_i32(rd);
+	m->low_watermark = rn_rd_i64(rd);
+	m->error_code = rn_rd_i16(rd);
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_delete_records_response_delete_records_partition_result(struct rn_iochain *w, int16_t v, const struct rn_delete_records_response_delete_records_partition_result *m)
+{
+	rn_wr_i32(w, m->partition_index);
+	rn_wr_i64(w, m->low_watermark);
+	rn_wr_i16(w, m->error_code);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_delete_records_response_delete_records_topic_result(struct rn_rd *rd, int16_t v, struct rn_delete_records_response_delete_records_topic_result *m)
+{
+	const bool flex = v >= 2;
+
+	init_delete_records_response_delete_records_topic_result(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->partitions_count = rn_rd_count(rd, flex);
+	if (m->partitions_count < 0)
+		rd->err = true;
+	m->partitions = rn_rd_alloc(rd, m->partitions_count, sizeof(*m->partitions));
+	for (int32_t i = 0; i < m->partitions_count && !rd->err; i++) {
+		dec_delete_records_response_delete_records_partition_result(rd, v, &m->partitions[i]);
+	}
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_delete_records_response_delete_records_topic_result(struct rn_iochain *w, int16_t v, const struct rn_delete_records_response_delete_records_topic_result *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partitions_count), flex);
+	for (int32_t i = 0; i < m->partitions_count; i++)
+		enc_delete_records_response_delete_records_partition_result(w, v, &m->partitions[i]);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_delete_records_response(struct rn_rd *rd, int16_t v, struct rn_delete_records_response *m)
+{
+	const bool flex = v >= 2;
+
+	m->throttle_time_ms = rn_rd_i32(rd);
+	m->topics_count = rn_rd_count(rd, flex);
+	if (m->topics_count < 0)
+		rd->err = true;
+	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+		dec_delete_records_response_delete_records_topic_result(rd, v, &m->topics[i]);
+	}
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_delete_records_response(struct rn_iochain *w, int16_t v, const struct rn_delete_records_response *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
+	for (int32_t i = 0; i < m->topics_count; i++)
+		enc_delete_records_response_delete_records_topic_result(w, v, &m->topics[i]);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+int rn_delete_records_response_decode(struct rn_rd *rd, int16_t version, struct rn_delete_records_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 2) {
+		rd->err = true;
+		return -1;
+	}
+	dec_delete_records_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_delete_records_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_delete_records_response *m)
+{
+	enc_delete_records_response(w, version, m);
+}
+
+static int any_dec_delete_records_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_delete_records_response_decode(rd, v, out);
+}
+
+static void any_enc_delete_records_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_delete_records_response_encode(w, v, m);
+}
+
 /* InitProducerId */
 
 static void init_init_producer_id_request(struct rn_init_producer_id_request *m)
@@ -4510,6 +4728,255 @@ static int any_dec_init_producer_id_response(struct rn_rd *rd, int16_t v, void *
 static void any_enc_init_producer_id_response(struct rn_iochain *w, int16_t v, const void *m)
 {
 	rn_init_producer_id_response_encode(w, v, m);
+}
+
+/* OffsetForLeaderEpoch */
+
+static void init_offset_for_leader_epoch_request_offset_for_leader_partition(struct rn_offset_for_leader_epoch_request_offset_for_leader_partition *m)
+{
+	m->current_leader_epoch = -1;
+}
+
+static void init_offset_for_leader_epoch_request_offset_for_leader_topic(struct rn_offset_for_leader_epoch_request_offset_for_leader_topic *m)
+{
+	m->topic = (struct rn_str){"", 0};
+}
+
+static void init_offset_for_leader_epoch_request(struct rn_offset_for_leader_epoch_request *m)
+{
+	m->replica_id = -2;
+}
+
+static void dec_offset_for_leader_epoch_request_offset_for_leader_partition(struct rn_rd *rd, int16_t v, struct rn_offset_for_leader_epoch_request_offset_for_leader_partition *m)
+{
+	init_offset_for_leader_epoch_request_offset_for_leader_partition(m);
+	m->partition = rn_rd_i32(rd);
+	if (v >= 2)
+		m->current_leader_epoch = rn_rd_i32(rd);
+	m->leader_epoch = rn_rd_i32(rd);
+	if (v >= 4)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_offset_for_leader_epoch_request_offset_for_leader_partition(struct rn_iochain *w, int16_t v, const struct rn_offset_for_leader_epoch_request_offset_for_leader_partition *m)
+{
+	rn_wr_i32(w, m->partition);
+	if (v >= 2)
+		rn_wr_i32(w, m->current_leader_epoch);
+	rn_wr_i32(w, m->leader_epoch);
+	if (v >= 4)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_offset_for_leader_epoch_request_offset_for_leader_topic(struct rn_rd *rd, int16_t v, struct rn_offset_for_leader_epoch_request_offset_for_leader_topic *m)
+{
+	const bool flex = v >= 4;
+
+	init_offset_for_leader_epoch_request_offset_for_leader_topic(m);
+	m->topic = rn_rd_string(rd, flex);
+	if (m->topic.len < 0)
+		rd->err = true;
+	m->partitions_count = rn_rd_count(rd, flex);
+	if (m->partitions_count < 0)
+		rd->err = true;
+	m->partitions = rn_rd_alloc(rd, m->partitions_count, sizeof(*m->partitions));
+	for (int32_t i = 0; i < m->partitions_count && !rd->err; i++) {
+		dec_offset_for_leader_epoch_request_offset_for_leader_partition(rd, v, &m->partitions[i]);
+	}
+	if (v >= 4)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_offset_for_leader_epoch_request_offset_for_leader_topic(struct rn_iochain *w, int16_t v, const struct rn_offset_for_leader_epoch_request_offset_for_leader_topic *m)
+{
+	const bool flex = v >= 4;
+
+	rn_wr_string(w, rn__str_nonnull(m->topic), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partitions_count), flex);
+	for (int32_t i = 0; i < m->partitions_count; i++)
+		enc_offset_for_leader_epoch_request_offset_for_leader_partition(w, v, &m->partitions[i]);
+	if (v >= 4)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_offset_for_leader_epoch_request(struct rn_rd *rd, int16_t v, struct rn_offset_for_leader_epoch_request *m)
+{
+	const bool flex = v >= 4;
+
+	init_offset_for_leader_epoch_request(m);
+	if (v >= 3)
+		m->replica_id = rn_rd_i32(rd);
+	m->topics_count = rn_rd_count(rd, flex);
+	if (m->topics_count < 0)
+		rd->err = true;
+	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+		dec_offset_for_leader_epoch_request_offset_for_leader_topic(rd, v, &m->topics[i]);
+	}
+	if (v >= 4)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_offset_for_leader_epoch_request(struct rn_iochain *w, int16_t v, const struct rn_offset_for_leader_epoch_request *m)
+{
+	const bool flex = v >= 4;
+
+	if (v >= 3)
+		rn_wr_i32(w, m->replica_id);
+	rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
+	for (int32_t i = 0; i < m->topics_count; i++)
+		enc_offset_for_leader_epoch_request_offset_for_leader_topic(w, v, &m->topics[i]);
+	if (v >= 4)
+		rn_wr_empty_tags(w);
+}
+
+int rn_offset_for_leader_epoch_request_decode(struct rn_rd *rd, int16_t version, struct rn_offset_for_leader_epoch_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 4) {
+		rd->err = true;
+		return -1;
+	}
+	dec_offset_for_leader_epoch_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_offset_for_leader_epoch_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_offset_for_leader_epoch_request *m)
+{
+	enc_offset_for_leader_epoch_request(w, version, m);
+}
+
+static int any_dec_offset_for_leader_epoch_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_offset_for_leader_epoch_request_decode(rd, v, out);
+}
+
+static void any_enc_offset_for_leader_epoch_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_offset_for_leader_epoch_request_encode(w, v, m);
+}
+
+static void init_offset_for_leader_epoch_response_epoch_end_offset(struct rn_offset_for_leader_epoch_response_epoch_end_offset *m)
+{
+	m->leader_epoch = -1;
+	m->end_offset = -1;
+}
+
+static void init_offset_for_leader_epoch_response_offset_for_leader_topic_result(struct rn_offset_for_leader_epoch_response_offset_for_leader_topic_result *m)
+{
+	m->topic = (struct rn_str){"", 0};
+}
+
+static void dec_offset_for_leader_epoch_response_epoch_end_offset(struct rn_rd *rd, int16_t v, struct rn_offset_for_leader_epoch_response_epoch_end_offset *m)
+{
+	init_offset_for_leader_epoch_response_epoch_end_offset(m);
+	m->error_code = rn_rd_i16(rd);
+	m->partition = rn_rd_i32(rd);
+	if (v >= 1)
+		m->leader_epoch = rn_rd_i32(rd);
+	m->end_offset = rn_rd_i64(rd);
+	if (v >= 4)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_offset_for_leader_epoch_response_epoch_end_offset(struct rn_iochain *w, int16_t v, const struct rn_offset_for_leader_epoch_response_epoch_end_offset *m)
+{
+	rn_wr_i16(w, m->error_code);
+	rn_wr_i32(w, m->partition);
+	if (v >= 1)
+		rn_wr_i32(w, m->leader_epoch);
+	rn_wr_i64(w, m->end_offset);
+	if (v >= 4)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_offset_for_leader_epoch_response_offset_for_leader_topic_result(struct rn_rd *rd, int16_t v, struct rn_offset_for_leader_epoch_response_offset_for_leader_topic_result *m)
+{
+	const bool flex = v >= 4;
+
+	init_offset_for_leader_epoch_response_offset_for_leader_topic_result(m);
+	m->topic = rn_rd_string(rd, flex);
+	if (m->topic.len < 0)
+		rd->err = true;
+	m->partitions_count = rn_rd_count(rd, flex);
+	if (m->partitions_count < 0)
+		rd->err = true;
+	m->partitions = rn_rd_alloc(rd, m->partitions_count, sizeof(*m->partitions));
+	for (int32_t i = 0; i < m->partitions_count && !rd->err; i++) {
+		dec_offset_for_leader_epoch_response_epoch_end_offset(rd, v, &m->partitions[i]);
+	}
+	if (v >= 4)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_offset_for_leader_epoch_response_offset_for_leader_topic_result(struct rn_iochain *w, int16_t v, const struct rn_offset_for_leader_epoch_response_offset_for_leader_topic_result *m)
+{
+	const bool flex = v >= 4;
+
+	rn_wr_string(w, rn__str_nonnull(m->topic), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partitions_count), flex);
+	for (int32_t i = 0; i < m->partitions_count; i++)
+		enc_offset_for_leader_epoch_response_epoch_end_offset(w, v, &m->partitions[i]);
+	if (v >= 4)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_offset_for_leader_epoch_response(struct rn_rd *rd, int16_t v, struct rn_offset_for_leader_epoch_response *m)
+{
+	const bool flex = v >= 4;
+
+	if (v >= 2)
+		m->throttle_time_ms = rn_rd_i32(rd);
+	m->topics_count = rn_rd_count(rd, flex);
+	if (m->topics_count < 0)
+		rd->err = true;
+	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+		dec_offset_for_leader_epoch_response_offset_for_leader_topic_result(rd, v, &m->topics[i]);
+	}
+	if (v >= 4)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_offset_for_leader_epoch_response(struct rn_iochain *w, int16_t v, const struct rn_offset_for_leader_epoch_response *m)
+{
+	const bool flex = v >= 4;
+
+	if (v >= 2)
+		rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
+	for (int32_t i = 0; i < m->topics_count; i++)
+		enc_offset_for_leader_epoch_response_offset_for_leader_topic_result(w, v, &m->topics[i]);
+	if (v >= 4)
+		rn_wr_empty_tags(w);
+}
+
+int rn_offset_for_leader_epoch_response_decode(struct rn_rd *rd, int16_t version, struct rn_offset_for_leader_epoch_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 4) {
+		rd->err = true;
+		return -1;
+	}
+	dec_offset_for_leader_epoch_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_offset_for_leader_epoch_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_offset_for_leader_epoch_response *m)
+{
+	enc_offset_for_leader_epoch_response(w, version, m);
+}
+
+static int any_dec_offset_for_leader_epoch_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_offset_for_leader_epoch_response_decode(rd, v, out);
+}
+
+static void any_enc_offset_for_leader_epoch_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_offset_for_leader_epoch_response_encode(w, v, m);
 }
 
 /* AddPartitionsToTxn */
@@ -5498,6 +5965,258 @@ static void any_enc_describe_configs_response(struct rn_iochain *w, int16_t v, c
 	rn_describe_configs_response_encode(w, v, m);
 }
 
+/* DescribeLogDirs */
+
+static void init_describe_log_dirs_request_describable_log_dir_topic(struct rn_describe_log_dirs_request_describable_log_dir_topic *m)
+{
+	m->topic = (struct rn_str){"", 0};
+}
+
+static void dec_describe_log_dirs_request_describable_log_dir_topic(struct rn_rd *rd, int16_t v, struct rn_describe_log_dirs_request_describable_log_dir_topic *m)
+{
+	const bool flex = v >= 2;
+
+	init_describe_log_dirs_request_describable_log_dir_topic(m);
+	m->topic = rn_rd_string(rd, flex);
+	if (m->topic.len < 0)
+		rd->err = true;
+	m->partitions_count = rn_rd_count(rd, flex);
+	if (m->partitions_count < 0)
+		rd->err = true;
+	m->partitions = rn_rd_alloc(rd, m->partitions_count, sizeof(*m->partitions));
+	for (int32_t i = 0; i < m->partitions_count && !rd->err; i++) {
+		m->partitions[i] = rn_rd_i32(rd);
+	}
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_log_dirs_request_describable_log_dir_topic(struct rn_iochain *w, int16_t v, const struct rn_describe_log_dirs_request_describable_log_dir_topic *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_string(w, rn__str_nonnull(m->topic), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partitions_count), flex);
+	for (int32_t i = 0; i < m->partitions_count; i++)
+		rn_wr_i32(w, m->partitions[i]);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_describe_log_dirs_request(struct rn_rd *rd, int16_t v, struct rn_describe_log_dirs_request *m)
+{
+	const bool flex = v >= 2;
+
+	m->topics_count = rn_rd_count(rd, flex);
+	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+		dec_describe_log_dirs_request_describable_log_dir_topic(rd, v, &m->topics[i]);
+	}
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_log_dirs_request(struct rn_iochain *w, int16_t v, const struct rn_describe_log_dirs_request *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_count(w, m->topics_count, flex);
+	for (int32_t i = 0; i < m->topics_count; i++)
+		enc_describe_log_dirs_request_describable_log_dir_topic(w, v, &m->topics[i]);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+int rn_describe_log_dirs_request_decode(struct rn_rd *rd, int16_t version, struct rn_describe_log_dirs_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 4) {
+		rd->err = true;
+		return -1;
+	}
+	dec_describe_log_dirs_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_describe_log_dirs_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_log_dirs_request *m)
+{
+	enc_describe_log_dirs_request(w, version, m);
+}
+
+static int any_dec_describe_log_dirs_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_describe_log_dirs_request_decode(rd, v, out);
+}
+
+static void any_enc_describe_log_dirs_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_describe_log_dirs_request_encode(w, v, m);
+}
+
+static void init_describe_log_dirs_response_describe_log_dirs_topic(struct rn_describe_log_dirs_response_describe_log_dirs_topic *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void init_describe_log_dirs_response_describe_log_dirs_result(struct rn_describe_log_dirs_response_describe_log_dirs_result *m)
+{
+	m->log_dir = (struct rn_str){"", 0};
+	m->total_bytes = -1;
+	m->usable_bytes = -1;
+}
+
+static void dec_describe_log_dirs_response_describe_log_dirs_partition(struct rn_rd *rd, int16_t v, struct rn_describe_log_dirs_response_describe_log_dirs_partition *m)
+{
+	m->partition_index = rn_rd_i32(rd);
+	m->partition_size = rn_rd_i64(rd);
+	m->offset_lag = rn_rd_i64(rd);
+	m->is_future_key = rn_rd_bool(rd);
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_log_dirs_response_describe_log_dirs_partition(struct rn_iochain *w, int16_t v, const struct rn_describe_log_dirs_response_describe_log_dirs_partition *m)
+{
+	rn_wr_i32(w, m->partition_index);
+	rn_wr_i64(w, m->partition_size);
+	rn_wr_i64(w, m->offset_lag);
+	rn_wr_bool(w, m->is_future_key);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_describe_log_dirs_response_describe_log_dirs_topic(struct rn_rd *rd, int16_t v, struct rn_describe_log_dirs_response_describe_log_dirs_topic *m)
+{
+	const bool flex = v >= 2;
+
+	init_describe_log_dirs_response_describe_log_dirs_topic(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->partitions_count = rn_rd_count(rd, flex);
+	if (m->partitions_count < 0)
+		rd->err = true;
+	m->partitions = rn_rd_alloc(rd, m->partitions_count, sizeof(*m->partitions));
+	for (int32_t i = 0; i < m->partitions_count && !rd->err; i++) {
+		dec_describe_log_dirs_response_describe_log_dirs_partition(rd, v, &m->partitions[i]);
+	}
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_log_dirs_response_describe_log_dirs_topic(struct rn_iochain *w, int16_t v, const struct rn_describe_log_dirs_response_describe_log_dirs_topic *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partitions_count), flex);
+	for (int32_t i = 0; i < m->partitions_count; i++)
+		enc_describe_log_dirs_response_describe_log_dirs_partition(w, v, &m->partitions[i]);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_describe_log_dirs_response_describe_log_dirs_result(struct rn_rd *rd, int16_t v, struct rn_describe_log_dirs_response_describe_log_dirs_result *m)
+{
+	const bool flex = v >= 2;
+
+	init_describe_log_dirs_response_describe_log_dirs_result(m);
+	m->error_code = rn_rd_i16(rd);
+	m->log_dir = rn_rd_string(rd, flex);
+	if (m->log_dir.len < 0)
+		rd->err = true;
+	m->topics_count = rn_rd_count(rd, flex);
+	if (m->topics_count < 0)
+		rd->err = true;
+	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+		dec_describe_log_dirs_response_describe_log_dirs_topic(rd, v, &m->topics[i]);
+	}
+	if (v >= 4)
+		m->total_bytes = rn_rd_i64(rd);
+	if (v >= 4)
+		m->usable_bytes = rn_rd_i64(rd);
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_log_dirs_response_describe_log_dirs_result(struct rn_iochain *w, int16_t v, const struct rn_describe_log_dirs_response_describe_log_dirs_result *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_i16(w, m->error_code);
+	rn_wr_string(w, rn__str_nonnull(m->log_dir), flex);
+	rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
+	for (int32_t i = 0; i < m->topics_count; i++)
+		enc_describe_log_dirs_response_describe_log_dirs_topic(w, v, &m->topics[i]);
+	if (v >= 4)
+		rn_wr_i64(w, m->total_bytes);
+	if (v >= 4)
+		rn_wr_i64(w, m->usable_bytes);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_describe_log_dirs_response(struct rn_rd *rd, int16_t v, struct rn_describe_log_dirs_response *m)
+{
+	const bool flex = v >= 2;
+
+	m->throttle_time_ms = rn_rd_i32(rd);
+	if (v >= 3)
+		m->error_code = rn_rd_i16(rd);
+	m->results_count = rn_rd_count(rd, flex);
+	if (m->results_count < 0)
+		rd->err = true;
+	m->results = rn_rd_alloc(rd, m->results_count, sizeof(*m->results));
+	for (int32_t i = 0; i < m->results_count && !rd->err; i++) {
+		dec_describe_log_dirs_response_describe_log_dirs_result(rd, v, &m->results[i]);
+	}
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_log_dirs_response(struct rn_iochain *w, int16_t v, const struct rn_describe_log_dirs_response *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_i32(w, m->throttle_time_ms);
+	if (v >= 3)
+		rn_wr_i16(w, m->error_code);
+	rn_wr_count(w, rn__count_nonnull(m->results_count), flex);
+	for (int32_t i = 0; i < m->results_count; i++)
+		enc_describe_log_dirs_response_describe_log_dirs_result(w, v, &m->results[i]);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+int rn_describe_log_dirs_response_decode(struct rn_rd *rd, int16_t version, struct rn_describe_log_dirs_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 4) {
+		rd->err = true;
+		return -1;
+	}
+	dec_describe_log_dirs_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_describe_log_dirs_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_log_dirs_response *m)
+{
+	enc_describe_log_dirs_response(w, version, m);
+}
+
+static int any_dec_describe_log_dirs_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_describe_log_dirs_response_decode(rd, v, out);
+}
+
+static void any_enc_describe_log_dirs_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_describe_log_dirs_response_encode(w, v, m);
+}
+
 /* CreatePartitions */
 
 static void init_create_partitions_request_create_partitions_topic(struct rn_create_partitions_request_create_partitions_topic *m)
@@ -6236,7 +6955,7 @@ const struct rn__msg_desc rn__msgs[] = {
 		.response_encode = any_enc_fetch_response,
 	},
 	{
-		.info = {2, "ListOffsets", 0, 7, 6},
+		.info = {2, "ListOffsets", 0, 8, 6},
 		.request_size = sizeof(struct rn_list_offsets_request),
 		.response_size = sizeof(struct rn_list_offsets_response),
 		.request_decode = any_dec_list_offsets_request,
@@ -6362,6 +7081,15 @@ const struct rn__msg_desc rn__msgs[] = {
 		.response_encode = any_enc_delete_topics_response,
 	},
 	{
+		.info = {21, "DeleteRecords", 0, 2, 2},
+		.request_size = sizeof(struct rn_delete_records_request),
+		.response_size = sizeof(struct rn_delete_records_response),
+		.request_decode = any_dec_delete_records_request,
+		.request_encode = any_enc_delete_records_request,
+		.response_decode = any_dec_delete_records_response,
+		.response_encode = any_enc_delete_records_response,
+	},
+	{
 		.info = {22, "InitProducerId", 0, 4, 2},
 		.request_size = sizeof(struct rn_init_producer_id_request),
 		.response_size = sizeof(struct rn_init_producer_id_response),
@@ -6369,6 +7097,15 @@ const struct rn__msg_desc rn__msgs[] = {
 		.request_encode = any_enc_init_producer_id_request,
 		.response_decode = any_dec_init_producer_id_response,
 		.response_encode = any_enc_init_producer_id_response,
+	},
+	{
+		.info = {23, "OffsetForLeaderEpoch", 0, 4, 4},
+		.request_size = sizeof(struct rn_offset_for_leader_epoch_request),
+		.response_size = sizeof(struct rn_offset_for_leader_epoch_response),
+		.request_decode = any_dec_offset_for_leader_epoch_request,
+		.request_encode = any_enc_offset_for_leader_epoch_request,
+		.response_decode = any_dec_offset_for_leader_epoch_response,
+		.response_encode = any_enc_offset_for_leader_epoch_response,
 	},
 	{
 		.info = {24, "AddPartitionsToTxn", 0, 3, 3},
@@ -6414,6 +7151,15 @@ const struct rn__msg_desc rn__msgs[] = {
 		.request_encode = any_enc_describe_configs_request,
 		.response_decode = any_dec_describe_configs_response,
 		.response_encode = any_enc_describe_configs_response,
+	},
+	{
+		.info = {35, "DescribeLogDirs", 0, 4, 2},
+		.request_size = sizeof(struct rn_describe_log_dirs_request),
+		.response_size = sizeof(struct rn_describe_log_dirs_response),
+		.request_decode = any_dec_describe_log_dirs_request,
+		.request_encode = any_enc_describe_log_dirs_request,
+		.response_decode = any_dec_describe_log_dirs_response,
+		.response_encode = any_enc_describe_log_dirs_response,
 	},
 	{
 		.info = {37, "CreatePartitions", 0, 3, 2},

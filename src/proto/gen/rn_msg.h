@@ -26,12 +26,15 @@ enum rn_api_key {
 	RN_API_API_VERSIONS = 18,
 	RN_API_CREATE_TOPICS = 19,
 	RN_API_DELETE_TOPICS = 20,
+	RN_API_DELETE_RECORDS = 21,
 	RN_API_INIT_PRODUCER_ID = 22,
+	RN_API_OFFSET_FOR_LEADER_EPOCH = 23,
 	RN_API_ADD_PARTITIONS_TO_TXN = 24,
 	RN_API_ADD_OFFSETS_TO_TXN = 25,
 	RN_API_END_TXN = 26,
 	RN_API_TXN_OFFSET_COMMIT = 28,
 	RN_API_DESCRIBE_CONFIGS = 32,
+	RN_API_DESCRIBE_LOG_DIRS = 35,
 	RN_API_CREATE_PARTITIONS = 37,
 	RN_API_DELETE_GROUPS = 42,
 	RN_API_OFFSET_DELETE = 47,
@@ -198,7 +201,7 @@ int rn_fetch_response_decode(struct rn_rd *rd, int16_t version, struct rn_fetch_
 void rn_fetch_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_fetch_response *m);
 
-/* ListOffsets (key 2), v0-7, flexible v6+ */
+/* ListOffsets (key 2), v0-8, flexible v6+ */
 struct rn_list_offsets_request_list_offsets_partition {
 	int32_t partition_index; /* v0+ */
 	int32_t current_leader_epoch; /* v4+, default -1 */
@@ -806,6 +809,49 @@ int rn_delete_topics_response_decode(struct rn_rd *rd, int16_t version, struct r
 void rn_delete_topics_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_delete_topics_response *m);
 
+/* DeleteRecords (key 21), v0-2, flexible v2+ */
+struct rn_delete_records_request_delete_records_partition {
+	int32_t partition_index; /* v0+ */
+	int64_t offset; /* v0+ */
+};
+
+struct rn_delete_records_request_delete_records_topic {
+	struct rn_str name; /* v0+ */
+	struct rn_delete_records_request_delete_records_partition *partitions; /* v0+ */
+	int32_t partitions_count;
+};
+
+struct rn_delete_records_request {
+	struct rn_delete_records_request_delete_records_topic *topics; /* v0+ */
+	int32_t topics_count;
+	int32_t timeout_ms; /* v0+ */
+};
+
+struct rn_delete_records_response_delete_records_partition_result {
+	int32_t partition_index; /* v0+ */
+	int64_t low_watermark; /* v0+ */
+	int16_t error_code; /* v0+ */
+};
+
+struct rn_delete_records_response_delete_records_topic_result {
+	struct rn_str name; /* v0+ */
+	struct rn_delete_records_response_delete_records_partition_result *partitions; /* v0+ */
+	int32_t partitions_count;
+};
+
+struct rn_delete_records_response {
+	int32_t throttle_time_ms; /* v0+ */
+	struct rn_delete_records_response_delete_records_topic_result *topics; /* v0+ */
+	int32_t topics_count;
+};
+
+int rn_delete_records_request_decode(struct rn_rd *rd, int16_t version, struct rn_delete_records_request *out);
+void rn_delete_records_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_delete_records_request *m);
+int rn_delete_records_response_decode(struct rn_rd *rd, int16_t version, struct rn_delete_records_response *out);
+void rn_delete_records_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_delete_records_response *m);
+
 /* InitProducerId (key 22), v0-4, flexible v2+ */
 struct rn_init_producer_id_request {
 	struct rn_str transactional_id; /* v0+, nullable v0+ */
@@ -827,6 +873,51 @@ void rn_init_producer_id_request_encode(struct rn_iochain *w, int16_t version,
 int rn_init_producer_id_response_decode(struct rn_rd *rd, int16_t version, struct rn_init_producer_id_response *out);
 void rn_init_producer_id_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_init_producer_id_response *m);
+
+/* OffsetForLeaderEpoch (key 23), v0-4, flexible v4+ */
+struct rn_offset_for_leader_epoch_request_offset_for_leader_partition {
+	int32_t partition; /* v0+ */
+	int32_t current_leader_epoch; /* v2+, default -1 */
+	int32_t leader_epoch; /* v0+ */
+};
+
+struct rn_offset_for_leader_epoch_request_offset_for_leader_topic {
+	struct rn_str topic; /* v0+ */
+	struct rn_offset_for_leader_epoch_request_offset_for_leader_partition *partitions; /* v0+ */
+	int32_t partitions_count;
+};
+
+struct rn_offset_for_leader_epoch_request {
+	int32_t replica_id; /* v3+, default -2 */
+	struct rn_offset_for_leader_epoch_request_offset_for_leader_topic *topics; /* v0+ */
+	int32_t topics_count;
+};
+
+struct rn_offset_for_leader_epoch_response_epoch_end_offset {
+	int16_t error_code; /* v0+ */
+	int32_t partition; /* v0+ */
+	int32_t leader_epoch; /* v1+, default -1 */
+	int64_t end_offset; /* v0+, default -1 */
+};
+
+struct rn_offset_for_leader_epoch_response_offset_for_leader_topic_result {
+	struct rn_str topic; /* v0+ */
+	struct rn_offset_for_leader_epoch_response_epoch_end_offset *partitions; /* v0+ */
+	int32_t partitions_count;
+};
+
+struct rn_offset_for_leader_epoch_response {
+	int32_t throttle_time_ms; /* v2+ */
+	struct rn_offset_for_leader_epoch_response_offset_for_leader_topic_result *topics; /* v0+ */
+	int32_t topics_count;
+};
+
+int rn_offset_for_leader_epoch_request_decode(struct rn_rd *rd, int16_t version, struct rn_offset_for_leader_epoch_request *out);
+void rn_offset_for_leader_epoch_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_offset_for_leader_epoch_request *m);
+int rn_offset_for_leader_epoch_response_decode(struct rn_rd *rd, int16_t version, struct rn_offset_for_leader_epoch_response *out);
+void rn_offset_for_leader_epoch_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_offset_for_leader_epoch_response *m);
 
 /* AddPartitionsToTxn (key 24), v0-3, flexible v3+ */
 struct rn_add_partitions_to_txn_request_add_partitions_to_txn_topic {
@@ -1012,6 +1103,54 @@ void rn_describe_configs_request_encode(struct rn_iochain *w, int16_t version,
 int rn_describe_configs_response_decode(struct rn_rd *rd, int16_t version, struct rn_describe_configs_response *out);
 void rn_describe_configs_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_describe_configs_response *m);
+
+/* DescribeLogDirs (key 35), v0-4, flexible v2+ */
+struct rn_describe_log_dirs_request_describable_log_dir_topic {
+	struct rn_str topic; /* v0+ */
+	int32_t *partitions; /* v0+ */
+	int32_t partitions_count;
+};
+
+struct rn_describe_log_dirs_request {
+	struct rn_describe_log_dirs_request_describable_log_dir_topic *topics; /* v0+, nullable v0+ */
+	int32_t topics_count;
+};
+
+struct rn_describe_log_dirs_response_describe_log_dirs_partition {
+	int32_t partition_index; /* v0+ */
+	int64_t partition_size; /* v0+ */
+	int64_t offset_lag; /* v0+ */
+	bool is_future_key; /* v0+ */
+};
+
+struct rn_describe_log_dirs_response_describe_log_dirs_topic {
+	struct rn_str name; /* v0+ */
+	struct rn_describe_log_dirs_response_describe_log_dirs_partition *partitions; /* v0+ */
+	int32_t partitions_count;
+};
+
+struct rn_describe_log_dirs_response_describe_log_dirs_result {
+	int16_t error_code; /* v0+ */
+	struct rn_str log_dir; /* v0+ */
+	struct rn_describe_log_dirs_response_describe_log_dirs_topic *topics; /* v0+ */
+	int32_t topics_count;
+	int64_t total_bytes; /* v4+, default -1 */
+	int64_t usable_bytes; /* v4+, default -1 */
+};
+
+struct rn_describe_log_dirs_response {
+	int32_t throttle_time_ms; /* v0+ */
+	int16_t error_code; /* v3+ */
+	struct rn_describe_log_dirs_response_describe_log_dirs_result *results; /* v0+ */
+	int32_t results_count;
+};
+
+int rn_describe_log_dirs_request_decode(struct rn_rd *rd, int16_t version, struct rn_describe_log_dirs_request *out);
+void rn_describe_log_dirs_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_log_dirs_request *m);
+int rn_describe_log_dirs_response_decode(struct rn_rd *rd, int16_t version, struct rn_describe_log_dirs_response *out);
+void rn_describe_log_dirs_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_log_dirs_response *m);
 
 /* CreatePartitions (key 37), v0-3, flexible v2+ */
 struct rn_create_partitions_request_create_partitions_assignment {

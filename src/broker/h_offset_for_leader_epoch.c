@@ -1,0 +1,72 @@
+/*
+ * OffsetForLeaderEpoch: the end offset of a leader epoch, from the partition's leader-epoch
+ * cache (storage's rn_partition_epoch_end_offset, Kafka's LeaderEpochFileCache.endOffsetFor).
+ * Consumers use it after a leader change to detect log truncation (KIP-320), followers to
+ * truncate. current_leader_epoch (v2+, -1 = not given) fences as Kafka's Partition does:
+ * FENCED_LEADER_EPOCH when ours is newer, UNKNOWN_LEADER_EPOCH when theirs is. replica_id (v3+)
+ * is accepted and, as in Kafka 3.7, changes nothing.
+ */
+#include "broker/handler.h"
+#include "broker/topics.h"
+#include "proto/gen/rn_msg.h"
+#include "storage/partition.h"
+
+static void one(struct rn_topic *t,
+		const struct rn_offset_for_leader_epoch_request_offset_for_leader_partition *rp,
+		struct rn_offset_for_leader_epoch_response_epoch_end_offset *pr)
+{
+	pr->partition = rp->partition;
+	pr->leader_epoch = -1;
+	pr->end_offset = -1;
+	if (!t || rp->partition < 0 || rp->partition >= t->npart) {
+		pr->error_code = RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+		return;
+	}
+	struct rn_partition *p = t->parts[rp->partition].log;
+	if (!p || rn_partition_offline(p)) {
+		pr->error_code = RN_KERR_KAFKA_STORAGE_ERROR;
+		return;
+	}
+	int32_t cur = rn_partition_leader_epoch(p);
+	if (rp->current_leader_epoch != -1 && rp->current_leader_epoch != cur) {
+		pr->error_code = cur > rp->current_leader_epoch ? RN_KERR_FENCED_LEADER_EPOCH
+								: RN_KERR_UNKNOWN_LEADER_EPOCH;
+		return;
+	}
+	rn_partition_epoch_end_offset(p, rp->leader_epoch, &pr->leader_epoch, &pr->end_offset);
+}
+
+void rn_h_offset_for_leader_epoch(struct rn_ctx *ctx)
+{
+	int16_t ver = ctx->hdr.api_version;
+	struct rn_offset_for_leader_epoch_request rq;
+	if (rn_offset_for_leader_epoch_request_decode(&ctx->rd, ver, &rq) < 0) {
+		rn_close_conn(ctx, "malformed OffsetForLeaderEpoch request");
+		return;
+	}
+	struct rn_arena *a = &ctx->req->arena;
+	struct rn_offset_for_leader_epoch_response resp = {0};
+	int32_t nt = rq.topics_count > 0 ? rq.topics_count : 0;
+	resp.topics_count = nt;
+	resp.topics = rn_arena_alloc(a, (size_t)(nt + 1) * sizeof(*resp.topics));
+	for (int32_t i = 0; i < nt; i++) {
+		struct rn_offset_for_leader_epoch_request_offset_for_leader_topic *rt =
+		    &rq.topics[i];
+		struct rn_offset_for_leader_epoch_response_offset_for_leader_topic_result *tr =
+		    &resp.topics[i];
+		tr->topic = rt->topic;
+		int32_t np = rt->partitions_count > 0 ? rt->partitions_count : 0;
+		tr->partitions_count = np;
+		tr->partitions = rn_arena_alloc(a, (size_t)(np + 1) * sizeof(*tr->partitions));
+		struct rn_topic *t =
+		    rt->topic.len > 0 ? rn_topic_get(ctx->b, rt->topic.ptr, (size_t)rt->topic.len)
+				      : NULL;
+		for (int32_t j = 0; j < np; j++)
+			one(t, &rt->partitions[j], &tr->partitions[j]);
+		if (t)
+			rn_topic_put(ctx->b, t);
+	}
+	rn_respond_begin(ctx);
+	rn_offset_for_leader_epoch_response_encode(&ctx->req->out, ver, &resp);
+	rn_respond_end(ctx);
+}

@@ -1,0 +1,282 @@
+/*
+ * `runnel topic log-dirs [--topic-list T1,T2]`: each broker's log directories with the size
+ * of every partition, printed as kafka-log-dirs.sh --describe prints them (two lines, then one
+ * JSON document). librdkafka has no DescribeLogDirs, so after finding the brokers through
+ * librdkafka's Metadata this sends the request itself, encoded by Runnel's own codec, over a
+ * plain blocking TCP connection to each broker.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "cli/common.h"
+#include "cli/topic_records.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/iochain.h"
+#include "core/metrics.h"
+#include "proto/frame.h"
+#include "proto/gen/rn_msg.h"
+#include "proto/record_batch.h"
+
+static const char usage_text[] =
+    "Usage: runnel topic log-dirs [--topic-list T1,T2,...]\n"
+    "\n"
+    "Describes every broker's log directories and the size of each partition in them\n"
+    "(kafka-log-dirs.sh --describe). Without --topic-list, every topic.\n"
+    "\n"
+    "Options:\n"
+    "  -t, --topic-list LIST         comma-separated topics to show\n";
+
+#define DLD_VERSION  1
+#define MAX_RESPONSE (64 << 20)
+
+struct ld_args {
+	struct rn_cli_common common;
+	const char *topics; /* comma list or NULL */
+};
+
+static int parse_args(struct ld_args *a, int argc, char **argv, bool *done)
+{
+	static const struct option longopts[] = {
+	    {"bootstrap-server", required_argument, NULL, 'b'},
+	    {"property", required_argument, NULL, 'X'},
+	    {"timeout-ms", required_argument, NULL, RN_CLI_OPT_TIMEOUT},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"topic-list", required_argument, NULL, 't'},
+	    {0},
+	};
+	int opt;
+
+	*done = true;
+	a->common.optstring = "b:X:vht:";
+	opterr = 0;
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, a->common.optstring, longopts, NULL)) != -1) {
+		if (opt == 'h')
+			return rn__cli_usage(usage_text, true);
+		if (opt == '?' || opt == ':')
+			return rn__cli_bad_opt(&a->common, argc, argv);
+		int r = rn__cli_common_opt(&a->common, opt, optarg);
+		if (r < 0)
+			return 2;
+		if (r == 0 && opt == 't')
+			a->topics = optarg;
+	}
+	if (optind < argc)
+		return rn__cli_err(&a->common, "unexpected argument '%s'", argv[optind]) + 1;
+	*done = false;
+	return 0;
+}
+
+static int connect_to(const char *host, int port, int timeout_ms)
+{
+	char ps[16];
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
+	snprintf(ps, sizeof(ps), "%d", port);
+	if (getaddrinfo(host, ps, &hints, &ai) != 0)
+		return -1;
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+static int io_all(int fd, uint8_t *p, size_t n, bool wr)
+{
+	while (n > 0) {
+		ssize_t r = wr ? write(fd, p, n) : read(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* One request/response exchange; the response body (after its header) goes into *body. */
+static int exchange(int fd, struct rn_buf *body)
+{
+	struct rn_iochain w = {0};
+	size_t at = rn_iochain_reserve(&w, 4);
+	struct rn_request_header h = {.api_key = RN_API_DESCRIBE_LOG_DIRS,
+				      .api_version = DLD_VERSION,
+				      .correlation_id = 1,
+				      .client_id = rn_str_c("runnel-topic-log-dirs")};
+	rn_request_header_encode(&w, &h);
+	struct rn_describe_log_dirs_request rq = {.topics = NULL, .topics_count = -1};
+	rn_describe_log_dirs_request_encode(&w, DLD_VERSION, &rq);
+	rn_put_be32(rn_iochain_at(&w, at), (uint32_t)(w.mem.len - 4));
+	int rc = io_all(fd, w.mem.data, w.mem.len, true);
+	rn_iochain_free(&w);
+	uint8_t sz[4];
+	if (rc < 0 || io_all(fd, sz, 4, false) < 0)
+		return -1;
+	uint32_t n = rn_be32(sz);
+	if (n < 4 || n > MAX_RESPONSE)
+		return -1;
+	rn_buf_reset(body);
+	uint8_t *p = rn_buf_reserve(body, n);
+	if (io_all(fd, p, n, false) < 0 || rn_be32(p) != 1)
+		return -1;
+	body->len = n;
+	return 0;
+}
+
+static void json_str(struct rn_buf *o, const char *s, int32_t n)
+{
+	rn_buf_printf(o, "\"");
+	for (int32_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\')
+			rn_buf_printf(o, "\\%c", c);
+		else if (c < 0x20)
+			rn_buf_printf(o, "\\u%04x", c);
+		else
+			rn_buf_printf(o, "%c", c);
+	}
+	rn_buf_printf(o, "\"");
+}
+
+static bool listed(const char *list, struct rn_str t)
+{
+	if (!list)
+		return true;
+	for (const char *p = list; *p;) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (t.len >= 0 && n == (size_t)t.len && !memcmp(p, t.ptr, n))
+			return true;
+		p += n + (e ? 1 : 0);
+	}
+	return false;
+}
+
+static void print_dirs(struct rn_buf *o, const struct ld_args *a,
+		       const struct rn_describe_log_dirs_response *r)
+{
+	for (int32_t i = 0; i < r->results_count; i++) {
+		const struct rn_describe_log_dirs_response_describe_log_dirs_result *d =
+		    &r->results[i];
+		rn_buf_printf(o, "%s{\"logDir\":", i ? "," : "");
+		json_str(o, d->log_dir.ptr, d->log_dir.len);
+		if (d->error_code)
+			rn_buf_printf(o, ",\"error\":\"%s\"",
+				      rd_kafka_err2name((rd_kafka_resp_err_t)d->error_code));
+		else
+			rn_buf_printf(o, ",\"error\":null");
+		rn_buf_printf(o, ",\"partitions\":[");
+		bool first = true;
+		for (int32_t j = 0; j < d->topics_count; j++) {
+			const struct rn_describe_log_dirs_response_describe_log_dirs_topic *t =
+			    &d->topics[j];
+			if (!listed(a->topics, t->name))
+				continue;
+			for (int32_t k = 0; k < t->partitions_count; k++) {
+				const struct
+				    rn_describe_log_dirs_response_describe_log_dirs_partition *p =
+					&t->partitions[k];
+				rn_buf_printf(
+				    o,
+				    "%s{\"partition\":\"%.*s-%d\",\"size\":%lld,\"offsetLag\":%lld,"
+				    "\"isFuture\":%s}",
+				    first ? "" : ",", t->name.len, t->name.ptr, p->partition_index,
+				    (long long)p->partition_size, (long long)p->offset_lag,
+				    p->is_future_key ? "true" : "false");
+				first = false;
+			}
+		}
+		rn_buf_printf(o, "]}");
+	}
+}
+
+/* Asks one broker; prints its JSON object. Returns 0 or 1 after an error line. */
+static int one_broker(struct rn_buf *o, struct ld_args *a,
+		      const struct rd_kafka_metadata_broker *br, bool first)
+{
+	int fd = connect_to(br->host, br->port, a->common.timeout_ms);
+	if (fd < 0)
+		return rn__cli_err(&a->common, "cannot connect to broker %d at %s:%d", br->id,
+				   br->host, br->port);
+	struct rn_buf body = {0};
+	struct rn_arena arena = {0};
+	struct rn_describe_log_dirs_response r;
+	struct rn_rd rd;
+	int rc = exchange(fd, &body);
+	close(fd);
+	if (rc == 0) {
+		rn_rd_init(&rd, body.data + 4, body.len - 4, &arena);
+		rc = rn_describe_log_dirs_response_decode(&rd, DLD_VERSION, &r);
+	}
+	if (rc < 0) {
+		rc = rn__cli_err(&a->common, "no DescribeLogDirs answer from broker %d at %s:%d",
+				 br->id, br->host, br->port);
+	} else {
+		rn_buf_printf(o, "%s{\"broker\":%d,\"logDirs\":[", first ? "" : ",", br->id);
+		print_dirs(o, a, &r);
+		rn_buf_printf(o, "]}");
+		rc = 0;
+	}
+	rn_arena_free(&arena);
+	rn_buf_free(&body);
+	return rc;
+}
+
+static int run(struct ld_args *a, rd_kafka_t *rk)
+{
+	const struct rd_kafka_metadata *md;
+	if (rn__cli_metadata(&a->common, rk, &md) < 0)
+		return 1;
+	printf("Querying brokers for log directories information\n");
+	fflush(stdout);
+	struct rn_buf o = {0};
+	int rc = 0;
+	for (int i = 0; i < md->broker_cnt && rc == 0; i++)
+		rc = one_broker(&o, a, &md->brokers[i], i == 0);
+	if (rc == 0) {
+		printf("Received log directory information from brokers ");
+		for (int i = 0; i < md->broker_cnt; i++)
+			printf("%s%d", i ? "," : "", md->brokers[i].id);
+		printf("\n{\"version\":1,\"brokers\":[%.*s]}\n", (int)o.len, (const char *)o.data);
+	}
+	rn_buf_free(&o);
+	rd_kafka_metadata_destroy(md);
+	return rc;
+}
+
+int rn__cli_topic_log_dirs(int argc, char **argv)
+{
+	struct ld_args a = {0};
+	bool done;
+
+	rn__cli_common_init(&a.common, "runnel topic log-dirs");
+	int rc = parse_args(&a, argc, argv, &done);
+	if (done)
+		return rc;
+	rd_kafka_conf_t *conf = rn__cli_conf(&a.common, NULL);
+	if (!conf)
+		return 2;
+	rd_kafka_t *rk = rn__cli_new(&a.common, RD_KAFKA_PRODUCER, conf);
+	if (!rk)
+		return 1;
+	rc = run(&a, rk);
+	rd_kafka_destroy(rk);
+	return rc;
+}
