@@ -39,7 +39,9 @@ static const struct rn_api_entry entries[] = {
     {25, 0, 1, rn_h_add_offsets_to_txn},
     {26, 0, 1, rn_h_end_txn},
     {28, 0, 3, rn_h_txn_offset_commit},
-    {32, 0, 2, rn_h_describe_configs},
+    {32, 0, 4, rn_h_describe_configs},
+    {33, 0, 2, rn_h_alter_configs},
+    {44, 0, 1, rn_h_incremental_alter_configs},
     {37, 0, 1, rn_h_create_partitions},
 };
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "broker/broker.h"
+#include "broker/config_alter.h"
 #include "broker/dispatch.h"
 #include "broker/groups.h"
 #include "broker/handler.h"
@@ -274,6 +275,7 @@ int rn_serve_main(int argc, char **argv)
 		rn_error("cannot open metadata in %s: %s", b.log_dir, rn_strerror(rc));
 		goto out_logdir;
 	}
+	rn_broker_configs_load(&b); /* dynamic broker configs, before topics resolve against them */
 	rc = rn_topics_load(&b);
 	if (rc < 0)
 		rn_warn("some partitions could not be opened; they answer KAFKA_STORAGE_ERROR");
