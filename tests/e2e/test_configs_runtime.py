@@ -371,3 +371,36 @@ def test_fetch_below_v10_refused_only_for_zstd_topics(broker):
     with RawConn(broker.port) as c:
         err, _hwm, _data = c.fetch(name, 0, 0, version=4)
     assert err == 76  # UNSUPPORTED_COMPRESSION_TYPE
+
+
+def test_cli_topic_alter_describe_and_broker_configs(broker, raw):
+    from conftest import runnel
+    b = ["-b", broker.bootstrap]
+    name = create_topic(broker.bootstrap, unique("cli"))
+    r = runnel("topic", "alter", name, "--set", "retention.ms=1000", "--set",
+               "cleanup.policy=compact", *b)
+    assert r.returncode == 0, r.stderr
+    r = runnel("topic", "alter", name, "--set", "segment.ms=5000", "--delete", "cleanup.policy", *b)
+    assert r.returncode == 0, r.stderr
+    _e, _m, e = describe_raw(raw(), TOPIC, name)
+    assert e["retention.ms"]["value"] == "1000" and e["retention.ms"]["source"] == DYN_TOPIC
+    assert e["segment.ms"]["value"] == "5000"
+    assert e["cleanup.policy"]["source"] == DEFAULT
+    out = runnel("topic", "describe", name, *b).stdout.decode()
+    assert "retention.ms=1000\t(DYNAMIC_TOPIC_CONFIG)" in out
+    assert "cleanup.policy=delete\t(DEFAULT_CONFIG)" in out
+    r = runnel("topic", "alter", name, "--set", "retention.ms=-9", *b)
+    assert r.returncode == 1 and b"retention.ms" in r.stderr and b"Invalid value" in r.stderr
+    r = runnel("broker", "configs", "--set", "log.segment.bytes=2097152", *b)
+    assert r.returncode == 0, r.stderr
+    out = runnel("broker", "configs", *b).stdout.decode()
+    assert "log.segment.bytes=2097152\t(DYNAMIC_BROKER_CONFIG)" in out
+    assert "log.dirs=" in out and "read-only" in out
+    _e, _m, e = describe_raw(raw(), TOPIC, name, keys=["segment.bytes"])
+    assert e["segment.bytes"]["value"] == "2097152"
+    r = runnel("broker", "configs", "--set", "log.dirs=/x", *b)
+    assert r.returncode == 1 and b"log.dirs" in r.stderr
+    r = runnel("broker", "configs", "--delete", "log.segment.bytes", *b)
+    assert r.returncode == 0, r.stderr
+    _e, _m, e = describe_raw(raw(), TOPIC, name, keys=["segment.bytes"])
+    assert e["segment.bytes"]["source"] == DEFAULT
