@@ -22,6 +22,7 @@
 #include "broker/maintenance.h"
 #include "broker/txns.h"
 #include "broker/metrics.h"
+#include "broker/topic_config.h"
 #include "broker/topics.h"
 #include "core/alloc.h"
 #include "core/clock.h"
@@ -61,8 +62,10 @@ static void list_config(void)
 	size_t n;
 	const struct rn_cfg_def *d = rn_config_defs(&n);
 	for (size_t i = 0; i < n; i++)
-		printf("%-45s %s%s\n", d[i].name, d[i].def ? d[i].def : "(null)",
+		printf("%-45s %s%s%s\n", d[i].name, d[i].def ? d[i].def : "(null)",
+		       rn_config_is_dynamic(d[i].name) ? "  (dynamic)" : "",
 		       d[i].no_effect ? "  (accepted, no effect)" : "");
+	rn_topic_cfg_list(stdout);
 }
 
 /* Parses "PLAINTEXT://host:port" (first entry of a list). host may be empty. */

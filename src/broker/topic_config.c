@@ -85,6 +85,15 @@ const struct rn_topic_cfg_def *rn_topic_cfg_defs(size_t *n)
 	return defs;
 }
 
+void rn_topic_cfg_list(FILE *f)
+{
+	fprintf(f, "\nTopic configs (CreateTopics, AlterConfigs; default from the broker key):\n");
+	for (size_t i = 0; i < NDEFS; i++)
+		fprintf(f, "%-45s %s%s%s%s\n", defs[i].name, defs[i].def,
+			defs[i].synonym ? "  <- " : "", defs[i].synonym ? defs[i].synonym : "",
+			defs[i].no_effect ? "  (accepted, no effect)" : "");
+}
+
 const struct rn_topic_cfg_def *rn_topic_cfg_find(const char *name)
 {
 	for (size_t i = 0; i < NDEFS; i++)

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "broker/config.h"
 #include "meta/store.h"
@@ -30,6 +31,9 @@ int rn_topic_cfg_synonyms(const struct rn_topic_cfg_def *d, const char *names[3]
 
 const struct rn_topic_cfg_def *rn_topic_cfg_defs(size_t *n);
 const struct rn_topic_cfg_def *rn_topic_cfg_find(const char *name);
+/* Prints the topic keys for `runnel serve --list-config`: default, broker synonym, and whether
+ * runnel acts on the key. */
+void rn_topic_cfg_list(FILE *f);
 
 /* A broker synonym's value in the topic key's unit (log.retention.hours=1 -> 3600000); v
  * itself, or tmp holding the conversion. */

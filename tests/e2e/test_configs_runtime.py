@@ -404,3 +404,16 @@ def test_cli_topic_alter_describe_and_broker_configs(broker, raw):
     assert r.returncode == 0, r.stderr
     _e, _m, e = describe_raw(raw(), TOPIC, name, keys=["segment.bytes"])
     assert e["segment.bytes"]["source"] == DEFAULT
+
+
+def test_list_config_marks_dynamic_and_no_effect():
+    from conftest import runnel
+    out = runnel("serve", "--list-config").stdout.decode()
+    lines = {l.split()[0]: l for l in out.splitlines() if l.strip()}
+    assert "(dynamic)" in lines["log.retention.ms"]
+    assert "(dynamic)" not in lines["log.dirs"]
+    for k in KAFKA_37_TOPIC_KEYS:
+        assert k in lines, k
+    assert "no effect" in lines["leader.replication.throttled.replicas"]
+    assert "no effect" in lines["remote.storage.enable"]
+    assert "no effect" not in lines["retention.ms"]
