@@ -65,17 +65,23 @@ static void kvset_copy(struct kvset *s, const struct rn_cfg_kv *kv, int n)
 		kvset_put(s, kv[i].key, kv[i].val);
 }
 
-static bool has_item(const char *list, const char *item, size_t len)
+/* True when the comma-separated list[0..llen) holds item[0..len) (spaces around items
+ * ignored). */
+static bool has_item(const char *list, size_t llen, const char *item, size_t len)
 {
-	for (const char *p = list; *p;) {
-		while (*p == ' ' || *p == ',')
+	const char *p = list, *end = list + llen;
+	while (p < end) {
+		while (p < end && (*p == ' ' || *p == ','))
 			p++;
-		size_t n = strcspn(p, ",");
+		const char *q = p;
+		while (q < end && *q != ',')
+			q++;
+		size_t n = (size_t)(q - p);
 		while (n > 0 && p[n - 1] == ' ')
 			n--;
 		if (n == len && n > 0 && strncmp(p, item, n) == 0)
 			return true;
-		p += strcspn(p, ",");
+		p = q;
 	}
 	return false;
 }
@@ -95,11 +101,11 @@ static char *list_op(const char *cur, const char *arg, bool append)
 			while (m > 0 && p[m - 1] == ' ')
 				m--;
 			bool keep = m > 0;
-			if (pass == 0 && !append && has_item(arg, p, m))
+			if (pass == 0 && !append && has_item(arg, strlen(arg), p, m))
 				keep = false;
-			if (pass == 1 && has_item(cur, p, m))
+			if (pass == 1 && has_item(cur, strlen(cur), p, m))
 				keep = false;
-			if (keep && !(out.len && has_item((char *)out.data, p, m))) {
+			if (keep && !(out.len && has_item((const char *)out.data, out.len, p, m))) {
 				if (out.len)
 					rn_buf_append(&out, ",", 1);
 				rn_buf_append(&out, p, m);
