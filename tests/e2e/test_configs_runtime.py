@@ -417,3 +417,92 @@ def test_list_config_marks_dynamic_and_no_effect():
     assert "no effect" in lines["leader.replication.throttled.replicas"]
     assert "no effect" in lines["remote.storage.enable"]
     assert "no effect" not in lines["retention.ms"]
+
+
+def _uvarint(n):
+    out = b""
+    while True:
+        b = n & 0x7f
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def _cstr(s):
+    if s is None:
+        return b"\x00"
+    b = s.encode()
+    return _uvarint(len(b) + 1) + b
+
+
+def _carray(items, enc):
+    return _uvarint(len(items) + 1) + b"".join(enc(x) for x in items)
+
+
+def _flexible_request(port, api_key, version, body):
+    """Request header v2 and a compact body; returns the body after response header v1."""
+    with RawConn(port) as c:
+        hdr = i16(api_key) + i16(version) + i32(7) + kstr("e2e-flex") + b"\x00"
+        payload = hdr + body
+        c.sendraw(i32(len(payload)) + payload)
+        corr, data = c.recv()
+    assert corr == 7
+    assert data[0] == 0  # response header tagged fields
+    return data[1:]
+
+
+class _CReader(Reader):
+    def uvarint(self):
+        shift = v = 0
+        while True:
+            b = self.d[self.p]
+            self.p += 1
+            v |= (b & 0x7f) << shift
+            if not b & 0x80:
+                return v
+            shift += 7
+
+    def cstr(self):
+        n = self.uvarint() - 1
+        if n < 0:
+            return None
+        s = self.d[self.p:self.p + n].decode()
+        self.p += n
+        return s
+
+    def carray(self, fn):
+        n = self.uvarint() - 1
+        return None if n < 0 else [fn(self) for _ in range(n)]
+
+    def tags(self):
+        assert self.uvarint() == 0
+
+
+def test_flexible_versions_describe_v4_incremental_v1(broker):
+    name = create_topic(broker.bootstrap, unique("flex"))
+    body = _carray([name], lambda n: i8(TOPIC) + _cstr(n) + _carray(
+        [("cleanup.policy", APPEND, "compact")], lambda o: _cstr(o[0]) + i8(o[1]) + _cstr(o[2])
+        + b"\x00") + b"\x00") + i8(0) + b"\x00"
+    r = _CReader(_flexible_request(broker.port, 44, 1, body))
+    r.i32()
+    res = r.carray(lambda r: (r.i16(), r.cstr(), r.i8(), r.cstr(), r.tags()))
+    assert res[0][:2] == (0, None) and res[0][3] == name
+    body = _carray([name], lambda n: i8(TOPIC) + _cstr(n) + _carray(
+        ["cleanup.policy"], _cstr) + b"\x00") + i8(1) + i8(1) + b"\x00"
+    r = _CReader(_flexible_request(broker.port, 32, 4, body))
+    r.i32()
+
+    def entry(r):
+        e = (r.cstr(), r.cstr(), r.i8(), r.i8(), r.i8(),
+             r.carray(lambda r: (r.cstr(), r.cstr(), r.i8(), r.tags())), r.i8(), r.cstr())
+        r.tags()
+        return e
+
+    res = r.carray(lambda r: (r.i16(), r.cstr(), r.i8(), r.cstr(), r.carray(entry), r.tags()))
+    err, _msg, _t, rname, entries, _ = res[0]
+    assert err == 0 and rname == name
+    (ename, value, _ro, source, _sens, syns, ctype, doc) = entries[0]
+    assert (ename, value, source, ctype) == ("cleanup.policy", "delete,compact", DYN_TOPIC, 7)
+    assert syns[0][:3] == ("cleanup.policy", "delete,compact", DYN_TOPIC) and doc
