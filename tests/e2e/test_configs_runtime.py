@@ -506,3 +506,30 @@ def test_flexible_versions_describe_v4_incremental_v1(broker):
     (ename, value, _ro, source, _sens, syns, ctype, doc) = entries[0]
     assert (ename, value, source, ctype) == ("cleanup.policy", "delete,compact", DYN_TOPIC, 7)
     assert syns[0][:3] == ("cleanup.policy", "delete,compact", DYN_TOPIC) and doc
+
+
+def test_broker_configs_through_both_admin_clients(make_broker):
+    from kafka.admin import ConfigResource, ConfigResourceType
+    b = make_broker()
+    name = create_topic(b.bootstrap, unique("bk"))
+    a = ck_admin(b.bootstrap)
+    ck_alter(a, "broker", "1", {"log.retention.bytes": "123456789"})
+    cfg = ck_describe(a, "broker", "1")
+    e = cfg["log.retention.bytes"]
+    assert e.value == "123456789" and e.source == DYN_BROKER and not e.is_read_only
+    assert cfg["log.dirs"].is_read_only
+    assert ck_describe(a, "topic", name)["retention.bytes"].value == "123456789"
+    kp = kp_admin(b.bootstrap)
+    try:
+        resp = kp.alter_configs([ConfigResource(ConfigResourceType.BROKER, "1",
+                                                configs={"log.retention.bytes": "987654321"})])
+        assert [r[0] for r in resp.resources] == [0], resp
+        got = kp.describe_configs([ConfigResource(ConfigResourceType.BROKER, "1")])
+        entries = {c[0]: c for r in got for res in r.resources for c in res[4]}
+        assert entries["log.retention.bytes"][1] == "987654321"
+        resp = kp.alter_configs([ConfigResource(ConfigResourceType.BROKER, "1",
+                                                configs={"num.partitions": "9"})])
+        assert resp.resources[0][0] == 42 and "num.partitions" in resp.resources[0][1]
+    finally:
+        kp.close()
+    assert ck_describe(a, "topic", name)["retention.bytes"].value == "987654321"
