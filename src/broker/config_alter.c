@@ -132,23 +132,6 @@ static bool duplicate_keys(const struct rn_cfg_change *ch, int n, char *msg, siz
 	return false;
 }
 
-/* Kafka's LogConfig.validateValues: the compaction lags must be ordered. */
-static enum rn_kerr cross_check(const struct rn_config *bc, const struct kvset *s, char *msg,
-				size_t msglen)
-{
-	int64_t lo = 0, hi = 0;
-	const char *a = rn_topic_cfg_value(bc, s->kv, s->n, "min.compaction.lag.ms", NULL);
-	const char *z = rn_topic_cfg_value(bc, s->kv, s->n, "max.compaction.lag.ms", NULL);
-	if (a && z && rn_cfg_parse_i64(a, &lo) == 0 && rn_cfg_parse_i64(z, &hi) == 0 && lo > hi) {
-		snprintf(msg, msglen,
-			 "conflict topic config setting min.compaction.lag.ms (%s) > "
-			 "max.compaction.lag.ms (%s)",
-			 a, z);
-		return RN_KERR_INVALID_CONFIG;
-	}
-	return RN_KERR_NONE;
-}
-
 /* Applies one change to the working set of a topic; Kafka's errors. */
 static enum rn_kerr topic_change(struct kvset *s, const struct rn_cfg_change *c, char *msg,
 				 size_t msglen)
@@ -231,8 +214,8 @@ enum rn_kerr rn_topic_alter_configs(struct rn_broker *b, const char *name,
 			continue; /* AlterConfigs: a null value leaves the key unset */
 		kerr = topic_change(&s, &c, msg, msglen);
 	}
-	if (kerr == RN_KERR_NONE)
-		kerr = cross_check(b->cfg, &s, msg, msglen);
+	if (kerr == RN_KERR_NONE && rn_topic_cfg_validate_set(b->cfg, s.kv, s.n, msg, msglen) < 0)
+		kerr = RN_KERR_INVALID_CONFIG;
 	if (kerr != RN_KERR_NONE || validate_only)
 		goto out_put;
 	int rc = rn_meta_topic_replace_configs(b->meta, name, s.kv, s.n);

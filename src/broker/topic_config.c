@@ -248,6 +248,22 @@ int rn_topic_cfg_validate(const char *key, const char *val, char *err, size_t er
 	return 0;
 }
 
+int rn_topic_cfg_validate_set(const struct rn_config *bc, const struct rn_cfg_kv *ov, int nov,
+			      char *err, size_t errlen)
+{
+	int64_t lo = 0, hi = 0;
+	const char *a = rn_topic_cfg_value(bc, ov, nov, "min.compaction.lag.ms", NULL);
+	const char *z = rn_topic_cfg_value(bc, ov, nov, "max.compaction.lag.ms", NULL);
+	if (a && z && rn_cfg_parse_i64(a, &lo) == 0 && rn_cfg_parse_i64(z, &hi) == 0 && lo > hi) {
+		snprintf(err, errlen,
+			 "conflict topic config setting min.compaction.lag.ms (%s) > "
+			 "max.compaction.lag.ms (%s)",
+			 a, z);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int rn_topic_cfg_synonyms(const struct rn_topic_cfg_def *d, const char *names[3])
 {
 	if (!d->synonym)

@@ -42,6 +42,11 @@ const char *rn_topic_cfg_broker_ms(const char *name, const char *v, char *tmp, s
 /* Checks that key is a topic config and val is valid for it; writes a reason to err. */
 int rn_topic_cfg_validate(const char *key, const char *val, char *err, size_t errlen);
 
+/* Kafka's checks across keys of a whole override set (min.compaction.lag.ms <=
+ * max.compaction.lag.ms), after each key passed rn_topic_cfg_validate. */
+int rn_topic_cfg_validate_set(const struct rn_config *bc, const struct rn_cfg_kv *ov, int nov,
+			      char *err, size_t errlen);
+
 /* The effective value of key for a topic with these overrides. *is_default is set when the
  * value comes from the broker or the built-in default. Returns NULL for a null value. */
 const char *rn_topic_cfg_value(const struct rn_config *bc, const struct rn_cfg_kv *ov, int nov,

@@ -253,6 +253,8 @@ enum rn_kerr rn_topic_create(struct rn_broker *b, const char *name, int32_t part
 	for (int i = 0; i < ncfg; i++)
 		if (rn_topic_cfg_validate(cfg[i].key, cfg[i].val, msg, msglen) < 0)
 			return RN_KERR_INVALID_CONFIG;
+	if (rn_topic_cfg_validate_set(b->cfg, cfg, ncfg, msg, msglen) < 0)
+		return RN_KERR_INVALID_CONFIG;
 	pthread_mutex_lock(&b->admin_lock);
 	enum rn_kerr kerr = RN_KERR_NONE;
 	struct rn_topic *old = rn_topic_get(b, name, strlen(name));

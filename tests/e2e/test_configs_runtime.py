@@ -533,3 +533,19 @@ def test_broker_configs_through_both_admin_clients(make_broker):
     finally:
         kp.close()
     assert ck_describe(a, "topic", name)["retention.bytes"].value == "987654321"
+
+
+def test_compaction_lags_must_be_ordered(broker):
+    import confluent_kafka
+    import confluent_kafka.admin as cka
+    a = ck_admin(broker.bootstrap)
+    bad = unique("lag")
+    fs = a.create_topics([cka.NewTopic(bad, 1, 1, config={"min.compaction.lag.ms": "10",
+                                                           "max.compaction.lag.ms": "5"})])
+    with pytest.raises(confluent_kafka.KafkaException) as ei:
+        fs[bad].result(10 * SLOW)
+    assert ei.value.args[0].code() == confluent_kafka.KafkaError.INVALID_CONFIG
+    name = create_topic(broker.bootstrap, unique("lag"), config={"max.compaction.lag.ms": "5"})
+    with pytest.raises(confluent_kafka.KafkaException) as ei:
+        ck_alter(a, "topic", name, {"max.compaction.lag.ms": "5", "min.compaction.lag.ms": "6"})
+    assert "min.compaction.lag.ms" in ei.value.args[0].str()
