@@ -281,6 +281,28 @@ int rn_topic_cfg_synonyms(const struct rn_topic_cfg_def *d, const char *names[3]
 	return n;
 }
 
+int rn_topic_cfg_source(const struct rn_config *bc, const struct rn_cfg_kv *ov, int nov,
+			const struct rn_topic_cfg_def *d)
+{
+	for (int i = 0; i < nov; i++)
+		if (strcmp(ov[i].key, d->name) == 0)
+			return 1; /* DYNAMIC_TOPIC_CONFIG */
+	const char *names[3];
+	int n = rn_topic_cfg_synonyms(d, names);
+	for (int i = 0; i < n; i++) {
+		if (rn_config_layer_get(bc, RN_CFG_DYN_BROKER, names[i]))
+			return 2;
+		if (rn_config_layer_get(bc, RN_CFG_DYN_DEFAULT, names[i]))
+			return 3;
+		if (rn_config_static_get(bc, names[i]))
+			return 4;
+		const struct rn_cfg_def *bd = rn_config_def(names[i]);
+		if (bd && bd->def)
+			return 5;
+	}
+	return 5; /* DEFAULT_CONFIG */
+}
+
 /* Converts a broker synonym's value into the topic key's unit (minutes and hours to ms). */
 const char *rn_topic_cfg_broker_ms(const char *name, const char *v, char *tmp, size_t tmplen)
 {

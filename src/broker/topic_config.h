@@ -35,6 +35,11 @@ const struct rn_topic_cfg_def *rn_topic_cfg_find(const char *name);
  * runnel acts on the key. */
 void rn_topic_cfg_list(FILE *f);
 
+/* Kafka's ConfigSource of a topic key: 1 for an override, else that of the first broker
+ * synonym with a value (2 dynamic per-broker, 3 cluster default, 4 static, 5 default). */
+int rn_topic_cfg_source(const struct rn_config *bc, const struct rn_cfg_kv *ov, int nov,
+			const struct rn_topic_cfg_def *d);
+
 /* A broker synonym's value in the topic key's unit (log.retention.hours=1 -> 3600000); v
  * itself, or tmp holding the conversion. */
 const char *rn_topic_cfg_broker_ms(const char *name, const char *v, char *tmp, size_t tmplen);

@@ -549,3 +549,41 @@ def test_compaction_lags_must_be_ordered(broker):
     with pytest.raises(confluent_kafka.KafkaException) as ei:
         ck_alter(a, "topic", name, {"max.compaction.lag.ms": "5", "min.compaction.lag.ms": "6"})
     assert "min.compaction.lag.ms" in ei.value.args[0].str()
+
+
+def test_create_topics_v5_config_sources(make_broker):
+    b = make_broker(sets={"log.retention.hours": "5"})
+    with RawConn(b.port) as c:
+        _err, apis = c.api_versions()
+    if apis[19][1] < 5:
+        pytest.skip("CreateTopics v5 not advertised yet (the ApiVersions work raises it)")
+    name = unique("ct5")
+
+    def skip_tags(r):
+        for _ in range(r.uvarint()):
+            r.uvarint()
+            r.p += r.uvarint()
+
+    body = _carray([name], lambda n: _cstr(n) + i32(1) + i16(1) + _carray([], None) + _carray(
+        [("segment.ms", "60000")], lambda kv: _cstr(kv[0]) + _cstr(kv[1]) + b"\x00") +
+        b"\x00") + i32(10000) + i8(0) + b"\x00"
+    r = _CReader(_flexible_request(b.port, 19, 5, body))
+    r.i32()
+
+    def cfg(r):
+        e = (r.cstr(), r.cstr(), r.i8(), r.i8(), r.i8())
+        skip_tags(r)
+        return e
+
+    def topic(r):
+        t = (r.cstr(), r.i16(), r.cstr(), r.i32(), r.i16(), r.carray(cfg))
+        skip_tags(r)
+        return t
+
+    (tname, err, _msg, nparts, _rf, configs), = r.carray(topic)
+    assert (tname, err, nparts) == (name, 0, 1)
+    src = {c[0]: (c[1], c[3]) for c in configs}
+    assert src["segment.ms"] == ("60000", DYN_TOPIC)
+    assert src["retention.ms"] == (str(5 * 3600000), STATIC)
+    assert src["cleanup.policy"] == ("delete", DEFAULT)
+    assert set(src) == KAFKA_37_TOPIC_KEYS
