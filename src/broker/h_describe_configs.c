@@ -42,8 +42,8 @@ static int8_t wire_type(enum rn_cfg_type t)
 static bool wanted(struct rn_describe_configs_request_describe_configs_resource *res,
 		   const char *name)
 {
-	if (res->configuration_keys_count < 0)
-		return true;
+	if (res->configuration_keys_count <= 0)
+		return true; /* null or empty: every key, as Kafka's ConfigHelper */
 	for (int32_t i = 0; i < res->configuration_keys_count; i++)
 		if (rn_str_eq(res->configuration_keys[i], name))
 			return true;

@@ -587,3 +587,18 @@ def test_create_topics_v5_config_sources(make_broker):
     assert src["retention.ms"] == (str(5 * 3600000), STATIC)
     assert src["cleanup.policy"] == ("delete", DEFAULT)
     assert set(src) == KAFKA_37_TOPIC_KEYS
+
+
+def test_broker_compression_default_reaches_topics_at_once(make_broker):
+    b = make_broker()
+    name = create_topic(b.bootstrap, unique("bz"))
+    with RawConn(b.port) as c:
+        assert incremental_raw(c, BROKER, "", [("compression.type", SET, "gzip")]) == (0, None)
+        err, _base = c.produce(name, 0, record_batch([(b"k", b"v")]))
+        assert err == 0
+        # An empty key list describes every key, as a null one does.
+        err, _m, e = describe_raw(c, TOPIC, name, keys=[])
+        assert err == 0 and set(e) == KAFKA_37_TOPIC_KEYS
+        assert e["compression.type"]["value"] == "gzip"
+        assert e["compression.type"]["source"] == DYN_DEFAULT
+    assert _batch_codecs(b.port, name) == [1]
