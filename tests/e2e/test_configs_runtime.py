@@ -602,3 +602,20 @@ def test_broker_compression_default_reaches_topics_at_once(make_broker):
         assert e["compression.type"]["value"] == "gzip"
         assert e["compression.type"]["source"] == DYN_DEFAULT
     assert _batch_codecs(b.port, name) == [1]
+
+
+def test_altered_configs_survive_sigkill(make_broker):
+    b = make_broker()
+    name = create_topic(b.bootstrap, unique("kill"))
+    with RawConn(b.port) as c:
+        assert alter_raw(c, TOPIC, name, {"retention.ms": "4242", "segment.bytes": "65536"}) == (
+            0, None)
+        assert incremental_raw(c, BROKER, "1", [("log.cleaner.threads", SET, "2")]) == (0, None)
+    b.kill()
+    b.start()
+    with RawConn(b.port) as c:
+        _e, _m, e = describe_raw(c, TOPIC, name)
+        assert e["retention.ms"]["value"] == "4242" and e["segment.bytes"]["value"] == "65536"
+        _e, _m, e = describe_raw(c, BROKER, "1", keys=["log.cleaner.threads"])
+        assert e["log.cleaner.threads"]["value"] == "2"
+        assert e["log.cleaner.threads"]["source"] == DYN_BROKER
