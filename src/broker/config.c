@@ -143,9 +143,9 @@ static const struct rn_cfg_def defs[] = {
  * so a pointer handed out by rn_config_get stays valid. Writers are serialised by the caller.
  */
 struct rn_config {
-	char *vals[NDEFS]; /* static or built-in default */
-	bool set[NDEFS];   /* vals[] came from the file or --set */
-	char *dyn[2][NDEFS];
+	char *vals[NDEFS];           /* static or built-in default */
+	bool set[NDEFS];             /* vals[] came from the file or --set */
+	char *_Atomic dyn[2][NDEFS]; /* read by describe on other threads while an alter runs */
 	char *_Atomic eff[NDEFS];
 	char **retired;
 	size_t nretired;
@@ -237,8 +237,8 @@ void rn_config_free(struct rn_config *c)
 		return;
 	for (size_t i = 0; i < NDEFS; i++) {
 		rn_free(c->vals[i]);
-		rn_free(c->dyn[0][i]);
-		rn_free(c->dyn[1][i]);
+		rn_free(atomic_load(&c->dyn[0][i]));
+		rn_free(atomic_load(&c->dyn[1][i]));
 	}
 	for (size_t i = 0; i < c->nretired; i++)
 		rn_free(c->retired[i]);
@@ -256,9 +256,9 @@ static void retire(struct rn_config *c, char *s)
 
 static void update_eff(struct rn_config *c, int i)
 {
-	char *v = c->dyn[RN_CFG_DYN_BROKER][i];
+	char *v = atomic_load(&c->dyn[RN_CFG_DYN_BROKER][i]);
 	if (!v)
-		v = c->dyn[RN_CFG_DYN_DEFAULT][i];
+		v = atomic_load(&c->dyn[RN_CFG_DYN_DEFAULT][i]);
 	if (!v)
 		v = c->vals[i];
 	atomic_store(&c->eff[i], v);
@@ -412,8 +412,8 @@ int rn_config_set_dynamic(struct rn_config *c, enum rn_cfg_layer layer, const ch
 		if (rc < 0)
 			return rc;
 	}
-	retire(c, c->dyn[layer][i]);
-	c->dyn[layer][i] = val ? rn_strdup(val) : NULL;
+	retire(c, atomic_load(&c->dyn[layer][i]));
+	atomic_store(&c->dyn[layer][i], val ? rn_strdup(val) : NULL);
 	update_eff(c, i);
 	return 0;
 }
@@ -421,7 +421,7 @@ int rn_config_set_dynamic(struct rn_config *c, enum rn_cfg_layer layer, const ch
 const char *rn_config_layer_get(const struct rn_config *c, enum rn_cfg_layer layer, const char *key)
 {
 	int i = find(key);
-	return i < 0 ? NULL : c->dyn[layer][i];
+	return i < 0 ? NULL : atomic_load(&((struct rn_config *)c)->dyn[layer][i]);
 }
 
 const char *rn_config_static_get(const struct rn_config *c, const char *key)
@@ -513,5 +513,6 @@ bool rn_config_get_bool(const struct rn_config *c, const char *key)
 bool rn_config_is_default(const struct rn_config *c, const char *key)
 {
 	int i = find(key);
-	return i < 0 || (!c->set[i] && !c->dyn[0][i] && !c->dyn[1][i]);
+	struct rn_config *m = (struct rn_config *)c;
+	return i < 0 || (!c->set[i] && !atomic_load(&m->dyn[0][i]) && !atomic_load(&m->dyn[1][i]));
 }
