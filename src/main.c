@@ -16,6 +16,7 @@ static const struct subcommand cmds[] = {
     {"topic", rn_cli_topic, "create, list, describe and delete topics"},
     {"produce", rn_cli_produce, "produce lines from stdin to a topic"},
     {"consume", rn_cli_consume, "consume records from a topic to stdout"},
+    {"broker", rn_cli_broker, "show and change the broker's configs at run time"},
     {"group", rn_cli_group, "list, describe, delete consumer groups and reset their offsets"},
     {"bench", rn_cli_bench, "producer/consumer load generator (perf-test style)"},
     {"mock", rn_cli_mock, "run librdkafka's in-memory mock cluster (benchmark ceiling)"},

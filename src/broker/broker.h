@@ -54,7 +54,8 @@ struct rn_topic {
 	struct rn_topic_part *parts;
 	struct rn_cfg_kv *configs; /* overrides, owned */
 	int nconfigs;
-	struct rn_log_config logcfg;
+	struct rn_log_config logcfg; /* under rn_topics_cfg_lock: alters change it */
+	_Atomic int compression; /* logcfg.compression, for produce and fetch without the lock */
 	_Atomic int refs;
 	_Atomic bool deleted;
 	struct rn_topic_stats stats;

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,14 @@ static const struct rn_cfg_def defs[] = {
     {"log.roll.jitter.ms", RN_CFG_LONG, "0", 0, "", false},
     {"log.message.timestamp.difference.max.ms", RN_CFG_LONG, LMAX, 0, "", false},
     {"log.message.downconversion.enable", RN_CFG_BOOL, "true", 0, "", false},
+    {"log.message.timestamp.before.max.ms", RN_CFG_LONG, LMAX, 0,
+     "largest age of a record's create time (not enforced by runnel)", true},
+    {"log.message.timestamp.after.max.ms", RN_CFG_LONG, LMAX, 0,
+     "largest lead of a record's create time over the broker's clock (not enforced)", true},
+    {"log.message.format.version", RN_CFG_STRING, "3.0-IV1", 0,
+     "ignored since Kafka 3.0: batches are always magic 2", true},
+    {"log.local.retention.ms", RN_CFG_LONG, "-2", -2, "tiered storage (not in runnel)", true},
+    {"log.local.retention.bytes", RN_CFG_LONG, "-2", -2, "tiered storage (not in runnel)", true},
     {"log.level", RN_CFG_STRING, "info", 0, "debug, info, warn or error", false},
     {"group.initial.rebalance.delay.ms", RN_CFG_INT, "3000", 0,
      "wait this long for more members before the first rebalance of an empty group", false},
@@ -211,10 +220,71 @@ static const struct rn_cfg_def defs[] = {
 
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
 
+/*
+ * Four layers per key, highest first, as Kafka's DynamicBrokerConfig: the per-broker dynamic
+ * value (resource "<node id>"), the cluster-wide dynamic default (resource ""), the static value
+ * (server.properties or --set), the built-in default. eff[] points at the winner and is read
+ * without a lock from any thread; a replaced string is retired, never freed before the config,
+ * so a pointer handed out by rn_config_get stays valid. Writers are serialised by the caller.
+ */
 struct rn_config {
-	char *vals[NDEFS];
-	bool set[NDEFS];
+	char *vals[NDEFS];           /* static or built-in default */
+	bool set[NDEFS];             /* vals[] came from the file or --set */
+	char *_Atomic dyn[2][NDEFS]; /* read by describe on other threads while an alter runs */
+	char *_Atomic eff[NDEFS];
+	char **retired;
+	size_t nretired;
 };
+
+/* The keys Kafka's DynamicBrokerConfig lets AlterConfigs change, among those runnel has:
+ * every log.* topic-config synonym (DynamicLogConfig), the cleaner's (LogCleaner) and
+ * producer.id.expiration.ms. Kafka's num.network.threads is dynamic too, but runnel's event
+ * loops are fixed at start-up, so it stays read-only here. */
+static const char *const dynamic_keys[] = {
+    "log.segment.bytes",
+    "log.roll.ms",
+    "log.roll.jitter.ms",
+    "log.index.size.max.bytes",
+    "log.flush.interval.messages",
+    "log.flush.interval.ms",
+    "log.retention.bytes",
+    "log.retention.ms",
+    "message.max.bytes",
+    "log.index.interval.bytes",
+    "log.cleaner.delete.retention.ms",
+    "log.cleaner.min.compaction.lag.ms",
+    "log.cleaner.max.compaction.lag.ms",
+    "log.segment.delete.delay.ms",
+    "log.cleaner.min.cleanable.ratio",
+    "log.cleanup.policy",
+    "unclean.leader.election.enable",
+    "min.insync.replicas",
+    "compression.type",
+    "log.preallocate",
+    "log.message.timestamp.type",
+    "log.message.timestamp.difference.max.ms",
+    "log.message.timestamp.before.max.ms",
+    "log.message.timestamp.after.max.ms",
+    "log.message.downconversion.enable",
+    "log.local.retention.ms",
+    "log.local.retention.bytes",
+    "log.cleaner.threads",
+    "log.cleaner.dedupe.buffer.size",
+    "log.cleaner.io.buffer.load.factor",
+    "log.cleaner.io.buffer.size",
+    "log.cleaner.io.max.bytes.per.second",
+    "log.cleaner.backoff.ms",
+    "producer.id.expiration.ms",
+    NULL,
+};
+
+bool rn_config_is_dynamic(const char *key)
+{
+	for (const char *const *k = dynamic_keys; *k; k++)
+		if (strcmp(*k, key) == 0)
+			return true;
+	return false;
+}
 
 const struct rn_cfg_def *rn_config_defs(size_t *n)
 {
@@ -230,11 +300,19 @@ static int find(const char *key)
 	return -1;
 }
 
+const struct rn_cfg_def *rn_config_def(const char *key)
+{
+	int i = find(key);
+	return i < 0 ? NULL : &defs[i];
+}
+
 struct rn_config *rn_config_new(void)
 {
 	struct rn_config *c = rn_calloc(1, sizeof(*c));
-	for (size_t i = 0; i < NDEFS; i++)
+	for (size_t i = 0; i < NDEFS; i++) {
 		c->vals[i] = defs[i].def ? rn_strdup(defs[i].def) : NULL;
+		atomic_store(&c->eff[i], c->vals[i]);
+	}
 	return c;
 }
 
@@ -242,9 +320,33 @@ void rn_config_free(struct rn_config *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < NDEFS; i++)
+	for (size_t i = 0; i < NDEFS; i++) {
 		rn_free(c->vals[i]);
+		rn_free(atomic_load(&c->dyn[0][i]));
+		rn_free(atomic_load(&c->dyn[1][i]));
+	}
+	for (size_t i = 0; i < c->nretired; i++)
+		rn_free(c->retired[i]);
+	rn_free(c->retired);
 	rn_free(c);
+}
+
+static void retire(struct rn_config *c, char *s)
+{
+	if (!s)
+		return;
+	c->retired = rn_realloc(c->retired, (c->nretired + 1) * sizeof(*c->retired));
+	c->retired[c->nretired++] = s;
+}
+
+static void update_eff(struct rn_config *c, int i)
+{
+	char *v = atomic_load(&c->dyn[RN_CFG_DYN_BROKER][i]);
+	if (!v)
+		v = atomic_load(&c->dyn[RN_CFG_DYN_DEFAULT][i]);
+	if (!v)
+		v = c->vals[i];
+	atomic_store(&c->eff[i], v);
 }
 
 int rn_cfg_parse_i64(const char *s, int64_t *out)
@@ -310,7 +412,46 @@ static int validate(const struct rn_cfg_def *d, const char *val, char *err, size
 		snprintf(err, errlen, "%s: '%s' is not CreateTime or LogAppendTime", d->name, val);
 		return -EINVAL;
 	}
+	if (strcmp(d->name, "compression.type") == 0 && !rn_cfg_codec_valid(val)) {
+		snprintf(err, errlen,
+			 "%s: '%s' is not one of producer, uncompressed, gzip, snappy, lz4, zstd",
+			 d->name, val);
+		return -EINVAL;
+	}
+	if (strcmp(d->name, "log.cleanup.policy") == 0 && !rn_cfg_policy_valid(val)) {
+		snprintf(err, errlen, "%s: '%s' is not a list of compact and delete", d->name, val);
+		return -EINVAL;
+	}
 	return 0;
+}
+
+bool rn_cfg_codec_valid(const char *v)
+{
+	static const char *const ok[] = {"producer", "uncompressed", "gzip", "snappy",
+					 "lz4",      "zstd",         NULL};
+	for (const char *const *k = ok; *k; k++)
+		if (strcmp(v, *k) == 0)
+			return true;
+	return false;
+}
+
+bool rn_cfg_policy_valid(const char *v)
+{
+	/* A comma-separated list whose items are compact or delete (spaces allowed). */
+	while (*v) {
+		while (*v == ' ')
+			v++;
+		size_t n = strcspn(v, ", ");
+		if (!((n == 7 && !strncmp(v, "compact", 7)) ||
+		      (n == 6 && !strncmp(v, "delete", 6))))
+			return false;
+		v += n;
+		while (*v == ' ')
+			v++;
+		if (*v == ',')
+			v++;
+	}
+	return true;
 }
 
 int rn_config_set(struct rn_config *c, const char *key, const char *val, char *err, size_t errlen)
@@ -328,10 +469,52 @@ int rn_config_set(struct rn_config *c, const char *key, const char *val, char *e
 	if (defs[i].no_effect && rn__cfg_first_warning(key))
 		rn_warn("config %s=%s accepted for compatibility; it has no effect in runnel", key,
 			val);
-	rn_free(c->vals[i]);
+	retire(c, c->vals[i]);
 	c->vals[i] = rn_strdup(val);
 	c->set[i] = true;
+	update_eff(c, i);
 	return 0;
+}
+
+int rn_config_validate(const char *key, const char *val, char *err, size_t errlen)
+{
+	int i = find(key);
+	if (i < 0) {
+		snprintf(err, errlen, "unknown config key '%s'", key);
+		return -EINVAL;
+	}
+	return validate(&defs[i], val, err, errlen);
+}
+
+int rn_config_set_dynamic(struct rn_config *c, enum rn_cfg_layer layer, const char *key,
+			  const char *val, char *err, size_t errlen)
+{
+	int i = find(key);
+	if (i < 0 || !rn_config_is_dynamic(key)) {
+		snprintf(err, errlen, "Cannot update these configs dynamically: Set(%s)", key);
+		return -EINVAL;
+	}
+	if (val) {
+		int rc = validate(&defs[i], val, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	retire(c, atomic_load(&c->dyn[layer][i]));
+	atomic_store(&c->dyn[layer][i], val ? rn_strdup(val) : NULL);
+	update_eff(c, i);
+	return 0;
+}
+
+const char *rn_config_layer_get(const struct rn_config *c, enum rn_cfg_layer layer, const char *key)
+{
+	int i = find(key);
+	return i < 0 ? NULL : atomic_load(&((struct rn_config *)c)->dyn[layer][i]);
+}
+
+const char *rn_config_static_get(const struct rn_config *c, const char *key)
+{
+	int i = find(key);
+	return i < 0 || !c->set[i] ? NULL : c->vals[i];
 }
 
 int rn_config_set_kv(struct rn_config *c, const char *kv, char *err, size_t errlen)
@@ -393,7 +576,7 @@ int rn_config_load_file(struct rn_config *c, const char *path, char *err, size_t
 const char *rn_config_get(const struct rn_config *c, const char *key)
 {
 	int i = find(key);
-	return i < 0 ? NULL : c->vals[i];
+	return i < 0 ? NULL : atomic_load(&((struct rn_config *)c)->eff[i]);
 }
 
 int64_t rn_config_get_i64(const struct rn_config *c, const char *key)
@@ -417,5 +600,6 @@ bool rn_config_get_bool(const struct rn_config *c, const char *key)
 bool rn_config_is_default(const struct rn_config *c, const char *key)
 {
 	int i = find(key);
-	return i < 0 || !c->set[i];
+	struct rn_config *m = (struct rn_config *)c;
+	return i < 0 || (!c->set[i] && !atomic_load(&m->dyn[0][i]) && !atomic_load(&m->dyn[1][i]));
 }

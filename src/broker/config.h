@@ -42,10 +42,31 @@ int rn_config_set_kv(struct rn_config *c, const char *kv, char *err, size_t errl
 /* Loads a server.properties file: key=value or key: value lines, # and ! comments. */
 int rn_config_load_file(struct rn_config *c, const char *path, char *err, size_t errlen);
 
-/* Values live as long as c, or until the key is set again. NULL for a null default. */
+/* Dynamic layers (AlterConfigs on the broker resource), above the static value. */
+enum rn_cfg_layer { RN_CFG_DYN_DEFAULT = 0, RN_CFG_DYN_BROKER = 1 };
+
+/* True for the keys AlterConfigs may change at run time (Kafka's DynamicBrokerConfig). */
+bool rn_config_is_dynamic(const char *key);
+/* Checks a value for key without setting it. */
+int rn_config_validate(const char *key, const char *val, char *err, size_t errlen);
+/* Sets (val NULL: removes) a dynamic value. Callers serialise writers (the broker's admin_lock);
+ * readers on other threads may go on calling rn_config_get meanwhile. -EINVAL with a reason
+ * in err for an unknown, non-dynamic or invalid key. */
+int rn_config_set_dynamic(struct rn_config *c, enum rn_cfg_layer layer, const char *key,
+			  const char *val, char *err, size_t errlen);
+/* The value of one layer, or NULL. Valid as long as c. */
+const char *rn_config_layer_get(const struct rn_config *c, enum rn_cfg_layer layer,
+				const char *key);
+/* The value from server.properties or --set, or NULL when the key was not set there. */
+const char *rn_config_static_get(const struct rn_config *c, const char *key);
+const struct rn_cfg_def *rn_config_def(const char *key);
+
+/* The effective value (per-broker dynamic, cluster dynamic, static, default). Values live as
+ * long as c, even after the key is set again. NULL for a null default. */
 const char *rn_config_get(const struct rn_config *c, const char *key);
 int64_t rn_config_get_i64(const struct rn_config *c, const char *key);
 bool rn_config_get_bool(const struct rn_config *c, const char *key);
+/* True when no layer above the built-in default has a value. */
 bool rn_config_is_default(const struct rn_config *c, const char *key);
 
 /* The key table, for --help and DescribeConfigs on the broker resource. */
@@ -54,5 +75,9 @@ const struct rn_cfg_def *rn_config_defs(size_t *n);
 /* Parses a value of the given type; 0 or -EINVAL. */
 int rn_cfg_parse_i64(const char *s, int64_t *out);
 int rn_cfg_parse_bool(const char *s, bool *out);
+/* compression.type values: producer, uncompressed, gzip, snappy, lz4, zstd. */
+bool rn_cfg_codec_valid(const char *v);
+/* cleanup.policy values: a list of compact and delete. */
+bool rn_cfg_policy_valid(const char *v);
 
 #endif

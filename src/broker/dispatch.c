@@ -43,6 +43,9 @@ static const struct rn_api_entry entries[] = {
     {28, 0, 3, rn_h_txn_offset_commit},
     {32, 0, 2, rn_h_describe_configs},
     {35, 0, 4, rn_h_describe_log_dirs},
+    {32, 0, 4, rn_h_describe_configs},
+    {33, 0, 2, rn_h_alter_configs},
+    {44, 0, 1, rn_h_incremental_alter_configs},
     {37, 0, 1, rn_h_create_partitions},
 };
 

@@ -119,8 +119,8 @@ static void create_one(struct rn_ctx *ctx, struct rn_create_topics_request *rq,
 		r->configs[i].name = rn_str_c(defs[i].name);
 		r->configs[i].value = rn_ctx_str(ctx, v);
 		r->configs[i].read_only = false;
-		r->configs[i].config_source = is_def ? 5 /* DEFAULT_CONFIG */
-						     : 1 /* DYNAMIC_TOPIC_CONFIG */;
+		r->configs[i].config_source =
+		    (int8_t)rn_topic_cfg_source(ctx->b->cfg, cfg, ncfg, &defs[i]);
 		r->configs[i].is_sensitive = false;
 	}
 }

@@ -23,6 +23,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "net/loop.h"
+#include "proto/compress.h"
 #include "proto/gen/rn_msg.h"
 #include "storage/partition.h"
 
@@ -67,14 +68,6 @@ static void put_records(struct rn_fetch_response *resp)
 			r->file = NULL;
 		}
 	}
-}
-
-static bool first_is_zstd(const struct rn_read_info *ri)
-{
-	uint8_t attr[2];
-	if (ri->len < 23 || pread(ri->file->fd, attr, 2, (off_t)ri->pos + 21) != 2)
-		return false;
-	return (attr[1] & 7) == 4;
 }
 
 /* read_committed: the aborted transactions overlapping the returned range, so the client can
@@ -155,10 +148,11 @@ static void fill_partition(struct fetch *f, struct rn_topic *t,
 	pd->high_watermark = ri.high_watermark;
 	pd->last_stable_offset = ri.last_stable_offset;
 	pd->log_start_offset = ri.log_start_offset;
-	if (ri.len > 0 && ri.file && f->ctx->hdr.api_version < 10 && first_is_zstd(&ri)) {
-		/* Fetch < v10 predates zstd: Kafka refuses rather than send what the client
-		 * cannot read (librdkafka #2880). */
-		rn_fileref_put(ri.file);
+	if (f->ctx->hdr.api_version < 10 && atomic_load(&t->compression) == RN_CODEC_ZSTD) {
+		/* Fetch < v10 predates zstd: Kafka refuses it on a topic whose compression.type
+		 * is zstd, and only there (zstd batches a producer chose are served as stored). */
+		if (ri.file)
+			rn_fileref_put(ri.file);
 		pd->error_code = RN_KERR_UNSUPPORTED_COMPRESSION_TYPE;
 		*error = true;
 		return;

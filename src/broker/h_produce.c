@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "broker/handler.h"
+#include "broker/recompress.h"
 #include "broker/topics.h"
 #include "broker/txns.h"
 #include "core/alloc.h"
@@ -85,6 +86,13 @@ static void append_one(struct produce *pr, struct rn_topic *t,
 	}
 	if (pd->records.len <= 0) {
 		pp->error_code = RN_KERR_CORRUPT_MESSAGE;
+		return;
+	}
+	/* compression.type other than producer: store the topic's codec (before any lock). */
+	int rrc = rn_recompress(&ctx->req->arena, atomic_load(&t->compression), &pd->records);
+	if (rrc < 0) {
+		pp->error_code = (int16_t)rn_kerr_from(rrc);
+		atomic_fetch_add_explicit(&t->stats.failed_produce, 1, memory_order_relaxed);
 		return;
 	}
 	/* A transactional batch must belong to the producer's ongoing transaction, checked with

@@ -56,6 +56,8 @@ void rn_h_create_topics(struct rn_ctx *ctx);
 void rn_h_delete_topics(struct rn_ctx *ctx);
 void rn_h_create_partitions(struct rn_ctx *ctx);
 void rn_h_describe_configs(struct rn_ctx *ctx);
+void rn_h_alter_configs(struct rn_ctx *ctx);
+void rn_h_incremental_alter_configs(struct rn_ctx *ctx);
 void rn_h_describe_cluster(struct rn_ctx *ctx);
 void rn_h_find_coordinator(struct rn_ctx *ctx);
 void rn_h_join_group(struct rn_ctx *ctx);

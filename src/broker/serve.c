@@ -16,12 +16,14 @@
 
 #include "broker/broker.h"
 #include "broker/config_compat.h"
+#include "broker/config_alter.h"
 #include "broker/dispatch.h"
 #include "broker/groups.h"
 #include "broker/handler.h"
 #include "broker/maintenance.h"
 #include "broker/txns.h"
 #include "broker/metrics.h"
+#include "broker/topic_config.h"
 #include "broker/topics.h"
 #include "core/alloc.h"
 #include "core/clock.h"
@@ -61,9 +63,11 @@ static void list_config(void)
 	size_t n;
 	const struct rn_cfg_def *d = rn_config_defs(&n);
 	for (size_t i = 0; i < n; i++)
-		printf("%-45s %s%s\n", d[i].name, d[i].def ? d[i].def : "(null)",
+		printf("%-45s %s%s%s\n", d[i].name, d[i].def ? d[i].def : "(null)",
+		       rn_config_is_dynamic(d[i].name) ? "  (dynamic)" : "",
 		       d[i].no_effect ? "  (accepted, no effect)" : "");
 	rn__cfg_compat_list(stdout);
+	rn_topic_cfg_list(stdout);
 }
 
 /* Parses "PLAINTEXT://host:port" (first entry of a list). host may be empty. */
@@ -276,6 +280,7 @@ int rn_serve_main(int argc, char **argv)
 		rn_error("cannot open metadata in %s: %s", b.log_dir, rn_strerror(rc));
 		goto out_logdir;
 	}
+	rn_broker_configs_load(&b); /* dynamic broker configs, before topics resolve against them */
 	rc = rn_topics_load(&b);
 	if (rc < 0)
 		rn_warn("some partitions could not be opened; they answer KAFKA_STORAGE_ERROR");

@@ -140,6 +140,7 @@ static struct rn_topic *topic_new(struct rn_broker *b, const char *name, const u
 	t->parts = rn_calloc((size_t)npart, sizeof(*t->parts));
 	copy_configs(t, cfg, ncfg);
 	rn_topic_cfg_resolve(b->cfg, t->configs, t->nconfigs, &t->logcfg);
+	atomic_store(&t->compression, t->logcfg.compression);
 	t->refs = 1; /* the table's */
 	return t;
 }
@@ -254,6 +255,8 @@ enum rn_kerr rn_topic_create(struct rn_broker *b, const char *name, int32_t part
 	for (int i = 0; i < ncfg; i++)
 		if (rn_topic_cfg_validate(cfg[i].key, cfg[i].val, msg, msglen) < 0)
 			return RN_KERR_INVALID_CONFIG;
+	if (rn_topic_cfg_validate_set(b->cfg, cfg, ncfg, msg, msglen) < 0)
+		return RN_KERR_INVALID_CONFIG;
 	pthread_mutex_lock(&b->admin_lock);
 	enum rn_kerr kerr = RN_KERR_NONE;
 	struct rn_topic *old = rn_topic_get(b, name, strlen(name));
@@ -378,6 +381,22 @@ out_put:
 out:
 	pthread_mutex_unlock(&b->admin_lock);
 	return kerr;
+}
+
+/* Guards every topic's configs/nconfigs/logcfg against a concurrent alter. */
+static pthread_rwlock_t g_cfg_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+void rn_topics_cfg_lock(bool write)
+{
+	if (write)
+		pthread_rwlock_wrlock(&g_cfg_lock);
+	else
+		pthread_rwlock_rdlock(&g_cfg_lock);
+}
+
+void rn_topics_cfg_unlock(void)
+{
+	pthread_rwlock_unlock(&g_cfg_lock);
 }
 
 void rn_topics_foreach(struct rn_broker *b, void (*cb)(struct rn_topic *t, void *arg), void *arg)

@@ -37,6 +37,11 @@ enum rn_kerr rn_topic_add_partitions(struct rn_broker *b, const char *name, int3
  * cb must not call back into the table. */
 void rn_topics_foreach(struct rn_broker *b, void (*cb)(struct rn_topic *t, void *arg), void *arg);
 
+/* A topic's configs, nconfigs and logcfg change at run time (AlterConfigs): read them under
+ * the shared lock, change them under the exclusive one (and the admin_lock). */
+void rn_topics_cfg_lock(bool write);
+void rn_topics_cfg_unlock(void);
+
 /* Wakes the fetches parked on partition idx (after an append). Any thread. */
 void rn_topic_notify(struct rn_topic *t, int32_t idx);
 

@@ -10,6 +10,8 @@ int rn_cli_topic(int argc, char **argv);
 int rn_cli_produce(int argc, char **argv);
 int rn_cli_consume(int argc, char **argv);
 int rn_cli_group(int argc, char **argv);
+/* `runnel broker configs`: show and change the broker's dynamic configs. */
+int rn_cli_broker(int argc, char **argv);
 int rn_cli_bench(int argc, char **argv);
 /* `runnel mock`: librdkafka's in-memory mock cluster, standalone (benchmark ceiling). */
 int rn_cli_mock(int argc, char **argv);

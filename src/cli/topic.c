@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "cli/common.h"
 #include "cli/topic_records.h"
+#include "cli/configs.h"
 
 static const char usage_text[] =
     "Usage: runnel topic <action> [options]\n"
@@ -18,7 +19,8 @@ static const char usage_text[] =
     "  create TOPIC [--partitions N] [--replication-factor R] [--config K=V ...]\n"
     "               [--if-not-exists]\n"
     "  list\n"
-    "  describe TOPIC\n"
+    "  describe TOPIC                (partitions, then every config with its source)\n"
+    "  alter TOPIC --set K=V --delete K   (see runnel topic alter --help)\n"
     "  delete TOPIC [--if-exists]\n"
     "  add-partitions TOPIC --partitions N   (N is the new total)\n"
     "  delete-records TOPIC --partition P --before OFFSET   (see delete-records --help)\n"
@@ -352,7 +354,8 @@ static int do_describe(struct topic_args *a, rd_kafka_t *rk, rd_kafka_queue_t *q
 		printf("\n");
 	}
 	rd_kafka_metadata_destroy(md);
-	return 0;
+	printf("Configs of %s:\n", a->topic);
+	return rn__cli_configs_print(&a->common, rk, q, RD_KAFKA_RESOURCE_TOPIC, a->topic);
 }
 
 static int run(struct topic_args *a, rd_kafka_t *rk)
@@ -387,6 +390,8 @@ int rn_cli_topic(int argc, char **argv)
 		return rn__cli_topic_delete_records(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "log-dirs") == 0)
 		return rn__cli_topic_log_dirs(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "alter") == 0)
+		return rn__cli_topic_alter(argc - 1, argv + 1);
 	int arc = rn__cli_action(argc, argv, "topic", actions, sizeof(actions) / sizeof(actions[0]),
 				 usage_text);
 	if (arc >= 0)

@@ -27,6 +27,9 @@ struct rn_meta {
 	/* Producer ids: [pid_next, pid_end) is the block handed out from memory; pid_end is
 	 * durable (an "I" record), so after a crash the rest of the block is skipped. */
 	int64_t pid_next, pid_end;
+	/* Dynamic broker configs: [0] the cluster default (entity ""), [1] this broker's
+	 * (entity "<node id>"), as Kafka's /configs/brokers/<default> and /configs/brokers/<id>. */
+	struct rn_meta_topic bcfg[2];
 };
 
 #define PID_BLOCK 1000
@@ -141,6 +144,10 @@ static int apply(struct rn_meta *m, char **f, int n)
 		m->pid_next = m->pid_end = end;
 		return 0;
 	}
+	if ((n == 4 && strcmp(f[0], "B") == 0) || (n == 3 && strcmp(f[0], "b") == 0)) {
+		set_cfg(&m->bcfg[f[1][0] != '\0'], f[2], n == 4 ? f[3] : NULL);
+		return 0;
+	}
 	int i = n >= 2 ? find(m, f[1]) : -1;
 	if (n == 4 && strcmp(f[0], "T") == 0) {
 		if (i >= 0)
@@ -248,6 +255,18 @@ static void topic_records(const struct rn_meta_topic *t, struct rn_buf *out)
 	rn_buf_free(&p);
 }
 
+static void bcfg_record(const char *entity, const struct rn_cfg_kv *kv, struct rn_buf *out)
+{
+	struct rn_buf p = {0};
+	put_field(&p, kv->val ? "B" : "b");
+	put_field(&p, entity);
+	put_field(&p, kv->key);
+	if (kv->val)
+		put_field(&p, kv->val);
+	frame_record(out, &p);
+	rn_buf_free(&p);
+}
+
 static void pid_record(int64_t end, struct rn_buf *out)
 {
 	struct rn_buf p = {0};
@@ -267,6 +286,9 @@ static int compact(struct rn_meta *m, const char *path)
 		pid_record(m->pid_end, &all);
 	for (int i = 0; i < m->ntopics; i++)
 		topic_records(&m->topics[i], &all);
+	for (int e = 0; e < 2; e++)
+		for (int i = 0; i < m->bcfg[e].nconfigs; i++)
+			bcfg_record(m->bcfg[e].name, &m->bcfg[e].configs[i], &all);
 	char tmp[4200];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -283,7 +305,7 @@ static int compact(struct rn_meta *m, const char *path)
 			fsync(dfd);
 			close(dfd);
 		}
-		m->records = m->pid_end > 0;
+		m->records = (m->pid_end > 0) + m->bcfg[0].nconfigs + m->bcfg[1].nconfigs;
 		for (int i = 0; i < m->ntopics; i++)
 			m->records += 1 + m->topics[i].nconfigs;
 	}
@@ -375,6 +397,10 @@ int rn_meta_open(const char *dir, int32_t node_id, struct rn_meta **out)
 	pthread_mutex_init(&m->lock, NULL);
 	m->dir = rn_strdup(dir);
 	m->fd = -1;
+	char id[16];
+	snprintf(id, sizeof(id), "%d", node_id);
+	m->bcfg[0].name = rn_strdup("");
+	m->bcfg[1].name = rn_strdup(id);
 	int rc = meta_properties(m, node_id);
 	if (rc < 0)
 		goto out_err;
@@ -392,7 +418,8 @@ int rn_meta_open(const char *dir, int32_t node_id, struct rn_meta **out)
 		rc = -errno;
 		goto out_err;
 	}
-	if (m->records > 64 && m->records > 2 * (int64_t)m->ntopics + 1) {
+	if (m->records > 64 &&
+	    m->records > 2 * (int64_t)m->ntopics + 1 + m->bcfg[0].nconfigs + m->bcfg[1].nconfigs) {
 		rc = compact(m, path);
 		if (rc < 0)
 			goto out_err;
@@ -417,6 +444,8 @@ void rn_meta_close(struct rn_meta *m)
 		close(m->fd);
 	for (int i = 0; i < m->ntopics; i++)
 		topic_free(&m->topics[i]);
+	topic_free(&m->bcfg[0]);
+	topic_free(&m->bcfg[1]);
 	rn_free(m->topics);
 	rn_free(m->dir);
 	pthread_mutex_destroy(&m->lock);
@@ -506,6 +535,110 @@ int rn_meta_topic_set_partitions(struct rn_meta *m, const char *name, int32_t pa
 int rn_meta_topic_set_config(struct rn_meta *m, const char *name, const char *key, const char *val)
 {
 	return val ? simple_op(m, "C", name, key, val) : simple_op(m, "U", name, key, NULL);
+}
+
+/* Writes the framed records in all with one write and one fsync, then applies them. */
+static int commit_many(struct rn_meta *m, struct rn_buf *all)
+{
+	int rc = write_all(m->fd, all->data, all->len);
+	if (rc == 0 && fdatasync(m->fd) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		rn_error("metadata: cannot write %s/runnel-metadata.log: %s", m->dir,
+			 strerror(-rc));
+		return rc;
+	}
+	char *p = (char *)all->data, *end = p + all->len;
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		*nl = '\0';
+		char *f[4];
+		int n = split_fields(p + 9, f, 4);
+		apply(m, f, n);
+		m->records++;
+		p = nl + 1;
+	}
+	return 0;
+}
+
+static bool kv_has(const struct rn_cfg_kv *kv, int n, const char *key)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(kv[i].key, key) == 0)
+			return true;
+	return false;
+}
+
+/* Records turning t's override set into kv[0..n): removals first, then every new value. */
+static void replace_records(const struct rn_meta_topic *t, bool broker, const struct rn_cfg_kv *kv,
+			    int n, struct rn_buf *all)
+{
+	struct rn_buf p = {0};
+	for (int i = 0; i < t->nconfigs; i++) {
+		if (kv_has(kv, n, t->configs[i].key))
+			continue;
+		if (broker) {
+			struct rn_cfg_kv del = {t->configs[i].key, NULL};
+			bcfg_record(t->name, &del, all);
+			continue;
+		}
+		rn_buf_reset(&p);
+		put_field(&p, "U");
+		put_field(&p, t->name);
+		put_field(&p, t->configs[i].key);
+		frame_record(all, &p);
+	}
+	for (int i = 0; i < n; i++) {
+		if (broker) {
+			bcfg_record(t->name, &kv[i], all);
+			continue;
+		}
+		rn_buf_reset(&p);
+		put_field(&p, "C");
+		put_field(&p, t->name);
+		put_field(&p, kv[i].key);
+		put_field(&p, kv[i].val);
+		frame_record(all, &p);
+	}
+	rn_buf_free(&p);
+}
+
+int rn_meta_topic_replace_configs(struct rn_meta *m, const char *name, const struct rn_cfg_kv *kv,
+				  int n)
+{
+	pthread_mutex_lock(&m->lock);
+	int rc = RN_ENOTFOUND;
+	int i = find(m, name);
+	if (i >= 0) {
+		struct rn_buf all = {0};
+		replace_records(&m->topics[i], false, kv, n, &all);
+		rc = all.len ? commit_many(m, &all) : 0;
+		rn_buf_free(&all);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+int rn_meta_broker_replace_configs(struct rn_meta *m, bool per_broker, const struct rn_cfg_kv *kv,
+				   int n)
+{
+	pthread_mutex_lock(&m->lock);
+	struct rn_buf all = {0};
+	replace_records(&m->bcfg[per_broker], true, kv, n, &all);
+	int rc = all.len ? commit_many(m, &all) : 0;
+	rn_buf_free(&all);
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+void rn_meta_broker_configs(struct rn_meta *m, bool per_broker,
+			    void (*cb)(const char *key, const char *val, void *arg), void *arg)
+{
+	pthread_mutex_lock(&m->lock);
+	const struct rn_meta_topic *t = &m->bcfg[per_broker];
+	for (int i = 0; i < t->nconfigs; i++)
+		cb(t->configs[i].key, t->configs[i].val, arg);
+	pthread_mutex_unlock(&m->lock);
 }
 
 const struct rn_meta_topic *rn_meta_topic_get(struct rn_meta *m, const char *name)

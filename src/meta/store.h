@@ -47,6 +47,18 @@ int rn_meta_topic_set_partitions(struct rn_meta *m, const char *name, int32_t pa
 /* val NULL removes the override. */
 int rn_meta_topic_set_config(struct rn_meta *m, const char *name, const char *key, const char *val);
 
+/* Makes kv[0..n) the whole override set of topic name (AlterConfigs; one write, one fsync). */
+int rn_meta_topic_replace_configs(struct rn_meta *m, const char *name, const struct rn_cfg_kv *kv,
+				  int n);
+
+/* Dynamic broker configs (AlterConfigs on the broker resource): per_broker selects this node's
+ * set ("<node id>"), else the cluster default (""). replace makes kv[0..n) the whole set. */
+int rn_meta_broker_replace_configs(struct rn_meta *m, bool per_broker, const struct rn_cfg_kv *kv,
+				   int n);
+/* Calls cb for each stored dynamic broker config, under the store's lock. */
+void rn_meta_broker_configs(struct rn_meta *m, bool per_broker,
+			    void (*cb)(const char *key, const char *val, void *arg), void *arg);
+
 /* A producer id never handed out before, also across restarts and crashes: ids come from
  * blocks of 1000 whose end is made durable (one fsync per block) before the first is used.
  * Returns 0 or -errno. */

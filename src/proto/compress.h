@@ -35,8 +35,9 @@ enum rn_codec {
 int rn_decompress(int codec, const uint8_t *in, size_t inlen, struct rn_buf *out, size_t max_out);
 
 /* Compresses in[0..inlen) with codec (gzip member at the default level, one raw snappy block,
- * one lz4 frame, one zstd frame with its content size) and appends the result to out. Used by
- * tests and tools; the broker never recompresses. Returns 0 or RN_EUNSUPPORTED. */
+ * one lz4 frame, one zstd frame with its content size) and appends the result to out. The
+ * broker recompresses on append for a topic's compression.type (broker/recompress.c). Returns 0
+ * or RN_EUNSUPPORTED. */
 int rn_compress(int codec, const uint8_t *in, size_t inlen, struct rn_buf *out);
 
 #endif

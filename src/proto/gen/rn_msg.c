@@ -5965,6 +5965,218 @@ static void any_enc_describe_configs_response(struct rn_iochain *w, int16_t v, c
 	rn_describe_configs_response_encode(w, v, m);
 }
 
+/* AlterConfigs */
+
+static void init_alter_configs_request_alterable_config(struct rn_alter_configs_request_alterable_config *m)
+{
+	m->name = (struct rn_str){"", 0};
+	m->value = (struct rn_str){"", 0};
+}
+
+static void init_alter_configs_request_alter_configs_resource(struct rn_alter_configs_request_alter_configs_resource *m)
+{
+	m->resource_name = (struct rn_str){"", 0};
+}
+
+static void dec_alter_configs_request_alterable_config(struct rn_rd *rd, int16_t v, struct rn_alter_configs_request_alterable_config *m)
+{
+	const bool flex = v >= 2;
+
+	init_alter_configs_request_alterable_config(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->value = rn_rd_string(rd, flex);
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_alter_configs_request_alterable_config(struct rn_iochain *w, int16_t v, const struct rn_alter_configs_request_alterable_config *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_string(w, m->value, flex);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_alter_configs_request_alter_configs_resource(struct rn_rd *rd, int16_t v, struct rn_alter_configs_request_alter_configs_resource *m)
+{
+	const bool flex = v >= 2;
+
+	init_alter_configs_request_alter_configs_resource(m);
+	m->resource_type = rn_rd_i8(rd);
+	m->resource_name = rn_rd_string(rd, flex);
+	if (m->resource_name.len < 0)
+		rd->err = true;
+	m->configs_count = rn_rd_count(rd, flex);
+	if (m->configs_count < 0)
+		rd->err = true;
+	m->configs = rn_rd_alloc(rd, m->configs_count, sizeof(*m->configs));
+	for (int32_t i = 0; i < m->configs_count && !rd->err; i++) {
+		dec_alter_configs_request_alterable_config(rd, v, &m->configs[i]);
+	}
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_alter_configs_request_alter_configs_resource(struct rn_iochain *w, int16_t v, const struct rn_alter_configs_request_alter_configs_resource *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_i8(w, m->resource_type);
+	rn_wr_string(w, rn__str_nonnull(m->resource_name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->configs_count), flex);
+	for (int32_t i = 0; i < m->configs_count; i++)
+		enc_alter_configs_request_alterable_config(w, v, &m->configs[i]);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_alter_configs_request(struct rn_rd *rd, int16_t v, struct rn_alter_configs_request *m)
+{
+	const bool flex = v >= 2;
+
+	m->resources_count = rn_rd_count(rd, flex);
+	if (m->resources_count < 0)
+		rd->err = true;
+	m->resources = rn_rd_alloc(rd, m->resources_count, sizeof(*m->resources));
+	for (int32_t i = 0; i < m->resources_count && !rd->err; i++) {
+		dec_alter_configs_request_alter_configs_resource(rd, v, &m->resources[i]);
+	}
+	m->validate_only = rn_rd_bool(rd);
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_alter_configs_request(struct rn_iochain *w, int16_t v, const struct rn_alter_configs_request *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_count(w, rn__count_nonnull(m->resources_count), flex);
+	for (int32_t i = 0; i < m->resources_count; i++)
+		enc_alter_configs_request_alter_configs_resource(w, v, &m->resources[i]);
+	rn_wr_bool(w, m->validate_only);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+int rn_alter_configs_request_decode(struct rn_rd *rd, int16_t version, struct rn_alter_configs_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 2) {
+		rd->err = true;
+		return -1;
+	}
+	dec_alter_configs_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_alter_configs_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_alter_configs_request *m)
+{
+	enc_alter_configs_request(w, version, m);
+}
+
+static int any_dec_alter_configs_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_alter_configs_request_decode(rd, v, out);
+}
+
+static void any_enc_alter_configs_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_alter_configs_request_encode(w, v, m);
+}
+
+static void init_alter_configs_response_alter_configs_resource_response(struct rn_alter_configs_response_alter_configs_resource_response *m)
+{
+	m->error_message = (struct rn_str){"", 0};
+	m->resource_name = (struct rn_str){"", 0};
+}
+
+static void dec_alter_configs_response_alter_configs_resource_response(struct rn_rd *rd, int16_t v, struct rn_alter_configs_response_alter_configs_resource_response *m)
+{
+	const bool flex = v >= 2;
+
+	init_alter_configs_response_alter_configs_resource_response(m);
+	m->error_code = rn_rd_i16(rd);
+	m->error_message = rn_rd_string(rd, flex);
+	m->resource_type = rn_rd_i8(rd);
+	m->resource_name = rn_rd_string(rd, flex);
+	if (m->resource_name.len < 0)
+		rd->err = true;
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_alter_configs_response_alter_configs_resource_response(struct rn_iochain *w, int16_t v, const struct rn_alter_configs_response_alter_configs_resource_response *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_i16(w, m->error_code);
+	rn_wr_string(w, m->error_message, flex);
+	rn_wr_i8(w, m->resource_type);
+	rn_wr_string(w, rn__str_nonnull(m->resource_name), flex);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_alter_configs_response(struct rn_rd *rd, int16_t v, struct rn_alter_configs_response *m)
+{
+	const bool flex = v >= 2;
+
+	m->throttle_time_ms = rn_rd_i32(rd);
+	m->responses_count = rn_rd_count(rd, flex);
+	if (m->responses_count < 0)
+		rd->err = true;
+	m->responses = rn_rd_alloc(rd, m->responses_count, sizeof(*m->responses));
+	for (int32_t i = 0; i < m->responses_count && !rd->err; i++) {
+		dec_alter_configs_response_alter_configs_resource_response(rd, v, &m->responses[i]);
+	}
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_alter_configs_response(struct rn_iochain *w, int16_t v, const struct rn_alter_configs_response *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_count(w, rn__count_nonnull(m->responses_count), flex);
+	for (int32_t i = 0; i < m->responses_count; i++)
+		enc_alter_configs_response_alter_configs_resource_response(w, v, &m->responses[i]);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+int rn_alter_configs_response_decode(struct rn_rd *rd, int16_t version, struct rn_alter_configs_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 2) {
+		rd->err = true;
+		return -1;
+	}
+	dec_alter_configs_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_alter_configs_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_alter_configs_response *m)
+{
+	enc_alter_configs_response(w, version, m);
+}
+
+static int any_dec_alter_configs_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_alter_configs_response_decode(rd, v, out);
+}
+
+static void any_enc_alter_configs_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_alter_configs_response_encode(w, v, m);
+}
+
 /* DescribeLogDirs */
 
 static void init_describe_log_dirs_request_describable_log_dir_topic(struct rn_describe_log_dirs_request_describable_log_dir_topic *m)
@@ -6564,6 +6776,220 @@ static void any_enc_delete_groups_response(struct rn_iochain *w, int16_t v, cons
 	rn_delete_groups_response_encode(w, v, m);
 }
 
+/* IncrementalAlterConfigs */
+
+static void init_incremental_alter_configs_request_alterable_config(struct rn_incremental_alter_configs_request_alterable_config *m)
+{
+	m->name = (struct rn_str){"", 0};
+	m->value = (struct rn_str){"", 0};
+}
+
+static void init_incremental_alter_configs_request_alter_configs_resource(struct rn_incremental_alter_configs_request_alter_configs_resource *m)
+{
+	m->resource_name = (struct rn_str){"", 0};
+}
+
+static void dec_incremental_alter_configs_request_alterable_config(struct rn_rd *rd, int16_t v, struct rn_incremental_alter_configs_request_alterable_config *m)
+{
+	const bool flex = v >= 1;
+
+	init_incremental_alter_configs_request_alterable_config(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->config_operation = rn_rd_i8(rd);
+	m->value = rn_rd_string(rd, flex);
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_incremental_alter_configs_request_alterable_config(struct rn_iochain *w, int16_t v, const struct rn_incremental_alter_configs_request_alterable_config *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_i8(w, m->config_operation);
+	rn_wr_string(w, m->value, flex);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_incremental_alter_configs_request_alter_configs_resource(struct rn_rd *rd, int16_t v, struct rn_incremental_alter_configs_request_alter_configs_resource *m)
+{
+	const bool flex = v >= 1;
+
+	init_incremental_alter_configs_request_alter_configs_resource(m);
+	m->resource_type = rn_rd_i8(rd);
+	m->resource_name = rn_rd_string(rd, flex);
+	if (m->resource_name.len < 0)
+		rd->err = true;
+	m->configs_count = rn_rd_count(rd, flex);
+	if (m->configs_count < 0)
+		rd->err = true;
+	m->configs = rn_rd_alloc(rd, m->configs_count, sizeof(*m->configs));
+	for (int32_t i = 0; i < m->configs_count && !rd->err; i++) {
+		dec_incremental_alter_configs_request_alterable_config(rd, v, &m->configs[i]);
+	}
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_incremental_alter_configs_request_alter_configs_resource(struct rn_iochain *w, int16_t v, const struct rn_incremental_alter_configs_request_alter_configs_resource *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_i8(w, m->resource_type);
+	rn_wr_string(w, rn__str_nonnull(m->resource_name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->configs_count), flex);
+	for (int32_t i = 0; i < m->configs_count; i++)
+		enc_incremental_alter_configs_request_alterable_config(w, v, &m->configs[i]);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_incremental_alter_configs_request(struct rn_rd *rd, int16_t v, struct rn_incremental_alter_configs_request *m)
+{
+	const bool flex = v >= 1;
+
+	m->resources_count = rn_rd_count(rd, flex);
+	if (m->resources_count < 0)
+		rd->err = true;
+	m->resources = rn_rd_alloc(rd, m->resources_count, sizeof(*m->resources));
+	for (int32_t i = 0; i < m->resources_count && !rd->err; i++) {
+		dec_incremental_alter_configs_request_alter_configs_resource(rd, v, &m->resources[i]);
+	}
+	m->validate_only = rn_rd_bool(rd);
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_incremental_alter_configs_request(struct rn_iochain *w, int16_t v, const struct rn_incremental_alter_configs_request *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_count(w, rn__count_nonnull(m->resources_count), flex);
+	for (int32_t i = 0; i < m->resources_count; i++)
+		enc_incremental_alter_configs_request_alter_configs_resource(w, v, &m->resources[i]);
+	rn_wr_bool(w, m->validate_only);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+int rn_incremental_alter_configs_request_decode(struct rn_rd *rd, int16_t version, struct rn_incremental_alter_configs_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 1) {
+		rd->err = true;
+		return -1;
+	}
+	dec_incremental_alter_configs_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_incremental_alter_configs_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_incremental_alter_configs_request *m)
+{
+	enc_incremental_alter_configs_request(w, version, m);
+}
+
+static int any_dec_incremental_alter_configs_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_incremental_alter_configs_request_decode(rd, v, out);
+}
+
+static void any_enc_incremental_alter_configs_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_incremental_alter_configs_request_encode(w, v, m);
+}
+
+static void init_incremental_alter_configs_response_alter_configs_resource_response(struct rn_incremental_alter_configs_response_alter_configs_resource_response *m)
+{
+	m->error_message = (struct rn_str){"", 0};
+	m->resource_name = (struct rn_str){"", 0};
+}
+
+static void dec_incremental_alter_configs_response_alter_configs_resource_response(struct rn_rd *rd, int16_t v, struct rn_incremental_alter_configs_response_alter_configs_resource_response *m)
+{
+	const bool flex = v >= 1;
+
+	init_incremental_alter_configs_response_alter_configs_resource_response(m);
+	m->error_code = rn_rd_i16(rd);
+	m->error_message = rn_rd_string(rd, flex);
+	m->resource_type = rn_rd_i8(rd);
+	m->resource_name = rn_rd_string(rd, flex);
+	if (m->resource_name.len < 0)
+		rd->err = true;
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_incremental_alter_configs_response_alter_configs_resource_response(struct rn_iochain *w, int16_t v, const struct rn_incremental_alter_configs_response_alter_configs_resource_response *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_i16(w, m->error_code);
+	rn_wr_string(w, m->error_message, flex);
+	rn_wr_i8(w, m->resource_type);
+	rn_wr_string(w, rn__str_nonnull(m->resource_name), flex);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_incremental_alter_configs_response(struct rn_rd *rd, int16_t v, struct rn_incremental_alter_configs_response *m)
+{
+	const bool flex = v >= 1;
+
+	m->throttle_time_ms = rn_rd_i32(rd);
+	m->responses_count = rn_rd_count(rd, flex);
+	if (m->responses_count < 0)
+		rd->err = true;
+	m->responses = rn_rd_alloc(rd, m->responses_count, sizeof(*m->responses));
+	for (int32_t i = 0; i < m->responses_count && !rd->err; i++) {
+		dec_incremental_alter_configs_response_alter_configs_resource_response(rd, v, &m->responses[i]);
+	}
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_incremental_alter_configs_response(struct rn_iochain *w, int16_t v, const struct rn_incremental_alter_configs_response *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_count(w, rn__count_nonnull(m->responses_count), flex);
+	for (int32_t i = 0; i < m->responses_count; i++)
+		enc_incremental_alter_configs_response_alter_configs_resource_response(w, v, &m->responses[i]);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+int rn_incremental_alter_configs_response_decode(struct rn_rd *rd, int16_t version, struct rn_incremental_alter_configs_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 1) {
+		rd->err = true;
+		return -1;
+	}
+	dec_incremental_alter_configs_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_incremental_alter_configs_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_incremental_alter_configs_response *m)
+{
+	enc_incremental_alter_configs_response(w, version, m);
+}
+
+static int any_dec_incremental_alter_configs_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_incremental_alter_configs_response_decode(rd, v, out);
+}
+
+static void any_enc_incremental_alter_configs_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_incremental_alter_configs_response_encode(w, v, m);
+}
+
 /* OffsetDelete */
 
 static void init_offset_delete_request_offset_delete_request_topic(struct rn_offset_delete_request_offset_delete_request_topic *m)
@@ -7153,6 +7579,15 @@ const struct rn__msg_desc rn__msgs[] = {
 		.response_encode = any_enc_describe_configs_response,
 	},
 	{
+		.info = {33, "AlterConfigs", 0, 2, 2},
+		.request_size = sizeof(struct rn_alter_configs_request),
+		.response_size = sizeof(struct rn_alter_configs_response),
+		.request_decode = any_dec_alter_configs_request,
+		.request_encode = any_enc_alter_configs_request,
+		.response_decode = any_dec_alter_configs_response,
+		.response_encode = any_enc_alter_configs_response,
+	},
+	{
 		.info = {35, "DescribeLogDirs", 0, 4, 2},
 		.request_size = sizeof(struct rn_describe_log_dirs_request),
 		.response_size = sizeof(struct rn_describe_log_dirs_response),
@@ -7178,6 +7613,15 @@ const struct rn__msg_desc rn__msgs[] = {
 		.request_encode = any_enc_delete_groups_request,
 		.response_decode = any_dec_delete_groups_response,
 		.response_encode = any_enc_delete_groups_response,
+	},
+	{
+		.info = {44, "IncrementalAlterConfigs", 0, 1, 1},
+		.request_size = sizeof(struct rn_incremental_alter_configs_request),
+		.response_size = sizeof(struct rn_incremental_alter_configs_response),
+		.request_decode = any_dec_incremental_alter_configs_request,
+		.request_encode = any_enc_incremental_alter_configs_request,
+		.response_decode = any_dec_incremental_alter_configs_response,
+		.response_encode = any_enc_incremental_alter_configs_response,
 	},
 	{
 		.info = {47, "OffsetDelete", 0, 0, -1},

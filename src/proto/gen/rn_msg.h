@@ -34,9 +34,11 @@ enum rn_api_key {
 	RN_API_END_TXN = 26,
 	RN_API_TXN_OFFSET_COMMIT = 28,
 	RN_API_DESCRIBE_CONFIGS = 32,
+	RN_API_ALTER_CONFIGS = 33,
 	RN_API_DESCRIBE_LOG_DIRS = 35,
 	RN_API_CREATE_PARTITIONS = 37,
 	RN_API_DELETE_GROUPS = 42,
+	RN_API_INCREMENTAL_ALTER_CONFIGS = 44,
 	RN_API_OFFSET_DELETE = 47,
 	RN_API_DESCRIBE_CLUSTER = 60,
 };
@@ -1104,6 +1106,45 @@ int rn_describe_configs_response_decode(struct rn_rd *rd, int16_t version, struc
 void rn_describe_configs_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_describe_configs_response *m);
 
+/* AlterConfigs (key 33), v0-2, flexible v2+ */
+struct rn_alter_configs_request_alterable_config {
+	struct rn_str name; /* v0+ */
+	struct rn_str value; /* v0+, nullable v0+ */
+};
+
+struct rn_alter_configs_request_alter_configs_resource {
+	int8_t resource_type; /* v0+ */
+	struct rn_str resource_name; /* v0+ */
+	struct rn_alter_configs_request_alterable_config *configs; /* v0+ */
+	int32_t configs_count;
+};
+
+struct rn_alter_configs_request {
+	struct rn_alter_configs_request_alter_configs_resource *resources; /* v0+ */
+	int32_t resources_count;
+	bool validate_only; /* v0+ */
+};
+
+struct rn_alter_configs_response_alter_configs_resource_response {
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+ */
+	int8_t resource_type; /* v0+ */
+	struct rn_str resource_name; /* v0+ */
+};
+
+struct rn_alter_configs_response {
+	int32_t throttle_time_ms; /* v0+ */
+	struct rn_alter_configs_response_alter_configs_resource_response *responses; /* v0+ */
+	int32_t responses_count;
+};
+
+int rn_alter_configs_request_decode(struct rn_rd *rd, int16_t version, struct rn_alter_configs_request *out);
+void rn_alter_configs_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_alter_configs_request *m);
+int rn_alter_configs_response_decode(struct rn_rd *rd, int16_t version, struct rn_alter_configs_response *out);
+void rn_alter_configs_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_alter_configs_response *m);
+
 /* DescribeLogDirs (key 35), v0-4, flexible v2+ */
 struct rn_describe_log_dirs_request_describable_log_dir_topic {
 	struct rn_str topic; /* v0+ */
@@ -1214,6 +1255,46 @@ void rn_delete_groups_request_encode(struct rn_iochain *w, int16_t version,
 int rn_delete_groups_response_decode(struct rn_rd *rd, int16_t version, struct rn_delete_groups_response *out);
 void rn_delete_groups_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_delete_groups_response *m);
+
+/* IncrementalAlterConfigs (key 44), v0-1, flexible v1+ */
+struct rn_incremental_alter_configs_request_alterable_config {
+	struct rn_str name; /* v0+ */
+	int8_t config_operation; /* v0+ */
+	struct rn_str value; /* v0+, nullable v0+ */
+};
+
+struct rn_incremental_alter_configs_request_alter_configs_resource {
+	int8_t resource_type; /* v0+ */
+	struct rn_str resource_name; /* v0+ */
+	struct rn_incremental_alter_configs_request_alterable_config *configs; /* v0+ */
+	int32_t configs_count;
+};
+
+struct rn_incremental_alter_configs_request {
+	struct rn_incremental_alter_configs_request_alter_configs_resource *resources; /* v0+ */
+	int32_t resources_count;
+	bool validate_only; /* v0+ */
+};
+
+struct rn_incremental_alter_configs_response_alter_configs_resource_response {
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+ */
+	int8_t resource_type; /* v0+ */
+	struct rn_str resource_name; /* v0+ */
+};
+
+struct rn_incremental_alter_configs_response {
+	int32_t throttle_time_ms; /* v0+ */
+	struct rn_incremental_alter_configs_response_alter_configs_resource_response *responses; /* v0+ */
+	int32_t responses_count;
+};
+
+int rn_incremental_alter_configs_request_decode(struct rn_rd *rd, int16_t version, struct rn_incremental_alter_configs_request *out);
+void rn_incremental_alter_configs_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_incremental_alter_configs_request *m);
+int rn_incremental_alter_configs_response_decode(struct rn_rd *rd, int16_t version, struct rn_incremental_alter_configs_response *out);
+void rn_incremental_alter_configs_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_incremental_alter_configs_response *m);
 
 /* OffsetDelete (key 47), v0, flexible none */
 struct rn_offset_delete_request_offset_delete_request_partition {

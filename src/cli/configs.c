@@ -1,0 +1,311 @@
+#include "cli/configs.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+#define MAX_CHANGES 64
+
+struct cfg_args {
+	struct rn_cli_common common;
+	const char *name; /* topic, or broker id ("" for the cluster default) */
+	int nsets, ndels;
+	const char *sets[MAX_CHANGES];
+	const char *dels[MAX_CHANGES];
+	bool cluster_default;
+	const char *broker_id;
+};
+
+static rd_kafka_event_t *wait_result(struct rn_cli_common *c, rd_kafka_t *rk, rd_kafka_queue_t *q)
+{
+	char why[512];
+	rd_kafka_event_t *ev = rd_kafka_queue_poll(q, c->timeout_ms + 2000);
+	rd_kafka_resp_err_t err = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
+	if (!err)
+		return ev;
+	rn__cli_err(c, "no answer from %s: %s", c->bootstrap,
+		    rn__cli_explain(rk, err, why, sizeof(why)));
+	if (ev)
+		rd_kafka_event_destroy(ev);
+	return NULL;
+}
+
+static rd_kafka_AdminOptions_t *opts(rd_kafka_t *rk, rd_kafka_admin_op_t op, int timeout_ms)
+{
+	char err[256];
+	rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(rk, op);
+	rd_kafka_AdminOptions_set_request_timeout(o, timeout_ms, err, sizeof(err));
+	return o;
+}
+
+/* DescribeConfigs of one resource; on success *ev holds the result (caller destroys it) and
+ * *res the resource inside it. */
+static int describe(struct rn_cli_common *c, rd_kafka_t *rk, rd_kafka_queue_t *q,
+		    rd_kafka_ResourceType_t type, const char *name, rd_kafka_event_t **ev,
+		    const rd_kafka_ConfigResource_t **res)
+{
+	rd_kafka_ConfigResource_t *cr = rd_kafka_ConfigResource_new(type, name);
+	rd_kafka_AdminOptions_t *o = opts(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, c->timeout_ms);
+	rd_kafka_DescribeConfigs(rk, &cr, 1, o, q);
+	rd_kafka_AdminOptions_destroy(o);
+	rd_kafka_ConfigResource_destroy(cr);
+	*ev = wait_result(c, rk, q);
+	if (!*ev)
+		return 1;
+	size_t n;
+	const rd_kafka_ConfigResource_t **r = rd_kafka_DescribeConfigs_result_resources(
+	    rd_kafka_event_DescribeConfigs_result(*ev), &n);
+	if (n != 1 || rd_kafka_ConfigResource_error(r[0])) {
+		rn__cli_err(c, "cannot describe configs of %s '%s': %s",
+			    type == RD_KAFKA_RESOURCE_TOPIC ? "topic" : "broker", name,
+			    n == 1 ? rd_kafka_ConfigResource_error_string(r[0]) : "no result");
+		rd_kafka_event_destroy(*ev);
+		return 1;
+	}
+	*res = r[0];
+	return 0;
+}
+
+int rn__cli_configs_print(struct rn_cli_common *c, rd_kafka_t *rk, rd_kafka_queue_t *q,
+			  rd_kafka_ResourceType_t type, const char *name)
+{
+	rd_kafka_event_t *ev;
+	const rd_kafka_ConfigResource_t *res;
+	if (describe(c, rk, q, type, name, &ev, &res))
+		return 1;
+	size_t n;
+	const rd_kafka_ConfigEntry_t **e = rd_kafka_ConfigResource_configs(res, &n);
+	for (size_t i = 0; i < n; i++) {
+		const char *v = rd_kafka_ConfigEntry_value(e[i]);
+		printf("  %s=%s\t(%s%s)\n", rd_kafka_ConfigEntry_name(e[i]), v ? v : "null",
+		       rd_kafka_ConfigSource_name(rd_kafka_ConfigEntry_source(e[i])),
+		       rd_kafka_ConfigEntry_is_read_only(e[i]) ? ", read-only" : "");
+	}
+	rd_kafka_event_destroy(ev);
+	return 0;
+}
+
+static bool deleted(const struct cfg_args *a, const char *key)
+{
+	for (int i = 0; i < a->ndels; i++)
+		if (strcmp(a->dels[i], key) == 0)
+			return true;
+	return false;
+}
+
+static bool set_here(const struct cfg_args *a, const char *key)
+{
+	size_t kl = strlen(key);
+	for (int i = 0; i < a->nsets; i++)
+		if (strncmp(a->sets[i], key, kl) == 0 && a->sets[i][kl] == '=')
+			return true;
+	return false;
+}
+
+/* The resource's current dynamic values (keep), minus --delete, plus --set, with AlterConfigs. */
+static int alter(struct cfg_args *a, rd_kafka_t *rk, rd_kafka_queue_t *q,
+		 rd_kafka_ResourceType_t type, rd_kafka_ConfigSource_t keep)
+{
+	struct rn_cli_common *c = &a->common;
+	rd_kafka_event_t *ev;
+	const rd_kafka_ConfigResource_t *res;
+	if (describe(c, rk, q, type, a->name, &ev, &res))
+		return 1;
+	rd_kafka_ConfigResource_t *cr = rd_kafka_ConfigResource_new(type, a->name);
+	size_t n;
+	const rd_kafka_ConfigEntry_t **e = rd_kafka_ConfigResource_configs(res, &n);
+	for (size_t i = 0; i < n; i++) {
+		const char *k = rd_kafka_ConfigEntry_name(e[i]);
+		/* A read-only key may carry a dynamic source only as the head of its synonym
+		 * chain (log.retention.hours under a dynamic log.retention.ms): not its own. */
+		if (rd_kafka_ConfigEntry_source(e[i]) == keep &&
+		    !rd_kafka_ConfigEntry_is_read_only(e[i]) && !deleted(a, k) && !set_here(a, k))
+			rd_kafka_ConfigResource_set_config(cr, k, rd_kafka_ConfigEntry_value(e[i]));
+	}
+	rd_kafka_event_destroy(ev);
+	for (int i = 0; i < a->nsets; i++) {
+		char kv[1024];
+		snprintf(kv, sizeof(kv), "%s", a->sets[i]);
+		char *eq = strchr(kv, '=');
+		*eq = '\0';
+		rd_kafka_ConfigResource_set_config(cr, kv, eq + 1);
+	}
+	rd_kafka_AdminOptions_t *o = opts(rk, RD_KAFKA_ADMIN_OP_ALTERCONFIGS, c->timeout_ms);
+	rd_kafka_AlterConfigs(rk, &cr, 1, o, q);
+	rd_kafka_AdminOptions_destroy(o);
+	rd_kafka_ConfigResource_destroy(cr);
+	ev = wait_result(c, rk, q);
+	if (!ev)
+		return 1;
+	const rd_kafka_ConfigResource_t **r =
+	    rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(ev), &n);
+	int rc = 0;
+	if (n != 1 || rd_kafka_ConfigResource_error(r[0]))
+		rc = rn__cli_err(c, "cannot alter configs: %s",
+				 n == 1 ? rd_kafka_ConfigResource_error_string(r[0]) : "no result");
+	rd_kafka_event_destroy(ev);
+	return rc;
+}
+
+static int parse(struct cfg_args *a, int argc, char **argv, bool broker, bool *done)
+{
+	enum { OPT_SET = RN_CLI_OPT_FIRST_FREE, OPT_DELETE, OPT_DEFAULT, OPT_BROKER_ID };
+	static const struct option longopts[] = {
+	    {"bootstrap-server", required_argument, NULL, 'b'},
+	    {"property", required_argument, NULL, 'X'},
+	    {"timeout-ms", required_argument, NULL, RN_CLI_OPT_TIMEOUT},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"set", required_argument, NULL, OPT_SET},
+	    {"delete", required_argument, NULL, OPT_DELETE},
+	    {"default", no_argument, NULL, OPT_DEFAULT},
+	    {"broker-id", required_argument, NULL, OPT_BROKER_ID},
+	    {0},
+	};
+	*done = true;
+	a->common.optstring = "b:X:vh";
+	opterr = 0;
+	optind = 0;
+	int opt;
+	while ((opt = getopt_long(argc, argv, a->common.optstring, longopts, NULL)) != -1) {
+		if (opt == '?' || opt == ':' ||
+		    (!broker && (opt == OPT_DEFAULT || opt == OPT_BROKER_ID)))
+			return rn__cli_bad_opt(&a->common, argc, argv);
+		if (opt == 'h')
+			return 0;
+		int r = rn__cli_common_opt(&a->common, opt, optarg);
+		if (r < 0)
+			return 2;
+		if (r > 0)
+			continue;
+		if (opt == OPT_SET &&
+		    (!strchr(optarg, '=') || optarg[0] == '=' || a->nsets == MAX_CHANGES))
+			return rn__cli_err(&a->common, "--set expects KEY=VALUE, got '%s'",
+					   optarg) +
+			       1;
+		if (opt == OPT_SET)
+			a->sets[a->nsets++] = optarg;
+		else if (opt == OPT_DELETE && a->ndels < MAX_CHANGES)
+			a->dels[a->ndels++] = optarg;
+		else if (opt == OPT_DEFAULT)
+			a->cluster_default = true;
+		else if (opt == OPT_BROKER_ID)
+			a->broker_id = optarg;
+	}
+	if (optind < argc)
+		a->name = argv[optind++];
+	if (optind < argc)
+		return rn__cli_err(&a->common, "unexpected argument '%s'", argv[optind]) + 1;
+	*done = false;
+	return 0;
+}
+
+static const char topic_usage[] =
+    "Usage: runnel topic alter TOPIC [--set KEY=VALUE ...] [--delete KEY ...]\n"
+    "\n"
+    "Changes a topic's config overrides at run time; --delete returns a key to the broker's\n"
+    "default. Keys not named keep their current value.\n";
+
+static rd_kafka_t *client(struct rn_cli_common *c)
+{
+	rd_kafka_conf_t *conf = rn__cli_conf(c, NULL);
+	return conf ? rn__cli_new(c, RD_KAFKA_PRODUCER, conf) : NULL;
+}
+
+int rn__cli_topic_alter(int argc, char **argv)
+{
+	struct cfg_args a = {0};
+	bool done;
+	rn__cli_common_init(&a.common, "runnel topic alter");
+	int rc = parse(&a, argc, argv, false, &done);
+	if (done)
+		return rc ? rc : rn__cli_usage(topic_usage, true);
+	if (!a.name)
+		return rn__cli_err(&a.common, "missing TOPIC (see --help)") + 1;
+	if (!a.nsets && !a.ndels)
+		return rn__cli_err(&a.common, "nothing to change: give --set or --delete") + 1;
+	rd_kafka_t *rk = client(&a.common);
+	if (!rk)
+		return 1;
+	rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+	rc = alter(&a, rk, q, RD_KAFKA_RESOURCE_TOPIC, RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG);
+	if (!rc)
+		printf("Completed updating config for topic %s.\n", a.name);
+	rd_kafka_queue_destroy(q);
+	rd_kafka_destroy(rk);
+	return rc;
+}
+
+static const char broker_usage[] =
+    "Usage: runnel broker configs [--set KEY=VALUE ...] [--delete KEY ...] [--default]\n"
+    "                             [--broker-id N]\n"
+    "\n"
+    "Without --set/--delete, prints the broker's configs with their source. --set and --delete\n"
+    "change dynamic keys (e.g. log.retention.ms, log.segment.bytes, compression.type,\n"
+    "log.cleaner.threads) at run time, for this broker, or with --default for the cluster-wide\n"
+    "default. --broker-id picks the broker (default: the first one the bootstrap server lists).\n";
+
+/* The id of the first broker in the cluster's metadata, as a string in buf. */
+static int first_broker_id(struct rn_cli_common *c, rd_kafka_t *rk, char *buf, size_t len)
+{
+	const struct rd_kafka_metadata *md;
+	if (rn__cli_metadata(c, rk, &md))
+		return 1;
+	int rc = md->broker_cnt > 0 ? 0 : rn__cli_err(c, "the cluster lists no brokers");
+	if (!rc)
+		snprintf(buf, len, "%d", md->brokers[0].id);
+	rd_kafka_metadata_destroy(md);
+	return rc;
+}
+
+int rn_cli_broker(int argc, char **argv)
+{
+	static const char *const actions[] = {"configs"};
+	int arc = rn__cli_action(argc, argv, "broker", actions, 1, broker_usage);
+	if (arc >= 0)
+		return arc;
+	struct cfg_args a = {0};
+	bool done;
+	rn__cli_common_init(&a.common, "runnel broker configs");
+	int rc = parse(&a, argc - 1, argv + 1, true, &done);
+	if (done)
+		return rc ? rc : rn__cli_usage(broker_usage, true);
+	if (a.name)
+		return rn__cli_err(&a.common, "unexpected argument '%s'", a.name) + 1;
+	rd_kafka_t *rk = client(&a.common);
+	if (!rk)
+		return 1;
+	rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+	char id[32] = "";
+	if (a.cluster_default) {
+		/* librdkafka 2.0.2 crashes on a broker resource named "" (the cluster default);
+		 * the broker serves it (DescribeConfigs/AlterConfigs/IncrementalAlterConfigs). */
+		rc = rn__cli_err(&a.common,
+				 "--default needs a client newer than librdkafka 2.0.2; "
+				 "use kafka-configs.sh --entity-default or an admin client");
+		goto out;
+	}
+	if (a.broker_id)
+		snprintf(id, sizeof(id), "%s", a.broker_id);
+	else if (!a.cluster_default)
+		rc = first_broker_id(&a.common, rk, id, sizeof(id));
+	a.name = id;
+	if (!rc && !a.nsets && !a.ndels) {
+		rc = rn__cli_configs_print(&a.common, rk, q, RD_KAFKA_RESOURCE_BROKER, id);
+	} else if (!rc) {
+		rc = alter(&a, rk, q, RD_KAFKA_RESOURCE_BROKER,
+			   a.cluster_default ? RD_KAFKA_CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER_CONFIG
+					     : RD_KAFKA_CONFIG_SOURCE_DYNAMIC_BROKER_CONFIG);
+		if (!rc)
+			printf("Completed updating %s.\n",
+			       a.cluster_default ? "default config for brokers in the cluster"
+						 : "config for broker");
+	}
+out:
+	rd_kafka_queue_destroy(q);
+	rd_kafka_destroy(rk);
+	return rc;
+}
