@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "broker/handler.h"
+#include "broker/legacy.h"
 #include "broker/topics.h"
 #include "broker/txns.h"
 #include "core/alloc.h"
@@ -85,6 +86,12 @@ static void append_one(struct produce *pr, struct rn_topic *t,
 	}
 	if (pd->records.len <= 0) {
 		pp->error_code = RN_KERR_CORRUPT_MESSAGE;
+		return;
+	}
+	/* The magic byte before anything else: a legacy set has no v2 header to look at. */
+	pp->error_code = rn_legacy_produce(ctx, p, &pd->records);
+	if (pp->error_code != RN_KERR_NONE) {
+		atomic_fetch_add_explicit(&t->stats.failed_produce, 1, memory_order_relaxed);
 		return;
 	}
 	/* A transactional batch must belong to the producer's ongoing transaction, checked with
