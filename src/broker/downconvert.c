@@ -123,8 +123,8 @@ static int convert(struct rn_partition *p, int8_t magic, int64_t fetch_offset, i
 		    ri->next_offset >= ri->high_watermark)
 			break;
 		struct rn_read_info more = {0};
-		rc = rn_partition_read(p, ri->next_offset, (uint32_t)limit, min_one, &more);
-		if (rc < 0)
+		/* Reading on is a courtesy: if it fails (retention raced us), answer nothing. */
+		if (rn_partition_read(p, ri->next_offset, (uint32_t)limit, min_one, &more) < 0)
 			break;
 		rn_fileref_put(ri->file);
 		*ri = more;
