@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "broker/broker.h"
 #include "broker/legacy.h"
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -59,10 +60,10 @@ static struct rn_fileref *memref_new(const uint8_t *p, size_t n)
 	return f;
 }
 
-/* Converts the whole batches of ri's range, appending to out, until out holds more than limit.
- * Returns 0, RN_ECORRUPT, RN_ETOOLARGE or -errno. */
+/* Converts the whole batches of ri's range, appending to out, until out holds more than limit;
+ * *count grows by the records converted. Returns 0, RN_ECORRUPT, RN_ETOOLARGE or -errno. */
 static int convert_range(const struct rn_read_info *ri, int8_t magic, int64_t fetch_offset,
-			 int64_t limit, struct rn_buf *out)
+			 int64_t limit, struct rn_buf *out, uint64_t *count)
 {
 	struct rn_buf batch = {0}, scratch = {0};
 	int rc = 0;
@@ -87,6 +88,9 @@ static int convert_range(const struct rn_read_info *ri, int8_t magic, int64_t fe
 		}
 		batch.len = (size_t)total;
 		rc = rn_legacy_from_v2(b, (size_t)total, magic, fetch_offset, &scratch, out);
+		if (rc > 0)
+			*count += (uint64_t)rc;
+		rc = rc > 0 ? 0 : rc;
 		off += total;
 	}
 	rn_buf_free(&batch);
@@ -113,12 +117,12 @@ static size_t cut(const struct rn_buf *out, int64_t limit, bool min_one, int64_t
 /* Converts (and reads on past marker-only ranges); ri ends up with the converted range or
  * none. Returns 0 or an error for the partition. */
 static int convert(struct rn_partition *p, int8_t magic, int64_t fetch_offset, int64_t limit,
-		   bool min_one, struct rn_read_info *ri)
+		   bool min_one, struct rn_read_info *ri, uint64_t *count)
 {
 	struct rn_buf out = {0};
 	int rc = 0;
 	for (int round = 0; rc == 0 && ri->len > 0; round++) {
-		rc = convert_range(ri, magic, fetch_offset, limit, &out);
+		rc = convert_range(ri, magic, fetch_offset, limit, &out, count);
 		if (rc < 0 || out.len > 0 || round == READ_ON_MAX ||
 		    ri->next_offset >= ri->high_watermark)
 			break;
@@ -146,8 +150,8 @@ static int convert(struct rn_partition *p, int8_t magic, int64_t fetch_offset, i
 	return rc;
 }
 
-int rn_downconvert_fetch(struct rn_partition *p, int16_t version, int64_t fetch_offset,
-			 int64_t limit, bool min_one, struct rn_read_info *ri,
+int rn_downconvert_fetch(struct rn_topic *t, struct rn_partition *p, int16_t version,
+			 int64_t fetch_offset, int64_t limit, bool min_one, struct rn_read_info *ri,
 			 struct rn_fetch_response_partition_data *pd)
 {
 	struct rn_log_config cfg;
@@ -165,7 +169,10 @@ int rn_downconvert_fetch(struct rn_partition *p, int16_t version, int64_t fetch_
 	}
 	if (ri->len == 0 || !ri->file)
 		return 0;
-	int rc = convert(p, version <= 1 ? 0 : 1, fetch_offset, limit, min_one, ri);
+	uint64_t count = 0;
+	int rc = convert(p, version <= 1 ? 0 : 1, fetch_offset, limit, min_one, ri, &count);
+	if (t)
+		atomic_fetch_add_explicit(&t->stats.fetch_conversions, count, memory_order_relaxed);
 	if (rc < 0) {
 		rn_log_every(5000, RN_LOG_WARN, "fetch v%d: down-conversion failed: %s", version,
 			     rn_strerror(rc));

@@ -166,8 +166,8 @@ static void fill_partition(struct fetch *f, struct rn_topic *t,
 	}
 	/* Fetch v0-v3 reads magic 0/1: converted copies, never the log's bytes. */
 	if (f->ctx->hdr.api_version <= 3 &&
-	    rn_downconvert_fetch(p, f->ctx->hdr.api_version, fp->fetch_offset, limit, min_one, &ri,
-				 pd) < 0) {
+	    rn_downconvert_fetch(t, p, f->ctx->hdr.api_version, fp->fetch_offset, limit, min_one,
+				 &ri, pd) < 0) {
 		*error = true;
 		return;
 	}

@@ -89,7 +89,7 @@ static void append_one(struct produce *pr, struct rn_topic *t,
 		return;
 	}
 	/* The magic byte before anything else: a legacy set has no v2 header to look at. */
-	pp->error_code = rn_legacy_produce(ctx, p, &pd->records);
+	pp->error_code = rn_legacy_produce(ctx, t, p, &pd->records);
 	if (pp->error_code != RN_KERR_NONE) {
 		atomic_fetch_add_explicit(&t->stats.failed_produce, 1, memory_order_relaxed);
 		return;

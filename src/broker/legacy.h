@@ -16,13 +16,15 @@
 
 struct rn_partition;
 struct rn_read_info;
+struct rn_topic;
 
 /* Checks the magic byte of a Produce's records first, before any v2 header field is read. Not
  * a legacy set: nothing to do (RN_KERR_NONE). A legacy set in Produce v3+: INVALID_RECORD, as
  * Kafka. Else the set is converted (rn_legacy_to_v2) and *records is replaced by the v2
  * batches, allocated from the request's arena; on failure the Kafka error for the partition
- * (CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, INVALID_RECORD, INVALID_TIMESTAMP). */
-enum rn_kerr rn_legacy_produce(struct rn_ctx *ctx, struct rn_partition *p,
+ * (CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, INVALID_RECORD, INVALID_TIMESTAMP). The records
+ * converted are counted in t's produce_conversions. */
+enum rn_kerr rn_legacy_produce(struct rn_ctx *ctx, struct rn_topic *t, struct rn_partition *p,
 			       struct rn_records *records);
 
 /* For Fetch v0-v3 (version): with message.downconversion.enable false answers the partition
@@ -31,9 +33,10 @@ enum rn_kerr rn_legacy_produce(struct rn_ctx *ctx, struct rn_partition *p,
  * an anonymous in-memory file (so the response still carries a file range), at most limit
  * bytes of whole messages except that with min_one the first is whole whatever its size. If
  * the range converts to nothing (transaction markers only) it reads on, so an old consumer is
- * not stuck before a marker. Returns 0, or -1 with pd->error_code set. */
-int rn_downconvert_fetch(struct rn_partition *p, int16_t version, int64_t fetch_offset,
-			 int64_t limit, bool min_one, struct rn_read_info *ri,
+ * not stuck before a marker. The records converted are counted in t's fetch_conversions (t may
+ * be NULL). Returns 0, or -1 with pd->error_code set. */
+int rn_downconvert_fetch(struct rn_topic *t, struct rn_partition *p, int16_t version,
+			 int64_t fetch_offset, int64_t limit, bool min_one, struct rn_read_info *ri,
 			 struct rn_fetch_response_partition_data *pd);
 
 #endif

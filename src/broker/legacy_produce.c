@@ -5,15 +5,26 @@
  */
 #include <string.h>
 
+#include "broker/broker.h"
 #include "broker/legacy.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "proto/legacy_records.h"
+#include "proto/record_batch.h"
 #include "storage/partition.h"
 
-enum rn_kerr rn_legacy_produce(struct rn_ctx *ctx, struct rn_partition *p,
+/* Records in the v2 batches at b[0..len) (as rn_legacy_to_v2 made them). */
+static uint64_t count_records(const uint8_t *b, size_t len)
+{
+	uint64_t n = 0;
+	for (size_t off = 0; off + RN_BATCH_HEADER_SIZE <= len; off += rn_batch_total_size(b + off))
+		n += rn_be32(b + off + RN_BATCH_OFF_RECORDS_COUNT);
+	return n;
+}
+
+enum rn_kerr rn_legacy_produce(struct rn_ctx *ctx, struct rn_topic *t, struct rn_partition *p,
 			       struct rn_records *records)
 {
 	if (records->len <= 0 || !rn_legacy_is_set(records->ptr, (size_t)records->len))
@@ -34,6 +45,8 @@ enum rn_kerr rn_legacy_produce(struct rn_ctx *ctx, struct rn_partition *p,
 	memcpy(copy, out.data, out.len);
 	records->ptr = copy;
 	records->len = (int32_t)out.len;
+	atomic_fetch_add_explicit(&t->stats.produce_conversions, count_records(copy, out.len),
+				  memory_order_relaxed);
 	rn_buf_free(&out);
 	return RN_KERR_NONE;
 }

@@ -469,7 +469,7 @@ static void put_msg(struct rn_buf *out, int8_t magic, int64_t offset, uint8_t at
 
 /* The records of a compressed batch as one wrapper message of the same codec. */
 static int wrap_records(struct rn_record_iter *it, int codec, int8_t magic, bool lat,
-			int64_t lat_ts, struct rn_buf *out)
+			int64_t lat_ts, struct rn_buf *out, int *count)
 {
 	struct rn_buf inner = {0}, z = {0};
 	struct rn_record r;
@@ -483,6 +483,7 @@ static int wrap_records(struct rn_record_iter *it, int codec, int8_t magic, bool
 		max_ts = r.timestamp > max_ts ? r.timestamp : max_ts;
 		put_msg(&inner, magic, magic == 1 ? r.offset - first : r.offset, tsattr,
 			r.timestamp, r.key, r.key_len, r.value, r.value_len);
+		(*count)++;
 	}
 	if (rc == 0 && inner.len > 0)
 		rc = compress_for(codec, magic, inner.data, inner.len, &z);
@@ -510,19 +511,23 @@ int rn_legacy_from_v2(const uint8_t *batch, size_t len, int8_t magic, int64_t mi
 	if (rc < 0)
 		return rc == RN_ETOOLARGE ? rc : RN_ECORRUPT;
 	size_t start = out->len;
+	int count = 0;
 	if (codec != RN_CODEC_NONE && codec != RN_CODEC_ZSTD) {
-		rc = wrap_records(&it, codec, magic, lat, h.max_timestamp, out);
+		rc = wrap_records(&it, codec, magic, lat, h.max_timestamp, out, &count);
 	} else {
 		uint8_t tsattr = magic == 1 && lat ? RN_LEGACY_ATTR_LOG_APPEND_TIME : 0;
 		struct rn_record r;
-		while ((rc = rn_record_iter_next(&it, &r)) == 1)
-			if (r.offset >= min_offset)
-				put_msg(out, magic, r.offset, tsattr, r.timestamp, r.key, r.key_len,
-					r.value, r.value_len);
+		while ((rc = rn_record_iter_next(&it, &r)) == 1) {
+			if (r.offset < min_offset)
+				continue;
+			put_msg(out, magic, r.offset, tsattr, r.timestamp, r.key, r.key_len,
+				r.value, r.value_len);
+			count++;
+		}
 	}
 	if (rc < 0) {
 		out->len = start;
 		return RN_ECORRUPT;
 	}
-	return 0;
+	return count;
 }

@@ -71,9 +71,10 @@ int rn_legacy_to_v2(const uint8_t *in, size_t len, const struct rn_legacy_in *op
  * the records of an uncompressed batch below min_offset skipped (those of a compressed one
  * kept: the client skips them), headers dropped, the codec kept as one wrapper message (zstd,
  * which magic 0/1 cannot carry, is written uncompressed), LogAppendTime kept in magic 1.
- * scratch (caller-owned, reusable) holds the decompressed records meanwhile. Returns 0 (maybe
- * appending nothing), RN_ECORRUPT (not a valid v2 batch, undecodable records) or RN_ETOOLARGE
- * (records over RN_LEGACY_MAX_INFLATE). On error out->len is back to its value at entry. */
+ * scratch (caller-owned, reusable) holds the decompressed records meanwhile. Returns the number
+ * of records converted (>= 0; 0 when nothing was appended), RN_ECORRUPT (not a valid v2 batch,
+ * undecodable records) or RN_ETOOLARGE (records over RN_LEGACY_MAX_INFLATE). On error out->len
+ * is back to its value at entry. */
 int rn_legacy_from_v2(const uint8_t *batch, size_t len, int8_t magic, int64_t min_offset,
 		      struct rn_buf *scratch, struct rn_buf *out);
 

@@ -16,7 +16,7 @@ pytest.importorskip("lz4.frame")
 snappy = pytest.importorskip("snappy")
 
 from conftest import (RawConn, Reader, create_topic, ck_consume, ck_produce, i16, i32, i64, i8,
-                      karray, kbytes, kstr, unique)
+                      karray, kbytes, kstr, metric_value, unique)
 
 NONE, GZIP, SNAPPY, LZ4 = 0, 1, 2, 3
 CODECS = {"none": NONE, "gzip": GZIP, "snappy": SNAPPY, "lz4": LZ4}
@@ -267,6 +267,12 @@ def test_raw_round_trip(broker, raw, magic, codec):
         [(i, r[0], r[1]) for i, r in enumerate(recs)]
     if magic == 1:
         assert [m.timestamp()[1] for m in msgs] == want_ts
+    # Kafka's BrokerTopicMetrics Produce/FetchMessageConversionsPerSec, as counters.
+    text = broker.metrics()
+    assert metric_value(text, "kafka_server_brokertopicmetrics_producemessageconversions_total",
+                        {"topic": t}) == 30
+    assert metric_value(text, "kafka_server_brokertopicmetrics_fetchmessageconversions_total",
+                        {"topic": t}) >= 4 * 30
 
 
 def test_bad_legacy_sets(broker, raw):

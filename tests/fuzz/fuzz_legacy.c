@@ -32,8 +32,9 @@ static void round_trip(const uint8_t *v2, size_t len, struct rn_buf *scratch)
 		}
 		for (int8_t magic = 0; magic <= 1; magic++) {
 			struct rn_buf down = {0}, up = {0};
-			int rc = rn_legacy_from_v2(v2 + off, (size_t)total, magic, 0, scratch, &down);
-			if (rc == 0 && down.len > 0)
+			int rc =
+			    rn_legacy_from_v2(v2 + off, (size_t)total, magic, 0, scratch, &down);
+			if (rc >= 0 && down.len > 0)
 				rc = rn_legacy_to_v2(down.data, down.len, &nolimit, &up);
 			/* Inflated past the bound on the way down is the one allowed failure. */
 			if (rc < 0 && rc != RN_ETOOLARGE) {

@@ -41,7 +41,7 @@ static uint8_t *fetch(struct rn_partition *p, int16_t v, int64_t offset, int64_t
 	struct rn_read_info ri = {0};
 	assert_int_equal(rn_partition_read(p, offset, (uint32_t)limit, min_one, &ri), 0);
 	struct rn_fetch_response_partition_data pd = {0};
-	*rc = rn_downconvert_fetch(p, v, offset, limit, min_one, &ri, &pd);
+	*rc = rn_downconvert_fetch(NULL, p, v, offset, limit, min_one, &ri, &pd);
 	*len = (size_t)ri.len;
 	*next = ri.next_offset;
 	uint8_t *out = malloc(ri.len + 1);
