@@ -15,8 +15,8 @@
  * compressed themselves. In magic 1 the inner offsets are relative (0, 1, ...) and the wrapper
  * carries the absolute offset of the last inner message; in magic 0 all offsets are absolute.
  *
- * Codec quirks: old clients frame snappy the xerial way (decompress.c accepts both); magic 0
- * lz4 carries a wrong frame header checksum (KAFKA-3160: computed over the magic number too),
+ * Codec quirks: old clients frame snappy the xerial way (compress.c reads both; we write it); magic
+ * 0 lz4 carries a wrong frame header checksum (KAFKA-3160: computed over the magic number too),
  * which Kafka ignores when reading magic 0 and reproduces when writing it.
  */
 #ifndef RN_PROTO_LEGACY_RECORDS_H

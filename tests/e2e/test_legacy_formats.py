@@ -454,3 +454,53 @@ def test_fetch_size_limits(broker, raw):
     err, _hwm, data = fetch(c, 3, t, 0, 5, partition_max=10, max_bytes=10)
     assert err == 0 and [m[0] for m in parse_messages(data)] == [5]
 
+
+
+KAFKA_GO_SRC = "/usr/share/gocode/src/github.com/segmentio/kafka-go"
+
+
+@pytest.fixture(scope="session")
+def kafka_go(tmp_path_factory):
+    """tests/e2e/kafkago built against Debian's segmentio/kafka-go 0.2.1 (skip without it:
+    apt install golang-go golang-github-segmentio-kafka-go-dev)."""
+    import os
+    import shutil
+    import subprocess
+    if not shutil.which("go") or not os.path.isdir(KAFKA_GO_SRC):
+        pytest.skip("needs golang-go and golang-github-segmentio-kafka-go-dev")
+    d = tmp_path_factory.mktemp("kafkago")
+    env = dict(os.environ, GOPATH="/usr/share/gocode", GO111MODULE="off",
+               GOCACHE=str(d / "cache"), GOFLAGS="")
+    src = os.path.join(os.path.dirname(__file__), "kafkago")
+    r = subprocess.run(["go", "build", "-o", str(d / "kafkago"), "."], cwd=src, env=env,
+                       capture_output=True, timeout=300)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    return str(d / "kafkago")
+
+
+def _kafka_go(binary, broker, t, codec, mode, n):
+    import subprocess
+    r = subprocess.run([binary, broker.bootstrap, t, codec, mode, str(n)], capture_output=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    return [tuple(line.split("\t")) for line in r.stdout.decode().splitlines()]
+
+
+@pytest.mark.parametrize("codec", list(CODECS))
+def test_segmentio_kafka_go(broker, kafka_go, codec):
+    """Debian 12's segmentio/kafka-go 0.2.1 (Produce v2 magic 1, Fetch v2, no ApiVersions)
+    round-trips its own records, and reads what confluent-kafka wrote; confluent-kafka reads
+    what it wrote."""
+    t = unique("lg")
+    create_topic(broker.bootstrap, t)
+    _kafka_go(kafka_go, broker, t, codec, "write", 20)
+    want = [(str(i), "k%d" % i, "v%d" % i, str(1700000000000 + i)) for i in range(20)]
+    assert _kafka_go(kafka_go, broker, t, codec, "read", 20) == want
+    msgs = ck_consume(broker.bootstrap, t, [0], 20)
+    assert [(m.offset(), m.key(), m.value(), m.timestamp()[1]) for m in msgs] == \
+        [(i, b"k%d" % i, b"v%d" % i, 1700000000000 + i) for i in range(20)]
+    t2 = unique("lg")
+    create_topic(broker.bootstrap, t2)
+    ck_produce(broker.bootstrap, t2, [(b"k%d" % i, b"v%d" % i, None, 1700000000000 + i, 0)
+                                      for i in range(20)], **{"compression.type": codec})
+    assert _kafka_go(kafka_go, broker, t2, codec, "read", 20) == want
