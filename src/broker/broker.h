@@ -33,6 +33,8 @@ struct rn_api_stats {
 struct rn_topic_stats {
 	_Atomic uint64_t records_in, bytes_in, records_out, bytes_out;
 	_Atomic uint64_t produce_requests, fetch_requests, failed_produce, failed_fetch;
+	/* Records converted from (produce) or to (fetch) magic 0/1: broker/legacy.h. */
+	_Atomic uint64_t produce_conversions, fetch_conversions;
 };
 
 /* A partition slot of a topic: the log and the fetches parked on it (long poll). */

@@ -10,14 +10,15 @@
 #include "proto/api.h"
 
 /*
- * Advertised version ranges (../shared/docs/protocol.md, "advertise" column). Some minimums
- * are 0 although the oldest versions carry legacy message formats we refuse: librdkafka enables
- * features (compression, MsgVer2) only when the broker range OVERLAPS old versions, so raising
- * Produce's minimum above 0 silently turns compression off in every librdkafka client.
+ * Advertised version ranges (../shared/docs/protocol.md, "advertise" column). Produce and Fetch
+ * start at 0 as in Kafka 3.x: legacy message sets are converted (broker/legacy.h). librdkafka
+ * enables features (compression, MsgVer2) only when the broker range OVERLAPS old versions, so
+ * raising Produce's minimum above 0 would silently turn compression off in every librdkafka
+ * client; kafka-python's version inference only looks for a version inside the range.
  */
 static const struct rn_api_entry entries[] = {
     {0, 0, 7, rn_h_produce},
-    {1, 4, 11, rn_h_fetch},
+    {1, 0, 11, rn_h_fetch},
     {2, 0, 8, rn_h_list_offsets},
     {3, 0, 6, rn_h_metadata},
     {10, 0, 2, rn_h_find_coordinator},
@@ -41,7 +42,6 @@ static const struct rn_api_entry entries[] = {
     {25, 0, 1, rn_h_add_offsets_to_txn},
     {26, 0, 1, rn_h_end_txn},
     {28, 0, 3, rn_h_txn_offset_commit},
-    {32, 0, 2, rn_h_describe_configs},
     {35, 0, 4, rn_h_describe_log_dirs},
     {32, 0, 4, rn_h_describe_configs},
     {33, 0, 2, rn_h_alter_configs},
@@ -75,6 +75,8 @@ enum rn_kerr rn_kerr_from(int err)
 	case RN_EINVALID: return RN_KERR_INVALID_REQUEST;
 	case RN_EOUTOFORDER: return RN_KERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
 	case RN_EPRODUCER_EPOCH: return RN_KERR_INVALID_PRODUCER_EPOCH;
+	case RN_EBADRECORD: return RN_KERR_INVALID_RECORD;
+	case RN_EBADTIMESTAMP: return RN_KERR_INVALID_TIMESTAMP;
 	case RN_EOFFLINE:
 	case -EIO:
 	case -ENOSPC:

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "broker/handler.h"
+#include "broker/legacy.h"
 #include "broker/topics.h"
 #include "broker/waiter.h"
 #include "core/alloc.h"
@@ -154,6 +155,13 @@ static void fill_partition(struct fetch *f, struct rn_topic *t,
 		if (ri.file)
 			rn_fileref_put(ri.file);
 		pd->error_code = RN_KERR_UNSUPPORTED_COMPRESSION_TYPE;
+		*error = true;
+		return;
+	}
+	/* Fetch v0-v3 reads magic 0/1: converted copies, never the log's bytes. */
+	if (f->ctx->hdr.api_version <= 3 &&
+	    rn_downconvert_fetch(t, p, f->ctx->hdr.api_version, fp->fetch_offset, limit, min_one,
+				 &ri, pd) < 0) {
 		*error = true;
 		return;
 	}

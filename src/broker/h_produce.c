@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "broker/handler.h"
+#include "broker/legacy.h"
 #include "broker/recompress.h"
 #include "broker/topics.h"
 #include "broker/txns.h"
@@ -88,7 +89,14 @@ static void append_one(struct produce *pr, struct rn_topic *t,
 		pp->error_code = RN_KERR_CORRUPT_MESSAGE;
 		return;
 	}
-	/* compression.type other than producer: store the topic's codec (before any lock). */
+	/* The magic byte before anything else: a legacy set has no v2 header to look at. */
+	pp->error_code = rn_legacy_produce(ctx, t, p, &pd->records);
+	if (pp->error_code != RN_KERR_NONE) {
+		atomic_fetch_add_explicit(&t->stats.failed_produce, 1, memory_order_relaxed);
+		return;
+	}
+	/* compression.type other than producer: store the topic's codec (before any lock), after
+	 * a legacy set became v2 batches. */
 	int rrc = rn_recompress(&ctx->req->arena, atomic_load(&t->compression), &pd->records);
 	if (rrc < 0) {
 		pp->error_code = (int16_t)rn_kerr_from(rrc);

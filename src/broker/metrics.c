@@ -34,6 +34,15 @@ static void topic_counters(struct rn_topic *t, void *arg)
 		      "kafka_server_brokertopicmetrics_totalfetchrequests_total{topic=\"%s\"} "
 		      "%llu\n",
 		      t->name, ld(&s->fetch_requests));
+	rn_buf_printf(
+	    out,
+	    "kafka_server_brokertopicmetrics_producemessageconversions_total{topic=\"%s\"} "
+	    "%llu\n",
+	    t->name, ld(&s->produce_conversions));
+	rn_buf_printf(out,
+		      "kafka_server_brokertopicmetrics_fetchmessageconversions_total{topic=\"%s\"} "
+		      "%llu\n",
+		      t->name, ld(&s->fetch_conversions));
 }
 
 static void partition_gauges(struct rn_topic *t, void *arg)

@@ -17,6 +17,8 @@ const char *rn_strerror(int err)
 	case RN_EOUTOFORDER: return "out-of-order sequence number";
 	case RN_EPRODUCER_EPOCH: return "old producer epoch";
 	case RN_EDUPLICATE: return "duplicate sequence number";
+	case RN_EBADRECORD: return "invalid record";
+	case RN_EBADTIMESTAMP: return "invalid timestamp";
 	default: return err < 0 && err > RN_EBASE ? strerror(-err) : "unknown error";
 	}
 }

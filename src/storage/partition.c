@@ -51,6 +51,13 @@ void rn_partition_set_config(struct rn_partition *p, const struct rn_log_config 
 	pthread_mutex_unlock(&p->lock);
 }
 
+void rn_partition_get_config(struct rn_partition *p, struct rn_log_config *out)
+{
+	pthread_mutex_lock(&p->lock);
+	*out = p->cfg;
+	pthread_mutex_unlock(&p->lock);
+}
+
 static int cmp_seg(const void *a, const void *b)
 {
 	int64_t x = (*(struct rn_segment *const *)a)->base,

@@ -42,6 +42,8 @@ void rn_partition_close(struct rn_partition *p);
 int rn_partition_delete(struct rn_partition *p);
 /* Applies new settings (topic config change); takes effect from the next append/maintenance. */
 void rn_partition_set_config(struct rn_partition *p, const struct rn_log_config *cfg);
+/* Copies the partition's current settings (as sanitized) into *out. */
+void rn_partition_get_config(struct rn_partition *p, struct rn_log_config *out);
 
 struct rn_append_info {
 	int64_t base_offset;     /* offset given to the first record */
