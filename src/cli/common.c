@@ -384,6 +384,10 @@ const char *rn__cli_explain(rd_kafka_t *rk, rd_kafka_resp_err_t err, char *buf, 
 
 	if (local && last_error[0])
 		snprintf(buf, len, "%s (%s)", rd_kafka_err2str(err), last_error);
+	else if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
+		snprintf(buf, len,
+			 "%s (the broker's message.max.bytes or the topic's max.message.bytes)",
+			 rd_kafka_err2str(err));
 	else
 		snprintf(buf, len, "%s", rd_kafka_err2str(err));
 	return buf;
