@@ -12,10 +12,9 @@
 
 const char rn__cli_common_help[] =
     "Common options:\n"
-    "  -b, --bootstrap-server HOST[:PORT][,HOST[:PORT]...]\n"
-    "                                    brokers to contact (default " RN_CLI_DEFAULT_BOOTSTRAP
-    "); a\n"
-    "                                    missing PORT means 9092, as in kcat and librdkafka\n"
+    "  -b, --bootstrap-server HOST[:PORT],...\n"
+    "                                    brokers (default " RN_CLI_DEFAULT_BOOTSTRAP "; PORT\n"
+    "                                    defaults to 9092, as in kcat and librdkafka)\n"
     "  -X, --property KEY=VALUE          librdkafka property, repeatable (wins over flags)\n"
     "      --timeout-ms MS               timeout of each broker request (default 10000)\n"
     "  -v, --verbose                     show librdkafka's own log lines\n"
