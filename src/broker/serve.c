@@ -15,10 +15,10 @@
 #include <unistd.h>
 
 #include "broker/broker.h"
-#include "broker/config_compat.h"
 #include "broker/config_alter.h"
 #include "broker/dispatch.h"
 #include "broker/groups.h"
+#include "broker/config_compat.h"
 #include "broker/handler.h"
 #include "broker/maintenance.h"
 #include "broker/txns.h"
@@ -62,11 +62,11 @@ static void list_config(void)
 {
 	size_t n;
 	const struct rn_cfg_def *d = rn_config_defs(&n);
+	rn__cfg_compat_list(stdout); /* key families first, then every key */
 	for (size_t i = 0; i < n; i++)
 		printf("%-45s %s%s%s\n", d[i].name, d[i].def ? d[i].def : "(null)",
 		       rn_config_is_dynamic(d[i].name) ? "  (dynamic)" : "",
 		       d[i].no_effect ? "  (accepted, no effect)" : "");
-	rn__cfg_compat_list(stdout);
 	rn_topic_cfg_list(stdout);
 }
 

@@ -307,7 +307,7 @@ static void report(struct prod *p, long long sent)
  * the topic's name: a producer's first Metadata request for a topic auto-creates it with the
  * broker's num.partitions, and --partitions would then be lost. A topic that exists already
  * is fine when its partition count matches (wait_topic checks). A broker without CreateTopics
- * (the mock) only gets a warning, since its topics are made at start-up.
+ * (the mock) only gets a warning for a topic it lacks; its topics are made at start-up.
  */
 static void create_topic(struct prod *p)
 {
@@ -316,6 +316,14 @@ static void create_topic(struct prod *p)
 
 	if (a->partitions < 0)
 		return;
+	/* An existing topic needs no CreateTopics (which the mock would time out on). */
+	const struct rd_kafka_metadata *md;
+	if (!rd_kafka_metadata(p->rk, 1, NULL, &md, a->common.timeout_ms)) {
+		bool exists = rn__cli_find_topic(md, a->topic) != NULL;
+		rd_kafka_metadata_destroy(md);
+		if (exists)
+			return;
+	}
 	rd_kafka_NewTopic_t *nt =
 	    rd_kafka_NewTopic_new(a->topic, a->partitions, -1, err, sizeof(err));
 	rd_kafka_queue_t *q = rd_kafka_queue_new(p->rk);

@@ -12,10 +12,9 @@
 
 const char rn__cli_common_help[] =
     "Common options:\n"
-    "  -b, --bootstrap-server HOST[:PORT][,HOST[:PORT]...]\n"
-    "                                    brokers to contact (default " RN_CLI_DEFAULT_BOOTSTRAP
-    "); a\n"
-    "                                    missing PORT means 9092, as in kcat and librdkafka\n"
+    "  -b, --bootstrap-server HOST[:PORT],...\n"
+    "                                    brokers (default " RN_CLI_DEFAULT_BOOTSTRAP "; PORT\n"
+    "                                    defaults to 9092, as in kcat and librdkafka)\n"
     "  -X, --property KEY=VALUE          librdkafka property, repeatable (wins over flags)\n"
     "      --timeout-ms MS               timeout of each broker request (default 10000)\n"
     "  -v, --verbose                     show librdkafka's own log lines\n"
@@ -384,6 +383,10 @@ const char *rn__cli_explain(rd_kafka_t *rk, rd_kafka_resp_err_t err, char *buf, 
 
 	if (local && last_error[0])
 		snprintf(buf, len, "%s (%s)", rd_kafka_err2str(err), last_error);
+	else if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
+		snprintf(buf, len,
+			 "%s (the broker's message.max.bytes or the topic's max.message.bytes)",
+			 rd_kafka_err2str(err));
 	else
 		snprintf(buf, len, "%s", rd_kafka_err2str(err));
 	return buf;

@@ -124,7 +124,7 @@ static unsigned conn_limit(void)
 int rn_http_admin_start(const char *host, int port, struct rn_http_admin **out)
 {
 	struct sockaddr_storage ss = {0};
-	/* AUTO: epoll on Linux, else poll; never select. */
+	/* AUTO picks epoll on Linux: select() fails on descriptors above 1023. */
 	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	unsigned limit = conn_limit();
 	if (!host || port < 0 || port > 65535)
