@@ -399,10 +399,8 @@ static int write_file(const char *path, const void *data, size_t len)
 	return rc;
 }
 
-/* The index files of the finished group: a final time entry as at deactivation, and the
- * aborted transactions whose markers fall in [base, end) (Kafka copies them too). */
-static int write_indexes(struct rn_partition *p, const struct plan *pl, struct writer *w,
-			 int64_t end)
+/* The index files of the finished group: a final time entry as at deactivation. */
+static int write_indexes(struct rn_partition *p, struct writer *w)
 {
 	if (w->max_ts > w->last_tts && w->max_off >= 0) {
 		uint8_t e[12];
@@ -410,18 +408,9 @@ static int write_indexes(struct rn_partition *p, const struct plan *pl, struct w
 		rn_put_be32(e + 8, (uint32_t)(w->max_off - w->base));
 		rn_buf_append(&w->tidx, e, 12);
 	}
-	struct rn_buf t = {0};
-	for (uint32_t i = 0; i < pl->naborted; i++) {
-		const struct rn_aborted_txn *a = &pl->aborted[i];
-		if (a->last_offset < w->base || a->last_offset >= end)
-			continue;
-		uint8_t e[34] = {0};
-		rn_put_be64(e + 2, (uint64_t)a->pid);
-		rn_put_be64(e + 10, (uint64_t)a->first_offset);
-		rn_put_be64(e + 18, (uint64_t)a->last_offset);
-		rn_put_be64(e + 26, (uint64_t)a->lso);
-		rn_buf_append(&t, e, sizeof(e));
-	}
+	/* Every aborted transaction whose marker is in the group lost its data (which comes
+	 * before the marker, in this group or an earlier one): as Kafka, its entry is not kept,
+	 * so readers no longer filter that producer's later batches. The file stays, empty. */
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/%020lld.index.cleaned", p->dir, (long long)w->base);
 	int rc = write_file(path, w->oidx.data, w->oidx.len);
@@ -430,8 +419,7 @@ static int write_indexes(struct rn_partition *p, const struct plan *pl, struct w
 		rc = write_file(path, w->tidx.data, w->tidx.len);
 	snprintf(path, sizeof(path), "%s/%020lld.txnindex.cleaned", p->dir, (long long)w->base);
 	if (rc == 0)
-		rc = write_file(path, t.data, t.len);
-	rn_buf_free(&t);
+		rc = write_file(path, NULL, 0);
 	return rc;
 }
 
@@ -492,7 +480,7 @@ static int clean_group(struct ctx *c, struct plan *pl, struct rn__filter *f, int
 	if (rc >= 0)
 		rc = rn_io_fsync(w.fd);
 	if (rc >= 0)
-		rc = write_indexes(p, pl, &w, pl->segs[j - 1].end);
+		rc = write_indexes(p, &w);
 	if (rc >= 0 && rn__cleaner_step_hook)
 		rn__cleaner_step_hook(2);
 	int64_t *olds = rn_malloc((size_t)(j - i) * sizeof(*olds));

@@ -108,7 +108,16 @@ static void replace_in_memory(struct rn_partition *p, int first, const struct rn
 			p->txnfiles[k++] = b;
 	}
 	p->ntxnfiles = k;
-	rn__txn_add_file(p, c->base);
+	/* Aborted transactions with their marker in the group have no data left (see
+	 * write_indexes in cleaner_clean.c): read_committed fetches stop reporting them. */
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < p->naborted; i++) {
+		const struct rn_aborted_txn *a = &p->aborted[i];
+		if (a->last_offset < c->base || a->last_offset >= c->end)
+			p->aborted[n++] = *a;
+	}
+	p->naborted = n;
+	atomic_store(&p->has_aborted, n > 0);
 }
 
 static int find_first(struct rn_partition *p, const struct rn__cleaned *c)
