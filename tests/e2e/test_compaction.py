@@ -158,7 +158,7 @@ def test_sigkill_during_cleaning(make_broker):
     print("RUNNEL_COMPACTION_SEED=%d" % seed)
     rnd = random.Random(seed)
     # Throttled so that a clean takes long enough to be killed in the middle.
-    b = make_broker(sets={**CLEANER, "log.cleaner.io.max.bytes.per.second": 4 << 20})
+    b = make_broker(sets={**CLEANER, "log.cleaner.io.max.bytes.per.second": 512 << 10})
     t = create_topic(b.bootstrap, unique("kill"), config={**TOPIC_CFG,
                                                           "segment.bytes": str(256 << 10)})
     nkeys = 2000
@@ -168,9 +168,12 @@ def test_sigkill_during_cleaning(make_broker):
         last = produce_updates(b.bootstrap, t, nkeys, rounds)
         for k, off in last.items():
             expect[k] = (off, rounds - 1)
-        # Segments roll after 1 s idle; the throttled clean then runs for a while: kill at a
-        # random point of it.
-        time.sleep(rnd.uniform(1.0, 2.5))
+        # The throttled clean (about 400 KB at 512 KB/s) runs for most of a second once the
+        # last segment rolled: kill at a random point after its first .cleaned file appears.
+        d = b.partition_dir(t, 0)
+        wait_until(lambda: any(f.endswith(".cleaned") for f in os.listdir(d)), 20,
+                   interval=0.005, what="a clean in progress")
+        time.sleep(rnd.uniform(0, 0.5))
         b.kill()
         b.start()
         msgs = read_all(b.bootstrap, t)
