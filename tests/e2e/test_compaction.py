@@ -76,7 +76,14 @@ def read_all(bootstrap, topic, isolation="read_uncommitted", timeout=30.0):
 
 def log_bytes(broker, topic):
     d = broker.partition_dir(topic, 0)
-    return sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d) if f.endswith(".log"))
+    total = 0
+    for f in os.listdir(d):
+        if f.endswith(".log"):
+            try:
+                total += os.path.getsize(os.path.join(d, f))
+            except FileNotFoundError:  # swapped or deleted meanwhile
+                pass
+    return total
 
 
 def cleans(broker):
