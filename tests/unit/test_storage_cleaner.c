@@ -470,6 +470,14 @@ static void test_producer_state_kept(void **state)
 	set_producer(b.data, 42, 0, 30, false); /* the next sequence */
 	assert_int_equal(rn_partition_append(p, b.data, b.len, &ai), 0);
 	rn_buf_free(&b);
+	/* Now that batch is the producer's last: the empty header goes at the next clean. */
+	assert_int_equal(rn_partition_maintain(p, rn_wall_ms() + 16 * 86400000LL), 0);
+	assert_int_equal(rn_partition_clean(p, &o, NULL), 1);
+	read_all(p, &l);
+	assert_int_equal(l.empty_batches, 0);
+	assert_int_equal(count_key(&l, 0), 1); /* "x" replaced "v9" */
+	assert_int_equal(get_key(&l, 0).offset, rn_partition_log_end(p) - 1);
+	free(l.r);
 	rn_partition_close(p);
 	bb_rmrf(dir);
 	free(dir);
