@@ -275,3 +275,23 @@ def test_transactions_visibility_after_clean(make_broker):
                what="aborted records cleaned away")
     assert visible("read_committed") == want
     assert len(read_all(b.bootstrap, t, isolation="read_committed")) == 10
+
+
+def test_tombstones_go_after_restart(make_broker):
+    """The delete horizon is in the batches; a restart must not make tombstones immortal."""
+    b = make_broker(sets=CLEANER)
+    t = create_topic(b.bootstrap, unique("tomb2"), config={**TOPIC_CFG,
+                                                           "delete.retention.ms": "5000"})
+    p = ck_producer(b.bootstrap)
+    for k in range(20):
+        p.produce(t, key=b"k%d" % k, value=b"v")
+    for k in range(10):
+        p.produce(t, key=b"k%d" % k, value=None)
+    p.produce(t, key=b"end", value=b"v")
+    p.flush(10)
+    # First clean: the old values go, the tombstones stay (their horizon is 5 s away).
+    wait_until(lambda: len(read_all(b.bootstrap, t)) == 21, 30, interval=0.3,
+               what="superseded values cleaned, tombstones kept")
+    b.restart()
+    wait_until(lambda: len(read_all(b.bootstrap, t)) == 11, 60, interval=0.5,
+               what="tombstones gone after the restart")
