@@ -87,6 +87,17 @@ static int64_t clean_point_locked(struct rn_partition *p)
 	return cp < first ? first : cp;
 }
 
+/* Kafka's LogSegment.getFirstBatchTimestamp: the first batch's max timestamp (INT64_MAX when
+ * it cannot be read). Caller holds p->lock. */
+static int64_t first_batch_ts(struct rn_partition *p, struct rn_segment *s)
+{
+	struct rn_batch_header h;
+	if (rn__seg_ensure_open(p, s, false) < 0 ||
+	    rn__read_header(s->file->fd, 0, atomic_load(&s->size), &h) != 1)
+		return INT64_MAX;
+	return h.max_timestamp;
+}
+
 static void state_locked(struct rn_partition *p, int64_t now, struct rn_clean_state *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -102,10 +113,8 @@ static void state_locked(struct rn_partition *p, int64_t now, struct rn_clean_st
 			st->clean_bytes += size;
 		} else if (s->base < st->first_uncleanable) {
 			st->dirty_bytes += size;
-			/* Deviation: Kafka looks at the first dirty batch's timestamp; the
-			 * segment's largest one says all of its records are that old. */
 			if (first_dirty && max_lag != INT64_MAX && max_lag >= 0)
-				overdue = rn__seg_max_ts(p, s) < now - max_lag;
+				overdue = first_batch_ts(p, s) < now - max_lag;
 			first_dirty = false;
 		}
 	}

@@ -513,6 +513,61 @@ static void test_keyless_refused(void **state)
 	free(dir);
 }
 
+static void append_at(struct rn_partition *p, int n, int64_t ts)
+{
+	struct rn_buf b = {0};
+	bb_batch(&b, n, ts, 100);
+	struct rn_append_info ai;
+	assert_int_equal(rn_partition_append(p, b.data, b.len, &ai), 0);
+	rn_buf_free(&b);
+}
+
+static void test_lags_and_ratio(void **state)
+{
+	(void)state;
+	char *dir = bb_tmpdir();
+	struct rn_log_config c = compact_cfg();
+	c.min_compaction_lag_ms = 3600000;
+	c.min_cleanable_ratio = 0.5;
+	struct rn_partition *p = open_p(dir, &c);
+	int64_t now = rn_wall_ms();
+	for (int i = 0; i < 20; i++)
+		append_at(p, 10, now);
+	assert_int_equal(rn_partition_maintain(p, now + 8 * 86400000LL), 0);
+	/* Records younger than min.compaction.lag.ms are not cleanable. */
+	struct rn_clean_state st;
+	rn_partition_clean_state(p, now, &st);
+	assert_int_equal(st.first_uncleanable, 0);
+	assert_false(st.cleanable);
+	rn_partition_clean_state(p, now + 3600100, &st);
+	assert_true(st.cleanable);
+	assert_true(st.dirty_ratio > 0.99);
+	/* A runtime config change is honoured: ratio 1.0 is out of reach... */
+	c.min_compaction_lag_ms = 0;
+	c.min_cleanable_ratio = 1.0;
+	rn_partition_set_config(p, &c);
+	struct rn_clean_opts o = opts(1 << 20);
+	o.force = false;
+	o.now_ms = now;
+	assert_int_equal(rn_partition_clean(p, &o, NULL), 1); /* 20/20 dirty: ratio 1.0 */
+	for (int i = 0; i < 2; i++)
+		append_at(p, 10, now);
+	assert_int_equal(rn_partition_maintain(p, now + 16 * 86400000LL), 0);
+	rn_partition_clean_state(p, now, &st);
+	assert_true(st.dirty_ratio < 1.0);
+	assert_false(st.cleanable);
+	/* ...but max.compaction.lag.ms forces the clean of records that old. */
+	c.max_compaction_lag_ms = 60000;
+	rn_partition_set_config(p, &c);
+	rn_partition_clean_state(p, now + 60100, &st);
+	assert_true(st.cleanable);
+	rn_partition_clean_state(p, now + 1000, &st);
+	assert_false(st.cleanable);
+	rn_partition_close(p);
+	bb_rmrf(dir);
+	free(dir);
+}
+
 /* ---- concurrency and throttle ---- */
 
 struct reader_arg {
@@ -704,6 +759,7 @@ int main(void)
 	    cmocka_unit_test(test_io_failures),
 	    cmocka_unit_test(test_concurrent_append_read_clean),
 	    cmocka_unit_test(test_throttle),
+	    cmocka_unit_test(test_lags_and_ratio),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
