@@ -4,6 +4,7 @@ and transactions survive a clean, keyless records are refused."""
 import os
 import random
 import struct
+import threading
 import time
 
 import pytest
@@ -95,7 +96,37 @@ def test_million_updates_converge(make_broker):
     t = create_topic(b.bootstrap, unique("compact"), config={**TOPIC_CFG,
                                                              "compression.type": "producer"})
     nkeys, rounds = 10000, 100
-    last = produce_updates(b.bootstrap, t, nkeys, rounds, **{"compression.codec": "lz4"})
+    # A consumer reads the partition from the start while it is written and cleaned: every
+    # batch it gets is whole and offsets only grow, also across swaps of the segments it reads.
+    stop = threading.Event()
+    tail = {"n": 0, "bad": []}
+
+    def tailer():
+        import confluent_kafka
+        c = ck_consumer(b.bootstrap)
+        c.assign([confluent_kafka.TopicPartition(t, 0, confluent_kafka.OFFSET_BEGINNING)])
+        prev = -1
+        try:
+            while not stop.is_set():
+                for m in c.consume(num_messages=10000, timeout=0.2):
+                    if m.error():
+                        tail["bad"].append(str(m.error()))
+                        continue
+                    if m.offset() <= prev:
+                        tail["bad"].append("offset %d after %d" % (m.offset(), prev))
+                    prev = m.offset()
+                    tail["n"] += 1
+        finally:
+            c.close()
+    th = threading.Thread(target=tailer)
+    th.start()
+    try:
+        last = produce_updates(b.bootstrap, t, nkeys, rounds, **{"compression.codec": "lz4"})
+        wait_until(lambda: tail["n"] > 0, 30, what="the tailing consumer to read")
+    finally:
+        stop.set()
+        th.join()
+    assert not tail["bad"], tail["bad"][:5]
     # Converged: after the last roll and clean, the log holds about one record per key.
     wait_until(lambda: log_bytes(b, t) < 2 << 20 and cleans(b) > 0, 60,
                what="the log to be compacted (%d bytes)" % log_bytes(b, t))
