@@ -19,6 +19,7 @@
 #include "core/io.h"
 #include "storage/cleaner.h"
 #include "storage/cleaner_int.h"
+#include "storage/logdir.h"
 #include "storage/partition.h"
 
 #define NKEYS 40
@@ -568,6 +569,56 @@ static void test_lags_and_ratio(void **state)
 	free(dir);
 }
 
+/* The background threads over a log dir: two threads, three compacted partitions and one
+ * that is not; the clean points land in cleaner-offset-checkpoint and survive a reopen. */
+static void test_threads_and_checkpoint(void **state)
+{
+	(void)state;
+	char *dir = bb_tmpdir();
+	struct rn_logdir *d;
+	assert_int_equal(rn_logdir_open(dir, &d), 0);
+	struct rn_log_config c = compact_cfg();
+	struct rn_partition *ps[4];
+	for (int i = 0; i < 4; i++) {
+		struct rn_log_config ci = c;
+		ci.cleanup_compact = i < 3;
+		assert_int_equal(rn_logdir_open_partition(d, "t", i, &ci, true, &ps[i]), 0);
+		fill(ps[i], 0);
+	}
+	struct rn_cleaner_config cc;
+	rn_cleaner_config_default(&cc);
+	cc.threads = 2;
+	cc.backoff_ms = 10;
+	cc.dedupe_buffer_size = 1 << 20;
+	struct rn_cleaner *cl;
+	assert_int_equal(rn_cleaner_start(d, &cc, &cl), 0);
+	assert_non_null(cl);
+	int64_t deadline = rn_mono_ms() + 20000;
+	for (int i = 0; i < 3; i++)
+		while (rn_partition_clean_point(ps[i]) < ROUNDS * NKEYS && rn_mono_ms() < deadline)
+			usleep(1000);
+	rn_cleaner_wakeup(cl);
+	rn_cleaner_stop(cl);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(rn_partition_clean_point(ps[i]), ROUNDS * NKEYS);
+		check_latest(ps[i], ROUNDS - 1);
+	}
+	assert_int_equal(rn_partition_clean_point(ps[3]), 0); /* not compacted: untouched */
+	rn_logdir_close(d);
+	/* Reopened: the checkpoint gives the clean points back. */
+	assert_int_equal(rn_logdir_open(dir, &d), 0);
+	struct rn_partition *p;
+	assert_int_equal(rn_logdir_open_partition(d, "t", 1, &c, false, &p), 0);
+	assert_int_equal(rn_partition_clean_point(p), ROUNDS * NKEYS);
+	rn_logdir_close(d);
+	/* Disabled: nothing starts. */
+	cc.enable = false;
+	assert_int_equal(rn_cleaner_start(NULL, &cc, &cl), 0);
+	assert_null(cl);
+	bb_rmrf(dir);
+	free(dir);
+}
+
 /* ---- concurrency and throttle ---- */
 
 struct reader_arg {
@@ -760,6 +811,7 @@ int main(void)
 	    cmocka_unit_test(test_concurrent_append_read_clean),
 	    cmocka_unit_test(test_throttle),
 	    cmocka_unit_test(test_lags_and_ratio),
+	    cmocka_unit_test(test_threads_and_checkpoint),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
