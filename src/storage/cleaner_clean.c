@@ -312,7 +312,8 @@ static int map_batch(struct ctx *c, struct rn__filter *f, const uint8_t *b, size
 /* Builds the map over [pl->cp, pl->upper); *end is where it stops. */
 static int build_map(struct ctx *c, struct plan *pl, struct rn__filter *f, int64_t *end)
 {
-	rn__omap_clear(c->map);
+	/* At most one key per offset of the dirty section. */
+	rn__omap_reset(c->map, (uint64_t)(pl->upper - pl->cp));
 	*end = pl->upper;
 	bool full = false;
 	for (int i = 0; i < pl->n && !full; i++) {
@@ -340,7 +341,8 @@ static int build_map(struct ctx *c, struct plan *pl, struct rn__filter *f, int64
 		if (rc < 0)
 			return rc;
 	}
-	c->st->map_utilization = (double)c->map->used / (double)c->map->nslots;
+	/* Of the whole buffer, as Kafka's max-buffer-utilization-percent. */
+	c->st->map_utilization = (double)c->map->used / (double)c->map->cap;
 	return 0;
 }
 

@@ -35,14 +35,21 @@
  */
 struct rn__omap {
 	uint8_t *slots;
-	size_t nslots, used, max_used;
+	size_t cap;     /* slots allocated */
+	size_t nslots;  /* slots in use for this clean (<= cap) */
+	size_t touched; /* slots that may hold entries since the last reset */
+	size_t used, max_used;
+	double load_factor;
 	int64_t last_offset; /* highest offset put, -1 */
 };
 
 /* Allocates bytes of map (at least 8 slots). The caller frees it with rn__omap_free. */
 void rn__omap_init(struct rn__omap *m, size_t bytes, double load_factor);
 void rn__omap_free(struct rn__omap *m);
-void rn__omap_clear(struct rn__omap *m);
+/* Empties the map and uses only as many slots as max_keys keys need (at most all): a clean of
+ * a small dirty section neither clears nor touches the whole buffer. */
+void rn__omap_reset(struct rn__omap *m, uint64_t max_keys);
+void rn__omap_clear(struct rn__omap *m); /* rn__omap_reset to the whole buffer */
 /* Records offset as key's latest. Returns 0, or 1 when the key is new and the map full. */
 int rn__omap_put(struct rn__omap *m, const uint8_t *key, size_t len, int64_t offset);
 /* key's offset, or -1 when absent. */

@@ -200,13 +200,14 @@ static void collect(struct rn_buf *out, void *arg)
 		      "# TYPE kafka_log_logcleaner_deadthreadcount gauge\n"
 		      "kafka_log_logcleaner_deadthreadcount %d\n",
 		      atomic_load(&c->dead_threads));
-	rn_buf_printf(out,
-		      "# HELP kafka_log_logcleanermanager_uncleanable_partitions_count Partitions "
-		      "whose clean failed on bad data.\n"
-		      "# TYPE kafka_log_logcleanermanager_uncleanable_partitions_count gauge\n"
-		      "kafka_log_logcleanermanager_uncleanable_partitions_count{logDirectory=\"%s\"} "
-		      "%lld\n",
-		      rn_logdir_path(c->d), (long long)atomic_load(&c->uncleanable));
+	rn_buf_printf(
+	    out,
+	    "# HELP kafka_log_logcleanermanager_uncleanable_partitions_count Partitions "
+	    "whose clean failed on bad data.\n"
+	    "# TYPE kafka_log_logcleanermanager_uncleanable_partitions_count gauge\n"
+	    "kafka_log_logcleanermanager_uncleanable_partitions_count{logDirectory=\"%s\"} "
+	    "%lld\n",
+	    rn_logdir_path(c->d), (long long)atomic_load(&c->uncleanable));
 	rn_buf_printf(out,
 		      "# HELP kafka_log_logcleanermanager_max_dirty_percent Highest dirty ratio of "
 		      "a compacted partition.\n"

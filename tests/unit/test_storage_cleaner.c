@@ -232,6 +232,18 @@ static void test_offset_map(void **state)
 	assert_int_equal(rn__omap_get(&m, (const uint8_t *)"key8", 4), -1);
 	assert_int_equal(rn__omap_put(&m, (const uint8_t *)"", 0, 3), 0);
 	assert_int_equal(rn__omap_get(&m, (const uint8_t *)"", 0), 3);
+	/* A clean of a few offsets uses (and later clears) a few slots only. */
+	rn__omap_reset(&m, 5);
+	assert_int_equal(m.nslots, 11);
+	assert_int_equal(rn__omap_get(&m, (const uint8_t *)"", 0), -1);
+	for (int i = 0; i < 5; i++) {
+		snprintf(k, sizeof(k), "key%d", i);
+		assert_int_equal(rn__omap_put(&m, (const uint8_t *)k, strlen(k), i), 0);
+	}
+	assert_int_equal(rn__omap_get(&m, (const uint8_t *)"key4", 4), 4);
+	rn__omap_reset(&m, 1000);
+	assert_int_equal(m.nslots, 100);
+	assert_int_equal(rn__omap_get(&m, (const uint8_t *)"key4", 4), -1);
 	rn__omap_free(&m);
 }
 
