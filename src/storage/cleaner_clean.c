@@ -549,7 +549,10 @@ static int clean_locked(struct rn_partition *p, const struct rn_clean_opts *o,
 	int rc = make_plan(p, now, o->force, &pl);
 	if (rc <= 0)
 		return rc;
-	struct ctx c = {.p = p, .o = o, .st = st, .map = map};
+	struct rn_clean_opts oo = *o;
+	if (oo.io_buffer_size == 0)
+		oo.io_buffer_size = 512 << 10; /* log.cleaner.io.buffer.size's default */
+	struct ctx c = {.p = p, .o = &oo, .st = st, .map = map};
 	rn__throttle_init(&c.thr, o->max_bytes_per_sec);
 	struct rn__filter f = {.map = map,
 			       .now_ms = now,
