@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import (SLOW, RawConn, ck_consumer, ck_producer, crc32c, create_topic, i16, i32,
-                      i64, kstr, record_batch, unique, wait_until)
+                      i64, kcat, kp_consume, record_batch, unique, wait_until)
 
 # Fast cleaning: segments roll after 1 s idle, any dirt is worth a clean, the cleaner looks
 # every 100 ms.
@@ -264,6 +264,13 @@ def test_idempotent_state_survives_clean(make_broker):
         assert err == 0
     wait_until(lambda: len(read_all(b.bootstrap, t)) == 10 and cleans(b) > 0, 30,
                interval=0.3, what="the idempotent producer's records cleaned away")
+    # The emptied batch (no records, kept for the producer's sequence) and the offset gaps do
+    # not trouble the other clients either.
+    got = kp_consume(b.bootstrap, t, [0], 10, timeout=10)
+    assert sorted(m.value for m in got) == [b"plain"] * 10
+    out = kcat("-b", b.bootstrap, "-C", "-t", t, "-p", "0", "-o", "beginning", "-e", "-q",
+               "-f", "%o %s\n").stdout.decode().split("\n")
+    assert [ln for ln in out if ln] == ["%d plain" % o for o in range(30, 40)]
     b.kill()  # no shutdown snapshot: the state comes back from the log and roll snapshots
     b.start()
     with RawConn(b.port) as c:
