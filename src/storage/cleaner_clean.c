@@ -113,8 +113,12 @@ static void state_locked(struct rn_partition *p, int64_t now, struct rn_clean_st
 			st->clean_bytes += size;
 		} else if (s->base < st->first_uncleanable) {
 			st->dirty_bytes += size;
-			if (first_dirty && max_lag != INT64_MAX && max_lag >= 0)
-				overdue = first_batch_ts(p, s) < now - max_lag;
+			if (first_dirty && max_lag != INT64_MAX && max_lag >= 0) {
+				int64_t ts = first_batch_ts(p, s);
+				overdue = ts < now - max_lag;
+				if (overdue)
+					st->compaction_delay_ms = now - max_lag - ts;
+			}
 			first_dirty = false;
 		}
 	}
@@ -257,7 +261,7 @@ static int next_batch(struct ctx *c, struct reader *r, const uint8_t **b, size_t
 		r->pos = fpos;
 		r->at = 0;
 		c->st->bytes_read += got;
-		rn__throttle(&c->thr, (size_t)got, c->o->cancel);
+		rn__throttle(&c->thr, (size_t)got, c->o->cancel, &c->p->clean_abort);
 		if (in->len < RN_BATCH_HEADER_SIZE)
 			return RN_ECORRUPT;
 		need = (size_t)rn_batch_total_size(in->data);
@@ -365,7 +369,7 @@ static int flush_out(struct ctx *c, struct writer *w)
 	if (rc < 0)
 		return rc;
 	c->st->bytes_written += (int64_t)w->out.len;
-	rn__throttle(&c->thr, w->out.len, c->o->cancel);
+	rn__throttle(&c->thr, w->out.len, c->o->cancel, &c->p->clean_abort);
 	w->pos += w->out.len;
 	rn_buf_reset(&w->out);
 	return 0;

@@ -99,8 +99,9 @@ struct rn__throttle {
 	double bytes;
 };
 void rn__throttle_init(struct rn__throttle *t, double rate);
-/* Accounts n bytes and sleeps long enough to stay under the rate (abort cuts the sleep). */
-void rn__throttle(struct rn__throttle *t, size_t n, _Atomic bool *abort);
+/* Accounts n bytes and sleeps long enough to stay under the rate; either flag (NULL: none)
+ * cuts the sleep short. */
+void rn__throttle(struct rn__throttle *t, size_t n, _Atomic bool *stop1, _Atomic bool *stop2);
 
 /*
  * A group of consecutive old segments [first, first + n) of p->segs rewritten into one new

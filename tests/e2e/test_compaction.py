@@ -147,6 +147,7 @@ def test_million_updates_converge(make_broker):
     for name in ("kafka_log_logcleaner_max_clean_time_secs",
                  "kafka_log_logcleaner_cleaner_recopy_percent",
                  "kafka_log_logcleaner_max_buffer_utilization_percent",
+                 "kafka_log_logcleaner_max_compaction_delay_secs",
                  "kafka_log_logcleanermanager_uncleanable_partitions_count",
                  "kafka_log_logcleanermanager_max_dirty_percent"):
         assert name in text, name

@@ -574,8 +574,10 @@ static void test_lags_and_ratio(void **state)
 	rn_partition_set_config(p, &c);
 	rn_partition_clean_state(p, now + 60100, &st);
 	assert_true(st.cleanable);
+	assert_true(st.compaction_delay_ms > 0 && st.compaction_delay_ms <= 100);
 	rn_partition_clean_state(p, now + 1000, &st);
 	assert_false(st.cleanable);
+	assert_int_equal(st.compaction_delay_ms, 0);
 	rn_partition_close(p);
 	bb_rmrf(dir);
 	free(dir);
