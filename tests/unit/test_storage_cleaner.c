@@ -774,6 +774,37 @@ static void test_crash_every_step(void **state)
 	}
 }
 
+static void test_stray_files(void **state)
+{
+	(void)state;
+	char *dir = bb_tmpdir();
+	struct rn_log_config c = compact_cfg();
+	struct rn_partition *p = open_p(dir, &c);
+	fill(p, 0);
+	rn_partition_close(p);
+	/* Leftovers of an undecided swap and names that are no segment at all. */
+	static const char *const names[] = {"00000000000000000000.index.swap", "junk.swap",
+					    "00000000000000000000.log.cleaned", "x.cleaned"};
+	for (int i = 0; i < 4; i++) {
+		char path[512];
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		FILE *f = fopen(path, "w");
+		assert_non_null(f);
+		fputs("garbage", f);
+		fclose(f);
+	}
+	p = open_p(dir, &c);
+	check_nothing_lost(p);
+	rn_partition_close(p);
+	for (int i = 0; i < 4; i++) {
+		char path[512];
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		assert_int_equal(access(path, F_OK), -1);
+	}
+	bb_rmrf(dir);
+	free(dir);
+}
+
 static void test_io_failures(void **state)
 {
 	(void)state;
@@ -822,6 +853,7 @@ int main(void)
 	    cmocka_unit_test(test_keyless_refused),
 	    cmocka_unit_test(test_crash_every_step),
 	    cmocka_unit_test(test_io_failures),
+	    cmocka_unit_test(test_stray_files),
 	    cmocka_unit_test(test_concurrent_append_read_clean),
 	    cmocka_unit_test(test_throttle),
 	    cmocka_unit_test(test_lags_and_ratio),
