@@ -2,7 +2,8 @@
  * Internals shared by the cleaner's files (not part of the storage interface):
  *   cleaner_map.c     the offset map (fixed memory, hash of key -> latest offset)
  *   cleaner_filter.c  what survives of one batch, and its rewrite
- *   cleaner_clean.c   one clean of a partition: plan, map, rewrite of segment groups
+ *   cleaner_plan.c    a partition's clean state and the plan of a clean
+ *   cleaner_clean.c   one clean of a partition: map, rewrite of segment groups
  *   cleaner_swap.c    the .cleaned -> .swap -> rename protocol and its recovery at open
  *   cleaner_thread.c  background threads, choice of partition, throttle, metrics
  *   cleaner_keys.c    the keyless-record check of the append path
@@ -91,6 +92,33 @@ int rn__filter_batch(struct rn__filter *f, const uint8_t *b, size_t len, struct 
 /* Is the transactional batch of pid at offset part of an aborted transaction? */
 bool rn__filter_aborted(const struct rn__filter *f, int64_t pid, int64_t offset);
 void rn__filter_free(struct rn__filter *f);
+
+/* The plan of one clean (cleaner_plan.c): old segments [0, n) below the first uncleanable
+ * offset `upper`, each with a file reference, the clean point, the partition's segment
+ * generation and config, and copies of its aborted transactions and producers' last offsets
+ * (all owned by the plan). */
+struct rn__src {
+	int64_t base, end;
+	uint64_t size;
+	struct rn_fileref *f;
+};
+
+struct rn__plan {
+	struct rn__src *segs;
+	int n;
+	int64_t cp, upper;
+	uint64_t gen;
+	struct rn_log_config cfg;
+	struct rn_aborted_txn *aborted;
+	uint32_t naborted;
+	struct rn__pid_last *lasts;
+	uint32_t nlasts;
+};
+
+/* Returns 1 with a plan (free it with rn__plan_free), 0 when p has nothing to clean (is not
+ * compacted, offline, not cleanable and not forced), <0 on error. Takes p->lock. */
+int rn__plan_make(struct rn_partition *p, int64_t now, bool force, struct rn__plan *pl);
+void rn__plan_free(struct rn__plan *pl);
 
 /* Throttle of the cleaner's I/O (log.cleaner.io.max.bytes.per.second). */
 struct rn__throttle {
