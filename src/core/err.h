@@ -20,7 +20,8 @@ enum {
 	RN_EOUTOFORDER,     /* idempotent batch with a sequence gap (or older than the cache) */
 	RN_EPRODUCER_EPOCH, /* idempotent batch from an older producer epoch */
 	RN_EDUPLICATE,      /* idempotent batch already in the log (storage-internal) */
-	RN_EBADRECORD,      /* a record refused by validation (Kafka's INVALID_RECORD) */
+	RN_EBADRECORD,      /* a record refused by validation (Kafka's INVALID_RECORD): a bad legacy
+			     * set, a keyless record on a compacted topic */
 	RN_EBADTIMESTAMP,   /* a record timestamp (type) Kafka refuses (INVALID_TIMESTAMP) */
 };
 

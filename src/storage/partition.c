@@ -48,6 +48,7 @@ void rn_partition_set_config(struct rn_partition *p, const struct rn_log_config 
 	sanitize(&p->cfg);
 	atomic_store(&p->max_message_bytes, p->cfg.max_message_bytes);
 	atomic_store(&p->log_append_time, p->cfg.log_append_time);
+	atomic_store(&p->compact, p->cfg.cleanup_compact);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -95,8 +96,19 @@ static bool has_suffix(const char *s, const char *suf)
 	return n >= m && !strcmp(s + n - m, suf);
 }
 
+/* Drops what list_segments found so far. */
+static void forget_listing(struct rn_partition *p)
+{
+	for (int i = 0; i < p->nsegs; i++)
+		rn__seg_free(p->segs[i]);
+	p->nsegs = 0;
+	p->nsnaps = 0;
+	p->ntxnfiles = 0;
+}
+
 /* Lists segments (stat'ing each .log) and producer snapshots, and removes leftovers: temporary
- * files and index files without a .log. */
+ * files and index files without a .log. Returns 1, listing nothing, when the cleaner's swap
+ * files are there: the caller lets the cleaner recover them first, then lists again. */
 static int list_segments(struct rn_partition *p)
 {
 	DIR *d = opendir(p->dir);
@@ -123,6 +135,10 @@ static int list_segments(struct rn_partition *p)
 			rn__txn_add_file(p, base);
 		} else if (has_suffix(e->d_name, ".tmp") || has_suffix(e->d_name, ".deleted")) {
 			unlinkat(dfd, e->d_name, 0);
+		} else if (has_suffix(e->d_name, ".cleaned") || has_suffix(e->d_name, ".swap")) {
+			closedir(d);
+			forget_listing(p);
+			return 1;
 		}
 	}
 	closedir(d);
@@ -156,6 +172,7 @@ static void init_locks(struct rn_partition *p)
 	pthread_mutex_init(&p->lazy, NULL);
 	pthread_mutex_init(&p->wlock, NULL);
 	pthread_mutex_init(&p->ewlock, NULL);
+	pthread_mutex_init(&p->clean_mu, NULL);
 	pthread_rwlockattr_t a;
 	pthread_rwlockattr_init(&a);
 	/* Roll and retention must not starve behind a stream of fetches. */
@@ -179,6 +196,7 @@ static void free_partition(struct rn_partition *p)
 	pthread_mutex_destroy(&p->lazy);
 	pthread_mutex_destroy(&p->wlock);
 	pthread_mutex_destroy(&p->ewlock);
+	pthread_mutex_destroy(&p->clean_mu);
 	pthread_rwlock_destroy(&p->seglock);
 	rn_free(p->dir);
 	rn_free(p);
@@ -214,7 +232,17 @@ int rn_partition_open(const char *dir, const struct rn_log_config *cfg, int64_t 
 	sanitize(&p->cfg);
 	atomic_store(&p->max_message_bytes, p->cfg.max_message_bytes);
 	atomic_store(&p->log_append_time, p->cfg.log_append_time);
+	atomic_store(&p->compact, p->cfg.cleanup_compact);
+	/* A cleaner swap cut short by a crash is finished (or dropped) before anything reads the
+	 * segment files: the listing notices its files (no extra directory read otherwise). */
 	int rc = list_segments(p);
+	if (rc == 1) {
+		rc = rn__cleaner_recover_dir(dir);
+		if (rc == 0)
+			rc = list_segments(p);
+		if (rc == 1)
+			rc = -EIO; /* still there: the recovery said why */
+	}
 	if (rc == 0 && p->nsegs == 0)
 		rc = first_segment(p, log_start_offset > 0 ? log_start_offset : 0);
 	/* Epochs first: recovery adds those of the batches it validates. */
@@ -243,6 +271,8 @@ int rn_partition_open(const char *dir, const struct rn_log_config *cfg, int64_t 
 	rn__epochs_truncate_end(p, end);
 	rn__epochs_truncate_start(p, atomic_load(&p->log_start));
 	atomic_store(&p->leader_epoch, p->nepochs ? p->epochs[p->nepochs - 1].epoch : 0);
+	atomic_store(&p->clean_point, atomic_load(&p->log_start));
+	atomic_store(&p->horizon_ms, INT64_MAX);
 	int64_t rp = recovery_point < 0 ? act->base : recovery_point;
 	atomic_store(&p->recovery_point, rp < end ? rp : end);
 	rc = rn__ps_load(p, end);
@@ -281,8 +311,17 @@ static bool want_snapshot(struct rn_partition *p)
 	return end - from > SNAPSHOT_MIN_OFFSETS;
 }
 
+/* A clean in progress stops at its next check; a swap under way finishes first. */
+static void stop_cleaning(struct rn_partition *p)
+{
+	atomic_store(&p->clean_abort, true);
+	pthread_mutex_lock(&p->clean_mu);
+	pthread_mutex_unlock(&p->clean_mu);
+}
+
 void rn_partition_close(struct rn_partition *p)
 {
+	stop_cleaning(p);
 	if (!atomic_load(&p->offline))
 		rn_partition_flush(p);
 	pthread_mutex_lock(&p->lock);
@@ -303,6 +342,7 @@ void rn_partition_close(struct rn_partition *p)
 
 int rn_partition_delete(struct rn_partition *p)
 {
+	stop_cleaning(p);
 	atomic_store(&p->offline, true);
 	char *dir = rn_strdup(p->dir);
 	free_partition(p);
