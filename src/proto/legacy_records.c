@@ -498,7 +498,7 @@ static int wrap_records(struct rn_record_iter *it, int codec, int8_t magic, bool
 int rn_legacy_from_v2(const uint8_t *batch, size_t len, int8_t magic, int64_t min_offset,
 		      struct rn_buf *scratch, struct rn_buf *out)
 {
-	/* A stored batch: the cleaner may have left fewer records than its offset range, or none. */
+	/* A stored batch: the cleaner may leave fewer records than its offset range, or none. */
 	struct rn_batch_header h;
 	int64_t total = rn_batch_validate_stored(batch, len, &h);
 	if (total < 0)
