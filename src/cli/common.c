@@ -409,8 +409,16 @@ rd_kafka_event_t *rn__cli_admin_wait(struct rn_cli_common *c, rd_kafka_t *rk, rd
 
 	if (!err)
 		return ev;
-	rn__cli_err(c, "%sno answer from %s: %s", what, c->bootstrap,
-		    rn__cli_explain(rk, err, why, sizeof(why)));
+	/* A refusal decided in the client (a partition without a leader: "Local: No such entry")
+	 * is no missing answer; the event's own string names what was wrong. */
+	const char *msg = ev ? rd_kafka_event_error_string(ev) : NULL;
+	bool answered =
+	    err > 0 || err == RD_KAFKA_RESP_ERR__NOENT || err == RD_KAFKA_RESP_ERR__INVALID_ARG;
+	if (answered && msg && *msg)
+		rn__cli_err(c, "%s%s", what, msg);
+	else
+		rn__cli_err(c, "%sno answer from %s: %s", what, c->bootstrap,
+			    rn__cli_explain(rk, err, why, sizeof(why)));
 	if (ev)
 		rd_kafka_event_destroy(ev);
 	return NULL;

@@ -16,7 +16,8 @@ struct cfg_args {
 	const char *sets[MAX_CHANGES];
 	const char *dels[MAX_CHANGES];
 	bool cluster_default;
-	const char *broker_id;
+	const char *broker_id; /* --broker-id as given, NULL for the first broker */
+	int32_t broker_num;
 };
 
 int rn__cli_configs_describe(struct rn_cli_common *c, rd_kafka_t *rk, rd_kafka_queue_t *q,
@@ -127,6 +128,7 @@ enum { OPT_SET = RN_CLI_OPT_FIRST_FREE, OPT_DELETE, OPT_DEFAULT, OPT_BROKER_ID }
 static int parse_opt(void *arg_, int opt, const char *arg)
 {
 	struct cfg_args *a = arg_;
+	long long v;
 
 	switch (opt) {
 	case OPT_SET:
@@ -140,7 +142,13 @@ static int parse_opt(void *arg_, int opt, const char *arg)
 		a->dels[a->ndels++] = arg;
 		return 0;
 	case OPT_DEFAULT: a->cluster_default = true; return 0;
-	case OPT_BROKER_ID: a->broker_id = arg; return 0;
+	case OPT_BROKER_ID:
+		if (rn__cli_parse_ll(arg, 0, INT32_MAX, false, &v))
+			return rn__cli_err(&a->common,
+					   "--broker-id expects a broker id >= 0, got '%s'", arg);
+		a->broker_id = arg;
+		a->broker_num = (int32_t)v;
+		return 0;
 	default: return 2;
 	}
 }
@@ -228,15 +236,30 @@ static int print_configs(struct rn_cli_common *c, rd_kafka_t *rk, rd_kafka_queue
 	return 0;
 }
 
-/* The id of the first broker in the cluster's metadata, as a string in buf. */
-static int first_broker_id(struct rn_cli_common *c, rd_kafka_t *rk, char *buf, size_t len)
+/*
+ * The id of the broker to ask, as a string in buf: --broker-id if the cluster lists it (else
+ * librdkafka would wait the whole timeout for a broker it can never reach), or the first one.
+ */
+static int pick_broker(struct cfg_args *a, rd_kafka_t *rk, char *buf, size_t len)
 {
 	const struct rd_kafka_metadata *md;
-	if (rn__cli_metadata(c, rk, &md))
+	if (rn__cli_metadata(&a->common, rk, &md))
 		return 1;
-	int rc = md->broker_cnt > 0 ? 0 : rn__cli_err(c, "the cluster lists no brokers");
+	int rc = md->broker_cnt > 0 ? 0 : rn__cli_err(&a->common, "the cluster lists no brokers");
+	int i = 0;
+	while (!rc && a->broker_id && i < md->broker_cnt && md->brokers[i].id != a->broker_num)
+		i++;
+	if (!rc && i == md->broker_cnt) {
+		char ids[256] = "";
+		for (int j = 0, off = 0; j < md->broker_cnt && off < (int)sizeof(ids); j++)
+			off += snprintf(ids + off, sizeof(ids) - (size_t)off, "%s%d", j ? "," : "",
+					md->brokers[j].id);
+		rc =
+		    rn__cli_err(&a->common, "--broker-id %s: no such broker (the cluster lists %s)",
+				a->broker_id, ids);
+	}
 	if (!rc)
-		snprintf(buf, len, "%d", md->brokers[0].id);
+		snprintf(buf, len, "%d", md->brokers[i].id);
 	rd_kafka_metadata_destroy(md);
 	return rc;
 }
@@ -246,12 +269,8 @@ static int run_broker_configs(void *arg, rd_kafka_t *rk)
 	struct cfg_args *a = arg;
 	rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
 	char id[32] = "";
-	int rc = 0;
+	int rc = pick_broker(a, rk, id, sizeof(id));
 
-	if (a->broker_id)
-		snprintf(id, sizeof(id), "%s", a->broker_id);
-	else
-		rc = first_broker_id(&a->common, rk, id, sizeof(id));
 	a->name = id;
 	if (!rc && !a->nsets && !a->ndels) {
 		rc = print_configs(&a->common, rk, q, id);

@@ -220,6 +220,25 @@ def test_bench_produce_creates_topic_and_writes_only_measured_records(broker):
     assert "2 partitions" in line and "5" in line
 
 
+def test_broker_id_and_missing_partition_errors(broker):
+    """A --broker-id the cluster does not list, and a partition that does not exist, fail at
+    once with one line that says so (not after --timeout-ms as "no answer from" the broker)."""
+    bs = ["-b", broker.bootstrap, "--timeout-ms", "600000"]
+    r = runnel("broker", "configs", "--broker-id", "99", *bs, timeout=20)
+    line = one_line_error(r)
+    assert r.returncode == 1
+    assert line.startswith("runnel broker configs: --broker-id 99: no such broker"), line
+    r = runnel("broker", "configs", "--broker-id", "x", *bs)
+    assert r.returncode == 2 and "--broker-id expects" in one_line_error(r)
+    t = create_topic(broker.bootstrap, unique("clidr"), 1)
+    for topic, part in ((t, "5"), (unique("clinosuch"), "0")):
+        r = runnel("topic", "delete-records", topic, "-p", part, "--before", "1", *bs,
+                   timeout=20)
+        line = one_line_error(r)
+        assert r.returncode == 1
+        assert "no answer" not in line and "leader" in line, line
+
+
 # ------------------------------------------------------------------------------ bad broker
 def closed_port():
     s = socket.socket()
