@@ -256,19 +256,27 @@ int rn__cli_set(struct rn_cli_common *c, rd_kafka_conf_t *conf, const char *k, c
 	return 0;
 }
 
+const char *rn__cli_split_kv(const char *kv, char *key, size_t len)
+{
+	const char *eq = strchr(kv, '=');
+
+	if (!eq)
+		return NULL;
+	snprintf(key, len, "%.*s", (int)(eq - kv), kv);
+	return eq + 1;
+}
+
 /* Applies one "key=value" string. */
 static int set_kv(struct rn_cli_common *c, rd_kafka_conf_t *conf, const char *kvs)
 {
-	char kv[1024];
+	char k[512];
+	const char *v = rn__cli_split_kv(kvs, k, sizeof(k));
 
-	snprintf(kv, sizeof(kv), "%s", kvs);
-	char *eq = strchr(kv, '=');
-	if (!eq) {
+	if (!v) {
 		rn__cli_err(c, "property '%s' is not KEY=VALUE", kvs);
 		return -1;
 	}
-	*eq = '\0';
-	return rn__cli_set(c, conf, kv, eq + 1);
+	return rn__cli_set(c, conf, k, v);
 }
 
 rd_kafka_conf_t *rn__cli_conf(struct rn_cli_common *c, const char *const *defaults)

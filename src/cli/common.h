@@ -113,6 +113,11 @@ typedef int (*rn_cli_run_fn)(void *arg, rd_kafka_t *rk);
  * fn(arg, rk), then the handle is destroyed. Returns fn's exit code, or rn__cli_client()'s.
  */
 int rn__cli_run(struct rn_cli_common *c, rn_cli_run_fn fn, void *arg);
+/*
+ * Splits "KEY=VALUE" at the first '=': copies KEY into key (len bytes, truncated) and returns
+ * VALUE, which points into kv; NULL when kv has no '='.
+ */
+const char *rn__cli_split_kv(const char *kv, char *key, size_t len);
 /* Sets one property, printing "cmd: bad property ..." on failure. Returns 0 or -1. */
 int rn__cli_set(struct rn_cli_common *c, rd_kafka_conf_t *conf, const char *k, const char *v);
 

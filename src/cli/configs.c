@@ -99,11 +99,9 @@ static int alter(struct cfg_args *a, rd_kafka_t *rk, rd_kafka_queue_t *q,
 	}
 	rd_kafka_event_destroy(ev);
 	for (int i = 0; i < a->nsets; i++) {
-		char kv[1024];
-		snprintf(kv, sizeof(kv), "%s", a->sets[i]);
-		char *eq = strchr(kv, '=');
-		*eq = '\0';
-		rd_kafka_ConfigResource_set_config(cr, kv, eq + 1);
+		char k[512];
+		const char *v = rn__cli_split_kv(a->sets[i], k, sizeof(k));
+		rd_kafka_ConfigResource_set_config(cr, k, v);
 	}
 	rd_kafka_AdminOptions_t *o =
 	    rn__cli_admin_opts(rk, RD_KAFKA_ADMIN_OP_ALTERCONFIGS, c->timeout_ms);

@@ -138,11 +138,9 @@ static int do_create(struct topic_args *a, rd_kafka_t *rk, rd_kafka_queue_t *q)
 	if (!nt)
 		return rn__cli_err(&a->common, "%s", err);
 	for (int i = 0; i < a->nconfigs; i++) {
-		char kv[1024];
-		snprintf(kv, sizeof(kv), "%s", a->configs[i]);
-		char *eq = strchr(kv, '=');
-		*eq = '\0';
-		rd_kafka_NewTopic_set_config(nt, kv, eq + 1);
+		char k[512];
+		const char *v = rn__cli_split_kv(a->configs[i], k, sizeof(k));
+		rd_kafka_NewTopic_set_config(nt, k, v);
 	}
 	rd_kafka_AdminOptions_t *o =
 	    rn__cli_admin_opts(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS, a->common.timeout_ms);
