@@ -2,10 +2,14 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "cli/common.h"
 #include "core/clock.h"
@@ -252,19 +256,27 @@ int rn__cli_set(struct rn_cli_common *c, rd_kafka_conf_t *conf, const char *k, c
 	return 0;
 }
 
+const char *rn__cli_split_kv(const char *kv, char *key, size_t len)
+{
+	const char *eq = strchr(kv, '=');
+
+	if (!eq)
+		return NULL;
+	snprintf(key, len, "%.*s", (int)(eq - kv), kv);
+	return eq + 1;
+}
+
 /* Applies one "key=value" string. */
 static int set_kv(struct rn_cli_common *c, rd_kafka_conf_t *conf, const char *kvs)
 {
-	char kv[1024];
+	char k[512];
+	const char *v = rn__cli_split_kv(kvs, k, sizeof(k));
 
-	snprintf(kv, sizeof(kv), "%s", kvs);
-	char *eq = strchr(kv, '=');
-	if (!eq) {
+	if (!v) {
 		rn__cli_err(c, "property '%s' is not KEY=VALUE", kvs);
 		return -1;
 	}
-	*eq = '\0';
-	return rn__cli_set(c, conf, kv, eq + 1);
+	return rn__cli_set(c, conf, k, v);
 }
 
 rd_kafka_conf_t *rn__cli_conf(struct rn_cli_common *c, const char *const *defaults)
@@ -370,6 +382,103 @@ rd_kafka_t *rn__cli_client(struct rn_cli_common *c, rd_kafka_type_t type,
 		rk = NULL;
 	}
 	return rk;
+}
+
+int rn__cli_run(struct rn_cli_common *c, rn_cli_run_fn fn, void *arg)
+{
+	int rc;
+	rd_kafka_t *rk = rn__cli_client(c, RD_KAFKA_PRODUCER, NULL, NULL, NULL, &rc);
+
+	if (!rk)
+		return rc;
+	rc = fn(arg, rk);
+	rd_kafka_destroy(rk);
+	return rc;
+}
+
+rd_kafka_AdminOptions_t *rn__cli_admin_opts(rd_kafka_t *rk, rd_kafka_admin_op_t op, int timeout_ms)
+{
+	char err[256];
+	rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(rk, op);
+
+	rd_kafka_AdminOptions_set_request_timeout(o, timeout_ms, err, sizeof(err));
+	if (op == RD_KAFKA_ADMIN_OP_CREATETOPICS || op == RD_KAFKA_ADMIN_OP_DELETETOPICS ||
+	    op == RD_KAFKA_ADMIN_OP_CREATEPARTITIONS || op == RD_KAFKA_ADMIN_OP_DELETERECORDS)
+		rd_kafka_AdminOptions_set_operation_timeout(o, timeout_ms, err, sizeof(err));
+	return o;
+}
+
+rd_kafka_event_t *rn__cli_admin_wait(struct rn_cli_common *c, rd_kafka_t *rk, rd_kafka_queue_t *q,
+				     int timeout_ms, const char *what)
+{
+	char why[512];
+	rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms + 2000);
+	rd_kafka_resp_err_t err = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
+
+	if (!err)
+		return ev;
+	/* A refusal decided in the client (a partition without a leader: "Local: No such entry")
+	 * is no missing answer; the event's own string names what was wrong. */
+	const char *msg = ev ? rd_kafka_event_error_string(ev) : NULL;
+	bool answered =
+	    err > 0 || err == RD_KAFKA_RESP_ERR__NOENT || err == RD_KAFKA_RESP_ERR__INVALID_ARG;
+	if (answered && msg && *msg)
+		rn__cli_err(c, "%s%s", what, msg);
+	else
+		rn__cli_err(c, "%sno answer from %s: %s", what, c->bootstrap,
+			    rn__cli_explain(rk, err, why, sizeof(why)));
+	if (ev)
+		rd_kafka_event_destroy(ev);
+	return NULL;
+}
+
+/* connect() to one address; returns the socket or -1 with errno set. */
+static int connect_one(const struct addrinfo *ai, int timeout_ms)
+{
+	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	/* SO_SNDTIMEO bounds connect() too (Linux), so an address that drops SYNs ends. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return fd;
+	int e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+int rn__cli_connect(const struct rn_cli_common *c, const char *host, int port)
+{
+	char ps[16], why[128];
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
+	/* A bracketed IPv6 address, as in -b, so that HOST:PORT stays readable. */
+	const char *lb = strchr(host, ':') ? "[" : "", *rb = *lb ? "]" : "";
+
+	snprintf(ps, sizeof(ps), "%d", port);
+	int gai = getaddrinfo(host, ps, &hints, &res);
+	if (gai != 0) {
+		rn__cli_err(c, "cannot connect to %s%s%s:%d: %s", lb, host, rb, port,
+			    gai_strerror(gai));
+		return -1;
+	}
+	int fd = -1, e = 0;
+	for (const struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+		fd = connect_one(ai, c->timeout_ms);
+		e = fd < 0 ? errno : 0;
+	}
+	freeaddrinfo(res);
+	if (fd >= 0)
+		return fd;
+	if (e == EINPROGRESS || e == EAGAIN || e == ETIMEDOUT)
+		snprintf(why, sizeof(why), "no answer within %d ms", c->timeout_ms);
+	else
+		snprintf(why, sizeof(why), "%s", strerror(e));
+	rn__cli_err(c, "cannot connect to %s%s%s:%d: %s", lb, host, rb, port, why);
+	return -1;
 }
 
 const char *rn__cli_explain(rd_kafka_t *rk, rd_kafka_resp_err_t err, char *buf, size_t len)

@@ -1,6 +1,7 @@
 /*
  * Shared plumbing of the client subcommands: the -b/-X/--timeout-ms options every command
- * takes, librdkafka configuration, one-line error reporting and SIGINT/SIGTERM handling.
+ * takes, librdkafka configuration and admin calls, the connection check, one-line error
+ * reporting and SIGINT/SIGTERM handling.
  * Private to src/cli (rn__cli_ prefix).
  */
 #ifndef RN_CLI_COMMON_H
@@ -87,6 +88,36 @@ typedef void (*rn_cli_dr_fn)(rd_kafka_t *rk, const rd_kafka_message_t *m, void *
 rd_kafka_t *rn__cli_client(struct rn_cli_common *c, rd_kafka_type_t type,
 			   const char *const *defaults, rn_cli_dr_fn dr, void *opaque,
 			   int *exit_code);
+/*
+ * Admin options for op: the request timeout, and the operation timeout for the ops that have
+ * one (create/delete topics, create partitions, delete records). The caller destroys them.
+ */
+rd_kafka_AdminOptions_t *rn__cli_admin_opts(rd_kafka_t *rk, rd_kafka_admin_op_t op, int timeout_ms);
+/*
+ * Waits up to timeout_ms (+2 s, librdkafka's own timeout fires first) for the admin result on
+ * q. Returns the event (the caller destroys it), or NULL after printing
+ * "<cmd>: <what>no answer from <bootstrap>: <reason>" (what is "" or e.g. "configs: ").
+ */
+rd_kafka_event_t *rn__cli_admin_wait(struct rn_cli_common *c, rd_kafka_t *rk, rd_kafka_queue_t *q,
+				     int timeout_ms, const char *what);
+/*
+ * Opens a blocking TCP connection to host:port for a request librdkafka lacks (send and
+ * receive bounded by --timeout-ms). Returns the socket (the caller closes it), or -1 after
+ * printing "<cmd>: cannot connect to HOST:PORT: <reason>", the line rn__cli_client() prints.
+ */
+int rn__cli_connect(const struct rn_cli_common *c, const char *host, int port);
+/* A command's work on its client handle; returns the exit code. */
+typedef int (*rn_cli_run_fn)(void *arg, rd_kafka_t *rk);
+/*
+ * The body of an admin-style subcommand: rn__cli_client() (a producer handle, no defaults),
+ * fn(arg, rk), then the handle is destroyed. Returns fn's exit code, or rn__cli_client()'s.
+ */
+int rn__cli_run(struct rn_cli_common *c, rn_cli_run_fn fn, void *arg);
+/*
+ * Splits "KEY=VALUE" at the first '=': copies KEY into key (len bytes, truncated) and returns
+ * VALUE, which points into kv; NULL when kv has no '='.
+ */
+const char *rn__cli_split_kv(const char *kv, char *key, size_t len);
 /* Sets one property, printing "cmd: bad property ..." on failure. Returns 0 or -1. */
 int rn__cli_set(struct rn_cli_common *c, rd_kafka_conf_t *conf, const char *k, const char *v);
 

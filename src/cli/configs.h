@@ -11,10 +11,15 @@
 
 #include "cli/common.h"
 
-/* Prints "  name=value  (SOURCE[, read-only])" for every config of the resource. Returns 0,
- * or 1 after printing the error line. */
-int rn__cli_configs_print(struct rn_cli_common *c, rd_kafka_t *rk, rd_kafka_queue_t *q,
-			  rd_kafka_ResourceType_t type, const char *name);
+/*
+ * DescribeConfigs of one resource, within --timeout-ms. On success (0) *ev holds the result
+ * (the caller destroys it) and *res the resource inside it; 1 after printing the error line.
+ */
+int rn__cli_configs_describe(struct rn_cli_common *c, rd_kafka_t *rk, rd_kafka_queue_t *q,
+			     rd_kafka_ResourceType_t type, const char *name, rd_kafka_event_t **ev,
+			     const rd_kafka_ConfigResource_t **res);
+/* Prints "  name=value\t(SOURCE[, read-only])" for every config of res. */
+void rn__cli_configs_list(const rd_kafka_ConfigResource_t *res);
 
 /* `runnel topic alter TOPIC --set K=V --delete K`; argv[0] is "alter". */
 int rn__cli_topic_alter(int argc, char **argv);

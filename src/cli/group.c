@@ -853,8 +853,9 @@ static int do_reset(struct group_args *a, rd_kafka_t *rk, rd_kafka_queue_t *q)
 	return rc;
 }
 
-static int run(struct group_args *a, rd_kafka_t *rk)
+static int run(void *arg, rd_kafka_t *rk)
 {
+	struct group_args *a = arg;
 	rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
 	const char *act = a->action;
 	int rc;
@@ -891,10 +892,5 @@ int rn_cli_group(int argc, char **argv)
 	if (check_args(&a))
 		return 2;
 
-	rd_kafka_t *rk = rn__cli_client(&a.common, RD_KAFKA_PRODUCER, NULL, NULL, NULL, &rc);
-	if (!rk)
-		return rc;
-	rc = run(&a, rk);
-	rd_kafka_destroy(rk);
-	return rc;
+	return rn__cli_run(&a.common, run, &a);
 }

@@ -103,37 +103,6 @@ static int parse_args(struct topic_args *a, int argc, char **argv, bool *done)
 }
 
 /*
- * Waits for the admin result event on q; NULL after printing the error line, which starts with
- * what ("" or e.g. "configs unavailable: ").
- */
-static rd_kafka_event_t *admin_wait(struct topic_args *a, rd_kafka_t *rk, rd_kafka_queue_t *q,
-				    int timeout_ms, const char *what)
-{
-	char why[512];
-	rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms + 2000);
-	rd_kafka_resp_err_t err = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
-
-	if (!err)
-		return ev;
-	rn__cli_err(&a->common, "%sno answer from %s: %s", what, a->common.bootstrap,
-		    rn__cli_explain(rk, err, why, sizeof(why)));
-	if (ev)
-		rd_kafka_event_destroy(ev);
-	return NULL;
-}
-
-static rd_kafka_AdminOptions_t *admin_opts(rd_kafka_t *rk, rd_kafka_admin_op_t op, int timeout_ms)
-{
-	char err[256];
-	rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(rk, op);
-
-	rd_kafka_AdminOptions_set_request_timeout(o, timeout_ms, err, sizeof(err));
-	if (op != RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS)
-		rd_kafka_AdminOptions_set_operation_timeout(o, timeout_ms, err, sizeof(err));
-	return o;
-}
-
-/*
  * Prints the one error line for a per-topic result; returns the exit code. With --if-not-exists
  * or --if-exists an existing (missing) topic is no error: *noop says that nothing was done.
  */
@@ -169,19 +138,17 @@ static int do_create(struct topic_args *a, rd_kafka_t *rk, rd_kafka_queue_t *q)
 	if (!nt)
 		return rn__cli_err(&a->common, "%s", err);
 	for (int i = 0; i < a->nconfigs; i++) {
-		char kv[1024];
-		snprintf(kv, sizeof(kv), "%s", a->configs[i]);
-		char *eq = strchr(kv, '=');
-		*eq = '\0';
-		rd_kafka_NewTopic_set_config(nt, kv, eq + 1);
+		char k[512];
+		const char *v = rn__cli_split_kv(a->configs[i], k, sizeof(k));
+		rd_kafka_NewTopic_set_config(nt, k, v);
 	}
 	rd_kafka_AdminOptions_t *o =
-	    admin_opts(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS, a->common.timeout_ms);
+	    rn__cli_admin_opts(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS, a->common.timeout_ms);
 	rd_kafka_CreateTopics(rk, &nt, 1, o, q);
 	rd_kafka_AdminOptions_destroy(o);
 	rd_kafka_NewTopic_destroy(nt);
 
-	rd_kafka_event_t *ev = admin_wait(a, rk, q, a->common.timeout_ms, "");
+	rd_kafka_event_t *ev = rn__cli_admin_wait(&a->common, rk, q, a->common.timeout_ms, "");
 	if (!ev)
 		return 1;
 	size_t n;
@@ -201,13 +168,13 @@ static int do_delete(struct topic_args *a, rd_kafka_t *rk, rd_kafka_queue_t *q)
 {
 	rd_kafka_DeleteTopic_t *dt = rd_kafka_DeleteTopic_new(a->topic);
 	rd_kafka_AdminOptions_t *o =
-	    admin_opts(rk, RD_KAFKA_ADMIN_OP_DELETETOPICS, a->common.timeout_ms);
+	    rn__cli_admin_opts(rk, RD_KAFKA_ADMIN_OP_DELETETOPICS, a->common.timeout_ms);
 
 	rd_kafka_DeleteTopics(rk, &dt, 1, o, q);
 	rd_kafka_AdminOptions_destroy(o);
 	rd_kafka_DeleteTopic_destroy(dt);
 
-	rd_kafka_event_t *ev = admin_wait(a, rk, q, a->common.timeout_ms, "");
+	rd_kafka_event_t *ev = rn__cli_admin_wait(&a->common, rk, q, a->common.timeout_ms, "");
 	if (!ev)
 		return 1;
 	size_t n;
@@ -234,12 +201,12 @@ static int do_add_partitions(struct topic_args *a, rd_kafka_t *rk, rd_kafka_queu
 	if (!np)
 		return rn__cli_err(&a->common, "%s", err);
 	rd_kafka_AdminOptions_t *o =
-	    admin_opts(rk, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, a->common.timeout_ms);
+	    rn__cli_admin_opts(rk, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, a->common.timeout_ms);
 	rd_kafka_CreatePartitions(rk, &np, 1, o, q);
 	rd_kafka_AdminOptions_destroy(o);
 	rd_kafka_NewPartitions_destroy(np);
 
-	rd_kafka_event_t *ev = admin_wait(a, rk, q, a->common.timeout_ms, "");
+	rd_kafka_event_t *ev = rn__cli_admin_wait(&a->common, rk, q, a->common.timeout_ms, "");
 	if (!ev)
 		return 1;
 	size_t n;
@@ -275,37 +242,14 @@ static int do_list(struct topic_args *a, rd_kafka_t *rk)
 	return 0;
 }
 
-/*
- * Appends "k=v,k=v" of the topic's non-default configs to buf (kafka-topics.sh shows the
- * overrides only). Failure is not fatal for describe: the partition table still matters.
- */
-static void describe_configs(struct topic_args *a, rd_kafka_t *rk, rd_kafka_queue_t *q, char *buf,
-			     size_t len)
+/* Writes "k=v,k=v" of the topic's overrides into buf (kafka-topics.sh shows only those). */
+static void overrides(const rd_kafka_ConfigResource_t *res, char *buf, size_t len)
 {
-	rd_kafka_ConfigResource_t *cr =
-	    rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, a->topic);
-	/*
-	 * A broker without DescribeConfigs (librdkafka's mock) never answers; the partition table
-	 * is the main output, so do not let configs hold it up for the full timeout.
-	 */
-	int tmo = a->common.timeout_ms < 3000 ? a->common.timeout_ms : 3000;
-	rd_kafka_AdminOptions_t *o = admin_opts(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, tmo);
+	size_t ncfg, off = 0;
+	const rd_kafka_ConfigEntry_t **cfg =
+	    res ? rd_kafka_ConfigResource_configs(res, &ncfg) : NULL;
 
 	buf[0] = '\0';
-	rd_kafka_DescribeConfigs(rk, &cr, 1, o, q);
-	rd_kafka_AdminOptions_destroy(o);
-	rd_kafka_ConfigResource_destroy(cr);
-	rd_kafka_event_t *ev = admin_wait(a, rk, q, tmo, "configs unavailable: ");
-	if (!ev)
-		return;
-	size_t nres, ncfg, off = 0;
-	const rd_kafka_ConfigResource_t **res = rd_kafka_DescribeConfigs_result_resources(
-	    rd_kafka_event_DescribeConfigs_result(ev), &nres);
-	if (nres == 1 && rd_kafka_ConfigResource_error(res[0]))
-		rn__cli_err(&a->common, "configs unavailable: %s",
-			    rd_kafka_ConfigResource_error_string(res[0]));
-	const rd_kafka_ConfigEntry_t **cfg =
-	    nres == 1 ? rd_kafka_ConfigResource_configs(res[0], &ncfg) : NULL;
 	for (size_t i = 0; cfg && i < ncfg && off < len; i++) {
 		if (rd_kafka_ConfigEntry_source(cfg[i]) !=
 		    RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG)
@@ -314,7 +258,6 @@ static void describe_configs(struct topic_args *a, rd_kafka_t *rk, rd_kafka_queu
 		off += (size_t)snprintf(buf + off, len - off, "%s%s=%s", off ? "," : "",
 					rd_kafka_ConfigEntry_name(cfg[i]), v ? v : "");
 	}
-	rd_kafka_event_destroy(ev);
 }
 
 static void print_ids(const int32_t *ids, int n)
@@ -341,7 +284,13 @@ static int do_describe(struct topic_args *a, rd_kafka_t *rk, rd_kafka_queue_t *q
 		rd_kafka_metadata_destroy(md);
 		return rc;
 	}
-	describe_configs(a, rk, q, configs, sizeof(configs));
+	/* One DescribeConfigs serves the overrides on the first line and the full list; when it
+	 * fails the partition table, the main output, is still printed. */
+	rd_kafka_event_t *ev = NULL;
+	const rd_kafka_ConfigResource_t *res = NULL;
+	int rc = rn__cli_configs_describe(&a->common, rk, q, RD_KAFKA_RESOURCE_TOPIC, a->topic, &ev,
+					  &res);
+	overrides(res, configs, sizeof(configs));
 	printf("Topic: %s\tPartitionCount: %d\tReplicationFactor: %d\tConfigs: %s\n", t->topic,
 	       t->partition_cnt, t->partition_cnt ? t->partitions[0].replica_cnt : 0, configs);
 	for (int i = 0; i < t->partition_cnt; i++) {
@@ -354,12 +303,17 @@ static int do_describe(struct topic_args *a, rd_kafka_t *rk, rd_kafka_queue_t *q
 		printf("\n");
 	}
 	rd_kafka_metadata_destroy(md);
-	printf("Configs of %s:\n", a->topic);
-	return rn__cli_configs_print(&a->common, rk, q, RD_KAFKA_RESOURCE_TOPIC, a->topic);
+	if (ev) {
+		printf("Configs of %s:\n", a->topic);
+		rn__cli_configs_list(res);
+		rd_kafka_event_destroy(ev);
+	}
+	return rc;
 }
 
-static int run(struct topic_args *a, rd_kafka_t *rk)
+static int run(void *arg, rd_kafka_t *rk)
 {
+	struct topic_args *a = arg;
 	rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
 	const char *act = a->action;
 	int rc;
@@ -405,10 +359,5 @@ int rn_cli_topic(int argc, char **argv)
 	if (!a.topic && strcmp(a.action, "list") != 0)
 		return rn__cli_err(&a.common, "missing TOPIC (see --help)") + 1;
 
-	rd_kafka_t *rk = rn__cli_client(&a.common, RD_KAFKA_PRODUCER, NULL, NULL, NULL, &rc);
-	if (!rk)
-		return rc;
-	rc = run(&a, rk);
-	rd_kafka_destroy(rk);
-	return rc;
+	return rn__cli_run(&a.common, run, &a);
 }

@@ -5,14 +5,10 @@
  * librdkafka's Metadata this sends the request itself, encoded by Runnel's own codec, over a
  * plain blocking TCP connection to each broker.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "cli/common.h"
@@ -42,59 +38,30 @@ struct ld_args {
 	const char *topics; /* comma list or NULL */
 };
 
-static int parse_args(struct ld_args *a, int argc, char **argv, bool *done)
+static int parse_opt(void *arg_, int opt, const char *arg)
 {
-	static const struct option longopts[] = {
-	    {"bootstrap-server", required_argument, NULL, 'b'},
-	    {"property", required_argument, NULL, 'X'},
-	    {"timeout-ms", required_argument, NULL, RN_CLI_OPT_TIMEOUT},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"topic-list", required_argument, NULL, 't'},
-	    {0},
-	};
-	int opt;
+	struct ld_args *a = arg_;
 
-	*done = true;
-	a->common.optstring = "b:X:vht:";
-	opterr = 0;
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, a->common.optstring, longopts, NULL)) != -1) {
-		if (opt == 'h')
-			return rn__cli_usage(usage_text, true);
-		if (opt == '?' || opt == ':')
-			return rn__cli_bad_opt(&a->common, argc, argv);
-		int r = rn__cli_common_opt(&a->common, opt, optarg);
-		if (r < 0)
-			return 2;
-		if (r == 0 && opt == 't')
-			a->topics = optarg;
-	}
-	if (optind < argc)
-		return rn__cli_err(&a->common, "unexpected argument '%s'", argv[optind]) + 1;
-	*done = false;
+	if (opt != 't')
+		return 2;
+	a->topics = arg;
 	return 0;
 }
 
-static int connect_to(const char *host, int port, int timeout_ms)
+/* Returns -1 to go on, or the exit code (0 after --help). */
+static int parse_args(struct ld_args *a, int argc, char **argv)
 {
-	char ps[16];
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
-	snprintf(ps, sizeof(ps), "%d", port);
-	if (getaddrinfo(host, ps, &hints, &ai) != 0)
-		return -1;
-	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
-	if (fd >= 0) {
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-			close(fd);
-			fd = -1;
-		}
-	}
-	freeaddrinfo(ai);
-	return fd;
+	static const struct option longopts[] = {
+	    {"topic-list", required_argument, NULL, 't'},
+	    {0},
+	};
+
+	int rc = rn__cli_getopt(&a->common, argc, argv, "t:", longopts, usage_text, parse_opt, a);
+	if (rc >= 0)
+		return rc;
+	if (optind < argc)
+		return rn__cli_err(&a->common, "unexpected argument '%s'", argv[optind]) + 1;
+	return -1;
 }
 
 static int io_all(int fd, uint8_t *p, size_t n, bool wr)
@@ -211,10 +178,9 @@ static void print_dirs(struct rn_buf *o, const struct ld_args *a,
 static int one_broker(struct rn_buf *o, struct ld_args *a,
 		      const struct rd_kafka_metadata_broker *br, bool first)
 {
-	int fd = connect_to(br->host, br->port, a->common.timeout_ms);
+	int fd = rn__cli_connect(&a->common, br->host, br->port);
 	if (fd < 0)
-		return rn__cli_err(&a->common, "cannot connect to broker %d at %s:%d", br->id,
-				   br->host, br->port);
+		return 1;
 	struct rn_buf body = {0};
 	struct rn_arena arena = {0};
 	struct rn_describe_log_dirs_response r;
@@ -239,8 +205,9 @@ static int one_broker(struct rn_buf *o, struct ld_args *a,
 	return rc;
 }
 
-static int run(struct ld_args *a, rd_kafka_t *rk)
+static int run(void *arg, rd_kafka_t *rk)
 {
+	struct ld_args *a = arg;
 	const struct rd_kafka_metadata *md;
 	if (rn__cli_metadata(&a->common, rk, &md) < 0)
 		return 1;
@@ -264,19 +231,12 @@ static int run(struct ld_args *a, rd_kafka_t *rk)
 int rn__cli_topic_log_dirs(int argc, char **argv)
 {
 	struct ld_args a = {0};
-	bool done;
 
 	rn__cli_common_init(&a.common, "runnel topic log-dirs");
-	int rc = parse_args(&a, argc, argv, &done);
-	if (done)
+	int rc = parse_args(&a, argc, argv);
+	if (rc >= 0)
 		return rc;
-	rd_kafka_conf_t *conf = rn__cli_conf(&a.common, NULL);
-	if (!conf)
-		return 2;
-	rd_kafka_t *rk = rn__cli_new(&a.common, RD_KAFKA_PRODUCER, conf);
-	if (!rk)
-		return 1;
-	rc = run(&a, rk);
-	rd_kafka_destroy(rk);
-	return rc;
+	/* The brokers come from librdkafka's Metadata, so the bootstrap check is the shared one;
+	 * each broker is then asked over rn__cli_connect(), which words a failure the same way. */
+	return rn__cli_run(&a.common, run, &a);
 }

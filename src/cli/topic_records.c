@@ -33,8 +33,9 @@ struct dr_args {
 	bool before_set;
 };
 
-static int parse_opt(struct dr_args *a, int opt, const char *arg)
+static int parse_opt(void *arg_, int opt, const char *arg)
 {
+	struct dr_args *a = arg_;
 	long long v;
 
 	switch (opt) {
@@ -58,36 +59,18 @@ static int parse_opt(struct dr_args *a, int opt, const char *arg)
 	}
 }
 
-/* Returns 0 to go on, or an exit code (0 after --help). */
-static int parse_args(struct dr_args *a, int argc, char **argv, bool *done)
+/* Returns -1 to go on, or the exit code (0 after --help). */
+static int parse_args(struct dr_args *a, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"bootstrap-server", required_argument, NULL, 'b'},
-	    {"property", required_argument, NULL, 'X'},
-	    {"timeout-ms", required_argument, NULL, RN_CLI_OPT_TIMEOUT},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
 	    {"partition", required_argument, NULL, OPT_PARTITION},
 	    {"before", required_argument, NULL, OPT_BEFORE},
 	    {0},
 	};
-	int opt;
 
-	*done = true;
-	a->common.optstring = "b:X:vhp:";
-	opterr = 0;
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, a->common.optstring, longopts, NULL)) != -1) {
-		if (opt == 'h')
-			return rn__cli_usage(usage_text, true);
-		if (opt == '?' || opt == ':')
-			return rn__cli_bad_opt(&a->common, argc, argv);
-		int r = rn__cli_common_opt(&a->common, opt, optarg);
-		if (r < 0)
-			return 2;
-		if (r == 0 && parse_opt(a, opt, optarg))
-			return 2;
-	}
+	int rc = rn__cli_getopt(&a->common, argc, argv, "p:", longopts, usage_text, parse_opt, a);
+	if (rc >= 0)
+		return rc;
 	if (optind < argc)
 		a->topic = argv[optind++];
 	if (optind < argc)
@@ -96,8 +79,7 @@ static int parse_args(struct dr_args *a, int argc, char **argv, bool *done)
 		return rn__cli_err(&a->common, "missing TOPIC (see --help)") + 1;
 	if (!a->nparts || !a->before_set)
 		return rn__cli_err(&a->common, "--partition and --before are required") + 1;
-	*done = false;
-	return 0;
+	return -1;
 }
 
 /* Prints one line per partition; returns the exit code (1 if any failed). */
@@ -123,18 +105,17 @@ static int print_result(struct dr_args *a, const rd_kafka_DeleteRecords_result_t
 	return rc;
 }
 
-static int run(struct dr_args *a, rd_kafka_t *rk)
+static int run(void *arg, rd_kafka_t *rk)
 {
-	char err[512];
+	struct dr_args *a = arg;
 	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(a->nparts);
 	for (int i = 0; i < a->nparts; i++)
 		rd_kafka_topic_partition_list_add(l, a->topic, a->parts[i])->offset =
 		    a->before < 0 ? RD_KAFKA_OFFSET_END : a->before;
 	rd_kafka_DeleteRecords_t *dr = rd_kafka_DeleteRecords_new(l);
 	rd_kafka_topic_partition_list_destroy(l);
-	rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DELETERECORDS);
-	rd_kafka_AdminOptions_set_request_timeout(o, a->common.timeout_ms, err, sizeof(err));
-	rd_kafka_AdminOptions_set_operation_timeout(o, a->common.timeout_ms, err, sizeof(err));
+	rd_kafka_AdminOptions_t *o =
+	    rn__cli_admin_opts(rk, RD_KAFKA_ADMIN_OP_DELETERECORDS, a->common.timeout_ms);
 	rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
 
 	printf("Executing records delete operation\n");
@@ -142,17 +123,12 @@ static int run(struct dr_args *a, rd_kafka_t *rk)
 	rd_kafka_DeleteRecords(rk, &dr, 1, o, q);
 	rd_kafka_DeleteRecords_destroy(dr);
 	rd_kafka_AdminOptions_destroy(o);
-	rd_kafka_event_t *ev = rd_kafka_queue_poll(q, a->common.timeout_ms + 2000);
-	rd_kafka_resp_err_t e = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
-	int rc;
-	if (e) {
-		rc = rn__cli_err(&a->common, "no answer from %s: %s", a->common.bootstrap,
-				 rn__cli_explain(rk, e, err, sizeof(err)));
-	} else {
+	rd_kafka_event_t *ev = rn__cli_admin_wait(&a->common, rk, q, a->common.timeout_ms, "");
+	int rc = 1;
+	if (ev) {
 		rc = print_result(a, rd_kafka_event_DeleteRecords_result(ev));
-	}
-	if (ev)
 		rd_kafka_event_destroy(ev);
+	}
 	rd_kafka_queue_destroy(q);
 	return rc;
 }
@@ -160,19 +136,10 @@ static int run(struct dr_args *a, rd_kafka_t *rk)
 int rn__cli_topic_delete_records(int argc, char **argv)
 {
 	struct dr_args a = {0};
-	bool done;
 
 	rn__cli_common_init(&a.common, "runnel topic delete-records");
-	int rc = parse_args(&a, argc, argv, &done);
-	if (done)
+	int rc = parse_args(&a, argc, argv);
+	if (rc >= 0)
 		return rc;
-	rd_kafka_conf_t *conf = rn__cli_conf(&a.common, NULL);
-	if (!conf)
-		return 2;
-	rd_kafka_t *rk = rn__cli_new(&a.common, RD_KAFKA_PRODUCER, conf);
-	if (!rk)
-		return 1;
-	rc = run(&a, rk);
-	rd_kafka_destroy(rk);
-	return rc;
+	return rn__cli_run(&a.common, run, &a);
 }

@@ -37,6 +37,12 @@ def test_top_level_help():
     (["consume"], ["--offset", "--from-timestamp", "--count", "--exit-at-end", "--print-key",
                    "--print-headers", "--print-partition", "--print-offset", "--format", "-b"]),
     (["serve"], ["--set", "-c"]),
+    (["topic", "alter"], ["--set", "--delete", "-b", "--timeout-ms", "-X"]),
+    (["topic", "delete-records"], ["--partition", "--before", "-b", "--timeout-ms", "-X"]),
+    (["topic", "log-dirs"], ["--topic-list", "-b", "--timeout-ms", "-X"]),
+    (["broker"], ["configs", "--set", "--delete", "--broker-id", "-b", "--timeout-ms"]),
+    (["broker", "configs"], ["--set", "--delete", "--default", "--broker-id", "-b",
+                             "--timeout-ms", "-X"]),
 ])
 def test_subcommand_help(cmd, opts):
     r = runnel(*(cmd + ["--help"]))
@@ -49,6 +55,10 @@ def test_unknown_command_and_option():
     one_line_error(runnel("frobnicate"))
     one_line_error(runnel("consume", "t", "--no-such-option"))
     one_line_error(runnel("topic", "explode", "x"))
+    # The broker-only options are not options of `topic alter`.
+    for opt in ("--default", "--broker-id=1"):
+        r = runnel("topic", "alter", "x", "--set", "a=b", opt)
+        assert r.returncode == 2 and "unknown option" in one_line_error(r)
 
 
 # ------------------------------------------------------------------------------ topic admin
@@ -210,6 +220,25 @@ def test_bench_produce_creates_topic_and_writes_only_measured_records(broker):
     assert "2 partitions" in line and "5" in line
 
 
+def test_broker_id_and_missing_partition_errors(broker):
+    """A --broker-id the cluster does not list, and a partition that does not exist, fail at
+    once with one line that says so (not after --timeout-ms as "no answer from" the broker)."""
+    bs = ["-b", broker.bootstrap, "--timeout-ms", "600000"]
+    r = runnel("broker", "configs", "--broker-id", "99", *bs, timeout=20)
+    line = one_line_error(r)
+    assert r.returncode == 1
+    assert line.startswith("runnel broker configs: --broker-id 99: no such broker"), line
+    r = runnel("broker", "configs", "--broker-id", "x", *bs)
+    assert r.returncode == 2 and "--broker-id expects" in one_line_error(r)
+    t = create_topic(broker.bootstrap, unique("clidr"), 1)
+    for topic, part in ((t, "5"), (unique("clinosuch"), "0")):
+        r = runnel("topic", "delete-records", topic, "-p", part, "--before", "1", *bs,
+                   timeout=20)
+        line = one_line_error(r)
+        assert r.returncode == 1
+        assert "no answer" not in line and "leader" in line, line
+
+
 # ------------------------------------------------------------------------------ bad broker
 def closed_port():
     s = socket.socket()
@@ -232,6 +261,11 @@ CLIENT_COMMANDS = [
     ["group", "reset-offsets", "-g", "g", "--all-topics", "--to-earliest"],
     ["bench", "produce", "-t", "x", "-c", "10"],
     ["bench", "consume", "-t", "x", "-c", "10"],
+    ["topic", "alter", "x", "--set", "retention.ms=1"],
+    ["topic", "delete-records", "x", "-p", "0", "--before", "1"],
+    ["topic", "log-dirs"],
+    ["broker", "configs"],
+    ["broker", "configs", "--set", "log.retention.ms=1"],
 ]
 
 
@@ -248,7 +282,7 @@ def test_refused_connection_fails_at_once(args):
                     "its timeout instead of failing on the refused connection" % " ".join(args))
     line = one_line_error(r)
     assert r.returncode == 1
-    cmd = "runnel " + " ".join(args[:2] if args[0] in ("topic", "group", "bench") else args[:1])
+    cmd = "runnel " + " ".join(args[:2] if args[0] in ("topic", "group", "bench", "broker") else args[:1])
     assert line == "%s: cannot connect to 127.0.0.1:%d: Connection refused" % (cmd, port)
 
 
@@ -264,11 +298,26 @@ def test_refused_connection_fails_at_once(args):
     ("[::1", "IPv6"),
 ])
 def test_bootstrap_address_validated(addr, why):
-    for args in (["topic", "list"], ["produce", "x"], ["bench", "consume", "-t", "x", "-c", "1"]):
+    for args in (["topic", "list"], ["produce", "x"], ["bench", "consume", "-t", "x", "-c", "1"],
+                 ["topic", "alter", "x", "--set", "a=b"], ["broker", "configs"],
+                 ["topic", "delete-records", "x", "-p", "0", "--before", "1"],
+                 ["topic", "log-dirs"]):
         r = runnel(*args, "-b", addr, timeout=10)
         line = one_line_error(r)
         assert r.returncode == 2
         assert "-b" in line and why in line, line
+
+
+def test_log_dirs_unreachable_broker_same_line(make_broker):
+    """log-dirs asks each broker over its own TCP connection (librdkafka has no
+    DescribeLogDirs); a broker that the bootstrap server names but that refuses the connection
+    is reported in the line every client subcommand prints for a refused bootstrap server."""
+    port = closed_port()
+    b = make_broker({"advertised.listeners": "PLAINTEXT://127.0.0.1:%d" % port})
+    r = runnel("topic", "log-dirs", "-b", b.bootstrap, "--timeout-ms", "600000", timeout=20)
+    line = one_line_error(r)
+    assert r.returncode == 1
+    assert line == "runnel topic log-dirs: cannot connect to 127.0.0.1:%d: Connection refused" % port
 
 
 def test_bootstrap_default_port_is_stated():
