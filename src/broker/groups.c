@@ -73,18 +73,6 @@ static void group_stored(void *arg, struct rn_group *g)
 	rn_buf_free(&k);
 }
 
-static void join_done(void *arg, void *token, const struct rn_gc_join_result *r)
-{
-	(void)arg;
-	rn__groups_join_done(token, r);
-}
-
-static void sync_done(void *arg, void *token, const struct rn_gc_sync_result *r)
-{
-	(void)arg;
-	rn__groups_sync_done(token, r);
-}
-
 int32_t rn_groups_metadata_max(void)
 {
 	return S.metadata_max;
@@ -317,7 +305,7 @@ int rn_groups_start(struct rn_broker *b)
 	int rc = ensure_topic(b);
 	if (rc < 0)
 		return rc;
-	struct rn_gc_hooks hooks = {join_done, sync_done, group_stored, NULL};
+	struct rn_gc_hooks hooks = {.group_stored = group_stored};
 	S.gc = rn_gc_new(&gcfg, &hooks);
 	replay();
 	pthread_condattr_t ca;
