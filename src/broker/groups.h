@@ -1,11 +1,11 @@
 /*
  * The broker side of the group coordinator (src/group/): one coordinator per process, guarded
- * by one mutex, with a thread that fires its timers and housekeeping (offset expiry,
- * snapshots of __consumer_offsets). Handlers take the lock, call the pure coordinator with the
- * wall clock, and write records through rn_groups_write. JoinGroup/SyncGroup handlers pass
- * their own completion with the request (struct rn_gc_join_wait); it may run on any thread
- * holding the lock, so they post the answer to the request's loop. Nothing here names a
- * handler: completions travel back as callbacks passed in.
+ * by one mutex, with a thread that fires its timers and housekeeping (offset expiry and the
+ * tombstones it writes; __consumer_offsets is compacted by the log cleaner). Handlers take the
+ * lock, call the pure coordinator with the wall clock, and write records through rn_groups_write.
+ * JoinGroup/SyncGroup handlers pass their own completion with the request (struct rn_gc_join_wait);
+ * it may run on any thread holding the lock, so they post the answer to the request's loop. Nothing
+ * here names a handler: completions travel back as callbacks passed in.
  *
  * Order: rn_groups_start after the topics are loaded and the flusher runs, BEFORE the server
  * accepts connections (it replays __consumer_offsets); rn_groups_stop before rn_server_stop
