@@ -111,6 +111,15 @@ static void append_one(struct produce *pr, struct rn_topic *t,
 		rn_txns_unlock();
 	if (rc < 0) {
 		pp->error_code = (int16_t)rn_kerr_from(rc);
+		if (rc == RN_EINVALID_RECORD) {
+			/* The only record refused so far: Kafka's LogValidator wording. */
+			char m[400];
+			snprintf(m, sizeof(m),
+				 "Compacted topic cannot accept message without key in topic "
+				 "partition %s-%d.",
+				 t->name, pd->index);
+			pp->error_message = rn_ctx_str(ctx, m);
+		}
 		atomic_fetch_add_explicit(&t->stats.failed_produce, 1, memory_order_relaxed);
 		if (pp->error_code == RN_KERR_KAFKA_STORAGE_ERROR ||
 		    pp->error_code == RN_KERR_UNKNOWN_SERVER_ERROR)

@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "storage/cleaner.h"
 #include "storage/logdir.h"
 #include "storage/partition.h"
 
@@ -17,6 +18,7 @@ static pthread_t g_thread;
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cond;
 static bool g_stop, g_running;
+static struct rn_cleaner *g_cleaner;
 
 struct pass {
 	struct rn_broker *b;
@@ -82,8 +84,28 @@ static void *main_fn(void *arg)
 	return NULL;
 }
 
+/* The log cleaner (storage/cleaner.h) from the log.cleaner.* keys. */
+static void start_cleaner(struct rn_broker *b)
+{
+	struct rn_cleaner_config c;
+	rn_cleaner_config_default(&c);
+	c.enable = rn_config_get_bool(b->cfg, "log.cleaner.enable");
+	c.threads = (int)rn_config_get_i64(b->cfg, "log.cleaner.threads");
+	c.dedupe_buffer_size = rn_config_get_i64(b->cfg, "log.cleaner.dedupe.buffer.size");
+	c.io_buffer_size = (int32_t)rn_config_get_i64(b->cfg, "log.cleaner.io.buffer.size");
+	c.load_factor = strtod(rn_config_get(b->cfg, "log.cleaner.io.buffer.load.factor"), NULL);
+	c.max_io_bytes_per_second =
+	    strtod(rn_config_get(b->cfg, "log.cleaner.io.max.bytes.per.second"), NULL);
+	c.backoff_ms = rn_config_get_i64(b->cfg, "log.cleaner.backoff.ms");
+	int rc = rn_cleaner_start(b->logdir, &c, &g_cleaner);
+	if (rc < 0)
+		rn_warn("cannot start the log cleaner: %s; compacted topics are not cleaned",
+			rn_strerror(rc));
+}
+
 void rn_maintenance_start(struct rn_broker *b)
 {
+	start_cleaner(b);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -96,6 +118,8 @@ void rn_maintenance_start(struct rn_broker *b)
 void rn_maintenance_stop(struct rn_broker *b)
 {
 	(void)b;
+	rn_cleaner_stop(g_cleaner);
+	g_cleaner = NULL;
 	if (!g_running)
 		return;
 	pthread_mutex_lock(&g_lock);

@@ -17,6 +17,7 @@ const char *rn_strerror(int err)
 	case RN_EOUTOFORDER: return "out-of-order sequence number";
 	case RN_EPRODUCER_EPOCH: return "old producer epoch";
 	case RN_EDUPLICATE: return "duplicate sequence number";
+	case RN_EINVALID_RECORD: return "invalid record";
 	default: return err < 0 && err > RN_EBASE ? strerror(-err) : "unknown error";
 	}
 }

@@ -20,6 +20,7 @@ enum {
 	RN_EOUTOFORDER,     /* idempotent batch with a sequence gap (or older than the cache) */
 	RN_EPRODUCER_EPOCH, /* idempotent batch from an older producer epoch */
 	RN_EDUPLICATE,      /* idempotent batch already in the log (storage-internal) */
+	RN_EINVALID_RECORD, /* a record the log refuses (keyless record on a compacted topic) */
 };
 
 /* Returns a static description for an internal code or a negative errno. */

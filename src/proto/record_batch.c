@@ -74,6 +74,25 @@ int64_t rn_batch_validate(const uint8_t *p, size_t avail, int32_t max_message_by
 	return total;
 }
 
+int64_t rn_batch_validate_stored(const uint8_t *p, size_t avail, struct rn_batch_header *h)
+{
+	int64_t total = rn_batch_check_frame(p, avail);
+	if (total < 0)
+		return total;
+	rn_batch_header_parse(p, h);
+	uint32_t crc =
+	    rn_crc32c(0, p + RN_BATCH_OFF_ATTRIBUTES, (size_t)total - RN_BATCH_OFF_ATTRIBUTES);
+	if (crc != h->crc || h->records_count < 0 || h->last_offset_delta < 0)
+		return RN_ECORRUPT;
+	if ((int64_t)h->records_count > (int64_t)h->last_offset_delta + 1 &&
+	    (h->attributes & RN_BATCH_ATTR_CODEC_MASK) == 0)
+		return RN_ECORRUPT;
+	if ((uint64_t)h->records_count * 7 > (uint64_t)total - RN_BATCH_HEADER_SIZE &&
+	    (h->attributes & RN_BATCH_ATTR_CODEC_MASK) == 0)
+		return RN_ECORRUPT;
+	return total;
+}
+
 void rn_batch_set_base_offset(uint8_t *p, int64_t base_offset)
 {
 	rn_put_be64(p + RN_BATCH_OFF_BASE_OFFSET, (uint64_t)base_offset);

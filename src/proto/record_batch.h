@@ -107,6 +107,12 @@ int64_t rn_batch_check_frame(const uint8_t *p, size_t avail);
 int64_t rn_batch_validate(const uint8_t *p, size_t avail, int32_t max_message_bytes,
 			  struct rn_batch_header *h);
 
+/* Validation of a batch read back from the log, which the cleaner may have rewritten: as
+ * rn_batch_validate without a size limit, except that an uncompressed batch may hold fewer
+ * records than its offset range (compaction keeps LastOffsetDelta) and any batch may hold none
+ * (Kafka keeps an emptied batch's header for its producer's sequence state). */
+int64_t rn_batch_validate_stored(const uint8_t *p, size_t avail, struct rn_batch_header *h);
+
 /* Broker-assigned fields. The first two are outside the CRC. */
 void rn_batch_set_base_offset(uint8_t *p, int64_t base_offset);
 void rn_batch_set_leader_epoch(uint8_t *p, int32_t epoch);

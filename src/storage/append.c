@@ -13,6 +13,7 @@
 #include "core/err.h"
 #include "core/io.h"
 #include "core/log.h"
+#include "storage/cleaner.h"
 #include "storage/segment.h"
 
 int rn__roll(struct rn_partition *p, int64_t now_ms)
@@ -209,6 +210,8 @@ static int append(struct rn_partition *p, uint8_t *buf, size_t len, struct rn_ap
 	int64_t noffsets, nrecords;
 	struct rn_batch_header h;
 	int rc = validate_all(p, buf, len, &nbatches, &noffsets, &nrecords, &h, marker >= 0);
+	if (rc == 0 && marker < 0 && atomic_load_explicit(&p->compact, memory_order_relaxed))
+		rc = rn_cleaner_check_keys(buf, len);
 	if (rc < 0)
 		return rc;
 	info->duplicate = false;

@@ -31,6 +31,7 @@ int rn_partition_advance_log_start(struct rn_partition *p, int64_t offset)
 		}
 		memmove(p->segs, p->segs + n, (size_t)(p->nsegs - n) * sizeof(*p->segs));
 		p->nsegs -= n;
+		p->seg_gen++;
 		atomic_fetch_sub(&p->total_bytes, freed);
 		p->dir_dirty = true;
 		pthread_rwlock_unlock(&p->seglock);

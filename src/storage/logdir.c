@@ -23,17 +23,19 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "storage/logdir.h"
+#include "storage/cleaner.h"
 #include "storage/partition.h"
 #include "storage/segment.h"
 
-#define RP_FILE  "recovery-point-offset-checkpoint"
-#define LSO_FILE "log-start-offset-checkpoint"
+#define RP_FILE    "recovery-point-offset-checkpoint"
+#define LSO_FILE   "log-start-offset-checkpoint"
+#define CLEAN_FILE "cleaner-offset-checkpoint"
 
 struct ld_entry {
 	char *topic; /* NULL = empty slot */
 	int32_t idx;
 	bool deleted;
-	int64_t rp, lso; /* from the checkpoints, -1 if absent */
+	int64_t rp, lso, clean; /* from the checkpoints, -1 if absent */
 	struct rn_partition *p;
 };
 
@@ -85,7 +87,7 @@ static struct ld_entry *find(struct rn_logdir *d, const char *topic, int32_t idx
 				return NULL;
 			e->topic = rn_strdup(topic);
 			e->idx = idx;
-			e->rp = e->lso = -1;
+			e->rp = e->lso = e->clean = -1;
 			e->deleted = true; /* until the caller fills it */
 			d->used++;
 			return e;
@@ -96,7 +98,7 @@ static struct ld_entry *find(struct rn_logdir *d, const char *topic, int32_t idx
 }
 
 /* Parses "0\n<count>\n<topic> <partition> <offset>\n..." into the table. */
-static int load_ckpt(struct rn_logdir *d, const char *name, bool is_rp)
+static int load_ckpt(struct rn_logdir *d, const char *name, int which)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/%s", d->path, name);
@@ -118,8 +120,12 @@ static int load_ckpt(struct rn_logdir *d, const char *name, bool is_rp)
 		if (sscanf(line, "%255s %d %lld", topic, &idx, &off) != 3)
 			continue;
 		struct ld_entry *e = find(d, topic, idx, true);
+		if (which == 2) {
+			e->clean = off; /* only for partitions the other files know */
+			continue;
+		}
 		e->deleted = false;
-		if (is_rp)
+		if (which == 0)
 			e->rp = off;
 		else
 			e->lso = off;
@@ -149,9 +155,11 @@ int rn_logdir_open(const char *path, struct rn_logdir **out)
 	d->path = rn_strdup(path);
 	d->lock_fd = fd;
 	pthread_mutex_init(&d->lock, NULL);
-	int rc = load_ckpt(d, RP_FILE, true);
+	int rc = load_ckpt(d, RP_FILE, 0);
 	if (rc == 0)
-		rc = load_ckpt(d, LSO_FILE, false);
+		rc = load_ckpt(d, LSO_FILE, 1);
+	if (rc == 0)
+		rc = load_ckpt(d, CLEAN_FILE, 2);
 	if (rc < 0) {
 		rn_logdir_close(d);
 		return rc;
@@ -186,6 +194,8 @@ int rn_logdir_open_partition(struct rn_logdir *d, const char *topic, int32_t idx
 	int64_t rp = e->deleted ? -1 : e->rp, lso = e->deleted ? 0 : e->lso;
 	rc = rn_partition_open(dir, cfg, rp, lso < 0 ? 0 : lso, create, &e->p);
 	if (rc == 0) {
+		if (!e->deleted && e->clean > 0)
+			rn__partition_set_clean_point(e->p, e->clean);
 		e->deleted = false;
 		*out = e->p;
 	}
@@ -215,6 +225,7 @@ int rn_logdir_delete_partition(struct rn_logdir *d, const char *topic, int32_t i
 	if (e) {
 		e->p = NULL;
 		e->deleted = true;
+		e->clean = -1;
 	}
 	pthread_mutex_unlock(&d->lock);
 	return rc;
@@ -250,8 +261,8 @@ int rn_logdir_scan(struct rn_logdir *d, void (*cb)(const char *topic, int32_t id
 /* Caller holds d->lock. */
 static int write_ckpts(struct rn_logdir *d)
 {
-	struct rn_buf rp = {0}, lso = {0};
-	size_t n = 0;
+	struct rn_buf rp = {0}, lso = {0}, clean = {0};
+	size_t n = 0, nclean = 0;
 	for (size_t i = 0; i < d->cap; i++) {
 		struct ld_entry *e = &d->tab[i];
 		if (!e->topic || e->deleted)
@@ -259,24 +270,56 @@ static int write_ckpts(struct rn_logdir *d)
 		if (e->p) {
 			e->rp = rn_partition_recovery_point(e->p);
 			e->lso = rn_partition_log_start(e->p);
+			e->clean = rn_partition_clean_point(e->p);
+		}
+		if (e->clean > 0) {
+			nclean++;
+			rn_buf_printf(&clean, "%s %d %lld\n", e->topic, e->idx,
+				      (long long)e->clean);
 		}
 		n++;
 		rn_buf_printf(&rp, "%s %d %lld\n", e->topic, e->idx, (long long)e->rp);
 		rn_buf_printf(&lso, "%s %d %lld\n", e->topic, e->idx, (long long)e->lso);
 	}
 	int rc = 0;
-	struct rn_buf *bufs[2] = {&rp, &lso};
-	const char *names[2] = {RP_FILE, LSO_FILE};
-	for (int k = 0; k < 2 && rc == 0; k++) {
+	struct rn_buf *bufs[3] = {&rp, &lso, &clean};
+	const char *names[3] = {RP_FILE, LSO_FILE, CLEAN_FILE};
+	size_t counts[3] = {n, n, nclean};
+	for (int k = 0; k < 3 && rc == 0; k++) {
 		struct rn_buf out = {0};
-		rn_buf_printf(&out, "0\n%zu\n", n);
+		rn_buf_printf(&out, "0\n%zu\n", counts[k]);
 		rn_buf_append(&out, bufs[k]->data, bufs[k]->len);
 		rc = rn__ckpt_write(d->path, names[k], (const char *)out.data, out.len);
 		rn_buf_free(&out);
 	}
 	rn_buf_free(&rp);
 	rn_buf_free(&lso);
+	rn_buf_free(&clean);
 	return rc;
+}
+
+struct rn_partition *rn__logdir_claim(struct rn_logdir *d,
+				      double (*score)(struct rn_partition *p, void *arg), void *arg)
+{
+	pthread_mutex_lock(&d->lock);
+	struct rn_partition *best = NULL;
+	double bs = -1;
+	for (size_t i = 0; i < d->cap; i++) {
+		struct rn_partition *p = d->tab[i].p;
+		double s = p ? score(p, arg) : -1;
+		if (s >= 0 && s > bs) {
+			bs = s;
+			best = p;
+		}
+	}
+	/* Taken before the log dir's lock is released: closing or deleting the partition (both
+	 * under that lock) then waits for the clean. */
+	if (best && pthread_mutex_trylock(&best->clean_mu) == 0)
+		atomic_store(&best->in_clean, true);
+	else
+		best = NULL;
+	pthread_mutex_unlock(&d->lock);
+	return best;
 }
 
 int rn_logdir_checkpoint(struct rn_logdir *d)

@@ -48,6 +48,7 @@ void rn_partition_set_config(struct rn_partition *p, const struct rn_log_config 
 	sanitize(&p->cfg);
 	atomic_store(&p->max_message_bytes, p->cfg.max_message_bytes);
 	atomic_store(&p->log_append_time, p->cfg.log_append_time);
+	atomic_store(&p->compact, p->cfg.cleanup_compact);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -148,6 +149,7 @@ static void init_locks(struct rn_partition *p)
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_mutex_init(&p->lazy, NULL);
 	pthread_mutex_init(&p->wlock, NULL);
+	pthread_mutex_init(&p->clean_mu, NULL);
 	pthread_rwlockattr_t a;
 	pthread_rwlockattr_init(&a);
 	/* Roll and retention must not starve behind a stream of fetches. */
@@ -169,6 +171,7 @@ static void free_partition(struct rn_partition *p)
 	pthread_mutex_destroy(&p->lock);
 	pthread_mutex_destroy(&p->lazy);
 	pthread_mutex_destroy(&p->wlock);
+	pthread_mutex_destroy(&p->clean_mu);
 	pthread_rwlock_destroy(&p->seglock);
 	rn_free(p->dir);
 	rn_free(p);
@@ -204,7 +207,12 @@ int rn_partition_open(const char *dir, const struct rn_log_config *cfg, int64_t 
 	sanitize(&p->cfg);
 	atomic_store(&p->max_message_bytes, p->cfg.max_message_bytes);
 	atomic_store(&p->log_append_time, p->cfg.log_append_time);
-	int rc = list_segments(p);
+	atomic_store(&p->compact, p->cfg.cleanup_compact);
+	/* A cleaner swap cut short by a crash is finished (or dropped) before anything reads the
+	 * segment files. */
+	int rc = rn__cleaner_recover_dir(dir);
+	if (rc == 0)
+		rc = list_segments(p);
 	if (rc == 0 && p->nsegs == 0)
 		rc = first_segment(p, log_start_offset > 0 ? log_start_offset : 0);
 	if (rc == 0)
@@ -232,6 +240,8 @@ int rn_partition_open(const char *dir, const struct rn_log_config *cfg, int64_t 
 	atomic_store(&p->hwm, end);
 	int64_t ls = log_start_offset > p->segs[0]->base ? log_start_offset : p->segs[0]->base;
 	atomic_store(&p->log_start, ls < end ? ls : end);
+	atomic_store(&p->clean_point, atomic_load(&p->log_start));
+	atomic_store(&p->horizon_ms, INT64_MAX);
 	int64_t rp = recovery_point < 0 ? act->base : recovery_point;
 	atomic_store(&p->recovery_point, rp < end ? rp : end);
 	rc = rn__ps_load(p, end);
@@ -270,8 +280,17 @@ static bool want_snapshot(struct rn_partition *p)
 	return end - from > SNAPSHOT_MIN_OFFSETS;
 }
 
+/* A clean in progress stops at its next check; a swap under way finishes first. */
+static void stop_cleaning(struct rn_partition *p)
+{
+	atomic_store(&p->clean_abort, true);
+	pthread_mutex_lock(&p->clean_mu);
+	pthread_mutex_unlock(&p->clean_mu);
+}
+
 void rn_partition_close(struct rn_partition *p)
 {
+	stop_cleaning(p);
 	if (!atomic_load(&p->offline))
 		rn_partition_flush(p);
 	pthread_mutex_lock(&p->lock);
@@ -290,6 +309,7 @@ void rn_partition_close(struct rn_partition *p)
 
 int rn_partition_delete(struct rn_partition *p)
 {
+	stop_cleaning(p);
 	atomic_store(&p->offline, true);
 	char *dir = rn_strdup(p->dir);
 	free_partition(p);

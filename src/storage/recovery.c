@@ -71,7 +71,7 @@ static void scan_batches(struct scan *sc, const struct rn_log_config *cfg, int64
 			rn_batch_header_parse(b, &h);
 			int64_t next = h.base_offset + (int64_t)h.last_offset_delta + 1;
 			bool below = rp >= 0 && next <= rp;
-			if (!below && rn_batch_validate(b, size - pos, 0, &h) < 0)
+			if (!below && rn_batch_validate_stored(b, size - pos, &h) < 0)
 				total = -1;
 			else if (h.last_offset_delta < 0 || h.base_offset < seg_base ||
 				 (sc->next_offset >= 0 && h.base_offset < sc->next_offset) ||

@@ -17,6 +17,8 @@ static int count_expired(struct rn_partition *p, int64_t now_ms)
 	const struct rn_log_config *c = &p->cfg;
 	uint64_t total = atomic_load(&p->total_bytes);
 	int n = 0;
+	if (!c->cleanup_delete)
+		return 0; /* cleanup.policy=compact: the cleaner bounds the log, not retention */
 	for (int i = 0; i < p->nsegs - 1; i++) {
 		struct rn_segment *s = p->segs[i];
 		uint64_t size = atomic_load(&s->size);
@@ -59,6 +61,7 @@ int rn_partition_maintain(struct rn_partition *p, int64_t now_ms)
 		}
 		memmove(p->segs, p->segs + n, (size_t)(p->nsegs - n) * sizeof(*p->segs));
 		p->nsegs -= n;
+		p->seg_gen++;
 		atomic_fetch_sub(&p->total_bytes, freed);
 		if (atomic_load(&p->log_start) < p->segs[0]->base)
 			atomic_store(&p->log_start, p->segs[0]->base);

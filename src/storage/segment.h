@@ -109,6 +109,18 @@ struct rn_partition {
 	_Atomic bool has_aborted; /* naborted > 0: a read_committed fetch must look */
 	int64_t *txnfiles;        /* bases of segments with a .txnindex file, ascending */
 	int ntxnfiles, txnfilecap;
+	/* Compaction (cleaner*.c). seg_gen (under p->lock) changes whenever segments leave the
+	 * array (retention, log start, a swap), so a clean can tell that its segments are still
+	 * there. clean_mu is held by whoever cleans p; close and delete set clean_abort and take
+	 * it, so they wait for the clean to stop. */
+	uint64_t seg_gen;
+	pthread_mutex_t clean_mu;
+	_Atomic bool clean_abort;
+	_Atomic bool in_clean;    /* a cleaner thread picked p */
+	_Atomic bool compact;     /* cfg.cleanup_compact, read by the append path */
+	_Atomic bool uncleanable; /* a clean failed on bad data: skipped until restart */
+	_Atomic int64_t clean_point;
+	_Atomic int64_t horizon_ms; /* earliest delete horizon the last clean left (INT64_MAX) */
 };
 
 /* Paths: writes "<dir>/<20-digit base><ext>" into buf (PATH_MAX). */
@@ -212,6 +224,18 @@ void rn__txn_free(struct rn_partition *p);
 /* The type of the control batch at buf[0..len) (the whole batch, or at least its first
  * record): 1 COMMIT, 0 ABORT, <0 not a marker. */
 int rn__control_type(const uint8_t *buf, size_t len);
+
+/* Compaction (cleaner_swap.c): completes or discards a swap that a crash interrupted, before
+ * the directory is listed (rn_partition_open). Returns 0 or -errno. */
+int rn__cleaner_recover_dir(const char *dir);
+/* Under the log dir's lock: the open partition with the highest score(p, arg) >= 0, with its
+ * clean_mu taken (trylock) and in_clean set; NULL if none (logdir.c). */
+struct rn_logdir;
+struct rn_partition *rn__logdir_claim(struct rn_logdir *d,
+				      double (*score)(struct rn_partition *p, void *arg),
+				      void *arg);
+/* Sets the clean point loaded from the cleaner-offset-checkpoint (logdir.c). */
+void rn__partition_set_clean_point(struct rn_partition *p, int64_t off);
 
 /* Rolls: the active segment becomes old, a new empty one starts at the log end. Caller holds
  * p->lock (append.c). */
