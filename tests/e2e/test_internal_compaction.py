@@ -1,8 +1,10 @@
 """__consumer_offsets and __transaction_state as compacted topics: the coordinators write
 their tombstones where Kafka does, so that the log cleaner bounds the topics, and the state
 comes back the same after a restart."""
-from conftest import (RawConn, create_topic, i32, karray, kp_admin, kp_consumer, kstr, unique,
-                      wait_until)
+import os
+
+from conftest import (RawConn, Reader, create_topic, i32, i64, karray, kp_admin, kp_consumer, kstr,
+                      unique, wait_until)
 
 FAST = {"group.initial.rebalance.delay.ms": 0, "num.partitions": 1}
 
@@ -57,3 +59,101 @@ def test_offset_delete_of_last_offset_deletes_group(make_broker):
     offs = ad.list_consumer_group_offsets(keep)
     ad.close()
     assert {tp.partition: o.offset for tp, o in offs.items()} == {0: 3}
+
+
+# ---- with the log cleaner: the internal topics stay bounded and replay after cleaning ----
+
+CLEAN = dict(FAST, **{
+    "offsets.topic.num.partitions": 1,
+    "offsets.topic.segment.bytes": 65536,
+    "transaction.state.log.num.partitions": 1,
+    "transaction.state.log.segment.bytes": 16384,
+    "log.cleaner.backoff.ms": 100,
+})
+
+
+def log_bytes(b, topic):
+    d = b.partition_dir(topic, 0)
+    return sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d) if f.endswith(".log"))
+
+
+def commit_many(port, commits):
+    """Simple OffsetCommit v2 requests, pipelined: commits = [(group, topic, {part: offset})]."""
+    def body(g, t, offs):
+        return (kstr(g) + i32(-1) + kstr("") + i64(-1) +
+                karray([(t, sorted(offs.items()))],
+                       lambda x: kstr(x[0]) + karray(x[1], lambda p: i32(p[0]) + i64(p[1]) +
+                                                     kstr(None))))
+    with RawConn(port, timeout=30) as rc:
+        for i in range(0, len(commits), 500):
+            chunk = commits[i:i + 500]
+            corrs = [rc.send(8, 2, body(*c)) for c in chunk]
+            for corr in corrs:
+                got, resp = rc.recv()
+                assert got == corr
+                r = Reader(resp)
+                errs = [e for _, ps in r.array(lambda r: (r.str(), r.array(
+                    lambda r: (r.i32(), r.i16())))) for _, e in ps]
+                assert errs and set(errs) == {0}, errs
+
+
+def committed(bootstrap, group):
+    ad = kp_admin(bootstrap)
+    try:
+        return {(tp.topic, tp.partition): o.offset
+                for tp, o in ad.list_consumer_group_offsets(group).items()}
+    finally:
+        ad.close()
+
+
+def test_consumer_offsets_bounded_by_cleaner(make_broker):
+    """50,000 commits to ten keys: the cleaner keeps __consumer_offsets small, and the last
+    commits (and a deleted group's absence) survive a restart that replays the cleaned log."""
+    b = make_broker(CLEAN)
+    t = create_topic(b.bootstrap, unique("co"), 2)
+    gs = [unique("g%d" % i) for i in range(5)]
+    gone = unique("gone")
+    simple_commit(b.bootstrap, gone, t, {0: 1})
+    n = 25000  # two partitions per commit: 50,000 offset records
+    commit_many(b.port, [(gs[i % 5], t, {0: i, 1: i + 1}) for i in range(n)])
+    with RawConn(b.port) as rc:  # DeleteGroups: tombstones for its offset
+        r = rc.request(42, 1, karray([gone], kstr))
+        r.i32()
+        assert r.array(lambda r: (r.str(), r.i16())) == [(gone, 0)]
+    # Without cleaning, 25,000 batches of two records would be well over 2 MB.
+    wait_until(lambda: log_bytes(b, "__consumer_offsets") < 4 * 65536, 120,
+               what="__consumer_offsets cleaned (%d bytes)" % log_bytes(b, "__consumer_offsets"))
+    want = {g: {(t, 0): n - 5 + i, (t, 1): n - 4 + i} for i, g in enumerate(gs)}
+    for g in gs:
+        assert committed(b.bootstrap, g) == want[g]
+    b.restart()
+    for g in gs:
+        assert committed(b.bootstrap, g) == want[g]
+    assert gone not in groups(b.bootstrap)
+
+
+def init_pid(port, txn_id):
+    with RawConn(port) as rc:
+        r = rc.request(22, 1, kstr(txn_id) + i32(60000))
+        r.i32()
+        err, pid, epoch = r.i16(), r.i64(), r.i16()
+        assert err == 0
+        return pid, epoch
+
+
+def test_transaction_state_bounded_by_cleaner(make_broker):
+    """Thousands of InitProducerId calls for one transactional id (one record each): the cleaner
+    keeps __transaction_state small, and after a restart the id keeps its producer id and epoch."""
+    b = make_broker(CLEAN)
+    tid = unique("tx")
+    pid, epoch = init_pid(b.port, tid)
+    with RawConn(b.port, timeout=30) as rc:
+        for i in range(0, 3000, 500):
+            corrs = [rc.send(22, 1, kstr(tid) + i32(60000)) for _ in range(500)]
+            for corr in corrs:
+                got, resp = rc.recv()
+                assert got == corr
+    wait_until(lambda: log_bytes(b, "__transaction_state") < 4 * 16384, 120,
+               what="__transaction_state cleaned (%d bytes)" % log_bytes(b, "__transaction_state"))
+    b.restart()
+    assert init_pid(b.port, tid) == (pid, epoch + 3001)

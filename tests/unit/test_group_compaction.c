@@ -17,11 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch_builder.h"
 #include "core/alloc.h"
 #include "group/group.h"
+#include "group/persist.h"
 #include "group/records.h"
 #include "group/tombstones.h"
 #include "proto/kerr.h"
+#include "storage/cleaner.h"
+#include "storage/partition.h"
 
 #define DAY (24 * 3600 * 1000LL)
 
@@ -494,12 +498,93 @@ static void test_snapshot_runs_of_old_versions(void **state)
 	log_free();
 }
 
+/* The real thing: the model log written to a compacted partition through rn_gc_write, cleaned
+ * by the storage cleaner twice (the second clean drops the tombstones, delete.retention.ms 0),
+ * and replayed from the log start with rn_gc_replay after each clean. */
+static void test_partition_cleaned_replays_the_same(void **state)
+{
+	(void)state;
+	NOW = 1000000;
+	struct rn_gc *gc = mk();
+	char a[128], b[128];
+	member(gc, "g1", a);
+	for (int i = 0; i < 3000; i++)
+		commit(gc, "g1", "t", i % 4, i, -1);
+	member(gc, "g2", b);
+	commit(gc, "g2", "t", 0, 1, -1);
+	assert_int_equal(rn_gc_leave(gc, NOW, "g2", b, NULL), 0);
+	delete_group(gc, "g2");
+	for (int i = 0; i < 20; i++)
+		commit(gc, "s", "u", i, i, -1);
+	delete_offset(gc, "s", "u", 3);
+	for (int i = 3000; i < 3400; i++) /* the tombstones end up in closed segments */
+		commit(gc, "g1", "t", i % 4, i, -1);
+
+	char *dir = bb_tmpdir();
+	struct rn_log_config c;
+	rn_log_config_default(&c);
+	c.segment_bytes = 8192;
+	c.cleanup_compact = true;
+	c.cleanup_delete = false;
+	c.delete_retention_ms = 0;
+	struct rn_partition *p;
+	assert_int_equal(rn_partition_open(dir, &c, -1, 0, true, &p), 0);
+	for (int i = 0; i < L.n; i++) { /* one batch per record, as commits are written */
+		struct rn_gc_rec r = {L.v[i].key, L.v[i].klen, L.v[i].val, L.v[i].vlen};
+		struct rn_append_info ai;
+		assert_int_equal(rn_gc_write(p, &r, 1, NOW, &ai), 0);
+	}
+	struct rn_gc *before = mk();
+	int64_t n0, n1, n2;
+	assert_int_equal(rn_gc_replay(before, p, NOW, &n0), 0);
+	assert_int_equal(n0, L.n);
+	char *want = dump(before, true);
+	char *live = dump(gc, false), *replayed = dump(before, false);
+	assert_string_equal(live, replayed);
+	free(live);
+	free(replayed);
+	struct rn_clean_opts o = {.map_bytes = 1 << 20,
+				  .load_factor = 0.9,
+				  .io_buffer_size = 1 << 16,
+				  .now_ms = NOW,
+				  .force = true};
+	struct rn_clean_stats st;
+	assert_int_equal(rn_partition_clean(p, &o, &st), 1);
+	struct rn_gc *after1 = mk();
+	assert_int_equal(rn_gc_replay(after1, p, NOW, &n1), 0);
+	assert_true(n1 < n0 / 4);
+	char *got = dump(after1, true);
+	assert_string_equal(got, want);
+	free(got);
+	o.now_ms = NOW + 1000; /* past the delete horizons: the tombstones go */
+	assert_true(rn_partition_clean(p, &o, &st) >= 0);
+	struct rn_gc *after2 = mk();
+	assert_int_equal(rn_gc_replay(after2, p, NOW, &n2), 0);
+	assert_true(n2 < n1); /* the three tombstones are gone */
+	fprintf(stderr,
+		"records: %lld written, %lld after the first clean, %lld after the second\n",
+		(long long)n0, (long long)n1, (long long)n2);
+	got = dump(after2, true);
+	assert_string_equal(got, want);
+	free(got);
+	free(want);
+	rn_partition_close(p);
+	bb_rmrf(dir);
+	free(dir);
+	rn_gc_free(before);
+	rn_gc_free(after1);
+	rn_gc_free(after2);
+	rn_gc_free(gc);
+	log_free();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cleaned_log_replays_the_same),
 	    cmocka_unit_test(test_empty_since_survives_replay),
 	    cmocka_unit_test(test_snapshot_runs_of_old_versions),
+	    cmocka_unit_test(test_partition_cleaned_replays_the_same),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
