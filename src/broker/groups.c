@@ -165,15 +165,13 @@ static int ensure_topic(struct rn_broker *b)
 	snprintf(seg, sizeof(seg), "%lld",
 		 (long long)rn_config_get_i64(c, "offsets.topic.segment.bytes"));
 	/* Kafka's groupMetadataTopicConfigs: compacted, so the log cleaner bounds it (the
-	 * coordinator writes a tombstone wherever a key stops being live). retention.* are pinned
-	 * off in case a delete policy is ever added by hand; max.message.bytes leaves room for a
-	 * large group's metadata record. */
+	 * coordinator writes a tombstone wherever a key stops being live; retention leaves a
+	 * compact-only topic alone). max.message.bytes, not Kafka's, leaves room for a large
+	 * group's metadata record. */
 	const struct rn_cfg_kv cfg[] = {
 	    {(char *)"cleanup.policy", (char *)"compact"},
 	    {(char *)"compression.type", (char *)"producer"},
 	    {(char *)"segment.bytes", seg},
-	    {(char *)"retention.ms", (char *)"-1"},
-	    {(char *)"retention.bytes", (char *)"-1"},
 	    {(char *)"max.message.bytes", (char *)"10485760"},
 	};
 	S.topic = rn_topic_get(b, RN_OFFSETS_TOPIC, strlen(RN_OFFSETS_TOPIC));

@@ -286,7 +286,7 @@ static int ensure_topic(struct rn_broker *b)
 	snprintf(seg, sizeof(seg), "%lld",
 		 (long long)rn_config_get_i64(c, "transaction.state.log.segment.bytes"));
 	/* Kafka's transactionTopicConfigs: compacted (an expired transactional id gets a
-	 * tombstone), uncompressed. retention.* pinned off as for __consumer_offsets. */
+	 * tombstone), uncompressed. */
 	char isr[16];
 	snprintf(isr, sizeof(isr), "%lld",
 		 (long long)rn_config_get_i64(c, "transaction.state.log.min.isr"));
@@ -296,8 +296,6 @@ static int ensure_topic(struct rn_broker *b)
 	    {(char *)"unclean.leader.election.enable", (char *)"false"},
 	    {(char *)"compression.type", (char *)"uncompressed"},
 	    {(char *)"segment.bytes", seg},
-	    {(char *)"retention.ms", (char *)"-1"},
-	    {(char *)"retention.bytes", (char *)"-1"},
 	};
 	S.topic = rn_topic_get(b, RN_TXN_TOPIC, strlen(RN_TXN_TOPIC));
 	if (!S.topic) {

@@ -3,8 +3,8 @@ their tombstones where Kafka does, so that the log cleaner bounds the topics, an
 comes back the same after a restart."""
 import os
 
-from conftest import (RawConn, Reader, create_topic, i32, i64, karray, kp_admin, kp_consumer, kstr,
-                      unique, wait_until)
+from conftest import (SLOW, RawConn, Reader, ck_admin, create_topic, i32, i64, karray, kp_admin,
+                      kp_consumer, kstr, unique, wait_until)
 
 FAST = {"group.initial.rebalance.delay.ms": 0, "num.partitions": 1}
 
@@ -36,6 +36,24 @@ def groups(bootstrap):
         return {g for g, _ in ad.list_consumer_groups()}
     finally:
         ad.close()
+
+
+def test_internal_topics_created_as_kafka_creates_them(make_broker):
+    """groupMetadataTopicConfigs / transactionTopicConfigs: compacted, segment.bytes from the
+    broker keys, compression producer / uncompressed."""
+    import confluent_kafka.admin as cka
+    b = make_broker(dict(FAST, **{"offsets.topic.segment.bytes": 123456,
+                                  "transaction.state.log.segment.bytes": 65432}))
+    init_pid(b.port, unique("tx"))  # the coordinators exist from the start; touch one anyway
+    a = ck_admin(b.bootstrap)
+    want = {"__consumer_offsets": ("123456", "producer"),
+            "__transaction_state": ("65432", "uncompressed")}
+    for topic, (seg, codec) in want.items():
+        res = cka.ConfigResource("topic", topic)
+        cfg = a.describe_configs([res])[res].result(10 * SLOW)
+        assert cfg["cleanup.policy"].value == "compact"
+        assert cfg["segment.bytes"].value == seg
+        assert cfg["compression.type"].value == codec
 
 
 def test_offset_delete_of_last_offset_deletes_group(make_broker):
