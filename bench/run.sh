@@ -623,7 +623,8 @@ wl_txn_overhead() {
 #   memory      MEM_KEYS distinct keys with log.cleaner.dedupe.buffer.size=MEM_BUF (several
 #               passes): the broker's peak RSS while cleaning minus its idle RSS on the same data
 #               with the cleaner off, against the configured buffers.
-KEYED=("$ROOT/bench/keyed_produce.py")
+# Debian's interpreter: the clients (python3-confluent-kafka) live there, as for tests/e2e.
+KEYED=(/usr/bin/python3 "$ROOT/bench/keyed_produce.py")
 
 # part_bytes DIR TOPIC [cleanable]: bytes of the partition's .log files (cleanable: all but
 # the newest, the active segment the cleaner never touches).
@@ -636,17 +637,35 @@ part_bytes() {
 		stat -c %s "$d"/*.log 2>/dev/null | awk '{s += $1} END {print s + 0}'
 	fi
 }
-# cleaner_ticks PID: utime + stime of the threads whose name matches CLEANER_COMM.
-cleaner_ticks() {
-	local t s=0
-	for t in /proc/"$1"/task/*; do
-		grep -qi -- "$CLEANER_COMM" "$t/comm" 2>/dev/null || continue
-		s=$((s + $(awk '{print $14 + $15}' "$t/stat" 2>/dev/null || echo 0)))
+# task_ticks PID: one line per thread, in creation (tid) order: "index comm ticks".
+task_ticks() {
+	local t i=0
+	for t in $(ls /proc/"$1"/task 2>/dev/null | sort -n); do
+		printf '%s %s %s\n' "$i" "$(tr ' ' _ <"/proc/$1/task/$t/comm" 2>/dev/null)" \
+			"$(awk '{print $14 + $15}' "/proc/$1/task/$t/stat" 2>/dev/null || echo 0)"
+		i=$((i + 1))
 	done
-	echo "$s"
+}
+# cleaner_ticks PID: utime + stime of the cleaner threads: those whose name matches
+# CLEANER_COMM, else the thread at CLEANER_TASK_IDX (found by compaction_throughput as the
+# busiest thread of an otherwise idle broker while it cleans; same binary and settings, so the
+# same creation order).
+CLEANER_TASK_IDX=
+cleaner_ticks() { cleaner_ticks_from <(task_ticks "$1"); }
+# cleaner_ticks_from FILE: cleaner_ticks on a saved task_ticks listing.
+cleaner_ticks_from() {
+	awk -v pat="$CLEANER_COMM" -v idx="$CLEANER_TASK_IDX" '
+		tolower($2) ~ tolower(pat) { named += $3; n++ }
+		$1 == idx { byidx = $3 }
+		END { print (n ? named : byidx + 0) }' "$1"
+}
+# busiest_task TICKS: index of the busiest thread still named like the binary (unnamed),
+# leaving out the main thread (start-up and replay).
+busiest_task() {
+	awk '$1 > 0 && $2 == "runnel" && $3 > best { best = $3; i = $1 } END { print i }' "$1"
 }
 # wait_settled DIR TOPIC FROM_BYTES TIMEOUT_S: polls the partition's size every 50 ms until it
-# is below half of FROM_BYTES and has not changed for 3 s. Sets SETTLED_NS (time of the last
+# is below FROM_BYTES (a clean swapped in) and has not changed for 3 s. Sets SETTLED_NS (time of the last
 # change), SETTLED_BYTES and PEAK_RSS (KiB, sampled with the size). Returns 1 on timeout.
 wait_settled() {
 	local dir=$1 topic=$2 from=$3 deadline=$(($(date +%s) + $4)) last cur now r
@@ -660,7 +679,7 @@ wait_settled() {
 		now=$(now_ns)
 		if [ "$cur" != "$last" ]; then
 			last=$cur SETTLED_NS=$now
-		elif [ "$cur" -lt $((from / 2)) ] && [ $((now - SETTLED_NS)) -ge 3000000000 ]; then
+		elif [ "$cur" -lt "$from" ] && [ $((now - SETTLED_NS)) -ge 3000000000 ]; then
 			SETTLED_BYTES=$cur
 			return 0
 		fi
@@ -672,15 +691,18 @@ wait_settled() {
 keyed_fill() {
 	local name=$1 topic=$2
 	shift 2
-	timeout -k 10 "$STEP_TIMEOUT" python3 "${KEYED[@]}" "$RUNNEL_BOOT" "$topic" "$@" \
+	timeout -k 10 "$STEP_TIMEOUT" "${KEYED[@]}" "$RUNNEL_BOOT" "$topic" "$@" \
 		>"$RAW/$name.json" 2>"$RAW/$name.log" || {
 		REASON="keyed fill failed: $(why "$RAW/$name.log")"
 		return 1
 	}
 }
+# compacted_topic TOPIC SEGMENT_BYTES [--config k=v ...]
 compacted_topic() {
-	"$RUNNEL" topic create "$1" -b "$RUNNEL_BOOT" --partitions 1 -c cleanup.policy=compact \
-		-c "segment.bytes=$2" >>"$RAW/compaction-topics.log" 2>&1 || {
+	local t=$1 seg=$2
+	shift 2
+	"$RUNNEL" topic create "$t" -b "$RUNNEL_BOOT" --partitions 1 -c cleanup.policy=compact \
+		-c "segment.bytes=$seg" "$@" >>"$RAW/compaction-topics.log" 2>&1 || {
 		REASON="cannot create compacted topic $1: $(why "$RAW/compaction-topics.log")"
 		return 1
 	}
@@ -699,7 +721,8 @@ compaction_throughput() {
 			return
 		}
 		runnel_stop
-		local total dirty t0 c0 c1
+		local total dirty t0 c0 c1 mark
+		mark=$(wc -l <"$RAW/runnel-serve.log")
 		total=$(part_bytes "$dir" cdirty)
 		dirty=$(part_bytes "$dir" cdirty cleanable)
 		pre_run
@@ -708,23 +731,38 @@ compaction_throughput() {
 			na compaction "$wl" runnel "$REASON"
 			return
 		}
-		c0=$(cleaner_ticks "$RUNNEL_PID")
 		if ! wait_settled "$dir" cdirty "$total" "$STEP_TIMEOUT"; then
 			na compaction "$wl" runnel "$REASON"
 			runnel_stop
 			return
 		fi
-		c1=$(cleaner_ticks "$RUNNEL_PID")
-		local secs cpu
+		# A fresh process: its cleaner threads have done nothing but this clean, so their
+		# whole CPU time counts (the clean starts before the broker answers Metadata).
+		local tasks=$RAW/compaction-tasks-r$run.txt
+		task_ticks "$RUNNEL_PID" >"$tasks"
+		local how="threads named like $CLEANER_COMM"
+		if ! grep -qi -- "$CLEANER_COMM" "$tasks"; then
+			CLEANER_TASK_IDX=$(busiest_task "$tasks")
+			how="unnamed cleaner: the busiest unnamed thread (#$CLEANER_TASK_IDX) of the idle broker"
+		fi
+		c0=0
+		c1=$(cleaner_ticks_from "$tasks")
+		local secs cpu passes
 		secs=$(python3 -c "print(($SETTLED_NS - $t0) / 1e9)")
 		cpu=$(python3 -c "print(($c1 - $c0) / $CLK_TCK)")
+		# The cleaner's own account of its passes over this partition (bytes read / time).
+		passes=$(tail -n +"$((mark + 1))" "$RAW/runnel-serve.log" |
+			grep "cleaner: cleaned .*cdirty-0" | sed -n 's/.*, \([0-9]*\) -> [0-9]* bytes in \([0-9.]*\) ms$/\1 \2/p' | tail -n 1000)
+		[ -n "$passes" ] && record compaction "$wl" runnel cleaner_reported_mb_per_sec MB/s \
+			"$run" "$(echo "$passes" | awk '{b += $1; t += $2} END {printf "%.1f", t ? b / 1e3 / t : 0}')" \
+			"sum of bytes read / sum of pass times, from its log lines"
 		record compaction "$wl" runnel dirty_mb MB "$run" \
 			"$(python3 -c "print(round($dirty / 1e6, 1))")" "$CLEAN_N records, $CLEAN_KEYS keys"
 		record compaction "$wl" runnel after_mb MB "$run" \
 			"$(python3 -c "print(round($SETTLED_BYTES / 1e6, 2))")"
 		record compaction "$wl" runnel clean_mb_per_sec MB/s "$run" \
 			"$(python3 -c "print(round($dirty / 1e6 / $secs, 1))")"
-		record compaction "$wl" runnel cleaner_cpu core-s "$run" "$cpu"
+		record compaction "$wl" runnel cleaner_cpu core-s "$run" "$cpu" "$how"
 		record compaction "$wl" runnel cleaner_cpu_per_GB core-s "$run" \
 			"$(python3 -c "print(round($cpu / ($dirty / 1e9), 3))")"
 		log "  cleaned $dirty dirty bytes to $SETTLED_BYTES in $secs s, cleaner ${cpu}s CPU"
@@ -751,7 +789,7 @@ compaction_latency() {
 				runnel_stop
 				continue
 			fi
-			python3 "${KEYED[@]}" "$RUNNEL_BOOT" churn --keys "$CHURN_KEYS" --size 100 \
+			"${KEYED[@]}" "$RUNNEL_BOOT" churn --keys "$CHURN_KEYS" --size 100 \
 				--rate "$CHURN_RATE" --seconds $((LAT_SECS + 10)) \
 				>"$RAW/compaction-churn-$mode-r$run.json" \
 				2>"$RAW/compaction-churn-$mode-r$run.log" &
@@ -780,7 +818,7 @@ compaction_memory() {
 	local wl=memory-distinct-keys dir=$WORK/runnel-compaction-mem
 	rm -rf "$dir"
 	runnel_start "$dir" --set log.cleaner.enable=false &&
-		compacted_topic cmem 67108864 &&
+		compacted_topic cmem 16777216 -c min.cleanable.dirty.ratio=0.01 &&
 		keyed_fill compaction-mem-fill cmem --count "$MEM_KEYS" --keys "$MEM_KEYS" \
 			--size 10 || {
 		na compaction "$wl" runnel "$REASON"
@@ -805,6 +843,8 @@ compaction_memory() {
 	idle=$(rss_kib "$RUNNEL_PID")
 	runnel_stop
 	pre_run
+	local mark
+	mark=$(wc -l <"$RAW/runnel-serve.log")
 	runnel_start "$dir" --set "log.cleaner.dedupe.buffer.size=$MEM_BUF" \
 		--set log.cleaner.backoff.ms=100 || {
 		na compaction "$wl" runnel "$REASON"
@@ -828,6 +868,9 @@ compaction_memory() {
 		"dedupe buffer + 2 x log.cleaner.io.buffer.size"
 	record compaction "$wl" runnel after_mb MB 1 \
 		"$(python3 -c "print(round($SETTLED_BYTES / 1e6, 1))")"
+	record compaction "$wl" runnel cleaner_passes count 1 \
+		"$(tail -n +"$((mark + 1))" "$RAW/runnel-serve.log" | grep -c "cleaner: cleaned .*cmem-0")" \
+		"offset map full: one pass per map's worth of keys"
 	log "  $MEM_KEYS keys: RSS idle $idle KiB, peak $PEAK_RSS KiB while cleaning (buffer $((MEM_BUF / 1024)) KiB)"
 	runnel_stop
 }
@@ -835,7 +878,7 @@ compaction_memory() {
 wl_compaction() {
 	log "compaction: cleaner throughput ($CLEAN_N x 100 B, $CLEAN_KEYS keys), latency with and" \
 		"without the cleaner ($LAT_SECS s per run), memory at $MEM_KEYS distinct keys"
-	python3 -c 'import confluent_kafka' 2>/dev/null || {
+	"${KEYED[0]}" -c 'import confluent_kafka' 2>/dev/null || {
 		na compaction all runnel "python3-confluent-kafka missing (keyed load)"
 		return
 	}
