@@ -15,7 +15,9 @@
 # IPERF_PORT, BENCH_SKIP (space-separated workload names to skip, e.g. "footprint fio"),
 # BENCH_ONLY (space-separated workload names to run, nothing else, e.g. "txn_overhead"),
 # TXN_INTERVAL_MS (txn_overhead: transaction length, default 100), CLEANER_COMM (compaction:
-# pattern matching the log cleaner threads' names in /proc/PID/task/*/comm, default "clean").
+# pattern matching the log cleaner threads' names in /proc/PID/task/*/comm, default "clean"),
+# COMPACTION_PARTS (compaction: which of "throughput latency memory" to run), CHURN_RATE and
+# CHURN_KEYS (compaction latency: keyed records/s written to the other topic, 20000, and keys).
 # Workloads: iperf fio produce durable latency consume footprint txn_overhead compaction.
 set -uo pipefail
 
@@ -39,6 +41,7 @@ SKIP=" ${BENCH_SKIP:-} "
 ONLY=" ${BENCH_ONLY:-} "
 TXN_INTERVAL_MS=${TXN_INTERVAL_MS:-100}
 CLEANER_COMM=${CLEANER_COMM:-clean}
+COMPACTION_PARTS=${COMPACTION_PARTS:-throughput latency memory}
 CLK_TCK=$(getconf CLK_TCK)
 
 # Sizes of each workload: full follows docs/performance.md §4; quick only proves the plumbing.
@@ -60,7 +63,7 @@ else
 	CLEAN_N=5000000 CLEAN_KEYS=100000 CHURN_PREFILL=2000000 MEM_KEYS=10000000
 	MEM_BUF=67108864
 fi
-CHURN_RATE=20000 CHURN_KEYS=10000
+CHURN_RATE=${CHURN_RATE:-20000} CHURN_KEYS=${CHURN_KEYS:-10000}
 # Every bench command gets a bounded delivery timeout so a stuck broker cannot hang the script.
 CLIENT_X=(-X message.timeout.ms=60000)
 STEP_TIMEOUT=900
@@ -664,11 +667,13 @@ cleaner_ticks_from() {
 busiest_task() {
 	awk '$1 > 0 && $2 == "runnel" && $3 > best { best = $3; i = $1 } END { print i }' "$1"
 }
-# wait_settled DIR TOPIC FROM_BYTES TIMEOUT_S: polls the partition's size every 50 ms until it
-# is below FROM_BYTES (a clean swapped in) and has not changed for 3 s. Sets SETTLED_NS (time of the last
+# wait_settled DIR TOPIC FROM_BYTES TIMEOUT_S [QUIET_S]: polls the partition's size every 50 ms
+# until it is below FROM_BYTES (a clean swapped in) and has not changed for QUIET_S (3) s, which
+# must be longer than one pass. Sets SETTLED_NS (time of the last
 # change), SETTLED_BYTES and PEAK_RSS (KiB, sampled with the size). Returns 1 on timeout.
 wait_settled() {
-	local dir=$1 topic=$2 from=$3 deadline=$(($(date +%s) + $4)) last cur now r
+	local dir=$1 topic=$2 from=$3 deadline=$(($(date +%s) + $4)) quiet=$((${5:-3} * 1000000000))
+	local last cur now r
 	last=$(part_bytes "$dir" "$topic")
 	SETTLED_NS=$(now_ns) PEAK_RSS=0
 	while [ "$(date +%s)" -lt "$deadline" ]; do
@@ -679,7 +684,7 @@ wait_settled() {
 		now=$(now_ns)
 		if [ "$cur" != "$last" ]; then
 			last=$cur SETTLED_NS=$now
-		elif [ "$cur" -lt "$from" ] && [ $((now - SETTLED_NS)) -ge 3000000000 ]; then
+		elif [ "$cur" -lt "$from" ] && [ $((now - SETTLED_NS)) -ge "$quiet" ]; then
 			SETTLED_BYTES=$cur
 			return 0
 		fi
@@ -850,7 +855,9 @@ compaction_memory() {
 		na compaction "$wl" runnel "$REASON"
 		return
 	}
-	if ! wait_settled "$dir" cmem "$total" "$STEP_TIMEOUT"; then
+	# Passes over 10 M keys take seconds each, and the second copies of the keys are only
+	# reached after half of them.
+	if ! wait_settled "$dir" cmem "$total" "$STEP_TIMEOUT" 20; then
 		na compaction "$wl" runnel "$REASON"
 		runnel_stop
 		return
@@ -882,9 +889,8 @@ wl_compaction() {
 		na compaction all runnel "python3-confluent-kafka missing (keyed load)"
 		return
 	}
-	compaction_throughput
-	compaction_latency
-	compaction_memory
+	local part
+	for part in $COMPACTION_PARTS; do "compaction_$part"; done
 }
 
 # Machine limits, measured in the same session.

@@ -59,14 +59,14 @@ int rn_groups_write(const char *group, const struct rn_gc_rec *recs, int n,
 static void group_stored(void *arg, struct rn_group *g)
 {
 	(void)arg;
-	struct rn_buf k = {0};
-	rn_buf_reset(&g->stored);
+	struct rn_buf k = {0}, v = {0};
 	rn_gc_key_group(&k, g->id);
-	rn_gc_value_group(&g->stored, g, rn_wall_ms());
+	rn_gc_value_group(&v, g, rn_wall_ms());
 	g->has_stored = true;
-	struct rn_gc_rec r = {k.data, (int32_t)k.len, g->stored.data, (int32_t)g->stored.len};
+	struct rn_gc_rec r = {k.data, (int32_t)k.len, v.data, (int32_t)v.len};
 	rn_groups_write(g->id, &r, 1, NULL, NULL);
 	rn_buf_free(&k);
+	rn_buf_free(&v);
 }
 
 int32_t rn_groups_metadata_max(void)

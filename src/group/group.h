@@ -122,8 +122,7 @@ struct rn_group {
 	int64_t sync_deadline;      /* CompletingRebalance: the leader must sync by then */
 	struct rn_gc_topic *topics; /* committed offsets */
 	int32_t noffsets;           /* partitions with a commit */
-	struct rn_buf stored;       /* last group metadata value written (snapshots copy it) */
-	bool has_stored;
+	bool has_stored;            /* a metadata record exists (written or replayed) */
 	struct rn_group *hnext;
 };
 

@@ -257,8 +257,6 @@ static int apply_group(struct rn_gc *gc, int64_t now, struct rn_rd *k, const uin
 	if (!v.err && ver >= 0 && ver <= 3) {
 		struct rn_group *g =
 		    rn_gc_group_load(gc, now, gid, ptype, gen, proto, leader, head);
-		rn_buf_reset(&g->stored);
-		rn_buf_append(&g->stored, val, (size_t)vlen);
 		g->has_stored = true;
 		if (state_ts >= 0)
 			g->state_ts = state_ts;

@@ -114,8 +114,6 @@ static void stored(void *arg, struct rn_group *g)
 	struct rn_buf k = {0}, v = {0};
 	rn_gc_key_group(&k, g->id);
 	rn_gc_value_group(&v, g, NOW);
-	rn_buf_reset(&g->stored);
-	rn_buf_append(&g->stored, v.data, v.len);
 	g->has_stored = true;
 	log_add(k.data, (int32_t)k.len, v.data, (int32_t)v.len);
 	rn_buf_free(&k);
@@ -456,10 +454,7 @@ static void test_snapshot_runs_of_old_versions(void **state)
 	/* The old snapshot: group metadata as stored, then every offset, appended again. */
 	int start = L.n;
 	struct rn_group *g = rn_gc_group(gc, "g");
-	struct rn_buf k = {0};
-	rn_gc_key_group(&k, "g");
-	log_add(k.data, (int32_t)k.len, g->stored.data, (int32_t)g->stored.len);
-	rn_buf_free(&k);
+	stored(NULL, g);
 	commit(gc, "g", "t", 0, rn_gc_offset_get(g, "t", 0)->offset, -1);
 	commit(gc, "g", "t", 1, rn_gc_offset_get(g, "t", 1)->offset, -1);
 	commit(gc, "s", "t", 0, 3, -1);
