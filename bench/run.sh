@@ -17,7 +17,9 @@
 # TXN_INTERVAL_MS (txn_overhead: transaction length, default 100), CLEANER_COMM (compaction:
 # pattern matching the log cleaner threads' names in /proc/PID/task/*/comm, default "clean"),
 # COMPACTION_PARTS (compaction: which of "throughput latency memory" to run), CHURN_RATE and
-# CHURN_KEYS (compaction latency: keyed records/s written to the other topic, 20000, and keys).
+# CHURN_KEYS (compaction latency: keyed records/s written to the other topic, 20000, and keys),
+# CLEANER_SETS (compaction latency: extra "k=v ..." broker settings of both modes, e.g.
+# "log.cleaner.io.max.bytes.per.second=10485760").
 # Workloads: iperf fio produce durable latency consume footprint txn_overhead compaction.
 set -uo pipefail
 
@@ -42,6 +44,7 @@ ONLY=" ${BENCH_ONLY:-} "
 TXN_INTERVAL_MS=${TXN_INTERVAL_MS:-100}
 CLEANER_COMM=${CLEANER_COMM:-clean}
 COMPACTION_PARTS=${COMPACTION_PARTS:-throughput latency memory}
+CLEANER_SETS=${CLEANER_SETS:-}
 CLK_TCK=$(getconf CLK_TCK)
 
 # Sizes of each workload: full follows docs/performance.md §4; quick only proves the plumbing.
@@ -781,11 +784,12 @@ compaction_latency() {
 	for run in $(seq "$RUNS"); do
 		for mode in off on; do
 			[ -n "${dead[$mode]:-}" ] && continue
-			local wl=10k-100B-cleaner-$mode enable=false
+			local wl=10k-100B-cleaner-$mode enable=false extra=() kv
 			[ $mode = on ] && enable=true
+			for kv in $CLEANER_SETS; do extra+=(--set "$kv"); done
 			rm -rf "$dir"
 			if ! runnel_start "$dir" --set "log.cleaner.enable=$enable" \
-				--set log.cleaner.backoff.ms=100 ||
+				--set log.cleaner.backoff.ms=100 "${extra[@]}" ||
 				! compacted_topic churn 4194304 ||
 				! keyed_fill "compaction-prefill-$mode-r$run" churn \
 					--count "$CHURN_PREFILL" --keys "$CHURN_KEYS" --size 100; then
