@@ -98,7 +98,8 @@ static int64_t ts_at(struct rn_partition *p, int64_t off)
 		ts = h.base_timestamp;
 		struct rn_record_iter it;
 		struct rn_buf scratch = {0};
-		if (len == ri.len && rn_batch_validate(buf, len, 0, NULL) > 0 &&
+		struct rn_batch_header vh;
+		if (len == ri.len && rn_batch_validate_stored(buf, len, &vh) > 0 &&
 		    rn_record_iter_init_any(&it, buf, len, &scratch, 64u << 20) == 0) {
 			struct rn_record r;
 			while (rn_record_iter_next(&it, &r) == 1)

@@ -112,11 +112,12 @@ static void append_one(struct produce *pr, struct rn_topic *t,
 	if (rc < 0) {
 		pp->error_code = (int16_t)rn_kerr_from(rc);
 		if (rc == RN_EINVALID_RECORD) {
-			/* The only record refused so far: Kafka's LogValidator wording. */
+			/* The only record refused so far: Kafka's LogValidator wording (its
+			 * RecordError message, which record_errors would carry). */
 			char m[400];
 			snprintf(m, sizeof(m),
 				 "Compacted topic cannot accept message without key in topic "
-				 "partition %s-%d.",
+				 "partition %s-%d",
 				 t->name, pd->index);
 			pp->error_message = rn_ctx_str(ctx, m);
 		}

@@ -18,7 +18,7 @@ static void apply_batches(const uint8_t *p, size_t len, int64_t from, rn_gc_log_
 {
 	while (len >= RN_BATCH_LOG_OVERHEAD) {
 		struct rn_batch_header h;
-		int64_t sz = rn_batch_validate(p, len, 0, &h);
+		int64_t sz = rn_batch_validate_stored(p, len, &h);
 		if (sz <= 0)
 			break; /* the partition's recovery vouched for it; stop rather than guess */
 		struct rn_record_iter it;

@@ -79,6 +79,7 @@ struct rn_clean_state {
 	double dirty_ratio;
 	bool horizon_due; /* a delete horizon left by the last clean has passed */
 	bool cleanable;   /* ratio reached, max.compaction.lag.ms passed, or horizon due */
+	int64_t compaction_delay_ms; /* how far past max.compaction.lag.ms the dirt is, or 0 */
 };
 
 /* Computes p's state at now_ms (0: now). Takes p->lock briefly. */

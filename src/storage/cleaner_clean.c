@@ -1,9 +1,8 @@
 /*
  * One clean of one partition (cleaner.h):
  *
- *   plan     under p->lock: the old segments below the first uncleanable offset (each with a
- *            reference on its file, so retention may delete it meanwhile), the clean point,
- *            the aborted transactions, each producer's last data offset, p->seg_gen;
+ *   plan     (cleaner_plan.c) under p->lock: the old segments below the first uncleanable
+ *            offset, each with a reference on its file, and what the filter needs;
  *   map      read the dirty section from the clean point, key -> latest offset, until the map
  *            is full or the first uncleanable offset is reached (the map's end);
  *   rewrite  every segment from the first up to the map's end, in groups of up to
@@ -28,25 +27,6 @@
 #include "core/io.h"
 #include "core/log.h"
 #include "storage/cleaner_int.h"
-
-struct src {
-	int64_t base, end;
-	uint64_t size;
-	struct rn_fileref *f;
-};
-
-struct plan {
-	struct src *segs;
-	int n;
-	int64_t cp, upper;
-	uint64_t gen;
-	struct rn_log_config cfg;
-	struct rn_aborted_txn *aborted;
-	uint32_t naborted;
-	struct rn__pid_last *lasts;
-	uint32_t nlasts;
-};
-
 struct ctx {
 	struct rn_partition *p;
 	const struct rn_clean_opts *o;
@@ -59,159 +39,6 @@ struct ctx {
 static bool cancelled(const struct ctx *c)
 {
 	return atomic_load(&c->p->clean_abort) || (c->o->cancel && atomic_load(c->o->cancel));
-}
-
-/* ---- state and plan (under p->lock) ---- */
-
-static int64_t first_uncleanable(struct rn_partition *p, int64_t now)
-{
-	int64_t upper = p->segs[p->nsegs - 1]->base;
-	int64_t fu = atomic_load(&p->first_unstable);
-	if (fu >= 0 && fu < upper)
-		upper = fu;
-	int64_t lag = p->cfg.min_compaction_lag_ms;
-	for (int i = 0; lag > 0 && i < p->nsegs - 1; i++) {
-		if (rn__seg_max_ts(p, p->segs[i]) > now - lag) {
-			if (p->segs[i]->base < upper)
-				upper = p->segs[i]->base;
-			break;
-		}
-	}
-	return upper;
-}
-
-static int64_t clean_point_locked(struct rn_partition *p)
-{
-	int64_t cp = atomic_load(&p->clean_point);
-	int64_t first = p->segs[0]->base;
-	return cp < first ? first : cp;
-}
-
-static void state_locked(struct rn_partition *p, int64_t now, struct rn_clean_state *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->compacted = p->cfg.cleanup_compact;
-	st->clean_point = clean_point_locked(p);
-	st->first_uncleanable = first_uncleanable(p, now);
-	int64_t max_lag = p->cfg.max_compaction_lag_ms;
-	bool overdue = false, first_dirty = true;
-	for (int i = 0; i < p->nsegs - 1; i++) {
-		struct rn_segment *s = p->segs[i];
-		uint64_t size = atomic_load(&s->size);
-		if (p->segs[i + 1]->base <= st->clean_point) {
-			st->clean_bytes += size;
-		} else if (s->base < st->first_uncleanable) {
-			st->dirty_bytes += size;
-			/* Deviation: Kafka looks at the first dirty batch's timestamp; the
-			 * segment's largest one says all of its records are that old. */
-			if (first_dirty && max_lag != INT64_MAX && max_lag >= 0)
-				overdue = rn__seg_max_ts(p, s) < now - max_lag;
-			first_dirty = false;
-		}
-	}
-	uint64_t total = st->clean_bytes + st->dirty_bytes;
-	st->dirty_ratio = total ? (double)st->dirty_bytes / (double)total : 0;
-	/* KIP-534: a log whose tombstones or markers reached their delete horizon is cleaned
-	 * again even without new dirty data. */
-	st->horizon_due = now >= atomic_load(&p->horizon_ms);
-	st->cleanable =
-	    st->compacted && ((st->dirty_bytes > 0 && st->clean_point < st->first_uncleanable &&
-			       (st->dirty_ratio >= p->cfg.min_cleanable_ratio || overdue)) ||
-			      st->horizon_due);
-}
-
-void rn_partition_clean_state(struct rn_partition *p, int64_t now_ms, struct rn_clean_state *st)
-{
-	if (!now_ms)
-		now_ms = rn_wall_ms();
-	pthread_mutex_lock(&p->lock);
-	state_locked(p, now_ms, st);
-	pthread_mutex_unlock(&p->lock);
-}
-
-int64_t rn_partition_clean_point(struct rn_partition *p)
-{
-	return atomic_load(&p->clean_point);
-}
-
-void rn__partition_set_clean_point(struct rn_partition *p, int64_t off)
-{
-	if (off > atomic_load(&p->clean_point))
-		atomic_store(&p->clean_point, off);
-}
-
-static int cmp_pid(const void *a, const void *b)
-{
-	int64_t x = ((const struct rn__pid_last *)a)->pid,
-		y = ((const struct rn__pid_last *)b)->pid;
-	return x < y ? -1 : x > y;
-}
-
-static void copy_producers(struct rn_partition *p, struct plan *pl)
-{
-	const struct rn_producer_state *ps = &p->ps;
-	pl->lasts = ps->n ? rn_malloc(ps->n * sizeof(*pl->lasts)) : NULL;
-	pl->nlasts = 0;
-	for (uint32_t i = 0; i < ps->cap && pl->nlasts < ps->n; i++) {
-		const struct rn_ps_entry *e = &ps->tab[i];
-		if (e->pid < 0 || !e->nbatches)
-			continue;
-		const struct rn_ps_batch *b =
-		    &e->b[(e->head + e->nbatches - 1) % RN_PS_CACHED_BATCHES];
-		pl->lasts[pl->nlasts++] = (struct rn__pid_last){e->pid, b->last_offset};
-	}
-	if (pl->nlasts > 1)
-		qsort(pl->lasts, pl->nlasts, sizeof(*pl->lasts), cmp_pid);
-	pl->naborted = p->naborted;
-	pl->aborted = NULL;
-	if (p->naborted) {
-		pl->aborted = rn_malloc(p->naborted * sizeof(*pl->aborted));
-		memcpy(pl->aborted, p->aborted, p->naborted * sizeof(*pl->aborted));
-	}
-}
-
-static void plan_free(struct plan *pl)
-{
-	for (int i = 0; i < pl->n; i++)
-		rn_fileref_put(pl->segs[i].f);
-	rn_free(pl->segs);
-	rn_free(pl->aborted);
-	rn_free(pl->lasts);
-	memset(pl, 0, sizeof(*pl));
-}
-
-/* Returns 1 with a plan, 0 when there is nothing to clean, <0 on error. */
-static int make_plan(struct rn_partition *p, int64_t now, bool force, struct plan *pl)
-{
-	memset(pl, 0, sizeof(*pl));
-	int rc = 0;
-	pthread_mutex_lock(&p->lock);
-	struct rn_clean_state st;
-	state_locked(p, now, &st);
-	if (!st.compacted || atomic_load(&p->offline) ||
-	    !(st.cleanable || (force && (st.clean_point < st.first_uncleanable || st.horizon_due))))
-		goto out_unlock;
-	pl->cp = st.clean_point;
-	pl->upper = st.first_uncleanable;
-	pl->gen = p->seg_gen;
-	pl->cfg = p->cfg;
-	pl->segs = rn_calloc((size_t)p->nsegs, sizeof(*pl->segs));
-	for (int i = 0; i < p->nsegs - 1 && p->segs[i]->base < pl->upper; i++) {
-		struct rn_segment *s = p->segs[i];
-		rc = rn__seg_ensure_open(p, s, false);
-		if (rc < 0)
-			goto out_unlock;
-		rn_fileref_get(s->file);
-		pl->segs[pl->n++] =
-		    (struct src){s->base, p->segs[i + 1]->base, atomic_load(&s->size), s->file};
-	}
-	copy_producers(p, pl);
-	rc = pl->n > 0;
-out_unlock:
-	pthread_mutex_unlock(&p->lock);
-	if (rc <= 0)
-		plan_free(pl);
-	return rc;
 }
 
 /* ---- reading batches ---- */
@@ -248,7 +75,7 @@ static int next_batch(struct ctx *c, struct reader *r, const uint8_t **b, size_t
 		r->pos = fpos;
 		r->at = 0;
 		c->st->bytes_read += got;
-		rn__throttle(&c->thr, (size_t)got, c->o->cancel);
+		rn__throttle(&c->thr, (size_t)got, c->o->cancel, &c->p->clean_abort);
 		if (in->len < RN_BATCH_HEADER_SIZE)
 			return RN_ECORRUPT;
 		need = (size_t)rn_batch_total_size(in->data);
@@ -264,7 +91,7 @@ static int next_batch(struct ctx *c, struct reader *r, const uint8_t **b, size_t
 	return 1;
 }
 
-static void reader_start(struct ctx *c, struct reader *r, const struct src *s)
+static void reader_start(struct ctx *c, struct reader *r, const struct rn__src *s)
 {
 	rn_buf_reset(&c->in);
 	*r = (struct reader){.fd = s->f->fd, .pos = 0, .end = s->size, .at = 0};
@@ -301,13 +128,14 @@ static int map_batch(struct ctx *c, struct rn__filter *f, const uint8_t *b, size
 }
 
 /* Builds the map over [pl->cp, pl->upper); *end is where it stops. */
-static int build_map(struct ctx *c, struct plan *pl, struct rn__filter *f, int64_t *end)
+static int build_map(struct ctx *c, struct rn__plan *pl, struct rn__filter *f, int64_t *end)
 {
-	rn__omap_clear(c->map);
+	/* At most one key per offset of the dirty section. */
+	rn__omap_reset(c->map, (uint64_t)(pl->upper - pl->cp));
 	*end = pl->upper;
 	bool full = false;
 	for (int i = 0; i < pl->n && !full; i++) {
-		const struct src *s = &pl->segs[i];
+		const struct rn__src *s = &pl->segs[i];
 		if (s->end <= pl->cp)
 			continue;
 		struct reader r;
@@ -331,7 +159,8 @@ static int build_map(struct ctx *c, struct plan *pl, struct rn__filter *f, int64
 		if (rc < 0)
 			return rc;
 	}
-	c->st->map_utilization = (double)c->map->used / (double)c->map->nslots;
+	/* Of the whole buffer, as Kafka's max-buffer-utilization-percent. */
+	c->st->map_utilization = (double)c->map->used / (double)c->map->cap;
 	return 0;
 }
 
@@ -354,14 +183,14 @@ static int flush_out(struct ctx *c, struct writer *w)
 	if (rc < 0)
 		return rc;
 	c->st->bytes_written += (int64_t)w->out.len;
-	rn__throttle(&c->thr, w->out.len, c->o->cancel);
+	rn__throttle(&c->thr, w->out.len, c->o->cancel, &c->p->clean_abort);
 	w->pos += w->out.len;
 	rn_buf_reset(&w->out);
 	return 0;
 }
 
 /* Index entries for the batch at out[at..], by the append path's rule. */
-static void index_batch(const struct plan *pl, struct writer *w, size_t at)
+static void index_batch(const struct rn__plan *pl, struct writer *w, size_t at)
 {
 	const uint8_t *b = w->out.data + at;
 	uint64_t total = rn_batch_total_size(b);
@@ -399,10 +228,8 @@ static int write_file(const char *path, const void *data, size_t len)
 	return rc;
 }
 
-/* The index files of the finished group: a final time entry as at deactivation, and the
- * aborted transactions whose markers fall in [base, end) (Kafka copies them too). */
-static int write_indexes(struct rn_partition *p, const struct plan *pl, struct writer *w,
-			 int64_t end)
+/* The index files of the finished group: a final time entry as at deactivation. */
+static int write_indexes(struct rn_partition *p, struct writer *w)
 {
 	if (w->max_ts > w->last_tts && w->max_off >= 0) {
 		uint8_t e[12];
@@ -410,18 +237,9 @@ static int write_indexes(struct rn_partition *p, const struct plan *pl, struct w
 		rn_put_be32(e + 8, (uint32_t)(w->max_off - w->base));
 		rn_buf_append(&w->tidx, e, 12);
 	}
-	struct rn_buf t = {0};
-	for (uint32_t i = 0; i < pl->naborted; i++) {
-		const struct rn_aborted_txn *a = &pl->aborted[i];
-		if (a->last_offset < w->base || a->last_offset >= end)
-			continue;
-		uint8_t e[34] = {0};
-		rn_put_be64(e + 2, (uint64_t)a->pid);
-		rn_put_be64(e + 10, (uint64_t)a->first_offset);
-		rn_put_be64(e + 18, (uint64_t)a->last_offset);
-		rn_put_be64(e + 26, (uint64_t)a->lso);
-		rn_buf_append(&t, e, sizeof(e));
-	}
+	/* Every aborted transaction whose marker is in the group lost its data (which comes
+	 * before the marker, in this group or an earlier one): as Kafka, its entry is not kept,
+	 * so readers no longer filter that producer's later batches. The file stays, empty. */
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/%020lld.index.cleaned", p->dir, (long long)w->base);
 	int rc = write_file(path, w->oidx.data, w->oidx.len);
@@ -430,14 +248,13 @@ static int write_indexes(struct rn_partition *p, const struct plan *pl, struct w
 		rc = write_file(path, w->tidx.data, w->tidx.len);
 	snprintf(path, sizeof(path), "%s/%020lld.txnindex.cleaned", p->dir, (long long)w->base);
 	if (rc == 0)
-		rc = write_file(path, t.data, t.len);
-	rn_buf_free(&t);
+		rc = write_file(path, NULL, 0);
 	return rc;
 }
 
 /* Filters the batches of one source segment into w. */
-static int copy_segment(struct ctx *c, const struct plan *pl, struct rn__filter *f,
-			const struct src *s, struct writer *w)
+static int copy_segment(struct ctx *c, const struct rn__plan *pl, struct rn__filter *f,
+			const struct rn__src *s, struct writer *w)
 {
 	struct reader r;
 	reader_start(c, &r, s);
@@ -475,7 +292,7 @@ static void writer_free(struct writer *w)
 }
 
 /* Rewrites segments [i, j) of the plan into one and swaps it in. */
-static int clean_group(struct ctx *c, struct plan *pl, struct rn__filter *f, int i, int j)
+static int clean_group(struct ctx *c, struct rn__plan *pl, struct rn__filter *f, int i, int j)
 {
 	struct rn_partition *p = c->p;
 	struct writer w = {
@@ -492,7 +309,7 @@ static int clean_group(struct ctx *c, struct plan *pl, struct rn__filter *f, int
 	if (rc >= 0)
 		rc = rn_io_fsync(w.fd);
 	if (rc >= 0)
-		rc = write_indexes(p, pl, &w, pl->segs[j - 1].end);
+		rc = write_indexes(p, &w);
 	if (rc >= 0 && rn__cleaner_step_hook)
 		rn__cleaner_step_hook(2);
 	int64_t *olds = rn_malloc((size_t)(j - i) * sizeof(*olds));
@@ -520,7 +337,7 @@ static int clean_group(struct ctx *c, struct plan *pl, struct rn__filter *f, int
 
 /* Groups of consecutive segments below end whose sizes add up to at most segment.bytes (and
  * whose offsets fit the 32-bit relative offsets of the indexes). */
-static int rewrite(struct ctx *c, struct plan *pl, struct rn__filter *f, int64_t end)
+static int rewrite(struct ctx *c, struct rn__plan *pl, struct rn__filter *f, int64_t end)
 {
 	int nrew = 0;
 	while (nrew < pl->n && pl->segs[nrew].base < end)
@@ -546,11 +363,14 @@ static int clean_locked(struct rn_partition *p, const struct rn_clean_opts *o,
 {
 	int64_t t0 = rn_mono_us(), now = o->now_ms ? o->now_ms : rn_wall_ms();
 	memset(st, 0, sizeof(*st));
-	struct plan pl;
-	int rc = make_plan(p, now, o->force, &pl);
+	struct rn__plan pl;
+	int rc = rn__plan_make(p, now, o->force, &pl);
 	if (rc <= 0)
 		return rc;
-	struct ctx c = {.p = p, .o = o, .st = st, .map = map};
+	struct rn_clean_opts oo = *o;
+	if (oo.io_buffer_size == 0)
+		oo.io_buffer_size = 512 << 10; /* log.cleaner.io.buffer.size's default */
+	struct ctx c = {.p = p, .o = &oo, .st = st, .map = map};
 	rn__throttle_init(&c.thr, o->max_bytes_per_sec);
 	struct rn__filter f = {.map = map,
 			       .now_ms = now,
@@ -584,7 +404,7 @@ static int clean_locked(struct rn_partition *p, const struct rn_clean_opts *o,
 	st->elapsed_us = rn_mono_us() - t0;
 	rn__filter_free(&f);
 	rn_buf_free(&c.in);
-	plan_free(&pl);
+	rn__plan_free(&pl);
 	return rc;
 }
 

@@ -242,12 +242,12 @@ int rn__filter_batch(struct rn__filter *f, const uint8_t *b, size_t len, struct 
 	if ((h.attributes & RN_BATCH_ATTR_TRANSACTIONAL) && h.producer_id >= 0 && (kept || last))
 		txn_of(f, h.producer_id)->has_data = true;
 	bool need_horizon = tombstone && !has_horizon(&h);
+	if (kept == 0 && !last)
+		return 0; /* also an empty header whose producer has written since */
 	if (kept == seen && kept == h.records_count && !need_horizon) {
 		rn_buf_append(out, b, len);
 		return 0;
 	}
-	if (kept == 0 && !last)
-		return 0;
 	struct rebuild rb = {.attributes = h.attributes,
 			     .base_ts = h.base_timestamp,
 			     .max_ts = kept ? max_ts : h.max_timestamp,

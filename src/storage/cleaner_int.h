@@ -2,7 +2,8 @@
  * Internals shared by the cleaner's files (not part of the storage interface):
  *   cleaner_map.c     the offset map (fixed memory, hash of key -> latest offset)
  *   cleaner_filter.c  what survives of one batch, and its rewrite
- *   cleaner_clean.c   one clean of a partition: plan, map, rewrite of segment groups
+ *   cleaner_plan.c    a partition's clean state and the plan of a clean
+ *   cleaner_clean.c   one clean of a partition: map, rewrite of segment groups
  *   cleaner_swap.c    the .cleaned -> .swap -> rename protocol and its recovery at open
  *   cleaner_thread.c  background threads, choice of partition, throttle, metrics
  *   cleaner_keys.c    the keyless-record check of the append path
@@ -35,14 +36,21 @@
  */
 struct rn__omap {
 	uint8_t *slots;
-	size_t nslots, used, max_used;
+	size_t cap;     /* slots allocated */
+	size_t nslots;  /* slots in use for this clean (<= cap) */
+	size_t touched; /* slots that may hold entries since the last reset */
+	size_t used, max_used;
+	double load_factor;
 	int64_t last_offset; /* highest offset put, -1 */
 };
 
 /* Allocates bytes of map (at least 8 slots). The caller frees it with rn__omap_free. */
 void rn__omap_init(struct rn__omap *m, size_t bytes, double load_factor);
 void rn__omap_free(struct rn__omap *m);
-void rn__omap_clear(struct rn__omap *m);
+/* Empties the map and uses only as many slots as max_keys keys need (at most all): a clean of
+ * a small dirty section neither clears nor touches the whole buffer. */
+void rn__omap_reset(struct rn__omap *m, uint64_t max_keys);
+void rn__omap_clear(struct rn__omap *m); /* rn__omap_reset to the whole buffer */
 /* Records offset as key's latest. Returns 0, or 1 when the key is new and the map full. */
 int rn__omap_put(struct rn__omap *m, const uint8_t *key, size_t len, int64_t offset);
 /* key's offset, or -1 when absent. */
@@ -85,6 +93,33 @@ int rn__filter_batch(struct rn__filter *f, const uint8_t *b, size_t len, struct 
 bool rn__filter_aborted(const struct rn__filter *f, int64_t pid, int64_t offset);
 void rn__filter_free(struct rn__filter *f);
 
+/* The plan of one clean (cleaner_plan.c): old segments [0, n) below the first uncleanable
+ * offset `upper`, each with a file reference, the clean point, the partition's segment
+ * generation and config, and copies of its aborted transactions and producers' last offsets
+ * (all owned by the plan). */
+struct rn__src {
+	int64_t base, end;
+	uint64_t size;
+	struct rn_fileref *f;
+};
+
+struct rn__plan {
+	struct rn__src *segs;
+	int n;
+	int64_t cp, upper;
+	uint64_t gen;
+	struct rn_log_config cfg;
+	struct rn_aborted_txn *aborted;
+	uint32_t naborted;
+	struct rn__pid_last *lasts;
+	uint32_t nlasts;
+};
+
+/* Returns 1 with a plan (free it with rn__plan_free), 0 when p has nothing to clean (is not
+ * compacted, offline, not cleanable and not forced), <0 on error. Takes p->lock. */
+int rn__plan_make(struct rn_partition *p, int64_t now, bool force, struct rn__plan *pl);
+void rn__plan_free(struct rn__plan *pl);
+
 /* Throttle of the cleaner's I/O (log.cleaner.io.max.bytes.per.second). */
 struct rn__throttle {
 	double rate; /* bytes per second; <= 0: off */
@@ -92,8 +127,9 @@ struct rn__throttle {
 	double bytes;
 };
 void rn__throttle_init(struct rn__throttle *t, double rate);
-/* Accounts n bytes and sleeps long enough to stay under the rate (abort cuts the sleep). */
-void rn__throttle(struct rn__throttle *t, size_t n, _Atomic bool *abort);
+/* Accounts n bytes and sleeps long enough to stay under the rate; either flag (NULL: none)
+ * cuts the sleep short. */
+void rn__throttle(struct rn__throttle *t, size_t n, _Atomic bool *stop1, _Atomic bool *stop2);
 
 /*
  * A group of consecutive old segments [first, first + n) of p->segs rewritten into one new

@@ -1,6 +1,6 @@
 /*
  * Kafka's LogValidator refuses a record without a key on a compacted topic (INVALID_RECORD,
- * "Compacted topic cannot accept message without key in topic partition ..."): the cleaner
+ * "Compacted topic cannot accept message without key in topic partition T-P"): the cleaner
  * could never tell which record supersedes it. This reads every record, decompressing
  * compressed batches, so it runs only for compacted partitions, before the append lock.
  */

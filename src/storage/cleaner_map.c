@@ -87,18 +87,16 @@ static void murmur3_128(const uint8_t *key, size_t len, uint64_t out[2])
 
 void rn__omap_init(struct rn__omap *m, size_t bytes, double load_factor)
 {
-	m->nslots = bytes / SLOT;
-	if (m->nslots < 8)
-		m->nslots = 8;
+	m->cap = bytes / SLOT;
+	if (m->cap < 8)
+		m->cap = 8;
 	if (load_factor <= 0 || load_factor > 1)
 		load_factor = 0.9;
-	m->max_used = (size_t)((double)m->nslots * load_factor);
-	if (m->max_used < 1)
-		m->max_used = 1;
+	m->load_factor = load_factor;
 	/* calloc: untouched pages cost nothing until a clean uses them. */
-	m->slots = rn_calloc(m->nslots, SLOT);
-	m->used = 0;
-	m->last_offset = -1;
+	m->slots = rn_calloc(m->cap, SLOT);
+	m->touched = 0;
+	rn__omap_reset(m, UINT64_MAX);
 }
 
 void rn__omap_free(struct rn__omap *m)
@@ -107,12 +105,25 @@ void rn__omap_free(struct rn__omap *m)
 	m->slots = NULL;
 }
 
-void rn__omap_clear(struct rn__omap *m)
+void rn__omap_reset(struct rn__omap *m, uint64_t max_keys)
 {
-	if (m->used)
-		memset(m->slots, 0, m->nslots * SLOT);
+	if (m->touched)
+		memset(m->slots, 0, m->touched * SLOT);
+	double want = (double)max_keys / m->load_factor + 1;
+	m->nslots = want < (double)m->cap ? (size_t)want : m->cap;
+	if (m->nslots < 8)
+		m->nslots = m->cap < 8 ? m->cap : 8;
+	m->touched = m->nslots;
+	m->max_used = (size_t)((double)m->nslots * m->load_factor);
+	if (m->max_used < 1)
+		m->max_used = 1;
 	m->used = 0;
 	m->last_offset = -1;
+}
+
+void rn__omap_clear(struct rn__omap *m)
+{
+	rn__omap_reset(m, UINT64_MAX);
 }
 
 /* Slot of hash h: the one holding it, or the empty one where it would go. */

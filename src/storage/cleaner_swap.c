@@ -108,7 +108,16 @@ static void replace_in_memory(struct rn_partition *p, int first, const struct rn
 			p->txnfiles[k++] = b;
 	}
 	p->ntxnfiles = k;
-	rn__txn_add_file(p, c->base);
+	/* Aborted transactions with their marker in the group have no data left (see
+	 * write_indexes in cleaner_clean.c): read_committed fetches stop reporting them. */
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < p->naborted; i++) {
+		const struct rn_aborted_txn *a = &p->aborted[i];
+		if (a->last_offset < c->base || a->last_offset >= c->end)
+			p->aborted[n++] = *a;
+	}
+	p->naborted = n;
+	atomic_store(&p->has_aborted, n > 0);
 }
 
 static int find_first(struct rn_partition *p, const struct rn__cleaned *c)
@@ -256,7 +265,8 @@ static bool has(const int64_t *a, int n, int64_t v)
 	return false;
 }
 
-/* Index .swap files whose X.log.swap does not exist belong to an undecided swap. */
+/* Index .swap files whose X.log.swap does not exist belong to an undecided swap; any other
+ * *.swap name is no file of ours either way (the partition directory is ours alone). */
 static void drop_orphan_swaps(const char *dir, const struct listing *l)
 {
 	DIR *d = opendir(dir);
@@ -264,11 +274,16 @@ static void drop_orphan_swaps(const char *dir, const struct listing *l)
 		return;
 	struct dirent *e;
 	while ((e = readdir(d))) {
-		for (int i = 0; i < NEXTS - 1; i++) {
+		size_t n = strlen(e->d_name);
+		if (n < 5 || strcmp(e->d_name + n - 5, ".swap"))
+			continue;
+		bool keep = false;
+		for (int i = 0; i < NEXTS; i++) {
 			int64_t b = parse(e->d_name, exts[i], ".swap");
-			if (b >= 0 && !has(l->swaps, l->nswaps, b))
-				unlinkat(dirfd(d), e->d_name, 0);
+			keep |= b >= 0 && has(l->swaps, l->nswaps, b);
 		}
+		if (!keep)
+			unlinkat(dirfd(d), e->d_name, 0);
 	}
 	closedir(d);
 }

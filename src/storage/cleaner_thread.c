@@ -41,7 +41,12 @@ void rn__throttle_init(struct rn__throttle *t, double rate)
 	t->bytes = 0;
 }
 
-void rn__throttle(struct rn__throttle *t, size_t n, _Atomic bool *abort)
+static bool set(_Atomic bool *f)
+{
+	return f && atomic_load(f);
+}
+
+void rn__throttle(struct rn__throttle *t, size_t n, _Atomic bool *stop1, _Atomic bool *stop2)
 {
 	if (t->rate <= 0)
 		return;
@@ -50,7 +55,7 @@ void rn__throttle(struct rn__throttle *t, size_t n, _Atomic bool *abort)
 	double due_us = t->bytes / t->rate * 1e6;
 	int64_t ahead = (int64_t)due_us - (now - t->start_us);
 	/* Sleep in slices so a close or stop does not wait for a long throttle. */
-	while (ahead > 0 && !(abort && atomic_load(abort))) {
+	while (ahead > 0 && !set(stop1) && !set(stop2)) {
 		int64_t s = ahead < 100000 ? ahead : 100000;
 		struct timespec ts = {s / 1000000, (s % 1000000) * 1000};
 		nanosleep(&ts, NULL);
@@ -77,7 +82,7 @@ struct rn_cleaner {
 	_Atomic bool abort; /* stop: cuts throttle sleeps */
 	/* Gauges (Kafka's names in collect()). */
 	_Atomic int64_t last_clean_us, recopy_permille, buffer_permille, max_dirty_permille;
-	_Atomic int64_t uncleanable, last_run_ms, cleans, bytes_read, bytes_written;
+	_Atomic int64_t uncleanable, last_run_ms, cleans, bytes_read, bytes_written, max_delay_ms;
 	_Atomic int dead_threads;
 };
 
@@ -85,6 +90,7 @@ struct score_arg {
 	int64_t now;
 	double max_dirty;
 	int uncleanable;
+	int64_t max_delay_ms;
 };
 
 /* The dirty ratio of a cleanable partition, or -1 to skip it. Under the log dir's lock. */
@@ -103,6 +109,8 @@ static double score(struct rn_partition *p, void *arg)
 	rn_partition_clean_state(p, a->now, &st);
 	if (st.dirty_ratio > a->max_dirty)
 		a->max_dirty = st.dirty_ratio;
+	if (st.compaction_delay_ms > a->max_delay_ms)
+		a->max_delay_ms = st.compaction_delay_ms;
 	return st.cleanable ? st.dirty_ratio : -1;
 }
 
@@ -123,6 +131,7 @@ static bool clean_one(struct rn_cleaner *c, struct rn__omap *map)
 	struct score_arg a = {.now = rn_wall_ms()};
 	struct rn_partition *p = rn__logdir_claim(c->d, score, &a);
 	atomic_store(&c->max_dirty_permille, (int64_t)(a.max_dirty * 1000));
+	atomic_store(&c->max_delay_ms, a.max_delay_ms);
 	atomic_store(&c->uncleanable, a.uncleanable);
 	atomic_store(&c->last_run_ms, rn_wall_ms());
 	if (!p)
@@ -197,15 +206,23 @@ static void collect(struct rn_buf *out, void *arg)
 	    "gauge\nkafka_log_logcleaner_max_buffer_utilization_percent %.1f\n",
 	    (double)atomic_load(&c->buffer_permille) / 10);
 	rn_buf_printf(out,
+		      "# HELP kafka_log_logcleaner_max_compaction_delay_secs How far past "
+		      "max.compaction.lag.ms the most overdue partition is.\n"
+		      "# TYPE kafka_log_logcleaner_max_compaction_delay_secs gauge\n"
+		      "kafka_log_logcleaner_max_compaction_delay_secs %.3f\n",
+		      (double)atomic_load(&c->max_delay_ms) / 1000);
+	rn_buf_printf(out,
 		      "# TYPE kafka_log_logcleaner_deadthreadcount gauge\n"
 		      "kafka_log_logcleaner_deadthreadcount %d\n",
 		      atomic_load(&c->dead_threads));
-	rn_buf_printf(out,
-		      "# HELP kafka_log_logcleanermanager_uncleanable_partitions_count Partitions "
-		      "whose clean failed on bad data.\n"
-		      "# TYPE kafka_log_logcleanermanager_uncleanable_partitions_count gauge\n"
-		      "kafka_log_logcleanermanager_uncleanable_partitions_count %lld\n",
-		      (long long)atomic_load(&c->uncleanable));
+	rn_buf_printf(
+	    out,
+	    "# HELP kafka_log_logcleanermanager_uncleanable_partitions_count Partitions "
+	    "whose clean failed on bad data.\n"
+	    "# TYPE kafka_log_logcleanermanager_uncleanable_partitions_count gauge\n"
+	    "kafka_log_logcleanermanager_uncleanable_partitions_count{logDirectory=\"%s\"} "
+	    "%lld\n",
+	    rn_logdir_path(c->d), (long long)atomic_load(&c->uncleanable));
 	rn_buf_printf(out,
 		      "# HELP kafka_log_logcleanermanager_max_dirty_percent Highest dirty ratio of "
 		      "a compacted partition.\n"

@@ -194,8 +194,12 @@ int rn_logdir_open_partition(struct rn_logdir *d, const char *topic, int32_t idx
 	int64_t rp = e->deleted ? -1 : e->rp, lso = e->deleted ? 0 : e->lso;
 	rc = rn_partition_open(dir, cfg, rp, lso < 0 ? 0 : lso, create, &e->p);
 	if (rc == 0) {
-		if (!e->deleted && e->clean > 0)
+		if (!e->deleted && e->clean > 0) {
 			rn__partition_set_clean_point(e->p, e->clean);
+			/* The delete horizons the last run left are not remembered: clean a
+			 * compacted log once more so expired tombstones and markers still go. */
+			atomic_store(&e->p->horizon_ms, 0);
+		}
 		e->deleted = false;
 		*out = e->p;
 	}

@@ -89,8 +89,19 @@ static bool has_suffix(const char *s, const char *suf)
 	return n >= m && !strcmp(s + n - m, suf);
 }
 
+/* Drops what list_segments found so far. */
+static void forget_listing(struct rn_partition *p)
+{
+	for (int i = 0; i < p->nsegs; i++)
+		rn__seg_free(p->segs[i]);
+	p->nsegs = 0;
+	p->nsnaps = 0;
+	p->ntxnfiles = 0;
+}
+
 /* Lists segments (stat'ing each .log) and producer snapshots, and removes leftovers: temporary
- * files and index files without a .log. */
+ * files and index files without a .log. Returns 1, listing nothing, when the cleaner's swap
+ * files are there: the caller lets the cleaner recover them first, then lists again. */
 static int list_segments(struct rn_partition *p)
 {
 	DIR *d = opendir(p->dir);
@@ -117,6 +128,10 @@ static int list_segments(struct rn_partition *p)
 			rn__txn_add_file(p, base);
 		} else if (has_suffix(e->d_name, ".tmp") || has_suffix(e->d_name, ".deleted")) {
 			unlinkat(dfd, e->d_name, 0);
+		} else if (has_suffix(e->d_name, ".cleaned") || has_suffix(e->d_name, ".swap")) {
+			closedir(d);
+			forget_listing(p);
+			return 1;
 		}
 	}
 	closedir(d);
@@ -209,10 +224,15 @@ int rn_partition_open(const char *dir, const struct rn_log_config *cfg, int64_t 
 	atomic_store(&p->log_append_time, p->cfg.log_append_time);
 	atomic_store(&p->compact, p->cfg.cleanup_compact);
 	/* A cleaner swap cut short by a crash is finished (or dropped) before anything reads the
-	 * segment files. */
-	int rc = rn__cleaner_recover_dir(dir);
-	if (rc == 0)
-		rc = list_segments(p);
+	 * segment files: the listing notices its files (no extra directory read otherwise). */
+	int rc = list_segments(p);
+	if (rc == 1) {
+		rc = rn__cleaner_recover_dir(dir);
+		if (rc == 0)
+			rc = list_segments(p);
+		if (rc == 1)
+			rc = -EIO; /* still there: the recovery said why */
+	}
 	if (rc == 0 && p->nsegs == 0)
 		rc = first_segment(p, log_start_offset > 0 ? log_start_offset : 0);
 	if (rc == 0)
