@@ -580,6 +580,83 @@ static void test_partition_cleaned_replays_the_same(void **state)
 	log_free();
 }
 
+/* A data dir of the previous version, for real: a partition whose log start an old snapshot
+ * moved (the live records appended again, the segments below deleted), reopened, replayed,
+ * then cleaned (the cleaner starts at the log start) and replayed again. */
+static void test_old_snapshot_partition_upgrade(void **state)
+{
+	(void)state;
+	NOW = 1000000;
+	struct rn_gc *gc = mk();
+	char a[128];
+	member(gc, "g", a);
+	for (int i = 0; i < 2000; i++)
+		commit(gc, "g", "t", i % 3, i, -1);
+	commit(gc, "s", "u", 0, 9, -1);
+	char *dir = bb_tmpdir();
+	struct rn_log_config c;
+	rn_log_config_default(&c);
+	c.segment_bytes = 8192;
+	c.cleanup_compact = true;
+	c.cleanup_delete = false;
+	struct rn_partition *p;
+	assert_int_equal(rn_partition_open(dir, &c, -1, 0, true, &p), 0);
+	struct rn_append_info ai;
+	for (int i = 0; i < L.n; i++) {
+		struct rn_gc_rec r = {L.v[i].key, L.v[i].klen, L.v[i].val, L.v[i].vlen};
+		assert_int_equal(rn_gc_write(p, &r, 1, NOW, &ai), 0);
+	}
+	/* What rn_gc_snapshot did: the live records in one run, the log start moved to it. */
+	int start = L.n;
+	stored(NULL, rn_gc_group(gc, "g"));
+	for (int i = 0; i < 3; i++)
+		commit(gc, "g", "t", i, rn_gc_offset_get(rn_gc_group(gc, "g"), "t", i)->offset, -1);
+	commit(gc, "s", "u", 0, 9, -1);
+	struct rn_gc_rec run[5];
+	for (int i = 0; i < 5; i++)
+		run[i] = (struct rn_gc_rec){L.v[start + i].key, L.v[start + i].klen,
+					    L.v[start + i].val, L.v[start + i].vlen};
+	assert_int_equal(rn_gc_write(p, run, 5, NOW, &ai), 0);
+	assert_int_equal(rn_partition_advance_log_start(p, ai.base_offset), 0);
+	/* Then the new version: more commits and a deletion, through the same path. */
+	int after = L.n;
+	for (int i = 0; i < 300; i++)
+		commit(gc, "g", "t", i % 3, 5000 + i, -1);
+	delete_group(gc, "s");
+	for (int i = after; i < L.n; i++) {
+		struct rn_gc_rec r = {L.v[i].key, L.v[i].klen, L.v[i].val, L.v[i].vlen};
+		assert_int_equal(rn_gc_write(p, &r, 1, NOW, &ai), 0);
+	}
+	rn_partition_close(p);
+	assert_int_equal(rn_partition_open(dir, &c, -1, 0, false, &p), 0);
+	char *live = dump(gc, false);
+	struct rn_gc *r1 = mk();
+	int64_t n1, n2;
+	assert_int_equal(rn_gc_replay(r1, p, NOW, &n1), 0);
+	assert_true(n1 < L.n); /* the records below the old log start are gone */
+	char *want = dump(r1, true), *got = dump(r1, false);
+	assert_string_equal(got, live);
+	free(got);
+	struct rn_clean_opts o = {
+	    .map_bytes = 1 << 20, .load_factor = 0.9, .now_ms = NOW, .force = true};
+	assert_int_equal(rn_partition_clean(p, &o, NULL), 1);
+	struct rn_gc *r2 = mk();
+	assert_int_equal(rn_gc_replay(r2, p, NOW, &n2), 0);
+	assert_true(n2 < n1);
+	got = dump(r2, true);
+	assert_string_equal(got, want);
+	free(got);
+	free(want);
+	free(live);
+	rn_partition_close(p);
+	bb_rmrf(dir);
+	free(dir);
+	rn_gc_free(r1);
+	rn_gc_free(r2);
+	rn_gc_free(gc);
+	log_free();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -587,6 +664,7 @@ int main(void)
 	    cmocka_unit_test(test_empty_since_survives_replay),
 	    cmocka_unit_test(test_snapshot_runs_of_old_versions),
 	    cmocka_unit_test(test_partition_cleaned_replays_the_same),
+	    cmocka_unit_test(test_old_snapshot_partition_upgrade),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
