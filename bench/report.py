@@ -17,6 +17,9 @@ SECTIONS = [
     ("footprint", "Footprint, start-up and recovery"),
     ("txn", "Transactions overhead: 1 KiB, 1 partition, acks=all, one broker, "
             "modes interleaved run by run"),
+    ("compaction", "Log compaction: cleaner throughput and CPU; 10k/s 100 B acks=all linger 0 "
+                   "while another compacted topic is written, cleaner off/on interleaved; "
+                   "cleaner memory at many distinct keys"),
 ]
 TXN_BASES = ["plain", "idempotent"]
 TXN_MODE = "transactional"
@@ -198,6 +201,20 @@ def targets(vals, runs, out):
                  net(m("footprint", "restart_10k", "restart", "ms", "runnel")), " ms"))
     rows.append(("recovery, 1 GiB unflushed tail after SIGKILL (minus probe client cost)",
                  "< 1000 ms", net(m("footprint", "recovery", "recovery", "ms", "runnel")), " ms"))
+    rows.append(("cleaner throughput (dirty log cleaned)", "reported",
+                 m("compaction", "clean-100B", "clean_mb_per_sec", "MB/s", "runnel"), " MB/s"))
+    rows.append(("cleaner CPU", "reported",
+                 m("compaction", "clean-100B", "cleaner_cpu_per_GB", "core-s", "runnel"),
+                 " core-s/GB"))
+    for p in ("p50", "p99"):
+        rows.append((f"latency 10k/s 100 B {p}, cleaner on vs off",
+                     "<= 1.2x" if p == "p99" else "reported",
+                     ratio(m("compaction", "10k-100B-cleaner-on", f"lat_{p}", "us", "runnel"),
+                           m("compaction", "10k-100B-cleaner-off", f"lat_{p}", "us", "runnel")),
+                     "x"))
+    rows.append(("cleaner RSS delta at many distinct keys vs its buffers", "<= 1x",
+                 m("compaction", "memory-distinct-keys", "rss_delta_vs_buffers", "x", "runnel"),
+                 "x"))
     ovh = dict((base, o) for base, o, _ in txn_overhead(vals, runs))
     for base in TXN_BASES:
         rows.append((f"transactions (commit every 100 ms) vs {base} acks=all, msgs/s, 1 KiB",

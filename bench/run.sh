@@ -14,8 +14,13 @@
 # the data disk), RUNNEL_PORT, RUNNEL_ADMIN (host:port of the admin HTTP listener), REDIS_PORT,
 # IPERF_PORT, BENCH_SKIP (space-separated workload names to skip, e.g. "footprint fio"),
 # BENCH_ONLY (space-separated workload names to run, nothing else, e.g. "txn_overhead"),
-# TXN_INTERVAL_MS (txn_overhead: transaction length, default 100).
-# Workloads: iperf fio produce durable latency consume footprint txn_overhead.
+# TXN_INTERVAL_MS (txn_overhead: transaction length, default 100), CLEANER_COMM (compaction:
+# pattern matching the log cleaner threads' names in /proc/PID/task/*/comm, default "clean"),
+# COMPACTION_PARTS (compaction: which of "throughput latency memory" to run), CHURN_RATE and
+# CHURN_KEYS (compaction latency: keyed records/s written to the other topic, 20000, and keys),
+# CLEANER_SETS (compaction latency: extra "k=v ..." broker settings of both modes, e.g.
+# "log.cleaner.io.max.bytes.per.second=10485760").
+# Workloads: iperf fio produce durable latency consume footprint txn_overhead compaction.
 set -uo pipefail
 
 MODE=${1:-full}
@@ -37,6 +42,9 @@ IPERF_PORT=${IPERF_PORT:-15201}
 SKIP=" ${BENCH_SKIP:-} "
 ONLY=" ${BENCH_ONLY:-} "
 TXN_INTERVAL_MS=${TXN_INTERVAL_MS:-100}
+CLEANER_COMM=${CLEANER_COMM:-clean}
+COMPACTION_PARTS=${COMPACTION_PARTS:-throughput latency memory}
+CLEANER_SETS=${CLEANER_SETS:-}
 CLK_TCK=$(getconf CLK_TCK)
 
 # Sizes of each workload: full follows docs/performance.md §4; quick only proves the plumbing.
@@ -47,13 +55,18 @@ if [ "$MODE" = quick ]; then
 	IPERF_SECS=2 FIO_SIZE=256m
 	# Enough for a few 100 ms transactions per run even at ~600k records/s.
 	TXN_N=300000
+	CLEAN_N=500000 CLEAN_KEYS=10000 CHURN_PREFILL=200000 MEM_KEYS=1000000
+	MEM_BUF=8388608
 else
 	RUNS=${BENCH_RUNS:-3}
 	N100=10000000 N1K=3000000 REDIS_N100=2000000 REDIS_N1K=1000000
 	LAT_SECS=30 CONSUME_N=4194304 TOPICS_10K=1000 TAIL_RECORDS=1048576
 	IPERF_SECS=5 FIO_SIZE=2g
 	TXN_N=$N1K
+	CLEAN_N=5000000 CLEAN_KEYS=100000 CHURN_PREFILL=2000000 MEM_KEYS=10000000
+	MEM_BUF=67108864
 fi
+CHURN_RATE=${CHURN_RATE:-20000} CHURN_KEYS=${CHURN_KEYS:-10000}
 # Every bench command gets a bounded delivery timeout so a stuck broker cannot hang the script.
 CLIENT_X=(-X message.timeout.ms=60000)
 STEP_TIMEOUT=900
@@ -603,6 +616,287 @@ wl_txn_overhead() {
 	runnel_stop
 }
 
+# Compaction (issue 7). Keyed records come from bench/keyed_produce.py (confluent-kafka): runnel
+# bench produce sends no keys, and a compacted topic refuses keyless records.
+#   throughput  CLEAN_N x 100 B over CLEAN_KEYS keys into a compacted topic with the cleaner
+#               off, then a restart with it on: MB/s of dirty log (closed segments) cleaned,
+#               from the broker's exec to the last change of the partition's size, and the
+#               CPU of the cleaner threads (CLEANER_COMM) per GB cleaned;
+#   latency     10k/s 100 B acks=all linger 0 on one topic while another compacted topic gets
+#               CHURN_RATE keyed records/s on top of a CHURN_PREFILL backlog, with the cleaner
+#               off and on (modes alternate run by run); the cleaner's CPU in the window shows
+#               it was working;
+#   memory      MEM_KEYS distinct keys with log.cleaner.dedupe.buffer.size=MEM_BUF (several
+#               passes): the broker's peak RSS while cleaning minus its idle RSS on the same data
+#               with the cleaner off, against the configured buffers.
+# Debian's interpreter: the clients (python3-confluent-kafka) live there, as for tests/e2e.
+KEYED=(/usr/bin/python3 "$ROOT/bench/keyed_produce.py")
+
+# part_bytes DIR TOPIC [cleanable]: bytes of the partition's .log files (cleanable: all but
+# the newest, the active segment the cleaner never touches).
+part_bytes() {
+	local d=$1/$2-0
+	if [ "${3:-}" = cleanable ]; then
+		ls "$d"/*.log 2>/dev/null | sort | head -n -1 | xargs -r stat -c %s |
+			awk '{s += $1} END {print s + 0}'
+	else
+		stat -c %s "$d"/*.log 2>/dev/null | awk '{s += $1} END {print s + 0}'
+	fi
+}
+# task_ticks PID: one line per thread, in creation (tid) order: "index comm ticks".
+task_ticks() {
+	local t i=0
+	for t in $(ls /proc/"$1"/task 2>/dev/null | sort -n); do
+		printf '%s %s %s\n' "$i" "$(tr ' ' _ <"/proc/$1/task/$t/comm" 2>/dev/null)" \
+			"$(awk '{print $14 + $15}' "/proc/$1/task/$t/stat" 2>/dev/null || echo 0)"
+		i=$((i + 1))
+	done
+}
+# cleaner_ticks PID: utime + stime of the cleaner threads: those whose name matches
+# CLEANER_COMM, else the thread at CLEANER_TASK_IDX (found by compaction_throughput as the
+# busiest thread of an otherwise idle broker while it cleans; same binary and settings, so the
+# same creation order).
+CLEANER_TASK_IDX=
+cleaner_ticks() { cleaner_ticks_from <(task_ticks "$1"); }
+# cleaner_ticks_from FILE: cleaner_ticks on a saved task_ticks listing.
+cleaner_ticks_from() {
+	awk -v pat="$CLEANER_COMM" -v idx="$CLEANER_TASK_IDX" '
+		tolower($2) ~ tolower(pat) { named += $3; n++ }
+		$1 == idx { byidx = $3 }
+		END { print (n ? named : byidx + 0) }' "$1"
+}
+# busiest_task TICKS: index of the busiest thread still named like the binary (unnamed),
+# leaving out the main thread (start-up and replay).
+busiest_task() {
+	awk '$1 > 0 && $2 == "runnel" && $3 > best { best = $3; i = $1 } END { print i }' "$1"
+}
+# wait_settled DIR TOPIC FROM_BYTES TIMEOUT_S [QUIET_S]: polls the partition's size every 50 ms
+# until it is below FROM_BYTES (a clean swapped in) and has not changed for QUIET_S (3) s, which
+# must be longer than one pass. Sets SETTLED_NS (time of the last
+# change), SETTLED_BYTES and PEAK_RSS (KiB, sampled with the size). Returns 1 on timeout.
+wait_settled() {
+	local dir=$1 topic=$2 from=$3 deadline=$(($(date +%s) + $4)) quiet=$((${5:-3} * 1000000000))
+	local last cur now r
+	last=$(part_bytes "$dir" "$topic")
+	SETTLED_NS=$(now_ns) PEAK_RSS=0
+	while [ "$(date +%s)" -lt "$deadline" ]; do
+		sleep 0.05
+		r=$(rss_kib "$RUNNEL_PID")
+		[ "$r" -gt "$PEAK_RSS" ] && PEAK_RSS=$r
+		cur=$(part_bytes "$dir" "$topic")
+		now=$(now_ns)
+		if [ "$cur" != "$last" ]; then
+			last=$cur SETTLED_NS=$now
+		elif [ "$cur" -lt "$from" ] && [ $((now - SETTLED_NS)) -ge "$quiet" ]; then
+			SETTLED_BYTES=$cur
+			return 0
+		fi
+	done
+	REASON="partition not cleaned within $4 s ($last of $from bytes left)"
+	return 1
+}
+# keyed_fill NAME TOPIC args...: keyed_produce.py against the running broker.
+keyed_fill() {
+	local name=$1 topic=$2
+	shift 2
+	timeout -k 10 "$STEP_TIMEOUT" "${KEYED[@]}" "$RUNNEL_BOOT" "$topic" "$@" \
+		>"$RAW/$name.json" 2>"$RAW/$name.log" || {
+		REASON="keyed fill failed: $(why "$RAW/$name.log")"
+		return 1
+	}
+}
+# compacted_topic TOPIC SEGMENT_BYTES [--config k=v ...]
+compacted_topic() {
+	local t=$1 seg=$2
+	shift 2
+	"$RUNNEL" topic create "$t" -b "$RUNNEL_BOOT" --partitions 1 -c cleanup.policy=compact \
+		-c "segment.bytes=$seg" "$@" >>"$RAW/compaction-topics.log" 2>&1 || {
+		REASON="cannot create compacted topic $1: $(why "$RAW/compaction-topics.log")"
+		return 1
+	}
+}
+
+compaction_throughput() {
+	local wl=clean-100B dir=$WORK/runnel-compaction run
+	for run in $(seq "$RUNS"); do
+		rm -rf "$dir"
+		runnel_start "$dir" --set log.cleaner.enable=false &&
+			compacted_topic cdirty 16777216 &&
+			keyed_fill "compaction-fill-r$run" cdirty --count "$CLEAN_N" \
+				--keys "$CLEAN_KEYS" --size 100 || {
+			na compaction "$wl" runnel "$REASON"
+			runnel_stop
+			return
+		}
+		runnel_stop
+		local total dirty t0 c0 c1 mark
+		mark=$(wc -l <"$RAW/runnel-serve.log")
+		total=$(part_bytes "$dir" cdirty)
+		dirty=$(part_bytes "$dir" cdirty cleanable)
+		pre_run
+		t0=$(now_ns)
+		runnel_start "$dir" --set log.cleaner.backoff.ms=100 || {
+			na compaction "$wl" runnel "$REASON"
+			return
+		}
+		if ! wait_settled "$dir" cdirty "$total" "$STEP_TIMEOUT"; then
+			na compaction "$wl" runnel "$REASON"
+			runnel_stop
+			return
+		fi
+		# A fresh process: its cleaner threads have done nothing but this clean, so their
+		# whole CPU time counts (the clean starts before the broker answers Metadata).
+		local tasks=$RAW/compaction-tasks-r$run.txt
+		task_ticks "$RUNNEL_PID" >"$tasks"
+		local how="threads named like $CLEANER_COMM"
+		if ! grep -qi -- "$CLEANER_COMM" "$tasks"; then
+			CLEANER_TASK_IDX=$(busiest_task "$tasks")
+			how="unnamed cleaner: the busiest unnamed thread (#$CLEANER_TASK_IDX) of the idle broker"
+		fi
+		c0=0
+		c1=$(cleaner_ticks_from "$tasks")
+		local secs cpu passes
+		secs=$(python3 -c "print(($SETTLED_NS - $t0) / 1e9)")
+		cpu=$(python3 -c "print(($c1 - $c0) / $CLK_TCK)")
+		# The cleaner's own account of its passes over this partition (bytes read / time).
+		passes=$(tail -n +"$((mark + 1))" "$RAW/runnel-serve.log" |
+			grep "cleaner: cleaned .*cdirty-0" | sed -n 's/.*, \([0-9]*\) -> [0-9]* bytes in \([0-9.]*\) ms$/\1 \2/p' | tail -n 1000)
+		[ -n "$passes" ] && record compaction "$wl" runnel cleaner_reported_mb_per_sec MB/s \
+			"$run" "$(echo "$passes" | awk '{b += $1; t += $2} END {printf "%.1f", t ? b / 1e3 / t : 0}')" \
+			"sum of bytes read / sum of pass times, from its log lines"
+		record compaction "$wl" runnel dirty_mb MB "$run" \
+			"$(python3 -c "print(round($dirty / 1e6, 1))")" "$CLEAN_N records, $CLEAN_KEYS keys"
+		record compaction "$wl" runnel after_mb MB "$run" \
+			"$(python3 -c "print(round($SETTLED_BYTES / 1e6, 2))")"
+		record compaction "$wl" runnel clean_mb_per_sec MB/s "$run" \
+			"$(python3 -c "print(round($dirty / 1e6 / $secs, 1))")"
+		record compaction "$wl" runnel cleaner_cpu core-s "$run" "$cpu" "$how"
+		record compaction "$wl" runnel cleaner_cpu_per_GB core-s "$run" \
+			"$(python3 -c "print(round($cpu / ($dirty / 1e9), 3))")"
+		log "  cleaned $dirty dirty bytes to $SETTLED_BYTES in $secs s, cleaner ${cpu}s CPU"
+		runnel_stop
+	done
+}
+
+compaction_latency() {
+	local dir=$WORK/runnel-compaction-lat run mode n=$((10000 * LAT_SECS))
+	local -A dead=()
+	for run in $(seq "$RUNS"); do
+		for mode in off on; do
+			[ -n "${dead[$mode]:-}" ] && continue
+			local wl=10k-100B-cleaner-$mode enable=false extra=() kv
+			[ $mode = on ] && enable=true
+			for kv in $CLEANER_SETS; do extra+=(--set "$kv"); done
+			rm -rf "$dir"
+			if ! runnel_start "$dir" --set "log.cleaner.enable=$enable" \
+				--set log.cleaner.backoff.ms=100 "${extra[@]}" ||
+				! compacted_topic churn 4194304 ||
+				! keyed_fill "compaction-prefill-$mode-r$run" churn \
+					--count "$CHURN_PREFILL" --keys "$CHURN_KEYS" --size 100; then
+				na compaction "$wl" runnel "$REASON"
+				dead[$mode]=1
+				runnel_stop
+				continue
+			fi
+			"${KEYED[@]}" "$RUNNEL_BOOT" churn --keys "$CHURN_KEYS" --size 100 \
+				--rate "$CHURN_RATE" --seconds $((LAT_SECS + 10)) \
+				>"$RAW/compaction-churn-$mode-r$run.json" \
+				2>"$RAW/compaction-churn-$mode-r$run.log" &
+			local churn=$! c0 c1
+			PIDS+=("$churn")
+			sleep 1
+			c0=$(cleaner_ticks "$RUNNEL_PID")
+			if ! bench_produce runnel "$RUNNEL_PID" "runnel-compaction-$mode-r$run" \
+				compaction "$wl" "$run" -b "$RUNNEL_BOOT" -t lat --partitions 1 -s 100 \
+				-c "$n" -r 10000 -a all --linger-ms 0; then
+				na compaction "$wl" runnel "$REASON"
+				dead[$mode]=1
+			else
+				c1=$(cleaner_ticks "$RUNNEL_PID")
+				record compaction "$wl" runnel cleaner_cpu_in_window core-s "$run" \
+					"$(python3 -c "print(($c1 - $c0) / $CLK_TCK)")" \
+					"churn $CHURN_RATE keyed records/s on another topic"
+			fi
+			stop_pid "$churn"
+			runnel_stop
+		done
+	done
+}
+
+compaction_memory() {
+	local wl=memory-distinct-keys dir=$WORK/runnel-compaction-mem
+	rm -rf "$dir"
+	runnel_start "$dir" --set log.cleaner.enable=false &&
+		compacted_topic cmem 16777216 -c min.cleanable.dirty.ratio=0.01 &&
+		keyed_fill compaction-mem-fill cmem --count "$MEM_KEYS" --keys "$MEM_KEYS" \
+			--size 10 || {
+		na compaction "$wl" runnel "$REASON"
+		runnel_stop
+		return
+	}
+	# A second copy of every key, so that the cleaner has something to remove.
+	keyed_fill compaction-mem-fill2 cmem --count "$MEM_KEYS" --keys "$MEM_KEYS" --size 10 || {
+		na compaction "$wl" runnel "$REASON"
+		runnel_stop
+		return
+	}
+	runnel_stop
+	local total idle io
+	total=$(part_bytes "$dir" cmem)
+	# Idle RSS on the same data, cleaner off.
+	runnel_start "$dir" --set log.cleaner.enable=false || {
+		na compaction "$wl" runnel "$REASON"
+		return
+	}
+	sleep 2
+	idle=$(rss_kib "$RUNNEL_PID")
+	runnel_stop
+	pre_run
+	local mark
+	mark=$(wc -l <"$RAW/runnel-serve.log")
+	runnel_start "$dir" --set "log.cleaner.dedupe.buffer.size=$MEM_BUF" \
+		--set log.cleaner.backoff.ms=100 || {
+		na compaction "$wl" runnel "$REASON"
+		return
+	}
+	# Passes over 10 M keys take seconds each, and the second copies of the keys are only
+	# reached after half of them.
+	if ! wait_settled "$dir" cmem "$total" "$STEP_TIMEOUT" 20; then
+		na compaction "$wl" runnel "$REASON"
+		runnel_stop
+		return
+	fi
+	io=$((2 * 524288)) # log.cleaner.io.buffer.size, default
+	record compaction "$wl" runnel distinct_keys count 1 "$MEM_KEYS" \
+		"$((total / 1000000)) MB log, two records per key"
+	record compaction "$wl" runnel dedupe_buffer KiB 1 $((MEM_BUF / 1024)) \
+		"log.cleaner.dedupe.buffer.size"
+	record compaction "$wl" runnel rss_idle KiB 1 "$idle" "same data, cleaner off"
+	record compaction "$wl" runnel rss_peak KiB 1 "$PEAK_RSS" "sampled every 50 ms"
+	record compaction "$wl" runnel rss_delta KiB 1 $((PEAK_RSS - idle))
+	record compaction "$wl" runnel rss_delta_vs_buffers x 1 \
+		"$(python3 -c "print(round(($PEAK_RSS - $idle) * 1024 / ($MEM_BUF + $io), 3))")" \
+		"dedupe buffer + 2 x log.cleaner.io.buffer.size"
+	record compaction "$wl" runnel after_mb MB 1 \
+		"$(python3 -c "print(round($SETTLED_BYTES / 1e6, 1))")"
+	record compaction "$wl" runnel cleaner_passes count 1 \
+		"$(tail -n +"$((mark + 1))" "$RAW/runnel-serve.log" | grep -c "cleaner: cleaned .*cmem-0")" \
+		"offset map full: one pass per map's worth of keys"
+	log "  $MEM_KEYS keys: RSS idle $idle KiB, peak $PEAK_RSS KiB while cleaning (buffer $((MEM_BUF / 1024)) KiB)"
+	runnel_stop
+}
+
+wl_compaction() {
+	log "compaction: cleaner throughput ($CLEAN_N x 100 B, $CLEAN_KEYS keys), latency with and" \
+		"without the cleaner ($LAT_SECS s per run), memory at $MEM_KEYS distinct keys"
+	"${KEYED[0]}" -c 'import confluent_kafka' 2>/dev/null || {
+		na compaction all runnel "python3-confluent-kafka missing (keyed load)"
+		return
+	}
+	local part
+	for part in $COMPACTION_PARTS; do "compaction_$part"; done
+}
+
 # Machine limits, measured in the same session.
 wl_iperf() {
 	log "limit: iperf3 loopback, 1 stream, $IPERF_SECS s"
@@ -656,7 +950,7 @@ log "mode $MODE, runs $RUNS, binary $RUNNEL, work dir $WORK, output $OUT"
 	git -C "$ROOT" rev-parse --short HEAD 2>/dev/null
 } >"$RAW/machine.txt" 2>&1
 
-for wl in iperf fio produce durable latency consume footprint txn_overhead; do
+for wl in iperf fio produce durable latency consume footprint txn_overhead compaction; do
 	if skipped "$wl"; then
 		log "skipping $wl (BENCH_SKIP / BENCH_ONLY)"
 		continue

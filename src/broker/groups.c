@@ -16,13 +16,9 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "group/persist.h"
+#include "group/tombstones.h"
 #include "proto/kerr.h"
 #include "storage/partition.h"
-
-/* A partition's log is rewritten once it holds this many records beyond twice its live
- * state (docs/internals/groups.md). */
-#define SNAPSHOT_SLACK    1000
-#define SNAPSHOT_EVERY_MS 10000
 
 static struct {
 	struct rn_broker *b;
@@ -63,26 +59,14 @@ int rn_groups_write(const char *group, const struct rn_gc_rec *recs, int n,
 static void group_stored(void *arg, struct rn_group *g)
 {
 	(void)arg;
-	struct rn_buf k = {0};
-	rn_buf_reset(&g->stored);
+	struct rn_buf k = {0}, v = {0};
 	rn_gc_key_group(&k, g->id);
-	rn_gc_value_group(&g->stored, g, rn_wall_ms());
+	rn_gc_value_group(&v, g, rn_wall_ms());
 	g->has_stored = true;
-	struct rn_gc_rec r = {k.data, (int32_t)k.len, g->stored.data, (int32_t)g->stored.len};
+	struct rn_gc_rec r = {k.data, (int32_t)k.len, v.data, (int32_t)v.len};
 	rn_groups_write(g->id, &r, 1, NULL, NULL);
 	rn_buf_free(&k);
-}
-
-static void join_done(void *arg, void *token, const struct rn_gc_join_result *r)
-{
-	(void)arg;
-	rn__groups_join_done(token, r);
-}
-
-static void sync_done(void *arg, void *token, const struct rn_gc_sync_result *r)
-{
-	(void)arg;
-	rn__groups_sync_done(token, r);
+	rn_buf_free(&v);
 }
 
 int32_t rn_groups_metadata_max(void)
@@ -105,110 +89,49 @@ void rn_groups_unlock(void)
 	pthread_mutex_unlock(&S.lock);
 }
 
-struct tomb {
-	struct rn_buf keys;
-	size_t *lens;
-	int n, cap;
-};
-
-static void tomb_add(struct tomb *t, struct rn_buf *k)
+static int write_recs(const char *group, const struct rn_gc_recs *r)
 {
-	if (t->n == t->cap) {
-		t->cap = t->cap ? t->cap * 2 : 16;
-		t->lens = rn_realloc(t->lens, (size_t)t->cap * sizeof(*t->lens));
-	}
-	t->lens[t->n++] = k->len;
-	rn_buf_append(&t->keys, k->data, k->len);
-	rn_buf_reset(k);
-}
-
-static void tomb_offset(struct rn_group *g, const char *topic, int32_t part,
-			const struct rn_gc_offset *o, void *arg)
-{
-	(void)o;
-	struct rn_buf k = {0};
-	rn_gc_key_offset(&k, g->id, topic, part);
-	tomb_add(arg, &k);
-	rn_buf_free(&k);
-}
-
-static int tomb_write(const char *group, struct tomb *t)
-{
-	struct rn_gc_rec *recs = rn_calloc((size_t)t->n + 1, sizeof(*recs));
-	size_t off = 0;
-	for (int i = 0; i < t->n; i++) {
-		recs[i] = (struct rn_gc_rec){t->keys.data + off, (int32_t)t->lens[i], NULL, -1};
-		off += t->lens[i];
-	}
-	int rc = t->n ? rn_groups_write(group, recs, t->n, NULL, NULL) : 0;
-	rn_free(recs);
-	rn_buf_free(&t->keys);
-	rn_free(t->lens);
+	struct rn_gc_rec *v = rn_gc_recs_view(r);
+	int rc = r->n ? rn_groups_write(group, v, r->n, NULL, NULL) : 0;
+	rn_free(v);
 	return rc;
 }
 
 int rn_groups_delete(struct rn_group *g)
 {
-	struct tomb t = {0};
-	rn_gc_offsets_foreach(g, tomb_offset, &t);
-	struct rn_buf k = {0};
-	rn_gc_key_group(&k, g->id);
-	tomb_add(&t, &k);
-	rn_buf_free(&k);
-	int rc = tomb_write(g->id, &t);
+	struct rn_gc_recs r = {0};
+	rn_gc_tombstone_offsets(g, &r);
+	rn_gc_tombstone_group(g, &r);
+	int rc = write_recs(g->id, &r);
+	rn_gc_recs_free(&r);
 	if (rc == 0)
 		rn_gc_group_remove(S.gc, g);
 	return rc;
 }
 
 /* offsets.retention.minutes: expired offsets get tombstones; an Empty group left with no
- * offsets is removed, as Kafka's cleanupGroupMetadata does. */
-static void expire_cb(struct rn_group *g, const char *topic, int32_t part, void *arg)
-{
-	struct rn_buf k = {0};
-	rn_gc_key_offset(&k, g->id, topic, part);
-	tomb_add(arg, &k);
-	rn_buf_free(&k);
-}
-
+ * offsets is Dead and removed, with its metadata tombstone in the same batch, as Kafka's
+ * cleanupGroupMetadata does. */
 static void expire_group(struct rn_group *g, void *arg)
 {
 	int64_t now = *(int64_t *)arg;
-	struct tomb t = {0};
-	rn_gc_offsets_expire(S.gc, g, now, expire_cb, &t);
-	if (t.n)
-		rn_info("group %s: %d committed offset(s) expired", g->id, t.n);
-	tomb_write(g->id, &t);
-	if (g->state == RN_GROUP_EMPTY && g->noffsets == 0 && !g->npending)
-		rn_groups_delete(g);
-}
-
-static void maybe_snapshot(int64_t now)
-{
-	for (int32_t i = 0; i < S.nparts; i++) {
-		struct rn_partition *p = S.topic->parts[i].log;
-		if (!p)
-			continue;
-		int64_t dirty = rn_partition_log_end(p) - rn_partition_log_start(p);
-		if (dirty <= SNAPSHOT_SLACK)
-			continue;
-		int64_t live = rn_gc_live_records(S.gc, i, S.nparts);
-		if (dirty <= 2 * live + SNAPSHOT_SLACK)
-			continue;
-		int rc = rn_gc_snapshot(S.gc, p, i, S.nparts, now);
-		if (rc < 0)
-			rn_warn("%s-%d: snapshot failed: %s", RN_OFFSETS_TOPIC, i, rn_strerror(rc));
-		else
-			rn_debug("%s-%d: snapshot of %lld live record(s), log start now %lld",
-				 RN_OFFSETS_TOPIC, i, (long long)live,
-				 (long long)rn_partition_log_start(p));
-	}
+	struct rn_gc_recs r = {0};
+	int n = rn_gc_expire_tombstones(S.gc, g, now, &r);
+	if (n)
+		rn_info("group %s: %d committed offset(s) expired", g->id, n);
+	bool dead = rn_gc_group_dead(g);
+	if (dead)
+		rn_gc_tombstone_group(g, &r);
+	int rc = write_recs(g->id, &r);
+	rn_gc_recs_free(&r);
+	if (dead && rc == 0)
+		rn_gc_group_remove(S.gc, g);
 }
 
 static void *thread_main(void *arg)
 {
 	(void)arg;
-	int64_t last_expire = rn_wall_ms(), last_snap = last_expire;
+	int64_t last_expire = rn_wall_ms();
 	pthread_mutex_lock(&S.lock);
 	while (!S.stop) {
 		int64_t now = rn_wall_ms();
@@ -216,10 +139,6 @@ static void *thread_main(void *arg)
 		if (now - last_expire >= S.expire_every_ms) {
 			rn_gc_foreach(S.gc, expire_group, &now);
 			last_expire = now;
-		}
-		if (now - last_snap >= SNAPSHOT_EVERY_MS) {
-			maybe_snapshot(now);
-			last_snap = now;
 		}
 		/* Timers fire within 50 ms; handlers never need to wake us. */
 		int64_t wait = next - now;
@@ -245,11 +164,13 @@ static int ensure_topic(struct rn_broker *b)
 	char seg[32];
 	snprintf(seg, sizeof(seg), "%lld",
 		 (long long)rn_config_get_i64(c, "offsets.topic.segment.bytes"));
-	/* No retention: only snapshots may drop old records (they know what is still live). */
+	/* Kafka's groupMetadataTopicConfigs: compacted, so the log cleaner bounds it (the
+	 * coordinator writes a tombstone wherever a key stops being live; retention leaves a
+	 * compact-only topic alone). max.message.bytes, not Kafka's, leaves room for a large
+	 * group's metadata record. */
 	const struct rn_cfg_kv cfg[] = {
 	    {(char *)"cleanup.policy", (char *)"compact"},
-	    {(char *)"retention.ms", (char *)"-1"},
-	    {(char *)"retention.bytes", (char *)"-1"},
+	    {(char *)"compression.type", (char *)"producer"},
 	    {(char *)"segment.bytes", seg},
 	    {(char *)"max.message.bytes", (char *)"10485760"},
 	};
@@ -317,7 +238,7 @@ int rn_groups_start(struct rn_broker *b)
 	int rc = ensure_topic(b);
 	if (rc < 0)
 		return rc;
-	struct rn_gc_hooks hooks = {join_done, sync_done, group_stored, NULL};
+	struct rn_gc_hooks hooks = {.group_stored = group_stored};
 	S.gc = rn_gc_new(&gcfg, &hooks);
 	replay();
 	pthread_condattr_t ca;

@@ -1,9 +1,11 @@
 /*
  * The broker side of the group coordinator (src/group/): one coordinator per process, guarded
- * by one mutex, with a thread that fires its timers and housekeeping (offset expiry,
- * snapshots of __consumer_offsets). Handlers take the lock, call the pure coordinator with the
- * wall clock, and write records through rn_groups_write. Parked JoinGroup/SyncGroup requests
- * are answered on their own loop (rn_loop_post).
+ * by one mutex, with a thread that fires its timers and housekeeping (offset expiry and the
+ * tombstones it writes; __consumer_offsets is compacted by the log cleaner). Handlers take the
+ * lock, call the pure coordinator with the wall clock, and write records through rn_groups_write.
+ * JoinGroup/SyncGroup handlers pass their own completion with the request (struct rn_gc_join_wait);
+ * it may run on any thread holding the lock, so they post the answer to the request's loop. Nothing
+ * here names a handler: completions travel back as callbacks passed in.
  *
  * Order: rn_groups_start after the topics are loaded and the flusher runs, BEFORE the server
  * accepts connections (it replays __consumer_offsets); rn_groups_stop before rn_server_stop
@@ -43,10 +45,6 @@ int32_t rn_groups_metadata_max(void);
 
 /* Under the lock: writes tombstones for g's offsets and metadata, then removes g. */
 int rn_groups_delete(struct rn_group *g);
-
-/* Tokens for parked requests (h_join_group.c / h_sync_group.c answer them on their loop). */
-void rn__groups_join_done(void *token, const struct rn_gc_join_result *r);
-void rn__groups_sync_done(void *token, const struct rn_gc_sync_result *r);
 
 /* Lag metrics collector (group_metrics.c). */
 void rn__groups_metrics_register(struct rn_broker *b);

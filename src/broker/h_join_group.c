@@ -72,10 +72,12 @@ static void answer_on_loop(void *arg)
 	rn_free(a);
 }
 
-void rn__groups_join_done(void *token, const struct rn_gc_join_result *r)
+/* The request's completion (struct rn_gc_join_wait): runs under the coordinator lock, on any
+ * thread, so it copies the result and posts it to the request's loop. */
+static void join_done(void *arg, const struct rn_gc_join_result *r)
 {
 	struct join_answer *a = rn_calloc(1, sizeof(*a));
-	a->ctx = token;
+	a->ctx = arg;
 	a->error = r->error;
 	a->generation = r->generation;
 	a->protocol_type = dup0(r->protocol_type);
@@ -132,7 +134,7 @@ void rn_h_join_group(struct rn_ctx *ctx)
 	    .protos = pv,
 	    .nprotos = n,
 	    .require_known_id = ver >= 4,
-	    .token = ctx,
+	    .done = {join_done, ctx},
 	};
 	if (!jr.member_id)
 		jr.member_id = "";
@@ -141,7 +143,7 @@ void rn_h_join_group(struct rn_ctx *ctx)
 		struct rn_gc_join_result r = {.error = RN_KERR_COORDINATOR_NOT_AVAILABLE,
 					      .generation = -1,
 					      .member_id = jr.member_id};
-		rn__groups_join_done(ctx, &r);
+		join_done(ctx, &r);
 		return;
 	}
 	rn_gc_join(gc, rn_wall_ms(), &jr);

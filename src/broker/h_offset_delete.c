@@ -2,6 +2,7 @@
  * OffsetDelete: removes committed offsets (tombstones). An Empty group loses any of them; a
  * consumer group with members keeps those of topics its members subscribe to
  * (GROUP_SUBSCRIBED_TO_TOPIC); a non-consumer group with members refuses (NON_EMPTY_GROUP).
+ * An Empty group left without offsets is deleted (its metadata tombstone), as in Kafka.
  */
 #include <string.h>
 
@@ -9,6 +10,7 @@
 #include "broker/handler.h"
 #include "broker/topics.h"
 #include "core/alloc.h"
+#include "group/tombstones.h"
 #include "proto/gen/rn_msg.h"
 
 static bool partition_exists(struct rn_ctx *ctx, const char *topic, int32_t part)
@@ -81,6 +83,9 @@ void rn_h_offset_delete(struct rn_ctx *ctx)
 			}
 		}
 	}
+	/* Kafka's cleanupGroupMetadata: an Empty group whose last offset went is Dead at once. */
+	if (!resp.error_code && rn_gc_group_dead(g))
+		rn_groups_delete(g);
 	if (gc)
 		rn_groups_unlock();
 	rn_respond_begin(ctx);

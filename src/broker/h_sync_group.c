@@ -43,10 +43,12 @@ static void answer_on_loop(void *arg)
 	rn_free(a);
 }
 
-void rn__groups_sync_done(void *token, const struct rn_gc_sync_result *r)
+/* The request's completion (struct rn_gc_sync_wait); like JoinGroup's, it may run on any
+ * thread holding the coordinator lock and posts the answer to the request's loop. */
+static void sync_done(void *arg, const struct rn_gc_sync_result *r)
 {
 	struct sync_answer *a = rn_calloc(1, sizeof(*a));
-	a->ctx = token;
+	a->ctx = arg;
 	a->error = r->error;
 	a->protocol_type = r->protocol_type ? rn_strdup(r->protocol_type) : NULL;
 	a->protocol_name = r->protocol_name ? rn_strdup(r->protocol_name) : NULL;
@@ -83,12 +85,12 @@ void rn_h_sync_group(struct rn_ctx *ctx)
 	    .protocol_name = rn_ctx_strdup(ctx, rq.protocol_name),
 	    .assignments = as,
 	    .nassignments = n,
-	    .token = ctx,
+	    .done = {sync_done, ctx},
 	};
 	struct rn_gc *gc = rn_groups_lock();
 	if (!gc) {
 		struct rn_gc_sync_result r = {.error = RN_KERR_COORDINATOR_NOT_AVAILABLE};
-		rn__groups_sync_done(ctx, &r);
+		sync_done(ctx, &r);
 		return;
 	}
 	rn_gc_sync(gc, rn_wall_ms(), &sr);

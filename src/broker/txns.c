@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "broker/groups.h"
 #include "broker/handler.h"
@@ -25,12 +24,6 @@
 #include "storage/flusher.h"
 #include "storage/partition.h"
 
-/* As for __consumer_offsets (groups.c): a partition is rewritten once it holds this many
- * records beyond twice its live ones. */
-#define SNAPSHOT_SLACK    1000
-#define SNAPSHOT_EVERY_MS 10000
-#define READ_CHUNK        (1u << 20)
-
 static struct {
 	struct rn_broker *b;
 	pthread_mutex_t lock;
@@ -41,7 +34,6 @@ static struct {
 	struct rn_topic *topic;
 	int32_t nparts;
 	int64_t check_every_ms;
-	int64_t id_expiration_ms;
 } S = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 struct flush_item {
@@ -293,11 +285,16 @@ static int ensure_topic(struct rn_broker *b)
 	char seg[32];
 	snprintf(seg, sizeof(seg), "%lld",
 		 (long long)rn_config_get_i64(c, "transaction.state.log.segment.bytes"));
-	/* No retention: only snapshots drop old records (they know what is still live). */
+	/* Kafka's transactionTopicConfigs: compacted (an expired transactional id gets a
+	 * tombstone), uncompressed. */
+	char isr[16];
+	snprintf(isr, sizeof(isr), "%lld",
+		 (long long)rn_config_get_i64(c, "transaction.state.log.min.isr"));
 	const struct rn_cfg_kv cfg[] = {
 	    {(char *)"cleanup.policy", (char *)"compact"},
-	    {(char *)"retention.ms", (char *)"-1"},
-	    {(char *)"retention.bytes", (char *)"-1"},
+	    {(char *)"min.insync.replicas", isr},
+	    {(char *)"unclean.leader.election.enable", (char *)"false"},
+	    {(char *)"compression.type", (char *)"uncompressed"},
 	    {(char *)"segment.bytes", seg},
 	};
 	S.topic = rn_topic_get(b, RN_TXN_TOPIC, strlen(RN_TXN_TOPIC));
@@ -318,61 +315,9 @@ static int ensure_topic(struct rn_broker *b)
 	return 0;
 }
 
-static void apply_batches(const uint8_t *p, size_t len, int64_t from, int64_t *n,
-			  struct rn_buf *scratch)
+static int tc_apply(void *arg, const uint8_t *key, int32_t klen, const uint8_t *val, int32_t vlen)
 {
-	while (len >= RN_BATCH_LOG_OVERHEAD) {
-		struct rn_batch_header h;
-		int64_t sz = rn_batch_validate_stored(p, len, &h);
-		if (sz <= 0)
-			break; /* recovery vouched for the log; stop rather than guess */
-		struct rn_record_iter it;
-		if (!(h.attributes & RN_BATCH_ATTR_CONTROL) &&
-		    rn_record_iter_init_any(&it, p, (size_t)sz, scratch, 64u << 20) == 0) {
-			struct rn_record r;
-			while (rn_record_iter_next(&it, &r) == 1) {
-				if (r.offset < from)
-					continue;
-				(*n)++;
-				if (rn_tc_apply(S.tc, r.key, r.key_len,
-						r.value_len < 0 ? NULL : r.value, r.value_len) < 0)
-					rn_debug("%s: skipped record at %lld", RN_TXN_TOPIC,
-						 (long long)r.offset);
-			}
-		}
-		p += sz;
-		len -= (size_t)sz;
-	}
-}
-
-static int replay_partition(struct rn_partition *p, int64_t *n)
-{
-	int64_t off = rn_partition_log_start(p), end = rn_partition_high_watermark(p);
-	uint8_t *buf = NULL;
-	size_t cap = 0;
-	struct rn_buf scratch = {0};
-	int rc = 0;
-	while (off < end) {
-		struct rn_read_info ri;
-		rc = rn_partition_read(p, off, READ_CHUNK, true, &ri);
-		if (rc < 0 || ri.len == 0 || ri.next_offset <= off)
-			break;
-		if (ri.len > cap) {
-			cap = ri.len;
-			buf = rn_realloc(buf, cap);
-		}
-		ssize_t got = pread(ri.file->fd, buf, ri.len, (off_t)ri.pos);
-		rn_fileref_put(ri.file);
-		if (got != (ssize_t)ri.len) {
-			rc = got < 0 ? -errno : -EIO;
-			break;
-		}
-		apply_batches(buf, ri.len, off, n, &scratch);
-		off = ri.next_offset;
-	}
-	rn_free(buf);
-	rn_buf_free(&scratch);
-	return rc;
+	return rn_tc_apply(arg, key, klen, val, vlen);
 }
 
 static void finish_cb(struct rn_txn *t, void *arg)
@@ -393,7 +338,9 @@ static void replay(void)
 			    RN_TXN_TOPIC, i);
 			continue;
 		}
-		int rc = replay_partition(p, &total);
+		int64_t n = 0;
+		int rc = rn_gc_log_replay(p, tc_apply, S.tc, &n);
+		total += n;
 		if (rc < 0)
 			rn_error("replaying %s-%d: %s", RN_TXN_TOPIC, i, rn_strerror(rc));
 	}
@@ -405,7 +352,7 @@ static void replay(void)
 		rn_tc_count(S.tc), (long long)total, (double)(rn_mono_us() - t0) / 1000.0);
 }
 
-/* ---- the thread: timeouts, retries, expiry, snapshots ---- */
+/* ---- the thread: timeouts, retries, expiry ---- */
 
 static void timeout_cb(struct rn_txn *t, void *arg)
 {
@@ -418,10 +365,7 @@ static void timeout_cb(struct rn_txn *t, void *arg)
 
 static void expire_cb(struct rn_txn *t, void *arg)
 {
-	int64_t now = *(int64_t *)arg;
-	bool idle = t->state == RN_TXN_EMPTY || t->state == RN_TXN_COMPLETE_COMMIT ||
-		    t->state == RN_TXN_COMPLETE_ABORT;
-	if (!idle || now - t->update_ms < S.id_expiration_ms)
+	if (!rn_tc_expired(S.tc, t, *(int64_t *)arg))
 		return;
 	struct rn_buf k = {0};
 	rn_tc_key(&k, t->id);
@@ -433,80 +377,10 @@ static void expire_cb(struct rn_txn *t, void *arg)
 	rn_buf_free(&k);
 }
 
-struct live {
-	int32_t idx;
-	int64_t n;
-	struct rn_buf *keys, *vals;
-	struct rn_gc_rec *recs;
-	int nrec, cap;
-};
-
-static void live_cb(struct rn_txn *t, void *arg)
-{
-	struct live *l = arg;
-	if (rn_tc_partition_for(t->id, S.nparts) != l->idx)
-		return;
-	l->n++;
-	if (!l->keys)
-		return;
-	if (l->nrec == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 64;
-		l->recs = rn_realloc(l->recs, (size_t)l->cap * sizeof(*l->recs));
-	}
-	/* Offsets into the buffers for now: they may move while growing. */
-	size_t k0 = l->keys->len, v0 = l->vals->len;
-	rn_tc_key(l->keys, t->id);
-	rn_tc_value(l->vals, t);
-	l->recs[l->nrec++] =
-	    (struct rn_gc_rec){(const uint8_t *)(uintptr_t)k0, (int32_t)(l->keys->len - k0),
-			       (const uint8_t *)(uintptr_t)v0, (int32_t)(l->vals->len - v0)};
-}
-
-/* Same scheme as __consumer_offsets (docs/internals/groups.md): the live records are appended
- * again and the log start moves to them; any suffix of the log ending with a complete snapshot
- * replays to the same state. */
-static void maybe_snapshot(void)
-{
-	for (int32_t i = 0; i < S.nparts; i++) {
-		struct rn_partition *p = S.topic->parts[i].log;
-		if (!p)
-			continue;
-		int64_t dirty = rn_partition_log_end(p) - rn_partition_log_start(p);
-		if (dirty <= SNAPSHOT_SLACK)
-			continue;
-		struct live l = {.idx = i};
-		rn_tc_foreach(S.tc, live_cb, &l);
-		if (dirty <= 2 * l.n + SNAPSHOT_SLACK)
-			continue;
-		struct rn_buf keys = {0}, vals = {0};
-		l = (struct live){.idx = i, .keys = &keys, .vals = &vals};
-		rn_tc_foreach(S.tc, live_cb, &l);
-		for (int k = 0; k < l.nrec; k++) {
-			l.recs[k].key = keys.data + (uintptr_t)l.recs[k].key;
-			l.recs[k].val = vals.data + (uintptr_t)l.recs[k].val;
-		}
-		int64_t start = rn_partition_log_end(p);
-		int rc = 0;
-		if (l.nrec > 0) {
-			struct rn_append_info ai;
-			rc = rn_gc_write(p, l.recs, l.nrec, rn_wall_ms(), &ai);
-			if (rc == 0)
-				start = ai.base_offset;
-		}
-		if (rc == 0)
-			rc = rn_partition_advance_log_start(p, start);
-		if (rc < 0)
-			rn_warn("%s-%d: snapshot failed: %s", RN_TXN_TOPIC, i, rn_strerror(rc));
-		rn_buf_free(&keys);
-		rn_buf_free(&vals);
-		rn_free(l.recs);
-	}
-}
-
 static void *thread_main(void *arg)
 {
 	(void)arg;
-	int64_t last_check = rn_wall_ms(), last_snap = last_check, last_expire = last_check;
+	int64_t last_check = rn_wall_ms(), last_expire = last_check;
 	pthread_mutex_lock(&S.lock);
 	while (!S.stop) {
 		int64_t now = rn_wall_ms();
@@ -518,10 +392,6 @@ static void *thread_main(void *arg)
 		if (now - last_expire >= 60000) {
 			rn_tc_foreach(S.tc, expire_cb, &now);
 			last_expire = now;
-		}
-		if (now - last_snap >= SNAPSHOT_EVERY_MS) {
-			maybe_snapshot();
-			last_snap = now;
 		}
 		int64_t wait = S.check_every_ms < 100 ? S.check_every_ms : 100;
 		struct timespec ts;
@@ -545,7 +415,6 @@ int rn_txns_start(struct rn_broker *b)
 	    .max_timeout_ms = (int32_t)rn_config_get_i64(c, "transaction.max.timeout.ms"),
 	    .id_expiration_ms = rn_config_get_i64(c, "transactional.id.expiration.ms"),
 	};
-	S.id_expiration_ms = tcfg.id_expiration_ms;
 	S.check_every_ms =
 	    rn_config_get_i64(c, "transaction.abort.timed.out.transaction.cleanup.interval.ms");
 	if (S.check_every_ms <= 0)

@@ -1,6 +1,6 @@
 /*
  * The broker side of the transaction coordinator (src/txn/): one coordinator per process under
- * one mutex, __transaction_state setup, replay and snapshots, the markers, the transactional
+ * one mutex, __transaction_state setup and replay, the markers, the transactional
  * offset commits handed to the group coordinator, and a thread that aborts timed-out
  * transactions, retries unfinished ones and expires idle transactional ids.
  *

@@ -127,7 +127,6 @@ void rn__gc_group_free(struct rn_group *g)
 		rn_free(g->pending[i].id);
 	rn_free(g->pending);
 	rn__gc_offsets_free(g);
-	rn_buf_free(&g->stored);
 	rn_free(g->id);
 	rn_free(g->protocol_type);
 	rn_free(g->protocol_name);

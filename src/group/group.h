@@ -1,8 +1,9 @@
 /*
  * The consumer group coordinator as a pure state machine: no threads, no clocks, no I/O. Every
- * entry point takes `now` (wall milliseconds) and reports what must happen through hooks:
- * parked JoinGroup/SyncGroup requests are completed by calling join_done/sync_done with their
- * opaque token, and a group whose durable view changed is handed to group_stored. rn_gc_tick
+ * entry point takes `now` (wall milliseconds). A JoinGroup/SyncGroup carries its own
+ * completion (a callback and its argument, passed in by the caller and kept with the parked
+ * request), called exactly once, now or later; a group whose durable view changed is handed to
+ * the group_stored hook. The coordinator never knows who is waiting. rn_gc_tick
  * fires the timers (session, rebalance, initial delay, pending sync) and returns the next
  * deadline; the broker glue (broker/groups.c) runs it from a thread under one mutex, tests run
  * it with a fake clock.
@@ -44,6 +45,25 @@ struct rn_gc_protocol {
 	int32_t meta_len;
 };
 
+struct rn_gc_join_result;
+struct rn_gc_sync_result;
+
+/* Completions of JoinGroup/SyncGroup, called once with the coordinator's result. The result
+ * and everything it points to are valid only during the call: copy what you keep. */
+typedef void (*rn_gc_join_done_fn)(void *arg, const struct rn_gc_join_result *r);
+typedef void (*rn_gc_sync_done_fn)(void *arg, const struct rn_gc_sync_result *r);
+
+/* A completion and its argument; fn == NULL: nobody is waiting. */
+struct rn_gc_join_wait {
+	rn_gc_join_done_fn fn;
+	void *arg;
+};
+
+struct rn_gc_sync_wait {
+	rn_gc_sync_done_fn fn;
+	void *arg;
+};
+
 struct rn_gc_member {
 	char *id;
 	char *instance_id; /* NULL = dynamic member */
@@ -55,10 +75,10 @@ struct rn_gc_member {
 	int nprotos;
 	uint8_t *assignment;
 	int32_t assignment_len;
-	void *join_token; /* a parked JoinGroup, or NULL */
-	void *sync_token; /* a parked SyncGroup, or NULL */
-	int64_t deadline; /* session expiry */
-	bool is_new;      /* joined during the current rebalance (not yet in a generation) */
+	struct rn_gc_join_wait join_wait; /* a parked JoinGroup (fn NULL if none) */
+	struct rn_gc_sync_wait sync_wait; /* a parked SyncGroup (fn NULL if none) */
+	int64_t deadline;                 /* session expiry */
+	bool is_new; /* joined during the current rebalance (not yet in a generation) */
 	struct rn_gc_member *next;
 };
 
@@ -102,8 +122,7 @@ struct rn_group {
 	int64_t sync_deadline;      /* CompletingRebalance: the leader must sync by then */
 	struct rn_gc_topic *topics; /* committed offsets */
 	int32_t noffsets;           /* partitions with a commit */
-	struct rn_buf stored;       /* last group metadata value written (snapshots copy it) */
-	bool has_stored;
+	bool has_stored;            /* a metadata record exists (written or replayed) */
 	struct rn_group *hnext;
 };
 
@@ -134,8 +153,6 @@ struct rn_gc_sync_result {
 };
 
 struct rn_gc_hooks {
-	void (*join_done)(void *arg, void *token, const struct rn_gc_join_result *r);
-	void (*sync_done)(void *arg, void *token, const struct rn_gc_sync_result *r);
 	/* The durable view of g changed (generation completed, became Empty, static member
 	 * replaced): write its group metadata record. Called before the responses that depend
 	 * on it. May be NULL. */
@@ -191,10 +208,10 @@ struct rn_gc_join_req {
 	const struct rn_gc_protocol_view *protos;
 	int nprotos;
 	bool require_known_id; /* JoinGroup v4+: answer a new dynamic member MEMBER_ID_REQUIRED */
-	void *token;
+	struct rn_gc_join_wait done; /* required (fn not NULL) */
 };
 
-/* JoinGroup. Completes now or later through hooks.join_done(token). */
+/* JoinGroup. Completes now or later through rq->done, exactly once. */
 void rn_gc_join(struct rn_gc *gc, int64_t now, const struct rn_gc_join_req *rq);
 
 struct rn_gc_assignment {
@@ -212,10 +229,10 @@ struct rn_gc_sync_req {
 	const char *protocol_name;
 	const struct rn_gc_assignment *assignments;
 	int nassignments;
-	void *token;
+	struct rn_gc_sync_wait done; /* required (fn not NULL) */
 };
 
-/* SyncGroup. Completes now or later through hooks.sync_done(token). */
+/* SyncGroup. Completes now or later through rq->done, exactly once. */
 void rn_gc_sync(struct rn_gc *gc, int64_t now, const struct rn_gc_sync_req *rq);
 
 /* Heartbeat. Returns the Kafka error code. */

@@ -1,12 +1,15 @@
 /*
- * Group state on disk: the partitions of __consumer_offsets, written through the ordinary
- * append path and replayed at start-up. Until log compaction exists, a partition is kept
- * bounded by snapshots: its live records (the latest value of every key still alive) are
- * appended again as one run, and the log start offset moves to the first of them, deleting the
- * whole segments below. Replaying any suffix of the log that ends with a complete snapshot
- * gives the snapshot's state, because every deletion after the suffix's start is a tombstone
- * inside it; so a crash at any point (before the snapshot is complete, or before the new log
- * start is checkpointed) still replays correctly. See docs/internals/groups.md.
+ * The coordinators' state on disk: the partitions of __consumer_offsets (and, through the same
+ * two calls, __transaction_state), written through the ordinary append path and replayed at
+ * start-up. Both topics are compacted (cleanup.policy=compact, as Kafka creates them): the log
+ * cleaner keeps the latest record of every key and drops tombstones after delete.retention.ms,
+ * so the coordinators only have to write a tombstone wherever a key stops being live. Replay
+ * applies every record from the log start in log order; because each record's effect depends
+ * only on its own key's latest value, a cleaned log (any subsequence that keeps each key's last
+ * record, and its tombstone until every older record of the key is gone) replays to the same
+ * state. Logs written by earlier versions, which bounded the topics by appending the live
+ * records again and moving the log start past older segments, replay the same way.
+ * See docs/internals/groups.md.
  */
 #ifndef RN_GROUP_PERSIST_H
 #define RN_GROUP_PERSIST_H
@@ -19,21 +22,22 @@
 struct rn_partition;
 struct rn_append_info;
 
-/* Applies every record of p from its log start to its high watermark to gc. *nrecords gets
- * the number of records read. Returns 0 or a negative error (RN_EOFFLINE, -errno). */
+/* One record of a replay; val NULL (vlen -1) is a tombstone. Returns 0, or a negative value if
+ * the record was skipped (logged at debug level, replay goes on). */
+typedef int (*rn_gc_log_apply_fn)(void *arg, const uint8_t *key, int32_t klen, const uint8_t *val,
+				  int32_t vlen);
+
+/* Calls apply for every record of p's non-control batches from its log start to its high
+ * watermark, in log order. *nrecords gets the number of records read. Returns 0 or a negative
+ * error (RN_EOFFLINE, -errno). The views passed to apply are valid during the call only. */
+int rn_gc_log_replay(struct rn_partition *p, rn_gc_log_apply_fn apply, void *arg,
+		     int64_t *nrecords);
+
+/* rn_gc_log_replay into a group coordinator (rn_gc_apply). */
 int rn_gc_replay(struct rn_gc *gc, struct rn_partition *p, int64_t now, int64_t *nrecords);
 
 /* Appends recs to p as uncompressed batches. Returns 0 or rn_partition_append's error. */
 int rn_gc_write(struct rn_partition *p, const struct rn_gc_rec *recs, int n, int64_t now,
 		struct rn_append_info *ai);
-
-/* Records that are alive in partition idx of nparts (one per stored group, one per offset). */
-int64_t rn_gc_live_records(struct rn_gc *gc, int32_t idx, int32_t nparts);
-
-/* Rewrites the live records of partition idx (p) and advances its log start past everything
- * older. The caller holds whatever lock serialises writes to p's groups. Returns 0 or an
- * append error. */
-int rn_gc_snapshot(struct rn_gc *gc, struct rn_partition *p, int32_t idx, int32_t nparts,
-		   int64_t now);
 
 #endif

@@ -154,6 +154,10 @@ static int apply_offset(struct rn_gc *gc, int64_t now, struct rn_rd *k, const ui
 		struct rn_group *grp = rn_gc_group(gc, gid);
 		if (grp)
 			rn_gc_offset_set(grp, topic, part, NULL);
+		/* A group known only by its offsets (no metadata record: simple commits) is gone
+		 * with its last one, as Kafka loads it; it died without a group tombstone. */
+		if (grp && !grp->noffsets && !grp->has_stored && !grp->nmembers)
+			rn_gc_group_remove(gc, grp);
 		goto out;
 	}
 	struct rn_rd v;
@@ -238,8 +242,9 @@ static int apply_group(struct rn_gc *gc, int64_t now, struct rn_rd *k, const uin
 	int32_t gen = rn_rd_i32(&v);
 	char *proto = dupstr(rn_rd_string(&v, false));
 	char *leader = dupstr(rn_rd_string(&v, false));
-	if (ver >= 2)
-		rn_rd_i64(&v);
+	/* currentStateTimestamp: an Empty group's offsets expire counting from it, across
+	 * restarts, as in Kafka. */
+	int64_t state_ts = ver >= 2 ? rn_rd_i64(&v) : -1;
 	int32_t n = rn_rd_count(&v, false);
 	struct rn_gc_member *head = NULL, **tail = &head;
 	for (int32_t i = 0; i < n && !v.err; i++) {
@@ -252,9 +257,9 @@ static int apply_group(struct rn_gc *gc, int64_t now, struct rn_rd *k, const uin
 	if (!v.err && ver >= 0 && ver <= 3) {
 		struct rn_group *g =
 		    rn_gc_group_load(gc, now, gid, ptype, gen, proto, leader, head);
-		rn_buf_reset(&g->stored);
-		rn_buf_append(&g->stored, val, (size_t)vlen);
 		g->has_stored = true;
+		if (state_ts >= 0)
+			g->state_ts = state_ts;
 		head = NULL;
 		rc = 0;
 	}

@@ -21,14 +21,29 @@
 #include "group/group_int.h"
 #include "proto/kerr.h"
 
-static void join_error(struct rn_gc *gc, void *token, int16_t err, const char *member_id)
+/* The parked JoinGroup of m, taken: it is answered once, by the caller. */
+static struct rn_gc_join_wait take_join(struct rn_gc_member *m)
+{
+	struct rn_gc_join_wait w = m->join_wait;
+	m->join_wait = (struct rn_gc_join_wait){0};
+	return w;
+}
+
+static struct rn_gc_sync_wait take_sync(struct rn_gc_member *m)
+{
+	struct rn_gc_sync_wait w = m->sync_wait;
+	m->sync_wait = (struct rn_gc_sync_wait){0};
+	return w;
+}
+
+static void join_error(struct rn_gc_join_wait w, int16_t err, const char *member_id)
 {
 	struct rn_gc_join_result r = {
 	    .error = err, .generation = -1, .member_id = member_id ? member_id : ""};
-	gc->hooks.join_done(gc->hooks.arg, token, &r);
+	w.fn(w.arg, &r);
 }
 
-static void sync_reply(struct rn_gc *gc, void *token, int16_t err, struct rn_group *g,
+static void sync_reply(struct rn_gc_sync_wait w, int16_t err, struct rn_group *g,
 		       struct rn_gc_member *m)
 {
 	struct rn_gc_sync_result r = {.error = err};
@@ -38,7 +53,7 @@ static void sync_reply(struct rn_gc *gc, void *token, int16_t err, struct rn_gro
 		r.assignment = m->assignment;
 		r.assignment_len = m->assignment ? m->assignment_len : 0;
 	}
-	gc->hooks.sync_done(gc->hooks.arg, token, &r);
+	w.fn(w.arg, &r);
 }
 
 static const struct rn_gc_protocol *member_proto(const struct rn_gc_member *m, const char *name)
@@ -50,7 +65,7 @@ static const struct rn_gc_protocol *member_proto(const struct rn_gc_member *m, c
 }
 
 /* The JoinGroup response for m in the current generation (members only for the leader). */
-static void join_reply(struct rn_gc *gc, struct rn_group *g, struct rn_gc_member *m, void *token)
+static void join_reply(struct rn_group *g, struct rn_gc_member *m, struct rn_gc_join_wait w)
 {
 	struct rn_gc_join_result r = {
 	    .generation = g->generation,
@@ -69,7 +84,7 @@ static void join_reply(struct rn_gc *gc, struct rn_group *g, struct rn_gc_member
 		}
 		r.members = ms;
 	}
-	gc->hooks.join_done(gc->hooks.arg, token, &r);
+	w.fn(w.arg, &r);
 	rn_free(ms);
 }
 
@@ -117,24 +132,21 @@ static void drop_pending(struct rn_group *g, int i)
 }
 
 /* Assignments are void once a new rebalance starts: parked SyncGroups learn it. */
-static void reset_assignments(struct rn_gc *gc, struct rn_group *g, int16_t err)
+static void reset_assignments(struct rn_group *g, int16_t err)
 {
 	for (struct rn_gc_member *m = g->members; m; m = m->next) {
 		rn_free(m->assignment);
 		m->assignment = NULL;
 		m->assignment_len = 0;
-		if (m->sync_token) {
-			void *t = m->sync_token;
-			m->sync_token = NULL;
-			sync_reply(gc, t, err, g, m);
-		}
+		if (m->sync_wait.fn)
+			sync_reply(take_sync(m), err, g, m);
 	}
 }
 
 static void prepare_rebalance(struct rn_gc *gc, struct rn_group *g, int64_t now)
 {
 	if (g->state == RN_GROUP_COMPLETING_REBALANCE)
-		reset_assignments(gc, g, RN_KERR_REBALANCE_IN_PROGRESS);
+		reset_assignments(g, RN_KERR_REBALANCE_IN_PROGRESS);
 	int64_t rebalance = max_rebalance_ms(g);
 	g->delay_deadline = -1;
 	if (g->state == RN_GROUP_EMPTY && gc->cfg.initial_delay_ms > 0) {
@@ -153,7 +165,7 @@ static bool all_joined(const struct rn_group *g)
 	if (g->npending)
 		return false;
 	for (const struct rn_gc_member *m = g->members; m; m = m->next)
-		if (!m->join_token)
+		if (!m->join_wait.fn)
 			return false;
 	return true;
 }
@@ -213,10 +225,10 @@ static void complete_join(struct rn_gc *gc, struct rn_group *g, int64_t now)
 	struct rn_gc_member *m = g->members;
 	while (m) { /* members that did not rejoin in time leave the group */
 		struct rn_gc_member *next = m->next;
-		if (!m->join_token) {
+		if (!m->join_wait.fn) {
 			unlink_member(g, m);
-			if (m->sync_token)
-				sync_reply(gc, m->sync_token, RN_KERR_UNKNOWN_MEMBER_ID, g, m);
+			if (m->sync_wait.fn)
+				sync_reply(take_sync(m), RN_KERR_UNKNOWN_MEMBER_ID, g, m);
 			rn__gc_member_free(m);
 		}
 		m = next;
@@ -235,11 +247,10 @@ static void complete_join(struct rn_gc *gc, struct rn_group *g, int64_t now)
 	set_state(g, RN_GROUP_COMPLETING_REBALANCE, now);
 	g->sync_deadline = now + max_rebalance_ms(g);
 	for (m = g->members; m; m = m->next) {
-		void *t = m->join_token;
-		m->join_token = NULL;
+		struct rn_gc_join_wait w = take_join(m);
 		m->is_new = false;
 		m->deadline = now + m->session_ms;
-		join_reply(gc, g, m, t);
+		join_reply(g, m, w);
 	}
 }
 
@@ -260,10 +271,10 @@ static void member_gone(struct rn_gc *gc, struct rn_group *g, int64_t now)
 static void remove_member(struct rn_gc *gc, struct rn_group *g, struct rn_gc_member *m, int64_t now)
 {
 	unlink_member(g, m);
-	if (m->join_token)
-		join_error(gc, m->join_token, RN_KERR_UNKNOWN_MEMBER_ID, m->id);
-	if (m->sync_token)
-		sync_reply(gc, m->sync_token, RN_KERR_UNKNOWN_MEMBER_ID, g, m);
+	if (m->join_wait.fn)
+		join_error(take_join(m), RN_KERR_UNKNOWN_MEMBER_ID, m->id);
+	if (m->sync_wait.fn)
+		sync_reply(take_sync(m), RN_KERR_UNKNOWN_MEMBER_ID, g, m);
 	rn__gc_member_free(m);
 	member_gone(gc, g, now);
 }
@@ -292,11 +303,11 @@ static void set_protocols(struct rn_gc_member *m, const struct rn_gc_join_req *r
 }
 
 /* A second JoinGroup from a member whose first is still parked: the old one is answered. */
-static void park_join(struct rn_gc *gc, struct rn_gc_member *m, void *token)
+static void park_join(struct rn_gc_member *m, struct rn_gc_join_wait w)
 {
-	if (m->join_token)
-		join_error(gc, m->join_token, RN_KERR_REBALANCE_IN_PROGRESS, m->id);
-	m->join_token = token;
+	if (m->join_wait.fn)
+		join_error(take_join(m), RN_KERR_REBALANCE_IN_PROGRESS, m->id);
+	m->join_wait = w;
 }
 
 static void add_and_rebalance(struct rn_gc *gc, struct rn_group *g, int64_t now, char *id,
@@ -308,7 +319,7 @@ static void add_and_rebalance(struct rn_gc *gc, struct rn_group *g, int64_t now,
 	set_protocols(m, rq);
 	m->is_new = true;
 	m->deadline = now + m->session_ms;
-	m->join_token = rq->token;
+	m->join_wait = rq->done;
 	struct rn_gc_member **pp = &g->members;
 	while (*pp)
 		pp = &(*pp)->next;
@@ -327,7 +338,7 @@ static void update_and_rebalance(struct rn_gc *gc, struct rn_group *g, int64_t n
 				 struct rn_gc_member *m, const struct rn_gc_join_req *rq)
 {
 	set_protocols(m, rq);
-	park_join(gc, m, rq->token);
+	park_join(m, rq->done);
 	if (g->state != RN_GROUP_PREPARING_REBALANCE)
 		prepare_rebalance(gc, g, now);
 	maybe_complete_join(gc, g, now);
@@ -370,14 +381,10 @@ static void replace_static(struct rn_gc *gc, struct rn_group *g, int64_t now,
 			   struct rn_gc_member *m, const struct rn_gc_join_req *rq)
 {
 	char *new_id = rn__gc_member_id(rq->client_id);
-	if (m->join_token) {
-		join_error(gc, m->join_token, RN_KERR_FENCED_INSTANCE_ID, m->id);
-		m->join_token = NULL;
-	}
-	if (m->sync_token) {
-		sync_reply(gc, m->sync_token, RN_KERR_FENCED_INSTANCE_ID, g, m);
-		m->sync_token = NULL;
-	}
+	if (m->join_wait.fn)
+		join_error(take_join(m), RN_KERR_FENCED_INSTANCE_ID, m->id);
+	if (m->sync_wait.fn)
+		sync_reply(take_sync(m), RN_KERR_FENCED_INSTANCE_ID, g, m);
 	bool leader = g->leader_id && strcmp(g->leader_id, m->id) == 0;
 	rn_free(m->id);
 	m->id = new_id;
@@ -390,7 +397,7 @@ static void replace_static(struct rn_gc *gc, struct rn_group *g, int64_t now,
 		set_protocols(m, rq);
 		m->deadline = now + m->session_ms;
 		stored(gc, g);
-		join_reply(gc, g, m, rq->token);
+		join_reply(g, m, rq->done);
 		return;
 	}
 	update_and_rebalance(gc, g, now, m, rq);
@@ -407,7 +414,7 @@ static void join_new(struct rn_gc *gc, struct rn_group *g, int64_t now,
 		}
 	}
 	if (g->nmembers + g->npending >= gc->cfg.max_size) {
-		join_error(gc, rq->token, RN_KERR_GROUP_MAX_SIZE_REACHED, "");
+		join_error(rq->done, RN_KERR_GROUP_MAX_SIZE_REACHED, "");
 		return;
 	}
 	char *id = rn__gc_member_id(rq->client_id);
@@ -415,7 +422,7 @@ static void join_new(struct rn_gc *gc, struct rn_group *g, int64_t now,
 		g->pending =
 		    rn_realloc(g->pending, (size_t)(g->npending + 1) * sizeof(*g->pending));
 		g->pending[g->npending++] = (struct rn_gc_pending){id, now + rq->session_ms};
-		join_error(gc, rq->token, RN_KERR_MEMBER_ID_REQUIRED, id);
+		join_error(rq->done, RN_KERR_MEMBER_ID_REQUIRED, id);
 		return;
 	}
 	add_and_rebalance(gc, g, now, id, rq);
@@ -433,25 +440,25 @@ static void join_known(struct rn_gc *gc, struct rn_group *g, int64_t now,
 	}
 	struct rn_gc_member *m = rn_gc_member_find(g, rq->member_id);
 	if (!m) {
-		join_error(gc, rq->token, RN_KERR_UNKNOWN_MEMBER_ID, rq->member_id);
+		join_error(rq->done, RN_KERR_UNKNOWN_MEMBER_ID, rq->member_id);
 		return;
 	}
 	if (rq->instance_id && (!m->instance_id || strcmp(m->instance_id, rq->instance_id))) {
-		join_error(gc, rq->token, RN_KERR_FENCED_INSTANCE_ID, rq->member_id);
+		join_error(rq->done, RN_KERR_FENCED_INSTANCE_ID, rq->member_id);
 		return;
 	}
 	m->deadline = now + rq->session_ms;
 	switch (g->state) {
 	case RN_GROUP_COMPLETING_REBALANCE:
 		if (same_protocols(m, rq)) { /* a lost response: answer again */
-			join_reply(gc, g, m, rq->token);
+			join_reply(g, m, rq->done);
 			return;
 		}
 		update_and_rebalance(gc, g, now, m, rq);
 		return;
 	case RN_GROUP_PREPARING_REBALANCE:
 	case RN_GROUP_STABLE: update_and_rebalance(gc, g, now, m, rq); return;
-	default: join_error(gc, rq->token, RN_KERR_UNKNOWN_MEMBER_ID, rq->member_id); return;
+	default: join_error(rq->done, RN_KERR_UNKNOWN_MEMBER_ID, rq->member_id); return;
 	}
 }
 
@@ -459,26 +466,26 @@ void rn_gc_join(struct rn_gc *gc, int64_t now, const struct rn_gc_join_req *rq)
 {
 	const char *mid = rq->member_id ? rq->member_id : "";
 	if (!rq->group || !*rq->group) {
-		join_error(gc, rq->token, RN_KERR_INVALID_GROUP_ID, mid);
+		join_error(rq->done, RN_KERR_INVALID_GROUP_ID, mid);
 		return;
 	}
 	if (rq->session_ms < gc->cfg.min_session_ms || rq->session_ms > gc->cfg.max_session_ms) {
-		join_error(gc, rq->token, RN_KERR_INVALID_SESSION_TIMEOUT, mid);
+		join_error(rq->done, RN_KERR_INVALID_SESSION_TIMEOUT, mid);
 		return;
 	}
 	struct rn_group *g = rn_gc_group(gc, rq->group);
 	if (!g && *mid) {
-		join_error(gc, rq->token, RN_KERR_UNKNOWN_MEMBER_ID, mid);
+		join_error(rq->done, RN_KERR_UNKNOWN_MEMBER_ID, mid);
 		return;
 	}
 	if (!g)
 		g = rn_gc_group_get_or_create(gc, rq->group, now);
 	if (g->state == RN_GROUP_DEAD) {
-		join_error(gc, rq->token, RN_KERR_COORDINATOR_NOT_AVAILABLE, mid);
+		join_error(rq->done, RN_KERR_COORDINATOR_NOT_AVAILABLE, mid);
 		return;
 	}
 	if (!supports(g, rq)) {
-		join_error(gc, rq->token, RN_KERR_INCONSISTENT_GROUP_PROTOCOL, mid);
+		join_error(rq->done, RN_KERR_INCONSISTENT_GROUP_PROTOCOL, mid);
 		return;
 	}
 	if (!g->nmembers)
@@ -549,29 +556,26 @@ void rn_gc_sync(struct rn_gc *gc, int64_t now, const struct rn_gc_sync_req *rq)
 	if (!err && g->state == RN_GROUP_PREPARING_REBALANCE)
 		err = RN_KERR_REBALANCE_IN_PROGRESS;
 	if (err) {
-		sync_reply(gc, rq->token, err, g, m);
+		sync_reply(rq->done, err, g, m);
 		return;
 	}
 	m->deadline = now + m->session_ms;
 	if (g->state == RN_GROUP_STABLE) {
-		sync_reply(gc, rq->token, RN_KERR_NONE, g, m);
+		sync_reply(rq->done, RN_KERR_NONE, g, m);
 		return;
 	}
 	/* CompletingRebalance: park until the leader's assignment arrives. */
-	if (m->sync_token)
-		sync_reply(gc, m->sync_token, RN_KERR_REBALANCE_IN_PROGRESS, g, m);
-	m->sync_token = rq->token;
+	if (m->sync_wait.fn)
+		sync_reply(take_sync(m), RN_KERR_REBALANCE_IN_PROGRESS, g, m);
+	m->sync_wait = rq->done;
 	if (!g->leader_id || strcmp(g->leader_id, m->id) != 0)
 		return;
 	leader_sync(g, rq);
 	set_state(g, RN_GROUP_STABLE, now);
 	stored(gc, g);
 	for (struct rn_gc_member *x = g->members; x; x = x->next) {
-		if (x->sync_token) {
-			void *t = x->sync_token;
-			x->sync_token = NULL;
-			sync_reply(gc, t, RN_KERR_NONE, g, x);
-		}
+		if (x->sync_wait.fn)
+			sync_reply(take_sync(x), RN_KERR_NONE, g, x);
 	}
 }
 
@@ -671,7 +675,7 @@ int16_t rn_gc_commit_check(struct rn_gc *gc, int64_t now, const char *group, int
 
 static bool kept_alive(const struct rn_gc_member *m)
 {
-	return m->join_token || m->sync_token;
+	return m->join_wait.fn || m->sync_wait.fn;
 }
 
 static int64_t min64(int64_t a, int64_t b)
@@ -716,7 +720,7 @@ static int64_t tick_group(struct rn_gc *gc, struct rn_group *g, int64_t now)
 		struct rn_gc_member *m = g->members;
 		while (m) { /* members that never synced are gone (Kafka's pending sync) */
 			struct rn_gc_member *next = m->next;
-			if (!m->sync_token) {
+			if (!m->sync_wait.fn) {
 				unlink_member(g, m);
 				rn__gc_member_free(m);
 			}
@@ -761,14 +765,10 @@ static void abort_one(struct rn_group *g, void *arg)
 	struct tick_arg *ta = arg;
 	int16_t err = (int16_t)ta->now;
 	for (struct rn_gc_member *m = g->members; m; m = m->next) {
-		if (m->join_token) {
-			join_error(ta->gc, m->join_token, err, m->id);
-			m->join_token = NULL;
-		}
-		if (m->sync_token) {
-			sync_reply(ta->gc, m->sync_token, err, g, m);
-			m->sync_token = NULL;
-		}
+		if (m->join_wait.fn)
+			join_error(take_join(m), err, m->id);
+		if (m->sync_wait.fn)
+			sync_reply(take_sync(m), err, g, m);
 	}
 }
 

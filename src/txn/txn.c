@@ -143,6 +143,13 @@ int rn_tc_count(const struct rn_tc *tc)
 	return tc->n;
 }
 
+bool rn_tc_expired(const struct rn_tc *tc, const struct rn_txn *t, int64_t now)
+{
+	bool idle = t->state == RN_TXN_EMPTY || t->state == RN_TXN_COMPLETE_COMMIT ||
+		    t->state == RN_TXN_COMPLETE_ABORT;
+	return idle && now - t->update_ms >= tc->cfg.id_expiration_ms;
+}
+
 void rn_tc_remove(struct rn_tc *tc, struct rn_txn *t)
 {
 	unlink_pid(tc, t);

@@ -88,6 +88,10 @@ void rn_tc_foreach(struct rn_tc *tc, void (*cb)(struct rn_txn *t, void *arg), vo
 int rn_tc_count(const struct rn_tc *tc);
 /* Removes and frees t (expiry). */
 void rn_tc_remove(struct rn_tc *tc, struct rn_txn *t);
+/* Kafka's transactional id expiry: t is idle (Empty, CompleteCommit, CompleteAbort) and its
+ * last transition is transactional.id.expiration.ms old. The caller writes its tombstone
+ * (the only tombstone of __transaction_state), then rn_tc_remove. */
+bool rn_tc_expired(const struct rn_tc *tc, const struct rn_txn *t, int64_t now);
 
 /* Allocates a producer id (the broker's metadata store): 0 or a negative error. */
 typedef int (*rn_tc_pid_fn)(void *arg, int64_t *pid);

@@ -14,7 +14,8 @@
 #include "group/records.h"
 #include "proto/kerr.h"
 
-/* What the hooks saw, per token (tokens are small integers cast to pointers). */
+/* What the completions saw, per token (the completion argument: a small integer cast to a
+ * pointer). */
 struct seen {
 	int joined, synced, stored;
 	int16_t err;
@@ -26,9 +27,8 @@ struct seen {
 
 static struct seen seen[16];
 
-static void join_done(void *arg, void *token, const struct rn_gc_join_result *r)
+static void join_done(void *token, const struct rn_gc_join_result *r)
 {
-	(void)arg;
 	struct seen *s = &seen[(intptr_t)token];
 	s->joined++;
 	s->err = r->error;
@@ -39,9 +39,8 @@ static void join_done(void *arg, void *token, const struct rn_gc_join_result *r)
 	s->nmembers = r->nmembers;
 }
 
-static void sync_done(void *arg, void *token, const struct rn_gc_sync_result *r)
+static void sync_done(void *token, const struct rn_gc_sync_result *r)
 {
-	(void)arg;
 	struct seen *s = &seen[(intptr_t)token];
 	s->synced++;
 	s->err = r->error;
@@ -64,7 +63,7 @@ static struct rn_gc *mk(int64_t delay)
 	struct rn_gc_config c;
 	rn_gc_config_default(&c);
 	c.initial_delay_ms = delay;
-	struct rn_gc_hooks h = {join_done, sync_done, group_stored, NULL};
+	struct rn_gc_hooks h = {.group_stored = group_stored};
 	return rn_gc_new(&c, &h);
 }
 
@@ -86,7 +85,7 @@ static void join(struct rn_gc *gc, int64_t now, int tok, const char *member, con
 				    .protos = range,
 				    .nprotos = 1,
 				    .require_known_id = v4,
-				    .token = (void *)(intptr_t)tok};
+				    .done = {join_done, (void *)(intptr_t)tok}};
 	rn_gc_join(gc, now, &rq);
 }
 
@@ -99,7 +98,7 @@ static void sync(struct rn_gc *gc, int64_t now, int tok, const char *member, int
 				    .generation = gen,
 				    .assignments = &as,
 				    .nassignments = a ? 1 : 0,
-				    .token = (void *)(intptr_t)tok};
+				    .done = {sync_done, (void *)(intptr_t)tok}};
 	rn_gc_sync(gc, now, &rq);
 }
 
@@ -267,15 +266,15 @@ static void test_protocol_vote_and_mismatch(void **state)
 				    .rebalance_ms = 10000,
 				    .protos = both,
 				    .nprotos = 2,
-				    .token = (void *)1};
+				    .done = {join_done, (void *)1}};
 	rn_gc_join(gc, 0, &rq);
 	assert_string_equal(seen[1].proto, "roundrobin");
 	rq.protocol_type = "connect";
-	rq.token = (void *)2;
+	rq.done.arg = (void *)2;
 	rn_gc_join(gc, 0, &rq);
 	assert_int_equal(seen[2].err, RN_KERR_INCONSISTENT_GROUP_PROTOCOL);
 	rq.session_ms = 10;
-	rq.token = (void *)3;
+	rq.done.arg = (void *)3;
 	rn_gc_join(gc, 0, &rq);
 	assert_int_equal(seen[3].err, RN_KERR_INVALID_SESSION_TIMEOUT);
 	rn_gc_free(gc);
@@ -392,6 +391,46 @@ static void test_partition_for(void **state)
 			 (0xd83d * 31 + 0xde00) % 1000000);
 }
 
+/* Each request carries its own completion: a parked JoinGroup and a parked SyncGroup are
+ * answered through the callback they were sent with, exactly once, even at shutdown. */
+static int other_joins;
+static void other_join_done(void *arg, const struct rn_gc_join_result *r)
+{
+	assert_ptr_equal(arg, &other_joins);
+	assert_int_equal(r->error, RN_KERR_NOT_COORDINATOR);
+	other_joins++;
+}
+
+static void test_completion_passed_in(void **state)
+{
+	(void)state;
+	struct rn_gc *gc = mk(0);
+	join(gc, 0, 1, "", NULL, false);
+	char a[128];
+	strcpy(a, seen[1].member);
+	sync(gc, 0, 2, a, 1, a, "x");
+	/* a second member parks its join with another callback; a stays in sync */
+	other_joins = 0;
+	struct rn_gc_join_req rq = {.group = "g",
+				    .member_id = "",
+				    .client_id = "c",
+				    .protocol_type = "consumer",
+				    .session_ms = 10000,
+				    .rebalance_ms = 30000,
+				    .protos = range,
+				    .nprotos = 1,
+				    .done = {other_join_done, &other_joins}};
+	rn_gc_join(gc, 10, &rq);
+	assert_int_equal(other_joins, 0);
+	rn_gc_abort_all(gc, RN_KERR_NOT_COORDINATOR);
+	assert_int_equal(other_joins, 1);
+	assert_int_equal(seen[1].joined, 1); /* a's earlier answers are not repeated */
+	assert_int_equal(seen[2].synced, 1);
+	rn_gc_abort_all(gc, RN_KERR_NOT_COORDINATOR);
+	assert_int_equal(other_joins, 1);
+	rn_gc_free(gc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -406,6 +445,7 @@ int main(void)
 	    cmocka_unit_test(test_offsets_and_expiry),
 	    cmocka_unit_test(test_records_roundtrip),
 	    cmocka_unit_test(test_partition_for),
+	    cmocka_unit_test(test_completion_passed_in),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
