@@ -302,8 +302,12 @@ static void test_commit_checks(void **state)
 			 RN_KERR_ILLEGAL_GENERATION);
 	assert_int_equal(rn_gc_commit_check(gc, 0, "g", 1, "zz", NULL, &g),
 			 RN_KERR_UNKNOWN_MEMBER_ID);
+	/* Kafka's validateOffsetCommit: generation -1 without a member id is an admin or a
+	 * simple consumer; once the group has members only members may commit. */
 	assert_int_equal(rn_gc_commit_check(gc, 0, "g", -1, "", NULL, &g),
-			 RN_KERR_ILLEGAL_GENERATION); /* the group has members */
+			 RN_KERR_UNKNOWN_MEMBER_ID);
+	assert_int_equal(rn_gc_commit_check(gc, 0, "g", -1, a, NULL, &g),
+			 RN_KERR_ILLEGAL_GENERATION); /* a member with a stale generation */
 	rn_gc_free(gc);
 }
 
