@@ -62,8 +62,11 @@ struct rn_gc_member {
 	struct rn_gc_member *next;
 };
 
+/* A partition without a commit. Every other value, negative ones included, is a commit. */
+#define RN_GC_NO_OFFSET INT64_MIN
+
 struct rn_gc_offset {
-	int64_t offset; /* -1 = no commit for this partition */
+	int64_t offset; /* RN_GC_NO_OFFSET = no commit for this partition */
 	int32_t leader_epoch;
 	char *metadata;
 	int64_t commit_ts;

@@ -574,6 +574,49 @@ def test_simple_commits_generation_minus_one(make_broker):
     assert [tp.offset for tp in offs] == [5, 5]
 
 
+def test_negative_commit_is_stored(make_broker):
+    """An admin "reset to earliest" commits -2 (OFFSET_BEGINNING): Kafka stores it and
+    OffsetFetch returns it, so the group's next consumer starts from the beginning whatever its
+    auto.offset.reset says. Before, a negative commit erased the stored offset (-1 = none), so
+    the consumer fell back to latest. The value also survives a restart (replay)."""
+    import confluent_kafka
+    import kafka
+    from kafka.structs import OffsetAndMetadata
+    b = make_broker(FAST)
+    t = create_topic(b.bootstrap, unique("grp"), 1)
+    ck_produce(b.bootstrap, t, [(None, b"n%d" % i) for i in range(6)])
+    g = unique("g")
+    tp = kafka.TopicPartition(t, 0)
+    kc = kp_consumer(b.bootstrap, group_id=g)
+    kc.assign([tp])
+    kc.commit({tp: OffsetAndMetadata(4, "")})
+    kc.commit({tp: OffsetAndMetadata(-2, "reset")})
+    kc.close()
+
+    def stored():
+        ad = kp_admin(b.bootstrap)
+        offs = ad.list_consumer_group_offsets(g)
+        ad.close()
+        return {p.partition: (om.offset, om.metadata) for p, om in offs.items()}
+    assert stored() == {0: (-2, "reset")}
+    b.restart()
+    assert stored() == {0: (-2, "reset")}
+    assert committed_offsets(b, g, t, [0]) == [confluent_kafka.OFFSET_BEGINNING]
+
+    c = ck_consumer(b.bootstrap, **{"group.id": g, "auto.offset.reset": "latest"})
+    c.subscribe([t])
+    got = []
+    deadline = time.monotonic() + 20 * SLOW
+    try:
+        while len(got) < 6 and time.monotonic() < deadline:
+            m = c.poll(0.1)
+            if m is not None and not m.error():
+                got.append(m.offset())
+    finally:
+        c.close()
+    assert got == list(range(6))
+
+
 # --------------------------------------------------------------------------------------------
 # runnel group
 # --------------------------------------------------------------------------------------------

@@ -331,6 +331,16 @@ static void test_offsets_and_expiry(void **state)
 	assert_string_equal(r->metadata, "meta");
 	assert_null(rn_gc_offset_get(g, "t", 1));
 	assert_int_equal(g->noffsets, 2);
+	/* A negative commit (an admin's reset to earliest: -2) is a commit like any other. */
+	o.offset = -2;
+	rn_gc_offset_set(g, "t", 3, &o);
+	r = rn_gc_offset_get(g, "t", 3);
+	assert_non_null(r);
+	assert_int_equal(r->offset, -2);
+	assert_int_equal(g->noffsets, 2);
+	o.offset = 42;
+	o.commit_ts = 1000;
+	rn_gc_offset_set(g, "t", 3, &o);
 	int64_t ret = 10080LL * 60000;
 	assert_int_equal(rn_gc_offsets_expire(gc, g, 1000 + ret - 1, NULL, NULL), 0);
 	assert_int_equal(rn_gc_offsets_expire(gc, g, 1000 + ret, NULL, NULL), 1);
