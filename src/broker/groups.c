@@ -183,6 +183,38 @@ static void expire_group(struct rn_group *g, void *arg)
 		rn_groups_delete(g);
 }
 
+struct dropped {
+	const char *topic;
+	int n;
+};
+
+static void drop_topic_group(struct rn_group *g, void *arg)
+{
+	struct dropped *d = arg;
+	struct tomb t = {0};
+	d->n += rn_gc_offsets_drop_topic(g, d->topic, expire_cb, &t);
+	if (!t.n)
+		return;
+	int rc = tomb_write(g->id, &t);
+	if (rc < 0)
+		rn_warn("group %s: cannot write tombstones for the offsets of deleted topic %s: %s",
+			g->id, d->topic, rn_strerror(rc));
+	if (g->state == RN_GROUP_EMPTY && g->noffsets == 0 && !g->npending)
+		rn_groups_delete(g);
+}
+
+void rn_groups_topic_deleted(const char *topic)
+{
+	struct rn_gc *gc = rn_groups_lock();
+	if (!gc)
+		return;
+	struct dropped d = {topic, 0};
+	rn_gc_foreach(gc, drop_topic_group, &d);
+	rn_groups_unlock();
+	if (d.n)
+		rn_info("topic %s deleted: removed %d committed offset(s)", topic, d.n);
+}
+
 static void maybe_snapshot(int64_t now)
 {
 	for (int32_t i = 0; i < S.nparts; i++) {

@@ -44,6 +44,10 @@ int32_t rn_groups_metadata_max(void);
 /* Under the lock: writes tombstones for g's offsets and metadata, then removes g. */
 int rn_groups_delete(struct rn_group *g);
 
+/* Takes the lock: deletes the committed offsets of a deleted topic in every group, with
+ * tombstones, and removes Empty groups left without offsets (Kafka's handleDeletedPartitions). */
+void rn_groups_topic_deleted(const char *topic);
+
 /* Tokens for parked requests (h_join_group.c / h_sync_group.c answer them on their loop). */
 void rn__groups_join_done(void *token, const struct rn_gc_join_result *r);
 void rn__groups_sync_done(void *token, const struct rn_gc_sync_result *r);

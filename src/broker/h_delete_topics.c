@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "broker/groups.h"
 #include "broker/handler.h"
 #include "broker/topics.h"
 #include "proto/gen/rn_msg.h"
@@ -35,6 +36,8 @@ static void delete_one(struct rn_ctx *ctx, struct rn_str name,
 	r->error_code = rn_topic_delete(ctx->b, cname, msg, sizeof(msg));
 	if (r->error_code != RN_KERR_NONE)
 		r->error_message = rn_ctx_str(ctx, msg);
+	else
+		rn_groups_topic_deleted(cname);
 }
 
 void rn_h_delete_topics(struct rn_ctx *ctx)

@@ -258,6 +258,13 @@ int rn_gc_offsets_expire(struct rn_gc *gc, struct rn_group *g, int64_t now,
 			 void (*cb)(struct rn_group *g, const char *topic, int32_t part, void *arg),
 			 void *arg);
 
+/* Deletes every committed offset of topic in g (the topic was deleted); cb is called for each
+ * before. Returns how many there were. */
+int rn_gc_offsets_drop_topic(struct rn_group *g, const char *topic,
+			     void (*cb)(struct rn_group *g, const char *topic, int32_t part,
+					void *arg),
+			     void *arg);
+
 /* True if a member of the group's current protocol subscribes to topic (ConsumerProtocol
  * subscription blobs); OffsetDelete refuses those partitions. */
 bool rn_gc_subscribed(struct rn_group *g, const char *topic);

@@ -144,6 +144,27 @@ int rn_gc_offsets_expire(struct rn_gc *gc, struct rn_group *g, int64_t now,
 	return n;
 }
 
+int rn_gc_offsets_drop_topic(struct rn_group *g, const char *topic,
+			     void (*cb)(struct rn_group *g, const char *topic, int32_t part,
+					void *arg),
+			     void *arg)
+{
+	struct rn_gc_topic *t = find_topic(g, topic);
+	if (!t)
+		return 0;
+	int n = 0;
+	for (int32_t i = 0; i < t->nparts; i++) {
+		if (t->parts[i].offset == RN_GC_NO_OFFSET)
+			continue;
+		if (cb)
+			cb(g, topic, i, arg);
+		n++;
+	}
+	g->noffsets -= n;
+	remove_topic(g, t);
+	return n;
+}
+
 bool rn_gc_subscribed(struct rn_group *g, const char *topic)
 {
 	if (!g->protocol_type || strcmp(g->protocol_type, "consumer") || !g->protocol_name)

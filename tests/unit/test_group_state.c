@@ -341,6 +341,13 @@ static void test_offsets_and_expiry(void **state)
 	o.offset = 42;
 	o.commit_ts = 1000;
 	rn_gc_offset_set(g, "t", 3, &o);
+	/* A deleted topic takes its offsets with it; others stay. */
+	rn_gc_offset_set(g, "u", 1, &o);
+	assert_int_equal(g->noffsets, 3);
+	assert_int_equal(rn_gc_offsets_drop_topic(g, "u", NULL, NULL), 1);
+	assert_int_equal(rn_gc_offsets_drop_topic(g, "u", NULL, NULL), 0);
+	assert_null(rn_gc_offset_get(g, "u", 1));
+	assert_int_equal(g->noffsets, 2);
 	int64_t ret = 10080LL * 60000;
 	assert_int_equal(rn_gc_offsets_expire(gc, g, 1000 + ret - 1, NULL, NULL), 0);
 	assert_int_equal(rn_gc_offsets_expire(gc, g, 1000 + ret, NULL, NULL), 1);
