@@ -1,7 +1,8 @@
 /*
  * Metadata: this broker, and the requested topics with their partitions (this node leads all
  * of them). Unknown topics are created here when auto.create.topics.enable and the request
- * allow it, as Kafka does: librdkafka's producer relies on that for auto-creation.
+ * allow it, as Kafka does: librdkafka's producer relies on that for auto-creation. As in Kafka
+ * the creating request gets LEADER_NOT_AVAILABLE for the topic and the next one its partitions.
  * v0: an empty topic list means all topics; v1+: null means all, empty means none.
  */
 #include <stdio.h>
@@ -122,11 +123,12 @@ void rn_h_metadata(struct rn_ctx *ctx)
 						     : RN_KERR_LEADER_NOT_AVAILABLE;
 				continue;
 			}
-			t = rn_topic_get(b, name.ptr, (size_t)name.len);
-			if (!t) { /* being deleted right now: the client retries */
-				rt->error_code = RN_KERR_LEADER_NOT_AVAILABLE;
-				continue;
-			}
+			/* Kafka answers the request that creates a topic with
+			 * LEADER_NOT_AVAILABLE and no partitions (its leaders are being elected);
+			 * clients retry and get the partitions in the next request. */
+			rt->error_code = RN_KERR_LEADER_NOT_AVAILABLE;
+			rt->is_internal = name.len > 1 && name.ptr[0] == '_' && name.ptr[1] == '_';
+			continue;
 		}
 		if (!t) {
 			rt->error_code = RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;

@@ -297,16 +297,27 @@ def test_auto_create_kafka_python_producer(broker):
 
 
 def test_auto_create_via_metadata_v0(broker):
+    """Kafka answers the Metadata request that creates a topic with LEADER_NOT_AVAILABLE and no
+    partitions; the partitions come in the next request (clients retry on 5)."""
     name = unique("mdv0")
     with RawConn(broker.port) as c:
+        _b, topics = c.metadata_v0([name])
+        assert topics[name] == (5, []), topics[name]
+
         def ok():
             _b, topics = c.metadata_v0([name])
             err, parts = topics[name]
             return err == 0 and len(parts) == 3
-        # 0 at once, or 5 LEADER_NOT_AVAILABLE first then 0: both are Kafka behaviour
         wait_until(ok, what="auto-created topic in Metadata v0")
         brokers, _ = c.metadata_v0([name])
         assert brokers and brokers[0][1] == "127.0.0.1" and brokers[0][2] == broker.port
+
+
+def test_auto_create_kcat_producer(broker):
+    name = unique("kcatauto")
+    kcat("-b", broker.bootstrap, "-P", "-t", name, input=b"one\ntwo\n")
+    out = kcat("-b", broker.bootstrap, "-C", "-t", name, "-e", "-f", "%s\n").stdout
+    assert sorted(out.decode().split()) == ["one", "two"]
 
 
 def test_auto_create_disabled(make_broker):
