@@ -16,7 +16,7 @@
  * Produce's minimum above 0 silently turns compression off in every librdkafka client.
  */
 static const struct rn_api_entry entries[] = {
-    {0, 0, 7, rn_h_produce},
+    {0, 0, 10, rn_h_produce},
     {1, 4, 11, rn_h_fetch},
     {2, 1, 3, rn_h_list_offsets},
     {3, 0, 6, rn_h_metadata},

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "broker/handler.h"
+#include "broker/produce_errors.h"
 #include "broker/topics.h"
 #include "broker/txns.h"
 #include "core/alloc.h"
@@ -38,6 +39,7 @@ struct flush_wait {
 static void finish(struct produce *pr)
 {
 	struct rn_ctx *ctx = pr->ctx;
+	rn__produce_v10_defaults(&pr->resp);
 	rn_respond_begin(ctx);
 	rn_produce_response_encode(&ctx->req->out, ctx->hdr.api_version, &pr->resp);
 	for (int i = 0; i < pr->nheld; i++)
@@ -105,12 +107,13 @@ static void append_one(struct produce *pr, struct rn_topic *t,
 			return;
 		}
 	}
-	struct rn_append_info ai;
+	struct rn_append_info ai = {0};
 	int rc = rn_partition_append(p, pd->records.ptr, (size_t)pd->records.len, &ai);
 	if (locked)
 		rn_txns_unlock();
 	if (rc < 0) {
 		pp->error_code = (int16_t)rn_kerr_from(rc);
+		rn__produce_fill_errors(ctx, pp, &ai.record_errors);
 		atomic_fetch_add_explicit(&t->stats.failed_produce, 1, memory_order_relaxed);
 		if (pp->error_code == RN_KERR_KAFKA_STORAGE_ERROR ||
 		    pp->error_code == RN_KERR_UNKNOWN_SERVER_ERROR)

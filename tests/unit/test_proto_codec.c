@@ -414,6 +414,61 @@ static void test_vector_produce_v3(void **state)
 	rn_arena_free(&a);
 }
 
+/* Produce v9 response (flexible) with one record error: KIP-467's field order. */
+static void test_vector_produce_v9_record_errors(void **state)
+{
+	(void)state;
+	struct rn_produce_response_batch_index_and_error_message re = {3, rn_str_c("bad")};
+	struct rn_produce_response_partition_produce_response p = {0};
+	p.index = 0;
+	p.error_code = 87;
+	p.base_offset = -1;
+	p.log_append_time_ms = -1;
+	p.log_start_offset = -1;
+	p.record_errors = &re;
+	p.record_errors_count = 1;
+	p.error_message = rn_str_c("m");
+	p.current_leader = (struct rn_produce_response_leader_id_and_epoch){-1, -1};
+	struct rn_produce_response_topic_produce_response t = {rn_str_c("t"), &p, 1};
+	struct rn_produce_response r = {0};
+	r.responses = &t;
+	r.responses_count = 1;
+	static const uint8_t want[] = {
+	    0x02, 0x02, 't',                                           /* 1 topic, compact name */
+	    0x02,                                                      /* 1 partition */
+	    0,    0,    0,    0,    0,    87,                          /* index 0, error 87 */
+	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,            /* base offset -1 */
+	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,            /* log append time */
+	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,            /* log start offset */
+	    0x02, 0,    0,    0,    3,    0x04, 'b',  'a',  'd', 0x00, /* [{3, "bad"}] */
+	    0x02, 'm',                                                 /* error message */
+	    0x00,                                                      /* partition tags */
+	    0x00,                                                      /* topic tags */
+	    0,    0,    0,    0,                                       /* throttle */
+	    0x00,                                                      /* response tags */
+	};
+	for (int16_t v = 9; v <= 10; v++) {
+		struct rn_iochain w = {0};
+		rn_produce_response_encode(&w, v, &r);
+		expect_chain(&w, want, sizeof(want));
+	}
+	uint8_t buf[sizeof(want)];
+	memcpy(buf, want, sizeof(buf));
+	struct rn_arena a = {0};
+	struct rn_rd rd;
+	rn_rd_init(&rd, buf, sizeof(buf), &a);
+	struct rn_produce_response d;
+	assert_int_equal(rn_produce_response_decode(&rd, 10, &d), 0);
+	struct rn_produce_response_partition_produce_response *dp =
+	    &d.responses[0].partition_responses[0];
+	assert_int_equal(dp->record_errors_count, 1);
+	assert_int_equal(dp->record_errors[0].batch_index, 3);
+	assert_int_equal(dp->error_message.len, 1);
+	assert_int_equal(dp->current_leader.leader_id, -1);
+	assert_int_equal(d.node_endpoints_count, 0);
+	rn_arena_free(&a);
+}
+
 /* Fetch v12 response partition with CurrentLeader (tag 1) set: tagged struct bytes. */
 static void test_vector_fetch_v12_tagged(void **state)
 {
@@ -568,6 +623,7 @@ int main(void)
 	    cmocka_unit_test(test_vector_response_headers),
 	    cmocka_unit_test(test_vector_unknown_key_header),
 	    cmocka_unit_test(test_vector_produce_v3),
+	    cmocka_unit_test(test_vector_produce_v9_record_errors),
 	    cmocka_unit_test(test_vector_fetch_v12_tagged),
 	    cmocka_unit_test(test_defaults_and_unknown_tags),
 	    cmocka_unit_test(test_huge_counts),

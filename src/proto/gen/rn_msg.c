@@ -113,7 +113,7 @@ static void enc_produce_request(struct rn_iochain *w, int16_t v, const struct rn
 int rn_produce_request_decode(struct rn_rd *rd, int16_t version, struct rn_produce_request *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 9) {
+	if (version < 0 || version > 10) {
 		rd->err = true;
 		return -1;
 	}
@@ -142,16 +142,29 @@ static void init_produce_response_batch_index_and_error_message(struct rn_produc
 	m->batch_index_error_message = RN_STR_NULL;
 }
 
+static void init_produce_response_leader_id_and_epoch(struct rn_produce_response_leader_id_and_epoch *m)
+{
+	m->leader_id = -1;
+	m->leader_epoch = -1;
+}
+
 static void init_produce_response_partition_produce_response(struct rn_produce_response_partition_produce_response *m)
 {
 	m->log_append_time_ms = -1;
 	m->log_start_offset = -1;
 	m->error_message = RN_STR_NULL;
+	init_produce_response_leader_id_and_epoch(&m->current_leader);
 }
 
 static void init_produce_response_topic_produce_response(struct rn_produce_response_topic_produce_response *m)
 {
 	m->name = (struct rn_str){"", 0};
+}
+
+static void init_produce_response_node_endpoint(struct rn_produce_response_node_endpoint *m)
+{
+	m->host = (struct rn_str){"", 0};
+	m->rack = RN_STR_NULL;
 }
 
 static void dec_produce_response_batch_index_and_error_message(struct rn_rd *rd, int16_t v, struct rn_produce_response_batch_index_and_error_message *m)
@@ -173,6 +186,31 @@ static void enc_produce_response_batch_index_and_error_message(struct rn_iochain
 	rn_wr_string(w, m->batch_index_error_message, flex);
 	if (v >= 9)
 		rn_wr_empty_tags(w);
+}
+
+static bool isdef_produce_response_leader_id_and_epoch(const struct rn_produce_response_leader_id_and_epoch *m)
+{
+	return !(m->leader_id != -1 ||
+			 m->leader_epoch != -1);
+}
+
+static void dec_produce_response_leader_id_and_epoch(struct rn_rd *rd, int16_t v, struct rn_produce_response_leader_id_and_epoch *m)
+{
+	(void)v;
+
+	init_produce_response_leader_id_and_epoch(m);
+	m->leader_id = rn_rd_i32(rd);
+	m->leader_epoch = rn_rd_i32(rd);
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_produce_response_leader_id_and_epoch(struct rn_iochain *w, int16_t v, const struct rn_produce_response_leader_id_and_epoch *m)
+{
+	(void)v;
+
+	rn_wr_i32(w, m->leader_id);
+	rn_wr_i32(w, m->leader_epoch);
+	rn_wr_empty_tags(w);
 }
 
 static void dec_produce_response_partition_produce_response(struct rn_rd *rd, int16_t v, struct rn_produce_response_partition_produce_response *m)
@@ -198,8 +236,26 @@ static void dec_produce_response_partition_produce_response(struct rn_rd *rd, in
 	}
 	if (v >= 8)
 		m->error_message = rn_rd_string(rd, flex);
-	if (v >= 9)
-		rn_rd_skip_tags(rd);
+	if (v >= 9) {
+		uint32_t ntags = rn_rd_uvarint(rd);
+		for (uint32_t t = 0; t < ntags && !rd->err; t++) {
+			uint32_t tag = rn_rd_uvarint(rd);
+			struct rn_rd sub;
+			struct rn_rd *td = &sub;
+
+			rn__rd_sub(rd, rn_rd_uvarint(rd), td);
+			switch (tag) {
+			case 0:
+				if (v >= 10)
+					dec_produce_response_leader_id_and_epoch(td, v, &m->current_leader);
+				break;
+			default:
+				break; /* unknown tags are skipped */
+			}
+			if (td->err)
+				rd->err = true;
+		}
+	}
 }
 
 static void enc_produce_response_partition_produce_response(struct rn_iochain *w, int16_t v, const struct rn_produce_response_partition_produce_response *m)
@@ -220,8 +276,20 @@ static void enc_produce_response_partition_produce_response(struct rn_iochain *w
 	}
 	if (v >= 8)
 		rn_wr_string(w, m->error_message, flex);
-	if (v >= 9)
-		rn_wr_empty_tags(w);
+	if (v >= 9) {
+		uint32_t ntags = 0;
+
+		if (v >= 10 && !isdef_produce_response_leader_id_and_epoch(&m->current_leader))
+			ntags++;
+		rn_wr_uvarint(w, ntags);
+		if (v >= 10 && !isdef_produce_response_leader_id_and_epoch(&m->current_leader)) {
+			struct rn_iochain tmp = {0};
+
+			enc_produce_response_leader_id_and_epoch(&tmp, v, &m->current_leader);
+			rn__wr_tagged(w, 0, &tmp);
+			rn_iochain_free(&tmp);
+		}
+	}
 }
 
 static void dec_produce_response_topic_produce_response(struct rn_rd *rd, int16_t v, struct rn_produce_response_topic_produce_response *m)
@@ -255,6 +323,33 @@ static void enc_produce_response_topic_produce_response(struct rn_iochain *w, in
 		rn_wr_empty_tags(w);
 }
 
+static void dec_produce_response_node_endpoint(struct rn_rd *rd, int16_t v, struct rn_produce_response_node_endpoint *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	init_produce_response_node_endpoint(m);
+	m->node_id = rn_rd_i32(rd);
+	m->host = rn_rd_string(rd, flex);
+	if (m->host.len < 0)
+		rd->err = true;
+	m->port = rn_rd_i32(rd);
+	m->rack = rn_rd_string(rd, flex);
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_produce_response_node_endpoint(struct rn_iochain *w, int16_t v, const struct rn_produce_response_node_endpoint *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	rn_wr_i32(w, m->node_id);
+	rn_wr_string(w, rn__str_nonnull(m->host), flex);
+	rn_wr_i32(w, m->port);
+	rn_wr_string(w, m->rack, flex);
+	rn_wr_empty_tags(w);
+}
+
 static void dec_produce_response(struct rn_rd *rd, int16_t v, struct rn_produce_response *m)
 {
 	const bool flex = v >= 9;
@@ -268,8 +363,33 @@ static void dec_produce_response(struct rn_rd *rd, int16_t v, struct rn_produce_
 	}
 	if (v >= 1)
 		m->throttle_time_ms = rn_rd_i32(rd);
-	if (v >= 9)
-		rn_rd_skip_tags(rd);
+	if (v >= 9) {
+		uint32_t ntags = rn_rd_uvarint(rd);
+		for (uint32_t t = 0; t < ntags && !rd->err; t++) {
+			uint32_t tag = rn_rd_uvarint(rd);
+			struct rn_rd sub;
+			struct rn_rd *td = &sub;
+
+			rn__rd_sub(rd, rn_rd_uvarint(rd), td);
+			switch (tag) {
+			case 0:
+				if (v >= 10) {
+					m->node_endpoints_count = rn_rd_count(td, flex);
+					if (m->node_endpoints_count < 0)
+						td->err = true;
+					m->node_endpoints = rn_rd_alloc(td, m->node_endpoints_count, sizeof(*m->node_endpoints));
+					for (int32_t i = 0; i < m->node_endpoints_count && !td->err; i++) {
+						dec_produce_response_node_endpoint(td, v, &m->node_endpoints[i]);
+					}
+				}
+				break;
+			default:
+				break; /* unknown tags are skipped */
+			}
+			if (td->err)
+				rd->err = true;
+		}
+	}
 }
 
 static void enc_produce_response(struct rn_iochain *w, int16_t v, const struct rn_produce_response *m)
@@ -281,14 +401,28 @@ static void enc_produce_response(struct rn_iochain *w, int16_t v, const struct r
 		enc_produce_response_topic_produce_response(w, v, &m->responses[i]);
 	if (v >= 1)
 		rn_wr_i32(w, m->throttle_time_ms);
-	if (v >= 9)
-		rn_wr_empty_tags(w);
+	if (v >= 9) {
+		uint32_t ntags = 0;
+
+		if (v >= 10 && m->node_endpoints_count > 0)
+			ntags++;
+		rn_wr_uvarint(w, ntags);
+		if (v >= 10 && m->node_endpoints_count > 0) {
+			struct rn_iochain tmp = {0};
+
+			rn_wr_count(&tmp, rn__count_nonnull(m->node_endpoints_count), flex);
+			for (int32_t i = 0; i < m->node_endpoints_count; i++)
+				enc_produce_response_node_endpoint(&tmp, v, &m->node_endpoints[i]);
+			rn__wr_tagged(w, 0, &tmp);
+			rn_iochain_free(&tmp);
+		}
+	}
 }
 
 int rn_produce_response_decode(struct rn_rd *rd, int16_t version, struct rn_produce_response *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 9) {
+	if (version < 0 || version > 10) {
 		rd->err = true;
 		return -1;
 	}
@@ -6218,7 +6352,7 @@ static void any_enc_describe_cluster_response(struct rn_iochain *w, int16_t v, c
 
 const struct rn__msg_desc rn__msgs[] = {
 	{
-		.info = {0, "Produce", 0, 9, 9},
+		.info = {0, "Produce", 0, 10, 9},
 		.request_size = sizeof(struct rn_produce_request),
 		.response_size = sizeof(struct rn_produce_response),
 		.request_decode = any_dec_produce_request,

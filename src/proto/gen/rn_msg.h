@@ -49,7 +49,7 @@ enum rn_api_key {
  * default.
  */
 
-/* Produce (key 0), v0-9, flexible v9+ */
+/* Produce (key 0), v0-10, flexible v9+ */
 struct rn_produce_request_partition_produce_data {
 	int32_t index; /* v0+ */
 	struct rn_records records; /* v0+, nullable v0+ */
@@ -74,6 +74,11 @@ struct rn_produce_response_batch_index_and_error_message {
 	struct rn_str batch_index_error_message; /* v8+, nullable v8+, default null */
 };
 
+struct rn_produce_response_leader_id_and_epoch {
+	int32_t leader_id; /* v10+, default -1 */
+	int32_t leader_epoch; /* v10+, default -1 */
+};
+
 struct rn_produce_response_partition_produce_response {
 	int32_t index; /* v0+ */
 	int16_t error_code; /* v0+ */
@@ -83,6 +88,7 @@ struct rn_produce_response_partition_produce_response {
 	struct rn_produce_response_batch_index_and_error_message *record_errors; /* v8+ */
 	int32_t record_errors_count;
 	struct rn_str error_message; /* v8+, nullable v8+, default null */
+	struct rn_produce_response_leader_id_and_epoch current_leader; /* v10+, tag 0 */
 };
 
 struct rn_produce_response_topic_produce_response {
@@ -91,10 +97,19 @@ struct rn_produce_response_topic_produce_response {
 	int32_t partition_responses_count;
 };
 
+struct rn_produce_response_node_endpoint {
+	int32_t node_id; /* v10+ */
+	struct rn_str host; /* v10+ */
+	int32_t port; /* v10+ */
+	struct rn_str rack; /* v10+, nullable v10+, default null */
+};
+
 struct rn_produce_response {
 	struct rn_produce_response_topic_produce_response *responses; /* v0+ */
 	int32_t responses_count;
 	int32_t throttle_time_ms; /* v1+, default 0 */
+	struct rn_produce_response_node_endpoint *node_endpoints; /* v10+, tag 0 */
+	int32_t node_endpoints_count;
 };
 
 int rn_produce_request_decode(struct rn_rd *rd, int16_t version, struct rn_produce_request *out);
