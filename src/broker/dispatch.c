@@ -19,7 +19,7 @@ static const struct rn_api_entry entries[] = {
     {0, 0, 10, rn_h_produce},
     {1, 4, 11, rn_h_fetch},
     {2, 1, 3, rn_h_list_offsets},
-    {3, 0, 6, rn_h_metadata},
+    {3, 0, 12, rn_h_metadata},
     {10, 0, 2, rn_h_find_coordinator},
     {8, 0, 7, rn_h_offset_commit},
     {9, 0, 7, rn_h_offset_fetch},

@@ -177,3 +177,71 @@ def test_kafka_python_infers_2_4(broker):
         assert tuple(c.config["api_version"]) == (2, 4, 0), c.config["api_version"]
     finally:
         c.close()
+
+
+# ---------------------------------------------------------------------------- Metadata v10-v12
+ZERO_ID = bytes(16)
+
+
+def metadata_v12(c, topics, auto_create=False, ops=False):
+    """topics: [(uuid bytes, name|None)] or None (all) -> (cluster_id, [topic tuples])."""
+    body = carray(topics, lambda t: t[0] + cstr(t[1]) + TAGS)
+    body += i8(1 if auto_create else 0) + i8(1 if ops else 0) + TAGS
+    r = flex_request(c, 3, 12, body)
+    assert r.i32() == 0  # throttle
+    brokers = r.array(lambda r: (r.i32(), r.str(), r.i32(), r.str(), r.tags()))
+    assert len(brokers) == 1
+    cluster, _controller = r.str(), r.i32()
+
+    def part(r):
+        out = (r.i16(), r.i32(), r.i32(), r.i32(), r.array(lambda r: r.i32()),
+               r.array(lambda r: r.i32()), r.array(lambda r: r.i32()))
+        r.tags()
+        return out
+
+    def topic(r):
+        out = (r.i16(), r.str(), r.uuid(), r.i8(), r.array(part), r.i32())
+        r.tags()
+        return out
+    ts = r.array(topic)
+    assert r.tags() == {} and r.done()
+    return cluster, ts
+
+
+def test_metadata_v12_topic_ids(broker):
+    t = create_topic(broker.bootstrap, unique("md12"), 2)
+    assert advertised(broker.port)[3] == (0, 12)
+    with RawConn(broker.port) as c:
+        _cl, [(err, name, tid, internal, parts, ops)] = metadata_v12(c, [(ZERO_ID, t)])
+        assert (err, name, internal, ops) == (0, t, 0, -2**31)
+        assert tid != ZERO_ID and [p[1] for p in parts] == [0, 1]
+        # By id: the name comes back; topic operations on request (no authorizer: all 8).
+        _cl, [(err, name, tid2, _i, parts, ops)] = metadata_v12(c, [(tid, None)], ops=True)
+        assert (err, name, tid2, len(parts), ops) == (0, t, tid, 2, 3576)
+        # An unknown id: UNKNOWN_TOPIC_ID, null name.
+        bogus = bytes(range(1, 17))
+        _cl, [(err, name, tid3, _i, parts, _o)] = metadata_v12(c, [(bogus, None)])
+        assert (err, name, tid3, parts) == (100, None, bogus, [])
+        # All topics carry their ids too, the same every time (persisted in the store).
+        _cl, ts = metadata_v12(c, None)
+        assert {x[1]: x[2] for x in ts}[t] == tid
+
+
+def test_topic_id_survives_restart(make_broker):
+    b = make_broker()
+    t = create_topic(b.bootstrap, unique("idr"), 1)
+    with RawConn(b.port) as c:
+        tid = metadata_v12(c, [(ZERO_ID, t)])[1][0][2]
+    b.restart()
+    with RawConn(b.port) as c:
+        assert metadata_v12(c, [(tid, None)])[1][0][:3] == (0, t, tid)
+
+
+def test_metadata_v12_auto_create(broker):
+    name = unique("md12auto")
+    with RawConn(broker.port) as c:
+        _cl, [(err, n, tid, _i, parts, _o)] = metadata_v12(c, [(ZERO_ID, name)],
+                                                            auto_create=True)
+        assert (err, n, tid, parts) == (5, name, ZERO_ID, [])
+        _cl, [(err, n, tid, _i, parts, _o)] = metadata_v12(c, [(ZERO_ID, name)])
+        assert err == 0 and tid != ZERO_ID and len(parts) == 3
