@@ -1771,7 +1771,7 @@ static void enc_offset_commit_request(struct rn_iochain *w, int16_t v, const str
 int rn_offset_commit_request_decode(struct rn_rd *rd, int16_t version, struct rn_offset_commit_request *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 8) {
+	if (version < 0 || version > 9) {
 		rd->err = true;
 		return -1;
 	}
@@ -1880,7 +1880,7 @@ static void enc_offset_commit_response(struct rn_iochain *w, int16_t v, const st
 int rn_offset_commit_response_decode(struct rn_rd *rd, int16_t version, struct rn_offset_commit_response *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 8) {
+	if (version < 0 || version > 9) {
 		rd->err = true;
 		return -1;
 	}
@@ -1919,6 +1919,8 @@ static void init_offset_fetch_request_offset_fetch_request_topics(struct rn_offs
 static void init_offset_fetch_request_offset_fetch_request_group(struct rn_offset_fetch_request_offset_fetch_request_group *m)
 {
 	m->group_id = (struct rn_str){"", 0};
+	m->member_id = RN_STR_NULL;
+	m->member_epoch = -1;
 }
 
 static void init_offset_fetch_request(struct rn_offset_fetch_request *m)
@@ -1996,6 +1998,10 @@ static void dec_offset_fetch_request_offset_fetch_request_group(struct rn_rd *rd
 	m->group_id = rn_rd_string(rd, flex);
 	if (m->group_id.len < 0)
 		rd->err = true;
+	if (v >= 9)
+		m->member_id = rn_rd_string(rd, flex);
+	if (v >= 9)
+		m->member_epoch = rn_rd_i32(rd);
 	m->topics_count = rn_rd_count(rd, flex);
 	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
 	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
@@ -2009,6 +2015,10 @@ static void enc_offset_fetch_request_offset_fetch_request_group(struct rn_iochai
 	const bool flex = true;
 
 	rn_wr_string(w, rn__str_nonnull(m->group_id), flex);
+	if (v >= 9)
+		rn_wr_string(w, m->member_id, flex);
+	if (v >= 9)
+		rn_wr_i32(w, m->member_epoch);
 	rn_wr_count(w, m->topics_count, flex);
 	for (int32_t i = 0; i < m->topics_count; i++)
 		enc_offset_fetch_request_offset_fetch_request_topics(w, v, &m->topics[i]);
@@ -2074,7 +2084,7 @@ static void enc_offset_fetch_request(struct rn_iochain *w, int16_t v, const stru
 int rn_offset_fetch_request_decode(struct rn_rd *rd, int16_t version, struct rn_offset_fetch_request *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 8) {
+	if (version < 0 || version > 9) {
 		rd->err = true;
 		return -1;
 	}
@@ -2327,7 +2337,7 @@ static void enc_offset_fetch_response(struct rn_iochain *w, int16_t v, const str
 int rn_offset_fetch_response_decode(struct rn_rd *rd, int16_t version, struct rn_offset_fetch_response *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 8) {
+	if (version < 0 || version > 9) {
 		rd->err = true;
 		return -1;
 	}
@@ -2575,6 +2585,7 @@ static void init_join_group_request(struct rn_join_group_request *m)
 	m->member_id = (struct rn_str){"", 0};
 	m->group_instance_id = RN_STR_NULL;
 	m->protocol_type = (struct rn_str){"", 0};
+	m->reason = RN_STR_NULL;
 }
 
 static void dec_join_group_request_join_group_request_protocol(struct rn_rd *rd, int16_t v, struct rn_join_group_request_join_group_request_protocol *m)
@@ -2628,6 +2639,8 @@ static void dec_join_group_request(struct rn_rd *rd, int16_t v, struct rn_join_g
 	for (int32_t i = 0; i < m->protocols_count && !rd->err; i++) {
 		dec_join_group_request_join_group_request_protocol(rd, v, &m->protocols[i]);
 	}
+	if (v >= 8)
+		m->reason = rn_rd_string(rd, flex);
 	if (v >= 6)
 		rn_rd_skip_tags(rd);
 }
@@ -2647,6 +2660,8 @@ static void enc_join_group_request(struct rn_iochain *w, int16_t v, const struct
 	rn_wr_count(w, rn__count_nonnull(m->protocols_count), flex);
 	for (int32_t i = 0; i < m->protocols_count; i++)
 		enc_join_group_request_join_group_request_protocol(w, v, &m->protocols[i]);
+	if (v >= 8)
+		rn_wr_string(w, m->reason, flex);
 	if (v >= 6)
 		rn_wr_empty_tags(w);
 }
@@ -2654,7 +2669,7 @@ static void enc_join_group_request(struct rn_iochain *w, int16_t v, const struct
 int rn_join_group_request_decode(struct rn_rd *rd, int16_t version, struct rn_join_group_request *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 7) {
+	if (version < 0 || version > 9) {
 		rd->err = true;
 		return -1;
 	}
@@ -2740,6 +2755,8 @@ static void dec_join_group_response(struct rn_rd *rd, int16_t v, struct rn_join_
 	m->leader = rn_rd_string(rd, flex);
 	if (m->leader.len < 0)
 		rd->err = true;
+	if (v >= 9)
+		m->skip_assignment = rn_rd_bool(rd);
 	m->member_id = rn_rd_string(rd, flex);
 	if (m->member_id.len < 0)
 		rd->err = true;
@@ -2766,6 +2783,8 @@ static void enc_join_group_response(struct rn_iochain *w, int16_t v, const struc
 		rn_wr_string(w, m->protocol_type, flex);
 	rn_wr_string(w, (v >= 7) ? m->protocol_name : rn__str_nonnull(m->protocol_name), flex);
 	rn_wr_string(w, rn__str_nonnull(m->leader), flex);
+	if (v >= 9)
+		rn_wr_bool(w, m->skip_assignment);
 	rn_wr_string(w, rn__str_nonnull(m->member_id), flex);
 	rn_wr_count(w, rn__count_nonnull(m->members_count), flex);
 	for (int32_t i = 0; i < m->members_count; i++)
@@ -2777,7 +2796,7 @@ static void enc_join_group_response(struct rn_iochain *w, int16_t v, const struc
 int rn_join_group_response_decode(struct rn_rd *rd, int16_t version, struct rn_join_group_response *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 7) {
+	if (version < 0 || version > 9) {
 		rd->err = true;
 		return -1;
 	}
@@ -2919,6 +2938,7 @@ static void init_leave_group_request_member_identity(struct rn_leave_group_reque
 {
 	m->member_id = (struct rn_str){"", 0};
 	m->group_instance_id = RN_STR_NULL;
+	m->reason = RN_STR_NULL;
 }
 
 static void init_leave_group_request(struct rn_leave_group_request *m)
@@ -2936,6 +2956,8 @@ static void dec_leave_group_request_member_identity(struct rn_rd *rd, int16_t v,
 	if (m->member_id.len < 0)
 		rd->err = true;
 	m->group_instance_id = rn_rd_string(rd, flex);
+	if (v >= 5)
+		m->reason = rn_rd_string(rd, flex);
 	if (v >= 4)
 		rn_rd_skip_tags(rd);
 }
@@ -2946,6 +2968,8 @@ static void enc_leave_group_request_member_identity(struct rn_iochain *w, int16_
 
 	rn_wr_string(w, rn__str_nonnull(m->member_id), flex);
 	rn_wr_string(w, m->group_instance_id, flex);
+	if (v >= 5)
+		rn_wr_string(w, m->reason, flex);
 	if (v >= 4)
 		rn_wr_empty_tags(w);
 }
@@ -2995,7 +3019,7 @@ static void enc_leave_group_request(struct rn_iochain *w, int16_t v, const struc
 int rn_leave_group_request_decode(struct rn_rd *rd, int16_t version, struct rn_leave_group_request *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 4) {
+	if (version < 0 || version > 5) {
 		rd->err = true;
 		return -1;
 	}
@@ -3089,7 +3113,7 @@ static void enc_leave_group_response(struct rn_iochain *w, int16_t v, const stru
 int rn_leave_group_response_decode(struct rn_rd *rd, int16_t version, struct rn_leave_group_response *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 4) {
+	if (version < 0 || version > 5) {
 		rd->err = true;
 		return -1;
 	}
@@ -6388,7 +6412,7 @@ const struct rn__msg_desc rn__msgs[] = {
 		.response_encode = any_enc_metadata_response,
 	},
 	{
-		.info = {8, "OffsetCommit", 0, 8, 8},
+		.info = {8, "OffsetCommit", 0, 9, 8},
 		.request_size = sizeof(struct rn_offset_commit_request),
 		.response_size = sizeof(struct rn_offset_commit_response),
 		.request_decode = any_dec_offset_commit_request,
@@ -6397,7 +6421,7 @@ const struct rn__msg_desc rn__msgs[] = {
 		.response_encode = any_enc_offset_commit_response,
 	},
 	{
-		.info = {9, "OffsetFetch", 0, 8, 6},
+		.info = {9, "OffsetFetch", 0, 9, 6},
 		.request_size = sizeof(struct rn_offset_fetch_request),
 		.response_size = sizeof(struct rn_offset_fetch_response),
 		.request_decode = any_dec_offset_fetch_request,
@@ -6415,7 +6439,7 @@ const struct rn__msg_desc rn__msgs[] = {
 		.response_encode = any_enc_find_coordinator_response,
 	},
 	{
-		.info = {11, "JoinGroup", 0, 7, 6},
+		.info = {11, "JoinGroup", 0, 9, 6},
 		.request_size = sizeof(struct rn_join_group_request),
 		.response_size = sizeof(struct rn_join_group_response),
 		.request_decode = any_dec_join_group_request,
@@ -6433,7 +6457,7 @@ const struct rn__msg_desc rn__msgs[] = {
 		.response_encode = any_enc_heartbeat_response,
 	},
 	{
-		.info = {13, "LeaveGroup", 0, 4, 4},
+		.info = {13, "LeaveGroup", 0, 5, 4},
 		.request_size = sizeof(struct rn_leave_group_request),
 		.response_size = sizeof(struct rn_leave_group_response),
 		.request_decode = any_dec_leave_group_request,

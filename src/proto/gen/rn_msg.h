@@ -325,7 +325,7 @@ int rn_metadata_response_decode(struct rn_rd *rd, int16_t version, struct rn_met
 void rn_metadata_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_metadata_response *m);
 
-/* OffsetCommit (key 8), v0-8, flexible v8+ */
+/* OffsetCommit (key 8), v0-9, flexible v8+ */
 struct rn_offset_commit_request_offset_commit_request_partition {
 	int32_t partition_index; /* v0+ */
 	int64_t committed_offset; /* v0+ */
@@ -374,7 +374,7 @@ int rn_offset_commit_response_decode(struct rn_rd *rd, int16_t version, struct r
 void rn_offset_commit_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_offset_commit_response *m);
 
-/* OffsetFetch (key 9), v0-8, flexible v6+ */
+/* OffsetFetch (key 9), v0-9, flexible v6+ */
 struct rn_offset_fetch_request_offset_fetch_request_topic {
 	struct rn_str name; /* v0-7 */
 	int32_t *partition_indexes; /* v0-7 */
@@ -389,6 +389,8 @@ struct rn_offset_fetch_request_offset_fetch_request_topics {
 
 struct rn_offset_fetch_request_offset_fetch_request_group {
 	struct rn_str group_id; /* v8+ */
+	struct rn_str member_id; /* v9+, nullable v9+, default null */
+	int32_t member_epoch; /* v9+, default -1 */
 	struct rn_offset_fetch_request_offset_fetch_request_topics *topics; /* v8+, nullable v8+ */
 	int32_t topics_count;
 };
@@ -488,7 +490,7 @@ int rn_find_coordinator_response_decode(struct rn_rd *rd, int16_t version, struc
 void rn_find_coordinator_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_find_coordinator_response *m);
 
-/* JoinGroup (key 11), v0-7, flexible v6+ */
+/* JoinGroup (key 11), v0-9, flexible v6+ */
 struct rn_join_group_request_join_group_request_protocol {
 	struct rn_str name; /* v0+ */
 	struct rn_bytes metadata; /* v0+ */
@@ -503,6 +505,7 @@ struct rn_join_group_request {
 	struct rn_str protocol_type; /* v0+ */
 	struct rn_join_group_request_join_group_request_protocol *protocols; /* v0+ */
 	int32_t protocols_count;
+	struct rn_str reason; /* v8+, nullable v8+, default null */
 };
 
 struct rn_join_group_response_join_group_response_member {
@@ -518,6 +521,7 @@ struct rn_join_group_response {
 	struct rn_str protocol_type; /* v7+, nullable v7+, default null */
 	struct rn_str protocol_name; /* v0+, nullable v7+ */
 	struct rn_str leader; /* v0+ */
+	bool skip_assignment; /* v9+, default false */
 	struct rn_str member_id; /* v0+ */
 	struct rn_join_group_response_join_group_response_member *members; /* v0+ */
 	int32_t members_count;
@@ -550,10 +554,11 @@ int rn_heartbeat_response_decode(struct rn_rd *rd, int16_t version, struct rn_he
 void rn_heartbeat_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_heartbeat_response *m);
 
-/* LeaveGroup (key 13), v0-4, flexible v4+ */
+/* LeaveGroup (key 13), v0-5, flexible v4+ */
 struct rn_leave_group_request_member_identity {
 	struct rn_str member_id; /* v3+ */
 	struct rn_str group_instance_id; /* v3+, nullable v3+, default null */
+	struct rn_str reason; /* v5+, nullable v5+, default null */
 };
 
 struct rn_leave_group_request {
