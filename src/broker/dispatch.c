@@ -17,7 +17,7 @@
  */
 static const struct rn_api_entry entries[] = {
     {0, 0, 10, rn_h_produce},
-    {1, 4, 11, rn_h_fetch},
+    {1, 4, 16, rn_h_fetch},
     {2, 1, 3, rn_h_list_offsets},
     {3, 0, 12, rn_h_metadata},
     {10, 0, 4, rn_h_find_coordinator},

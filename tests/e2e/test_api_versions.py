@@ -245,3 +245,43 @@ def test_metadata_v12_auto_create(broker):
         assert (err, n, tid, parts) == (5, name, ZERO_ID, [])
         _cl, [(err, n, tid, _i, parts, _o)] = metadata_v12(c, [(ZERO_ID, name)])
         assert err == 0 and tid != ZERO_ID and len(parts) == 3
+
+
+# ---------------------------------------------------------------------------- Fetch v13-v16
+def fetch_flex(c, version, topic_id, offset, partition=0):
+    body = b"" if version >= 15 else i32(-1)  # v15+: ReplicaState (tagged) replaces ReplicaId
+    body += i32(100) + i32(1) + i32(1 << 20) + i8(0) + i32(0) + i32(-1)
+    body += carray([topic_id], lambda t: t + carray(
+        [partition], lambda p: i32(p) + i32(-1) + i64(offset) + i32(-1) + i64(-1) +
+        i32(1 << 20) + TAGS) + TAGS)
+    body += carray([], None) + cstr("") + TAGS
+    r = flex_request(c, 1, version, body)
+    throttle, err, session = r.i32(), r.i16(), r.i32()
+    assert (throttle, err, session) == (0, 0, 0)
+
+    def part(r):
+        out = (r.i32(), r.i16(), r.i64(), r.i64(), r.i64(),
+               r.array(lambda r: (r.i64(), r.i64(), r.tags())), r.i32(), r.bytes())
+        assert r.tags() == {}
+        return out
+    res = r.array(lambda r: (r.uuid(), r.array(part), r.tags()))
+    assert r.tags() == {} and r.done()
+    return res
+
+
+def test_fetch_v13_to_v16_by_topic_id(broker):
+    from conftest import parse_batches
+    t = create_topic(broker.bootstrap, unique("f16"), 1)
+    assert advertised(broker.port)[1] == (4, 16)
+    with RawConn(broker.port) as c:
+        assert c.produce(t, 0, record_batch([(b"k", b"by-id")]))[0] == 0
+        tid = metadata_v12(c, [(ZERO_ID, t)])[1][0][2]
+        for v in (13, 14, 15, 16):
+            [(rtid, [(p, err, hwm, lso, lstart, aborted, pref, records)], _tags)] = \
+                fetch_flex(c, v, tid, 0)
+            assert (rtid, p, err, hwm, lso, lstart, aborted, pref) == \
+                (tid, 0, 0, 1, 1, 0, None, -1), v
+            assert [r[3] for r in parse_batches(records)] == [b"by-id"]
+        bogus = bytes(range(1, 17))
+        [(rtid, [(p, err, hwm, _l, _s, _a, _p, records)], _t)] = fetch_flex(c, 16, bogus, 0)
+        assert (rtid, err, hwm, records) == (bogus, 100, -1, b"")

@@ -190,12 +190,12 @@ static void test_api_table(void **state)
 	const struct rn_api_info *i = rn_api_info(RN_API_FETCH);
 	assert_non_null(i);
 	assert_string_equal(i->name, "Fetch");
-	assert_int_equal(i->max_version, 12);
+	assert_int_equal(i->max_version, 16);
 	assert_int_equal(i->first_flexible, 12);
 	assert_null(rn_api_info(999));
 	assert_null(rn_api_info(-1));
 	assert_false(rn_api_flexible(RN_API_FETCH, 11));
-	assert_true(rn_api_flexible(RN_API_FETCH, 13)); /* newer than the codec: still flexible */
+	assert_true(rn_api_flexible(RN_API_FETCH, 17)); /* newer than the codec: still flexible */
 	assert_true(rn_api_flexible(RN_API_API_VERSIONS, 3));
 	assert_false(rn_api_flexible(17, 1)); /* unknown to the codec */
 
@@ -204,7 +204,7 @@ static void test_api_table(void **state)
 	struct rn_rd rd;
 	void *out;
 	rn_rd_init(&rd, buf, sizeof(buf), &a);
-	assert_int_equal(rn_request_decode_any(RN_API_FETCH, 13, &rd, &out), RN_EUNSUPPORTED);
+	assert_int_equal(rn_request_decode_any(RN_API_FETCH, 17, &rd, &out), RN_EUNSUPPORTED);
 	assert_null(out);
 	assert_int_equal(rn_request_decode_any(999, 0, &rd, &out), RN_EUNSUPPORTED);
 	rn_arena_free(&a);
@@ -484,8 +484,9 @@ static void test_vector_fetch_v12_tagged(void **state)
 	p.aborted_transactions_count = -1;
 	p.preferred_read_replica = -1;
 	p.records = (struct rn_records){NULL, 0, NULL, 0};
-	struct rn_fetch_response_fetchable_topic_response t = {rn_str_c("t"), &p, 1};
-	struct rn_fetch_response r = {0, 0, 0, &t, 1};
+	struct rn_fetch_response_fetchable_topic_response t = {
+	    .topic = rn_str_c("t"), .partitions = &p, .partitions_count = 1};
+	struct rn_fetch_response r = {.responses = &t, .responses_count = 1};
 	static const uint8_t want[] = {
 	    0,    0,    0,    0, /* throttle */
 	    0,    0,             /* error */

@@ -448,6 +448,12 @@ static void any_enc_produce_response(struct rn_iochain *w, int16_t v, const void
 
 /* Fetch */
 
+static void init_fetch_request_replica_state(struct rn_fetch_request_replica_state *m)
+{
+	m->replica_id = -1;
+	m->replica_epoch = -1;
+}
+
 static void init_fetch_request_fetch_partition(struct rn_fetch_request_fetch_partition *m)
 {
 	m->current_leader_epoch = -1;
@@ -469,9 +475,35 @@ static void init_fetch_request(struct rn_fetch_request *m)
 {
 	m->cluster_id = RN_STR_NULL;
 	m->replica_id = -1;
+	init_fetch_request_replica_state(&m->replica_state);
 	m->max_bytes = 0x7fffffff;
 	m->session_epoch = -1;
 	m->rack_id = (struct rn_str){"", 0};
+}
+
+static bool isdef_fetch_request_replica_state(const struct rn_fetch_request_replica_state *m)
+{
+	return !(m->replica_id != -1 ||
+			 m->replica_epoch != -1);
+}
+
+static void dec_fetch_request_replica_state(struct rn_rd *rd, int16_t v, struct rn_fetch_request_replica_state *m)
+{
+	(void)v;
+
+	init_fetch_request_replica_state(m);
+	m->replica_id = rn_rd_i32(rd);
+	m->replica_epoch = rn_rd_i64(rd);
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_fetch_request_replica_state(struct rn_iochain *w, int16_t v, const struct rn_fetch_request_replica_state *m)
+{
+	(void)v;
+
+	rn_wr_i32(w, m->replica_id);
+	rn_wr_i64(w, m->replica_epoch);
+	rn_wr_empty_tags(w);
 }
 
 static void dec_fetch_request_fetch_partition(struct rn_rd *rd, int16_t v, struct rn_fetch_request_fetch_partition *m)
@@ -510,9 +542,13 @@ static void dec_fetch_request_fetch_topic(struct rn_rd *rd, int16_t v, struct rn
 	const bool flex = v >= 12;
 
 	init_fetch_request_fetch_topic(m);
-	m->topic = rn_rd_string(rd, flex);
-	if (m->topic.len < 0)
-		rd->err = true;
+	if (v <= 12) {
+		m->topic = rn_rd_string(rd, flex);
+		if (m->topic.len < 0)
+			rd->err = true;
+	}
+	if (v >= 13)
+		m->topic_id = rn_rd_uuid(rd);
 	m->partitions_count = rn_rd_count(rd, flex);
 	if (m->partitions_count < 0)
 		rd->err = true;
@@ -528,7 +564,10 @@ static void enc_fetch_request_fetch_topic(struct rn_iochain *w, int16_t v, const
 {
 	const bool flex = v >= 12;
 
-	rn_wr_string(w, rn__str_nonnull(m->topic), flex);
+	if (v <= 12)
+		rn_wr_string(w, rn__str_nonnull(m->topic), flex);
+	if (v >= 13)
+		rn_wr_uuid(w, &m->topic_id);
 	rn_wr_count(w, rn__count_nonnull(m->partitions_count), flex);
 	for (int32_t i = 0; i < m->partitions_count; i++)
 		enc_fetch_request_fetch_partition(w, v, &m->partitions[i]);
@@ -541,9 +580,13 @@ static void dec_fetch_request_forgotten_topic(struct rn_rd *rd, int16_t v, struc
 	const bool flex = v >= 12;
 
 	init_fetch_request_forgotten_topic(m);
-	m->topic = rn_rd_string(rd, flex);
-	if (m->topic.len < 0)
-		rd->err = true;
+	if (v <= 12) {
+		m->topic = rn_rd_string(rd, flex);
+		if (m->topic.len < 0)
+			rd->err = true;
+	}
+	if (v >= 13)
+		m->topic_id = rn_rd_uuid(rd);
 	m->partitions_count = rn_rd_count(rd, flex);
 	if (m->partitions_count < 0)
 		rd->err = true;
@@ -559,7 +602,10 @@ static void enc_fetch_request_forgotten_topic(struct rn_iochain *w, int16_t v, c
 {
 	const bool flex = v >= 12;
 
-	rn_wr_string(w, rn__str_nonnull(m->topic), flex);
+	if (v <= 12)
+		rn_wr_string(w, rn__str_nonnull(m->topic), flex);
+	if (v >= 13)
+		rn_wr_uuid(w, &m->topic_id);
 	rn_wr_count(w, rn__count_nonnull(m->partitions_count), flex);
 	for (int32_t i = 0; i < m->partitions_count; i++)
 		rn_wr_i32(w, m->partitions[i]);
@@ -572,7 +618,8 @@ static void dec_fetch_request(struct rn_rd *rd, int16_t v, struct rn_fetch_reque
 	const bool flex = v >= 12;
 
 	init_fetch_request(m);
-	m->replica_id = rn_rd_i32(rd);
+	if (v <= 14)
+		m->replica_id = rn_rd_i32(rd);
 	m->max_wait_ms = rn_rd_i32(rd);
 	m->min_bytes = rn_rd_i32(rd);
 	if (v >= 3)
@@ -616,6 +663,10 @@ static void dec_fetch_request(struct rn_rd *rd, int16_t v, struct rn_fetch_reque
 			case 0:
 				m->cluster_id = rn_rd_string(td, flex);
 				break;
+			case 1:
+				if (v >= 15)
+					dec_fetch_request_replica_state(td, v, &m->replica_state);
+				break;
 			default:
 				break; /* unknown tags are skipped */
 			}
@@ -629,7 +680,8 @@ static void enc_fetch_request(struct rn_iochain *w, int16_t v, const struct rn_f
 {
 	const bool flex = v >= 12;
 
-	rn_wr_i32(w, m->replica_id);
+	if (v <= 14)
+		rn_wr_i32(w, m->replica_id);
 	rn_wr_i32(w, m->max_wait_ms);
 	rn_wr_i32(w, m->min_bytes);
 	if (v >= 3)
@@ -655,6 +707,8 @@ static void enc_fetch_request(struct rn_iochain *w, int16_t v, const struct rn_f
 
 		if (m->cluster_id.len >= 0)
 			ntags++;
+		if (v >= 15 && !isdef_fetch_request_replica_state(&m->replica_state))
+			ntags++;
 		rn_wr_uvarint(w, ntags);
 		if (m->cluster_id.len >= 0) {
 			struct rn_iochain tmp = {0};
@@ -663,13 +717,20 @@ static void enc_fetch_request(struct rn_iochain *w, int16_t v, const struct rn_f
 			rn__wr_tagged(w, 0, &tmp);
 			rn_iochain_free(&tmp);
 		}
+		if (v >= 15 && !isdef_fetch_request_replica_state(&m->replica_state)) {
+			struct rn_iochain tmp = {0};
+
+			enc_fetch_request_replica_state(&tmp, v, &m->replica_state);
+			rn__wr_tagged(w, 1, &tmp);
+			rn_iochain_free(&tmp);
+		}
 	}
 }
 
 int rn_fetch_request_decode(struct rn_rd *rd, int16_t version, struct rn_fetch_request *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 12) {
+	if (version < 0 || version > 16) {
 		rd->err = true;
 		return -1;
 	}
@@ -725,6 +786,12 @@ static void init_fetch_response_partition_data(struct rn_fetch_response_partitio
 static void init_fetch_response_fetchable_topic_response(struct rn_fetch_response_fetchable_topic_response *m)
 {
 	m->topic = (struct rn_str){"", 0};
+}
+
+static void init_fetch_response_node_endpoint(struct rn_fetch_response_node_endpoint *m)
+{
+	m->host = (struct rn_str){"", 0};
+	m->rack = RN_STR_NULL;
 }
 
 static bool isdef_fetch_response_epoch_end_offset(const struct rn_fetch_response_epoch_end_offset *m)
@@ -925,9 +992,13 @@ static void dec_fetch_response_fetchable_topic_response(struct rn_rd *rd, int16_
 	const bool flex = v >= 12;
 
 	init_fetch_response_fetchable_topic_response(m);
-	m->topic = rn_rd_string(rd, flex);
-	if (m->topic.len < 0)
-		rd->err = true;
+	if (v <= 12) {
+		m->topic = rn_rd_string(rd, flex);
+		if (m->topic.len < 0)
+			rd->err = true;
+	}
+	if (v >= 13)
+		m->topic_id = rn_rd_uuid(rd);
 	m->partitions_count = rn_rd_count(rd, flex);
 	if (m->partitions_count < 0)
 		rd->err = true;
@@ -943,12 +1014,42 @@ static void enc_fetch_response_fetchable_topic_response(struct rn_iochain *w, in
 {
 	const bool flex = v >= 12;
 
-	rn_wr_string(w, rn__str_nonnull(m->topic), flex);
+	if (v <= 12)
+		rn_wr_string(w, rn__str_nonnull(m->topic), flex);
+	if (v >= 13)
+		rn_wr_uuid(w, &m->topic_id);
 	rn_wr_count(w, rn__count_nonnull(m->partitions_count), flex);
 	for (int32_t i = 0; i < m->partitions_count; i++)
 		enc_fetch_response_partition_data(w, v, &m->partitions[i]);
 	if (v >= 12)
 		rn_wr_empty_tags(w);
+}
+
+static void dec_fetch_response_node_endpoint(struct rn_rd *rd, int16_t v, struct rn_fetch_response_node_endpoint *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	init_fetch_response_node_endpoint(m);
+	m->node_id = rn_rd_i32(rd);
+	m->host = rn_rd_string(rd, flex);
+	if (m->host.len < 0)
+		rd->err = true;
+	m->port = rn_rd_i32(rd);
+	m->rack = rn_rd_string(rd, flex);
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_fetch_response_node_endpoint(struct rn_iochain *w, int16_t v, const struct rn_fetch_response_node_endpoint *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	rn_wr_i32(w, m->node_id);
+	rn_wr_string(w, rn__str_nonnull(m->host), flex);
+	rn_wr_i32(w, m->port);
+	rn_wr_string(w, m->rack, flex);
+	rn_wr_empty_tags(w);
 }
 
 static void dec_fetch_response(struct rn_rd *rd, int16_t v, struct rn_fetch_response *m)
@@ -968,8 +1069,33 @@ static void dec_fetch_response(struct rn_rd *rd, int16_t v, struct rn_fetch_resp
 	for (int32_t i = 0; i < m->responses_count && !rd->err; i++) {
 		dec_fetch_response_fetchable_topic_response(rd, v, &m->responses[i]);
 	}
-	if (v >= 12)
-		rn_rd_skip_tags(rd);
+	if (v >= 12) {
+		uint32_t ntags = rn_rd_uvarint(rd);
+		for (uint32_t t = 0; t < ntags && !rd->err; t++) {
+			uint32_t tag = rn_rd_uvarint(rd);
+			struct rn_rd sub;
+			struct rn_rd *td = &sub;
+
+			rn__rd_sub(rd, rn_rd_uvarint(rd), td);
+			switch (tag) {
+			case 0:
+				if (v >= 16) {
+					m->node_endpoints_count = rn_rd_count(td, flex);
+					if (m->node_endpoints_count < 0)
+						td->err = true;
+					m->node_endpoints = rn_rd_alloc(td, m->node_endpoints_count, sizeof(*m->node_endpoints));
+					for (int32_t i = 0; i < m->node_endpoints_count && !td->err; i++) {
+						dec_fetch_response_node_endpoint(td, v, &m->node_endpoints[i]);
+					}
+				}
+				break;
+			default:
+				break; /* unknown tags are skipped */
+			}
+			if (td->err)
+				rd->err = true;
+		}
+	}
 }
 
 static void enc_fetch_response(struct rn_iochain *w, int16_t v, const struct rn_fetch_response *m)
@@ -985,14 +1111,28 @@ static void enc_fetch_response(struct rn_iochain *w, int16_t v, const struct rn_
 	rn_wr_count(w, rn__count_nonnull(m->responses_count), flex);
 	for (int32_t i = 0; i < m->responses_count; i++)
 		enc_fetch_response_fetchable_topic_response(w, v, &m->responses[i]);
-	if (v >= 12)
-		rn_wr_empty_tags(w);
+	if (v >= 12) {
+		uint32_t ntags = 0;
+
+		if (v >= 16 && m->node_endpoints_count > 0)
+			ntags++;
+		rn_wr_uvarint(w, ntags);
+		if (v >= 16 && m->node_endpoints_count > 0) {
+			struct rn_iochain tmp = {0};
+
+			rn_wr_count(&tmp, rn__count_nonnull(m->node_endpoints_count), flex);
+			for (int32_t i = 0; i < m->node_endpoints_count; i++)
+				enc_fetch_response_node_endpoint(&tmp, v, &m->node_endpoints[i]);
+			rn__wr_tagged(w, 0, &tmp);
+			rn_iochain_free(&tmp);
+		}
+	}
 }
 
 int rn_fetch_response_decode(struct rn_rd *rd, int16_t version, struct rn_fetch_response *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 12) {
+	if (version < 0 || version > 16) {
 		rd->err = true;
 		return -1;
 	}
@@ -6385,7 +6525,7 @@ const struct rn__msg_desc rn__msgs[] = {
 		.response_encode = any_enc_produce_response,
 	},
 	{
-		.info = {1, "Fetch", 0, 12, 12},
+		.info = {1, "Fetch", 0, 16, 12},
 		.request_size = sizeof(struct rn_fetch_request),
 		.response_size = sizeof(struct rn_fetch_response),
 		.request_decode = any_dec_fetch_request,

@@ -119,7 +119,12 @@ int rn_produce_response_decode(struct rn_rd *rd, int16_t version, struct rn_prod
 void rn_produce_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_produce_response *m);
 
-/* Fetch (key 1), v0-12, flexible v12+ */
+/* Fetch (key 1), v0-16, flexible v12+ */
+struct rn_fetch_request_replica_state {
+	int32_t replica_id; /* v15+, default -1 */
+	int64_t replica_epoch; /* v15+, default -1 */
+};
+
 struct rn_fetch_request_fetch_partition {
 	int32_t partition; /* v0+ */
 	int32_t current_leader_epoch; /* v9+, default -1 */
@@ -131,19 +136,22 @@ struct rn_fetch_request_fetch_partition {
 
 struct rn_fetch_request_fetch_topic {
 	struct rn_str topic; /* v0-12 */
+	struct rn_uuid topic_id; /* v13+ */
 	struct rn_fetch_request_fetch_partition *partitions; /* v0+ */
 	int32_t partitions_count;
 };
 
 struct rn_fetch_request_forgotten_topic {
 	struct rn_str topic; /* v7-12 */
+	struct rn_uuid topic_id; /* v13+ */
 	int32_t *partitions; /* v7+ */
 	int32_t partitions_count;
 };
 
 struct rn_fetch_request {
 	struct rn_str cluster_id; /* v12+, nullable v12+, tag 0, default null */
-	int32_t replica_id; /* v0+, default -1 */
+	int32_t replica_id; /* v0-14, default -1 */
+	struct rn_fetch_request_replica_state replica_state; /* v15+, tag 1 */
 	int32_t max_wait_ms; /* v0+ */
 	int32_t min_bytes; /* v0+ */
 	int32_t max_bytes; /* v3+, default 0x7fffffff */
@@ -194,8 +202,16 @@ struct rn_fetch_response_partition_data {
 
 struct rn_fetch_response_fetchable_topic_response {
 	struct rn_str topic; /* v0-12 */
+	struct rn_uuid topic_id; /* v13+ */
 	struct rn_fetch_response_partition_data *partitions; /* v0+ */
 	int32_t partitions_count;
+};
+
+struct rn_fetch_response_node_endpoint {
+	int32_t node_id; /* v16+ */
+	struct rn_str host; /* v16+ */
+	int32_t port; /* v16+ */
+	struct rn_str rack; /* v16+, nullable v16+, default null */
 };
 
 struct rn_fetch_response {
@@ -204,6 +220,8 @@ struct rn_fetch_response {
 	int32_t session_id; /* v7+, default 0 */
 	struct rn_fetch_response_fetchable_topic_response *responses; /* v0+ */
 	int32_t responses_count;
+	struct rn_fetch_response_node_endpoint *node_endpoints; /* v16+, tag 0 */
+	int32_t node_endpoints_count;
 };
 
 int rn_fetch_request_decode(struct rn_rd *rd, int16_t version, struct rn_fetch_request *out);
