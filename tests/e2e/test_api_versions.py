@@ -285,3 +285,225 @@ def test_fetch_v13_to_v16_by_topic_id(broker):
         bogus = bytes(range(1, 17))
         [(rtid, [(p, err, hwm, _l, _s, _a, _p, records)], _t)] = fetch_flex(c, 16, bogus, 0)
         assert (rtid, err, hwm, records) == (bogus, 100, -1, b"")
+
+
+# ---------------------------------------------------------------------------- group APIs
+def nstr(r):
+    return r.str()
+
+
+def test_group_apis_at_newest_versions(make_broker):
+    """One classic group lifetime spoken at Kafka 3.7's newest versions: FindCoordinator v4,
+    JoinGroup v9 (MEMBER_ID_REQUIRED, then in), SyncGroup v5, Heartbeat v4, OffsetCommit v9,
+    OffsetFetch v9 (two groups in one request), DescribeGroups v5, ListGroups v4, LeaveGroup v5,
+    DeleteGroups v2."""
+    b = make_broker({"group.initial.rebalance.delay.ms": 0})
+    t = create_topic(b.bootstrap, unique("g9"), 2)
+    g, other = unique("g"), unique("g")
+    apis = advertised(b.port)
+    assert [apis[k] for k in (8, 9, 10, 11, 12, 13, 14, 15, 16, 42)] == [
+        (0, 9), (0, 9), (0, 4), (0, 9), (0, 4), (0, 5), (0, 5), (0, 5), (0, 4), (0, 2)]
+    with RawConn(b.port) as c:
+        r = flex_request(c, 10, 4, i8(0) + carray([g, other], cstr) + TAGS)
+        assert r.i32() == 0
+        coords = r.array(lambda r: (r.str(), r.i32(), r.str(), r.i32(), r.i16(), r.str(),
+                                    r.tags()))
+        assert [(k, n, h, p, e) for k, n, h, p, e, _m, _t in coords] == \
+            [(k, 1, "127.0.0.1", b.port, 0) for k in (g, other)]
+        assert r.tags() == {} and r.done()
+
+        meta = i16(0) + i32(1) + i16(len(t)) + t.encode() + i32(-1)  # subscription v0
+
+        def join(member):
+            body = (cstr(g) + i32(6000) + i32(6000) + cstr(member) + cstr(None) +
+                    cstr("consumer") + carray(["range"], lambda n: cstr(n) + cstr(meta) + TAGS)
+                    + cstr("testing v9") + TAGS)
+            r = flex_request(c, 11, 9, body)
+            out = dict(throttle=r.i32(), err=r.i16(), gen=r.i32(), ptype=r.str(),
+                       pname=r.str(), leader=r.str(), skip=r.i8(), member=r.str(),
+                       members=r.array(lambda r: (r.str(), r.str(), r.bytes(), r.tags())))
+            assert r.tags() == {} and r.done()
+            return out
+        j = join("")
+        assert j["err"] == 79 and j["member"]  # MEMBER_ID_REQUIRED (v4+)
+        mid = j["member"]
+        j = join(mid)
+        assert (j["err"], j["gen"], j["ptype"], j["pname"], j["leader"], j["skip"]) == \
+            (0, 1, "consumer", "range", mid, 0), j
+        assert [(m[0], m[1], m[2]) for m in j["members"]] == [(mid, None, meta)]
+
+        assignment = i16(0) + i32(1) + i16(len(t)) + t.encode() + i32(2) + i32(0) + i32(1) + \
+            i32(-1)
+        body = (cstr(g) + i32(1) + cstr(mid) + cstr(None) + cstr("consumer") + cstr("range") +
+                carray([mid], lambda m: cstr(m) + cstr(assignment) + TAGS) + TAGS)
+        r = flex_request(c, 14, 5, body)
+        assert (r.i32(), r.i16(), r.str(), r.str(), r.bytes()) == \
+            (0, 0, "consumer", "range", assignment)
+        assert r.tags() == {} and r.done()
+
+        r = flex_request(c, 12, 4, cstr(g) + i32(1) + cstr(mid) + cstr(None) + TAGS)
+        assert (r.i32(), r.i16(), r.tags()) == (0, 0, {}) and r.done()
+
+        body = (cstr(g) + i32(1) + cstr(mid) + cstr(None) + carray([t], lambda n: cstr(n) + carray(
+            [(0, 5), (1, -2)], lambda p: i32(p[0]) + i64(p[1]) + i32(-1) + cstr("m") + TAGS) +
+            TAGS) + TAGS)
+        r = flex_request(c, 8, 9, body)
+        assert r.i32() == 0
+        res = r.array(lambda r: (r.str(), r.array(lambda r: (r.i32(), r.i16(), r.tags())),
+                                 r.tags()))
+        assert res == [(t, [(0, 0, {}), (1, 0, {})], {})], res
+        assert r.tags() == {} and r.done()
+
+        body = carray([(g, [t]), (other, None)], lambda x: cstr(x[0]) + cstr(None) + i32(-1) +
+                      carray(x[1], lambda n: cstr(n) + carray([0, 1], i32) + TAGS) + TAGS)
+        r = flex_request(c, 9, 9, body + i8(0) + TAGS)
+        assert r.i32() == 0
+        groups = r.array(lambda r: (r.str(), r.array(lambda r: (r.str(), r.array(
+            lambda r: (r.i32(), r.i64(), r.i32(), r.str(), r.i16(), r.tags())), r.tags())),
+            r.i16(), r.tags()))
+        assert r.tags() == {} and r.done()
+        assert groups == [
+            (g, [(t, [(0, 5, -1, "m", 0, {}), (1, -2, -1, "m", 0, {})], {})], 0, {}),
+            (other, [], 0, {})], groups
+
+        r = flex_request(c, 15, 5, carray([g], cstr) + i8(1) + TAGS)
+        assert r.i32() == 0
+        [d] = r.array(lambda r: (r.i16(), r.str(), r.str(), r.str(), r.str(), r.array(
+            lambda r: (r.str(), r.str(), r.str(), r.str(), r.bytes(), r.bytes(), r.tags())),
+            r.i32(), r.tags()))
+        assert r.tags() == {} and r.done()
+        assert d[:5] == (0, g, "Stable", "consumer", "range"), d
+        assert [(m[0], m[1], m[2], m[4], m[5]) for m in d[5]] == \
+            [(mid, None, "e2e", meta, assignment)]
+        assert d[6] == 328  # READ DELETE DESCRIBE: Kafka's group operations, no authorizer
+
+        r = flex_request(c, 16, 4, carray(["Stable"], cstr) + TAGS)
+        assert (r.i32(), r.i16()) == (0, 0)
+        listed = r.array(lambda r: (r.str(), r.str(), r.str(), r.tags()))
+        assert r.tags() == {} and r.done()
+        assert (g, "consumer", "Stable", {}) in listed
+
+        r = flex_request(c, 13, 5, cstr(g) + carray(
+            [mid], lambda m: cstr(m) + cstr(None) + cstr("done") + TAGS) + TAGS)
+        assert (r.i32(), r.i16()) == (0, 0)
+        assert r.array(lambda r: (r.str(), r.str(), r.i16(), r.tags())) == [(mid, None, 0, {})]
+        assert r.tags() == {} and r.done()
+
+        r = flex_request(c, 42, 2, carray([g, other], cstr) + TAGS)
+        assert r.i32() == 0
+        res = r.array(lambda r: (r.str(), r.i16(), r.tags()))
+        assert r.tags() == {} and r.done()
+        assert res == [(g, 0, {}), (other, 69, {})], res  # other: GROUP_ID_NOT_FOUND
+
+
+# ---------------------------------------------------------------------------- admin APIs
+def create_topics_v7(c, name, partitions, validate_only=False):
+    body = carray([name], lambda n: cstr(n) + i32(partitions) + i16(-1) + carray([], None) +
+                  carray([("retention.ms", "3600000")],
+                         lambda kv: cstr(kv[0]) + cstr(kv[1]) + TAGS) + TAGS)
+    r = flex_request(c, 19, 7, body + i32(10000) + i8(1 if validate_only else 0) + TAGS)
+    assert r.i32() == 0
+
+    def topic(r):
+        out = dict(name=r.str(), id=r.uuid(), err=r.i16(), msg=r.str(), parts=r.i32(),
+                   rf=r.i16(), configs=r.array(
+                       lambda r: (r.str(), r.str(), r.i8(), r.i8(), r.i8(), r.tags())))
+        out["tags"] = r.tags()  # TopicConfigErrorCode (tag 0) only when it is not 0
+        assert out["tags"] == {}
+        return out
+    [res] = r.array(topic)
+    assert r.tags() == {} and r.done()
+    return res
+
+
+def test_topic_admin_at_newest_versions(broker):
+    """CreateTopics v7 (the new topic's id), CreatePartitions v3, DeleteTopics v6 by id."""
+    apis = advertised(broker.port)
+    assert [apis[k] for k in (19, 20, 37)] == [(0, 7), (0, 6), (0, 3)]
+    name = unique("adm7")
+    with RawConn(broker.port) as c:
+        v = create_topics_v7(c, name, 2, validate_only=True)
+        assert (v["err"], v["parts"], v["rf"]) == (0, 2, 1) and v["id"] == ZERO_ID
+        res = create_topics_v7(c, name, 2)
+        assert (res["name"], res["err"], res["msg"], res["parts"], res["rf"]) == \
+            (name, 0, None, 2, 1), res
+        assert res["id"] != ZERO_ID
+        cfg = {x[0]: x[1] for x in res["configs"]}
+        assert cfg["retention.ms"] == "3600000"
+        md = metadata_v12(c, [(ZERO_ID, name)])[1][0]
+        assert md[2] == res["id"]
+        again = create_topics_v7(c, name, 2)
+        assert again["err"] == 36  # TOPIC_ALREADY_EXISTS
+
+        body = carray([name], lambda n: cstr(n) + i32(3) + carray(None, None) + TAGS)
+        r = flex_request(c, 37, 3, body + i32(10000) + i8(0) + TAGS)
+        assert r.i32() == 0
+        assert r.array(lambda r: (r.str(), r.i16(), r.str(), r.tags())) == \
+            [(name, 0, None, {})]
+        assert r.tags() == {} and r.done()
+        assert len(metadata_v12(c, [(ZERO_ID, name)])[1][0][4]) == 3
+
+        def delete(topics):
+            body = carray(topics, lambda x: cstr(x[0]) + x[1] + TAGS) + i32(10000) + TAGS
+            r = flex_request(c, 20, 6, body)
+            assert r.i32() == 0
+            res = r.array(lambda r: (r.str(), r.uuid(), r.i16(), r.str(), r.tags()))
+            assert r.tags() == {} and r.done()
+            return [x[:4] for x in res]
+        bogus = bytes(range(1, 17))
+        assert delete([(None, bogus)]) == [(None, bogus, 100, None)]  # UNKNOWN_TOPIC_ID
+        both = delete([(name, res["id"])])
+        assert both[0][2] == 42, both  # INVALID_REQUEST: name and id
+        assert delete([(None, res["id"])]) == [(name, res["id"], 0, None)]
+        assert metadata_v12(c, [(ZERO_ID, name)])[1][0][0] == 3
+
+
+# ---------------------------------------------------------------------------- transactions
+def test_transaction_apis_at_newest_versions(broker):
+    """InitProducerId v4, AddPartitionsToTxn v3, AddOffsetsToTxn v3, TxnOffsetCommit v3, EndTxn v3:
+    a transaction that only commits offsets, visible to OffsetFetch v9 once committed."""
+    from conftest import wait_until
+    apis = advertised(broker.port)
+    assert [apis[k] for k in (22, 24, 25, 26, 28)] == [(0, 4), (0, 3), (0, 3), (0, 3), (0, 3)]
+    t = create_topic(broker.bootstrap, unique("txn3"), 1)
+    txn, g = unique("tx"), unique("g")
+    with RawConn(broker.port) as c:
+        r = flex_request(c, 22, 4, cstr(txn) + i32(60000) + i64(-1) + i16(-1) + TAGS)
+        throttle, err, pid, epoch = r.i32(), r.i16(), r.i64(), r.i16()
+        assert (throttle, err) == (0, 0) and pid >= 0 and epoch >= 0
+        assert r.tags() == {} and r.done()
+        ids = cstr(txn) + i64(pid) + i16(epoch)
+
+        r = flex_request(c, 24, 3, ids + carray([t], lambda n: cstr(n) + carray([0], i32) + TAGS)
+                         + TAGS)
+        assert r.i32() == 0
+        assert r.array(lambda r: (r.str(), r.array(lambda r: (r.i32(), r.i16(), r.tags())),
+                                  r.tags())) == [(t, [(0, 0, {})], {})]
+        assert r.tags() == {} and r.done()
+
+        r = flex_request(c, 25, 3, ids + cstr(g) + TAGS)
+        assert (r.i32(), r.i16(), r.tags()) == (0, 0, {}) and r.done()
+
+        body = (cstr(txn) + cstr(g) + i64(pid) + i16(epoch) + i32(-1) + cstr("") + cstr(None) +
+                carray([t], lambda n: cstr(n) + carray(
+                    [0], lambda p: i32(p) + i64(7) + i32(-1) + cstr("tx") + TAGS) + TAGS) + TAGS)
+        r = flex_request(c, 28, 3, body)
+        assert r.i32() == 0
+        assert r.array(lambda r: (r.str(), r.array(lambda r: (r.i32(), r.i16(), r.tags())),
+                                  r.tags())) == [(t, [(0, 0, {})], {})]
+        assert r.tags() == {} and r.done()
+
+        r = flex_request(c, 26, 3, ids + i8(1) + TAGS)
+        assert (r.i32(), r.i16(), r.tags()) == (0, 0, {}) and r.done()
+
+        def committed():
+            body = carray([g], lambda x: cstr(x) + cstr(None) + i32(-1) + carray(
+                [t], lambda n: cstr(n) + carray([0], i32) + TAGS) + TAGS) + i8(1) + TAGS
+            r = flex_request(c, 9, 9, body)
+            r.i32()
+            [(_g, [(_t, [(_p, off, _e, meta, err, _x)], _y)], gerr, _z)] = r.array(
+                lambda r: (r.str(), r.array(lambda r: (r.str(), r.array(
+                    lambda r: (r.i32(), r.i64(), r.i32(), r.str(), r.i16(), r.tags())),
+                    r.tags())), r.i16(), r.tags()))
+            return (off, meta, err, gerr)
+        wait_until(lambda: committed() == (7, "tx", 0, 0), what="transactional offset visible")
