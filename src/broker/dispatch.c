@@ -41,6 +41,7 @@ static const struct rn_api_entry entries[] = {
     {28, 0, 3, rn_h_txn_offset_commit},
     {32, 0, 2, rn_h_describe_configs},
     {37, 0, 3, rn_h_create_partitions},
+    {60, 0, 1, rn_h_describe_cluster},
 };
 
 const struct rn_api_entry *rn_api_entries(int *n)

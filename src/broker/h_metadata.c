@@ -9,17 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "broker/acl_ops.h"
 #include "broker/handler.h"
 #include "broker/topics.h"
 #include "proto/gen/rn_msg.h"
 #include "storage/partition.h"
-
-/* AclOperation bit sets Kafka reports without an authorizer (AclEntry.supportedOperations):
- * topic READ WRITE CREATE DELETE ALTER DESCRIBE DESCRIBE_CONFIGS ALTER_CONFIGS; cluster CREATE
- * ALTER DESCRIBE CLUSTER_ACTION DESCRIBE_CONFIGS ALTER_CONFIGS IDEMPOTENT_WRITE. */
-#define RN_TOPIC_OPERATIONS                                                                        \
-	(1 << 3 | 1 << 4 | 1 << 5 | 1 << 6 | 1 << 7 | 1 << 8 | 1 << 10 | 1 << 11)
-#define RN_CLUSTER_OPERATIONS (1 << 5 | 1 << 7 | 1 << 8 | 1 << 9 | 1 << 10 | 1 << 11 | 1 << 12)
 
 struct all_ctx {
 	struct rn_ctx *ctx;

@@ -507,3 +507,29 @@ def test_transaction_apis_at_newest_versions(broker):
                     r.tags())), r.i16(), r.tags()))
             return (off, meta, err, gerr)
         wait_until(lambda: committed() == (7, "tx", 0, 0), what="transactional offset visible")
+
+
+# ---------------------------------------------------------------------------- DescribeCluster
+def test_describe_cluster_v1(broker):
+    assert advertised(broker.port)[60] == (0, 1)
+    with RawConn(broker.port) as c:
+        cluster = metadata_v12(c, [])[0]
+
+        def describe(version, ops, endpoint_type=1):
+            body = i8(1 if ops else 0) + (i8(endpoint_type) if version >= 1 else b"") + TAGS
+            r = flex_request(c, 60, version, body)
+            out = dict(throttle=r.i32(), err=r.i16(), msg=r.str())
+            if version >= 1:
+                out["etype"] = r.i8()
+            out.update(cluster=r.str(), controller=r.i32(), brokers=r.array(
+                lambda r: (r.i32(), r.str(), r.i32(), r.str(), r.tags())), ops=r.i32())
+            assert r.tags() == {} and r.done()
+            return out
+        d = describe(1, True)
+        assert (d["err"], d["msg"], d["etype"], d["cluster"], d["controller"]) == \
+            (0, None, 1, cluster, 1)
+        assert d["brokers"] == [(1, "127.0.0.1", broker.port, None, {})]
+        assert d["ops"] == 8096  # Kafka's cluster operations without an authorizer
+        assert describe(0, False)["ops"] == -2**31
+        assert describe(1, False, endpoint_type=2)["err"] == 114  # MISMATCHED_ENDPOINT_TYPE
+        assert describe(1, False, endpoint_type=7)["err"] == 115  # UNSUPPORTED_ENDPOINT_TYPE
