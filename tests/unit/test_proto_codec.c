@@ -469,6 +469,54 @@ static void test_vector_produce_v9_record_errors(void **state)
 	rn_arena_free(&a);
 }
 
+/* Fetch v15 request as a KIP-903 follower sends it: no ReplicaId, ReplicaState in tag 1, a
+ * topic by id. A tagged struct carries its own (empty) tag buffer: 12 bytes + 1. */
+static void test_vector_fetch_v15_request(void **state)
+{
+	(void)state;
+	static const uint8_t want[] = {
+	    0,    0,    0,    100,                          /* max wait */
+	    0,    0,    0,    1,                            /* min bytes */
+	    0,    0x10, 0,    0,                            /* max bytes 1 MiB */
+	    0,                                              /* read_uncommitted */
+	    0,    0,    0,    0,    0xff, 0xff, 0xff, 0xff, /* session 0, epoch -1 */
+	    0x02,                                           /* 1 topic */
+	    1,    2,    3,    4,    5,    6,    7,    8,
+	    9,    10,   11,   12,   13,   14,   15,   16,   /* id */
+	    0x02,                                           /* 1 part */
+	    0,    0,    0,    0,    0xff, 0xff, 0xff, 0xff, /* partition 0, leader epoch -1 */
+	    0,    0,    0,    0,    0,    0,    0,    42,   /* fetch offset 42 */
+	    0xff, 0xff, 0xff, 0xff,                         /* last fetched epoch */
+	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* log start */
+	    0,    0,    0x10, 0,                            /* partition max bytes */
+	    0x00,                                           /* partition tags */
+	    0x00,                                           /* topic tags */
+	    0x01,                                           /* no forgotten topics */
+	    0x01,                                           /* rack "" */
+	    0x01, 0x01, 0x0d, 0,    0,    0,    3,    0,
+	    0,    0,    0,    0,    0,    0,    9,    0x00, /* tag 1: 13 */
+	};
+	uint8_t buf[sizeof(want)];
+	memcpy(buf, want, sizeof(buf));
+	struct rn_arena a = {0};
+	struct rn_rd rd;
+	rn_rd_init(&rd, buf, sizeof(buf), &a);
+	struct rn_fetch_request d;
+	assert_int_equal(rn_fetch_request_decode(&rd, 15, &d), 0);
+	assert_true(rd.p == rd.end);
+	assert_int_equal(d.replica_id, -1);
+	assert_int_equal(d.replica_state.replica_id, 3);
+	assert_int_equal(d.replica_state.replica_epoch, 9);
+	assert_int_equal(d.topics_count, 1);
+	assert_int_equal(d.topics[0].topic_id.b[15], 16);
+	assert_int_equal(d.topics[0].topic.len, 0);
+	assert_int_equal(d.topics[0].partitions[0].fetch_offset, 42);
+	struct rn_iochain w = {0};
+	rn_fetch_request_encode(&w, 15, &d);
+	expect_chain(&w, want, sizeof(want));
+	rn_arena_free(&a);
+}
+
 /* Fetch v12 response partition with CurrentLeader (tag 1) set: tagged struct bytes. */
 static void test_vector_fetch_v12_tagged(void **state)
 {
@@ -625,6 +673,7 @@ int main(void)
 	    cmocka_unit_test(test_vector_unknown_key_header),
 	    cmocka_unit_test(test_vector_produce_v3),
 	    cmocka_unit_test(test_vector_produce_v9_record_errors),
+	    cmocka_unit_test(test_vector_fetch_v15_request),
 	    cmocka_unit_test(test_vector_fetch_v12_tagged),
 	    cmocka_unit_test(test_defaults_and_unknown_tags),
 	    cmocka_unit_test(test_huge_counts),
