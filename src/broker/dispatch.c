@@ -14,6 +14,8 @@
  * are 0 although the oldest versions carry legacy message formats we refuse: librdkafka enables
  * features (compression, MsgVer2) only when the broker range OVERLAPS old versions, so raising
  * Produce's minimum above 0 silently turns compression off in every librdkafka client.
+ * Maximums are Apache Kafka 3.7's where Runnel honours the version (docs/internals/broker.md,
+ * "Advertised versions"): clients infer the broker's release from them.
  */
 static const struct rn_api_entry entries[] = {
     {0, 0, 10, rn_h_produce},
