@@ -37,7 +37,7 @@ static const struct rn_api_entry entries[] = {
     {19, 0, 7, rn_h_create_topics},
     {20, 0, 6, rn_h_delete_topics},
     {22, 0, 4, rn_h_init_producer_id},
-    {24, 0, 3, rn_h_add_partitions_to_txn},
+    {24, 0, 4, rn_h_add_partitions_to_txn},
     {25, 0, 3, rn_h_add_offsets_to_txn},
     {26, 0, 3, rn_h_end_txn},
     {28, 0, 3, rn_h_txn_offset_commit},

@@ -460,12 +460,13 @@ def test_topic_admin_at_newest_versions(broker):
 
 # ---------------------------------------------------------------------------- transactions
 def test_transaction_apis_at_newest_versions(broker):
-    """InitProducerId v4, AddPartitionsToTxn v3, AddOffsetsToTxn v3, TxnOffsetCommit v3, EndTxn v3:
-    a transaction that only commits offsets, visible to OffsetFetch v9 once committed."""
+    """InitProducerId v4, AddPartitionsToTxn v3 and v4 (batched, VerifyOnly), AddOffsetsToTxn v3,
+    TxnOffsetCommit v3, EndTxn v3: a transaction that commits offsets, visible to OffsetFetch v9
+    once committed."""
     from conftest import wait_until
     apis = advertised(broker.port)
-    assert [apis[k] for k in (22, 24, 25, 26, 28)] == [(0, 4), (0, 3), (0, 3), (0, 3), (0, 3)]
-    t = create_topic(broker.bootstrap, unique("txn3"), 1)
+    assert [apis[k] for k in (22, 24, 25, 26, 28)] == [(0, 4), (0, 4), (0, 3), (0, 3), (0, 3)]
+    t = create_topic(broker.bootstrap, unique("txn3"), 2)
     txn, g = unique("tx"), unique("g")
     with RawConn(broker.port) as c:
         r = flex_request(c, 22, 4, cstr(txn) + i32(60000) + i64(-1) + i16(-1) + TAGS)
@@ -480,6 +481,22 @@ def test_transaction_apis_at_newest_versions(broker):
         assert r.array(lambda r: (r.str(), r.array(lambda r: (r.i32(), r.i16(), r.tags())),
                                   r.tags())) == [(t, [(0, 0, {})], {})]
         assert r.tags() == {} and r.done()
+
+        # v4 (KIP-890): a batch of transactions; VerifyOnly asks without adding.
+        def add_v4(parts, verify):
+            body = carray([txn], lambda x: cstr(x) + i64(pid) + i16(epoch) +
+                          i8(1 if verify else 0) + carray(
+                              [t], lambda n: cstr(n) + carray(parts, i32) + TAGS) + TAGS)
+            r = flex_request(c, 24, 4, body + TAGS)
+            assert (r.i32(), r.i16()) == (0, 0)
+            [(rid, [(name, res, _tt)], _t)] = r.array(lambda r: (r.str(), r.array(
+                lambda r: (r.str(), r.array(lambda r: (r.i32(), r.i16(), r.tags())),
+                           r.tags())), r.tags()))
+            assert r.tags() == {} and r.done() and (rid, name) == (txn, t)
+            return [(p, e) for p, e, _x in res]
+        assert add_v4([0, 1], True) == [(0, 0), (1, 48)]  # 1 is not in: INVALID_TXN_STATE
+        assert add_v4([1], False) == [(1, 0)]
+        assert add_v4([0, 1], True) == [(0, 0), (1, 0)]
 
         r = flex_request(c, 25, 3, ids + cstr(g) + TAGS)
         assert (r.i32(), r.i16(), r.tags()) == (0, 0, {}) and r.done()

@@ -4812,6 +4812,16 @@ static void any_enc_init_producer_id_response(struct rn_iochain *w, int16_t v, c
 
 /* AddPartitionsToTxn */
 
+static void init_add_partitions_to_txn_request_add_partitions_to_txn_topics(struct rn_add_partitions_to_txn_request_add_partitions_to_txn_topics *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void init_add_partitions_to_txn_request_add_partitions_to_txn_transaction(struct rn_add_partitions_to_txn_request_add_partitions_to_txn_transaction *m)
+{
+	m->transactional_id = (struct rn_str){"", 0};
+}
+
 static void init_add_partitions_to_txn_request_add_partitions_to_txn_topic(struct rn_add_partitions_to_txn_request_add_partitions_to_txn_topic *m)
 {
 	m->name = (struct rn_str){"", 0};
@@ -4820,6 +4830,72 @@ static void init_add_partitions_to_txn_request_add_partitions_to_txn_topic(struc
 static void init_add_partitions_to_txn_request(struct rn_add_partitions_to_txn_request *m)
 {
 	m->transactional_id = (struct rn_str){"", 0};
+}
+
+static void dec_add_partitions_to_txn_request_add_partitions_to_txn_topics(struct rn_rd *rd, int16_t v, struct rn_add_partitions_to_txn_request_add_partitions_to_txn_topics *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	init_add_partitions_to_txn_request_add_partitions_to_txn_topics(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->partitions_count = rn_rd_count(rd, flex);
+	if (m->partitions_count < 0)
+		rd->err = true;
+	m->partitions = rn_rd_alloc(rd, m->partitions_count, sizeof(*m->partitions));
+	for (int32_t i = 0; i < m->partitions_count && !rd->err; i++) {
+		m->partitions[i] = rn_rd_i32(rd);
+	}
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_add_partitions_to_txn_request_add_partitions_to_txn_topics(struct rn_iochain *w, int16_t v, const struct rn_add_partitions_to_txn_request_add_partitions_to_txn_topics *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partitions_count), flex);
+	for (int32_t i = 0; i < m->partitions_count; i++)
+		rn_wr_i32(w, m->partitions[i]);
+	rn_wr_empty_tags(w);
+}
+
+static void dec_add_partitions_to_txn_request_add_partitions_to_txn_transaction(struct rn_rd *rd, int16_t v, struct rn_add_partitions_to_txn_request_add_partitions_to_txn_transaction *m)
+{
+	const bool flex = true;
+
+	init_add_partitions_to_txn_request_add_partitions_to_txn_transaction(m);
+	m->transactional_id = rn_rd_string(rd, flex);
+	if (m->transactional_id.len < 0)
+		rd->err = true;
+	m->producer_id = rn_rd_i64(rd);
+	m->producer_epoch = rn_rd_i16(rd);
+	m->verify_only = rn_rd_bool(rd);
+	m->topics_count = rn_rd_count(rd, flex);
+	if (m->topics_count < 0)
+		rd->err = true;
+	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+		dec_add_partitions_to_txn_request_add_partitions_to_txn_topics(rd, v, &m->topics[i]);
+	}
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_add_partitions_to_txn_request_add_partitions_to_txn_transaction(struct rn_iochain *w, int16_t v, const struct rn_add_partitions_to_txn_request_add_partitions_to_txn_transaction *m)
+{
+	const bool flex = true;
+
+	rn_wr_string(w, rn__str_nonnull(m->transactional_id), flex);
+	rn_wr_i64(w, m->producer_id);
+	rn_wr_i16(w, m->producer_epoch);
+	rn_wr_bool(w, m->verify_only);
+	rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
+	for (int32_t i = 0; i < m->topics_count; i++)
+		enc_add_partitions_to_txn_request_add_partitions_to_txn_topics(w, v, &m->topics[i]);
+	rn_wr_empty_tags(w);
 }
 
 static void dec_add_partitions_to_txn_request_add_partitions_to_txn_topic(struct rn_rd *rd, int16_t v, struct rn_add_partitions_to_txn_request_add_partitions_to_txn_topic *m)
@@ -4858,17 +4934,32 @@ static void dec_add_partitions_to_txn_request(struct rn_rd *rd, int16_t v, struc
 	const bool flex = v >= 3;
 
 	init_add_partitions_to_txn_request(m);
-	m->transactional_id = rn_rd_string(rd, flex);
-	if (m->transactional_id.len < 0)
-		rd->err = true;
-	m->producer_id = rn_rd_i64(rd);
-	m->producer_epoch = rn_rd_i16(rd);
-	m->topics_count = rn_rd_count(rd, flex);
-	if (m->topics_count < 0)
-		rd->err = true;
-	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
-	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
-		dec_add_partitions_to_txn_request_add_partitions_to_txn_topic(rd, v, &m->topics[i]);
+	if (v >= 4) {
+		m->transactions_count = rn_rd_count(rd, flex);
+		if (m->transactions_count < 0)
+			rd->err = true;
+		m->transactions = rn_rd_alloc(rd, m->transactions_count, sizeof(*m->transactions));
+		for (int32_t i = 0; i < m->transactions_count && !rd->err; i++) {
+			dec_add_partitions_to_txn_request_add_partitions_to_txn_transaction(rd, v, &m->transactions[i]);
+		}
+	}
+	if (v <= 3) {
+		m->transactional_id = rn_rd_string(rd, flex);
+		if (m->transactional_id.len < 0)
+			rd->err = true;
+	}
+	if (v <= 3)
+		m->producer_id = rn_rd_i64(rd);
+	if (v <= 3)
+		m->producer_epoch = rn_rd_i16(rd);
+	if (v <= 3) {
+		m->topics_count = rn_rd_count(rd, flex);
+		if (m->topics_count < 0)
+			rd->err = true;
+		m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+		for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+			dec_add_partitions_to_txn_request_add_partitions_to_txn_topic(rd, v, &m->topics[i]);
+		}
 	}
 	if (v >= 3)
 		rn_rd_skip_tags(rd);
@@ -4878,12 +4969,22 @@ static void enc_add_partitions_to_txn_request(struct rn_iochain *w, int16_t v, c
 {
 	const bool flex = v >= 3;
 
-	rn_wr_string(w, rn__str_nonnull(m->transactional_id), flex);
-	rn_wr_i64(w, m->producer_id);
-	rn_wr_i16(w, m->producer_epoch);
-	rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
-	for (int32_t i = 0; i < m->topics_count; i++)
-		enc_add_partitions_to_txn_request_add_partitions_to_txn_topic(w, v, &m->topics[i]);
+	if (v >= 4) {
+		rn_wr_count(w, rn__count_nonnull(m->transactions_count), flex);
+		for (int32_t i = 0; i < m->transactions_count; i++)
+			enc_add_partitions_to_txn_request_add_partitions_to_txn_transaction(w, v, &m->transactions[i]);
+	}
+	if (v <= 3)
+		rn_wr_string(w, rn__str_nonnull(m->transactional_id), flex);
+	if (v <= 3)
+		rn_wr_i64(w, m->producer_id);
+	if (v <= 3)
+		rn_wr_i16(w, m->producer_epoch);
+	if (v <= 3) {
+		rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
+		for (int32_t i = 0; i < m->topics_count; i++)
+			enc_add_partitions_to_txn_request_add_partitions_to_txn_topic(w, v, &m->topics[i]);
+	}
 	if (v >= 3)
 		rn_wr_empty_tags(w);
 }
@@ -4891,7 +4992,7 @@ static void enc_add_partitions_to_txn_request(struct rn_iochain *w, int16_t v, c
 int rn_add_partitions_to_txn_request_decode(struct rn_rd *rd, int16_t version, struct rn_add_partitions_to_txn_request *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 3) {
+	if (version < 0 || version > 4) {
 		rd->err = true;
 		return -1;
 	}
@@ -4915,9 +5016,95 @@ static void any_enc_add_partitions_to_txn_request(struct rn_iochain *w, int16_t 
 	rn_add_partitions_to_txn_request_encode(w, v, m);
 }
 
+static void init_add_partitions_to_txn_response_add_partitions_to_txn_topic_results(struct rn_add_partitions_to_txn_response_add_partitions_to_txn_topic_results *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void init_add_partitions_to_txn_response_add_partitions_to_txn_result(struct rn_add_partitions_to_txn_response_add_partitions_to_txn_result *m)
+{
+	m->transactional_id = (struct rn_str){"", 0};
+}
+
 static void init_add_partitions_to_txn_response_add_partitions_to_txn_topic_result(struct rn_add_partitions_to_txn_response_add_partitions_to_txn_topic_result *m)
 {
 	m->name = (struct rn_str){"", 0};
+}
+
+static void dec_add_partitions_to_txn_response_add_partitions_to_txn_partition_results(struct rn_rd *rd, int16_t v, struct rn_add_partitions_to_txn_response_add_partitions_to_txn_partition_results *m)
+{
+	(void)v;
+
+	m->partition_index = rn_rd_i32(rd);
+	m->partition_error_code = rn_rd_i16(rd);
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_add_partitions_to_txn_response_add_partitions_to_txn_partition_results(struct rn_iochain *w, int16_t v, const struct rn_add_partitions_to_txn_response_add_partitions_to_txn_partition_results *m)
+{
+	(void)v;
+
+	rn_wr_i32(w, m->partition_index);
+	rn_wr_i16(w, m->partition_error_code);
+	rn_wr_empty_tags(w);
+}
+
+static void dec_add_partitions_to_txn_response_add_partitions_to_txn_topic_results(struct rn_rd *rd, int16_t v, struct rn_add_partitions_to_txn_response_add_partitions_to_txn_topic_results *m)
+{
+	const bool flex = true;
+
+	init_add_partitions_to_txn_response_add_partitions_to_txn_topic_results(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->results_by_partition_count = rn_rd_count(rd, flex);
+	if (m->results_by_partition_count < 0)
+		rd->err = true;
+	m->results_by_partition = rn_rd_alloc(rd, m->results_by_partition_count, sizeof(*m->results_by_partition));
+	for (int32_t i = 0; i < m->results_by_partition_count && !rd->err; i++) {
+		dec_add_partitions_to_txn_response_add_partitions_to_txn_partition_results(rd, v, &m->results_by_partition[i]);
+	}
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_add_partitions_to_txn_response_add_partitions_to_txn_topic_results(struct rn_iochain *w, int16_t v, const struct rn_add_partitions_to_txn_response_add_partitions_to_txn_topic_results *m)
+{
+	const bool flex = true;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->results_by_partition_count), flex);
+	for (int32_t i = 0; i < m->results_by_partition_count; i++)
+		enc_add_partitions_to_txn_response_add_partitions_to_txn_partition_results(w, v, &m->results_by_partition[i]);
+	rn_wr_empty_tags(w);
+}
+
+static void dec_add_partitions_to_txn_response_add_partitions_to_txn_result(struct rn_rd *rd, int16_t v, struct rn_add_partitions_to_txn_response_add_partitions_to_txn_result *m)
+{
+	const bool flex = true;
+
+	init_add_partitions_to_txn_response_add_partitions_to_txn_result(m);
+	m->transactional_id = rn_rd_string(rd, flex);
+	if (m->transactional_id.len < 0)
+		rd->err = true;
+	m->topic_results_count = rn_rd_count(rd, flex);
+	if (m->topic_results_count < 0)
+		rd->err = true;
+	m->topic_results = rn_rd_alloc(rd, m->topic_results_count, sizeof(*m->topic_results));
+	for (int32_t i = 0; i < m->topic_results_count && !rd->err; i++) {
+		dec_add_partitions_to_txn_response_add_partitions_to_txn_topic_results(rd, v, &m->topic_results[i]);
+	}
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_add_partitions_to_txn_response_add_partitions_to_txn_result(struct rn_iochain *w, int16_t v, const struct rn_add_partitions_to_txn_response_add_partitions_to_txn_result *m)
+{
+	const bool flex = true;
+
+	rn_wr_string(w, rn__str_nonnull(m->transactional_id), flex);
+	rn_wr_count(w, rn__count_nonnull(m->topic_results_count), flex);
+	for (int32_t i = 0; i < m->topic_results_count; i++)
+		enc_add_partitions_to_txn_response_add_partitions_to_txn_topic_results(w, v, &m->topic_results[i]);
+	rn_wr_empty_tags(w);
 }
 
 static void dec_add_partitions_to_txn_response_add_partitions_to_txn_partition_result(struct rn_rd *rd, int16_t v, struct rn_add_partitions_to_txn_response_add_partitions_to_txn_partition_result *m)
@@ -4972,12 +5159,25 @@ static void dec_add_partitions_to_txn_response(struct rn_rd *rd, int16_t v, stru
 	const bool flex = v >= 3;
 
 	m->throttle_time_ms = rn_rd_i32(rd);
-	m->results_count = rn_rd_count(rd, flex);
-	if (m->results_count < 0)
-		rd->err = true;
-	m->results = rn_rd_alloc(rd, m->results_count, sizeof(*m->results));
-	for (int32_t i = 0; i < m->results_count && !rd->err; i++) {
-		dec_add_partitions_to_txn_response_add_partitions_to_txn_topic_result(rd, v, &m->results[i]);
+	if (v >= 4)
+		m->error_code = rn_rd_i16(rd);
+	if (v >= 4) {
+		m->results_by_transaction_count = rn_rd_count(rd, flex);
+		if (m->results_by_transaction_count < 0)
+			rd->err = true;
+		m->results_by_transaction = rn_rd_alloc(rd, m->results_by_transaction_count, sizeof(*m->results_by_transaction));
+		for (int32_t i = 0; i < m->results_by_transaction_count && !rd->err; i++) {
+			dec_add_partitions_to_txn_response_add_partitions_to_txn_result(rd, v, &m->results_by_transaction[i]);
+		}
+	}
+	if (v <= 3) {
+		m->results_count = rn_rd_count(rd, flex);
+		if (m->results_count < 0)
+			rd->err = true;
+		m->results = rn_rd_alloc(rd, m->results_count, sizeof(*m->results));
+		for (int32_t i = 0; i < m->results_count && !rd->err; i++) {
+			dec_add_partitions_to_txn_response_add_partitions_to_txn_topic_result(rd, v, &m->results[i]);
+		}
 	}
 	if (v >= 3)
 		rn_rd_skip_tags(rd);
@@ -4988,9 +5188,18 @@ static void enc_add_partitions_to_txn_response(struct rn_iochain *w, int16_t v, 
 	const bool flex = v >= 3;
 
 	rn_wr_i32(w, m->throttle_time_ms);
-	rn_wr_count(w, rn__count_nonnull(m->results_count), flex);
-	for (int32_t i = 0; i < m->results_count; i++)
-		enc_add_partitions_to_txn_response_add_partitions_to_txn_topic_result(w, v, &m->results[i]);
+	if (v >= 4)
+		rn_wr_i16(w, m->error_code);
+	if (v >= 4) {
+		rn_wr_count(w, rn__count_nonnull(m->results_by_transaction_count), flex);
+		for (int32_t i = 0; i < m->results_by_transaction_count; i++)
+			enc_add_partitions_to_txn_response_add_partitions_to_txn_result(w, v, &m->results_by_transaction[i]);
+	}
+	if (v <= 3) {
+		rn_wr_count(w, rn__count_nonnull(m->results_count), flex);
+		for (int32_t i = 0; i < m->results_count; i++)
+			enc_add_partitions_to_txn_response_add_partitions_to_txn_topic_result(w, v, &m->results[i]);
+	}
 	if (v >= 3)
 		rn_wr_empty_tags(w);
 }
@@ -4998,7 +5207,7 @@ static void enc_add_partitions_to_txn_response(struct rn_iochain *w, int16_t v, 
 int rn_add_partitions_to_txn_response_decode(struct rn_rd *rd, int16_t version, struct rn_add_partitions_to_txn_response *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 3) {
+	if (version < 0 || version > 4) {
 		rd->err = true;
 		return -1;
 	}
@@ -6669,7 +6878,7 @@ const struct rn__msg_desc rn__msgs[] = {
 		.response_encode = any_enc_init_producer_id_response,
 	},
 	{
-		.info = {24, "AddPartitionsToTxn", 0, 3, 3},
+		.info = {24, "AddPartitionsToTxn", 0, 4, 3},
 		.request_size = sizeof(struct rn_add_partitions_to_txn_request),
 		.response_size = sizeof(struct rn_add_partitions_to_txn_response),
 		.request_decode = any_dec_add_partitions_to_txn_request,

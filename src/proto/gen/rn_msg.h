@@ -866,35 +866,72 @@ int rn_init_producer_id_response_decode(struct rn_rd *rd, int16_t version, struc
 void rn_init_producer_id_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_init_producer_id_response *m);
 
-/* AddPartitionsToTxn (key 24), v0-3, flexible v3+ */
+/* AddPartitionsToTxn (key 24), v0-4, flexible v3+ */
+struct rn_add_partitions_to_txn_request_add_partitions_to_txn_topics {
+	struct rn_str name; /* v4+ */
+	int32_t *partitions; /* v4+ */
+	int32_t partitions_count;
+};
+
+struct rn_add_partitions_to_txn_request_add_partitions_to_txn_transaction {
+	struct rn_str transactional_id; /* v4+ */
+	int64_t producer_id; /* v4+ */
+	int16_t producer_epoch; /* v4+ */
+	bool verify_only; /* v4+, default false */
+	struct rn_add_partitions_to_txn_request_add_partitions_to_txn_topics *topics; /* v4+ */
+	int32_t topics_count;
+};
+
 struct rn_add_partitions_to_txn_request_add_partitions_to_txn_topic {
-	struct rn_str name; /* v0+ */
-	int32_t *partitions; /* v0+ */
+	struct rn_str name; /* v0-3 */
+	int32_t *partitions; /* v0-3 */
 	int32_t partitions_count;
 };
 
 struct rn_add_partitions_to_txn_request {
-	struct rn_str transactional_id; /* v0+ */
-	int64_t producer_id; /* v0+ */
-	int16_t producer_epoch; /* v0+ */
-	struct rn_add_partitions_to_txn_request_add_partitions_to_txn_topic *topics; /* v0+ */
+	struct rn_add_partitions_to_txn_request_add_partitions_to_txn_transaction *transactions; /* v4+ */
+	int32_t transactions_count;
+	struct rn_str transactional_id; /* v0-3 */
+	int64_t producer_id; /* v0-3 */
+	int16_t producer_epoch; /* v0-3 */
+	struct rn_add_partitions_to_txn_request_add_partitions_to_txn_topic *topics; /* v0-3 */
 	int32_t topics_count;
 };
 
+struct rn_add_partitions_to_txn_response_add_partitions_to_txn_partition_results {
+	int32_t partition_index; /* v4+ */
+	int16_t partition_error_code; /* v4+ */
+};
+
+struct rn_add_partitions_to_txn_response_add_partitions_to_txn_topic_results {
+	struct rn_str name; /* v4+ */
+	struct rn_add_partitions_to_txn_response_add_partitions_to_txn_partition_results *results_by_partition; /* v4+ */
+	int32_t results_by_partition_count;
+};
+
+struct rn_add_partitions_to_txn_response_add_partitions_to_txn_result {
+	struct rn_str transactional_id; /* v4+ */
+	struct rn_add_partitions_to_txn_response_add_partitions_to_txn_topic_results *topic_results; /* v4+ */
+	int32_t topic_results_count;
+};
+
 struct rn_add_partitions_to_txn_response_add_partitions_to_txn_partition_result {
-	int32_t partition_index; /* v0+ */
-	int16_t partition_error_code; /* v0+ */
+	int32_t partition_index; /* v0-3 */
+	int16_t partition_error_code; /* v0-3 */
 };
 
 struct rn_add_partitions_to_txn_response_add_partitions_to_txn_topic_result {
-	struct rn_str name; /* v0+ */
-	struct rn_add_partitions_to_txn_response_add_partitions_to_txn_partition_result *results; /* v0+ */
+	struct rn_str name; /* v0-3 */
+	struct rn_add_partitions_to_txn_response_add_partitions_to_txn_partition_result *results; /* v0-3 */
 	int32_t results_count;
 };
 
 struct rn_add_partitions_to_txn_response {
 	int32_t throttle_time_ms; /* v0+ */
-	struct rn_add_partitions_to_txn_response_add_partitions_to_txn_topic_result *results; /* v0+ */
+	int16_t error_code; /* v4+, default 0 */
+	struct rn_add_partitions_to_txn_response_add_partitions_to_txn_result *results_by_transaction; /* v4+ */
+	int32_t results_by_transaction_count;
+	struct rn_add_partitions_to_txn_response_add_partitions_to_txn_topic_result *results; /* v0-3 */
 	int32_t results_count;
 };
 
