@@ -442,6 +442,9 @@ def test_topic_admin_at_newest_versions(broker):
             [(name, 0, None, {})]
         assert r.tags() == {} and r.done()
         assert len(metadata_v12(c, [(ZERO_ID, name)])[1][0][4]) == 3
+        # The grown topic keeps its id (and the id index follows the replaced object).
+        assert metadata_v12(c, [(res["id"], None)])[1][0][:2] == (0, name)
+        assert len(metadata_v12(c, [(res["id"], None)])[1][0][4]) == 3
 
         def delete(topics):
             body = carray(topics, lambda x: cstr(x[0]) + x[1] + TAGS) + i32(10000) + TAGS
@@ -550,3 +553,28 @@ def test_describe_cluster_v1(broker):
         assert describe(0, False)["ops"] == -2**31
         assert describe(1, False, endpoint_type=2)["err"] == 114  # MISMATCHED_ENDPOINT_TYPE
         assert describe(1, False, endpoint_type=7)["err"] == 115  # UNSUPPORTED_ENDPOINT_TYPE
+
+
+def test_topic_ids_index_many_topics(make_broker):
+    """Enough topics to grow the topic table several times: every id still finds its topic,
+    and a deleted topic's id finds nothing."""
+    b = make_broker()
+    names = [unique("many") for _ in range(150)]
+    with RawConn(b.port) as c:
+        body = carray(names, lambda n: cstr(n) + i32(1) + i16(-1) + carray([], None) +
+                      carray([], None) + TAGS) + i32(30000) + i8(0) + TAGS
+        r = flex_request(c, 19, 7, body)
+        r.i32()
+        created = r.array(lambda r: (r.str(), r.uuid(), r.i16(), r.str(), r.i32(), r.i16(),
+                                     r.array(lambda r: (r.str(), r.str(), r.i8(), r.i8(),
+                                                        r.i8(), r.tags())), r.tags()))
+        assert [x[2] for x in created] == [0] * len(names)
+        ids = {x[0]: x[1] for x in created}
+        _cl, ts = metadata_v12(c, [(ids[n], None) for n in names])
+        assert sorted((x[0], x[1]) for x in ts) == sorted((0, n) for n in names)
+        body = carray([names[0]], lambda n: cstr(None) + ids[n] + TAGS) + i32(10000) + TAGS
+        r = flex_request(c, 20, 6, body)
+        r.i32()
+        assert r.array(lambda r: (r.str(), r.uuid(), r.i16(), r.str(), r.tags()))[0][2] == 0
+        assert metadata_v12(c, [(ids[names[0]], None)])[1][0][0] == 100
+        assert metadata_v12(c, [(ids[names[-1]], None)])[1][0][:2] == (0, names[-1])
