@@ -578,3 +578,41 @@ def test_topic_ids_index_many_topics(make_broker):
         assert r.array(lambda r: (r.str(), r.uuid(), r.i16(), r.str(), r.tags()))[0][2] == 0
         assert metadata_v12(c, [(ids[names[0]], None)])[1][0][0] == 100
         assert metadata_v12(c, [(ids[names[-1]], None)])[1][0][:2] == (0, names[-1])
+
+
+def test_txn_offsets_of_a_deleted_topic_are_dropped(broker):
+    """A transaction's pending offsets for a topic deleted before the commit are not applied:
+    deleting a topic deletes its offsets in every group, pending transactional ones too."""
+    gone = create_topic(broker.bootstrap, unique("txgone"), 1)
+    kept = create_topic(broker.bootstrap, unique("txkept"), 1)
+    txn, g = unique("tx"), unique("g")
+    with RawConn(broker.port) as c:
+        r = flex_request(c, 22, 4, cstr(txn) + i32(60000) + i64(-1) + i16(-1) + TAGS)
+        _th, err, pid, epoch = r.i32(), r.i16(), r.i64(), r.i16()
+        assert err == 0
+        ids = cstr(txn) + i64(pid) + i16(epoch)
+        r = flex_request(c, 25, 3, ids + cstr(g) + TAGS)
+        assert (r.i32(), r.i16()) == (0, 0)
+        body = (cstr(txn) + cstr(g) + i64(pid) + i16(epoch) + i32(-1) + cstr("") + cstr(None) +
+                carray([gone, kept], lambda n: cstr(n) + carray(
+                    [0], lambda p: i32(p) + i64(3) + i32(-1) + cstr(None) + TAGS) + TAGS) + TAGS)
+        r = flex_request(c, 28, 3, body)
+        r.i32()
+        assert [e for _n, ps, _t in r.array(lambda r: (r.str(), r.array(
+            lambda r: (r.i32(), r.i16(), r.tags())), r.tags())) for _p, e, _x in ps] == [0, 0]
+        body = carray([gone], lambda n: cstr(n) + ZERO_ID + TAGS) + i32(10000) + TAGS
+        r = flex_request(c, 20, 6, body)
+        r.i32()
+        assert r.array(lambda r: (r.str(), r.uuid(), r.i16(), r.str(), r.tags()))[0][2] == 0
+        r = flex_request(c, 26, 3, ids + i8(1) + TAGS)
+        assert (r.i32(), r.i16()) == (0, 0)
+
+    from conftest import wait_until
+
+    def offsets():
+        ad = kp_admin(broker.bootstrap)
+        try:
+            return {(tp.topic, om.offset) for tp, om in ad.list_consumer_group_offsets(g).items()}
+        finally:
+            ad.close()
+    wait_until(lambda: offsets() == {(kept, 3)}, what="only the kept topic's offset")
