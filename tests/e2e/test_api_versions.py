@@ -288,10 +288,6 @@ def test_fetch_v13_to_v16_by_topic_id(broker):
 
 
 # ---------------------------------------------------------------------------- group APIs
-def nstr(r):
-    return r.str()
-
-
 def test_group_apis_at_newest_versions(make_broker):
     """One classic group lifetime spoken at Kafka 3.7's newest versions: FindCoordinator v4,
     JoinGroup v9 (MEMBER_ID_REQUIRED, then in), SyncGroup v5, Heartbeat v4, OffsetCommit v9,
