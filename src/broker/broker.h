@@ -61,7 +61,8 @@ struct rn_topic {
 	_Atomic int refs;
 	_Atomic bool deleted;
 	struct rn_topic_stats stats;
-	struct rn_topic *hnext; /* hash chain */
+	struct rn_topic *hnext;    /* hash chain */
+	struct rn_topic *id_hnext; /* hash chain by topic id */
 };
 
 struct rn_broker {
@@ -82,6 +83,7 @@ struct rn_broker {
 
 	pthread_rwlock_t topics_lock; /* guards the hash table, not the topics */
 	struct rn_topic **buckets;
+	struct rn_topic **id_buckets; /* by topic id, as many buckets as by name */
 	uint32_t nbuckets;
 	uint32_t ntopics;
 	struct rn_topic *graveyard; /* deleted topics still referenced */

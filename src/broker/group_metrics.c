@@ -128,7 +128,7 @@ static void measure(struct row *r, int64_t now)
 {
 	struct rn_topic *t = rn_topic_get(g_b, r->topic, strlen(r->topic));
 	struct rn_partition *p = t && r->part < t->npart ? t->parts[r->part].log : NULL;
-	if (p) {
+	if (p && r->offset >= 0) { /* a logical commit (-2 = earliest) has no lag to show */
 		int64_t hw = rn_partition_high_watermark(p);
 		r->known = true;
 		r->lag = hw > r->offset ? hw - r->offset : 0;

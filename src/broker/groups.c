@@ -128,6 +128,50 @@ static void expire_group(struct rn_group *g, void *arg)
 		rn_gc_group_remove(S.gc, g);
 }
 
+static void tombstone_cb(struct rn_group *g, const char *topic, int32_t part, void *arg)
+{
+	rn_gc_tombstone_offset(g, topic, part, arg);
+}
+
+struct dropped {
+	const char *topic;
+	int n;
+};
+
+/* A deleted topic's offsets get tombstones, and a group they leave Dead goes with its metadata
+ * tombstone in the same batch (Kafka's handleDeletedPartitions). */
+static void drop_topic_group(struct rn_group *g, void *arg)
+{
+	struct dropped *d = arg;
+	struct rn_gc_recs r = {0};
+	int n = rn_gc_offsets_drop_topic(g, d->topic, tombstone_cb, &r);
+	if (!n)
+		return;
+	d->n += n;
+	bool dead = rn_gc_group_dead(g);
+	if (dead)
+		rn_gc_tombstone_group(g, &r);
+	int rc = write_recs(g->id, &r);
+	rn_gc_recs_free(&r);
+	if (rc < 0)
+		rn_warn("group %s: cannot write tombstones for the offsets of deleted topic %s: %s",
+			g->id, d->topic, rn_strerror(rc));
+	else if (dead)
+		rn_gc_group_remove(S.gc, g);
+}
+
+void rn_groups_topic_deleted(const char *topic)
+{
+	struct rn_gc *gc = rn_groups_lock();
+	if (!gc)
+		return;
+	struct dropped d = {topic, 0};
+	rn_gc_foreach(gc, drop_topic_group, &d);
+	rn_groups_unlock();
+	if (d.n)
+		rn_info("topic %s deleted: removed %d committed offset(s)", topic, d.n);
+}
+
 static void *thread_main(void *arg)
 {
 	(void)arg;

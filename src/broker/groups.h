@@ -46,6 +46,10 @@ int32_t rn_groups_metadata_max(void);
 /* Under the lock: writes tombstones for g's offsets and metadata, then removes g. */
 int rn_groups_delete(struct rn_group *g);
 
+/* Takes the lock: deletes the committed offsets of a deleted topic in every group, with
+ * tombstones, and removes Empty groups left without offsets (Kafka's handleDeletedPartitions). */
+void rn_groups_topic_deleted(const char *topic);
+
 /* Lag metrics collector (group_metrics.c). */
 void rn__groups_metrics_register(struct rn_broker *b);
 void rn__groups_metrics_unregister(void);

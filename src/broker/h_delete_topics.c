@@ -1,7 +1,8 @@
-/* DeleteTopics: by name (v0-5) or by name/id (v6+). */
+/* DeleteTopics: by name (v0-5) or by name or id (v6+). */
 #include <stdio.h>
 #include <string.h>
 
+#include "broker/groups.h"
 #include "broker/handler.h"
 #include "broker/topics.h"
 #include "proto/gen/rn_msg.h"
@@ -35,6 +36,35 @@ static void delete_one(struct rn_ctx *ctx, struct rn_str name,
 	r->error_code = rn_topic_delete(ctx->b, cname, msg, sizeof(msg));
 	if (r->error_code != RN_KERR_NONE)
 		r->error_message = rn_ctx_str(ctx, msg);
+	else
+		rn_groups_topic_deleted(cname);
+}
+
+/* v6+ may name a topic by id instead (Kafka: not both). Returns true when r is complete. */
+static bool by_id(struct rn_ctx *ctx, const struct rn_delete_topics_request_delete_topic_state *q,
+		  struct rn_delete_topics_response_deletable_topic_result *r)
+{
+	static const uint8_t zero[16];
+	if (memcmp(q->topic_id.b, zero, 16) == 0)
+		return false;
+	r->topic_id = q->topic_id;
+	r->error_message = RN_STR_NULL;
+	if (q->name.len >= 0) {
+		r->name = q->name;
+		r->error_code = RN_KERR_INVALID_REQUEST;
+		r->error_message = rn_str_c("Topic name and topic ID can not both be specified.");
+		return true;
+	}
+	struct rn_topic *t = rn_topic_get_by_id(ctx->b, q->topic_id.b);
+	if (!t) {
+		r->name = RN_STR_NULL;
+		r->error_code = RN_KERR_UNKNOWN_TOPIC_ID;
+		return true;
+	}
+	struct rn_str name = rn_ctx_str(ctx, t->name);
+	rn_topic_put(ctx->b, t);
+	delete_one(ctx, name, r);
+	return true;
 }
 
 void rn_h_delete_topics(struct rn_ctx *ctx)
@@ -51,9 +81,12 @@ void rn_h_delete_topics(struct rn_ctx *ctx)
 	resp.responses_count = n;
 	resp.responses =
 	    rn_arena_alloc(&ctx->req->arena, (size_t)(n + 1) * sizeof(*resp.responses));
-	for (int32_t i = 0; i < n; i++)
+	for (int32_t i = 0; i < n; i++) {
+		if (ver >= 6 && by_id(ctx, &rq.topics[i], &resp.responses[i]))
+			continue;
 		delete_one(ctx, ver >= 6 ? rq.topics[i].name : rq.topic_names[i],
 			   &resp.responses[i]);
+	}
 	rn_respond_begin(ctx);
 	rn_delete_topics_response_encode(&ctx->req->out, ver, &resp);
 	rn_respond_end(ctx);

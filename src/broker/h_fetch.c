@@ -110,7 +110,10 @@ static void fill_partition(struct fetch *f, struct rn_topic *t,
 	pd->snapshot_id.end_offset = -1;
 	pd->snapshot_id.epoch = -1;
 	if (!t || atomic_load(&t->deleted) || fp->partition < 0 || fp->partition >= t->npart) {
-		pd->error_code = RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+		/* v13+ name topics by id: an id that names nothing is UNKNOWN_TOPIC_ID. */
+		bool no_id = f->ctx->hdr.api_version >= 13 && (!t || atomic_load(&t->deleted));
+		pd->error_code =
+		    no_id ? RN_KERR_UNKNOWN_TOPIC_ID : RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
 		*error = true;
 		return;
 	}
@@ -191,6 +194,7 @@ static int64_t build(struct fetch *f, struct rn_fetch_response *resp, bool *erro
 		struct rn_fetch_request_fetch_topic *ft = &rq->topics[i];
 		struct rn_fetch_response_fetchable_topic_response *tr = &resp->responses[i];
 		tr->topic = ft->topic;
+		tr->topic_id = ft->topic_id;
 		int32_t np = ft->partitions_count > 0 ? ft->partitions_count : 0;
 		tr->partitions_count = np;
 		tr->partitions = rn_arena_alloc(a, (size_t)(np + 1) * sizeof(*tr->partitions));
@@ -332,7 +336,9 @@ void rn_h_fetch(struct rn_ctx *ctx)
 	f->topics = rn_arena_alloc(&ctx->req->arena, (size_t)(nt + 1) * sizeof(*f->topics));
 	for (int32_t i = 0; i < nt; i++) {
 		struct rn_str name = f->rq.topics[i].topic;
-		if (name.len > 0)
+		if (ctx->hdr.api_version >= 13)
+			f->topics[i] = rn_topic_get_by_id(ctx->b, f->rq.topics[i].topic_id.b);
+		else if (name.len > 0)
 			f->topics[i] = rn_topic_get(ctx->b, name.ptr, (size_t)name.len);
 	}
 	if (!attempt(f, atomic_load(&ctx->b->stopping)))

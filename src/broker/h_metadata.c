@@ -1,12 +1,15 @@
 /*
  * Metadata: this broker, and the requested topics with their partitions (this node leads all
  * of them). Unknown topics are created here when auto.create.topics.enable and the request
- * allow it, as Kafka does: librdkafka's producer relies on that for auto-creation.
- * v0: an empty topic list means all topics; v1+: null means all, empty means none.
+ * allow it, as Kafka does: librdkafka's producer relies on that for auto-creation. As in Kafka
+ * the creating request gets LEADER_NOT_AVAILABLE for the topic and the next one its partitions.
+ * v0: an empty topic list means all topics; v1+: null means all, empty means none. v10+ carry
+ * topic ids, v12 may ask by id.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "broker/acl_ops.h"
 #include "broker/handler.h"
 #include "broker/topics.h"
 #include "proto/gen/rn_msg.h"
@@ -27,7 +30,6 @@ static void fill_topic(struct rn_ctx *ctx, struct rn_metadata_response_metadata_
 	rt->name = rn_ctx_str(ctx, t->name);
 	memcpy(rt->topic_id.b, t->id, 16);
 	rt->is_internal = t->name[0] == '_' && t->name[1] == '_';
-	rt->topic_authorized_operations = INT32_MIN;
 	rt->partitions_count = t->npart;
 	rt->partitions = rn_arena_alloc(a, (size_t)t->npart * sizeof(*rt->partitions));
 	int32_t *one = rn_arena_alloc(a, sizeof(int32_t));
@@ -59,6 +61,33 @@ static void collect_all(struct rn_topic *t, void *arg)
 	fill_topic(ac->ctx, &ac->topics[ac->n++], t);
 }
 
+/* v12 names topics by id (name null); v10-11 carry the field but Kafka refuses ids there.
+ * Returns true when rt is complete. */
+static bool by_id(struct rn_ctx *ctx, const struct rn_metadata_request_metadata_request_topic *q,
+		  struct rn_metadata_response_metadata_response_topic *rt)
+{
+	static const uint8_t zero[16];
+	bool has_id = memcmp(q->topic_id.b, zero, 16) != 0;
+	if (!has_id && q->name.len >= 0)
+		return false;
+	if (ctx->hdr.api_version < 12) {
+		rt->error_code = RN_KERR_INVALID_REQUEST;
+		return true;
+	}
+	struct rn_topic *t = rn_topic_get_by_id(ctx->b, q->topic_id.b);
+	if (!t) {
+		rt->error_code = RN_KERR_UNKNOWN_TOPIC_ID;
+		rt->name = RN_STR_NULL;
+		rt->topic_id = q->topic_id;
+		return true;
+	}
+	int32_t ops = rt->topic_authorized_operations;
+	fill_topic(ctx, rt, t);
+	rt->topic_authorized_operations = ops;
+	rn_topic_put(ctx->b, t);
+	return true;
+}
+
 void rn_h_metadata(struct rn_ctx *ctx)
 {
 	struct rn_broker *b = ctx->b;
@@ -78,7 +107,12 @@ void rn_h_metadata(struct rn_ctx *ctx)
 	resp.brokers[0].rack = RN_STR_NULL;
 	resp.cluster_id = rn_str_c(rn_meta_cluster_id(b->meta));
 	resp.controller_id = b->node_id;
-	resp.cluster_authorized_operations = INT32_MIN;
+	/* v8+: without an authorizer Kafka grants every operation the resource type supports. */
+	resp.cluster_authorized_operations = ver <= 10 && rq.include_cluster_authorized_operations
+						 ? RN_CLUSTER_OPERATIONS
+						 : INT32_MIN;
+	int32_t topic_ops =
+	    rq.include_topic_authorized_operations ? RN_TOPIC_OPERATIONS : INT32_MIN;
 
 	bool all = rq.topics_count < 0 || (ver == 0 && rq.topics_count == 0);
 	if (all) {
@@ -91,6 +125,8 @@ void rn_h_metadata(struct rn_ctx *ctx)
 		rn_topics_foreach(b, collect_all, &ac);
 		resp.topics = ac.topics;
 		resp.topics_count = ac.n;
+		for (int i = 0; i < ac.n; i++)
+			ac.topics[i].topic_authorized_operations = topic_ops;
 		goto respond;
 	}
 	resp.topics_count = rq.topics_count;
@@ -100,12 +136,9 @@ void rn_h_metadata(struct rn_ctx *ctx)
 		struct rn_metadata_response_metadata_response_topic *rt = &resp.topics[i];
 		struct rn_str name = rq.topics[i].name;
 		rt->name = name;
-		rt->topic_authorized_operations = INT32_MIN;
-		if (name.len < 0) { /* v10+ lookup by topic id: not indexed yet */
-			rt->error_code = RN_KERR_UNKNOWN_TOPIC_ID;
-			rt->topic_id = rq.topics[i].topic_id;
+		rt->topic_authorized_operations = topic_ops;
+		if (by_id(ctx, &rq.topics[i], rt))
 			continue;
-		}
 		if (!rn_topic_name_valid(name.ptr, (size_t)name.len)) {
 			rt->error_code = RN_KERR_INVALID_TOPIC_EXCEPTION;
 			continue;
@@ -122,11 +155,12 @@ void rn_h_metadata(struct rn_ctx *ctx)
 						     : RN_KERR_LEADER_NOT_AVAILABLE;
 				continue;
 			}
-			t = rn_topic_get(b, name.ptr, (size_t)name.len);
-			if (!t) { /* being deleted right now: the client retries */
-				rt->error_code = RN_KERR_LEADER_NOT_AVAILABLE;
-				continue;
-			}
+			/* Kafka answers the request that creates a topic with
+			 * LEADER_NOT_AVAILABLE and no partitions (its leaders are being elected);
+			 * clients retry and get the partitions in the next request. */
+			rt->error_code = RN_KERR_LEADER_NOT_AVAILABLE;
+			rt->is_internal = name.len > 1 && name.ptr[0] == '_' && name.ptr[1] == '_';
+			continue;
 		}
 		if (!t) {
 			rt->error_code = RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;

@@ -1,7 +1,8 @@
 /*
  * OffsetFetch: committed offsets of a group (-1 and empty metadata where there is none; an
  * unknown group is not an error). v2+: null topics = every partition with a commit. v7's
- * require_stable would wait for pending transactional commits; there are none yet.
+ * require_stable would wait for pending transactional commits; there are none yet. v8+ ask for
+ * several groups at once; v9's member id and epoch only matter to KIP-848 groups.
  */
 #include <string.h>
 
@@ -44,6 +45,97 @@ static void add_all(struct rn_group *g, const char *topic, int32_t part,
 	fill(&t->partitions[t->partitions_count++], part, o, al->ctx);
 }
 
+/* One group's offsets into resp (the v0-7 shape), under the coordinator lock (gc NULL: not
+ * available). ver decides only the v0-1 per-partition error copy. */
+static void fetch_group(struct rn_ctx *ctx, struct rn_gc *gc, int16_t ver, struct rn_str group_id,
+			const struct rn_offset_fetch_request_offset_fetch_request_topic *topics,
+			int32_t ntopics, struct rn_offset_fetch_response *resp)
+{
+	struct rn_arena *a = &ctx->req->arena;
+	char *group = rn_ctx_strdup(ctx, group_id);
+	struct rn_group *g = gc && group ? rn_gc_group(gc, group) : NULL;
+	if (!gc)
+		resp->error_code = RN_KERR_COORDINATOR_NOT_AVAILABLE;
+	else if (!group || !*group)
+		resp->error_code = RN_KERR_INVALID_GROUP_ID;
+	if (ntopics < 0) { /* all */
+		int cap = g ? g->noffsets : 0;
+		resp->topics = rn_arena_alloc(a, (size_t)(cap + 1) * sizeof(*resp->topics));
+		struct all al = {ctx, resp, cap};
+		if (g && !resp->error_code)
+			rn_gc_offsets_foreach(g, add_all, &al);
+		return;
+	}
+	resp->topics_count = ntopics;
+	resp->topics = rn_arena_alloc(a, (size_t)(ntopics + 1) * sizeof(*resp->topics));
+	for (int32_t i = 0; i < ntopics; i++) {
+		const struct rn_offset_fetch_request_offset_fetch_request_topic *rt = &topics[i];
+		char *topic = rn_ctx_strdup(ctx, rt->name);
+		int32_t n = rt->partition_indexes_count > 0 ? rt->partition_indexes_count : 0;
+		resp->topics[i].name = rt->name;
+		resp->topics[i].partitions_count = n;
+		resp->topics[i].partitions =
+		    rn_arena_alloc(a, (size_t)(n + 1) * sizeof(*resp->topics[i].partitions));
+		for (int32_t j = 0; j < n; j++) {
+			int32_t idx = rt->partition_indexes[j];
+			const struct rn_gc_offset *o =
+			    g && topic ? rn_gc_offset_get(g, topic, idx) : NULL;
+			fill(&resp->topics[i].partitions[j], idx, o, ctx);
+			/* v0-1 have no top-level error: it goes to every partition */
+			if (ver < 2)
+				resp->topics[i].partitions[j].error_code = resp->error_code;
+		}
+	}
+}
+
+/* v8+: several groups per request; each answered as a v7 request for it would be. */
+static void fetch_groups(struct rn_ctx *ctx, struct rn_gc *gc,
+			 const struct rn_offset_fetch_request *rq,
+			 struct rn_offset_fetch_response *out)
+{
+	struct rn_arena *a = &ctx->req->arena;
+	int32_t ng = rq->groups_count > 0 ? rq->groups_count : 0;
+	out->groups_count = ng;
+	out->groups = rn_arena_alloc(a, (size_t)(ng + 1) * sizeof(*out->groups));
+	for (int32_t i = 0; i < ng; i++) {
+		const struct rn_offset_fetch_request_offset_fetch_request_group *rg =
+		    &rq->groups[i];
+		int32_t nt = rg->topics_count;
+		struct rn_offset_fetch_request_offset_fetch_request_topic *ts =
+		    rn_arena_alloc(a, (size_t)(nt > 0 ? nt + 1 : 1) * sizeof(*ts));
+		for (int32_t j = 0; j < nt; j++)
+			ts[j] = (struct rn_offset_fetch_request_offset_fetch_request_topic){
+			    rg->topics[j].name, rg->topics[j].partition_indexes,
+			    rg->topics[j].partition_indexes_count};
+		struct rn_offset_fetch_response r = {0};
+		fetch_group(ctx, gc, 7, rg->group_id, ts, nt, &r);
+		struct rn_offset_fetch_response_offset_fetch_response_group *og = &out->groups[i];
+		og->group_id = rg->group_id;
+		og->error_code = r.error_code;
+		og->topics_count = r.topics_count;
+		og->topics = rn_arena_alloc(a, (size_t)(r.topics_count + 1) * sizeof(*og->topics));
+		for (int32_t j = 0; j < r.topics_count; j++) {
+			struct rn_offset_fetch_response_offset_fetch_response_topic *src =
+			    &r.topics[j];
+			struct rn_offset_fetch_response_offset_fetch_response_topics *dst =
+			    &og->topics[j];
+			dst->name = src->name;
+			dst->partitions_count = src->partitions_count;
+			dst->partitions = rn_arena_alloc(a, (size_t)(src->partitions_count + 1) *
+								sizeof(*dst->partitions));
+			for (int32_t k = 0; k < src->partitions_count; k++) {
+				struct rn_offset_fetch_response_offset_fetch_response_partition
+				    *sp = &src->partitions[k];
+				dst->partitions[k] =
+				    (struct
+				     rn_offset_fetch_response_offset_fetch_response_partitions){
+					sp->partition_index, sp->committed_offset,
+					sp->committed_leader_epoch, sp->metadata, sp->error_code};
+			}
+		}
+	}
+}
+
 void rn_h_offset_fetch(struct rn_ctx *ctx)
 {
 	int16_t ver = ctx->hdr.api_version;
@@ -52,46 +144,12 @@ void rn_h_offset_fetch(struct rn_ctx *ctx)
 		rn_close_conn(ctx, "malformed OffsetFetch request");
 		return;
 	}
-	struct rn_arena *a = &ctx->req->arena;
 	struct rn_offset_fetch_response resp = {0};
-	char *group = rn_ctx_strdup(ctx, rq.group_id);
 	struct rn_gc *gc = rn_groups_lock();
-	struct rn_group *g = gc && group ? rn_gc_group(gc, group) : NULL;
-	if (!gc)
-		resp.error_code = RN_KERR_COORDINATOR_NOT_AVAILABLE;
-	else if (!group || !*group)
-		resp.error_code = RN_KERR_INVALID_GROUP_ID;
-	if (rq.topics_count < 0) { /* all */
-		int cap = g ? g->noffsets : 0;
-		resp.topics = rn_arena_alloc(a, (size_t)(cap + 1) * sizeof(*resp.topics));
-		struct all al = {ctx, &resp, cap};
-		if (g && !resp.error_code)
-			rn_gc_offsets_foreach(g, add_all, &al);
-	} else {
-		resp.topics_count = rq.topics_count;
-		resp.topics =
-		    rn_arena_alloc(a, (size_t)(rq.topics_count + 1) * sizeof(*resp.topics));
-		for (int32_t i = 0; i < rq.topics_count; i++) {
-			struct rn_offset_fetch_request_offset_fetch_request_topic *rt =
-			    &rq.topics[i];
-			char *topic = rn_ctx_strdup(ctx, rt->name);
-			int32_t n =
-			    rt->partition_indexes_count > 0 ? rt->partition_indexes_count : 0;
-			resp.topics[i].name = rt->name;
-			resp.topics[i].partitions_count = n;
-			resp.topics[i].partitions =
-			    rn_arena_alloc(a, (size_t)(n + 1) * sizeof(*resp.topics[i].partitions));
-			for (int32_t j = 0; j < n; j++) {
-				int32_t idx = rt->partition_indexes[j];
-				const struct rn_gc_offset *o =
-				    g && topic ? rn_gc_offset_get(g, topic, idx) : NULL;
-				fill(&resp.topics[i].partitions[j], idx, o, ctx);
-				/* v0-1 have no top-level error: it goes to every partition */
-				if (ver < 2)
-					resp.topics[i].partitions[j].error_code = resp.error_code;
-			}
-		}
-	}
+	if (ver >= 8)
+		fetch_groups(ctx, gc, &rq, &resp);
+	else
+		fetch_group(ctx, gc, ver, rq.group_id, rq.topics, rq.topics_count, &resp);
 	if (gc)
 		rn_groups_unlock();
 	rn_respond_begin(ctx);

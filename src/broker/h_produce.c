@@ -11,6 +11,7 @@
 
 #include "broker/handler.h"
 #include "broker/legacy.h"
+#include "broker/produce_errors.h"
 #include "broker/recompress.h"
 #include "broker/topics.h"
 #include "broker/txns.h"
@@ -40,6 +41,7 @@ struct flush_wait {
 static void finish(struct produce *pr)
 {
 	struct rn_ctx *ctx = pr->ctx;
+	rn__produce_v10_defaults(&pr->resp);
 	rn_respond_begin(ctx);
 	rn_produce_response_encode(&ctx->req->out, ctx->hdr.api_version, &pr->resp);
 	for (int i = 0; i < pr->nheld; i++)
@@ -121,15 +123,15 @@ static void append_one(struct produce *pr, struct rn_topic *t,
 			return;
 		}
 	}
-	struct rn_append_info ai;
+	struct rn_append_info ai = {0};
 	int rc = rn_partition_append(p, pd->records.ptr, (size_t)pd->records.len, &ai);
 	if (locked)
 		rn_txns_unlock();
 	if (rc < 0) {
 		pp->error_code = (int16_t)rn_kerr_from(rc);
-		if (rc == RN_EBADRECORD) {
-			/* The only record refused so far: Kafka's LogValidator wording (its
-			 * RecordError message, which record_errors would carry). */
+		rn__produce_fill_errors(ctx, pp, &ai.record_errors);
+		if (rc == RN_EBADRECORD && pp->error_message.len < 0) {
+			/* Kafka's LogValidator wording for a keyless record on a compacted topic. */
 			char m[400];
 			snprintf(m, sizeof(m),
 				 "Compacted topic cannot accept message without key in topic "

@@ -35,10 +35,16 @@ bool rn_topic_name_valid(const char *name, size_t len)
 	return true;
 }
 
+/* Topic ids (KIP-516) are random UUIDs: any 16 bytes of them hash well. */
+static uint32_t id_hash(const uint8_t id[16])
+{
+	return hash((const char *)id, 16);
+}
+
 static void table_grow(struct rn_broker *b)
 {
 	uint32_t n = b->nbuckets ? b->nbuckets * 2 : 64;
-	struct rn_topic **nb = rn_calloc(n, sizeof(*nb));
+	struct rn_topic **nb = rn_calloc(n, sizeof(*nb)), **ni = rn_calloc(n, sizeof(*ni));
 	for (uint32_t i = 0; i < b->nbuckets; i++) {
 		struct rn_topic *t = b->buckets[i];
 		while (t) {
@@ -46,11 +52,16 @@ static void table_grow(struct rn_broker *b)
 			uint32_t h = hash(t->name, strlen(t->name)) & (n - 1);
 			t->hnext = nb[h];
 			nb[h] = t;
+			h = id_hash(t->id) & (n - 1);
+			t->id_hnext = ni[h];
+			ni[h] = t;
 			t = next;
 		}
 	}
 	rn_free(b->buckets);
+	rn_free(b->id_buckets);
 	b->buckets = nb;
+	b->id_buckets = ni;
 	b->nbuckets = n;
 }
 
@@ -62,6 +73,9 @@ static void table_insert(struct rn_broker *b, struct rn_topic *t)
 	uint32_t h = hash(t->name, strlen(t->name)) & (b->nbuckets - 1);
 	t->hnext = b->buckets[h];
 	b->buckets[h] = t;
+	h = id_hash(t->id) & (b->nbuckets - 1);
+	t->id_hnext = b->id_buckets[h];
+	b->id_buckets[h] = t;
 	b->ntopics++;
 }
 
@@ -78,7 +92,14 @@ static struct rn_topic *table_find(struct rn_broker *b, const char *name, size_t
 
 static void table_remove(struct rn_broker *b, struct rn_topic *t)
 {
-	uint32_t h = hash(t->name, strlen(t->name)) & (b->nbuckets - 1);
+	uint32_t h = id_hash(t->id) & (b->nbuckets - 1);
+	for (struct rn_topic **pp = &b->id_buckets[h]; *pp; pp = &(*pp)->id_hnext) {
+		if (*pp == t) {
+			*pp = t->id_hnext;
+			break;
+		}
+	}
+	h = hash(t->name, strlen(t->name)) & (b->nbuckets - 1);
 	for (struct rn_topic **pp = &b->buckets[h]; *pp; pp = &(*pp)->hnext) {
 		if (*pp == t) {
 			*pp = t->hnext;
@@ -182,7 +203,8 @@ void rn_topics_unload(struct rn_broker *b)
 		}
 	}
 	rn_free(b->buckets);
-	b->buckets = NULL;
+	rn_free(b->id_buckets);
+	b->buckets = b->id_buckets = NULL;
 	b->nbuckets = b->ntopics = 0;
 	pthread_rwlock_unlock(&b->topics_lock);
 }
@@ -191,6 +213,23 @@ struct rn_topic *rn_topic_get(struct rn_broker *b, const char *name, size_t len)
 {
 	pthread_rwlock_rdlock(&b->topics_lock);
 	struct rn_topic *t = table_find(b, name, len);
+	if (t)
+		atomic_fetch_add(&t->refs, 1);
+	pthread_rwlock_unlock(&b->topics_lock);
+	return t;
+}
+
+struct rn_topic *rn_topic_get_by_id(struct rn_broker *b, const uint8_t id[16])
+{
+	static const uint8_t zero[16];
+	if (memcmp(id, zero, 16) == 0)
+		return NULL;
+	pthread_rwlock_rdlock(&b->topics_lock);
+	struct rn_topic *t = NULL;
+	if (b->nbuckets)
+		t = b->id_buckets[id_hash(id) & (b->nbuckets - 1)];
+	while (t && memcmp(t->id, id, 16) != 0)
+		t = t->id_hnext;
 	if (t)
 		atomic_fetch_add(&t->refs, 1);
 	pthread_rwlock_unlock(&b->topics_lock);

@@ -20,6 +20,9 @@ void rn_topics_unload(struct rn_broker *b);
 /* Returns a referenced topic or NULL. name need not be NUL-terminated. */
 struct rn_topic *rn_topic_get(struct rn_broker *b, const char *name, size_t len);
 void rn_topic_put(struct rn_broker *b, struct rn_topic *t);
+/* The topic with this id (KIP-516: Metadata v12, Fetch v13+, DeleteTopics v6), referenced, or
+ * NULL (the zero id names no topic). */
+struct rn_topic *rn_topic_get_by_id(struct rn_broker *b, const uint8_t id[16]);
 
 /* Kafka's rules: 1..249 chars of [a-zA-Z0-9._-], not "." or "..". */
 bool rn_topic_name_valid(const char *name, size_t len);

@@ -211,6 +211,12 @@ static void apply_offsets(struct rn_txn *t)
 	int64_t now = rn_wall_ms();
 	for (int i = 0; i < t->noffsets; i++) {
 		const struct rn_txn_offset *o = &t->offsets[i];
+		/* A topic deleted during the transaction took its offsets with it (Kafka removes
+		 * the pending ones too, handleDeletedPartitions). */
+		struct rn_topic *top = rn_topic_get(S.b, o->topic, strlen(o->topic));
+		if (!top)
+			continue;
+		rn_topic_put(S.b, top);
 		struct rn_gc_offset go = {.offset = o->offset,
 					  .leader_epoch = o->leader_epoch,
 					  .metadata = o->metadata,

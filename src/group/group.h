@@ -82,8 +82,11 @@ struct rn_gc_member {
 	struct rn_gc_member *next;
 };
 
+/* A partition without a commit. Every other value, negative ones included, is a commit. */
+#define RN_GC_NO_OFFSET INT64_MIN
+
 struct rn_gc_offset {
-	int64_t offset; /* -1 = no commit for this partition */
+	int64_t offset; /* RN_GC_NO_OFFSET = no commit for this partition */
 	int32_t leader_epoch;
 	char *metadata;
 	int64_t commit_ts;
@@ -271,6 +274,13 @@ void rn_gc_offsets_foreach(struct rn_group *g,
 int rn_gc_offsets_expire(struct rn_gc *gc, struct rn_group *g, int64_t now,
 			 void (*cb)(struct rn_group *g, const char *topic, int32_t part, void *arg),
 			 void *arg);
+
+/* Deletes every committed offset of topic in g (the topic was deleted); cb is called for each
+ * before. Returns how many there were. */
+int rn_gc_offsets_drop_topic(struct rn_group *g, const char *topic,
+			     void (*cb)(struct rn_group *g, const char *topic, int32_t part,
+					void *arg),
+			     void *arg);
 
 /* True if a member of the group's current protocol subscribes to topic (ConsumerProtocol
  * subscription blobs); OffsetDelete refuses those partitions. */

@@ -1,6 +1,7 @@
 /*
- * Committed offsets of a group: per topic an array indexed by partition (offset -1 = none), and
- * Kafka's expiry rules for offsets.retention.minutes.
+ * Committed offsets of a group: per topic an array indexed by partition (RN_GC_NO_OFFSET =
+ * none), and Kafka's expiry rules for offsets.retention.minutes. Any committed value is kept,
+ * negative ones too: an admin's "reset to earliest" commits -2 and consumers act on it.
  */
 #include <string.h>
 
@@ -34,7 +35,7 @@ static struct rn_gc_topic *find_topic(struct rn_group *g, const char *topic)
 const struct rn_gc_offset *rn_gc_offset_get(struct rn_group *g, const char *topic, int32_t part)
 {
 	struct rn_gc_topic *t = find_topic(g, topic);
-	if (!t || part < 0 || part >= t->nparts || t->parts[part].offset < 0)
+	if (!t || part < 0 || part >= t->nparts || t->parts[part].offset == RN_GC_NO_OFFSET)
 		return NULL;
 	return &t->parts[part];
 }
@@ -57,20 +58,18 @@ static void remove_topic(struct rn_group *g, struct rn_gc_topic *t)
 void rn_gc_offset_set(struct rn_group *g, const char *topic, int32_t part,
 		      const struct rn_gc_offset *o)
 {
-	if (part < 0)
+	if (part < 0 || (o && o->offset == RN_GC_NO_OFFSET))
 		return;
-	if (o && o->offset < 0)
-		o = NULL; /* nothing to resume from: the same as no commit */
 	struct rn_gc_topic *t = find_topic(g, topic);
 	if (!o) {
-		if (!t || part >= t->nparts || t->parts[part].offset < 0)
+		if (!t || part >= t->nparts || t->parts[part].offset == RN_GC_NO_OFFSET)
 			return;
 		rn_free(t->parts[part].metadata);
-		t->parts[part] = (struct rn_gc_offset){.offset = -1};
+		t->parts[part] = (struct rn_gc_offset){.offset = RN_GC_NO_OFFSET};
 		g->noffsets--;
 		bool any = false;
 		for (int32_t i = 0; i < t->nparts && !any; i++)
-			any = t->parts[i].offset >= 0;
+			any = t->parts[i].offset != RN_GC_NO_OFFSET;
 		if (!any)
 			remove_topic(g, t);
 		return;
@@ -84,11 +83,11 @@ void rn_gc_offset_set(struct rn_group *g, const char *topic, int32_t part,
 	if (part >= t->nparts) {
 		t->parts = rn_realloc(t->parts, (size_t)(part + 1) * sizeof(*t->parts));
 		for (int32_t i = t->nparts; i <= part; i++)
-			t->parts[i] = (struct rn_gc_offset){.offset = -1};
+			t->parts[i] = (struct rn_gc_offset){.offset = RN_GC_NO_OFFSET};
 		t->nparts = part + 1;
 	}
 	struct rn_gc_offset *d = &t->parts[part];
-	if (d->offset < 0)
+	if (d->offset == RN_GC_NO_OFFSET)
 		g->noffsets++;
 	char *meta = rn_strdup(o->metadata ? o->metadata : "");
 	rn_free(d->metadata);
@@ -103,7 +102,7 @@ void rn_gc_offsets_foreach(struct rn_group *g,
 {
 	for (struct rn_gc_topic *t = g->topics; t; t = t->next)
 		for (int32_t i = 0; i < t->nparts; i++)
-			if (t->parts[i].offset >= 0)
+			if (t->parts[i].offset != RN_GC_NO_OFFSET)
 				cb(g, t->name, i, &t->parts[i], arg);
 }
 
@@ -124,7 +123,7 @@ int rn_gc_offsets_expire(struct rn_gc *gc, struct rn_group *g, int64_t now,
 		for (int32_t i = t->nparts - 1; i >= 0; i--) {
 			/* Deleting the last partition frees t: read what we need first. */
 			struct rn_gc_offset *o = &t->parts[i];
-			if (o->offset < 0)
+			if (o->offset == RN_GC_NO_OFFSET)
 				continue;
 			int64_t base = consumer ? g->state_ts : o->commit_ts;
 			bool expired = o->expire_ts >= 0
@@ -142,6 +141,27 @@ int rn_gc_offsets_expire(struct rn_gc *gc, struct rn_group *g, int64_t now,
 		rn_free(name);
 		t = next;
 	}
+	return n;
+}
+
+int rn_gc_offsets_drop_topic(struct rn_group *g, const char *topic,
+			     void (*cb)(struct rn_group *g, const char *topic, int32_t part,
+					void *arg),
+			     void *arg)
+{
+	struct rn_gc_topic *t = find_topic(g, topic);
+	if (!t)
+		return 0;
+	int n = 0;
+	for (int32_t i = 0; i < t->nparts; i++) {
+		if (t->parts[i].offset == RN_GC_NO_OFFSET)
+			continue;
+		if (cb)
+			cb(g, topic, i, arg);
+		n++;
+	}
+	g->noffsets -= n;
+	remove_topic(g, t);
 	return n;
 }
 

@@ -660,15 +660,19 @@ int16_t rn_gc_commit_check(struct rn_gc *gc, int64_t now, const char *group, int
 			return RN_KERR_FENCED_INSTANCE_ID;
 	}
 	const char *mid = member_id ? member_id : "";
+	/* Neither a generation nor a member: an admin client or a consumer without group
+	 * management. Once the group has members only they may commit (Kafka's
+	 * validateOffsetCommit for non-transactional commits). */
+	if (generation < 0 && !*mid && !instance_id)
+		return RN_KERR_UNKNOWN_MEMBER_ID;
 	struct rn_gc_member *m = rn_gc_member_find(g, mid);
-	if ((generation >= 0 || *mid || instance_id) && !m)
+	if (!m)
 		return RN_KERR_UNKNOWN_MEMBER_ID;
 	if (generation != g->generation)
 		return RN_KERR_ILLEGAL_GENERATION;
 	if (g->state == RN_GROUP_COMPLETING_REBALANCE)
 		return RN_KERR_REBALANCE_IN_PROGRESS;
-	if (m)
-		m->deadline = now + m->session_ms;
+	m->deadline = now + m->session_ms;
 	*out = g;
 	return RN_KERR_NONE;
 }

@@ -24,6 +24,7 @@
 
 #include "core/iochain.h"
 #include "storage/log_config.h"
+#include "storage/record_errors.h"
 
 struct rn_partition;
 
@@ -54,6 +55,9 @@ struct rn_append_info {
 	int64_t nrecords;
 	bool needs_flush; /* flush_messages reached: ack only after rn_flusher covers it */
 	bool duplicate;   /* an idempotent retry: offsets are the original's, nothing written */
+	/* On a refused append: the records at fault, if the validator knows (Produce v8+).
+	 * The caller zeroes it before the call; rn_partition_append only adds. */
+	struct rn_record_errors record_errors;
 };
 
 /* Appends the record batches in buf[0..len) (a Produce request's records, magic 2). Every

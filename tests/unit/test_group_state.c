@@ -301,8 +301,12 @@ static void test_commit_checks(void **state)
 			 RN_KERR_ILLEGAL_GENERATION);
 	assert_int_equal(rn_gc_commit_check(gc, 0, "g", 1, "zz", NULL, &g),
 			 RN_KERR_UNKNOWN_MEMBER_ID);
+	/* Kafka's validateOffsetCommit: generation -1 without a member id is an admin or a
+	 * simple consumer; once the group has members only members may commit. */
 	assert_int_equal(rn_gc_commit_check(gc, 0, "g", -1, "", NULL, &g),
-			 RN_KERR_ILLEGAL_GENERATION); /* the group has members */
+			 RN_KERR_UNKNOWN_MEMBER_ID);
+	assert_int_equal(rn_gc_commit_check(gc, 0, "g", -1, a, NULL, &g),
+			 RN_KERR_ILLEGAL_GENERATION); /* a member with a stale generation */
 	rn_gc_free(gc);
 }
 
@@ -325,6 +329,23 @@ static void test_offsets_and_expiry(void **state)
 	assert_int_equal(r->offset, 42);
 	assert_string_equal(r->metadata, "meta");
 	assert_null(rn_gc_offset_get(g, "t", 1));
+	assert_int_equal(g->noffsets, 2);
+	/* A negative commit (an admin's reset to earliest: -2) is a commit like any other. */
+	o.offset = -2;
+	rn_gc_offset_set(g, "t", 3, &o);
+	r = rn_gc_offset_get(g, "t", 3);
+	assert_non_null(r);
+	assert_int_equal(r->offset, -2);
+	assert_int_equal(g->noffsets, 2);
+	o.offset = 42;
+	o.commit_ts = 1000;
+	rn_gc_offset_set(g, "t", 3, &o);
+	/* A deleted topic takes its offsets with it; others stay. */
+	rn_gc_offset_set(g, "u", 1, &o);
+	assert_int_equal(g->noffsets, 3);
+	assert_int_equal(rn_gc_offsets_drop_topic(g, "u", NULL, NULL), 1);
+	assert_int_equal(rn_gc_offsets_drop_topic(g, "u", NULL, NULL), 0);
+	assert_null(rn_gc_offset_get(g, "u", 1));
 	assert_int_equal(g->noffsets, 2);
 	int64_t ret = 10080LL * 60000;
 	assert_int_equal(rn_gc_offsets_expire(gc, g, 1000 + ret - 1, NULL, NULL), 0);

@@ -190,12 +190,12 @@ static void test_api_table(void **state)
 	const struct rn_api_info *i = rn_api_info(RN_API_FETCH);
 	assert_non_null(i);
 	assert_string_equal(i->name, "Fetch");
-	assert_int_equal(i->max_version, 12);
+	assert_int_equal(i->max_version, 16);
 	assert_int_equal(i->first_flexible, 12);
 	assert_null(rn_api_info(999));
 	assert_null(rn_api_info(-1));
 	assert_false(rn_api_flexible(RN_API_FETCH, 11));
-	assert_true(rn_api_flexible(RN_API_FETCH, 13)); /* newer than the codec: still flexible */
+	assert_true(rn_api_flexible(RN_API_FETCH, 17)); /* newer than the codec: still flexible */
 	assert_true(rn_api_flexible(RN_API_API_VERSIONS, 3));
 	assert_false(rn_api_flexible(17, 1)); /* unknown to the codec */
 
@@ -204,7 +204,7 @@ static void test_api_table(void **state)
 	struct rn_rd rd;
 	void *out;
 	rn_rd_init(&rd, buf, sizeof(buf), &a);
-	assert_int_equal(rn_request_decode_any(RN_API_FETCH, 13, &rd, &out), RN_EUNSUPPORTED);
+	assert_int_equal(rn_request_decode_any(RN_API_FETCH, 17, &rd, &out), RN_EUNSUPPORTED);
 	assert_null(out);
 	assert_int_equal(rn_request_decode_any(999, 0, &rd, &out), RN_EUNSUPPORTED);
 	rn_arena_free(&a);
@@ -414,6 +414,109 @@ static void test_vector_produce_v3(void **state)
 	rn_arena_free(&a);
 }
 
+/* Produce v9 response (flexible) with one record error: KIP-467's field order. */
+static void test_vector_produce_v9_record_errors(void **state)
+{
+	(void)state;
+	struct rn_produce_response_batch_index_and_error_message re = {3, rn_str_c("bad")};
+	struct rn_produce_response_partition_produce_response p = {0};
+	p.index = 0;
+	p.error_code = 87;
+	p.base_offset = -1;
+	p.log_append_time_ms = -1;
+	p.log_start_offset = -1;
+	p.record_errors = &re;
+	p.record_errors_count = 1;
+	p.error_message = rn_str_c("m");
+	p.current_leader = (struct rn_produce_response_leader_id_and_epoch){-1, -1};
+	struct rn_produce_response_topic_produce_response t = {rn_str_c("t"), &p, 1};
+	struct rn_produce_response r = {0};
+	r.responses = &t;
+	r.responses_count = 1;
+	static const uint8_t want[] = {
+	    0x02, 0x02, 't',                                           /* 1 topic, compact name */
+	    0x02,                                                      /* 1 partition */
+	    0,    0,    0,    0,    0,    87,                          /* index 0, error 87 */
+	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,            /* base offset -1 */
+	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,            /* log append time */
+	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,            /* log start offset */
+	    0x02, 0,    0,    0,    3,    0x04, 'b',  'a',  'd', 0x00, /* [{3, "bad"}] */
+	    0x02, 'm',                                                 /* error message */
+	    0x00,                                                      /* partition tags */
+	    0x00,                                                      /* topic tags */
+	    0,    0,    0,    0,                                       /* throttle */
+	    0x00,                                                      /* response tags */
+	};
+	for (int16_t v = 9; v <= 10; v++) {
+		struct rn_iochain w = {0};
+		rn_produce_response_encode(&w, v, &r);
+		expect_chain(&w, want, sizeof(want));
+	}
+	uint8_t buf[sizeof(want)];
+	memcpy(buf, want, sizeof(buf));
+	struct rn_arena a = {0};
+	struct rn_rd rd;
+	rn_rd_init(&rd, buf, sizeof(buf), &a);
+	struct rn_produce_response d;
+	assert_int_equal(rn_produce_response_decode(&rd, 10, &d), 0);
+	struct rn_produce_response_partition_produce_response *dp =
+	    &d.responses[0].partition_responses[0];
+	assert_int_equal(dp->record_errors_count, 1);
+	assert_int_equal(dp->record_errors[0].batch_index, 3);
+	assert_int_equal(dp->error_message.len, 1);
+	assert_int_equal(dp->current_leader.leader_id, -1);
+	assert_int_equal(d.node_endpoints_count, 0);
+	rn_arena_free(&a);
+}
+
+/* Fetch v15 request as a KIP-903 follower sends it: no ReplicaId, ReplicaState in tag 1, a
+ * topic by id. A tagged struct carries its own (empty) tag buffer: 12 bytes + 1. */
+static void test_vector_fetch_v15_request(void **state)
+{
+	(void)state;
+	static const uint8_t want[] = {
+	    0,    0,    0,    100,                          /* max wait */
+	    0,    0,    0,    1,                            /* min bytes */
+	    0,    0x10, 0,    0,                            /* max bytes 1 MiB */
+	    0,                                              /* read_uncommitted */
+	    0,    0,    0,    0,    0xff, 0xff, 0xff, 0xff, /* session 0, epoch -1 */
+	    0x02,                                           /* 1 topic */
+	    1,    2,    3,    4,    5,    6,    7,    8,
+	    9,    10,   11,   12,   13,   14,   15,   16,   /* id */
+	    0x02,                                           /* 1 part */
+	    0,    0,    0,    0,    0xff, 0xff, 0xff, 0xff, /* partition 0, leader epoch -1 */
+	    0,    0,    0,    0,    0,    0,    0,    42,   /* fetch offset 42 */
+	    0xff, 0xff, 0xff, 0xff,                         /* last fetched epoch */
+	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* log start */
+	    0,    0,    0x10, 0,                            /* partition max bytes */
+	    0x00,                                           /* partition tags */
+	    0x00,                                           /* topic tags */
+	    0x01,                                           /* no forgotten topics */
+	    0x01,                                           /* rack "" */
+	    0x01, 0x01, 0x0d, 0,    0,    0,    3,    0,
+	    0,    0,    0,    0,    0,    0,    9,    0x00, /* tag 1: 13 */
+	};
+	uint8_t buf[sizeof(want)];
+	memcpy(buf, want, sizeof(buf));
+	struct rn_arena a = {0};
+	struct rn_rd rd;
+	rn_rd_init(&rd, buf, sizeof(buf), &a);
+	struct rn_fetch_request d;
+	assert_int_equal(rn_fetch_request_decode(&rd, 15, &d), 0);
+	assert_true(rd.p == rd.end);
+	assert_int_equal(d.replica_id, -1);
+	assert_int_equal(d.replica_state.replica_id, 3);
+	assert_int_equal(d.replica_state.replica_epoch, 9);
+	assert_int_equal(d.topics_count, 1);
+	assert_int_equal(d.topics[0].topic_id.b[15], 16);
+	assert_int_equal(d.topics[0].topic.len, 0);
+	assert_int_equal(d.topics[0].partitions[0].fetch_offset, 42);
+	struct rn_iochain w = {0};
+	rn_fetch_request_encode(&w, 15, &d);
+	expect_chain(&w, want, sizeof(want));
+	rn_arena_free(&a);
+}
+
 /* Fetch v12 response partition with CurrentLeader (tag 1) set: tagged struct bytes. */
 static void test_vector_fetch_v12_tagged(void **state)
 {
@@ -429,8 +532,9 @@ static void test_vector_fetch_v12_tagged(void **state)
 	p.aborted_transactions_count = -1;
 	p.preferred_read_replica = -1;
 	p.records = (struct rn_records){NULL, 0, NULL, 0};
-	struct rn_fetch_response_fetchable_topic_response t = {rn_str_c("t"), &p, 1};
-	struct rn_fetch_response r = {0, 0, 0, &t, 1};
+	struct rn_fetch_response_fetchable_topic_response t = {
+	    .topic = rn_str_c("t"), .partitions = &p, .partitions_count = 1};
+	struct rn_fetch_response r = {.responses = &t, .responses_count = 1};
 	static const uint8_t want[] = {
 	    0,    0,    0,    0, /* throttle */
 	    0,    0,             /* error */
@@ -568,6 +672,8 @@ int main(void)
 	    cmocka_unit_test(test_vector_response_headers),
 	    cmocka_unit_test(test_vector_unknown_key_header),
 	    cmocka_unit_test(test_vector_produce_v3),
+	    cmocka_unit_test(test_vector_produce_v9_record_errors),
+	    cmocka_unit_test(test_vector_fetch_v15_request),
 	    cmocka_unit_test(test_vector_fetch_v12_tagged),
 	    cmocka_unit_test(test_defaults_and_unknown_tags),
 	    cmocka_unit_test(test_huge_counts),

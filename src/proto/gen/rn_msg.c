@@ -113,7 +113,7 @@ static void enc_produce_request(struct rn_iochain *w, int16_t v, const struct rn
 int rn_produce_request_decode(struct rn_rd *rd, int16_t version, struct rn_produce_request *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 9) {
+	if (version < 0 || version > 10) {
 		rd->err = true;
 		return -1;
 	}
@@ -142,16 +142,29 @@ static void init_produce_response_batch_index_and_error_message(struct rn_produc
 	m->batch_index_error_message = RN_STR_NULL;
 }
 
+static void init_produce_response_leader_id_and_epoch(struct rn_produce_response_leader_id_and_epoch *m)
+{
+	m->leader_id = -1;
+	m->leader_epoch = -1;
+}
+
 static void init_produce_response_partition_produce_response(struct rn_produce_response_partition_produce_response *m)
 {
 	m->log_append_time_ms = -1;
 	m->log_start_offset = -1;
 	m->error_message = RN_STR_NULL;
+	init_produce_response_leader_id_and_epoch(&m->current_leader);
 }
 
 static void init_produce_response_topic_produce_response(struct rn_produce_response_topic_produce_response *m)
 {
 	m->name = (struct rn_str){"", 0};
+}
+
+static void init_produce_response_node_endpoint(struct rn_produce_response_node_endpoint *m)
+{
+	m->host = (struct rn_str){"", 0};
+	m->rack = RN_STR_NULL;
 }
 
 static void dec_produce_response_batch_index_and_error_message(struct rn_rd *rd, int16_t v, struct rn_produce_response_batch_index_and_error_message *m)
@@ -173,6 +186,31 @@ static void enc_produce_response_batch_index_and_error_message(struct rn_iochain
 	rn_wr_string(w, m->batch_index_error_message, flex);
 	if (v >= 9)
 		rn_wr_empty_tags(w);
+}
+
+static bool isdef_produce_response_leader_id_and_epoch(const struct rn_produce_response_leader_id_and_epoch *m)
+{
+	return !(m->leader_id != -1 ||
+			 m->leader_epoch != -1);
+}
+
+static void dec_produce_response_leader_id_and_epoch(struct rn_rd *rd, int16_t v, struct rn_produce_response_leader_id_and_epoch *m)
+{
+	(void)v;
+
+	init_produce_response_leader_id_and_epoch(m);
+	m->leader_id = rn_rd_i32(rd);
+	m->leader_epoch = rn_rd_i32(rd);
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_produce_response_leader_id_and_epoch(struct rn_iochain *w, int16_t v, const struct rn_produce_response_leader_id_and_epoch *m)
+{
+	(void)v;
+
+	rn_wr_i32(w, m->leader_id);
+	rn_wr_i32(w, m->leader_epoch);
+	rn_wr_empty_tags(w);
 }
 
 static void dec_produce_response_partition_produce_response(struct rn_rd *rd, int16_t v, struct rn_produce_response_partition_produce_response *m)
@@ -198,8 +236,26 @@ static void dec_produce_response_partition_produce_response(struct rn_rd *rd, in
 	}
 	if (v >= 8)
 		m->error_message = rn_rd_string(rd, flex);
-	if (v >= 9)
-		rn_rd_skip_tags(rd);
+	if (v >= 9) {
+		uint32_t ntags = rn_rd_uvarint(rd);
+		for (uint32_t t = 0; t < ntags && !rd->err; t++) {
+			uint32_t tag = rn_rd_uvarint(rd);
+			struct rn_rd sub;
+			struct rn_rd *td = &sub;
+
+			rn__rd_sub(rd, rn_rd_uvarint(rd), td);
+			switch (tag) {
+			case 0:
+				if (v >= 10)
+					dec_produce_response_leader_id_and_epoch(td, v, &m->current_leader);
+				break;
+			default:
+				break; /* unknown tags are skipped */
+			}
+			if (td->err)
+				rd->err = true;
+		}
+	}
 }
 
 static void enc_produce_response_partition_produce_response(struct rn_iochain *w, int16_t v, const struct rn_produce_response_partition_produce_response *m)
@@ -220,8 +276,20 @@ static void enc_produce_response_partition_produce_response(struct rn_iochain *w
 	}
 	if (v >= 8)
 		rn_wr_string(w, m->error_message, flex);
-	if (v >= 9)
-		rn_wr_empty_tags(w);
+	if (v >= 9) {
+		uint32_t ntags = 0;
+
+		if (v >= 10 && !isdef_produce_response_leader_id_and_epoch(&m->current_leader))
+			ntags++;
+		rn_wr_uvarint(w, ntags);
+		if (v >= 10 && !isdef_produce_response_leader_id_and_epoch(&m->current_leader)) {
+			struct rn_iochain tmp = {0};
+
+			enc_produce_response_leader_id_and_epoch(&tmp, v, &m->current_leader);
+			rn__wr_tagged(w, 0, &tmp);
+			rn_iochain_free(&tmp);
+		}
+	}
 }
 
 static void dec_produce_response_topic_produce_response(struct rn_rd *rd, int16_t v, struct rn_produce_response_topic_produce_response *m)
@@ -255,6 +323,33 @@ static void enc_produce_response_topic_produce_response(struct rn_iochain *w, in
 		rn_wr_empty_tags(w);
 }
 
+static void dec_produce_response_node_endpoint(struct rn_rd *rd, int16_t v, struct rn_produce_response_node_endpoint *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	init_produce_response_node_endpoint(m);
+	m->node_id = rn_rd_i32(rd);
+	m->host = rn_rd_string(rd, flex);
+	if (m->host.len < 0)
+		rd->err = true;
+	m->port = rn_rd_i32(rd);
+	m->rack = rn_rd_string(rd, flex);
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_produce_response_node_endpoint(struct rn_iochain *w, int16_t v, const struct rn_produce_response_node_endpoint *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	rn_wr_i32(w, m->node_id);
+	rn_wr_string(w, rn__str_nonnull(m->host), flex);
+	rn_wr_i32(w, m->port);
+	rn_wr_string(w, m->rack, flex);
+	rn_wr_empty_tags(w);
+}
+
 static void dec_produce_response(struct rn_rd *rd, int16_t v, struct rn_produce_response *m)
 {
 	const bool flex = v >= 9;
@@ -268,8 +363,33 @@ static void dec_produce_response(struct rn_rd *rd, int16_t v, struct rn_produce_
 	}
 	if (v >= 1)
 		m->throttle_time_ms = rn_rd_i32(rd);
-	if (v >= 9)
-		rn_rd_skip_tags(rd);
+	if (v >= 9) {
+		uint32_t ntags = rn_rd_uvarint(rd);
+		for (uint32_t t = 0; t < ntags && !rd->err; t++) {
+			uint32_t tag = rn_rd_uvarint(rd);
+			struct rn_rd sub;
+			struct rn_rd *td = &sub;
+
+			rn__rd_sub(rd, rn_rd_uvarint(rd), td);
+			switch (tag) {
+			case 0:
+				if (v >= 10) {
+					m->node_endpoints_count = rn_rd_count(td, flex);
+					if (m->node_endpoints_count < 0)
+						td->err = true;
+					m->node_endpoints = rn_rd_alloc(td, m->node_endpoints_count, sizeof(*m->node_endpoints));
+					for (int32_t i = 0; i < m->node_endpoints_count && !td->err; i++) {
+						dec_produce_response_node_endpoint(td, v, &m->node_endpoints[i]);
+					}
+				}
+				break;
+			default:
+				break; /* unknown tags are skipped */
+			}
+			if (td->err)
+				rd->err = true;
+		}
+	}
 }
 
 static void enc_produce_response(struct rn_iochain *w, int16_t v, const struct rn_produce_response *m)
@@ -281,14 +401,28 @@ static void enc_produce_response(struct rn_iochain *w, int16_t v, const struct r
 		enc_produce_response_topic_produce_response(w, v, &m->responses[i]);
 	if (v >= 1)
 		rn_wr_i32(w, m->throttle_time_ms);
-	if (v >= 9)
-		rn_wr_empty_tags(w);
+	if (v >= 9) {
+		uint32_t ntags = 0;
+
+		if (v >= 10 && m->node_endpoints_count > 0)
+			ntags++;
+		rn_wr_uvarint(w, ntags);
+		if (v >= 10 && m->node_endpoints_count > 0) {
+			struct rn_iochain tmp = {0};
+
+			rn_wr_count(&tmp, rn__count_nonnull(m->node_endpoints_count), flex);
+			for (int32_t i = 0; i < m->node_endpoints_count; i++)
+				enc_produce_response_node_endpoint(&tmp, v, &m->node_endpoints[i]);
+			rn__wr_tagged(w, 0, &tmp);
+			rn_iochain_free(&tmp);
+		}
+	}
 }
 
 int rn_produce_response_decode(struct rn_rd *rd, int16_t version, struct rn_produce_response *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 9) {
+	if (version < 0 || version > 10) {
 		rd->err = true;
 		return -1;
 	}
@@ -314,6 +448,12 @@ static void any_enc_produce_response(struct rn_iochain *w, int16_t v, const void
 
 /* Fetch */
 
+static void init_fetch_request_replica_state(struct rn_fetch_request_replica_state *m)
+{
+	m->replica_id = -1;
+	m->replica_epoch = -1;
+}
+
 static void init_fetch_request_fetch_partition(struct rn_fetch_request_fetch_partition *m)
 {
 	m->current_leader_epoch = -1;
@@ -335,9 +475,35 @@ static void init_fetch_request(struct rn_fetch_request *m)
 {
 	m->cluster_id = RN_STR_NULL;
 	m->replica_id = -1;
+	init_fetch_request_replica_state(&m->replica_state);
 	m->max_bytes = 0x7fffffff;
 	m->session_epoch = -1;
 	m->rack_id = (struct rn_str){"", 0};
+}
+
+static bool isdef_fetch_request_replica_state(const struct rn_fetch_request_replica_state *m)
+{
+	return !(m->replica_id != -1 ||
+			 m->replica_epoch != -1);
+}
+
+static void dec_fetch_request_replica_state(struct rn_rd *rd, int16_t v, struct rn_fetch_request_replica_state *m)
+{
+	(void)v;
+
+	init_fetch_request_replica_state(m);
+	m->replica_id = rn_rd_i32(rd);
+	m->replica_epoch = rn_rd_i64(rd);
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_fetch_request_replica_state(struct rn_iochain *w, int16_t v, const struct rn_fetch_request_replica_state *m)
+{
+	(void)v;
+
+	rn_wr_i32(w, m->replica_id);
+	rn_wr_i64(w, m->replica_epoch);
+	rn_wr_empty_tags(w);
 }
 
 static void dec_fetch_request_fetch_partition(struct rn_rd *rd, int16_t v, struct rn_fetch_request_fetch_partition *m)
@@ -376,9 +542,13 @@ static void dec_fetch_request_fetch_topic(struct rn_rd *rd, int16_t v, struct rn
 	const bool flex = v >= 12;
 
 	init_fetch_request_fetch_topic(m);
-	m->topic = rn_rd_string(rd, flex);
-	if (m->topic.len < 0)
-		rd->err = true;
+	if (v <= 12) {
+		m->topic = rn_rd_string(rd, flex);
+		if (m->topic.len < 0)
+			rd->err = true;
+	}
+	if (v >= 13)
+		m->topic_id = rn_rd_uuid(rd);
 	m->partitions_count = rn_rd_count(rd, flex);
 	if (m->partitions_count < 0)
 		rd->err = true;
@@ -394,7 +564,10 @@ static void enc_fetch_request_fetch_topic(struct rn_iochain *w, int16_t v, const
 {
 	const bool flex = v >= 12;
 
-	rn_wr_string(w, rn__str_nonnull(m->topic), flex);
+	if (v <= 12)
+		rn_wr_string(w, rn__str_nonnull(m->topic), flex);
+	if (v >= 13)
+		rn_wr_uuid(w, &m->topic_id);
 	rn_wr_count(w, rn__count_nonnull(m->partitions_count), flex);
 	for (int32_t i = 0; i < m->partitions_count; i++)
 		enc_fetch_request_fetch_partition(w, v, &m->partitions[i]);
@@ -407,9 +580,13 @@ static void dec_fetch_request_forgotten_topic(struct rn_rd *rd, int16_t v, struc
 	const bool flex = v >= 12;
 
 	init_fetch_request_forgotten_topic(m);
-	m->topic = rn_rd_string(rd, flex);
-	if (m->topic.len < 0)
-		rd->err = true;
+	if (v <= 12) {
+		m->topic = rn_rd_string(rd, flex);
+		if (m->topic.len < 0)
+			rd->err = true;
+	}
+	if (v >= 13)
+		m->topic_id = rn_rd_uuid(rd);
 	m->partitions_count = rn_rd_count(rd, flex);
 	if (m->partitions_count < 0)
 		rd->err = true;
@@ -425,7 +602,10 @@ static void enc_fetch_request_forgotten_topic(struct rn_iochain *w, int16_t v, c
 {
 	const bool flex = v >= 12;
 
-	rn_wr_string(w, rn__str_nonnull(m->topic), flex);
+	if (v <= 12)
+		rn_wr_string(w, rn__str_nonnull(m->topic), flex);
+	if (v >= 13)
+		rn_wr_uuid(w, &m->topic_id);
 	rn_wr_count(w, rn__count_nonnull(m->partitions_count), flex);
 	for (int32_t i = 0; i < m->partitions_count; i++)
 		rn_wr_i32(w, m->partitions[i]);
@@ -438,7 +618,8 @@ static void dec_fetch_request(struct rn_rd *rd, int16_t v, struct rn_fetch_reque
 	const bool flex = v >= 12;
 
 	init_fetch_request(m);
-	m->replica_id = rn_rd_i32(rd);
+	if (v <= 14)
+		m->replica_id = rn_rd_i32(rd);
 	m->max_wait_ms = rn_rd_i32(rd);
 	m->min_bytes = rn_rd_i32(rd);
 	if (v >= 3)
@@ -482,6 +663,10 @@ static void dec_fetch_request(struct rn_rd *rd, int16_t v, struct rn_fetch_reque
 			case 0:
 				m->cluster_id = rn_rd_string(td, flex);
 				break;
+			case 1:
+				if (v >= 15)
+					dec_fetch_request_replica_state(td, v, &m->replica_state);
+				break;
 			default:
 				break; /* unknown tags are skipped */
 			}
@@ -495,7 +680,8 @@ static void enc_fetch_request(struct rn_iochain *w, int16_t v, const struct rn_f
 {
 	const bool flex = v >= 12;
 
-	rn_wr_i32(w, m->replica_id);
+	if (v <= 14)
+		rn_wr_i32(w, m->replica_id);
 	rn_wr_i32(w, m->max_wait_ms);
 	rn_wr_i32(w, m->min_bytes);
 	if (v >= 3)
@@ -521,6 +707,8 @@ static void enc_fetch_request(struct rn_iochain *w, int16_t v, const struct rn_f
 
 		if (m->cluster_id.len >= 0)
 			ntags++;
+		if (v >= 15 && !isdef_fetch_request_replica_state(&m->replica_state))
+			ntags++;
 		rn_wr_uvarint(w, ntags);
 		if (m->cluster_id.len >= 0) {
 			struct rn_iochain tmp = {0};
@@ -529,13 +717,20 @@ static void enc_fetch_request(struct rn_iochain *w, int16_t v, const struct rn_f
 			rn__wr_tagged(w, 0, &tmp);
 			rn_iochain_free(&tmp);
 		}
+		if (v >= 15 && !isdef_fetch_request_replica_state(&m->replica_state)) {
+			struct rn_iochain tmp = {0};
+
+			enc_fetch_request_replica_state(&tmp, v, &m->replica_state);
+			rn__wr_tagged(w, 1, &tmp);
+			rn_iochain_free(&tmp);
+		}
 	}
 }
 
 int rn_fetch_request_decode(struct rn_rd *rd, int16_t version, struct rn_fetch_request *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 12) {
+	if (version < 0 || version > 16) {
 		rd->err = true;
 		return -1;
 	}
@@ -591,6 +786,12 @@ static void init_fetch_response_partition_data(struct rn_fetch_response_partitio
 static void init_fetch_response_fetchable_topic_response(struct rn_fetch_response_fetchable_topic_response *m)
 {
 	m->topic = (struct rn_str){"", 0};
+}
+
+static void init_fetch_response_node_endpoint(struct rn_fetch_response_node_endpoint *m)
+{
+	m->host = (struct rn_str){"", 0};
+	m->rack = RN_STR_NULL;
 }
 
 static bool isdef_fetch_response_epoch_end_offset(const struct rn_fetch_response_epoch_end_offset *m)
@@ -791,9 +992,13 @@ static void dec_fetch_response_fetchable_topic_response(struct rn_rd *rd, int16_
 	const bool flex = v >= 12;
 
 	init_fetch_response_fetchable_topic_response(m);
-	m->topic = rn_rd_string(rd, flex);
-	if (m->topic.len < 0)
-		rd->err = true;
+	if (v <= 12) {
+		m->topic = rn_rd_string(rd, flex);
+		if (m->topic.len < 0)
+			rd->err = true;
+	}
+	if (v >= 13)
+		m->topic_id = rn_rd_uuid(rd);
 	m->partitions_count = rn_rd_count(rd, flex);
 	if (m->partitions_count < 0)
 		rd->err = true;
@@ -809,12 +1014,42 @@ static void enc_fetch_response_fetchable_topic_response(struct rn_iochain *w, in
 {
 	const bool flex = v >= 12;
 
-	rn_wr_string(w, rn__str_nonnull(m->topic), flex);
+	if (v <= 12)
+		rn_wr_string(w, rn__str_nonnull(m->topic), flex);
+	if (v >= 13)
+		rn_wr_uuid(w, &m->topic_id);
 	rn_wr_count(w, rn__count_nonnull(m->partitions_count), flex);
 	for (int32_t i = 0; i < m->partitions_count; i++)
 		enc_fetch_response_partition_data(w, v, &m->partitions[i]);
 	if (v >= 12)
 		rn_wr_empty_tags(w);
+}
+
+static void dec_fetch_response_node_endpoint(struct rn_rd *rd, int16_t v, struct rn_fetch_response_node_endpoint *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	init_fetch_response_node_endpoint(m);
+	m->node_id = rn_rd_i32(rd);
+	m->host = rn_rd_string(rd, flex);
+	if (m->host.len < 0)
+		rd->err = true;
+	m->port = rn_rd_i32(rd);
+	m->rack = rn_rd_string(rd, flex);
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_fetch_response_node_endpoint(struct rn_iochain *w, int16_t v, const struct rn_fetch_response_node_endpoint *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	rn_wr_i32(w, m->node_id);
+	rn_wr_string(w, rn__str_nonnull(m->host), flex);
+	rn_wr_i32(w, m->port);
+	rn_wr_string(w, m->rack, flex);
+	rn_wr_empty_tags(w);
 }
 
 static void dec_fetch_response(struct rn_rd *rd, int16_t v, struct rn_fetch_response *m)
@@ -834,8 +1069,33 @@ static void dec_fetch_response(struct rn_rd *rd, int16_t v, struct rn_fetch_resp
 	for (int32_t i = 0; i < m->responses_count && !rd->err; i++) {
 		dec_fetch_response_fetchable_topic_response(rd, v, &m->responses[i]);
 	}
-	if (v >= 12)
-		rn_rd_skip_tags(rd);
+	if (v >= 12) {
+		uint32_t ntags = rn_rd_uvarint(rd);
+		for (uint32_t t = 0; t < ntags && !rd->err; t++) {
+			uint32_t tag = rn_rd_uvarint(rd);
+			struct rn_rd sub;
+			struct rn_rd *td = &sub;
+
+			rn__rd_sub(rd, rn_rd_uvarint(rd), td);
+			switch (tag) {
+			case 0:
+				if (v >= 16) {
+					m->node_endpoints_count = rn_rd_count(td, flex);
+					if (m->node_endpoints_count < 0)
+						td->err = true;
+					m->node_endpoints = rn_rd_alloc(td, m->node_endpoints_count, sizeof(*m->node_endpoints));
+					for (int32_t i = 0; i < m->node_endpoints_count && !td->err; i++) {
+						dec_fetch_response_node_endpoint(td, v, &m->node_endpoints[i]);
+					}
+				}
+				break;
+			default:
+				break; /* unknown tags are skipped */
+			}
+			if (td->err)
+				rd->err = true;
+		}
+	}
 }
 
 static void enc_fetch_response(struct rn_iochain *w, int16_t v, const struct rn_fetch_response *m)
@@ -851,14 +1111,28 @@ static void enc_fetch_response(struct rn_iochain *w, int16_t v, const struct rn_
 	rn_wr_count(w, rn__count_nonnull(m->responses_count), flex);
 	for (int32_t i = 0; i < m->responses_count; i++)
 		enc_fetch_response_fetchable_topic_response(w, v, &m->responses[i]);
-	if (v >= 12)
-		rn_wr_empty_tags(w);
+	if (v >= 12) {
+		uint32_t ntags = 0;
+
+		if (v >= 16 && m->node_endpoints_count > 0)
+			ntags++;
+		rn_wr_uvarint(w, ntags);
+		if (v >= 16 && m->node_endpoints_count > 0) {
+			struct rn_iochain tmp = {0};
+
+			rn_wr_count(&tmp, rn__count_nonnull(m->node_endpoints_count), flex);
+			for (int32_t i = 0; i < m->node_endpoints_count; i++)
+				enc_fetch_response_node_endpoint(&tmp, v, &m->node_endpoints[i]);
+			rn__wr_tagged(w, 0, &tmp);
+			rn_iochain_free(&tmp);
+		}
+	}
 }
 
 int rn_fetch_response_decode(struct rn_rd *rd, int16_t version, struct rn_fetch_response *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 12) {
+	if (version < 0 || version > 16) {
 		rd->err = true;
 		return -1;
 	}
@@ -1637,7 +1911,7 @@ static void enc_offset_commit_request(struct rn_iochain *w, int16_t v, const str
 int rn_offset_commit_request_decode(struct rn_rd *rd, int16_t version, struct rn_offset_commit_request *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 8) {
+	if (version < 0 || version > 9) {
 		rd->err = true;
 		return -1;
 	}
@@ -1746,7 +2020,7 @@ static void enc_offset_commit_response(struct rn_iochain *w, int16_t v, const st
 int rn_offset_commit_response_decode(struct rn_rd *rd, int16_t version, struct rn_offset_commit_response *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 8) {
+	if (version < 0 || version > 9) {
 		rd->err = true;
 		return -1;
 	}
@@ -1785,6 +2059,8 @@ static void init_offset_fetch_request_offset_fetch_request_topics(struct rn_offs
 static void init_offset_fetch_request_offset_fetch_request_group(struct rn_offset_fetch_request_offset_fetch_request_group *m)
 {
 	m->group_id = (struct rn_str){"", 0};
+	m->member_id = RN_STR_NULL;
+	m->member_epoch = -1;
 }
 
 static void init_offset_fetch_request(struct rn_offset_fetch_request *m)
@@ -1862,6 +2138,10 @@ static void dec_offset_fetch_request_offset_fetch_request_group(struct rn_rd *rd
 	m->group_id = rn_rd_string(rd, flex);
 	if (m->group_id.len < 0)
 		rd->err = true;
+	if (v >= 9)
+		m->member_id = rn_rd_string(rd, flex);
+	if (v >= 9)
+		m->member_epoch = rn_rd_i32(rd);
 	m->topics_count = rn_rd_count(rd, flex);
 	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
 	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
@@ -1875,6 +2155,10 @@ static void enc_offset_fetch_request_offset_fetch_request_group(struct rn_iochai
 	const bool flex = true;
 
 	rn_wr_string(w, rn__str_nonnull(m->group_id), flex);
+	if (v >= 9)
+		rn_wr_string(w, m->member_id, flex);
+	if (v >= 9)
+		rn_wr_i32(w, m->member_epoch);
 	rn_wr_count(w, m->topics_count, flex);
 	for (int32_t i = 0; i < m->topics_count; i++)
 		enc_offset_fetch_request_offset_fetch_request_topics(w, v, &m->topics[i]);
@@ -1940,7 +2224,7 @@ static void enc_offset_fetch_request(struct rn_iochain *w, int16_t v, const stru
 int rn_offset_fetch_request_decode(struct rn_rd *rd, int16_t version, struct rn_offset_fetch_request *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 8) {
+	if (version < 0 || version > 9) {
 		rd->err = true;
 		return -1;
 	}
@@ -2193,7 +2477,7 @@ static void enc_offset_fetch_response(struct rn_iochain *w, int16_t v, const str
 int rn_offset_fetch_response_decode(struct rn_rd *rd, int16_t version, struct rn_offset_fetch_response *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 8) {
+	if (version < 0 || version > 9) {
 		rd->err = true;
 		return -1;
 	}
@@ -2441,6 +2725,7 @@ static void init_join_group_request(struct rn_join_group_request *m)
 	m->member_id = (struct rn_str){"", 0};
 	m->group_instance_id = RN_STR_NULL;
 	m->protocol_type = (struct rn_str){"", 0};
+	m->reason = RN_STR_NULL;
 }
 
 static void dec_join_group_request_join_group_request_protocol(struct rn_rd *rd, int16_t v, struct rn_join_group_request_join_group_request_protocol *m)
@@ -2494,6 +2779,8 @@ static void dec_join_group_request(struct rn_rd *rd, int16_t v, struct rn_join_g
 	for (int32_t i = 0; i < m->protocols_count && !rd->err; i++) {
 		dec_join_group_request_join_group_request_protocol(rd, v, &m->protocols[i]);
 	}
+	if (v >= 8)
+		m->reason = rn_rd_string(rd, flex);
 	if (v >= 6)
 		rn_rd_skip_tags(rd);
 }
@@ -2513,6 +2800,8 @@ static void enc_join_group_request(struct rn_iochain *w, int16_t v, const struct
 	rn_wr_count(w, rn__count_nonnull(m->protocols_count), flex);
 	for (int32_t i = 0; i < m->protocols_count; i++)
 		enc_join_group_request_join_group_request_protocol(w, v, &m->protocols[i]);
+	if (v >= 8)
+		rn_wr_string(w, m->reason, flex);
 	if (v >= 6)
 		rn_wr_empty_tags(w);
 }
@@ -2520,7 +2809,7 @@ static void enc_join_group_request(struct rn_iochain *w, int16_t v, const struct
 int rn_join_group_request_decode(struct rn_rd *rd, int16_t version, struct rn_join_group_request *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 7) {
+	if (version < 0 || version > 9) {
 		rd->err = true;
 		return -1;
 	}
@@ -2606,6 +2895,8 @@ static void dec_join_group_response(struct rn_rd *rd, int16_t v, struct rn_join_
 	m->leader = rn_rd_string(rd, flex);
 	if (m->leader.len < 0)
 		rd->err = true;
+	if (v >= 9)
+		m->skip_assignment = rn_rd_bool(rd);
 	m->member_id = rn_rd_string(rd, flex);
 	if (m->member_id.len < 0)
 		rd->err = true;
@@ -2632,6 +2923,8 @@ static void enc_join_group_response(struct rn_iochain *w, int16_t v, const struc
 		rn_wr_string(w, m->protocol_type, flex);
 	rn_wr_string(w, (v >= 7) ? m->protocol_name : rn__str_nonnull(m->protocol_name), flex);
 	rn_wr_string(w, rn__str_nonnull(m->leader), flex);
+	if (v >= 9)
+		rn_wr_bool(w, m->skip_assignment);
 	rn_wr_string(w, rn__str_nonnull(m->member_id), flex);
 	rn_wr_count(w, rn__count_nonnull(m->members_count), flex);
 	for (int32_t i = 0; i < m->members_count; i++)
@@ -2643,7 +2936,7 @@ static void enc_join_group_response(struct rn_iochain *w, int16_t v, const struc
 int rn_join_group_response_decode(struct rn_rd *rd, int16_t version, struct rn_join_group_response *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 7) {
+	if (version < 0 || version > 9) {
 		rd->err = true;
 		return -1;
 	}
@@ -2785,6 +3078,7 @@ static void init_leave_group_request_member_identity(struct rn_leave_group_reque
 {
 	m->member_id = (struct rn_str){"", 0};
 	m->group_instance_id = RN_STR_NULL;
+	m->reason = RN_STR_NULL;
 }
 
 static void init_leave_group_request(struct rn_leave_group_request *m)
@@ -2802,6 +3096,8 @@ static void dec_leave_group_request_member_identity(struct rn_rd *rd, int16_t v,
 	if (m->member_id.len < 0)
 		rd->err = true;
 	m->group_instance_id = rn_rd_string(rd, flex);
+	if (v >= 5)
+		m->reason = rn_rd_string(rd, flex);
 	if (v >= 4)
 		rn_rd_skip_tags(rd);
 }
@@ -2812,6 +3108,8 @@ static void enc_leave_group_request_member_identity(struct rn_iochain *w, int16_
 
 	rn_wr_string(w, rn__str_nonnull(m->member_id), flex);
 	rn_wr_string(w, m->group_instance_id, flex);
+	if (v >= 5)
+		rn_wr_string(w, m->reason, flex);
 	if (v >= 4)
 		rn_wr_empty_tags(w);
 }
@@ -2861,7 +3159,7 @@ static void enc_leave_group_request(struct rn_iochain *w, int16_t v, const struc
 int rn_leave_group_request_decode(struct rn_rd *rd, int16_t version, struct rn_leave_group_request *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 4) {
+	if (version < 0 || version > 5) {
 		rd->err = true;
 		return -1;
 	}
@@ -2955,7 +3253,7 @@ static void enc_leave_group_response(struct rn_iochain *w, int16_t v, const stru
 int rn_leave_group_response_decode(struct rn_rd *rd, int16_t version, struct rn_leave_group_response *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 4) {
+	if (version < 0 || version > 5) {
 		rd->err = true;
 		return -1;
 	}
@@ -4981,6 +5279,16 @@ static void any_enc_offset_for_leader_epoch_response(struct rn_iochain *w, int16
 
 /* AddPartitionsToTxn */
 
+static void init_add_partitions_to_txn_request_add_partitions_to_txn_topics(struct rn_add_partitions_to_txn_request_add_partitions_to_txn_topics *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void init_add_partitions_to_txn_request_add_partitions_to_txn_transaction(struct rn_add_partitions_to_txn_request_add_partitions_to_txn_transaction *m)
+{
+	m->transactional_id = (struct rn_str){"", 0};
+}
+
 static void init_add_partitions_to_txn_request_add_partitions_to_txn_topic(struct rn_add_partitions_to_txn_request_add_partitions_to_txn_topic *m)
 {
 	m->name = (struct rn_str){"", 0};
@@ -4989,6 +5297,72 @@ static void init_add_partitions_to_txn_request_add_partitions_to_txn_topic(struc
 static void init_add_partitions_to_txn_request(struct rn_add_partitions_to_txn_request *m)
 {
 	m->transactional_id = (struct rn_str){"", 0};
+}
+
+static void dec_add_partitions_to_txn_request_add_partitions_to_txn_topics(struct rn_rd *rd, int16_t v, struct rn_add_partitions_to_txn_request_add_partitions_to_txn_topics *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	init_add_partitions_to_txn_request_add_partitions_to_txn_topics(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->partitions_count = rn_rd_count(rd, flex);
+	if (m->partitions_count < 0)
+		rd->err = true;
+	m->partitions = rn_rd_alloc(rd, m->partitions_count, sizeof(*m->partitions));
+	for (int32_t i = 0; i < m->partitions_count && !rd->err; i++) {
+		m->partitions[i] = rn_rd_i32(rd);
+	}
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_add_partitions_to_txn_request_add_partitions_to_txn_topics(struct rn_iochain *w, int16_t v, const struct rn_add_partitions_to_txn_request_add_partitions_to_txn_topics *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partitions_count), flex);
+	for (int32_t i = 0; i < m->partitions_count; i++)
+		rn_wr_i32(w, m->partitions[i]);
+	rn_wr_empty_tags(w);
+}
+
+static void dec_add_partitions_to_txn_request_add_partitions_to_txn_transaction(struct rn_rd *rd, int16_t v, struct rn_add_partitions_to_txn_request_add_partitions_to_txn_transaction *m)
+{
+	const bool flex = true;
+
+	init_add_partitions_to_txn_request_add_partitions_to_txn_transaction(m);
+	m->transactional_id = rn_rd_string(rd, flex);
+	if (m->transactional_id.len < 0)
+		rd->err = true;
+	m->producer_id = rn_rd_i64(rd);
+	m->producer_epoch = rn_rd_i16(rd);
+	m->verify_only = rn_rd_bool(rd);
+	m->topics_count = rn_rd_count(rd, flex);
+	if (m->topics_count < 0)
+		rd->err = true;
+	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+		dec_add_partitions_to_txn_request_add_partitions_to_txn_topics(rd, v, &m->topics[i]);
+	}
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_add_partitions_to_txn_request_add_partitions_to_txn_transaction(struct rn_iochain *w, int16_t v, const struct rn_add_partitions_to_txn_request_add_partitions_to_txn_transaction *m)
+{
+	const bool flex = true;
+
+	rn_wr_string(w, rn__str_nonnull(m->transactional_id), flex);
+	rn_wr_i64(w, m->producer_id);
+	rn_wr_i16(w, m->producer_epoch);
+	rn_wr_bool(w, m->verify_only);
+	rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
+	for (int32_t i = 0; i < m->topics_count; i++)
+		enc_add_partitions_to_txn_request_add_partitions_to_txn_topics(w, v, &m->topics[i]);
+	rn_wr_empty_tags(w);
 }
 
 static void dec_add_partitions_to_txn_request_add_partitions_to_txn_topic(struct rn_rd *rd, int16_t v, struct rn_add_partitions_to_txn_request_add_partitions_to_txn_topic *m)
@@ -5027,17 +5401,32 @@ static void dec_add_partitions_to_txn_request(struct rn_rd *rd, int16_t v, struc
 	const bool flex = v >= 3;
 
 	init_add_partitions_to_txn_request(m);
-	m->transactional_id = rn_rd_string(rd, flex);
-	if (m->transactional_id.len < 0)
-		rd->err = true;
-	m->producer_id = rn_rd_i64(rd);
-	m->producer_epoch = rn_rd_i16(rd);
-	m->topics_count = rn_rd_count(rd, flex);
-	if (m->topics_count < 0)
-		rd->err = true;
-	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
-	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
-		dec_add_partitions_to_txn_request_add_partitions_to_txn_topic(rd, v, &m->topics[i]);
+	if (v >= 4) {
+		m->transactions_count = rn_rd_count(rd, flex);
+		if (m->transactions_count < 0)
+			rd->err = true;
+		m->transactions = rn_rd_alloc(rd, m->transactions_count, sizeof(*m->transactions));
+		for (int32_t i = 0; i < m->transactions_count && !rd->err; i++) {
+			dec_add_partitions_to_txn_request_add_partitions_to_txn_transaction(rd, v, &m->transactions[i]);
+		}
+	}
+	if (v <= 3) {
+		m->transactional_id = rn_rd_string(rd, flex);
+		if (m->transactional_id.len < 0)
+			rd->err = true;
+	}
+	if (v <= 3)
+		m->producer_id = rn_rd_i64(rd);
+	if (v <= 3)
+		m->producer_epoch = rn_rd_i16(rd);
+	if (v <= 3) {
+		m->topics_count = rn_rd_count(rd, flex);
+		if (m->topics_count < 0)
+			rd->err = true;
+		m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+		for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+			dec_add_partitions_to_txn_request_add_partitions_to_txn_topic(rd, v, &m->topics[i]);
+		}
 	}
 	if (v >= 3)
 		rn_rd_skip_tags(rd);
@@ -5047,12 +5436,22 @@ static void enc_add_partitions_to_txn_request(struct rn_iochain *w, int16_t v, c
 {
 	const bool flex = v >= 3;
 
-	rn_wr_string(w, rn__str_nonnull(m->transactional_id), flex);
-	rn_wr_i64(w, m->producer_id);
-	rn_wr_i16(w, m->producer_epoch);
-	rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
-	for (int32_t i = 0; i < m->topics_count; i++)
-		enc_add_partitions_to_txn_request_add_partitions_to_txn_topic(w, v, &m->topics[i]);
+	if (v >= 4) {
+		rn_wr_count(w, rn__count_nonnull(m->transactions_count), flex);
+		for (int32_t i = 0; i < m->transactions_count; i++)
+			enc_add_partitions_to_txn_request_add_partitions_to_txn_transaction(w, v, &m->transactions[i]);
+	}
+	if (v <= 3)
+		rn_wr_string(w, rn__str_nonnull(m->transactional_id), flex);
+	if (v <= 3)
+		rn_wr_i64(w, m->producer_id);
+	if (v <= 3)
+		rn_wr_i16(w, m->producer_epoch);
+	if (v <= 3) {
+		rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
+		for (int32_t i = 0; i < m->topics_count; i++)
+			enc_add_partitions_to_txn_request_add_partitions_to_txn_topic(w, v, &m->topics[i]);
+	}
 	if (v >= 3)
 		rn_wr_empty_tags(w);
 }
@@ -5060,7 +5459,7 @@ static void enc_add_partitions_to_txn_request(struct rn_iochain *w, int16_t v, c
 int rn_add_partitions_to_txn_request_decode(struct rn_rd *rd, int16_t version, struct rn_add_partitions_to_txn_request *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 3) {
+	if (version < 0 || version > 4) {
 		rd->err = true;
 		return -1;
 	}
@@ -5084,9 +5483,95 @@ static void any_enc_add_partitions_to_txn_request(struct rn_iochain *w, int16_t 
 	rn_add_partitions_to_txn_request_encode(w, v, m);
 }
 
+static void init_add_partitions_to_txn_response_add_partitions_to_txn_topic_results(struct rn_add_partitions_to_txn_response_add_partitions_to_txn_topic_results *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void init_add_partitions_to_txn_response_add_partitions_to_txn_result(struct rn_add_partitions_to_txn_response_add_partitions_to_txn_result *m)
+{
+	m->transactional_id = (struct rn_str){"", 0};
+}
+
 static void init_add_partitions_to_txn_response_add_partitions_to_txn_topic_result(struct rn_add_partitions_to_txn_response_add_partitions_to_txn_topic_result *m)
 {
 	m->name = (struct rn_str){"", 0};
+}
+
+static void dec_add_partitions_to_txn_response_add_partitions_to_txn_partition_results(struct rn_rd *rd, int16_t v, struct rn_add_partitions_to_txn_response_add_partitions_to_txn_partition_results *m)
+{
+	(void)v;
+
+	m->partition_index = rn_rd_i32(rd);
+	m->partition_error_code = rn_rd_i16(rd);
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_add_partitions_to_txn_response_add_partitions_to_txn_partition_results(struct rn_iochain *w, int16_t v, const struct rn_add_partitions_to_txn_response_add_partitions_to_txn_partition_results *m)
+{
+	(void)v;
+
+	rn_wr_i32(w, m->partition_index);
+	rn_wr_i16(w, m->partition_error_code);
+	rn_wr_empty_tags(w);
+}
+
+static void dec_add_partitions_to_txn_response_add_partitions_to_txn_topic_results(struct rn_rd *rd, int16_t v, struct rn_add_partitions_to_txn_response_add_partitions_to_txn_topic_results *m)
+{
+	const bool flex = true;
+
+	init_add_partitions_to_txn_response_add_partitions_to_txn_topic_results(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->results_by_partition_count = rn_rd_count(rd, flex);
+	if (m->results_by_partition_count < 0)
+		rd->err = true;
+	m->results_by_partition = rn_rd_alloc(rd, m->results_by_partition_count, sizeof(*m->results_by_partition));
+	for (int32_t i = 0; i < m->results_by_partition_count && !rd->err; i++) {
+		dec_add_partitions_to_txn_response_add_partitions_to_txn_partition_results(rd, v, &m->results_by_partition[i]);
+	}
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_add_partitions_to_txn_response_add_partitions_to_txn_topic_results(struct rn_iochain *w, int16_t v, const struct rn_add_partitions_to_txn_response_add_partitions_to_txn_topic_results *m)
+{
+	const bool flex = true;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->results_by_partition_count), flex);
+	for (int32_t i = 0; i < m->results_by_partition_count; i++)
+		enc_add_partitions_to_txn_response_add_partitions_to_txn_partition_results(w, v, &m->results_by_partition[i]);
+	rn_wr_empty_tags(w);
+}
+
+static void dec_add_partitions_to_txn_response_add_partitions_to_txn_result(struct rn_rd *rd, int16_t v, struct rn_add_partitions_to_txn_response_add_partitions_to_txn_result *m)
+{
+	const bool flex = true;
+
+	init_add_partitions_to_txn_response_add_partitions_to_txn_result(m);
+	m->transactional_id = rn_rd_string(rd, flex);
+	if (m->transactional_id.len < 0)
+		rd->err = true;
+	m->topic_results_count = rn_rd_count(rd, flex);
+	if (m->topic_results_count < 0)
+		rd->err = true;
+	m->topic_results = rn_rd_alloc(rd, m->topic_results_count, sizeof(*m->topic_results));
+	for (int32_t i = 0; i < m->topic_results_count && !rd->err; i++) {
+		dec_add_partitions_to_txn_response_add_partitions_to_txn_topic_results(rd, v, &m->topic_results[i]);
+	}
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_add_partitions_to_txn_response_add_partitions_to_txn_result(struct rn_iochain *w, int16_t v, const struct rn_add_partitions_to_txn_response_add_partitions_to_txn_result *m)
+{
+	const bool flex = true;
+
+	rn_wr_string(w, rn__str_nonnull(m->transactional_id), flex);
+	rn_wr_count(w, rn__count_nonnull(m->topic_results_count), flex);
+	for (int32_t i = 0; i < m->topic_results_count; i++)
+		enc_add_partitions_to_txn_response_add_partitions_to_txn_topic_results(w, v, &m->topic_results[i]);
+	rn_wr_empty_tags(w);
 }
 
 static void dec_add_partitions_to_txn_response_add_partitions_to_txn_partition_result(struct rn_rd *rd, int16_t v, struct rn_add_partitions_to_txn_response_add_partitions_to_txn_partition_result *m)
@@ -5141,12 +5626,25 @@ static void dec_add_partitions_to_txn_response(struct rn_rd *rd, int16_t v, stru
 	const bool flex = v >= 3;
 
 	m->throttle_time_ms = rn_rd_i32(rd);
-	m->results_count = rn_rd_count(rd, flex);
-	if (m->results_count < 0)
-		rd->err = true;
-	m->results = rn_rd_alloc(rd, m->results_count, sizeof(*m->results));
-	for (int32_t i = 0; i < m->results_count && !rd->err; i++) {
-		dec_add_partitions_to_txn_response_add_partitions_to_txn_topic_result(rd, v, &m->results[i]);
+	if (v >= 4)
+		m->error_code = rn_rd_i16(rd);
+	if (v >= 4) {
+		m->results_by_transaction_count = rn_rd_count(rd, flex);
+		if (m->results_by_transaction_count < 0)
+			rd->err = true;
+		m->results_by_transaction = rn_rd_alloc(rd, m->results_by_transaction_count, sizeof(*m->results_by_transaction));
+		for (int32_t i = 0; i < m->results_by_transaction_count && !rd->err; i++) {
+			dec_add_partitions_to_txn_response_add_partitions_to_txn_result(rd, v, &m->results_by_transaction[i]);
+		}
+	}
+	if (v <= 3) {
+		m->results_count = rn_rd_count(rd, flex);
+		if (m->results_count < 0)
+			rd->err = true;
+		m->results = rn_rd_alloc(rd, m->results_count, sizeof(*m->results));
+		for (int32_t i = 0; i < m->results_count && !rd->err; i++) {
+			dec_add_partitions_to_txn_response_add_partitions_to_txn_topic_result(rd, v, &m->results[i]);
+		}
 	}
 	if (v >= 3)
 		rn_rd_skip_tags(rd);
@@ -5157,9 +5655,18 @@ static void enc_add_partitions_to_txn_response(struct rn_iochain *w, int16_t v, 
 	const bool flex = v >= 3;
 
 	rn_wr_i32(w, m->throttle_time_ms);
-	rn_wr_count(w, rn__count_nonnull(m->results_count), flex);
-	for (int32_t i = 0; i < m->results_count; i++)
-		enc_add_partitions_to_txn_response_add_partitions_to_txn_topic_result(w, v, &m->results[i]);
+	if (v >= 4)
+		rn_wr_i16(w, m->error_code);
+	if (v >= 4) {
+		rn_wr_count(w, rn__count_nonnull(m->results_by_transaction_count), flex);
+		for (int32_t i = 0; i < m->results_by_transaction_count; i++)
+			enc_add_partitions_to_txn_response_add_partitions_to_txn_result(w, v, &m->results_by_transaction[i]);
+	}
+	if (v <= 3) {
+		rn_wr_count(w, rn__count_nonnull(m->results_count), flex);
+		for (int32_t i = 0; i < m->results_count; i++)
+			enc_add_partitions_to_txn_response_add_partitions_to_txn_topic_result(w, v, &m->results[i]);
+	}
 	if (v >= 3)
 		rn_wr_empty_tags(w);
 }
@@ -5167,7 +5674,7 @@ static void enc_add_partitions_to_txn_response(struct rn_iochain *w, int16_t v, 
 int rn_add_partitions_to_txn_response_decode(struct rn_rd *rd, int16_t version, struct rn_add_partitions_to_txn_response *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (version < 0 || version > 3) {
+	if (version < 0 || version > 4) {
 		rd->err = true;
 		return -1;
 	}
@@ -7363,7 +7870,7 @@ static void any_enc_describe_cluster_response(struct rn_iochain *w, int16_t v, c
 
 const struct rn__msg_desc rn__msgs[] = {
 	{
-		.info = {0, "Produce", 0, 9, 9},
+		.info = {0, "Produce", 0, 10, 9},
 		.request_size = sizeof(struct rn_produce_request),
 		.response_size = sizeof(struct rn_produce_response),
 		.request_decode = any_dec_produce_request,
@@ -7372,7 +7879,7 @@ const struct rn__msg_desc rn__msgs[] = {
 		.response_encode = any_enc_produce_response,
 	},
 	{
-		.info = {1, "Fetch", 0, 12, 12},
+		.info = {1, "Fetch", 0, 16, 12},
 		.request_size = sizeof(struct rn_fetch_request),
 		.response_size = sizeof(struct rn_fetch_response),
 		.request_decode = any_dec_fetch_request,
@@ -7399,7 +7906,7 @@ const struct rn__msg_desc rn__msgs[] = {
 		.response_encode = any_enc_metadata_response,
 	},
 	{
-		.info = {8, "OffsetCommit", 0, 8, 8},
+		.info = {8, "OffsetCommit", 0, 9, 8},
 		.request_size = sizeof(struct rn_offset_commit_request),
 		.response_size = sizeof(struct rn_offset_commit_response),
 		.request_decode = any_dec_offset_commit_request,
@@ -7408,7 +7915,7 @@ const struct rn__msg_desc rn__msgs[] = {
 		.response_encode = any_enc_offset_commit_response,
 	},
 	{
-		.info = {9, "OffsetFetch", 0, 8, 6},
+		.info = {9, "OffsetFetch", 0, 9, 6},
 		.request_size = sizeof(struct rn_offset_fetch_request),
 		.response_size = sizeof(struct rn_offset_fetch_response),
 		.request_decode = any_dec_offset_fetch_request,
@@ -7426,7 +7933,7 @@ const struct rn__msg_desc rn__msgs[] = {
 		.response_encode = any_enc_find_coordinator_response,
 	},
 	{
-		.info = {11, "JoinGroup", 0, 7, 6},
+		.info = {11, "JoinGroup", 0, 9, 6},
 		.request_size = sizeof(struct rn_join_group_request),
 		.response_size = sizeof(struct rn_join_group_response),
 		.request_decode = any_dec_join_group_request,
@@ -7444,7 +7951,7 @@ const struct rn__msg_desc rn__msgs[] = {
 		.response_encode = any_enc_heartbeat_response,
 	},
 	{
-		.info = {13, "LeaveGroup", 0, 4, 4},
+		.info = {13, "LeaveGroup", 0, 5, 4},
 		.request_size = sizeof(struct rn_leave_group_request),
 		.response_size = sizeof(struct rn_leave_group_response),
 		.request_decode = any_dec_leave_group_request,
@@ -7534,7 +8041,7 @@ const struct rn__msg_desc rn__msgs[] = {
 		.response_encode = any_enc_offset_for_leader_epoch_response,
 	},
 	{
-		.info = {24, "AddPartitionsToTxn", 0, 3, 3},
+		.info = {24, "AddPartitionsToTxn", 0, 4, 3},
 		.request_size = sizeof(struct rn_add_partitions_to_txn_request),
 		.response_size = sizeof(struct rn_add_partitions_to_txn_response),
 		.request_decode = any_dec_add_partitions_to_txn_request,

@@ -54,7 +54,7 @@ enum rn_api_key {
  * default.
  */
 
-/* Produce (key 0), v0-9, flexible v9+ */
+/* Produce (key 0), v0-10, flexible v9+ */
 struct rn_produce_request_partition_produce_data {
 	int32_t index; /* v0+ */
 	struct rn_records records; /* v0+, nullable v0+ */
@@ -79,6 +79,11 @@ struct rn_produce_response_batch_index_and_error_message {
 	struct rn_str batch_index_error_message; /* v8+, nullable v8+, default null */
 };
 
+struct rn_produce_response_leader_id_and_epoch {
+	int32_t leader_id; /* v10+, default -1 */
+	int32_t leader_epoch; /* v10+, default -1 */
+};
+
 struct rn_produce_response_partition_produce_response {
 	int32_t index; /* v0+ */
 	int16_t error_code; /* v0+ */
@@ -88,6 +93,7 @@ struct rn_produce_response_partition_produce_response {
 	struct rn_produce_response_batch_index_and_error_message *record_errors; /* v8+ */
 	int32_t record_errors_count;
 	struct rn_str error_message; /* v8+, nullable v8+, default null */
+	struct rn_produce_response_leader_id_and_epoch current_leader; /* v10+, tag 0 */
 };
 
 struct rn_produce_response_topic_produce_response {
@@ -96,10 +102,19 @@ struct rn_produce_response_topic_produce_response {
 	int32_t partition_responses_count;
 };
 
+struct rn_produce_response_node_endpoint {
+	int32_t node_id; /* v10+ */
+	struct rn_str host; /* v10+ */
+	int32_t port; /* v10+ */
+	struct rn_str rack; /* v10+, nullable v10+, default null */
+};
+
 struct rn_produce_response {
 	struct rn_produce_response_topic_produce_response *responses; /* v0+ */
 	int32_t responses_count;
 	int32_t throttle_time_ms; /* v1+, default 0 */
+	struct rn_produce_response_node_endpoint *node_endpoints; /* v10+, tag 0 */
+	int32_t node_endpoints_count;
 };
 
 int rn_produce_request_decode(struct rn_rd *rd, int16_t version, struct rn_produce_request *out);
@@ -109,7 +124,12 @@ int rn_produce_response_decode(struct rn_rd *rd, int16_t version, struct rn_prod
 void rn_produce_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_produce_response *m);
 
-/* Fetch (key 1), v0-12, flexible v12+ */
+/* Fetch (key 1), v0-16, flexible v12+ */
+struct rn_fetch_request_replica_state {
+	int32_t replica_id; /* v15+, default -1 */
+	int64_t replica_epoch; /* v15+, default -1 */
+};
+
 struct rn_fetch_request_fetch_partition {
 	int32_t partition; /* v0+ */
 	int32_t current_leader_epoch; /* v9+, default -1 */
@@ -121,19 +141,22 @@ struct rn_fetch_request_fetch_partition {
 
 struct rn_fetch_request_fetch_topic {
 	struct rn_str topic; /* v0-12 */
+	struct rn_uuid topic_id; /* v13+ */
 	struct rn_fetch_request_fetch_partition *partitions; /* v0+ */
 	int32_t partitions_count;
 };
 
 struct rn_fetch_request_forgotten_topic {
 	struct rn_str topic; /* v7-12 */
+	struct rn_uuid topic_id; /* v13+ */
 	int32_t *partitions; /* v7+ */
 	int32_t partitions_count;
 };
 
 struct rn_fetch_request {
 	struct rn_str cluster_id; /* v12+, nullable v12+, tag 0, default null */
-	int32_t replica_id; /* v0+, default -1 */
+	int32_t replica_id; /* v0-14, default -1 */
+	struct rn_fetch_request_replica_state replica_state; /* v15+, tag 1 */
 	int32_t max_wait_ms; /* v0+ */
 	int32_t min_bytes; /* v0+ */
 	int32_t max_bytes; /* v3+, default 0x7fffffff */
@@ -184,8 +207,16 @@ struct rn_fetch_response_partition_data {
 
 struct rn_fetch_response_fetchable_topic_response {
 	struct rn_str topic; /* v0-12 */
+	struct rn_uuid topic_id; /* v13+ */
 	struct rn_fetch_response_partition_data *partitions; /* v0+ */
 	int32_t partitions_count;
+};
+
+struct rn_fetch_response_node_endpoint {
+	int32_t node_id; /* v16+ */
+	struct rn_str host; /* v16+ */
+	int32_t port; /* v16+ */
+	struct rn_str rack; /* v16+, nullable v16+, default null */
 };
 
 struct rn_fetch_response {
@@ -194,6 +225,8 @@ struct rn_fetch_response {
 	int32_t session_id; /* v7+, default 0 */
 	struct rn_fetch_response_fetchable_topic_response *responses; /* v0+ */
 	int32_t responses_count;
+	struct rn_fetch_response_node_endpoint *node_endpoints; /* v16+, tag 0 */
+	int32_t node_endpoints_count;
 };
 
 int rn_fetch_request_decode(struct rn_rd *rd, int16_t version, struct rn_fetch_request *out);
@@ -315,7 +348,7 @@ int rn_metadata_response_decode(struct rn_rd *rd, int16_t version, struct rn_met
 void rn_metadata_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_metadata_response *m);
 
-/* OffsetCommit (key 8), v0-8, flexible v8+ */
+/* OffsetCommit (key 8), v0-9, flexible v8+ */
 struct rn_offset_commit_request_offset_commit_request_partition {
 	int32_t partition_index; /* v0+ */
 	int64_t committed_offset; /* v0+ */
@@ -364,7 +397,7 @@ int rn_offset_commit_response_decode(struct rn_rd *rd, int16_t version, struct r
 void rn_offset_commit_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_offset_commit_response *m);
 
-/* OffsetFetch (key 9), v0-8, flexible v6+ */
+/* OffsetFetch (key 9), v0-9, flexible v6+ */
 struct rn_offset_fetch_request_offset_fetch_request_topic {
 	struct rn_str name; /* v0-7 */
 	int32_t *partition_indexes; /* v0-7 */
@@ -379,6 +412,8 @@ struct rn_offset_fetch_request_offset_fetch_request_topics {
 
 struct rn_offset_fetch_request_offset_fetch_request_group {
 	struct rn_str group_id; /* v8+ */
+	struct rn_str member_id; /* v9+, nullable v9+, default null */
+	int32_t member_epoch; /* v9+, default -1 */
 	struct rn_offset_fetch_request_offset_fetch_request_topics *topics; /* v8+, nullable v8+ */
 	int32_t topics_count;
 };
@@ -478,7 +513,7 @@ int rn_find_coordinator_response_decode(struct rn_rd *rd, int16_t version, struc
 void rn_find_coordinator_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_find_coordinator_response *m);
 
-/* JoinGroup (key 11), v0-7, flexible v6+ */
+/* JoinGroup (key 11), v0-9, flexible v6+ */
 struct rn_join_group_request_join_group_request_protocol {
 	struct rn_str name; /* v0+ */
 	struct rn_bytes metadata; /* v0+ */
@@ -493,6 +528,7 @@ struct rn_join_group_request {
 	struct rn_str protocol_type; /* v0+ */
 	struct rn_join_group_request_join_group_request_protocol *protocols; /* v0+ */
 	int32_t protocols_count;
+	struct rn_str reason; /* v8+, nullable v8+, default null */
 };
 
 struct rn_join_group_response_join_group_response_member {
@@ -508,6 +544,7 @@ struct rn_join_group_response {
 	struct rn_str protocol_type; /* v7+, nullable v7+, default null */
 	struct rn_str protocol_name; /* v0+, nullable v7+ */
 	struct rn_str leader; /* v0+ */
+	bool skip_assignment; /* v9+, default false */
 	struct rn_str member_id; /* v0+ */
 	struct rn_join_group_response_join_group_response_member *members; /* v0+ */
 	int32_t members_count;
@@ -540,10 +577,11 @@ int rn_heartbeat_response_decode(struct rn_rd *rd, int16_t version, struct rn_he
 void rn_heartbeat_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_heartbeat_response *m);
 
-/* LeaveGroup (key 13), v0-4, flexible v4+ */
+/* LeaveGroup (key 13), v0-5, flexible v4+ */
 struct rn_leave_group_request_member_identity {
 	struct rn_str member_id; /* v3+ */
 	struct rn_str group_instance_id; /* v3+, nullable v3+, default null */
+	struct rn_str reason; /* v5+, nullable v5+, default null */
 };
 
 struct rn_leave_group_request {
@@ -921,35 +959,72 @@ int rn_offset_for_leader_epoch_response_decode(struct rn_rd *rd, int16_t version
 void rn_offset_for_leader_epoch_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_offset_for_leader_epoch_response *m);
 
-/* AddPartitionsToTxn (key 24), v0-3, flexible v3+ */
+/* AddPartitionsToTxn (key 24), v0-4, flexible v3+ */
+struct rn_add_partitions_to_txn_request_add_partitions_to_txn_topics {
+	struct rn_str name; /* v4+ */
+	int32_t *partitions; /* v4+ */
+	int32_t partitions_count;
+};
+
+struct rn_add_partitions_to_txn_request_add_partitions_to_txn_transaction {
+	struct rn_str transactional_id; /* v4+ */
+	int64_t producer_id; /* v4+ */
+	int16_t producer_epoch; /* v4+ */
+	bool verify_only; /* v4+, default false */
+	struct rn_add_partitions_to_txn_request_add_partitions_to_txn_topics *topics; /* v4+ */
+	int32_t topics_count;
+};
+
 struct rn_add_partitions_to_txn_request_add_partitions_to_txn_topic {
-	struct rn_str name; /* v0+ */
-	int32_t *partitions; /* v0+ */
+	struct rn_str name; /* v0-3 */
+	int32_t *partitions; /* v0-3 */
 	int32_t partitions_count;
 };
 
 struct rn_add_partitions_to_txn_request {
-	struct rn_str transactional_id; /* v0+ */
-	int64_t producer_id; /* v0+ */
-	int16_t producer_epoch; /* v0+ */
-	struct rn_add_partitions_to_txn_request_add_partitions_to_txn_topic *topics; /* v0+ */
+	struct rn_add_partitions_to_txn_request_add_partitions_to_txn_transaction *transactions; /* v4+ */
+	int32_t transactions_count;
+	struct rn_str transactional_id; /* v0-3 */
+	int64_t producer_id; /* v0-3 */
+	int16_t producer_epoch; /* v0-3 */
+	struct rn_add_partitions_to_txn_request_add_partitions_to_txn_topic *topics; /* v0-3 */
 	int32_t topics_count;
 };
 
+struct rn_add_partitions_to_txn_response_add_partitions_to_txn_partition_results {
+	int32_t partition_index; /* v4+ */
+	int16_t partition_error_code; /* v4+ */
+};
+
+struct rn_add_partitions_to_txn_response_add_partitions_to_txn_topic_results {
+	struct rn_str name; /* v4+ */
+	struct rn_add_partitions_to_txn_response_add_partitions_to_txn_partition_results *results_by_partition; /* v4+ */
+	int32_t results_by_partition_count;
+};
+
+struct rn_add_partitions_to_txn_response_add_partitions_to_txn_result {
+	struct rn_str transactional_id; /* v4+ */
+	struct rn_add_partitions_to_txn_response_add_partitions_to_txn_topic_results *topic_results; /* v4+ */
+	int32_t topic_results_count;
+};
+
 struct rn_add_partitions_to_txn_response_add_partitions_to_txn_partition_result {
-	int32_t partition_index; /* v0+ */
-	int16_t partition_error_code; /* v0+ */
+	int32_t partition_index; /* v0-3 */
+	int16_t partition_error_code; /* v0-3 */
 };
 
 struct rn_add_partitions_to_txn_response_add_partitions_to_txn_topic_result {
-	struct rn_str name; /* v0+ */
-	struct rn_add_partitions_to_txn_response_add_partitions_to_txn_partition_result *results; /* v0+ */
+	struct rn_str name; /* v0-3 */
+	struct rn_add_partitions_to_txn_response_add_partitions_to_txn_partition_result *results; /* v0-3 */
 	int32_t results_count;
 };
 
 struct rn_add_partitions_to_txn_response {
 	int32_t throttle_time_ms; /* v0+ */
-	struct rn_add_partitions_to_txn_response_add_partitions_to_txn_topic_result *results; /* v0+ */
+	int16_t error_code; /* v4+, default 0 */
+	struct rn_add_partitions_to_txn_response_add_partitions_to_txn_result *results_by_transaction; /* v4+ */
+	int32_t results_by_transaction_count;
+	struct rn_add_partitions_to_txn_response_add_partitions_to_txn_topic_result *results; /* v0-3 */
 	int32_t results_count;
 };
 
