@@ -131,7 +131,7 @@ static void append_one(struct produce *pr, struct rn_topic *t,
 		pp->error_code = (int16_t)rn_kerr_from(rc);
 		rn__produce_fill_errors(ctx, pp, &ai.record_errors);
 		if (rc == RN_EBADRECORD && pp->error_message.len < 0) {
-			/* Kafka's LogValidator wording for a keyless record on a compacted topic. */
+			/* Kafka's LogValidator wording: a keyless record, compacted topic. */
 			char m[400];
 			snprintf(m, sizeof(m),
 				 "Compacted topic cannot accept message without key in topic "
