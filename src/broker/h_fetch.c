@@ -123,6 +123,18 @@ static void fill_partition(struct fetch *f, struct rn_topic *t,
 		*error = true;
 		return;
 	}
+	/* KIP-320: a client that knows the leader epoch (v9+) is fenced when its epoch is older
+	 * than the partition's and told UNKNOWN_LEADER_EPOCH when it is newer; it refreshes its
+	 * metadata and validates its position. */
+	int32_t epoch = rn_partition_leader_epoch(p);
+	if (fp->current_leader_epoch != -1 && fp->current_leader_epoch != epoch) {
+		pd->error_code = fp->current_leader_epoch < epoch ? RN_KERR_FENCED_LEADER_EPOCH
+								  : RN_KERR_UNKNOWN_LEADER_EPOCH;
+		pd->current_leader.leader_id = f->ctx->b->node_id; /* v12+ leader hint */
+		pd->current_leader.leader_epoch = epoch;
+		*error = true;
+		return;
+	}
 	int64_t room = (int64_t)rq->max_bytes - *total;
 	int64_t limit = fp->partition_max_bytes < room ? fp->partition_max_bytes : room;
 	bool min_one = *total == 0;

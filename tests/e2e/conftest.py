@@ -542,7 +542,7 @@ class RawConn:
 
     @staticmethod
     def fetch_body(topic, partition, offset, max_wait_ms=100, min_bytes=1,
-                   max_bytes=1 << 20, partition_max=1 << 20, version=4):
+                   max_bytes=1 << 20, partition_max=1 << 20, version=4, current_epoch=-1):
         assert version in (4, 10, 11)
         body = i32(-1) + i32(max_wait_ms) + i32(min_bytes) + i32(max_bytes) + i8(0)
         if version >= 7:
@@ -551,7 +551,7 @@ class RawConn:
         def part(p):
             b = i32(p)
             if version >= 9:
-                b += i32(-1)  # current leader epoch
+                b += i32(current_epoch)  # current leader epoch (-1: unknown)
             b += i64(offset)
             if version >= 5:
                 b += i64(-1)  # log start offset (followers only)

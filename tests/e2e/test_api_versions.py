@@ -272,7 +272,7 @@ def fetch_flex(c, version, topic_id, offset, partition=0):
 def test_fetch_v13_to_v16_by_topic_id(broker):
     from conftest import parse_batches
     t = create_topic(broker.bootstrap, unique("f16"), 1)
-    assert advertised(broker.port)[1] == (4, 16)
+    assert advertised(broker.port)[1] == (0, 16)
     with RawConn(broker.port) as c:
         assert c.produce(t, 0, record_batch([(b"k", b"by-id")]))[0] == 0
         tid = metadata_v12(c, [(ZERO_ID, t)])[1][0][2]

@@ -618,6 +618,27 @@ def test_fetch_log_start_offset_follows(broker):
         assert (err, hwm, log_start) == (0, 5, 3)
 
 
+def test_fetch_fenced_by_leader_epoch(make_broker):
+    """Fetch v9+ with a current leader epoch (KIP-320): an older one is FENCED_LEADER_EPOCH, a
+    newer one UNKNOWN_LEADER_EPOCH, the partition's own (Metadata's) or -1 reads."""
+    b = make_broker()
+    t = unique("fetchfence")
+    create_topic(b.bootstrap, t)
+    with RawConn(b.port) as c:
+        produce_n(c, t, 0, 2)
+    b.restart()  # a new leader epoch: 1
+    with RawConn(b.port) as c:
+        for epoch, want in ((0, FENCED_LEADER_EPOCH), (2, UNKNOWN_LEADER_EPOCH), (1, 0),
+                            (-1, 0)):
+            r = c.request(1, 11, RawConn.fetch_body(t, 0, 0, version=11, current_epoch=epoch))
+            r.i32()
+            assert r.i16() == 0
+            r.i32()
+            [(_name, [(_p, err)])] = r.array(lambda r: (r.str(), r.array(
+                lambda r: (r.i32(), r.i16()))))
+            assert err == want, (epoch, err)
+
+
 def test_api_versions_ranges(broker):
     """The ranges of this slice's APIs are Kafka 3.7's."""
     with RawConn(broker.port) as c:
