@@ -267,7 +267,7 @@ def topic():
 
 
 # --------------------------------------------------------------------------------------------
-# Raw Kafka protocol helper (struct based, classic non-flexible encodings)
+# Raw Kafka protocol helper (struct based; classic and flexible encodings)
 # --------------------------------------------------------------------------------------------
 def i8(v): return struct.pack(">b", v)
 def i16(v): return struct.pack(">h", v)
@@ -294,8 +294,8 @@ def karray(items, enc):
     return i32(len(items)) + b"".join(enc(x) for x in items)
 
 
-def zigzag_varint(n):
-    n = (n << 1) ^ (n >> 63)
+def uvarint(n):
+    """Unsigned varint (LEB128), the length prefix of every compact field."""
     out = bytearray()
     while True:
         b = n & 0x7F
@@ -307,7 +307,8 @@ def zigzag_varint(n):
             return bytes(out)
 
 
-def read_zigzag(buf, pos):
+def read_uvarint(buf, pos):
+    """-> (value, position after it)."""
     shift = 0
     res = 0
     while True:
@@ -316,8 +317,36 @@ def read_zigzag(buf, pos):
         res |= (b & 0x7F) << shift
         shift += 7
         if not b & 0x80:
-            break
+            return res, pos
+
+
+def zigzag_varint(n):
+    return uvarint((n << 1) ^ (n >> 63))
+
+
+def read_zigzag(buf, pos):
+    res, pos = read_uvarint(buf, pos)
     return (res >> 1) ^ -(res & 1), pos
+
+
+# Flexible versions (KIP-482): compact strings/bytes/arrays carry length+1 as an unsigned
+# varint (0 for null) and every struct ends in a tag buffer. Written by hand, once, so a
+# mistake made the same way in the generated encoder and decoder still shows in a test.
+TAGS = b"\x00"  # an empty tag buffer
+
+
+def cstr(s):
+    """Compact nullable string (str) or compact nullable bytes (bytes)."""
+    if s is None:
+        return uvarint(0)
+    b = s.encode() if isinstance(s, str) else s
+    return uvarint(len(b) + 1) + b
+
+
+def carray(items, enc):
+    if items is None:
+        return uvarint(0)
+    return uvarint(len(items) + 1) + b"".join(enc(x) for x in items)
 
 
 _CRC32C = []
@@ -360,6 +389,14 @@ def record_batch(records, base_ts=None, attributes=0):
     crc = crc32c(after_crc)
     after_len = i32(0) + i8(2) + struct.pack(">I", crc) + after_crc
     return i64(0) + i32(len(after_len)) + after_len
+
+
+def idempotent_batch(records, pid, epoch, seq):
+    """record_batch(records) from producer (pid, epoch) starting at sequence seq."""
+    b = bytearray(record_batch(records))
+    struct.pack_into(">qhi", b, 43, pid, epoch, seq)
+    struct.pack_into(">I", b, 17, crc32c(bytes(b[21:])))  # the CRC covers the producer fields
+    return bytes(b)
 
 
 def parse_batches(data):
@@ -421,30 +458,63 @@ class Reader:
     def i32(self): return self._u(">i")
     def i64(self): return self._u(">q")
 
-    def str(self):
-        n = self.i16()
-        if n < 0:
-            return None
-        s = self.d[self.p:self.p + n].decode()
-        self.p += n
-        return s
+    # Lengths (negative: null); FlexReader reads them as compact lengths instead.
+    def _str_len(self): return self.i16()
+    def _bytes_len(self): return self.i32()
+    def _array_len(self): return self.i32()
 
-    def bytes(self):
-        n = self.i32()
-        if n < 0:
-            return None
+    def _take(self, n):
         b = self.d[self.p:self.p + n]
         self.p += n
         return b
 
+    def str(self):
+        n = self._str_len()
+        return None if n < 0 else self._take(n).decode()
+
+    def bytes(self):
+        n = self._bytes_len()
+        return None if n < 0 else self._take(n)
+
     def array(self, fn):
-        n = self.i32()
-        if n < 0:
-            return None
-        return [fn(self) for _ in range(n)]
+        n = self._array_len()
+        return None if n < 0 else [fn(self) for _ in range(n)]
 
     def rest(self):
         return self.d[self.p:]
+
+    def done(self):
+        return self.p == len(self.d)
+
+
+class FlexReader(Reader):
+    """A flexible-version body: str/bytes/array are the compact forms (a flexible version
+    has no classic ones), plus uuid and tag buffers."""
+
+    def uvarint(self):
+        v, self.p = read_uvarint(self.d, self.p)
+        return v
+
+    def _compact_len(self):
+        return self.uvarint() - 1
+
+    _str_len = _bytes_len = _array_len = _compact_len
+
+    def uuid(self):
+        return self._take(16)
+
+    def tags(self):
+        """Reads a tag buffer -> {tag: raw bytes}."""
+        out = {}
+        for _ in range(self.uvarint()):
+            tag, size = self.uvarint(), self.uvarint()
+            out[tag] = self._take(size)
+        return out
+
+    def no_tags(self):
+        """Reads a tag buffer that must be empty."""
+        tags = self.tags()
+        assert tags == {}, "unexpected tagged fields %r" % tags
 
 
 class RawConn:
@@ -464,16 +534,19 @@ class RawConn:
         self.close()
 
     @staticmethod
-    def frame(api_key, version, corr, body, client_id="e2e-raw"):
+    def frame(api_key, version, corr, body, client_id="e2e-raw", flexible=False):
+        """Request header v1, or v2 (v1 then a tag buffer) for a flexible version."""
         hdr = i16(api_key) + i16(version) + i32(corr) + kstr(client_id)
+        if flexible:
+            hdr += TAGS
         payload = hdr + body
         return i32(len(payload)) + payload
 
-    def send(self, api_key, version, body, corr=None):
+    def send(self, api_key, version, body, corr=None, flexible=False):
         if corr is None:
             self.corr += 1
             corr = self.corr
-        self.sock.sendall(self.frame(api_key, version, corr, body))
+        self.sock.sendall(self.frame(api_key, version, corr, body, flexible=flexible))
         return corr
 
     def sendraw(self, data):
@@ -499,6 +572,16 @@ class RawConn:
         rc, resp = self.recv()
         assert rc == corr, "correlation id %d != %d" % (rc, corr)
         return Reader(resp)
+
+    def flex_request(self, api_key, version, body):
+        """A flexible version: request header v2; response header v1 (correlation id and an
+        empty tag buffer) -> FlexReader over the body."""
+        corr = self.send(api_key, version, body, flexible=True)
+        rc, resp = self.recv()
+        assert rc == corr, "correlation id %d != %d" % (rc, corr)
+        r = FlexReader(resp)
+        r.no_tags()
+        return r
 
     def closed_by_peer(self, timeout=3.0):
         """True if the peer closes (EOF or reset) within timeout without sending data."""

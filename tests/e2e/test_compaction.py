@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from conftest import (SLOW, RawConn, ck_consumer, ck_producer, crc32c, create_topic, i16, i32,
-                      i64, kcat, kp_consume, record_batch, unique, wait_until)
+from conftest import (SLOW, RawConn, ck_consumer, ck_producer, create_topic, i16, i32,
+                      idempotent_batch, kcat, kp_consume, record_batch, unique, wait_until)
 
 # Fast cleaning: segments roll after 1 s idle, any dirt is worth a clean, the cleaner looks
 # every 100 ms.
@@ -236,15 +236,6 @@ def init_producer_id(conn):
     _throttle, err, pid, epoch = struct.unpack(">ihqh", r.rest()[:16])
     assert err == 0
     return pid, epoch
-
-
-def idempotent_batch(records, pid, epoch, seq):
-    b = bytearray(record_batch(records))
-    b[43:51] = i64(pid)
-    b[51:53] = i16(epoch)
-    b[53:57] = i32(seq)
-    b[17:21] = struct.pack(">I", crc32c(bytes(b[21:])))
-    return bytes(b)
 
 
 def test_idempotent_state_survives_clean(make_broker):

@@ -2,14 +2,13 @@
 retries, also across broker restarts, and librdkafka through a proxy that cuts connections."""
 import select
 import socket
-import struct
 import threading
 import time
 
 import pytest
 
-from conftest import (SLOW, RawConn, Reader, ck_producer, create_topic, crc32c, i16, i32, kstr,
-                      parse_batches, record_batch, unique)
+from conftest import (SLOW, TAGS, RawConn, ck_producer, create_topic, cstr, i16, i32, i64,
+                      idempotent_batch, kstr, parse_batches, record_batch, unique)
 
 OUT_OF_ORDER = 45
 INVALID_EPOCH = 47
@@ -18,10 +17,7 @@ TXN_ID_AUTH_FAILED = 53
 
 def idem_batch(values, pid, epoch, seq):
     """A magic-2 batch of `values` from producer (pid, epoch) starting at sequence seq."""
-    b = bytearray(record_batch([(None, v) for v in values]))
-    struct.pack_into(">qhi", b, 43, pid, epoch, seq)
-    struct.pack_into(">I", b, 17, crc32c(bytes(b[21:])))
-    return bytes(b)
+    return idempotent_batch([(None, v) for v in values], pid, epoch, seq)
 
 
 def init_pid(conn, txn_id=None, version=0):
@@ -55,28 +51,13 @@ def test_init_producer_id_versions(broker):
         assert p1 >= 0 and p2 > p1
     # v3 (flexible: request header v2, compact null transactional id, tag buffers) naming the
     # current (pid, epoch), as a producer recovering with KIP-360 does
-    with socket.create_connection(("127.0.0.1", broker.port), timeout=5 * SLOW) as s:
-        hdr = i16(22) + i16(3) + i32(7) + kstr("raw") + b"\x00"
-        payload = hdr + b"\x00" + i32(60000) + struct.pack(">qh", p2, 0) + b"\x00"
-        s.sendall(i32(len(payload)) + payload)
-        size = struct.unpack(">i", _recv(s, 4))[0]
-        r = Reader(_recv(s, size))
-        assert r.i32() == 7
-        assert r.i8() == 0  # response header v1 tag buffer
+    with RawConn(broker.port) as c:
+        r = c.flex_request(22, 3, cstr(None) + i32(60000) + i64(p2) + i16(0) + TAGS)
         r.i32()
         assert r.i16() == 0
         pid3, epoch3 = r.i64(), r.i16()
         # As Kafka: a non-transactional producer gets a fresh id at epoch 0 (KIP-360 recovery).
         assert pid3 > p2 and epoch3 == 0
-
-
-def _recv(s, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        assert chunk, "connection closed"
-        buf += chunk
-    return buf
 
 
 def test_transactional_id_gets_epochs(broker):
