@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "broker/handler.h"
+#include "broker/leader.h"
 #include "broker/topics.h"
 #include "core/err.h"
 #include "proto/gen/rn_msg.h"
@@ -70,25 +71,18 @@ static void one(struct rn_ctx *ctx, struct rn_topic *t, const struct rn_list_off
 	pr->partition_index = rp->partition_index;
 	if (pr->error_code) /* a duplicate */
 		return;
-	if (!t || rp->partition_index < 0 || rp->partition_index >= t->npart) {
-		pr->error_code = RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+	struct rn_partition *p;
+	pr->error_code = rn_leader_partition(t, rp->partition_index, &p);
+	if (pr->error_code)
 		return;
-	}
-	struct rn_partition *p = t->parts[rp->partition_index].log;
-	if (!p || rn_partition_offline(p)) {
-		pr->error_code = RN_KERR_KAFKA_STORAGE_ERROR;
-		return;
-	}
 	if (ctx->hdr.api_version == 0) {
 		legacy(ctx, p, rp, pr);
 		return;
 	}
-	int32_t cur = rn_partition_leader_epoch(p);
-	if (rp->current_leader_epoch != -1 && rp->current_leader_epoch != cur) {
-		pr->error_code = cur > rp->current_leader_epoch ? RN_KERR_FENCED_LEADER_EPOCH
-								: RN_KERR_UNKNOWN_LEADER_EPOCH;
+	int32_t cur;
+	pr->error_code = rn_leader_epoch_fence(p, rp->current_leader_epoch, &cur);
+	if (pr->error_code)
 		return;
-	}
 	lookup(p, rq->replica_id, rq->isolation_level, rp->timestamp, pr);
 }
 
