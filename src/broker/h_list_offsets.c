@@ -17,11 +17,11 @@
  * v0 answers the legacy offsets array (MaxNumOffsets of segment start offsets, by mtime).
  */
 #include <stdlib.h>
-#include <string.h>
 
 #include "broker/handler.h"
 #include "broker/leader.h"
 #include "broker/topics.h"
+#include "broker/tp.h"
 #include "core/err.h"
 #include "proto/gen/rn_msg.h"
 #include "storage/partition.h"
@@ -88,21 +88,9 @@ static void one(struct rn_ctx *ctx, struct rn_topic *t, const struct rn_list_off
 
 /* Kafka's duplicatePartitions: every (topic, partition) asked for more than once. */
 struct tp_ref {
-	struct rn_str topic;
-	int32_t partition;
+	struct rn_tp tp; /* first: rn_tp_cmp orders these */
 	struct rn_list_offsets_response_list_offsets_partition_response *resp;
 };
-
-static int tp_cmp(const void *a, const void *b)
-{
-	const struct tp_ref *x = a, *y = b;
-	if (x->topic.len != y->topic.len)
-		return x->topic.len < y->topic.len ? -1 : 1;
-	int c = x->topic.len > 0 ? memcmp(x->topic.ptr, y->topic.ptr, (size_t)x->topic.len) : 0;
-	if (c)
-		return c;
-	return x->partition < y->partition ? -1 : x->partition > y->partition;
-}
 
 static void mark_duplicates(struct rn_ctx *ctx, const struct rn_list_offsets_request *rq,
 			    struct rn_list_offsets_response *resp)
@@ -116,12 +104,12 @@ static void mark_duplicates(struct rn_ctx *ctx, const struct rn_list_offsets_req
 	size_t k = 0;
 	for (int32_t i = 0; i < resp->topics_count; i++)
 		for (int32_t j = 0; j < resp->topics[i].partitions_count; j++)
-			v[k++] = (struct tp_ref){rq->topics[i].name,
-						 rq->topics[i].partitions[j].partition_index,
-						 &resp->topics[i].partitions[j]};
-	qsort(v, n, sizeof(*v), tp_cmp);
+			v[k++] = (struct tp_ref){
+			    {rq->topics[i].name, rq->topics[i].partitions[j].partition_index},
+			    &resp->topics[i].partitions[j]};
+	qsort(v, n, sizeof(*v), rn_tp_cmp);
 	for (size_t i = 1; i < n; i++) {
-		if (tp_cmp(&v[i - 1], &v[i]) == 0) {
+		if (rn_tp_cmp(&v[i - 1], &v[i]) == 0) {
 			v[i - 1].resp->error_code = RN_KERR_INVALID_REQUEST;
 			v[i].resp->error_code = RN_KERR_INVALID_REQUEST;
 		}
