@@ -137,6 +137,9 @@ struct rn_partition {
 
 /* Paths: writes "<dir>/<20-digit base><ext>" into buf (PATH_MAX). */
 void rn__seg_path(const struct rn_partition *p, int64_t base, const char *ext, char *buf);
+/* The reverse, for a directory listing: the base of "<20 digits><ext><suffix>" (suffix "" for
+ * a live file, ".swap" and the like for the cleaner's), or -1 for any other name. */
+int64_t rn__seg_name_base(const char *name, const char *ext, const char *suffix);
 
 struct rn_segment *rn__seg_new(int64_t base);
 /* Opens the segment's .log (read-write and created for the active segment) and loads its
