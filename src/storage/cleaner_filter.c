@@ -29,17 +29,7 @@
 
 bool rn__filter_aborted(const struct rn__filter *f, int64_t pid, int64_t offset)
 {
-	/* First entry whose marker is at or after offset; the transaction that holds offset has
-	 * its marker there or later. */
-	uint32_t lo = 0, hi = f->naborted;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (f->aborted[mid].last_offset < offset)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (uint32_t i = lo; i < f->naborted; i++)
+	for (uint32_t i = rn__aborted_from(f->aborted, f->naborted, offset); i < f->naborted; i++)
 		if (f->aborted[i].pid == pid && f->aborted[i].first_offset <= offset)
 			return true;
 	return false;
