@@ -391,9 +391,9 @@ def record_batch(records, base_ts=None, attributes=0):
     return i64(0) + i32(len(after_len)) + after_len
 
 
-def idempotent_batch(records, pid, epoch, seq):
+def idempotent_batch(records, pid, epoch, seq, attributes=0):
     """record_batch(records) from producer (pid, epoch) starting at sequence seq."""
-    b = bytearray(record_batch(records))
+    b = bytearray(record_batch(records, attributes=attributes))
     struct.pack_into(">qhi", b, 43, pid, epoch, seq)
     struct.pack_into(">I", b, 17, crc32c(bytes(b[21:])))  # the CRC covers the producer fields
     return bytes(b)
@@ -600,6 +600,12 @@ class RawConn:
         err = r.i16()
         apis = r.array(lambda r: (r.i16(), r.i16(), r.i16()))
         return err, {k: (lo, hi) for k, lo, hi in (apis or [])}
+
+    def init_producer_id(self, txn_id=None, version=0, timeout_ms=60000):
+        """InitProducerId v0/v1 -> (error_code, producer_id, epoch)."""
+        r = self.request(22, version, kstr(txn_id) + i32(timeout_ms))
+        r.i32()  # throttle
+        return r.i16(), r.i64(), r.i16()
 
     def metadata_v0(self, topics):
         r = self.request(3, 0, karray(topics, kstr))

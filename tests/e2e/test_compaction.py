@@ -3,14 +3,13 @@ after delete.retention.ms, a SIGKILL at random points of cleaning loses nothing,
 and transactions survive a clean, keyless records are refused."""
 import os
 import random
-import struct
 import threading
 import time
 
 import pytest
 
-from conftest import (SLOW, RawConn, ck_consumer, ck_producer, create_topic, i16, i32,
-                      idempotent_batch, kcat, kp_consume, record_batch, unique, wait_until)
+from conftest import (SLOW, RawConn, ck_consumer, ck_producer, create_topic, idempotent_batch,
+                      kcat, kp_consume, record_batch, unique, wait_until)
 
 # Fast cleaning: segments roll after 1 s idle, any dirt is worth a clean, the cleaner looks
 # every 100 ms.
@@ -231,18 +230,12 @@ def test_sigkill_during_cleaning(make_broker):
 
 # ---- idempotence over raw frames ----------------------------------------------------------
 
-def init_producer_id(conn):
-    r = conn.request(22, 0, i16(-1) + i32(60000))  # InitProducerId v0, no transactional id
-    _throttle, err, pid, epoch = struct.unpack(">ihqh", r.rest()[:16])
-    assert err == 0
-    return pid, epoch
-
-
 def test_idempotent_state_survives_clean(make_broker):
     b = make_broker(sets=CLEANER)
     t = create_topic(b.bootstrap, unique("idem"), config=TOPIC_CFG)
     with RawConn(b.port) as c:
-        pid, epoch = init_producer_id(c)
+        err, pid, epoch = c.init_producer_id()
+        assert err == 0
         seq = 0
         for i in range(3):
             recs = [(b"k%d" % k, b"idem%d" % i) for k in range(10)]

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from conftest import (SLOW, TAGS, RawConn, ck_producer, create_topic, cstr, i16, i32, i64,
-                      idempotent_batch, kstr, parse_batches, record_batch, unique)
+                      idempotent_batch, parse_batches, record_batch, unique)
 
 OUT_OF_ORDER = 45
 INVALID_EPOCH = 47
@@ -18,13 +18,6 @@ TXN_ID_AUTH_FAILED = 53
 def idem_batch(values, pid, epoch, seq):
     """A magic-2 batch of `values` from producer (pid, epoch) starting at sequence seq."""
     return idempotent_batch([(None, v) for v in values], pid, epoch, seq)
-
-
-def init_pid(conn, txn_id=None, version=0):
-    """InitProducerId v0/v1 -> (error, producer id, epoch)."""
-    r = conn.request(22, version, kstr(txn_id) + i32(60000))
-    r.i32()  # throttle
-    return r.i16(), r.i64(), r.i16()
 
 
 def fetch_values(port, topic, partition):
@@ -45,8 +38,8 @@ def test_init_producer_id_versions(broker):
     with RawConn(broker.port) as c:
         err, apis = c.api_versions()
         assert apis[22] == (0, 4)
-        e1, p1, ep1 = init_pid(c)
-        e2, p2, ep2 = init_pid(c, version=1)
+        e1, p1, ep1 = c.init_producer_id()
+        e2, p2, ep2 = c.init_producer_id(version=1)
         assert (e1, e2, ep1, ep2) == (0, 0, 0, 0)
         assert p1 >= 0 and p2 > p1
     # v3 (flexible: request header v2, compact null transactional id, tag buffers) naming the
@@ -65,15 +58,15 @@ def test_transactional_id_gets_epochs(broker):
     the same producer id, the next epoch on each init."""
     tid = unique("tx")
     with RawConn(broker.port) as c:
-        err, pid, epoch = init_pid(c, txn_id=tid)
+        err, pid, epoch = c.init_producer_id(txn_id=tid)
         assert (err, epoch) == (0, 0) and pid >= 0
-        assert init_pid(c, txn_id=tid) == (0, pid, 1)
+        assert c.init_producer_id(txn_id=tid) == (0, pid, 1)
 
 
 def test_duplicate_gap_and_epoch(broker):
     t = create_topic(broker.bootstrap, unique("idem-raw"), 1)
     with RawConn(broker.port) as c:
-        _e, pid, epoch = init_pid(c)
+        _e, pid, epoch = c.init_producer_id()
         b0 = idem_batch([b"a", b"b"], pid, epoch, 0)
         assert c.produce(t, 0, b0) == (0, 0)
         # the exact retry: success with the original base offset, nothing appended
@@ -100,7 +93,7 @@ def test_duplicate_across_restart(make_broker, how):
     b = make_broker()
     t = create_topic(b.bootstrap, unique("idem-rs"), 1)
     with RawConn(b.port) as c:
-        _e, pid, epoch = init_pid(c)
+        _e, pid, epoch = c.init_producer_id()
         assert c.produce(t, 0, idem_batch([b"a"], pid, epoch, 0)) == (0, 0)
         last = idem_batch([b"b", b"c"], pid, epoch, 1)
         assert c.produce(t, 0, last) == (0, 1)
@@ -116,7 +109,7 @@ def test_duplicate_across_restart(make_broker, how):
         assert err == OUT_OF_ORDER
         assert c.produce(t, 0, idem_batch([b"d"], pid, epoch, 3)) == (0, 3)
         # producer ids are never handed out twice, not even after SIGKILL
-        _e, pid2, _ep = init_pid(c)
+        _e, pid2, _ep = c.init_producer_id()
         assert pid2 > pid
     assert [v for _o, v in fetch_values(b.port, t, 0)] == [b"a", b"b", b"c", b"d"]
 

@@ -152,11 +152,9 @@ def test_consumer_offsets_bounded_by_cleaner(make_broker):
 
 def init_pid(port, txn_id):
     with RawConn(port) as rc:
-        r = rc.request(22, 1, kstr(txn_id) + i32(60000))
-        r.i32()
-        err, pid, epoch = r.i16(), r.i64(), r.i16()
-        assert err == 0
-        return pid, epoch
+        err, pid, epoch = rc.init_producer_id(txn_id, version=1)
+    assert err == 0
+    return pid, epoch
 
 
 def test_transaction_state_bounded_by_cleaner(make_broker):
