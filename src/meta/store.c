@@ -114,24 +114,7 @@ static int unhex16(const char *s, uint8_t id[16])
 
 static void set_cfg(struct rn_meta_topic *t, const char *key, const char *val)
 {
-	for (int i = 0; i < t->nconfigs; i++) {
-		if (strcmp(t->configs[i].key, key) == 0) {
-			rn_free(t->configs[i].val);
-			if (val) {
-				t->configs[i].val = rn_strdup(val);
-			} else {
-				rn_free(t->configs[i].key);
-				t->configs[i] = t->configs[--t->nconfigs];
-			}
-			return;
-		}
-	}
-	if (!val)
-		return;
-	t->configs = rn_realloc(t->configs, (size_t)(t->nconfigs + 1) * sizeof(*t->configs));
-	t->configs[t->nconfigs].key = rn_strdup(key);
-	t->configs[t->nconfigs].val = rn_strdup(val);
-	t->nconfigs++;
+	rn_cfg_kv_set(&t->configs, &t->nconfigs, key, val);
 }
 
 /* Applies one decoded record to the in-memory state; returns -1 if it makes no sense. */
