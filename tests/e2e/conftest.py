@@ -160,8 +160,13 @@ class Broker:
             raise AssertionError("exit code %r after SIGTERM; stderr:\n%s" % (rc, err[-6000:]))
         return rc
 
-    def restart(self):
-        self.stop_clean()
+    def restart(self, how="clean"):
+        """Stops the broker with stop_clean ("clean") or kill ("sigkill"), then starts it."""
+        if how == "clean":
+            self.stop_clean()
+        else:
+            assert how == "sigkill", how
+            self.kill()
         return self.start()
 
     # admin HTTP
@@ -264,6 +269,15 @@ def _broker_alive_after(request):
 @pytest.fixture
 def topic():
     return unique("t")
+
+
+def free_port():
+    """A local port nothing listens on (bound once, then released)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 # --------------------------------------------------------------------------------------------

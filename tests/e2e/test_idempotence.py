@@ -97,11 +97,7 @@ def test_duplicate_across_restart(make_broker, how):
         assert c.produce(t, 0, idem_batch([b"a"], pid, epoch, 0)) == (0, 0)
         last = idem_batch([b"b", b"c"], pid, epoch, 1)
         assert c.produce(t, 0, last) == (0, 1)
-    if how == "clean":
-        b.stop_clean()
-    else:
-        b.kill()
-    b.start()
+    b.restart(how)
     with RawConn(b.port) as c:
         assert c.produce(t, 0, last) == (0, 1)
         assert c.produce(t, 0, idem_batch([b"a"], pid, epoch, 0)) == (0, 0)

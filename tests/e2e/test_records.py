@@ -144,11 +144,7 @@ def test_delete_records_survives_restart(make_broker, how):
     with RawConn(b.port) as c:
         produce_n(c, t, 0, 8)
         assert delete_records(c, t, [(0, 5)]) == {0: (0, 5)}
-    if how == "clean":
-        b.stop_clean()
-    else:
-        b.kill()
-    b.start()
+    b.restart(how)
     with RawConn(b.port) as c:
         assert list_offsets(c, t, 0, -2)[2] == 5
         assert list_offsets(c, t, 0, -1)[2] == 8
