@@ -187,6 +187,18 @@ class Broker:
         """Value of one Prometheus sample (labels: dict, matched exactly) or None."""
         return metric_value(self.metrics(), name, labels)
 
+    def log_bytes(self, topic, partition=0):
+        """Bytes of the partition's .log files (a file swapped or deleted meanwhile: 0)."""
+        d = self.partition_dir(topic, partition)
+        total = 0
+        for f in os.listdir(d):
+            if f.endswith(".log"):
+                try:
+                    total += os.path.getsize(os.path.join(d, f))
+                except FileNotFoundError:
+                    pass
+        return total
+
     def partition_dir(self, topic, partition):
         return os.path.join(self.data_dir, "%s-%d" % (topic, partition))
 
@@ -457,6 +469,20 @@ def parse_batches(data):
     return out
 
 
+def batch_attrs(data):
+    """[(base offset, attributes)] of each whole batch in a Fetch response's records (a
+    truncated trailing batch is left out, as parse_batches does)."""
+    res = []
+    pos = 0
+    while pos + 61 <= len(data):
+        base, length = struct.unpack_from(">qi", data, pos)
+        if pos + 12 + length > len(data):
+            break
+        res.append((base, struct.unpack_from(">h", data, pos + 21)[0]))
+        pos += 12 + length
+    return res
+
+
 class Reader:
     def __init__(self, data):
         self.d = data
@@ -697,6 +723,28 @@ class RawConn:
             lambda r: (r.i32(), r.i16(), r.i64(), r.i64()))))
         (_t, [(p, err, rts, off)]) = res[0]
         return err, rts, off
+
+
+def raw_fetch_all(port, topic, partition, offset=0):
+    """Fetch v4 from offset to the end -> ([(offset, ts, key, value, headers)], hwm)."""
+    out = []
+    with RawConn(port) as c:
+        while True:
+            err, hwm, recs = c.fetch(topic, partition, offset)
+            assert err == 0, "fetch error %d" % err
+            got = [r for r in parse_batches(recs) if r[0] >= offset]
+            if not got:
+                return out, hwm
+            out.extend(got)
+            offset = got[-1][0] + 1
+
+
+def earliest_offset(port, topic, partition=0):
+    """ListOffsets v1 EARLIEST (-2): the log start offset."""
+    with RawConn(port) as c:
+        err, _ts, off = c.list_offsets(topic, partition, -2)
+    assert err == 0, "list_offsets error %d" % err
+    return off
 
 
 @pytest.fixture

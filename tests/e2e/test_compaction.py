@@ -74,18 +74,6 @@ def read_all(bootstrap, topic, isolation="read_uncommitted", timeout=30.0):
     return out
 
 
-def log_bytes(broker, topic):
-    d = broker.partition_dir(topic, 0)
-    total = 0
-    for f in os.listdir(d):
-        if f.endswith(".log"):
-            try:
-                total += os.path.getsize(os.path.join(d, f))
-            except FileNotFoundError:  # swapped or deleted meanwhile
-                pass
-    return total
-
-
 def cleans(broker):
     return broker.metric("runnel_cleaner_cleans_total") or 0
 
@@ -127,8 +115,8 @@ def test_million_updates_converge(make_broker):
         th.join()
     assert not tail["bad"], tail["bad"][:5]
     # Converged: after the last roll and clean, the log holds about one record per key.
-    wait_until(lambda: log_bytes(b, t) < 2 << 20 and cleans(b) > 0, 60,
-               what="the log to be compacted (%d bytes)" % log_bytes(b, t))
+    wait_until(lambda: b.log_bytes(t) < 2 << 20 and cleans(b) > 0, 60,
+               what="the log to be compacted (%d bytes)" % b.log_bytes(t))
     seen = {}
 
     def converged():

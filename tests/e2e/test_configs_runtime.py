@@ -3,14 +3,13 @@ AlterConfigs and IncrementalAlterConfigs for topics and dynamic broker keys, val
 validate_only, persistence over a restart, effects without a restart (retention, compression),
 and the zstd rule for Fetch below v10."""
 import os
-import struct
 import time
 
 import pytest
 
-from conftest import (SLOW, TAGS, RawConn, carray, create_topic, ck_admin, ck_consume,
-                      ck_produce, cstr, i8, i16, i32, karray, kcat, kp_admin, kp_consume,
-                      kp_producer, kstr, record_batch, unique, wait_until)
+from conftest import (SLOW, TAGS, RawConn, batch_attrs, carray, create_topic, ck_admin,
+                      ck_consume, ck_produce, cstr, earliest_offset, i8, i16, i32, karray, kcat,
+                      kp_admin, kp_consume, kp_producer, kstr, record_batch, unique, wait_until)
 
 # Apache Kafka 3.7's topic configs (LogConfig.configNames at 3.7).
 KAFKA_37_TOPIC_KEYS = {
@@ -289,11 +288,6 @@ def _segments(b, topic):
     return sorted(f for f in os.listdir(d) if f.endswith(".log"))
 
 
-def _earliest(port, topic):
-    with RawConn(port) as c:
-        return c.list_offsets(topic, 0, -2)[2]
-
-
 def _fill_old_segments(b, topic, n=40):
     old = int(time.time() * 1000) - 3600 * 1000
     ck_produce(b.bootstrap, topic, [(None, b"x" * 200, None, old, 0) for _ in range(n)],
@@ -305,11 +299,11 @@ def test_retention_lowered_at_run_time_deletes_segments(make_broker):
     b = make_broker(sets={"log.retention.check.interval.ms": "1000"})
     name = create_topic(b.bootstrap, unique("ret"), config={"segment.bytes": "1024"})
     _fill_old_segments(b, name)
-    assert _earliest(b.port, name) == 0
+    assert earliest_offset(b.port, name) == 0
     a = ck_admin(b.bootstrap)
     ck_alter(a, "topic", name, {"segment.bytes": "1024", "retention.ms": "600000"})
-    wait_until(lambda: _earliest(b.port, name) > 0, timeout=10, what="old segments deleted")
-    start = _earliest(b.port, name)
+    wait_until(lambda: earliest_offset(b.port, name) > 0, timeout=10, what="old segments deleted")
+    start = earliest_offset(b.port, name)
     out = kcat("-b", b.bootstrap, "-C", "-t", name, "-p", "0", "-o", "beginning", "-e", "-q",
                "-f", "%o\n").stdout.decode().split()
     assert out and int(out[0]) == start
@@ -319,21 +313,14 @@ def test_retention_lowered_at_run_time_deletes_segments(make_broker):
     _fill_old_segments(b, other)
     with RawConn(b.port) as c:
         assert incremental_raw(c, BROKER, "1", [("log.retention.ms", SET, "600000")]) == (0, None)
-    wait_until(lambda: _earliest(b.port, other) > 0, timeout=10, what="broker default acts")
+    wait_until(lambda: earliest_offset(b.port, other) > 0, timeout=10, what="broker default acts")
 
 
 def _batch_codecs(port, topic, version=4):
     with RawConn(port) as c:
         err, _hwm, data = c.fetch(topic, 0, 0, version=version)
     assert err == 0, err
-    codecs, pos = [], 0
-    while pos + 61 <= len(data):
-        length = struct.unpack_from(">i", data, pos + 8)[0]
-        if pos + 12 + length > len(data):
-            break
-        codecs.append(struct.unpack_from(">h", data, pos + 21)[0] & 7)
-        pos += 12 + length
-    return codecs
+    return [attrs & 7 for _base, attrs in batch_attrs(data)]
 
 
 def test_compression_type_recompresses_on_append(broker):

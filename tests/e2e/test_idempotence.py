@@ -8,7 +8,7 @@ import time
 import pytest
 
 from conftest import (SLOW, TAGS, RawConn, ck_producer, create_topic, cstr, i16, i32, i64,
-                      idempotent_batch, parse_batches, record_batch, unique)
+                      idempotent_batch, raw_fetch_all, record_batch, unique)
 
 OUT_OF_ORDER = 45
 INVALID_EPOCH = 47
@@ -21,17 +21,8 @@ def idem_batch(values, pid, epoch, seq):
 
 
 def fetch_values(port, topic, partition):
-    out = []
-    offset = 0
-    with RawConn(port) as c:
-        while True:
-            err, _hwm, recs = c.fetch(topic, partition, offset)
-            assert err == 0
-            got = [r for r in parse_batches(recs) if r[0] >= offset]
-            if not got:
-                return out
-            out.extend((r[0], r[3]) for r in got)
-            offset = got[-1][0] + 1
+    """[(offset, value)] of the whole partition."""
+    return [(r[0], r[3]) for r in raw_fetch_all(port, topic, partition)[0]]
 
 
 def test_init_producer_id_versions(broker):
