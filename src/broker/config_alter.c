@@ -40,23 +40,7 @@ static int kvset_find(const struct kvset *s, const char *key)
 /* val NULL removes key. */
 static void kvset_put(struct kvset *s, const char *key, const char *val)
 {
-	int i = kvset_find(s, key);
-	if (i >= 0) {
-		rn_free(s->kv[i].val);
-		if (val) {
-			s->kv[i].val = rn_strdup(val);
-			return;
-		}
-		rn_free(s->kv[i].key);
-		s->kv[i] = s->kv[--s->n];
-		return;
-	}
-	if (!val)
-		return;
-	s->kv = rn_realloc(s->kv, (size_t)(s->n + 1) * sizeof(*s->kv));
-	s->kv[s->n].key = rn_strdup(key);
-	s->kv[s->n].val = rn_strdup(val);
-	s->n++;
+	rn_cfg_kv_set(&s->kv, &s->n, key, val);
 }
 
 static void kvset_copy(struct kvset *s, const struct rn_cfg_kv *kv, int n)

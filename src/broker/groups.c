@@ -109,6 +109,21 @@ int rn_groups_delete(struct rn_group *g)
 	return rc;
 }
 
+/* Writes the tombstones in r (freed), with the group's own when it is left Dead (Kafka drops a
+ * Dead group's metadata in the same batch), and forgets a Dead group only once that is
+ * durable. Returns write_recs' code. */
+static int write_reaping(struct rn_group *g, struct rn_gc_recs *r)
+{
+	bool dead = rn_gc_group_dead(g);
+	if (dead)
+		rn_gc_tombstone_group(g, r);
+	int rc = write_recs(g->id, r);
+	rn_gc_recs_free(r);
+	if (dead && rc == 0)
+		rn_gc_group_remove(S.gc, g);
+	return rc;
+}
+
 /* offsets.retention.minutes: expired offsets get tombstones; an Empty group left with no
  * offsets is Dead and removed, with its metadata tombstone in the same batch, as Kafka's
  * cleanupGroupMetadata does. */
@@ -119,13 +134,7 @@ static void expire_group(struct rn_group *g, void *arg)
 	int n = rn_gc_expire_tombstones(S.gc, g, now, &r);
 	if (n)
 		rn_info("group %s: %d committed offset(s) expired", g->id, n);
-	bool dead = rn_gc_group_dead(g);
-	if (dead)
-		rn_gc_tombstone_group(g, &r);
-	int rc = write_recs(g->id, &r);
-	rn_gc_recs_free(&r);
-	if (dead && rc == 0)
-		rn_gc_group_remove(S.gc, g);
+	write_reaping(g, &r);
 }
 
 static void tombstone_cb(struct rn_group *g, const char *topic, int32_t part, void *arg)
@@ -148,16 +157,10 @@ static void drop_topic_group(struct rn_group *g, void *arg)
 	if (!n)
 		return;
 	d->n += n;
-	bool dead = rn_gc_group_dead(g);
-	if (dead)
-		rn_gc_tombstone_group(g, &r);
-	int rc = write_recs(g->id, &r);
-	rn_gc_recs_free(&r);
+	int rc = write_reaping(g, &r);
 	if (rc < 0)
 		rn_warn("group %s: cannot write tombstones for the offsets of deleted topic %s: %s",
 			g->id, d->topic, rn_strerror(rc));
-	else if (dead)
-		rn_gc_group_remove(S.gc, g);
 }
 
 void rn_groups_topic_deleted(const char *topic)

@@ -14,6 +14,16 @@
 
 enum { RES_TOPIC = 2, RES_BROKER = 4 };
 
+/* One change as config_alter.c takes it: C strings in the request arena, a null value (a
+ * key to unset) as NULL. Both APIs' config entries are a name and a nullable value. */
+static struct rn_cfg_change change(struct rn_ctx *ctx, struct rn_str name, struct rn_str value,
+				   int8_t op)
+{
+	return (struct rn_cfg_change){.key = rn_ctx_strdup(ctx, name),
+				      .val = value.ptr ? rn_ctx_strdup(ctx, value) : NULL,
+				      .op = op};
+}
+
 /* One resource, whichever API it came from. */
 static void alter_resource(struct rn_ctx *ctx, int8_t type, struct rn_str name,
 			   struct rn_cfg_change *ch, int n, bool replace, bool validate_only,
@@ -60,13 +70,9 @@ void rn_h_alter_configs(struct rn_ctx *ctx)
 		r->resource_name = res->resource_name;
 		int nc = res->configs_count > 0 ? res->configs_count : 0;
 		struct rn_cfg_change *ch = rn_arena_alloc(a, (size_t)(nc + 1) * sizeof(*ch));
-		for (int j = 0; j < nc; j++) {
-			ch[j].key = rn_ctx_strdup(ctx, res->configs[j].name);
-			ch[j].val = res->configs[j].value.ptr
-					? rn_ctx_strdup(ctx, res->configs[j].value)
-					: NULL;
-			ch[j].op = RN_CFG_OP_SET;
-		}
+		for (int j = 0; j < nc; j++)
+			ch[j] =
+			    change(ctx, res->configs[j].name, res->configs[j].value, RN_CFG_OP_SET);
 		alter_resource(ctx, res->resource_type, res->resource_name, ch, nc, true,
 			       rq.validate_only, &r->error_code, &r->error_message);
 	}
@@ -97,13 +103,9 @@ void rn_h_incremental_alter_configs(struct rn_ctx *ctx)
 		r->resource_name = res->resource_name;
 		int nc = res->configs_count > 0 ? res->configs_count : 0;
 		struct rn_cfg_change *ch = rn_arena_alloc(a, (size_t)(nc + 1) * sizeof(*ch));
-		for (int j = 0; j < nc; j++) {
-			ch[j].key = rn_ctx_strdup(ctx, res->configs[j].name);
-			ch[j].val = res->configs[j].value.ptr
-					? rn_ctx_strdup(ctx, res->configs[j].value)
-					: NULL;
-			ch[j].op = res->configs[j].config_operation;
-		}
+		for (int j = 0; j < nc; j++)
+			ch[j] = change(ctx, res->configs[j].name, res->configs[j].value,
+				       res->configs[j].config_operation);
 		alter_resource(ctx, res->resource_type, res->resource_name, ch, nc, false,
 			       rq.validate_only, &r->error_code, &r->error_message);
 	}

@@ -10,6 +10,7 @@
  * loop never blocks on fsync.
  */
 #include "broker/handler.h"
+#include "broker/leader.h"
 #include "broker/topics.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -85,15 +86,10 @@ one(struct rn_topic *t, struct rn_str name,
 		pr->error_code = RN_KERR_INVALID_TOPIC_EXCEPTION;
 		return NULL;
 	}
-	if (!t || rp->partition_index < 0 || rp->partition_index >= t->npart) {
-		pr->error_code = RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+	struct rn_partition *p;
+	pr->error_code = rn_leader_partition(t, rp->partition_index, &p);
+	if (pr->error_code)
 		return NULL;
-	}
-	struct rn_partition *p = t->parts[rp->partition_index].log;
-	if (!p || rn_partition_offline(p)) {
-		pr->error_code = RN_KERR_KAFKA_STORAGE_ERROR;
-		return NULL;
-	}
 	if (!t->logcfg.cleanup_delete) {
 		pr->error_code = RN_KERR_POLICY_VIOLATION;
 		return NULL;

@@ -13,35 +13,20 @@
 
 #include "broker/handler.h"
 #include "broker/topics.h"
+#include "broker/tp.h"
 #include "proto/gen/rn_msg.h"
 #include "storage/partition.h"
 
 /* The requested (topic, partition) pairs, sorted, so a request naming many of them costs
  * n log n rather than a scan per partition of the table. */
-struct tp {
-	struct rn_str topic;
-	int32_t partition;
-};
-
 struct collect {
 	struct rn_ctx *ctx;
-	bool all;      /* topics null */
-	struct tp *tp; /* sorted */
+	bool all;         /* topics null */
+	struct rn_tp *tp; /* sorted */
 	size_t ntp;
 	struct rn_describe_log_dirs_response_describe_log_dirs_topic *topics;
 	int32_t n, cap;
 };
-
-static int tp_cmp(const void *a, const void *b)
-{
-	const struct tp *x = a, *y = b;
-	if (x->topic.len != y->topic.len)
-		return x->topic.len < y->topic.len ? -1 : 1;
-	int c = x->topic.len > 0 ? memcmp(x->topic.ptr, y->topic.ptr, (size_t)x->topic.len) : 0;
-	if (c)
-		return c;
-	return x->partition < y->partition ? -1 : x->partition > y->partition;
-}
 
 static void index_request(struct collect *c, const struct rn_describe_log_dirs_request *rq)
 {
@@ -54,16 +39,16 @@ static void index_request(struct collect *c, const struct rn_describe_log_dirs_r
 	for (int32_t i = 0; i < rq->topics_count; i++)
 		for (int32_t j = 0; j < rq->topics[i].partitions_count; j++)
 			c->tp[c->ntp++] =
-			    (struct tp){rq->topics[i].topic, rq->topics[i].partitions[j]};
-	qsort(c->tp, c->ntp, sizeof(*c->tp), tp_cmp);
+			    (struct rn_tp){rq->topics[i].topic, rq->topics[i].partitions[j]};
+	qsort(c->tp, c->ntp, sizeof(*c->tp), rn_tp_cmp);
 }
 
 static bool wanted(const struct collect *c, const char *name, int32_t idx)
 {
 	if (c->all)
 		return true;
-	struct tp key = {rn_str_c(name), idx};
-	return c->ntp && bsearch(&key, c->tp, c->ntp, sizeof(*c->tp), tp_cmp);
+	struct rn_tp key = {rn_str_c(name), idx};
+	return c->ntp && bsearch(&key, c->tp, c->ntp, sizeof(*c->tp), rn_tp_cmp);
 }
 
 /* Under the topic table's read lock: copies what it needs into the request arena. */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "broker/handler.h"
+#include "broker/leader.h"
 #include "broker/legacy.h"
 #include "broker/topics.h"
 #include "broker/waiter.h"
@@ -126,10 +127,9 @@ static void fill_partition(struct fetch *f, struct rn_topic *t,
 	/* KIP-320: a client that knows the leader epoch (v9+) is fenced when its epoch is older
 	 * than the partition's and told UNKNOWN_LEADER_EPOCH when it is newer; it refreshes its
 	 * metadata and validates its position. */
-	int32_t epoch = rn_partition_leader_epoch(p);
-	if (fp->current_leader_epoch != -1 && fp->current_leader_epoch != epoch) {
-		pd->error_code = fp->current_leader_epoch < epoch ? RN_KERR_FENCED_LEADER_EPOCH
-								  : RN_KERR_UNKNOWN_LEADER_EPOCH;
+	int32_t epoch;
+	pd->error_code = rn_leader_epoch_fence(p, fp->current_leader_epoch, &epoch);
+	if (pd->error_code) {
 		pd->current_leader.leader_id = f->ctx->b->node_id; /* v12+ leader hint */
 		pd->current_leader.leader_epoch = epoch;
 		*error = true;

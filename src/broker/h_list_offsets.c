@@ -17,10 +17,11 @@
  * v0 answers the legacy offsets array (MaxNumOffsets of segment start offsets, by mtime).
  */
 #include <stdlib.h>
-#include <string.h>
 
 #include "broker/handler.h"
+#include "broker/leader.h"
 #include "broker/topics.h"
+#include "broker/tp.h"
 #include "core/err.h"
 #include "proto/gen/rn_msg.h"
 #include "storage/partition.h"
@@ -70,45 +71,26 @@ static void one(struct rn_ctx *ctx, struct rn_topic *t, const struct rn_list_off
 	pr->partition_index = rp->partition_index;
 	if (pr->error_code) /* a duplicate */
 		return;
-	if (!t || rp->partition_index < 0 || rp->partition_index >= t->npart) {
-		pr->error_code = RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+	struct rn_partition *p;
+	pr->error_code = rn_leader_partition(t, rp->partition_index, &p);
+	if (pr->error_code)
 		return;
-	}
-	struct rn_partition *p = t->parts[rp->partition_index].log;
-	if (!p || rn_partition_offline(p)) {
-		pr->error_code = RN_KERR_KAFKA_STORAGE_ERROR;
-		return;
-	}
 	if (ctx->hdr.api_version == 0) {
 		legacy(ctx, p, rp, pr);
 		return;
 	}
-	int32_t cur = rn_partition_leader_epoch(p);
-	if (rp->current_leader_epoch != -1 && rp->current_leader_epoch != cur) {
-		pr->error_code = cur > rp->current_leader_epoch ? RN_KERR_FENCED_LEADER_EPOCH
-								: RN_KERR_UNKNOWN_LEADER_EPOCH;
+	int32_t cur;
+	pr->error_code = rn_leader_epoch_fence(p, rp->current_leader_epoch, &cur);
+	if (pr->error_code)
 		return;
-	}
 	lookup(p, rq->replica_id, rq->isolation_level, rp->timestamp, pr);
 }
 
 /* Kafka's duplicatePartitions: every (topic, partition) asked for more than once. */
 struct tp_ref {
-	struct rn_str topic;
-	int32_t partition;
+	struct rn_tp tp; /* first: rn_tp_cmp orders these */
 	struct rn_list_offsets_response_list_offsets_partition_response *resp;
 };
-
-static int tp_cmp(const void *a, const void *b)
-{
-	const struct tp_ref *x = a, *y = b;
-	if (x->topic.len != y->topic.len)
-		return x->topic.len < y->topic.len ? -1 : 1;
-	int c = x->topic.len > 0 ? memcmp(x->topic.ptr, y->topic.ptr, (size_t)x->topic.len) : 0;
-	if (c)
-		return c;
-	return x->partition < y->partition ? -1 : x->partition > y->partition;
-}
 
 static void mark_duplicates(struct rn_ctx *ctx, const struct rn_list_offsets_request *rq,
 			    struct rn_list_offsets_response *resp)
@@ -122,12 +104,12 @@ static void mark_duplicates(struct rn_ctx *ctx, const struct rn_list_offsets_req
 	size_t k = 0;
 	for (int32_t i = 0; i < resp->topics_count; i++)
 		for (int32_t j = 0; j < resp->topics[i].partitions_count; j++)
-			v[k++] = (struct tp_ref){rq->topics[i].name,
-						 rq->topics[i].partitions[j].partition_index,
-						 &resp->topics[i].partitions[j]};
-	qsort(v, n, sizeof(*v), tp_cmp);
+			v[k++] = (struct tp_ref){
+			    {rq->topics[i].name, rq->topics[i].partitions[j].partition_index},
+			    &resp->topics[i].partitions[j]};
+	qsort(v, n, sizeof(*v), rn_tp_cmp);
 	for (size_t i = 1; i < n; i++) {
-		if (tp_cmp(&v[i - 1], &v[i]) == 0) {
+		if (rn_tp_cmp(&v[i - 1], &v[i]) == 0) {
 			v[i - 1].resp->error_code = RN_KERR_INVALID_REQUEST;
 			v[i].resp->error_code = RN_KERR_INVALID_REQUEST;
 		}

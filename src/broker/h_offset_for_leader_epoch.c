@@ -7,6 +7,7 @@
  * is accepted and, as in Kafka 3.7, changes nothing.
  */
 #include "broker/handler.h"
+#include "broker/leader.h"
 #include "broker/topics.h"
 #include "proto/gen/rn_msg.h"
 #include "storage/partition.h"
@@ -18,21 +19,13 @@ static void one(struct rn_topic *t,
 	pr->partition = rp->partition;
 	pr->leader_epoch = -1;
 	pr->end_offset = -1;
-	if (!t || rp->partition < 0 || rp->partition >= t->npart) {
-		pr->error_code = RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+	struct rn_partition *p;
+	int32_t cur;
+	pr->error_code = rn_leader_partition(t, rp->partition, &p);
+	if (!pr->error_code)
+		pr->error_code = rn_leader_epoch_fence(p, rp->current_leader_epoch, &cur);
+	if (pr->error_code)
 		return;
-	}
-	struct rn_partition *p = t->parts[rp->partition].log;
-	if (!p || rn_partition_offline(p)) {
-		pr->error_code = RN_KERR_KAFKA_STORAGE_ERROR;
-		return;
-	}
-	int32_t cur = rn_partition_leader_epoch(p);
-	if (rp->current_leader_epoch != -1 && rp->current_leader_epoch != cur) {
-		pr->error_code = cur > rp->current_leader_epoch ? RN_KERR_FENCED_LEADER_EPOCH
-								: RN_KERR_UNKNOWN_LEADER_EPOCH;
-		return;
-	}
 	rn_partition_epoch_end_offset(p, rp->leader_epoch, &pr->leader_epoch, &pr->end_offset);
 }
 

@@ -292,18 +292,6 @@ int rn_gc_apply(struct rn_gc *gc, int64_t now, const uint8_t *key, int32_t klen,
 	return RN_ECORRUPT; /* a record type we do not know (transactions, KIP-848) */
 }
 
-static void varlong(struct rn_buf *b, int64_t v)
-{
-	uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-	while (z >= 0x80) {
-		uint8_t c = (uint8_t)(z | 0x80);
-		rn_buf_append(b, &c, 1);
-		z >>= 7;
-	}
-	uint8_t c = (uint8_t)z;
-	rn_buf_append(b, &c, 1);
-}
-
 static void finish_batch(struct rn_buf *out, size_t start, int n, int64_t ts)
 {
 	uint8_t *p = out->data + start;
@@ -342,15 +330,15 @@ void rn_gc_batches(struct rn_buf *out, const struct rn_gc_rec *recs, int n, int6
 			rn_buf_reset(&rec);
 			uint8_t attr = 0;
 			rn_buf_append(&rec, &attr, 1);
-			varlong(&rec, 0); /* timestamp delta */
-			varlong(&rec, k); /* offset delta */
-			varlong(&rec, recs[i].klen);
+			rn_record_put_varlong(&rec, 0); /* timestamp delta */
+			rn_record_put_varlong(&rec, k); /* offset delta */
+			rn_record_put_varlong(&rec, recs[i].klen);
 			rn_buf_append(&rec, recs[i].key, (size_t)recs[i].klen);
-			varlong(&rec, recs[i].val ? recs[i].vlen : -1);
+			rn_record_put_varlong(&rec, recs[i].val ? recs[i].vlen : -1);
 			if (recs[i].val && recs[i].vlen > 0)
 				rn_buf_append(&rec, recs[i].val, (size_t)recs[i].vlen);
-			varlong(&rec, 0); /* headers */
-			varlong(out, (int64_t)rec.len);
+			rn_record_put_varlong(&rec, 0); /* headers */
+			rn_record_put_varlong(out, (int64_t)rec.len);
 			rn_buf_append(out, rec.data, rec.len);
 		}
 		finish_batch(out, start, k, ts);

@@ -114,24 +114,7 @@ static int unhex16(const char *s, uint8_t id[16])
 
 static void set_cfg(struct rn_meta_topic *t, const char *key, const char *val)
 {
-	for (int i = 0; i < t->nconfigs; i++) {
-		if (strcmp(t->configs[i].key, key) == 0) {
-			rn_free(t->configs[i].val);
-			if (val) {
-				t->configs[i].val = rn_strdup(val);
-			} else {
-				rn_free(t->configs[i].key);
-				t->configs[i] = t->configs[--t->nconfigs];
-			}
-			return;
-		}
-	}
-	if (!val)
-		return;
-	t->configs = rn_realloc(t->configs, (size_t)(t->nconfigs + 1) * sizeof(*t->configs));
-	t->configs[t->nconfigs].key = rn_strdup(key);
-	t->configs[t->nconfigs].val = rn_strdup(val);
-	t->nconfigs++;
+	rn_cfg_kv_set(&t->configs, &t->nconfigs, key, val);
 }
 
 /* Applies one decoded record to the in-memory state; returns -1 if it makes no sense. */
@@ -209,14 +192,37 @@ static int write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
+/* Appends to the log and fsyncs: a record counts only once it is durable. */
+static int write_synced(struct rn_meta *m, const void *p, size_t n)
+{
+	int rc = write_all(m->fd, p, n);
+	if (rc == 0 && fdatasync(m->fd) < 0)
+		rc = -errno;
+	return rc;
+}
+
+/* Applies framed records this process has just written durably (so no CRC check), so memory
+ * matches the file exactly. Terminates each line in place. */
+static void apply_written(struct rn_meta *m, struct rn_buf *all)
+{
+	char *p = (char *)all->data, *end = p + all->len;
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		*nl = '\0';
+		char *f[4];
+		int n = split_fields(p + 9, f, 4);
+		apply(m, f, n);
+		m->records++;
+		p = nl + 1;
+	}
+}
+
 /* Appends and fsyncs one record; applies it only once it is durable. */
 static int commit(struct rn_meta *m, struct rn_buf *payload)
 {
 	struct rn_buf rec = {0};
 	frame_record(&rec, payload);
-	int rc = write_all(m->fd, rec.data, rec.len);
-	if (rc == 0 && fdatasync(m->fd) < 0)
-		rc = -errno;
+	int rc = write_synced(m, rec.data, rec.len);
 	if (rc < 0) {
 		rn_error("metadata: cannot write %s/runnel-metadata.log: %s", m->dir,
 			 strerror(-rc));
@@ -476,21 +482,9 @@ int rn_meta_topic_create(struct rn_meta *m, const char *name, int32_t partitions
 	t.id[8] = (uint8_t)((t.id[8] & 0x3f) | 0x80);
 	struct rn_buf all = {0};
 	topic_records(&t, &all);
-	rc = write_all(m->fd, all.data, all.len);
-	if (rc == 0 && fdatasync(m->fd) < 0)
-		rc = -errno;
+	rc = write_synced(m, all.data, all.len);
 	if (rc == 0) {
-		/* Replay what was written, so memory matches the file exactly. */
-		char *p = (char *)all.data, *end = p + all.len;
-		while (p < end) {
-			char *nl = memchr(p, '\n', (size_t)(end - p));
-			*nl = '\0';
-			char *f[4];
-			int n = split_fields(p + 9, f, 4);
-			apply(m, f, n);
-			m->records++;
-			p = nl + 1;
-		}
+		apply_written(m, &all);
 		memcpy(id_out, t.id, 16);
 	} else {
 		rn_error("metadata: cannot record topic %s: %s", name, strerror(-rc));
@@ -540,24 +534,13 @@ int rn_meta_topic_set_config(struct rn_meta *m, const char *name, const char *ke
 /* Writes the framed records in all with one write and one fsync, then applies them. */
 static int commit_many(struct rn_meta *m, struct rn_buf *all)
 {
-	int rc = write_all(m->fd, all->data, all->len);
-	if (rc == 0 && fdatasync(m->fd) < 0)
-		rc = -errno;
+	int rc = write_synced(m, all->data, all->len);
 	if (rc < 0) {
 		rn_error("metadata: cannot write %s/runnel-metadata.log: %s", m->dir,
 			 strerror(-rc));
 		return rc;
 	}
-	char *p = (char *)all->data, *end = p + all->len;
-	while (p < end) {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-		*nl = '\0';
-		char *f[4];
-		int n = split_fields(p + 9, f, 4);
-		apply(m, f, n);
-		m->records++;
-		p = nl + 1;
-	}
+	apply_written(m, all);
 	return 0;
 }
 
@@ -666,9 +649,7 @@ int rn_meta_next_producer_id(struct rn_meta *m, int64_t *out)
 		/* Durable before any id of the block is used: a crash never hands one out twice. */
 		struct rn_buf rec = {0};
 		pid_record(m->pid_end + PID_BLOCK, &rec);
-		rc = write_all(m->fd, rec.data, rec.len);
-		if (rc == 0 && fdatasync(m->fd) < 0)
-			rc = -errno;
+		rc = write_synced(m, rec.data, rec.len);
 		rn_buf_free(&rec);
 		if (rc < 0) {
 			rn_error("metadata: cannot record a producer id block: %s", strerror(-rc));

@@ -21,6 +21,11 @@ struct rn_cfg_kv {
 	char *val;
 };
 
+/* In the owned set kv[0..*n) (keys and values heap copies, *kv realloc'ed): sets key to a copy
+ * of val, or removes it when val is NULL. The store keeps its override sets so, and callers
+ * build the sets they hand to rn_meta_*_replace_configs the same way (cfg_kv.c). */
+void rn_cfg_kv_set(struct rn_cfg_kv **kv, int *n, const char *key, const char *val);
+
 struct rn_meta_topic {
 	char *name;
 	uint8_t id[16];

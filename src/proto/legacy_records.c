@@ -241,19 +241,6 @@ struct v2b {
 	int64_t base_ts, max_ts;
 };
 
-static void put_varint(struct rn_buf *b, int64_t v)
-{
-	uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-	uint8_t tmp[10];
-	int k = 0;
-	while (z >= 0x80) {
-		tmp[k++] = (uint8_t)(z | 0x80);
-		z >>= 7;
-	}
-	tmp[k++] = (uint8_t)z;
-	rn_buf_append(b, tmp, (size_t)k);
-}
-
 static size_t varint_len(int64_t v)
 {
 	uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
@@ -290,14 +277,14 @@ static void v2_add(struct v2b *b, int64_t ts, const uint8_t *key, int32_t klen, 
 	if (ts > b->max_ts)
 		b->max_ts = ts;
 	uint8_t zero = 0;
-	put_varint(&b->recs, (int64_t)v2_body_size(b, ts, klen, vlen));
+	rn_record_put_varlong(&b->recs, (int64_t)v2_body_size(b, ts, klen, vlen));
 	rn_buf_append(&b->recs, &zero, 1); /* attributes */
-	put_varint(&b->recs, (int64_t)((uint64_t)ts - (uint64_t)b->base_ts));
-	put_varint(&b->recs, b->n);
-	put_varint(&b->recs, klen);
+	rn_record_put_varlong(&b->recs, (int64_t)((uint64_t)ts - (uint64_t)b->base_ts));
+	rn_record_put_varlong(&b->recs, b->n);
+	rn_record_put_varlong(&b->recs, klen);
 	if (klen > 0)
 		rn_buf_append(&b->recs, key, (size_t)klen);
-	put_varint(&b->recs, vlen);
+	rn_record_put_varlong(&b->recs, vlen);
 	if (vlen > 0)
 		rn_buf_append(&b->recs, val, (size_t)vlen);
 	rn_buf_append(&b->recs, &zero, 1); /* no headers */

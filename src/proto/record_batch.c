@@ -232,3 +232,16 @@ int rn_record_iter_next(struct rn_record_iter *it, struct rn_record *r)
 	it->left--;
 	return 1;
 }
+
+void rn_record_put_varlong(struct rn_buf *b, int64_t v)
+{
+	uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+	uint8_t tmp[10];
+	size_t n = 0;
+	while (z >= 0x80) {
+		tmp[n++] = (uint8_t)(z | 0x80);
+		z >>= 7;
+	}
+	tmp[n++] = (uint8_t)z;
+	rn_buf_append(b, tmp, n);
+}

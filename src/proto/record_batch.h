@@ -160,4 +160,8 @@ int rn_record_iter_init_any(struct rn_record_iter *it, const uint8_t *batch, siz
 /* Returns 1 with *r filled, 0 after the last record, RN_ECORRUPT on a malformed record. */
 int rn_record_iter_next(struct rn_record_iter *it, struct rn_record *r);
 
+/* Appends v as a zig-zag varlong, the encoding of every length and delta in a v2 record: for
+ * the writers that build records (the cleaner, down/up-conversion, the group coordinator). */
+void rn_record_put_varlong(struct rn_buf *b, int64_t v);
+
 #endif

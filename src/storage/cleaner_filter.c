@@ -29,17 +29,7 @@
 
 bool rn__filter_aborted(const struct rn__filter *f, int64_t pid, int64_t offset)
 {
-	/* First entry whose marker is at or after offset; the transaction that holds offset has
-	 * its marker there or later. */
-	uint32_t lo = 0, hi = f->naborted;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (f->aborted[mid].last_offset < offset)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (uint32_t i = lo; i < f->naborted; i++)
+	for (uint32_t i = rn__aborted_from(f->aborted, f->naborted, offset); i < f->naborted; i++)
 		if (f->aborted[i].pid == pid && f->aborted[i].first_offset <= offset)
 			return true;
 	return false;
@@ -71,19 +61,6 @@ static struct rn__txn_seen *txn_of(struct rn__filter *f, int64_t pid)
 	return &f->txns[f->ntxns++];
 }
 
-static void put_varlong(struct rn_buf *b, int64_t v)
-{
-	uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-	uint8_t tmp[10];
-	size_t n = 0;
-	while (z >= 0x80) {
-		tmp[n++] = (uint8_t)(z | 0x80);
-		z >>= 7;
-	}
-	tmp[n++] = (uint8_t)z;
-	rn_buf_append(b, tmp, n);
-}
-
 /* One record in the v2 record format, timestamp delta against base_ts. */
 static void encode_record(struct rn_buf *out, const struct rn_record *r, int64_t base_ts,
 			  struct rn_buf *tmp)
@@ -91,18 +68,18 @@ static void encode_record(struct rn_buf *out, const struct rn_record *r, int64_t
 	rn_buf_reset(tmp);
 	uint8_t attr = 0;
 	rn_buf_append(tmp, &attr, 1);
-	put_varlong(tmp, (int64_t)((uint64_t)r->timestamp - (uint64_t)base_ts));
-	put_varlong(tmp, r->offset_delta);
-	put_varlong(tmp, r->key_len);
+	rn_record_put_varlong(tmp, (int64_t)((uint64_t)r->timestamp - (uint64_t)base_ts));
+	rn_record_put_varlong(tmp, r->offset_delta);
+	rn_record_put_varlong(tmp, r->key_len);
 	if (r->key_len > 0)
 		rn_buf_append(tmp, r->key, (size_t)r->key_len);
-	put_varlong(tmp, r->value_len);
+	rn_record_put_varlong(tmp, r->value_len);
 	if (r->value_len > 0)
 		rn_buf_append(tmp, r->value, (size_t)r->value_len);
-	put_varlong(tmp, r->header_count);
+	rn_record_put_varlong(tmp, r->header_count);
 	if (r->headers_len)
 		rn_buf_append(tmp, r->headers, r->headers_len);
-	put_varlong(out, (int64_t)tmp->len);
+	rn_record_put_varlong(out, (int64_t)tmp->len);
 	rn_buf_append(out, tmp->data, tmp->len);
 }
 

@@ -187,21 +187,6 @@ out_unlock:
 
 /* ---- recovery at open ---- */
 
-/* "<20 digits><ext><suffix>" -> base, or -1. */
-static int64_t parse(const char *name, const char *ext, const char *suffix)
-{
-	size_t n = strlen(name), el = strlen(ext), sl = strlen(suffix);
-	if (n != 20 + el + sl || memcmp(name + 20, ext, el) || strcmp(name + 20 + el, suffix))
-		return -1;
-	int64_t v = 0;
-	for (int i = 0; i < 20; i++) {
-		if (name[i] < '0' || name[i] > '9')
-			return -1;
-		v = v * 10 + (name[i] - '0');
-	}
-	return v;
-}
-
 /* Next offset of the batches in path (whose batches were fsync'ed before it got its name). */
 static int next_offset(const char *path, int64_t base, int64_t *next)
 {
@@ -247,9 +232,9 @@ static int scan_dir(const char *dir, struct listing *l)
 		size_t n = strlen(e->d_name);
 		if (n > 8 && !strcmp(e->d_name + n - 8, ".cleaned")) {
 			unlinkat(dirfd(d), e->d_name, 0);
-		} else if ((b = parse(e->d_name, ".log", ".swap")) >= 0) {
+		} else if ((b = rn__seg_name_base(e->d_name, ".log", ".swap")) >= 0) {
 			push(&l->swaps, &l->nswaps, &l->capswaps, b);
-		} else if ((b = parse(e->d_name, ".log", "")) >= 0) {
+		} else if ((b = rn__seg_name_base(e->d_name, ".log", "")) >= 0) {
 			push(&l->logs, &l->nlogs, &l->caplogs, b);
 		}
 	}
@@ -279,7 +264,7 @@ static void drop_orphan_swaps(const char *dir, const struct listing *l)
 			continue;
 		bool keep = false;
 		for (int i = 0; i < NEXTS; i++) {
-			int64_t b = parse(e->d_name, exts[i], ".swap");
+			int64_t b = rn__seg_name_base(e->d_name, exts[i], ".swap");
 			keep |= b >= 0 && has(l->swaps, l->nswaps, b);
 		}
 		if (!keep)

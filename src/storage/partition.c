@@ -75,19 +75,10 @@ void rn__push_seg(struct rn_partition *p, struct rn_segment *s)
 	p->segs[p->nsegs++] = s;
 }
 
-/* Parses "<20 digits><ext>"; returns the base or -1. */
+/* A live file's base ("<20 digits><ext>") or -1. */
 static int64_t parse_name(const char *name, const char *ext)
 {
-	size_t n = strlen(name), el = strlen(ext);
-	if (n != 20 + el || strcmp(name + 20, ext))
-		return -1;
-	int64_t v = 0;
-	for (int i = 0; i < 20; i++) {
-		if (name[i] < '0' || name[i] > '9')
-			return -1;
-		v = v * 10 + (name[i] - '0');
-	}
-	return v;
+	return rn__seg_name_base(name, ext, "");
 }
 
 static bool has_suffix(const char *s, const char *suf)

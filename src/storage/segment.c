@@ -19,6 +19,20 @@ void rn__seg_path(const struct rn_partition *p, int64_t base, const char *ext, c
 	snprintf(buf, PATH_MAX, "%s/%020lld%s", p->dir, (long long)base, ext);
 }
 
+int64_t rn__seg_name_base(const char *name, const char *ext, const char *suffix)
+{
+	size_t n = strlen(name), el = strlen(ext), sl = strlen(suffix);
+	if (n != 20 + el + sl || memcmp(name + 20, ext, el) || strcmp(name + 20 + el, suffix))
+		return -1;
+	int64_t v = 0;
+	for (int i = 0; i < 20; i++) {
+		if (name[i] < '0' || name[i] > '9')
+			return -1;
+		v = v * 10 + (name[i] - '0');
+	}
+	return v;
+}
+
 struct rn_segment *rn__seg_new(int64_t base)
 {
 	struct rn_segment *s = rn_calloc(1, sizeof(*s));

@@ -137,6 +137,9 @@ struct rn_partition {
 
 /* Paths: writes "<dir>/<20-digit base><ext>" into buf (PATH_MAX). */
 void rn__seg_path(const struct rn_partition *p, int64_t base, const char *ext, char *buf);
+/* The reverse, for a directory listing: the base of "<20 digits><ext><suffix>" (suffix "" for
+ * a live file, ".swap" and the like for the cleaner's), or -1 for any other name. */
+int64_t rn__seg_name_base(const char *name, const char *ext, const char *suffix);
 
 struct rn_segment *rn__seg_new(int64_t base);
 /* Opens the segment's .log (read-write and created for the active segment) and loads its
@@ -245,6 +248,10 @@ void rn__txn_marker(struct rn_partition *p, int64_t pid, int16_t epoch, bool com
 		    bool write_file, int64_t now_ms);
 void rn__txn_flush_files(struct rn_partition *p, int64_t from);
 void rn__txn_free(struct rn_partition *p);
+/* In aborted[0..n), ascending by last_offset: the first entry whose ABORT marker is at or
+ * after offset (n if none). A transaction holding offset has its marker there or later, so
+ * read_committed fetches and the cleaner start their scans here. */
+uint32_t rn__aborted_from(const struct rn_aborted_txn *aborted, uint32_t n, int64_t offset);
 /* The type of the control batch at buf[0..len) (the whole batch, or at least its first
  * record): 1 COMMIT, 0 ABORT, <0 not a marker. */
 int rn__control_type(const uint8_t *buf, size_t len);

@@ -299,6 +299,19 @@ int64_t rn_partition_last_stable(struct rn_partition *p)
 	return lso > ls ? lso : ls;
 }
 
+uint32_t rn__aborted_from(const struct rn_aborted_txn *aborted, uint32_t n, int64_t offset)
+{
+	uint32_t lo = 0, hi = n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (aborted[mid].last_offset < offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 int rn_partition_aborted_txns(struct rn_partition *p, int64_t from, int64_t upto,
 			      struct rn_aborted_txn **out, struct rn_arena *a)
 {
@@ -306,14 +319,7 @@ int rn_partition_aborted_txns(struct rn_partition *p, int64_t from, int64_t upto
 	if (!atomic_load(&p->has_aborted))
 		return 0;
 	pthread_mutex_lock(&p->lock);
-	uint32_t lo = 0, hi = p->naborted;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (p->aborted[mid].last_offset < from)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	uint32_t lo = rn__aborted_from(p->aborted, p->naborted, from);
 	int n = 0;
 	for (uint32_t i = lo; i < p->naborted; i++)
 		n += p->aborted[i].first_offset < upto;

@@ -160,8 +160,13 @@ class Broker:
             raise AssertionError("exit code %r after SIGTERM; stderr:\n%s" % (rc, err[-6000:]))
         return rc
 
-    def restart(self):
-        self.stop_clean()
+    def restart(self, how="clean"):
+        """Stops the broker with stop_clean ("clean") or kill ("sigkill"), then starts it."""
+        if how == "clean":
+            self.stop_clean()
+        else:
+            assert how == "sigkill", how
+            self.kill()
         return self.start()
 
     # admin HTTP
@@ -181,6 +186,18 @@ class Broker:
     def metric(self, name, labels=None):
         """Value of one Prometheus sample (labels: dict, matched exactly) or None."""
         return metric_value(self.metrics(), name, labels)
+
+    def log_bytes(self, topic, partition=0):
+        """Bytes of the partition's .log files (a file swapped or deleted meanwhile: 0)."""
+        d = self.partition_dir(topic, partition)
+        total = 0
+        for f in os.listdir(d):
+            if f.endswith(".log"):
+                try:
+                    total += os.path.getsize(os.path.join(d, f))
+                except FileNotFoundError:
+                    pass
+        return total
 
     def partition_dir(self, topic, partition):
         return os.path.join(self.data_dir, "%s-%d" % (topic, partition))
@@ -266,8 +283,17 @@ def topic():
     return unique("t")
 
 
+def free_port():
+    """A local port nothing listens on (bound once, then released)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 # --------------------------------------------------------------------------------------------
-# Raw Kafka protocol helper (struct based, classic non-flexible encodings)
+# Raw Kafka protocol helper (struct based; classic and flexible encodings)
 # --------------------------------------------------------------------------------------------
 def i8(v): return struct.pack(">b", v)
 def i16(v): return struct.pack(">h", v)
@@ -294,8 +320,8 @@ def karray(items, enc):
     return i32(len(items)) + b"".join(enc(x) for x in items)
 
 
-def zigzag_varint(n):
-    n = (n << 1) ^ (n >> 63)
+def uvarint(n):
+    """Unsigned varint (LEB128), the length prefix of every compact field."""
     out = bytearray()
     while True:
         b = n & 0x7F
@@ -307,7 +333,8 @@ def zigzag_varint(n):
             return bytes(out)
 
 
-def read_zigzag(buf, pos):
+def read_uvarint(buf, pos):
+    """-> (value, position after it)."""
     shift = 0
     res = 0
     while True:
@@ -316,8 +343,36 @@ def read_zigzag(buf, pos):
         res |= (b & 0x7F) << shift
         shift += 7
         if not b & 0x80:
-            break
+            return res, pos
+
+
+def zigzag_varint(n):
+    return uvarint((n << 1) ^ (n >> 63))
+
+
+def read_zigzag(buf, pos):
+    res, pos = read_uvarint(buf, pos)
     return (res >> 1) ^ -(res & 1), pos
+
+
+# Flexible versions (KIP-482): compact strings/bytes/arrays carry length+1 as an unsigned
+# varint (0 for null) and every struct ends in a tag buffer. Written by hand, once, so a
+# mistake made the same way in the generated encoder and decoder still shows in a test.
+TAGS = b"\x00"  # an empty tag buffer
+
+
+def cstr(s):
+    """Compact nullable string (str) or compact nullable bytes (bytes)."""
+    if s is None:
+        return uvarint(0)
+    b = s.encode() if isinstance(s, str) else s
+    return uvarint(len(b) + 1) + b
+
+
+def carray(items, enc):
+    if items is None:
+        return uvarint(0)
+    return uvarint(len(items) + 1) + b"".join(enc(x) for x in items)
 
 
 _CRC32C = []
@@ -360,6 +415,14 @@ def record_batch(records, base_ts=None, attributes=0):
     crc = crc32c(after_crc)
     after_len = i32(0) + i8(2) + struct.pack(">I", crc) + after_crc
     return i64(0) + i32(len(after_len)) + after_len
+
+
+def idempotent_batch(records, pid, epoch, seq, attributes=0):
+    """record_batch(records) from producer (pid, epoch) starting at sequence seq."""
+    b = bytearray(record_batch(records, attributes=attributes))
+    struct.pack_into(">qhi", b, 43, pid, epoch, seq)
+    struct.pack_into(">I", b, 17, crc32c(bytes(b[21:])))  # the CRC covers the producer fields
+    return bytes(b)
 
 
 def parse_batches(data):
@@ -406,6 +469,20 @@ def parse_batches(data):
     return out
 
 
+def batch_attrs(data):
+    """[(base offset, attributes)] of each whole batch in a Fetch response's records (a
+    truncated trailing batch is left out, as parse_batches does)."""
+    res = []
+    pos = 0
+    while pos + 61 <= len(data):
+        base, length = struct.unpack_from(">qi", data, pos)
+        if pos + 12 + length > len(data):
+            break
+        res.append((base, struct.unpack_from(">h", data, pos + 21)[0]))
+        pos += 12 + length
+    return res
+
+
 class Reader:
     def __init__(self, data):
         self.d = data
@@ -421,30 +498,63 @@ class Reader:
     def i32(self): return self._u(">i")
     def i64(self): return self._u(">q")
 
-    def str(self):
-        n = self.i16()
-        if n < 0:
-            return None
-        s = self.d[self.p:self.p + n].decode()
-        self.p += n
-        return s
+    # Lengths (negative: null); FlexReader reads them as compact lengths instead.
+    def _str_len(self): return self.i16()
+    def _bytes_len(self): return self.i32()
+    def _array_len(self): return self.i32()
 
-    def bytes(self):
-        n = self.i32()
-        if n < 0:
-            return None
+    def _take(self, n):
         b = self.d[self.p:self.p + n]
         self.p += n
         return b
 
+    def str(self):
+        n = self._str_len()
+        return None if n < 0 else self._take(n).decode()
+
+    def bytes(self):
+        n = self._bytes_len()
+        return None if n < 0 else self._take(n)
+
     def array(self, fn):
-        n = self.i32()
-        if n < 0:
-            return None
-        return [fn(self) for _ in range(n)]
+        n = self._array_len()
+        return None if n < 0 else [fn(self) for _ in range(n)]
 
     def rest(self):
         return self.d[self.p:]
+
+    def done(self):
+        return self.p == len(self.d)
+
+
+class FlexReader(Reader):
+    """A flexible-version body: str/bytes/array are the compact forms (a flexible version
+    has no classic ones), plus uuid and tag buffers."""
+
+    def uvarint(self):
+        v, self.p = read_uvarint(self.d, self.p)
+        return v
+
+    def _compact_len(self):
+        return self.uvarint() - 1
+
+    _str_len = _bytes_len = _array_len = _compact_len
+
+    def uuid(self):
+        return self._take(16)
+
+    def tags(self):
+        """Reads a tag buffer -> {tag: raw bytes}."""
+        out = {}
+        for _ in range(self.uvarint()):
+            tag, size = self.uvarint(), self.uvarint()
+            out[tag] = self._take(size)
+        return out
+
+    def no_tags(self):
+        """Reads a tag buffer that must be empty."""
+        tags = self.tags()
+        assert tags == {}, "unexpected tagged fields %r" % tags
 
 
 class RawConn:
@@ -464,16 +574,19 @@ class RawConn:
         self.close()
 
     @staticmethod
-    def frame(api_key, version, corr, body, client_id="e2e-raw"):
+    def frame(api_key, version, corr, body, client_id="e2e-raw", flexible=False):
+        """Request header v1, or v2 (v1 then a tag buffer) for a flexible version."""
         hdr = i16(api_key) + i16(version) + i32(corr) + kstr(client_id)
+        if flexible:
+            hdr += TAGS
         payload = hdr + body
         return i32(len(payload)) + payload
 
-    def send(self, api_key, version, body, corr=None):
+    def send(self, api_key, version, body, corr=None, flexible=False):
         if corr is None:
             self.corr += 1
             corr = self.corr
-        self.sock.sendall(self.frame(api_key, version, corr, body))
+        self.sock.sendall(self.frame(api_key, version, corr, body, flexible=flexible))
         return corr
 
     def sendraw(self, data):
@@ -500,6 +613,16 @@ class RawConn:
         assert rc == corr, "correlation id %d != %d" % (rc, corr)
         return Reader(resp)
 
+    def flex_request(self, api_key, version, body):
+        """A flexible version: request header v2; response header v1 (correlation id and an
+        empty tag buffer) -> FlexReader over the body."""
+        corr = self.send(api_key, version, body, flexible=True)
+        rc, resp = self.recv()
+        assert rc == corr, "correlation id %d != %d" % (rc, corr)
+        r = FlexReader(resp)
+        r.no_tags()
+        return r
+
     def closed_by_peer(self, timeout=3.0):
         """True if the peer closes (EOF or reset) within timeout without sending data."""
         self.sock.settimeout(timeout * SLOW)
@@ -517,6 +640,12 @@ class RawConn:
         err = r.i16()
         apis = r.array(lambda r: (r.i16(), r.i16(), r.i16()))
         return err, {k: (lo, hi) for k, lo, hi in (apis or [])}
+
+    def init_producer_id(self, txn_id=None, version=0, timeout_ms=60000):
+        """InitProducerId v0/v1 -> (error_code, producer_id, epoch)."""
+        r = self.request(22, version, kstr(txn_id) + i32(timeout_ms))
+        r.i32()  # throttle
+        return r.i16(), r.i64(), r.i16()
 
     def metadata_v0(self, topics):
         r = self.request(3, 0, karray(topics, kstr))
@@ -594,6 +723,28 @@ class RawConn:
             lambda r: (r.i32(), r.i16(), r.i64(), r.i64()))))
         (_t, [(p, err, rts, off)]) = res[0]
         return err, rts, off
+
+
+def raw_fetch_all(port, topic, partition, offset=0):
+    """Fetch v4 from offset to the end -> ([(offset, ts, key, value, headers)], hwm)."""
+    out = []
+    with RawConn(port) as c:
+        while True:
+            err, hwm, recs = c.fetch(topic, partition, offset)
+            assert err == 0, "fetch error %d" % err
+            got = [r for r in parse_batches(recs) if r[0] >= offset]
+            if not got:
+                return out, hwm
+            out.extend(got)
+            offset = got[-1][0] + 1
+
+
+def earliest_offset(port, topic, partition=0):
+    """ListOffsets v1 EARLIEST (-2): the log start offset."""
+    with RawConn(port) as c:
+        err, _ts, off = c.list_offsets(topic, partition, -2)
+    assert err == 0, "list_offsets error %d" % err
+    return off
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """ApiVersions negotiation and topic administration with all three clients and raw frames."""
 import pytest
 
-from conftest import (RawConn, SLOW, ck_admin, ck_produce, create_topic, kcat, kp_admin,
-                      kp_producer, unique, wait_until)
+from conftest import (TAGS, FlexReader, RawConn, SLOW, ck_admin, ck_produce, create_topic, cstr,
+                      kcat, kp_admin, kp_producer, unique, wait_until)
 
 
 def ck_errcode(fut, timeout=10.0):
@@ -52,19 +52,15 @@ def test_api_versions_are_kafka_3_7(broker):
 def test_api_versions_v3_flexible_raw(broker):
     """librdkafka sends ApiVersions v3 (flexible request header v2 + tagged fields); the
     response uses header v0 and a compact array."""
-    import struct
-    body = bytes([len("e2e") + 1]) + b"e2e" + bytes([len("1.0") + 1]) + b"1.0" + b"\x00"
-    hdr = struct.pack(">hhi", 18, 3, 7) + struct.pack(">h", 3) + b"e2e" + b"\x00"
     with RawConn(broker.port) as c:
-        c.sendraw(struct.pack(">i", len(hdr) + len(body)) + hdr + body)
-        corr, resp = c.recv()
-    assert corr == 7
-    err = struct.unpack_from(">h", resp)[0]
-    assert err == 0
-    # compact array length (unsigned varint, n+1) of api keys follows; 3 x i16 + tag per key
-    n = resp[2] - 1
-    assert n >= 5
-    keys = [struct.unpack_from(">hhh", resp, 3 + i * 7)[0] for i in range(n)]
+        corr = c.send(18, 3, cstr("e2e") + cstr("1.0") + TAGS, flexible=True)
+        rc, resp = c.recv()  # header v0: no tag buffer, even at v3
+    assert rc == corr
+    r = FlexReader(resp)
+    assert r.i16() == 0
+    # a compact array of api keys: 3 x i16 and a tag buffer each
+    keys = [k for k, _lo, _hi, _t in r.array(lambda r: (r.i16(), r.i16(), r.i16(), r.tags()))]
+    assert len(keys) >= 5
     assert 18 in keys and 0 in keys and 1 in keys
 
 

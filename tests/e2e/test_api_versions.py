@@ -1,115 +1,8 @@
 """The API versions Runnel advertises as Apache Kafka 3.7 does: one raw request per API at its
-newest version (flexible encodings written by hand here, so a mistake made the same way in the
-generated encoder and decoder still shows), and the clients' version inference."""
-import struct
-
-from conftest import (RawConn, create_topic, i8, i16, i32, i64, kp_admin, kp_consumer,
-                      kp_producer, record_batch, unique)
-
-
-# ---------------------------------------------------------------------------- flexible frames
-def uvarint(n):
-    out = b""
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out += bytes([b | 0x80])
-        else:
-            return out + bytes([b])
-
-
-def cstr(s):
-    """Compact nullable string."""
-    if s is None:
-        return b"\x00"
-    b = s.encode() if isinstance(s, str) else s
-    return uvarint(len(b) + 1) + b
-
-
-def carray(items, enc):
-    if items is None:
-        return b"\x00"
-    return uvarint(len(items) + 1) + b"".join(enc(x) for x in items)
-
-
-TAGS = b"\x00"  # an empty tag buffer
-
-
-class FlexReader:
-    def __init__(self, data):
-        self.d, self.p = data, 0
-
-    def _u(self, fmt):
-        v = struct.unpack_from(fmt, self.d, self.p)[0]
-        self.p += struct.calcsize(fmt)
-        return v
-
-    def i8(self): return self._u(">b")
-    def i16(self): return self._u(">h")
-    def i32(self): return self._u(">i")
-    def i64(self): return self._u(">q")
-
-    def uvarint(self):
-        n = shift = 0
-        while True:
-            b = self.d[self.p]
-            self.p += 1
-            n |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                return n
-
-    def str(self):
-        n = self.uvarint() - 1
-        if n < 0:
-            return None
-        s = self.d[self.p:self.p + n].decode()
-        self.p += n
-        return s
-
-    def bytes(self):
-        n = self.uvarint() - 1
-        if n < 0:
-            return None
-        b = self.d[self.p:self.p + n]
-        self.p += n
-        return b
-
-    def uuid(self):
-        b = self.d[self.p:self.p + 16]
-        self.p += 16
-        return b
-
-    def array(self, fn):
-        n = self.uvarint() - 1
-        if n < 0:
-            return None
-        return [fn(self) for _ in range(n)]
-
-    def tags(self):
-        """Skips a tag buffer; returns {tag: raw bytes}."""
-        out = {}
-        for _ in range(self.uvarint()):
-            tag, size = self.uvarint(), self.uvarint()
-            out[tag] = self.d[self.p:self.p + size]
-            self.p += size
-        return out
-
-    def done(self):
-        return self.p == len(self.d)
-
-
-def flex_request(conn, api_key, version, body):
-    """Request header v2 (classic client id + tags); response header v1 (corr + tags)."""
-    conn.corr += 1
-    hdr = i16(api_key) + i16(version) + i32(conn.corr) + i16(3) + b"e2e" + TAGS
-    conn.sendraw(i32(len(hdr) + len(body)) + hdr + body)
-    corr, resp = conn.recv()
-    assert corr == conn.corr
-    r = FlexReader(resp)
-    assert r.tags() == {}
-    return r
+newest version (flexible encodings written by hand in conftest, so a mistake made the same way
+in the generated encoder and decoder still shows), and the clients' version inference."""
+from conftest import (TAGS, RawConn, carray, create_topic, cstr, i8, i16, i32, i64, kp_admin,
+                      kp_consumer, kp_producer, record_batch, unique)
 
 
 def advertised(port):
@@ -139,7 +32,7 @@ def test_produce_v8_to_v10(broker):
         assert rec_errs == [] and msg is None
         assert r.i32() == 0 and not r.rest()  # throttle, nothing after
         for v in (9, 10):
-            r = flex_request(c, 0, v, produce_v9_body(t, record_batch([(b"k", b"v%d" % v)])))
+            r = c.flex_request(0, v, produce_v9_body(t, record_batch([(b"k", b"v%d" % v)])))
 
             def part(r):
                 out = (r.i32(), r.i16(), r.i64(), r.i64(), r.i64(),
@@ -152,7 +45,7 @@ def test_produce_v8_to_v10(broker):
         # A bad partition: the v9 error path keeps the v8+ shape.
         body = (cstr(None) + i16(-1) + i32(5000) + carray([t], lambda t: cstr(t) + carray(
             [7], lambda p: i32(p) + cstr(record_batch([(b"k", b"x")])) + TAGS) + TAGS) + TAGS)
-        r = flex_request(c, 0, 9, body)
+        r = c.flex_request(0, 9, body)
         res = r.array(lambda r: (r.str(), r.array(lambda r: (
             r.i32(), r.i16(), r.i64(), r.i64(), r.i64(), r.array(lambda r: r.i32()), r.str(),
             r.tags())), r.tags()))
@@ -187,7 +80,7 @@ def metadata_v12(c, topics, auto_create=False, ops=False):
     """topics: [(uuid bytes, name|None)] or None (all) -> (cluster_id, [topic tuples])."""
     body = carray(topics, lambda t: t[0] + cstr(t[1]) + TAGS)
     body += i8(1 if auto_create else 0) + i8(1 if ops else 0) + TAGS
-    r = flex_request(c, 3, 12, body)
+    r = c.flex_request(3, 12, body)
     assert r.i32() == 0  # throttle
     brokers = r.array(lambda r: (r.i32(), r.str(), r.i32(), r.str(), r.tags()))
     assert len(brokers) == 1
@@ -255,7 +148,7 @@ def fetch_flex(c, version, topic_id, offset, partition=0):
         [partition], lambda p: i32(p) + i32(-1) + i64(offset) + i32(-1) + i64(-1) +
         i32(1 << 20) + TAGS) + TAGS)
     body += carray([], None) + cstr("") + TAGS
-    r = flex_request(c, 1, version, body)
+    r = c.flex_request(1, version, body)
     throttle, err, session = r.i32(), r.i16(), r.i32()
     assert (throttle, err, session) == (0, 0, 0)
 
@@ -300,7 +193,7 @@ def test_group_apis_at_newest_versions(make_broker):
     assert [apis[k] for k in (8, 9, 10, 11, 12, 13, 14, 15, 16, 42)] == [
         (0, 9), (0, 9), (0, 4), (0, 9), (0, 4), (0, 5), (0, 5), (0, 5), (0, 4), (0, 2)]
     with RawConn(b.port) as c:
-        r = flex_request(c, 10, 4, i8(0) + carray([g, other], cstr) + TAGS)
+        r = c.flex_request(10, 4, i8(0) + carray([g, other], cstr) + TAGS)
         assert r.i32() == 0
         coords = r.array(lambda r: (r.str(), r.i32(), r.str(), r.i32(), r.i16(), r.str(),
                                     r.tags()))
@@ -314,7 +207,7 @@ def test_group_apis_at_newest_versions(make_broker):
             body = (cstr(g) + i32(6000) + i32(6000) + cstr(member) + cstr(None) +
                     cstr("consumer") + carray(["range"], lambda n: cstr(n) + cstr(meta) + TAGS)
                     + cstr("testing v9") + TAGS)
-            r = flex_request(c, 11, 9, body)
+            r = c.flex_request(11, 9, body)
             out = dict(throttle=r.i32(), err=r.i16(), gen=r.i32(), ptype=r.str(),
                        pname=r.str(), leader=r.str(), skip=r.i8(), member=r.str(),
                        members=r.array(lambda r: (r.str(), r.str(), r.bytes(), r.tags())))
@@ -332,18 +225,18 @@ def test_group_apis_at_newest_versions(make_broker):
             i32(-1)
         body = (cstr(g) + i32(1) + cstr(mid) + cstr(None) + cstr("consumer") + cstr("range") +
                 carray([mid], lambda m: cstr(m) + cstr(assignment) + TAGS) + TAGS)
-        r = flex_request(c, 14, 5, body)
+        r = c.flex_request(14, 5, body)
         assert (r.i32(), r.i16(), r.str(), r.str(), r.bytes()) == \
             (0, 0, "consumer", "range", assignment)
         assert r.tags() == {} and r.done()
 
-        r = flex_request(c, 12, 4, cstr(g) + i32(1) + cstr(mid) + cstr(None) + TAGS)
+        r = c.flex_request(12, 4, cstr(g) + i32(1) + cstr(mid) + cstr(None) + TAGS)
         assert (r.i32(), r.i16(), r.tags()) == (0, 0, {}) and r.done()
 
         body = (cstr(g) + i32(1) + cstr(mid) + cstr(None) + carray([t], lambda n: cstr(n) + carray(
             [(0, 5), (1, -2)], lambda p: i32(p[0]) + i64(p[1]) + i32(-1) + cstr("m") + TAGS) +
             TAGS) + TAGS)
-        r = flex_request(c, 8, 9, body)
+        r = c.flex_request(8, 9, body)
         assert r.i32() == 0
         res = r.array(lambda r: (r.str(), r.array(lambda r: (r.i32(), r.i16(), r.tags())),
                                  r.tags()))
@@ -352,7 +245,7 @@ def test_group_apis_at_newest_versions(make_broker):
 
         body = carray([(g, [t]), (other, None)], lambda x: cstr(x[0]) + cstr(None) + i32(-1) +
                       carray(x[1], lambda n: cstr(n) + carray([0, 1], i32) + TAGS) + TAGS)
-        r = flex_request(c, 9, 9, body + i8(0) + TAGS)
+        r = c.flex_request(9, 9, body + i8(0) + TAGS)
         assert r.i32() == 0
         groups = r.array(lambda r: (r.str(), r.array(lambda r: (r.str(), r.array(
             lambda r: (r.i32(), r.i64(), r.i32(), r.str(), r.i16(), r.tags())), r.tags())),
@@ -362,7 +255,7 @@ def test_group_apis_at_newest_versions(make_broker):
             (g, [(t, [(0, 5, -1, "m", 0, {}), (1, -2, -1, "m", 0, {})], {})], 0, {}),
             (other, [], 0, {})], groups
 
-        r = flex_request(c, 15, 5, carray([g], cstr) + i8(1) + TAGS)
+        r = c.flex_request(15, 5, carray([g], cstr) + i8(1) + TAGS)
         assert r.i32() == 0
         [d] = r.array(lambda r: (r.i16(), r.str(), r.str(), r.str(), r.str(), r.array(
             lambda r: (r.str(), r.str(), r.str(), r.str(), r.bytes(), r.bytes(), r.tags())),
@@ -370,22 +263,22 @@ def test_group_apis_at_newest_versions(make_broker):
         assert r.tags() == {} and r.done()
         assert d[:5] == (0, g, "Stable", "consumer", "range"), d
         assert [(m[0], m[1], m[2], m[4], m[5]) for m in d[5]] == \
-            [(mid, None, "e2e", meta, assignment)]
+            [(mid, None, "e2e-raw", meta, assignment)]  # RawConn.frame's client id
         assert d[6] == 328  # READ DELETE DESCRIBE: Kafka's group operations, no authorizer
 
-        r = flex_request(c, 16, 4, carray(["Stable"], cstr) + TAGS)
+        r = c.flex_request(16, 4, carray(["Stable"], cstr) + TAGS)
         assert (r.i32(), r.i16()) == (0, 0)
         listed = r.array(lambda r: (r.str(), r.str(), r.str(), r.tags()))
         assert r.tags() == {} and r.done()
         assert (g, "consumer", "Stable", {}) in listed
 
-        r = flex_request(c, 13, 5, cstr(g) + carray(
+        r = c.flex_request(13, 5, cstr(g) + carray(
             [mid], lambda m: cstr(m) + cstr(None) + cstr("done") + TAGS) + TAGS)
         assert (r.i32(), r.i16()) == (0, 0)
         assert r.array(lambda r: (r.str(), r.str(), r.i16(), r.tags())) == [(mid, None, 0, {})]
         assert r.tags() == {} and r.done()
 
-        r = flex_request(c, 42, 2, carray([g, other], cstr) + TAGS)
+        r = c.flex_request(42, 2, carray([g, other], cstr) + TAGS)
         assert r.i32() == 0
         res = r.array(lambda r: (r.str(), r.i16(), r.tags()))
         assert r.tags() == {} and r.done()
@@ -397,7 +290,7 @@ def create_topics_v7(c, name, partitions, validate_only=False):
     body = carray([name], lambda n: cstr(n) + i32(partitions) + i16(-1) + carray([], None) +
                   carray([("retention.ms", "3600000")],
                          lambda kv: cstr(kv[0]) + cstr(kv[1]) + TAGS) + TAGS)
-    r = flex_request(c, 19, 7, body + i32(10000) + i8(1 if validate_only else 0) + TAGS)
+    r = c.flex_request(19, 7, body + i32(10000) + i8(1 if validate_only else 0) + TAGS)
     assert r.i32() == 0
 
     def topic(r):
@@ -432,7 +325,7 @@ def test_topic_admin_at_newest_versions(broker):
         assert again["err"] == 36  # TOPIC_ALREADY_EXISTS
 
         body = carray([name], lambda n: cstr(n) + i32(3) + carray(None, None) + TAGS)
-        r = flex_request(c, 37, 3, body + i32(10000) + i8(0) + TAGS)
+        r = c.flex_request(37, 3, body + i32(10000) + i8(0) + TAGS)
         assert r.i32() == 0
         assert r.array(lambda r: (r.str(), r.i16(), r.str(), r.tags())) == \
             [(name, 0, None, {})]
@@ -444,7 +337,7 @@ def test_topic_admin_at_newest_versions(broker):
 
         def delete(topics):
             body = carray(topics, lambda x: cstr(x[0]) + x[1] + TAGS) + i32(10000) + TAGS
-            r = flex_request(c, 20, 6, body)
+            r = c.flex_request(20, 6, body)
             assert r.i32() == 0
             res = r.array(lambda r: (r.str(), r.uuid(), r.i16(), r.str(), r.tags()))
             assert r.tags() == {} and r.done()
@@ -468,13 +361,13 @@ def test_transaction_apis_at_newest_versions(broker):
     t = create_topic(broker.bootstrap, unique("txn3"), 2)
     txn, g = unique("tx"), unique("g")
     with RawConn(broker.port) as c:
-        r = flex_request(c, 22, 4, cstr(txn) + i32(60000) + i64(-1) + i16(-1) + TAGS)
+        r = c.flex_request(22, 4, cstr(txn) + i32(60000) + i64(-1) + i16(-1) + TAGS)
         throttle, err, pid, epoch = r.i32(), r.i16(), r.i64(), r.i16()
         assert (throttle, err) == (0, 0) and pid >= 0 and epoch >= 0
         assert r.tags() == {} and r.done()
         ids = cstr(txn) + i64(pid) + i16(epoch)
 
-        r = flex_request(c, 24, 3, ids + carray([t], lambda n: cstr(n) + carray([0], i32) + TAGS)
+        r = c.flex_request(24, 3, ids + carray([t], lambda n: cstr(n) + carray([0], i32) + TAGS)
                          + TAGS)
         assert r.i32() == 0
         assert r.array(lambda r: (r.str(), r.array(lambda r: (r.i32(), r.i16(), r.tags())),
@@ -486,7 +379,7 @@ def test_transaction_apis_at_newest_versions(broker):
             body = carray([txn], lambda x: cstr(x) + i64(pid) + i16(epoch) +
                           i8(1 if verify else 0) + carray(
                               [t], lambda n: cstr(n) + carray(parts, i32) + TAGS) + TAGS)
-            r = flex_request(c, 24, 4, body + TAGS)
+            r = c.flex_request(24, 4, body + TAGS)
             assert (r.i32(), r.i16()) == (0, 0)
             [(rid, [(name, res, _tt)], _t)] = r.array(lambda r: (r.str(), r.array(
                 lambda r: (r.str(), r.array(lambda r: (r.i32(), r.i16(), r.tags())),
@@ -497,25 +390,25 @@ def test_transaction_apis_at_newest_versions(broker):
         assert add_v4([1], False) == [(1, 0)]
         assert add_v4([0, 1], True) == [(0, 0), (1, 0)]
 
-        r = flex_request(c, 25, 3, ids + cstr(g) + TAGS)
+        r = c.flex_request(25, 3, ids + cstr(g) + TAGS)
         assert (r.i32(), r.i16(), r.tags()) == (0, 0, {}) and r.done()
 
         body = (cstr(txn) + cstr(g) + i64(pid) + i16(epoch) + i32(-1) + cstr("") + cstr(None) +
                 carray([t], lambda n: cstr(n) + carray(
                     [0], lambda p: i32(p) + i64(7) + i32(-1) + cstr("tx") + TAGS) + TAGS) + TAGS)
-        r = flex_request(c, 28, 3, body)
+        r = c.flex_request(28, 3, body)
         assert r.i32() == 0
         assert r.array(lambda r: (r.str(), r.array(lambda r: (r.i32(), r.i16(), r.tags())),
                                   r.tags())) == [(t, [(0, 0, {})], {})]
         assert r.tags() == {} and r.done()
 
-        r = flex_request(c, 26, 3, ids + i8(1) + TAGS)
+        r = c.flex_request(26, 3, ids + i8(1) + TAGS)
         assert (r.i32(), r.i16(), r.tags()) == (0, 0, {}) and r.done()
 
         def committed():
             body = carray([g], lambda x: cstr(x) + cstr(None) + i32(-1) + carray(
                 [t], lambda n: cstr(n) + carray([0], i32) + TAGS) + TAGS) + i8(1) + TAGS
-            r = flex_request(c, 9, 9, body)
+            r = c.flex_request(9, 9, body)
             r.i32()
             [(_g, [(_t, [(_p, off, _e, meta, err, _x)], _y)], gerr, _z)] = r.array(
                 lambda r: (r.str(), r.array(lambda r: (r.str(), r.array(
@@ -533,7 +426,7 @@ def test_describe_cluster_v1(broker):
 
         def describe(version, ops, endpoint_type=1):
             body = i8(1 if ops else 0) + (i8(endpoint_type) if version >= 1 else b"") + TAGS
-            r = flex_request(c, 60, version, body)
+            r = c.flex_request(60, version, body)
             out = dict(throttle=r.i32(), err=r.i16(), msg=r.str())
             if version >= 1:
                 out["etype"] = r.i8()
@@ -559,7 +452,7 @@ def test_topic_ids_index_many_topics(make_broker):
     with RawConn(b.port) as c:
         body = carray(names, lambda n: cstr(n) + i32(1) + i16(-1) + carray([], None) +
                       carray([], None) + TAGS) + i32(30000) + i8(0) + TAGS
-        r = flex_request(c, 19, 7, body)
+        r = c.flex_request(19, 7, body)
         r.i32()
         created = r.array(lambda r: (r.str(), r.uuid(), r.i16(), r.str(), r.i32(), r.i16(),
                                      r.array(lambda r: (r.str(), r.str(), r.i8(), r.i8(),
@@ -569,7 +462,7 @@ def test_topic_ids_index_many_topics(make_broker):
         _cl, ts = metadata_v12(c, [(ids[n], None) for n in names])
         assert sorted((x[0], x[1]) for x in ts) == sorted((0, n) for n in names)
         body = carray([names[0]], lambda n: cstr(None) + ids[n] + TAGS) + i32(10000) + TAGS
-        r = flex_request(c, 20, 6, body)
+        r = c.flex_request(20, 6, body)
         r.i32()
         assert r.array(lambda r: (r.str(), r.uuid(), r.i16(), r.str(), r.tags()))[0][2] == 0
         assert metadata_v12(c, [(ids[names[0]], None)])[1][0][0] == 100
@@ -583,24 +476,24 @@ def test_txn_offsets_of_a_deleted_topic_are_dropped(broker):
     kept = create_topic(broker.bootstrap, unique("txkept"), 1)
     txn, g = unique("tx"), unique("g")
     with RawConn(broker.port) as c:
-        r = flex_request(c, 22, 4, cstr(txn) + i32(60000) + i64(-1) + i16(-1) + TAGS)
+        r = c.flex_request(22, 4, cstr(txn) + i32(60000) + i64(-1) + i16(-1) + TAGS)
         _th, err, pid, epoch = r.i32(), r.i16(), r.i64(), r.i16()
         assert err == 0
         ids = cstr(txn) + i64(pid) + i16(epoch)
-        r = flex_request(c, 25, 3, ids + cstr(g) + TAGS)
+        r = c.flex_request(25, 3, ids + cstr(g) + TAGS)
         assert (r.i32(), r.i16()) == (0, 0)
         body = (cstr(txn) + cstr(g) + i64(pid) + i16(epoch) + i32(-1) + cstr("") + cstr(None) +
                 carray([gone, kept], lambda n: cstr(n) + carray(
                     [0], lambda p: i32(p) + i64(3) + i32(-1) + cstr(None) + TAGS) + TAGS) + TAGS)
-        r = flex_request(c, 28, 3, body)
+        r = c.flex_request(28, 3, body)
         r.i32()
         assert [e for _n, ps, _t in r.array(lambda r: (r.str(), r.array(
             lambda r: (r.i32(), r.i16(), r.tags())), r.tags())) for _p, e, _x in ps] == [0, 0]
         body = carray([gone], lambda n: cstr(n) + ZERO_ID + TAGS) + i32(10000) + TAGS
-        r = flex_request(c, 20, 6, body)
+        r = c.flex_request(20, 6, body)
         r.i32()
         assert r.array(lambda r: (r.str(), r.uuid(), r.i16(), r.str(), r.tags()))[0][2] == 0
-        r = flex_request(c, 26, 3, ids + i8(1) + TAGS)
+        r = c.flex_request(26, 3, ids + i8(1) + TAGS)
         assert (r.i32(), r.i16()) == (0, 0)
 
     from conftest import wait_until

@@ -1,13 +1,12 @@
 """The `runnel` client subcommands against the real broker."""
-import socket
 import time
 
 import pytest
 
 from confluent_kafka import TopicPartition
 
-from conftest import (SLOW, ck_admin, ck_consume, ck_consumer, ck_produce, create_topic, runnel,
-                      unique)
+from conftest import (SLOW, ck_admin, ck_consume, ck_consumer, ck_produce, create_topic,
+                      free_port, runnel, unique)
 
 
 def ok(r):
@@ -240,14 +239,6 @@ def test_broker_id_and_missing_partition_errors(broker):
 
 
 # ------------------------------------------------------------------------------ bad broker
-def closed_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 CLIENT_COMMANDS = [
     ["topic", "list"],
     ["topic", "create", "x"],
@@ -273,7 +264,7 @@ CLIENT_COMMANDS = [
 def test_refused_connection_fails_at_once(args):
     """A refused connection ends every client subcommand at once (not after --timeout-ms, set
     far beyond the process deadline here) with the same one line."""
-    port = closed_port()
+    port = free_port()
     bs = ["-b", "127.0.0.1:%d" % port, "--timeout-ms", "600000"]
     try:
         r = runnel(*(args + bs), input=b"line\n", timeout=20)
@@ -312,7 +303,7 @@ def test_log_dirs_unreachable_broker_same_line(make_broker):
     """log-dirs asks each broker over its own TCP connection (librdkafka has no
     DescribeLogDirs); a broker that the bootstrap server names but that refuses the connection
     is reported in the line every client subcommand prints for a refused bootstrap server."""
-    port = closed_port()
+    port = free_port()
     b = make_broker({"advertised.listeners": "PLAINTEXT://127.0.0.1:%d" % port})
     r = runnel("topic", "log-dirs", "-b", b.bootstrap, "--timeout-ms", "600000", timeout=20)
     line = one_line_error(r)
@@ -324,7 +315,7 @@ def test_bootstrap_default_port_is_stated():
     """A -b without a port means 9092 (librdkafka's and kcat's rule), and --help says so."""
     out = ok(runnel("topic", "--help"))
     assert "9092" in out and "PORT" in out
-    port = closed_port()
+    port = free_port()
     # A valid address without a port is accepted (it is not an option error, exit code 2).
     r = runnel("topic", "list", "-b", "127.0.0.1:%d,localhost" % port, "--timeout-ms", "3000",
                timeout=20)
@@ -356,7 +347,7 @@ def test_client_side_size_limit_names_the_setting(broker):
     ["produce", "x"],
 ])
 def test_bad_broker_address(args):
-    bs = ["-b", "127.0.0.1:%d" % closed_port(), "--timeout-ms", "1500"]
+    bs = ["-b", "127.0.0.1:%d" % free_port(), "--timeout-ms", "1500"]
     t0 = time.monotonic()
     try:
         r = runnel(*(args + bs), input=b"line\n", timeout=8)

@@ -3,14 +3,13 @@ after delete.retention.ms, a SIGKILL at random points of cleaning loses nothing,
 and transactions survive a clean, keyless records are refused."""
 import os
 import random
-import struct
 import threading
 import time
 
 import pytest
 
-from conftest import (SLOW, RawConn, ck_consumer, ck_producer, crc32c, create_topic, i16, i32,
-                      i64, kcat, kp_consume, record_batch, unique, wait_until)
+from conftest import (SLOW, RawConn, ck_consumer, ck_producer, create_topic, idempotent_batch,
+                      kcat, kp_consume, record_batch, unique, wait_until)
 
 # Fast cleaning: segments roll after 1 s idle, any dirt is worth a clean, the cleaner looks
 # every 100 ms.
@@ -75,18 +74,6 @@ def read_all(bootstrap, topic, isolation="read_uncommitted", timeout=30.0):
     return out
 
 
-def log_bytes(broker, topic):
-    d = broker.partition_dir(topic, 0)
-    total = 0
-    for f in os.listdir(d):
-        if f.endswith(".log"):
-            try:
-                total += os.path.getsize(os.path.join(d, f))
-            except FileNotFoundError:  # swapped or deleted meanwhile
-                pass
-    return total
-
-
 def cleans(broker):
     return broker.metric("runnel_cleaner_cleans_total") or 0
 
@@ -128,8 +115,8 @@ def test_million_updates_converge(make_broker):
         th.join()
     assert not tail["bad"], tail["bad"][:5]
     # Converged: after the last roll and clean, the log holds about one record per key.
-    wait_until(lambda: log_bytes(b, t) < 2 << 20 and cleans(b) > 0, 60,
-               what="the log to be compacted (%d bytes)" % log_bytes(b, t))
+    wait_until(lambda: b.log_bytes(t) < 2 << 20 and cleans(b) > 0, 60,
+               what="the log to be compacted (%d bytes)" % b.log_bytes(t))
     seen = {}
 
     def converged():
@@ -231,27 +218,12 @@ def test_sigkill_during_cleaning(make_broker):
 
 # ---- idempotence over raw frames ----------------------------------------------------------
 
-def init_producer_id(conn):
-    r = conn.request(22, 0, i16(-1) + i32(60000))  # InitProducerId v0, no transactional id
-    _throttle, err, pid, epoch = struct.unpack(">ihqh", r.rest()[:16])
-    assert err == 0
-    return pid, epoch
-
-
-def idempotent_batch(records, pid, epoch, seq):
-    b = bytearray(record_batch(records))
-    b[43:51] = i64(pid)
-    b[51:53] = i16(epoch)
-    b[53:57] = i32(seq)
-    b[17:21] = struct.pack(">I", crc32c(bytes(b[21:])))
-    return bytes(b)
-
-
 def test_idempotent_state_survives_clean(make_broker):
     b = make_broker(sets=CLEANER)
     t = create_topic(b.bootstrap, unique("idem"), config=TOPIC_CFG)
     with RawConn(b.port) as c:
-        pid, epoch = init_producer_id(c)
+        err, pid, epoch = c.init_producer_id()
+        assert err == 0
         seq = 0
         for i in range(3):
             recs = [(b"k%d" % k, b"idem%d" % i) for k in range(10)]

@@ -3,14 +3,13 @@ AlterConfigs and IncrementalAlterConfigs for topics and dynamic broker keys, val
 validate_only, persistence over a restart, effects without a restart (retention, compression),
 and the zstd rule for Fetch below v10."""
 import os
-import struct
 import time
 
 import pytest
 
-from conftest import (SLOW, RawConn, Reader, create_topic, ck_admin, ck_consume, ck_produce,
-                      i8, i16, i32, karray, kcat, kp_admin, kp_consume, kp_producer, kstr,
-                      record_batch, unique, wait_until)
+from conftest import (SLOW, TAGS, RawConn, batch_attrs, carray, create_topic, ck_admin,
+                      ck_consume, ck_produce, cstr, earliest_offset, i8, i16, i32, karray, kcat,
+                      kp_admin, kp_consume, kp_producer, kstr, record_batch, unique, wait_until)
 
 # Apache Kafka 3.7's topic configs (LogConfig.configNames at 3.7).
 KAFKA_37_TOPIC_KEYS = {
@@ -289,11 +288,6 @@ def _segments(b, topic):
     return sorted(f for f in os.listdir(d) if f.endswith(".log"))
 
 
-def _earliest(port, topic):
-    with RawConn(port) as c:
-        return c.list_offsets(topic, 0, -2)[2]
-
-
 def _fill_old_segments(b, topic, n=40):
     old = int(time.time() * 1000) - 3600 * 1000
     ck_produce(b.bootstrap, topic, [(None, b"x" * 200, None, old, 0) for _ in range(n)],
@@ -305,11 +299,11 @@ def test_retention_lowered_at_run_time_deletes_segments(make_broker):
     b = make_broker(sets={"log.retention.check.interval.ms": "1000"})
     name = create_topic(b.bootstrap, unique("ret"), config={"segment.bytes": "1024"})
     _fill_old_segments(b, name)
-    assert _earliest(b.port, name) == 0
+    assert earliest_offset(b.port, name) == 0
     a = ck_admin(b.bootstrap)
     ck_alter(a, "topic", name, {"segment.bytes": "1024", "retention.ms": "600000"})
-    wait_until(lambda: _earliest(b.port, name) > 0, timeout=10, what="old segments deleted")
-    start = _earliest(b.port, name)
+    wait_until(lambda: earliest_offset(b.port, name) > 0, timeout=10, what="old segments deleted")
+    start = earliest_offset(b.port, name)
     out = kcat("-b", b.bootstrap, "-C", "-t", name, "-p", "0", "-o", "beginning", "-e", "-q",
                "-f", "%o\n").stdout.decode().split()
     assert out and int(out[0]) == start
@@ -319,21 +313,14 @@ def test_retention_lowered_at_run_time_deletes_segments(make_broker):
     _fill_old_segments(b, other)
     with RawConn(b.port) as c:
         assert incremental_raw(c, BROKER, "1", [("log.retention.ms", SET, "600000")]) == (0, None)
-    wait_until(lambda: _earliest(b.port, other) > 0, timeout=10, what="broker default acts")
+    wait_until(lambda: earliest_offset(b.port, other) > 0, timeout=10, what="broker default acts")
 
 
 def _batch_codecs(port, topic, version=4):
     with RawConn(port) as c:
         err, _hwm, data = c.fetch(topic, 0, 0, version=version)
     assert err == 0, err
-    codecs, pos = [], 0
-    while pos + 61 <= len(data):
-        length = struct.unpack_from(">i", data, pos + 8)[0]
-        if pos + 12 + length > len(data):
-            break
-        codecs.append(struct.unpack_from(">h", data, pos + 21)[0] & 7)
-        pos += 12 + length
-    return codecs
+    return [attrs & 7 for _base, attrs in batch_attrs(data)]
 
 
 def test_compression_type_recompresses_on_append(broker):
@@ -419,88 +406,29 @@ def test_list_config_marks_dynamic_and_no_effect():
     assert "no effect" not in lines["retention.ms"]
 
 
-def _uvarint(n):
-    out = b""
-    while True:
-        b = n & 0x7f
-        n >>= 7
-        if n:
-            out += bytes([b | 0x80])
-        else:
-            return out + bytes([b])
-
-
-def _cstr(s):
-    if s is None:
-        return b"\x00"
-    b = s.encode()
-    return _uvarint(len(b) + 1) + b
-
-
-def _carray(items, enc):
-    return _uvarint(len(items) + 1) + b"".join(enc(x) for x in items)
-
-
-def _flexible_request(port, api_key, version, body):
-    """Request header v2 and a compact body; returns the body after response header v1."""
-    with RawConn(port) as c:
-        hdr = i16(api_key) + i16(version) + i32(7) + kstr("e2e-flex") + b"\x00"
-        payload = hdr + body
-        c.sendraw(i32(len(payload)) + payload)
-        corr, data = c.recv()
-    assert corr == 7
-    assert data[0] == 0  # response header tagged fields
-    return data[1:]
-
-
-class _CReader(Reader):
-    def uvarint(self):
-        shift = v = 0
-        while True:
-            b = self.d[self.p]
-            self.p += 1
-            v |= (b & 0x7f) << shift
-            if not b & 0x80:
-                return v
-            shift += 7
-
-    def cstr(self):
-        n = self.uvarint() - 1
-        if n < 0:
-            return None
-        s = self.d[self.p:self.p + n].decode()
-        self.p += n
-        return s
-
-    def carray(self, fn):
-        n = self.uvarint() - 1
-        return None if n < 0 else [fn(self) for _ in range(n)]
-
-    def tags(self):
-        assert self.uvarint() == 0
-
-
 def test_flexible_versions_describe_v4_incremental_v1(broker):
     name = create_topic(broker.bootstrap, unique("flex"))
-    body = _carray([name], lambda n: i8(TOPIC) + _cstr(n) + _carray(
-        [("cleanup.policy", APPEND, "compact")], lambda o: _cstr(o[0]) + i8(o[1]) + _cstr(o[2])
-        + b"\x00") + b"\x00") + i8(0) + b"\x00"
-    r = _CReader(_flexible_request(broker.port, 44, 1, body))
+    body = carray([name], lambda n: i8(TOPIC) + cstr(n) + carray(
+        [("cleanup.policy", APPEND, "compact")], lambda o: cstr(o[0]) + i8(o[1]) + cstr(o[2])
+        + TAGS) + TAGS) + i8(0) + TAGS
+    with RawConn(broker.port) as c:
+        r = c.flex_request(44, 1, body)
     r.i32()
-    res = r.carray(lambda r: (r.i16(), r.cstr(), r.i8(), r.cstr(), r.tags()))
+    res = r.array(lambda r: (r.i16(), r.str(), r.i8(), r.str(), r.no_tags()))
     assert res[0][:2] == (0, None) and res[0][3] == name
-    body = _carray([name], lambda n: i8(TOPIC) + _cstr(n) + _carray(
-        ["cleanup.policy"], _cstr) + b"\x00") + i8(1) + i8(1) + b"\x00"
-    r = _CReader(_flexible_request(broker.port, 32, 4, body))
+    body = carray([name], lambda n: i8(TOPIC) + cstr(n) + carray(
+        ["cleanup.policy"], cstr) + TAGS) + i8(1) + i8(1) + TAGS
+    with RawConn(broker.port) as c:
+        r = c.flex_request(32, 4, body)
     r.i32()
 
     def entry(r):
-        e = (r.cstr(), r.cstr(), r.i8(), r.i8(), r.i8(),
-             r.carray(lambda r: (r.cstr(), r.cstr(), r.i8(), r.tags())), r.i8(), r.cstr())
-        r.tags()
+        e = (r.str(), r.str(), r.i8(), r.i8(), r.i8(),
+             r.array(lambda r: (r.str(), r.str(), r.i8(), r.no_tags())), r.i8(), r.str())
+        r.no_tags()
         return e
 
-    res = r.carray(lambda r: (r.i16(), r.cstr(), r.i8(), r.cstr(), r.carray(entry), r.tags()))
+    res = r.array(lambda r: (r.i16(), r.str(), r.i8(), r.str(), r.array(entry), r.no_tags()))
     err, _msg, _t, rname, entries, _ = res[0]
     assert err == 0 and rname == name
     (ename, value, _ro, source, _sens, syns, ctype, doc) = entries[0]
@@ -559,28 +487,24 @@ def test_create_topics_v5_config_sources(make_broker):
         pytest.skip("CreateTopics v5 not advertised yet (the ApiVersions work raises it)")
     name = unique("ct5")
 
-    def skip_tags(r):
-        for _ in range(r.uvarint()):
-            r.uvarint()
-            r.p += r.uvarint()
-
-    body = _carray([name], lambda n: _cstr(n) + i32(1) + i16(1) + _carray([], None) + _carray(
-        [("segment.ms", "60000")], lambda kv: _cstr(kv[0]) + _cstr(kv[1]) + b"\x00") +
-        b"\x00") + i32(10000) + i8(0) + b"\x00"
-    r = _CReader(_flexible_request(b.port, 19, 5, body))
+    body = carray([name], lambda n: cstr(n) + i32(1) + i16(1) + carray([], None) + carray(
+        [("segment.ms", "60000")], lambda kv: cstr(kv[0]) + cstr(kv[1]) + TAGS) +
+        TAGS) + i32(10000) + i8(0) + TAGS
+    with RawConn(b.port) as c:
+        r = c.flex_request(19, 5, body)
     r.i32()
 
     def cfg(r):
-        e = (r.cstr(), r.cstr(), r.i8(), r.i8(), r.i8())
-        skip_tags(r)
+        e = (r.str(), r.str(), r.i8(), r.i8(), r.i8())
+        r.tags()
         return e
 
     def topic(r):
-        t = (r.cstr(), r.i16(), r.cstr(), r.i32(), r.i16(), r.carray(cfg))
-        skip_tags(r)
+        t = (r.str(), r.i16(), r.str(), r.i32(), r.i16(), r.array(cfg))
+        r.tags()
         return t
 
-    (tname, err, _msg, nparts, _rf, configs), = r.carray(topic)
+    (tname, err, _msg, nparts, _rf, configs), = r.array(topic)
     assert (tname, err, nparts) == (name, 0, 1)
     src = {c[0]: (c[1], c[3]) for c in configs}
     assert src["segment.ms"] == ("60000", DYN_TOPIC)

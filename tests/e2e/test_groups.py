@@ -9,7 +9,6 @@ accepts (6 s), so the suite stays fast.
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,8 +16,8 @@ import time
 
 import pytest
 
-from conftest import (SLOW, ck_admin, ck_consumer, ck_produce, create_topic, kp_admin, kp_consumer,
-                      metric_samples, metric_value, runnel, unique, wait_until)
+from conftest import (SLOW, ck_admin, ck_consumer, ck_produce, create_topic, free_port, kp_admin,
+                      kp_consumer, metric_samples, metric_value, runnel, unique, wait_until)
 
 FAST = {"group.initial.rebalance.delay.ms": 0}
 SESSION_MS = 6000
@@ -400,14 +399,6 @@ def assigned(c, n):
     """Polls confluent consumer c once (records are dropped); True once it owns n partitions."""
     c.poll(0.1)
     return len(c.assignment()) == n
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @pytest.mark.parametrize("how", ["sigterm", "sigkill"])

@@ -2,14 +2,13 @@
 retries, also across broker restarts, and librdkafka through a proxy that cuts connections."""
 import select
 import socket
-import struct
 import threading
 import time
 
 import pytest
 
-from conftest import (SLOW, RawConn, Reader, ck_producer, create_topic, crc32c, i16, i32, kstr,
-                      parse_batches, record_batch, unique)
+from conftest import (SLOW, TAGS, RawConn, ck_producer, create_topic, cstr, i16, i32, i64,
+                      idempotent_batch, raw_fetch_all, record_batch, unique)
 
 OUT_OF_ORDER = 45
 INVALID_EPOCH = 47
@@ -18,51 +17,26 @@ TXN_ID_AUTH_FAILED = 53
 
 def idem_batch(values, pid, epoch, seq):
     """A magic-2 batch of `values` from producer (pid, epoch) starting at sequence seq."""
-    b = bytearray(record_batch([(None, v) for v in values]))
-    struct.pack_into(">qhi", b, 43, pid, epoch, seq)
-    struct.pack_into(">I", b, 17, crc32c(bytes(b[21:])))
-    return bytes(b)
-
-
-def init_pid(conn, txn_id=None, version=0):
-    """InitProducerId v0/v1 -> (error, producer id, epoch)."""
-    r = conn.request(22, version, kstr(txn_id) + i32(60000))
-    r.i32()  # throttle
-    return r.i16(), r.i64(), r.i16()
+    return idempotent_batch([(None, v) for v in values], pid, epoch, seq)
 
 
 def fetch_values(port, topic, partition):
-    out = []
-    offset = 0
-    with RawConn(port) as c:
-        while True:
-            err, _hwm, recs = c.fetch(topic, partition, offset)
-            assert err == 0
-            got = [r for r in parse_batches(recs) if r[0] >= offset]
-            if not got:
-                return out
-            out.extend((r[0], r[3]) for r in got)
-            offset = got[-1][0] + 1
+    """[(offset, value)] of the whole partition."""
+    return [(r[0], r[3]) for r in raw_fetch_all(port, topic, partition)[0]]
 
 
 def test_init_producer_id_versions(broker):
     with RawConn(broker.port) as c:
         err, apis = c.api_versions()
         assert apis[22] == (0, 4)
-        e1, p1, ep1 = init_pid(c)
-        e2, p2, ep2 = init_pid(c, version=1)
+        e1, p1, ep1 = c.init_producer_id()
+        e2, p2, ep2 = c.init_producer_id(version=1)
         assert (e1, e2, ep1, ep2) == (0, 0, 0, 0)
         assert p1 >= 0 and p2 > p1
     # v3 (flexible: request header v2, compact null transactional id, tag buffers) naming the
     # current (pid, epoch), as a producer recovering with KIP-360 does
-    with socket.create_connection(("127.0.0.1", broker.port), timeout=5 * SLOW) as s:
-        hdr = i16(22) + i16(3) + i32(7) + kstr("raw") + b"\x00"
-        payload = hdr + b"\x00" + i32(60000) + struct.pack(">qh", p2, 0) + b"\x00"
-        s.sendall(i32(len(payload)) + payload)
-        size = struct.unpack(">i", _recv(s, 4))[0]
-        r = Reader(_recv(s, size))
-        assert r.i32() == 7
-        assert r.i8() == 0  # response header v1 tag buffer
+    with RawConn(broker.port) as c:
+        r = c.flex_request(22, 3, cstr(None) + i32(60000) + i64(p2) + i16(0) + TAGS)
         r.i32()
         assert r.i16() == 0
         pid3, epoch3 = r.i64(), r.i16()
@@ -70,29 +44,20 @@ def test_init_producer_id_versions(broker):
         assert pid3 > p2 and epoch3 == 0
 
 
-def _recv(s, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        assert chunk, "connection closed"
-        buf += chunk
-    return buf
-
-
 def test_transactional_id_gets_epochs(broker):
     """With a transactional id the transaction coordinator answers (test_transactions.py):
     the same producer id, the next epoch on each init."""
     tid = unique("tx")
     with RawConn(broker.port) as c:
-        err, pid, epoch = init_pid(c, txn_id=tid)
+        err, pid, epoch = c.init_producer_id(txn_id=tid)
         assert (err, epoch) == (0, 0) and pid >= 0
-        assert init_pid(c, txn_id=tid) == (0, pid, 1)
+        assert c.init_producer_id(txn_id=tid) == (0, pid, 1)
 
 
 def test_duplicate_gap_and_epoch(broker):
     t = create_topic(broker.bootstrap, unique("idem-raw"), 1)
     with RawConn(broker.port) as c:
-        _e, pid, epoch = init_pid(c)
+        _e, pid, epoch = c.init_producer_id()
         b0 = idem_batch([b"a", b"b"], pid, epoch, 0)
         assert c.produce(t, 0, b0) == (0, 0)
         # the exact retry: success with the original base offset, nothing appended
@@ -119,15 +84,11 @@ def test_duplicate_across_restart(make_broker, how):
     b = make_broker()
     t = create_topic(b.bootstrap, unique("idem-rs"), 1)
     with RawConn(b.port) as c:
-        _e, pid, epoch = init_pid(c)
+        _e, pid, epoch = c.init_producer_id()
         assert c.produce(t, 0, idem_batch([b"a"], pid, epoch, 0)) == (0, 0)
         last = idem_batch([b"b", b"c"], pid, epoch, 1)
         assert c.produce(t, 0, last) == (0, 1)
-    if how == "clean":
-        b.stop_clean()
-    else:
-        b.kill()
-    b.start()
+    b.restart(how)
     with RawConn(b.port) as c:
         assert c.produce(t, 0, last) == (0, 1)
         assert c.produce(t, 0, idem_batch([b"a"], pid, epoch, 0)) == (0, 0)
@@ -135,7 +96,7 @@ def test_duplicate_across_restart(make_broker, how):
         assert err == OUT_OF_ORDER
         assert c.produce(t, 0, idem_batch([b"d"], pid, epoch, 3)) == (0, 3)
         # producer ids are never handed out twice, not even after SIGKILL
-        _e, pid2, _ep = init_pid(c)
+        _e, pid2, _ep = c.init_producer_id()
         assert pid2 > pid
     assert [v for _o, v in fetch_values(b.port, t, 0)] == [b"a", b"b", b"c", b"d"]
 

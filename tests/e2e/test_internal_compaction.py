@@ -1,7 +1,6 @@
 """__consumer_offsets and __transaction_state as compacted topics: the coordinators write
 their tombstones where Kafka does, so that the log cleaner bounds the topics, and the state
 comes back the same after a restart."""
-import os
 
 from conftest import (SLOW, RawConn, Reader, ck_admin, create_topic, i32, i64, karray, kp_admin,
                       kp_consumer, kstr, unique, wait_until)
@@ -90,11 +89,6 @@ CLEAN = dict(FAST, **{
 })
 
 
-def log_bytes(b, topic):
-    d = b.partition_dir(topic, 0)
-    return sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d) if f.endswith(".log"))
-
-
 def commit_many(port, commits):
     """Simple OffsetCommit v2 requests, pipelined: commits = [(group, topic, {part: offset})]."""
     def body(g, t, offs):
@@ -139,8 +133,8 @@ def test_consumer_offsets_bounded_by_cleaner(make_broker):
         r.i32()
         assert r.array(lambda r: (r.str(), r.i16())) == [(gone, 0)]
     # Without cleaning, 25,000 batches of two records would be well over 2 MB.
-    wait_until(lambda: log_bytes(b, "__consumer_offsets") < 4 * 65536, 120,
-               what="__consumer_offsets cleaned (%d bytes)" % log_bytes(b, "__consumer_offsets"))
+    wait_until(lambda: b.log_bytes("__consumer_offsets") < 4 * 65536, 120,
+               what="__consumer_offsets cleaned (%d bytes)" % b.log_bytes("__consumer_offsets"))
     want = {g: {(t, 0): n - 5 + i, (t, 1): n - 4 + i} for i, g in enumerate(gs)}
     for g in gs:
         assert committed(b.bootstrap, g) == want[g]
@@ -152,11 +146,9 @@ def test_consumer_offsets_bounded_by_cleaner(make_broker):
 
 def init_pid(port, txn_id):
     with RawConn(port) as rc:
-        r = rc.request(22, 1, kstr(txn_id) + i32(60000))
-        r.i32()
-        err, pid, epoch = r.i16(), r.i64(), r.i16()
-        assert err == 0
-        return pid, epoch
+        err, pid, epoch = rc.init_producer_id(txn_id, version=1)
+    assert err == 0
+    return pid, epoch
 
 
 def test_transaction_state_bounded_by_cleaner(make_broker):
@@ -171,7 +163,7 @@ def test_transaction_state_bounded_by_cleaner(make_broker):
             for corr in corrs:
                 got, resp = rc.recv()
                 assert got == corr
-    wait_until(lambda: log_bytes(b, "__transaction_state") < 4 * 16384, 120,
-               what="__transaction_state cleaned (%d bytes)" % log_bytes(b, "__transaction_state"))
+    wait_until(lambda: b.log_bytes("__transaction_state") < 4 * 16384, 120,
+               what="__transaction_state cleaned (%d bytes)" % b.log_bytes("__transaction_state"))
     b.restart()
     assert init_pid(b.port, tid) == (pid, epoch + 3001)

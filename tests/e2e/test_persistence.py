@@ -8,7 +8,7 @@ import time
 import pytest
 
 from conftest import (SLOW, RawConn, ck_admin, ck_consume, ck_produce, ck_producer, record_batch,
-                      create_topic, kcat, kp_consume, unique, wait_until)
+                      create_topic, earliest_offset, kcat, kp_consume, unique, wait_until)
 
 
 def ck_tuple(m):
@@ -222,13 +222,6 @@ def test_topic_segment_bytes_and_time_index(make_broker):
         assert c.list_offsets(t, 0, base + 6000)[2] == -1
 
 
-def earliest(port, t):
-    with RawConn(port) as c:
-        err, _ts, off = c.list_offsets(t, 0, -2)
-        assert err == 0
-        return off
-
-
 def test_retention_bytes_deletes_old_segments(make_broker):
     b = make_broker({"log.retention.check.interval.ms": 1000})
     t = create_topic(b.bootstrap, unique("retb"), 1,
@@ -236,16 +229,16 @@ def test_retention_bytes_deletes_old_segments(make_broker):
     ck_produce(b.bootstrap, t, [(None, b"%04d" % i + b"r" * 200) for i in range(100)],
                **{"linger.ms": 0, "batch.num.messages": 1})
     d = b.partition_dir(t, 0)
-    start = wait_until(lambda: earliest(b.port, t), timeout=8, what="log start to advance")
+    start = wait_until(lambda: earliest_offset(b.port, t), timeout=8, what="log start to advance")
     assert 0 < start < 100
     with RawConn(b.port) as c:
         assert c.list_offsets(t, 0, -1)[2] == 100
         err, _hwm, _d = c.fetch(t, 0, 0)
         assert err == 1  # OFFSET_OUT_OF_RANGE below the log start
     # segment files go once the log start has moved past them
-    wait_until(lambda: min(segment_files(d)) == earliest(b.port, t), timeout=3,
+    wait_until(lambda: min(segment_files(d)) == earliest_offset(b.port, t), timeout=3,
                what="old segment files removed")
-    start = earliest(b.port, t)
+    start = earliest_offset(b.port, t)
     size = sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d) if f.endswith(".log"))
     assert size <= 4096 + 2048 + 400
     got = ck_consume(b.bootstrap, t, [0], 100 - start)
@@ -265,14 +258,14 @@ def test_retention_ms_deletes_old_segments(make_broker):
     now = int(time.time() * 1000)
     ck_produce(b.bootstrap, t, [(None, b"n" * 200, None, now) for i in range(5)],
                **{"linger.ms": 0, "batch.num.messages": 1})
-    start = wait_until(lambda: earliest(b.port, t), timeout=8, what="log start to advance")
+    start = wait_until(lambda: earliest_offset(b.port, t), timeout=8, what="log start to advance")
     assert 0 < start <= 30, start
     # recent records are kept
     got = ck_consume(b.bootstrap, t, [0], 35 - start)
     assert [m.value()[:1] for m in got][-5:] == [b"n"] * 5
     # the log start survives a restart
     b.restart()
-    assert earliest(b.port, t) == start
+    assert earliest_offset(b.port, t) == start
 
 
 def test_broker_retention_default(make_broker):
@@ -284,7 +277,7 @@ def test_broker_retention_default(make_broker):
     ck_produce(b.bootstrap, t, [(None, b"o" * 200, None, old) for i in range(30)],
                **{"linger.ms": 0, "batch.num.messages": 1})
     ck_produce(b.bootstrap, t, [(None, b"new")])
-    start = wait_until(lambda: earliest(b.port, t), timeout=8, what="log start to advance")
+    start = wait_until(lambda: earliest_offset(b.port, t), timeout=8, what="log start to advance")
     assert 0 < start <= 30
 
 

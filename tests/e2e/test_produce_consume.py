@@ -8,8 +8,8 @@ import time
 import pytest
 
 from conftest import (SLOW, RawConn, ck_consume, ck_consumer, ck_produce, ck_producer,
-                      create_topic, kcat, kp_consume, kp_consumer, kp_producer, record_batch,
-                      parse_batches, runnel, unique, wait_until)
+                      batch_attrs, create_topic, kcat, kp_consume, kp_consumer, kp_producer,
+                      parse_batches, raw_fetch_all, record_batch, runnel, unique, wait_until)
 
 NOW = int(time.time() * 1000)
 TS0 = NOW - 3_600_000
@@ -55,31 +55,6 @@ def kp_produce(bootstrap, topic, records, partition=0, **conf):
         return [f.get(timeout=10 * SLOW) if conf.get("acks", 1) != 0 else None for f in futs]
     finally:
         p.close(timeout=5)
-
-
-def raw_fetch_all(port, topic, partition, offset=0):
-    out = []
-    with RawConn(port) as c:
-        while True:
-            err, hwm, recs = c.fetch(topic, partition, offset)
-            assert err == 0, "fetch error %d" % err
-            got = [r for r in parse_batches(recs) if r[0] >= offset]
-            if not got:
-                return out, hwm
-            out.extend(got)
-            offset = got[-1][0] + 1
-
-
-def batch_attrs(records_bytes):
-    """Attributes of each batch in a Fetch response's records."""
-    res = []
-    pos = 0
-    while pos + 61 <= len(records_bytes):
-        base, length = struct.unpack_from(">qi", records_bytes, pos)
-        attrs = struct.unpack_from(">h", records_bytes, pos + 21)[0]
-        res.append((base, attrs))
-        pos += 12 + length
-    return res
 
 
 # ------------------------------------------------------------------------------ round trips

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import (SLOW, RawConn, Reader, ck_produce, create_topic, i16, i32, i64, i8,
+from conftest import (SLOW, TAGS, RawConn, carray, ck_produce, create_topic, cstr, i32, i64, i8,
                       karray, kp_admin, kstr, record_batch, runnel, unique, wait_until)
 
 OFFSET_OUT_OF_RANGE = 1
@@ -22,78 +22,6 @@ INVALID_TOPIC_EXCEPTION = 17
 POLICY_VIOLATION = 44
 FENCED_LEADER_EPOCH = 74
 UNKNOWN_LEADER_EPOCH = 75
-
-
-# ------------------------------------------------------------------ flexible-version encoding
-def uvarint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def cstr(s):
-    if s is None:
-        return uvarint(0)
-    b = s.encode()
-    return uvarint(len(b) + 1) + b
-
-
-def carray(items, enc):
-    if items is None:
-        return uvarint(0)
-    return uvarint(len(items) + 1) + b"".join(enc(x) for x in items)
-
-
-TAGS = uvarint(0)
-
-
-class FlexReader(Reader):
-    def uvarint(self):
-        n = shift = 0
-        while True:
-            b = self.d[self.p]
-            self.p += 1
-            n |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                return n
-
-    def cstr(self):
-        n = self.uvarint() - 1
-        if n < 0:
-            return None
-        s = self.d[self.p:self.p + n].decode()
-        self.p += n
-        return s
-
-    def carray(self, fn):
-        n = self.uvarint() - 1
-        if n < 0:
-            return None
-        return [fn(self) for _ in range(n)]
-
-    def tags(self):
-        for _ in range(self.uvarint()):
-            self.uvarint()
-            self.p += self.uvarint()
-
-
-def flex_request(conn, api_key, version, body):
-    """A flexible request: header v2 (client id, then tags); response header v1 (tags)."""
-    conn.corr += 1
-    hdr = i16(api_key) + i16(version) + i32(conn.corr) + kstr("e2e-raw") + TAGS
-    conn.sendraw(i32(len(hdr) + len(body)) + hdr + body)
-    corr, data = conn.recv()
-    assert corr == conn.corr
-    r = FlexReader(data)
-    r.tags()
-    return r
 
 
 def produce_n(conn, topic, partition, n, ts=None):
@@ -113,9 +41,9 @@ def delete_records(conn, topic, parts, version=1, timeout_ms=5000):
     if version >= 2:
         body = carray([topic], lambda t: cstr(t) + carray(
             parts, lambda p: i32(p[0]) + i64(p[1]) + TAGS) + TAGS) + i32(timeout_ms) + TAGS
-        r = flex_request(conn, 21, version, body)
+        r = conn.flex_request(21, version, body)
         r.i32()
-        res = r.carray(lambda r: (r.cstr(), r.carray(
+        res = r.array(lambda r: (r.str(), r.array(
             lambda r: (r.i32(), r.i64(), r.i16(), r.tags())), r.tags()))
     else:
         body = karray([topic], lambda t: kstr(t) + karray(
@@ -137,9 +65,9 @@ def list_offsets(conn, topic, partition, ts, version=1, current_leader_epoch=-1,
     if version >= 6:
         body = i32(-1) + i8(isolation) + carray(
             [topic], lambda t: cstr(t) + carray([partition], part) + TAGS) + TAGS
-        r = flex_request(conn, 2, version, body)
+        r = conn.flex_request(2, version, body)
         r.i32()
-        res = r.carray(lambda r: (r.cstr(), r.carray(
+        res = r.array(lambda r: (r.str(), r.array(
             lambda r: (r.i32(), r.i16(), r.i64(), r.i64(), r.i32(), r.tags())), r.tags()))
     else:
         body = i32(-1) + (i8(isolation) if version >= 2 else b"") + karray(
@@ -216,11 +144,7 @@ def test_delete_records_survives_restart(make_broker, how):
     with RawConn(b.port) as c:
         produce_n(c, t, 0, 8)
         assert delete_records(c, t, [(0, 5)]) == {0: (0, 5)}
-    if how == "clean":
-        b.stop_clean()
-    else:
-        b.kill()
-    b.start()
+    b.restart(how)
     with RawConn(b.port) as c:
         assert list_offsets(c, t, 0, -2)[2] == 5
         assert list_offsets(c, t, 0, -1)[2] == 8
@@ -342,9 +266,9 @@ def offset_for_leader_epoch(conn, topic, partition, epoch, version=3, current=-1
     if version >= 4:
         body = i32(-1) + carray([topic], lambda t: cstr(t) + carray([partition], part) +
                                 TAGS) + TAGS
-        r = flex_request(conn, 23, version, body)
+        r = conn.flex_request(23, version, body)
         r.i32()
-        res = r.carray(lambda r: (r.cstr(), r.carray(
+        res = r.array(lambda r: (r.str(), r.array(
             lambda r: (r.i16(), r.i32(), r.i32(), r.i64(), r.tags())), r.tags()))
     else:
         body = (i32(-1) if version >= 3 else b"") + karray(
@@ -499,19 +423,19 @@ def describe_log_dirs(conn, topics, version=1):
     (top error or None, [(error, dir, {topic: {p: (size, lag, future)}}, total, usable)])."""
     if version >= 2:
         body = carray(topics, lambda t: cstr(t[0]) + carray(t[1], i32) + TAGS) + TAGS
-        r = flex_request(conn, 35, version, body)
+        r = conn.flex_request(35, version, body)
         r.i32()
         top = r.i16() if version >= 3 else None
 
         def result(r):
-            err, d = r.i16(), r.cstr()
-            ts = r.carray(lambda r: (r.cstr(), r.carray(
+            err, d = r.i16(), r.str()
+            ts = r.array(lambda r: (r.str(), r.array(
                 lambda r: (r.i32(), r.i64(), r.i64(), r.i8(), r.tags())), r.tags()))
             total = r.i64() if version >= 4 else None
             usable = r.i64() if version >= 4 else None
             r.tags()
             return err, d, ts, total, usable
-        res = r.carray(result)
+        res = r.array(result)
     else:
         body = karray(topics, lambda t: kstr(t[0]) + karray(t[1], i32))
         r = conn.request(35, version, body)

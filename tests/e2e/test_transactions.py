@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from conftest import (SLOW, RawConn, ck_consumer, ck_producer, create_topic, i16, i32, kstr,
-                      unique, wait_until)
+from conftest import (SLOW, RawConn, ck_consumer, ck_producer, create_topic, i32,
+                      idempotent_batch, kstr, unique)
 
 ck = pytest.importorskip("confluent_kafka")
 
@@ -125,15 +125,8 @@ def test_produce_outside_transaction_refused(broker):
         r = c.request(22, 0, kstr(tid) + i32(60000))
         assert r.i32() == 0 and r.i16() == 0
         pid, epoch = r.i64(), r.i16()
-        from conftest import record_batch
-        b = bytearray(record_batch([(None, b"x")], attributes=0x10))
-        import struct
-        from conftest import crc32c
-        b[43:51] = struct.pack(">q", pid)
-        b[51:53] = struct.pack(">h", epoch)
-        b[53:57] = struct.pack(">i", 0)
-        b[17:21] = struct.pack(">I", crc32c(bytes(b[21:])))
-        assert c.produce(t, 0, bytes(b))[0] == 48  # INVALID_TXN_STATE
+        b = idempotent_batch([(None, b"x")], pid, epoch, 0, attributes=0x10)  # transactional
+        assert c.produce(t, 0, b)[0] == 48  # INVALID_TXN_STATE
 
 
 def test_invalid_timeout(broker):
