@@ -23,16 +23,16 @@ struct rn_log_config {
 	int64_t idle_close_ms; /* a segment's fd and index mappings unused this long are closed
 				* (Runnel's own; <= 0 means the default, 30 s) */
 	/* Compaction (cleanup.policy and the log.cleaner.* synonyms). */
-	bool cleanup_delete;            /* cleanup.policy contains delete (default) */
-	bool cleanup_compact;           /* cleanup.policy contains compact */
-	int64_t delete_retention_ms;    /* delete.retention.ms: tombstones kept this long (1 day) */
-	int64_t min_compaction_lag_ms;  /* min.compaction.lag.ms (0) */
-	int64_t max_compaction_lag_ms;  /* max.compaction.lag.ms (INT64_MAX) */
-	double min_cleanable_ratio;     /* min.cleanable.dirty.ratio (0.5) */
+	bool cleanup_delete;           /* cleanup.policy contains delete (default) */
+	bool cleanup_compact;          /* cleanup.policy contains compact */
+	int64_t delete_retention_ms;   /* delete.retention.ms: tombstones kept this long (1 day) */
+	int64_t min_compaction_lag_ms; /* min.compaction.lag.ms (0) */
+	int64_t max_compaction_lag_ms; /* max.compaction.lag.ms (INT64_MAX) */
+	double min_cleanable_ratio;    /* min.cleanable.dirty.ratio (0.5) */
 	/* compression.type: RN_LOG_CODEC_PRODUCER keeps the producer's codec, else the batch codec
 	 * (attributes bits 0-2: 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd) stored on append. */
 	int8_t compression;
-	bool downconversion_enable;     /* message.downconversion.enable (true) */
+	bool downconversion_enable; /* message.downconversion.enable (true) */
 };
 
 #define RN_LOG_CODEC_PRODUCER (-1)
