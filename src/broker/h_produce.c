@@ -129,16 +129,7 @@ static void append_one(struct produce *pr, struct rn_topic *t,
 		rn_txns_unlock();
 	if (rc < 0) {
 		pp->error_code = (int16_t)rn_kerr_from(rc);
-		rn__produce_fill_errors(ctx, pp, &ai.record_errors);
-		if (rc == RN_EBADRECORD && pp->error_message.len < 0) {
-			/* Kafka's LogValidator wording: a keyless record, compacted topic. */
-			char m[400];
-			snprintf(m, sizeof(m),
-				 "Compacted topic cannot accept message without key in topic "
-				 "partition %s-%d",
-				 t->name, pd->index);
-			pp->error_message = rn_ctx_str(ctx, m);
-		}
+		rn__produce_fill_errors(ctx, pp, &ai.record_errors, t->name, pd->index);
 		atomic_fetch_add_explicit(&t->stats.failed_produce, 1, memory_order_relaxed);
 		if (pp->error_code == RN_KERR_KAFKA_STORAGE_ERROR ||
 		    pp->error_code == RN_KERR_UNKNOWN_SERVER_ERROR)

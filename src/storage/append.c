@@ -209,9 +209,11 @@ static int append(struct rn_partition *p, uint8_t *buf, size_t len, struct rn_ap
 	int32_t nbatches;
 	int64_t noffsets, nrecords;
 	struct rn_batch_header h;
+	info->record_errors.n = 0; /* filled only by a check that refuses particular records */
+	info->record_errors.message = NULL;
 	int rc = validate_all(p, buf, len, &nbatches, &noffsets, &nrecords, &h, marker >= 0);
 	if (rc == 0 && marker < 0 && atomic_load_explicit(&p->compact, memory_order_relaxed))
-		rc = rn_cleaner_check_keys(buf, len);
+		rc = rn_cleaner_check_keys(buf, len, &info->record_errors);
 	if (rc < 0)
 		return rc;
 	info->duplicate = false;

@@ -112,8 +112,10 @@ void rn_cleaner_wakeup(struct rn_cleaner *c);
 void rn_cleaner_stop(struct rn_cleaner *c);
 
 /* The check Kafka's LogValidator makes on a compacted topic: every record of every batch in
- * buf[0..len) (validated batches, any codec) has a key. Returns 0, RN_EBADRECORD for a
- * keyless record, or a decompression error. Called by the append path. */
-int rn_cleaner_check_keys(const uint8_t *buf, size_t len);
+ * buf[0..len) (validated batches, any codec) has a key. Returns 0, RN_EBADRECORD with each
+ * keyless record noted in re (its index in its batch; Produce v8+ RecordErrors), or a
+ * decompression error. Called by the append path. */
+struct rn_record_errors;
+int rn_cleaner_check_keys(const uint8_t *buf, size_t len, struct rn_record_errors *re);
 
 #endif

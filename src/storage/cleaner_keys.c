@@ -4,14 +4,17 @@
  * could never tell which record supersedes it. This reads every record, decompressing
  * compressed batches, so it runs only for compacted partitions, before the append lock.
  */
+#include <stdbool.h>
+
 #include "core/buf.h"
 #include "core/err.h"
 #include "proto/record_batch.h"
 #include "storage/cleaner.h"
+#include "storage/record_errors.h"
 
 #define MAX_RECORDS_BYTES ((size_t)256 << 20)
 
-int rn_cleaner_check_keys(const uint8_t *buf, size_t len)
+int rn_cleaner_check_keys(const uint8_t *buf, size_t len, struct rn_record_errors *re)
 {
 	struct rn_buf scratch = {0};
 	int rc = 0;
@@ -24,11 +27,19 @@ int rn_cleaner_check_keys(const uint8_t *buf, size_t len)
 		}
 		struct rn_record_iter it;
 		rc = rn_record_iter_init_any(&it, b, total, &scratch, MAX_RECORDS_BYTES);
+		/* Every keyless record of the batch is reported, as Kafka's validator does. */
 		struct rn_record r;
-		while (rc == 0 && (rc = rn_record_iter_next(&it, &r)) == 1)
-			rc = r.key_len < 0 ? RN_EBADRECORD : 0;
-		if (rc > 0)
+		bool keyless = false;
+		for (int32_t idx = 0; rc == 0 && (rc = rn_record_iter_next(&it, &r)) == 1; idx++) {
 			rc = 0;
+			if (r.key_len >= 0)
+				continue;
+			keyless = true;
+			rn_record_errors_add(re, idx,
+					     "Compacted topic cannot accept message without key");
+		}
+		if (rc == 0 && keyless)
+			rc = RN_EBADRECORD;
 		off += total;
 	}
 	rn_buf_free(&scratch);

@@ -179,6 +179,24 @@ def test_keyless_record_refused(make_broker):
     assert errs[1] is None
 
 
+def test_keyless_records_named_in_produce_v8(make_broker):
+    """Produce v8 (RecordErrors) names each keyless record by its index in the batch, and the
+    partition's ErrorMessage is Kafka's LogValidator wording."""
+    b = make_broker(sets=CLEANER)
+    t = create_topic(b.bootstrap, unique("nokey8"), config=TOPIC_CFG)
+    batch = record_batch([(b"a", b"1"), (None, b"2"), (b"c", b"3"), (None, b"4")])
+    with RawConn(b.port) as c:
+        r = c.request(0, 8, RawConn.produce_body(t, 0, batch, acks=-1))
+        (_name, [(p, err, base, _lat, _lso, rec_errs, msg)]) = r.array(lambda r: (
+            r.str(), r.array(lambda r: (r.i32(), r.i16(), r.i64(), r.i64(), r.i64(),
+                                        r.array(lambda r: (r.i32(), r.str())), r.str()))))[0]
+    assert (p, err, base) == (0, 87, -1)  # INVALID_RECORD, nothing appended
+    assert [i for i, _m in rec_errs] == [1, 3], rec_errs
+    assert all(m == "Compacted topic cannot accept message without key" for _i, m in rec_errs)
+    assert msg == "Compacted topic cannot accept message without key in topic partition " \
+        "%s-0" % t, msg
+
+
 def test_sigkill_during_cleaning(make_broker):
     seed = int(os.environ.get("RUNNEL_COMPACTION_SEED", random.randrange(1 << 30)))
     print("RUNNEL_COMPACTION_SEED=%d" % seed)

@@ -543,6 +543,11 @@ static void test_keyless_refused(void **state)
 		bb_batch_records_codec(&b, r, 2, codec);
 		struct rn_append_info ai;
 		assert_int_equal(rn_partition_append(p, b.data, b.len, &ai), RN_EBADRECORD);
+		/* The keyless record is named by its index in the batch (Produce v8 RecordErrors).
+		 */
+		assert_int_equal(ai.record_errors.n, 1);
+		assert_int_equal(ai.record_errors.e[0].batch_index, 1);
+		assert_non_null(ai.record_errors.e[0].message);
 		rn_buf_free(&b);
 	}
 	assert_int_equal(rn_partition_log_end(p), 0);
