@@ -7,10 +7,11 @@ FUZZ_SECONDS ?= 60
 DATA      ?= ./runnel-data
 
 RUN_PKGS  = build-essential cmake ninja-build pkg-config librdkafka-dev libmicrohttpd-dev \
-            libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev libssl-dev libcmocka-dev
+            libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev libssl-dev libcmocka-dev \
+            libcurl4-openssl-dev libjansson-dev
 TEST_PKGS = $(RUN_PKGS) clang libclang-rt-14-dev kcat python3 python3-pytest python3-kafka \
             python3-confluent-kafka python3-snappy python3-lz4 python3-zstandard \
-            golang-go golang-github-segmentio-kafka-go-dev
+            golang-go golang-github-segmentio-kafka-go-dev etcd-server etcd-client
 BENCH_PKGS = $(TEST_PKGS) redis-server redis-tools fio iperf3 procps
 
 .PHONY: all build run test test-fast asan fuzz bench deps-run deps-test deps-bench gen clean format

@@ -21,6 +21,9 @@ struct rn_server;
 struct rn_partition;
 struct rn_http_admin;
 struct rn_topic_waiter;
+struct rn_replica_mgr;
+struct rn_replica_part;
+struct rn_controller;
 
 #define RN_API_KEYS 70
 
@@ -39,7 +42,8 @@ struct rn_topic_stats {
 
 /* A partition slot of a topic: the log and the fetches parked on it (long poll). */
 struct rn_topic_part {
-	struct rn_partition *log;
+	struct rn_partition *log;   /* NULL also when this broker holds no replica of it */
+	struct rn_replica_part *rp; /* replication state; NULL on a single broker */
 	pthread_mutex_t wlock;
 	struct rn_topic_waiter *waiters;
 };
@@ -80,6 +84,10 @@ struct rn_broker {
 	struct rn_flusher *flusher;
 	struct rn_server *server;
 	struct rn_http_admin *admin;
+	/* A cluster (metadata.store=etcd://...): all three set; a single broker has none. */
+	bool clustered;
+	struct rn_replica_mgr *replica;
+	struct rn_controller *controller;
 
 	pthread_rwlock_t topics_lock; /* guards the hash table, not the topics */
 	struct rn_topic **buckets;

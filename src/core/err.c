@@ -19,6 +19,9 @@ const char *rn_strerror(int err)
 	case RN_EDUPLICATE: return "duplicate sequence number";
 	case RN_EBADRECORD: return "invalid record";
 	case RN_EBADTIMESTAMP: return "invalid timestamp";
+	case RN_ESTALE: return "changed concurrently (stale compare-and-set)";
+	case RN_EUNAVAILABLE: return "metadata store or peer unavailable";
+	case RN_ENOTLEADER: return "not the leader of this partition";
 	default: return err < 0 && err > RN_EBASE ? strerror(-err) : "unknown error";
 	}
 }

@@ -23,6 +23,9 @@ enum {
 	RN_EBADRECORD,      /* a record refused by validation (Kafka's INVALID_RECORD): a bad legacy
 			     * set, a keyless record on a compacted topic */
 	RN_EBADTIMESTAMP,   /* a record timestamp (type) Kafka refuses (INVALID_TIMESTAMP) */
+	RN_ESTALE,          /* a compare-and-set lost: the stored value changed since it was read */
+	RN_EUNAVAILABLE,    /* the metadata store (etcd) or a peer broker did not answer */
+	RN_ENOTLEADER,      /* this broker does not lead the partition (in this epoch) */
 };
 
 /* Returns a static description for an internal code or a negative errno. */

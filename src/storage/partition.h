@@ -219,4 +219,48 @@ struct rn_partition_waiter {
 void rn_partition_wait(struct rn_partition *p, struct rn_partition_waiter *w);
 void rn_partition_unwait(struct rn_partition *p, struct rn_partition_waiter *w);
 
+/*
+ * Replication (the replica/ room drives these; storage knows nothing of the network).
+ * A replicated partition keeps its high watermark apart from its log end: the leader moves it
+ * to what every in-sync replica has, a follower to min(leader's, own log end). Consumers read
+ * below it only (rn_partition_read, _read_committed, the LSO); followers read to the log end.
+ * A partition that is not replicated (the single broker) keeps HW == log end, as before.
+ * The high watermark of replicated partitions survives restarts through the log dir's
+ * replication-offset-checkpoint (Kafka's name), written with the recovery points.
+ */
+/* Switches HW tracking: on, HW stays where it is and moves only by set_high_watermark; off,
+ * HW jumps to the log end and follows it. */
+void rn_partition_set_replicated(struct rn_partition *p, bool replicated);
+bool rn_partition_replicated(struct rn_partition *p);
+/* Moves HW to hw, clamped to [log start, log end]; it never moves down except through
+ * truncation. Wakes the partition's waiters when it moved. Returns the HW now in force. */
+int64_t rn_partition_set_high_watermark(struct rn_partition *p, int64_t hw);
+/* A follower's append of batches exactly as its leader stored them (offsets, leader epochs,
+ * producer ids, timestamps kept): the first batch's base offset must be the log end (else
+ * RN_ERANGE, nothing written); a partial batch at the end of buf (fetch responses may cut one)
+ * is ignored and not counted in *used; CRCs are checked (RN_ECORRUPT). Producer state,
+ * transaction state (open and aborted transactions, markers) and the leader-epoch cache are
+ * updated from the batches as the leader's were, so a follower can become leader with the
+ * same idempotence and transaction state. info as rn_partition_append (duplicate never set).
+ * Returns 0 or an append error. */
+int rn_partition_append_replica(struct rn_partition *p, const uint8_t *buf, size_t len,
+				size_t *used, struct rn_append_info *info);
+/* Removes every record at or above offset (a follower diverged from its new leader): whole
+ * segments above it are deleted, the one holding it is cut at the batch boundary (offset must
+ * be a batch start or the log end; otherwise the batch holding it goes too), indexes, producer
+ * state, transaction state and the leader-epoch cache (entries at or after offset) follow. HW
+ * and recovery point are lowered to offset if above. Crash-safe: a crash leaves the log either
+ * truncated or not, never torn (recovery would cut a torn tail anyway). Returns 0, RN_EOFFLINE,
+ * -errno. */
+int rn_partition_truncate_to(struct rn_partition *p, int64_t offset);
+/* Empties the log and restarts it at offset (a follower far behind a leader whose log start
+ * is above its log end, Kafka's truncateFullyAndStartAt). */
+int rn_partition_truncate_fully(struct rn_partition *p, int64_t offset);
+/* rn_partition_read up to the log end instead of HW: a follower's fetch. */
+int rn_partition_read_replica(struct rn_partition *p, int64_t offset, uint32_t max_bytes,
+			      bool min_one, struct rn_read_info *ri);
+/* The last epoch in the leader-epoch cache and its start offset (-1/-1 when empty): what a
+ * follower asks its leader about with OffsetForLeaderEpoch. */
+void rn_partition_latest_epoch(struct rn_partition *p, int32_t *epoch, int64_t *start_offset);
+
 #endif

@@ -1,0 +1,54 @@
+/*
+ * The controller's decisions, written to the metadata store: replica placement for new topics
+ * and partitions (placement.c), leader elections (election.c) and the controller itself
+ * (controller.c), which one broker runs after winning rn_meta_controller_acquire: it watches
+ * the live brokers and, when one goes, elects new leaders from the ISR (unclean only where
+ * unclean.leader.election.enable allows), removes the dead broker from ISRs, moves preferred
+ * leaders back (auto.leader.rebalance.enable) and drives reassignments. Every write is a
+ * partition-epoch CAS, so an old controller that lost its lease cannot overwrite a new one.
+ */
+#ifndef RN_REPLICA_CONTROLLER_H
+#define RN_REPLICA_CONTROLLER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "meta/cluster.h"
+
+struct rn_controller;
+
+struct rn_controller_cfg {
+	int32_t node_id;
+	bool auto_rebalance;        /* auto.leader.rebalance.enable */
+	int64_t imbalance_check_ms; /* leader.imbalance.check.interval.seconds * 1000 */
+	int32_t imbalance_pct;      /* leader.imbalance.per.broker.percentage */
+	/* unclean.leader.election.enable as in force for topic (topic override or broker). */
+	bool (*unclean_enabled)(void *arg, const char *topic);
+	void *arg;
+};
+
+/* Starts campaigning (a thread; it listens to the store). The caller owns *out. */
+int rn_controller_start(struct rn_meta *m, const struct rn_controller_cfg *cfg,
+			struct rn_controller **out);
+/* Stops campaigning and frees; the controllership goes with the lease or at unregister. */
+void rn_controller_stop(struct rn_controller *c);
+bool rn_controller_active(struct rn_controller *c);
+
+/* Placement (Kafka's rack-aware assignment): assign[(p - first) * rf + r] for partitions
+ * [first, first + npart); leaders spread evenly, replicas of a partition on distinct brokers
+ * and, with racks, distinct racks where possible. RN_EINVALID when rf > nb or rf < 1. */
+int rn_placement_assign(const struct rn_broker_reg *brokers, int nb, int32_t first, int32_t npart,
+			int32_t rf, int32_t *assign);
+
+/* Elections any broker may run (ElectLeaders, controlled shutdown); each is a CAS. */
+enum rn_election { RN_ELECT_PREFERRED = 0, RN_ELECT_UNCLEAN = 1 };
+/* Returns a Kafka error code for the partition: NONE, ELECTION_NOT_NEEDED,
+ * PREFERRED_LEADER_NOT_AVAILABLE, ELIGIBLE_LEADERS_NOT_AVAILABLE, UNKNOWN_TOPIC_OR_PARTITION,
+ * REQUEST_TIMED_OUT (store unavailable). */
+int16_t rn_election_run(struct rn_meta *m, const char *topic, int32_t idx, enum rn_election type);
+/* Controlled shutdown of node: every partition it leads gets another ISR member as leader
+ * and node leaves every ISR where others remain. Returns how many partitions node still leads
+ * (0 when all moved) after trying for up to timeout_ms. */
+int rn_controller_shutdown_broker(struct rn_meta *m, int32_t node_id, int64_t timeout_ms);
+
+#endif
