@@ -49,6 +49,10 @@ int rn_groups_delete(struct rn_group *g);
 /* Takes the lock: deletes the committed offsets of a deleted topic in every group, with
  * tombstones, and removes Empty groups left without offsets (Kafka's handleDeletedPartitions). */
 void rn_groups_topic_deleted(const char *topic);
+/* A cluster: this broker now leads (leader true, in epoch) or no longer leads partition idx of
+ * __consumer_offsets. Loads that partition's groups from its log, or drops them (their members
+ * get NOT_COORDINATOR and find the new coordinator). Called from a replica thread. */
+void rn_groups_partition_leadership(struct rn_broker *b, int32_t idx, bool leader, int32_t epoch);
 
 /* Lag metrics collector (group_metrics.c). */
 void rn__groups_metrics_register(struct rn_broker *b);

@@ -47,6 +47,8 @@ int rn_txns_store(struct rn_txn *t, struct rn_txns_flushes *fl);
 int rn_txns_finish(struct rn_txn *t, struct rn_txns_flushes *fl);
 /* Allocates producer ids for rn_tc_init_pid (arg: the broker). */
 int rn_txns_alloc_pid(void *arg, int64_t *pid);
+/* A cluster: as rn_groups_partition_leadership, for partition idx of __transaction_state. */
+void rn_txns_partition_leadership(struct rn_broker *b, int32_t idx, bool leader, int32_t epoch);
 
 /* After rn_txns_unlock: calls respond(ctx, arg) once every flush in fl has completed (at once when
  * there are none), on ctx's loop, and frees fl. */

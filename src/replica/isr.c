@@ -2,7 +2,7 @@
  * slice. */
 #include "core/err.h"
 #include "proto/kerr.h"
-#include "replica/replica.h"
+#include "replica/replica_int.h"
 
 int rn_replica_leader(struct rn_replica_part *rp, int32_t *epoch)
 {
@@ -32,4 +32,17 @@ int32_t rn_replica_preferred_read(struct rn_replica_part *rp, const char *client
 {
 	(void)rp, (void)client_rack;
 	return -1;
+}
+
+void rn__isr_become_leader(struct rn_replica_part *rp, int64_t now_ms)
+{
+	(void)rp, (void)now_ms;
+}
+void rn__isr_become_follower(struct rn_replica_part *rp)
+{
+	(void)rp;
+}
+void rn__isr_tick(struct rn_replica_part *rp, int64_t now_ms)
+{
+	(void)rp, (void)now_ms;
 }
