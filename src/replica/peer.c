@@ -147,6 +147,11 @@ bool rn_peer_broken(const struct rn_peer *p)
 	return p->broken;
 }
 
+void rn_peer_interrupt(struct rn_peer *p)
+{
+	shutdown(p->t->fd, SHUT_RDWR);
+}
+
 const char *rn_peer_name(const struct rn_peer *p)
 {
 	return p->name;

@@ -43,6 +43,9 @@ bool rn_peer_broken(const struct rn_peer *p);
  * RN_EUNSUPPORTED when the codec does not know (api_key, api_version). */
 int rn_peer_roundtrip(struct rn_peer *p, int16_t api_key, int16_t api_version, const void *req,
 		      int timeout_ms, void **resp);
+/* Makes a call in flight on another thread fail at once (shutdown(2) of the socket) and every
+ * later one; the owner still closes p. */
+void rn_peer_interrupt(struct rn_peer *p);
 /* "host:port" of the peer, for log lines (static storage of p). */
 const char *rn_peer_name(const struct rn_peer *p);
 
