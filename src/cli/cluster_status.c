@@ -125,7 +125,8 @@ static int print_parts(const struct rd_kafka_metadata *md, const char *title,
 	printf("%s: %d\n", title, n);
 	if (!n)
 		return 0;
-	printf("  %-40s %-9s %-6s %-16s %-16s\n", "TOPIC", "PARTITION", "LEADER", "REPLICAS", "ISR");
+	printf("  %-40s %-9s %-6s %-16s %-16s\n", "TOPIC", "PARTITION", "LEADER", "REPLICAS",
+	       "ISR");
 	for (int i = 0; i < md->topic_cnt; i++) {
 		const struct rd_kafka_metadata_topic *t = &md->topics[i];
 		for (int j = 0; j < t->partition_cnt; j++) {

@@ -67,7 +67,8 @@ static int parse_port(struct dev_args *a, const char *what, const char *arg, int
 	long long v;
 	if (rn__cli_parse_ll(arg, 1, 65535 - span, false, &v))
 		return rn__cli_err(&a->common, "%s expects a port (1-%d), got '%s'", what,
-				   65535 - span, arg) + 1;
+				   65535 - span, arg) +
+		       1;
 	*out = (int)v;
 	return 0;
 }
@@ -79,7 +80,8 @@ static int parse_one(struct dev_args *a, int opt, const char *arg)
 	case 'n':
 		if (rn__cli_parse_ll(arg, 1, MAX_BROKERS, false, &v))
 			return rn__cli_err(&a->common, "--brokers expects 1-%d, got '%s'",
-					   MAX_BROKERS, arg) + 1;
+					   MAX_BROKERS, arg) +
+			       1;
 		a->brokers = (int)v;
 		return 0;
 	case 'd': a->dir = arg; return 0;
@@ -90,7 +92,8 @@ static int parse_one(struct dev_args *a, int opt, const char *arg)
 	case 'c': a->config = arg; return 0;
 	case 's':
 		if (!strchr(arg, '=') || arg[0] == '=')
-			return rn__cli_err(&a->common, "--set expects KEY=VALUE, got '%s'", arg) + 1;
+			return rn__cli_err(&a->common, "--set expects KEY=VALUE, got '%s'", arg) +
+			       1;
 		if (a->nsets == MAX_SETS)
 			return rn__cli_err(&a->common, "at most %d --set options", MAX_SETS) + 1;
 		a->sets[a->nsets++] = arg;
@@ -153,10 +156,11 @@ static int start_etcd(struct dev_args *a, struct rn_dev_child *ch)
 	snprintf(ch->name, sizeof(ch->name), "etcd");
 	snprintf(ch->log, sizeof(ch->log), "%s/etcd.log", a->dir);
 	if (access(a->etcd_bin, X_OK) != 0)
-		return rn__cli_err(&a->common,
-				   "etcd not found at %s (apt-get install etcd-server, or use --etcd "
-				   "PATH)",
-				   a->etcd_bin);
+		return rn__cli_err(
+		    &a->common,
+		    "etcd not found at %s (apt-get install etcd-server, or use --etcd "
+		    "PATH)",
+		    a->etcd_bin);
 	char *argv[] = {(char *)"etcd",
 			(char *)"--name",
 			(char *)"runnel-dev",
@@ -231,7 +235,8 @@ static int start_broker(struct dev_args *a, struct rn_dev_child *ch, int id)
 		argv[n++] = (char *)"-c";
 		argv[n++] = (char *)a->config;
 	}
-	add_set(argv, &n, store, &ns, "default.replication.factor=%d", a->brokers < 3 ? a->brokers : 3);
+	add_set(argv, &n, store, &ns, "default.replication.factor=%d",
+		a->brokers < 3 ? a->brokers : 3);
 	add_set(argv, &n, store, &ns, "node.id=%d", id);
 	add_set(argv, &n, store, &ns, "metadata.store=etcd://127.0.0.1:%d/runnel", a->etcd_port);
 	add_set(argv, &n, store, &ns, "listeners=PLAINTEXT://127.0.0.1:%d", a->port + id - 1);
@@ -280,10 +285,10 @@ static int supervise(struct dev_args *a, struct rn_dev_child *ch, int n, const s
 		for (int i = 0; i < n; i++) {
 			if (rn__dev_reap(&ch[i])) {
 				char how[64];
-				rn__cli_err(&a->common, "%s (pid %d) %s; stopping the cluster; see %s",
-					    ch[i].name, (int)ch[i].pid, rn__dev_how(&ch[i], how,
-										    sizeof(how)),
-					    ch[i].log);
+				rn__cli_err(&a->common,
+					    "%s (pid %d) %s; stopping the cluster; see %s",
+					    ch[i].name, (int)ch[i].pid,
+					    rn__dev_how(&ch[i], how, sizeof(how)), ch[i].log);
 				return 1;
 			}
 		}
@@ -327,7 +332,8 @@ static int run(struct dev_args *a)
 	int bad = started > 1 ? rn__dev_stop(&ch[1], started - 1, STOP_MS) : 0;
 	bad += rn__dev_stop(&ch[0], 1, ETCD_STOP_MS);
 	if (bad && rc == 0)
-		fprintf(stderr, "runnel dev cluster: %d process(es) did not exit cleanly (see %s/*.log)\n",
+		fprintf(stderr,
+			"runnel dev cluster: %d process(es) did not exit cleanly (see %s/*.log)\n",
 			bad, a->dir);
 	if (rc == 0)
 		printf("cluster stopped\n");

@@ -163,8 +163,9 @@ int rn__dev_stop(struct rn_dev_child *ch, int n, int ms)
 	int bad = 0;
 	for (int i = 0; i < n; i++) {
 		if (!rn__dev_reap(&ch[i])) {
-			fprintf(stderr, "runnel dev cluster: %s (pid %d) still running after %d ms, "
-					"sending SIGKILL\n",
+			fprintf(stderr,
+				"runnel dev cluster: %s (pid %d) still running after %d ms, "
+				"sending SIGKILL\n",
 				ch[i].name, (int)ch[i].pid, ms);
 			kill(ch[i].pid, SIGKILL);
 			waitpid(ch[i].pid, &ch[i].status, 0);

@@ -31,7 +31,7 @@ static const char usage_text[] =
     "Options:\n"
     "  -t, --topic-list LIST         comma-separated topics to show\n";
 
-#define DLD_VERSION  1
+#define DLD_VERSION 1
 
 struct ld_args {
 	struct rn_cli_common common;
