@@ -2,7 +2,7 @@
 partition answers: every partition's only replica already leads (ELECTION_NOT_NEEDED), the
 broker itself is the only valid reassignment target, nothing is ever being reassigned.
 The cluster behaviour is in tests/e2e_cluster/test_controller.py."""
-from conftest import RawConn, create_topic, unique
+from conftest import RawConn, create_topic, runnel, unique
 from controller_raw import alter_reassignments, elect_leaders, list_reassignments
 
 NONE, UNKNOWN_TOPIC_OR_PARTITION, INVALID_REQUEST = 0, 3, 42
@@ -59,3 +59,25 @@ def test_reassignments_single_broker(broker):
         assert res[(t, 0)][0] == NO_REASSIGNMENT_IN_PROGRESS
         assert list_reassignments(c) == (NONE, {})
         assert list_reassignments(c, {t: [0, 1]}) == (NONE, {})
+
+
+def test_reassign_cli_single_broker(broker):
+    t = create_topic(broker.bootstrap, unique("racli"), partitions=1)
+    b = ["-b", broker.bootstrap]
+    r = runnel("topic", "reassign", t, "--partition", "0", "--replicas", "1", *b)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode() == "Started the reassignment of %s-0.\n" % t
+    r = runnel("topic", "reassign", t, "--partition", "0", "--replicas", "1,2", *b)
+    assert r.returncode == 1
+    assert "INVALID_REPLICA_ASSIGNMENT" in r.stderr.decode()
+    r = runnel("topic", "reassign", t, "--partition", "0", "--cancel", *b)
+    assert r.returncode == 1
+    assert "NO_REASSIGNMENT_IN_PROGRESS" in r.stderr.decode()
+    for extra in ([], [t]):
+        r = runnel("topic", "reassign", "--list", *extra, *b)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.decode() == "No partition reassignments found.\n"
+    r = runnel("topic", "reassign", "no-such-topic-racli", "--partition", "0", "--cancel", *b)
+    assert r.returncode == 1 and "does not exist" in r.stderr.decode()
+    r = runnel("topic", "reassign", t, "--partition", "0", *b)
+    assert r.returncode == 2
