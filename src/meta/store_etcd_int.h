@@ -91,6 +91,7 @@ struct rn__es {
 	bool watch_started;
 	atomic_bool stop;
 	atomic_bool watch_kick; /* the lease thread saw the watch fall behind: reconnect */
+	atomic_bool watch_hold; /* tests: stay disconnected (rn__es_watch_hold) */
 
 	pthread_mutex_t pid_mu;
 	int64_t pid_next, pid_end;

@@ -314,7 +314,7 @@ int rn__es_next_producer_id(struct rn__es *es, int64_t *out)
 	int rc = es->pid_next < es->pid_end ? 0 : pid_block(es);
 	if (rc == 0)
 		*out = es->pid_next++;
-	else
+	else if (rc != RN_ECORRUPT) /* that one was told already, with the bad value */
 		rn_warn("etcd store: cannot take a producer id block: %s", rn_strerror(rc));
 	pthread_mutex_unlock(&es->pid_mu);
 	return rc;

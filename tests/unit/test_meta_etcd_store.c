@@ -15,6 +15,7 @@
 #include "core/err.h"
 #include "etcd_proc.h"
 #include "meta/cluster.h"
+#include "meta/etcd.h"
 #include "meta/store.h"
 
 static struct etcd_cluster etcd;
@@ -290,10 +291,68 @@ static void test_listener_replay(void **state)
 	rn_meta_close(b);
 }
 
+/* Puts raw values under test_no's prefix, bypassing the store. */
+static void raw_put(const char *rel, const char *val)
+{
+	struct rn__etcd *e;
+	assert_int_equal(rn__etcd_new(etcd.endpoints, strlen(etcd.endpoints), &e), 0);
+	char key[300];
+	snprintf(key, sizeof(key), "/t%d-%d/%s", getpid(), test_no, rel);
+	json_t *ops = json_pack("[o]", rn__etcd_put_op(key, val, 0)), *resp;
+	bool ok;
+	assert_int_equal(rn__etcd_txn(e, NULL, ops, NULL, 2000, &ok, &resp), 0);
+	json_decref(resp);
+	rn__etcd_free(e);
+}
+
 static void test_bad_data_and_uri(void **state)
 {
 	(void)state;
-	struct rn_meta *m;
+	struct rn_meta *m, *a, *b;
+	open2(&a, &b);
+	static const char *const bad[][2] = {
+	    {"topics/t1", "{not json"},
+	    {"topics/t2", "{\"id\":\"00\",\"partitions\":1}"},
+	    {"partitions/t1/0", "[1,2]"},
+	    {"partitions/t1/x", "{}"},
+	    {"partitions/t1/1", "{\"leader\":1,\"leader_epoch\":0,\"partition_epoch\":0,"
+				"\"replicas\":[1,\"two\"]}"},
+	    {"brokers/5", "{\"id\":6,\"host\":\"h\",\"port\":1}"},
+	    {"brokers/7", "\"str\""},
+	    {"controller", "{\"id\":-4}"},
+	    {"configs/brokers/", "{\"k\":1}"},
+	    {"producer_ids", "\"abc\""},
+	};
+	/* Heard by a's watch, then read by a new handle's load: neither crashes nor believes. */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		raw_put(bad[i][0], bad[i][1]);
+	uint8_t id[16];
+	assert_int_equal(rn_meta_topic_create(b, "good", 1, NULL, 0, id), 0);
+	assert_true(ETCD_WAIT_UNTIL(rn_meta_topic_get(a, "good") != NULL, 10000));
+	char uri[600];
+	snprintf(uri, sizeof(uri), "etcd://%s/t%d-%d", etcd.endpoints, getpid(), test_no);
+	assert_int_equal(rn_meta_open_etcd(uri, dirs[0], 1, &m), 0);
+	struct rn_meta *h[] = {a, m};
+	for (int i = 0; i < 2; i++) {
+		struct rn_pstate st;
+		assert_null(rn_meta_topic_get(h[i], "t1"));
+		assert_null(rn_meta_topic_get(h[i], "t2"));
+		assert_non_null(rn_meta_topic_get(h[i], "good"));
+		assert_int_equal(rn_meta_partition_get(h[i], "t1", 0, &st), RN_ENOTFOUND);
+		assert_int_equal(rn_meta_partition_get(h[i], "t1", 1, &st), RN_ENOTFOUND);
+		struct rn_broker_reg r[2];
+		assert_int_equal(rn_meta_brokers(h[i], r, 2), 0);
+		assert_int_equal(rn_meta_controller(h[i], NULL), -1);
+	}
+	int64_t pid;
+	assert_int_equal(rn_meta_next_producer_id(m, &pid), RN_ECORRUPT);
+	/* A bad value replaced by a good one is taken. */
+	raw_put("topics/t1", "{\"id\":\"000102030405060708090a0b0c0d0e0f\",\"partitions\":2}");
+	assert_true(ETCD_WAIT_UNTIL(rn_meta_topic_get(m, "t1") != NULL, 10000));
+	assert_int_equal(rn_meta_topic_get(m, "t1")->partitions, 2);
+	rn_meta_close(m);
+	rn_meta_close(a);
+	rn_meta_close(b);
 	assert_int_equal(rn_meta_open_etcd("http://x", "/tmp", 1, &m), -EINVAL);
 	assert_int_equal(rn_meta_open_etcd("etcd://nohostport", "/tmp", 1, &m), -EINVAL);
 	/* Nobody listens on port 1. */
