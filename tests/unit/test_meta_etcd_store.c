@@ -56,6 +56,7 @@ static void open2(struct rn_meta **a, struct rn_meta **b)
 struct heard {
 	atomic_int topics, deleted, partitions, brokers, controller, bcfg;
 	atomic_int last_epoch;
+	atomic_int part_before_topic; /* a partition told before its topic */
 	char last_topic[64];
 };
 
@@ -70,6 +71,8 @@ static void on_partition(void *arg, const char *topic, int32_t idx, const struct
 {
 	(void)topic, (void)idx;
 	struct heard *h = arg;
+	if (atomic_load(&h->topics) == 0)
+		atomic_store(&h->part_before_topic, 1);
 	atomic_store(&h->last_epoch, st->partition_epoch);
 	atomic_fetch_add(&h->partitions, 1);
 }
@@ -204,6 +207,48 @@ static void test_partition_cas(void **state)
 	assert_int_equal(got.leader, 2);
 	assert_int_equal(rn_meta_partition_cas(a, "cas", 1, 0, &st2), RN_ENOTFOUND);
 	assert_int_equal(rn_meta_partition_cas(a, "nope", 0, 0, &st2), RN_ENOTFOUND);
+	rn_meta_close(a);
+	rn_meta_close(b);
+}
+
+/* More partitions than one etcd txn may carry (--max-txn-ops, 128 by default). */
+static void test_big_topic(void **state)
+{
+	(void)state;
+	struct rn_meta *a, *b;
+	open2(&a, &b);
+	struct heard h = {0};
+	struct rn_meta_listener l = listener(&h);
+	assert_int_equal(rn_meta_add_listener(b, &l), 0);
+	enum { P = 300, P2 = 700, RF = 3 };
+	int32_t *assign = calloc(P2 * RF, sizeof(*assign));
+	for (int i = 0; i < P2 * RF; i++)
+		assign[i] = 1 + (i / RF + i % RF) % 3;
+	uint8_t id[16];
+	assert_int_equal(rn_meta_topic_create_assigned(a, "big", P, RF, assign, NULL, 0, id), 0);
+	assert_int_equal(rn_meta_topic_create_assigned(b, "big", P, RF, assign, NULL, 0, id),
+			 RN_EEXIST);
+	struct rn_pstate st;
+	assert_int_equal(rn_meta_partition_get(a, "big", P - 1, &st), 0);
+	assert_int_equal(st.leader, assign[(P - 1) * RF]);
+	assert_true(ETCD_WAIT_UNTIL(atomic_load(&h.partitions) == P, 10000));
+	assert_int_equal(atomic_load(&h.topics), 1);
+	assert_int_equal(atomic_load(&h.part_before_topic), 0);
+	assert_int_equal(rn_meta_partition_get(b, "big", 0, &st), 0);
+	assert_int_equal(st.leader, assign[0]);
+	assert_int_equal(st.replicas[2], assign[2]);
+	assert_int_equal(rn_meta_partition_get(b, "big", P, &st), RN_ENOTFOUND);
+	assert_int_equal(rn_meta_topic_add_partitions_assigned(b, "big", P2, RF, assign + P * RF),
+			 0);
+	assert_int_equal(rn_meta_partition_get(b, "big", P2 - 1, &st), 0);
+	assert_int_equal(st.leader, assign[(P2 - 1) * RF]);
+	assert_true(ETCD_WAIT_UNTIL(rn_meta_topic_get(a, "big")->partitions == P2, 10000));
+	assert_int_equal(rn_meta_partition_get(a, "big", P, &st), 0);
+	assert_int_equal(st.leader, assign[P * RF]);
+	assert_true(ETCD_WAIT_UNTIL(atomic_load(&h.partitions) == P2, 10000));
+	assert_int_equal(rn_meta_topic_delete(a, "big"), 0);
+	assert_int_equal(rn_meta_partition_get(a, "big", 0, &st), RN_ENOTFOUND);
+	free(assign);
 	rn_meta_close(a);
 	rn_meta_close(b);
 }
@@ -363,8 +408,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_topics_two_handles), cmocka_unit_test(test_partition_cas),
-	    cmocka_unit_test(test_configs_and_pids),   cmocka_unit_test(test_listener_replay),
-	    cmocka_unit_test(test_bad_data_and_uri),
+	    cmocka_unit_test(test_configs_and_pids),   cmocka_unit_test(test_big_topic),
+	    cmocka_unit_test(test_listener_replay),    cmocka_unit_test(test_bad_data_and_uri),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
