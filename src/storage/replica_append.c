@@ -103,13 +103,17 @@ static size_t run_length(struct rn_partition *p, struct rn_segment *s, const uin
 	size_t off = 0;
 	int32_t k = 0;
 	int64_t end = atomic_load(&p->log_end);
-	bool empty = atomic_load_explicit(&s->size, memory_order_relaxed) == 0;
+	uint64_t size = atomic_load_explicit(&s->size, memory_order_relaxed);
+	bool empty = size == 0;
 	while (off < len) {
 		const uint8_t *b = buf + off;
 		size_t total = (size_t)rn_batch_total_size(b);
 		int64_t next = (int64_t)rn_be64(b + RN_BATCH_OFF_BASE_OFFSET) +
 			       (int32_t)rn_be32(b + RN_BATCH_OFF_LAST_OFFSET_DELTA) + 1;
+		/* rn__must_roll lets anything into an empty segment (one append, one segment);
+		 * a run is cut at segment_bytes there too. */
 		bool fits = !rn__must_roll(p, s, off + total, k + 1, next - end, now) &&
+			    size + off + total <= (uint64_t)p->cfg.segment_bytes &&
 			    atomic_load(&s->oidx.n) + (uint32_t)k + 1 <= s->oidx.cap &&
 			    atomic_load(&s->tidx.n) + (uint32_t)k + 2 <= s->tidx.cap &&
 			    next - s->base <= INT32_MAX;
