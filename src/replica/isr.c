@@ -42,28 +42,6 @@ const int32_t *rn__isr_maximal(const struct rn_replica_part *rp, int *n)
 	return rp->st.isr;
 }
 
-bool rn__isr_advance(struct rn_replica_part *rp, int64_t now_ms, struct rn_hw_wait **done)
-{
-	struct rn_partition *log = rp->log;
-	int nmax;
-	const int32_t *max = rn__isr_maximal(rp, &nmax);
-	int64_t cand = rn__isr_hw_candidate(rn_partition_log_end(log), rp->fol, rp->nfol, max, nmax,
-					    rp->fol_live, now_ms, rp->mgr->cfg.lag_time_max_ms);
-	int64_t old = rn_partition_high_watermark(log);
-	int64_t hw = old;
-	if (cand > old)
-		hw = rn_partition_set_high_watermark(log, cand);
-	*done = rn__hw_wait_take(&rp->waits, hw, nmax, rp->st.nreplicas, now_ms);
-	return hw > old;
-}
-
-void rn__isr_advanced(struct rn_replica_part *rp)
-{
-	struct rn_replica_hooks *h = &rp->mgr->hooks;
-	if (h->advanced)
-		h->advanced(h->arg, rp->topic, rp->idx);
-}
-
 /* The followers of the stored replica set (every replica but this broker), keeping the
  * progress of those already known. reset: a new leader epoch (Kafka's resetReplicaState). */
 static void sync_followers(struct rn_replica_part *rp, bool new_leader, int64_t now_ms)
@@ -92,12 +70,41 @@ static void sync_followers(struct rn_replica_part *rp, bool new_leader, int64_t 
 	rp->nfol = n;
 }
 
+bool rn__isr_advance(struct rn_replica_part *rp, int64_t now_ms, struct rn_hw_wait **done)
+{
+	struct rn_partition *log = rp->log;
+	/* The manager applies a new ISR or a reassignment step of the same leadership without
+	 * telling us: match the followers to the replicas it names. */
+	if (rp->isr_synced_epoch != rp->st.partition_epoch) {
+		sync_followers(rp, false, now_ms);
+		rp->isr_synced_epoch = rp->st.partition_epoch;
+	}
+	int nmax;
+	const int32_t *max = rn__isr_maximal(rp, &nmax);
+	int64_t cand = rn__isr_hw_candidate(rn_partition_log_end(log), rp->fol, rp->nfol, max, nmax,
+					    rp->fol_live, now_ms, rp->mgr->cfg.lag_time_max_ms);
+	int64_t old = rn_partition_high_watermark(log);
+	int64_t hw = old;
+	if (cand > old)
+		hw = rn_partition_set_high_watermark(log, cand);
+	*done = rn__hw_wait_take(&rp->waits, hw, nmax, rp->st.nreplicas, now_ms);
+	return hw > old;
+}
+
+void rn__isr_advanced(struct rn_replica_part *rp)
+{
+	struct rn_replica_hooks *h = &rp->mgr->hooks;
+	if (h->advanced)
+		h->advanced(h->arg, rp->topic, rp->idx);
+}
+
 void rn__isr_become_leader(struct rn_replica_part *rp, int64_t now_ms)
 {
 	(void)now_ms;
 	int64_t now = rn_mono_ms();
 	bool new_epoch = !rp->isr_leading || rp->isr_epoch != rp->st.leader_epoch;
 	sync_followers(rp, !rp->isr_leading, now);
+	rp->isr_synced_epoch = rp->st.partition_epoch;
 	if (new_epoch) {
 		/* A re-elected leader keeps what it knew of each follower but restarts the clocks:
 		 * ISR members count as caught up now, others must fetch before they can join. */
@@ -149,7 +156,6 @@ int16_t rn_replica_produce_check(struct rn_replica_part *rp, int32_t min_isr)
 	if (rn_replica_leader(rp, &epoch) < 0)
 		return RN_KERR_NOT_LEADER_OR_FOLLOWER;
 	pthread_mutex_lock(&rp->lock);
-	rp->min_isr = min_isr;
 	/* Kafka's appendRecordsToLeader: refuse before writing when the stored ISR is short. */
 	bool short_isr = rp->st.nisr < rn__isr_effective_min(min_isr, rp->st.nreplicas);
 	pthread_mutex_unlock(&rp->lock);
@@ -234,18 +240,4 @@ void rn_replica_leader_appended(struct rn_replica_part *rp)
 	rn__hw_wait_fire(done, RN_KERR_NONE);
 	if (moved)
 		rn__isr_advanced(rp);
-}
-
-void rn__isr_stats(struct rn_replica_part *rp, struct rn_replica_stats *acc)
-{
-	pthread_mutex_lock(&rp->lock);
-	if (rn__isr_leading(rp)) {
-		int32_t min_isr = rp->min_isr > 0 ? rp->min_isr : 1;
-		acc->leaders++;
-		if (rp->st.nisr < rp->st.nreplicas)
-			acc->under_replicated++;
-		if (rp->st.nisr < rn__isr_effective_min(min_isr, rp->st.nreplicas))
-			acc->under_min_isr++;
-	}
-	pthread_mutex_unlock(&rp->lock);
 }

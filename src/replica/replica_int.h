@@ -42,8 +42,8 @@ struct rn_replica_part {
 	int32_t isr_epoch;        /* the leader epoch fol[] belongs to, while isr_leading */
 	int64_t epoch_start; /* log end when that epoch began (Kafka's leaderEpochStartOffset) */
 	struct rn_pstate isr_pending; /* the state being written while isr_write_pending */
-	uint32_t fol_live; /* bit i: fol[i]'s broker is registered (refreshed by ticks) */
-	int32_t min_isr;   /* last min.insync.replicas an acks=all produce named */
+	uint32_t fol_live;        /* bit i: fol[i]'s broker is registered (refreshed by ticks) */
+	int32_t isr_synced_epoch; /* partition_epoch fol[] was last matched to st.replicas */
 
 	/* Follower side (manager.c, fetcher.c, truncate.c). */
 	struct rn_fetcher *fetcher;    /* the leader's fetcher while following */
@@ -86,9 +86,5 @@ void rn__isr_become_follower(struct rn_replica_part *rp);
  * isr.c reads the monotonic clock itself: now_ms is unused. Also call rn__isr_become_follower
  * before rn_replica_detach frees rp (it releases the parked waits). */
 void rn__isr_tick(struct rn_replica_part *rp, int64_t now_ms);
-/* Adds rp's leader-side counts (leaders, under_replicated, under_min_isr: the last
- * min.insync.replicas an acks=all produce named, 1 before any) to *acc, for
- * rn_replica_mgr_stats; isr_shrinks/isr_expands are the manager's atomics. Takes rp->lock. */
-void rn__isr_stats(struct rn_replica_part *rp, struct rn_replica_stats *acc);
 
 #endif
