@@ -118,7 +118,7 @@ void rn__isr_become_leader(struct rn_replica_part *rp, int64_t now_ms)
 		}
 		rp->epoch_start = leo;
 		rp->isr_epoch = rp->st.leader_epoch;
-		rp->fol_live = ~0u; /* until the next tick asks the store */
+		rp->fol_live = 0; /* the next tick asks the store (not under rp->lock) */
 		rn_debug("%s-%d: leader in epoch %d from offset %lld (HW %lld, ISR of %d)",
 			 rp->topic, rp->idx, rp->st.leader_epoch, (long long)leo,
 			 (long long)rn_partition_high_watermark(rp->log), rp->st.nisr);
