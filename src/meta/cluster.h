@@ -65,6 +65,9 @@ bool rn_meta_clustered(const struct rn_meta *m);
  * session(true)). */
 int rn_meta_register_broker(struct rn_meta *m, const struct rn_broker_reg *self,
 			    int64_t session_ms);
+/* The keepalive period (broker.heartbeat.interval.ms); call before rn_meta_register_broker.
+ * Without it the store refreshes every session_ms / 4. No-op on the embedded store. */
+void rn_meta_set_heartbeat_ms(struct rn_meta *m, int64_t heartbeat_ms);
 /* Revokes the lease at once (clean shutdown): registration and controllership go now. */
 void rn_meta_unregister_broker(struct rn_meta *m);
 /* True while this broker's lease is surely alive: the last keepalive etcd acknowledged was sent

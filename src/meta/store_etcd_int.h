@@ -100,7 +100,8 @@ struct rn__es {
 	pthread_cond_t sess_cond;
 	struct rn_broker_reg self;
 	bool registered, sess_thr_started, sess_told_valid;
-	int64_t session_ms, hb_ms, ttl_ms;
+	int64_t session_ms, hb_ms;
+	atomic_llong ttl_ms; /* what etcd granted */
 	atomic_llong lease;
 	atomic_llong ack_sent_ms; /* when the last acknowledged keepalive (or grant) was sent */
 	pthread_t sess_thr;
