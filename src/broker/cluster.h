@@ -49,13 +49,16 @@ int rn_cluster_live(struct rn_ctx *ctx, struct rn_broker_reg **out);
 bool rn_cluster_is_live(const struct rn_broker_reg *live, int n, int32_t id);
 
 /* Start-up and shutdown in a cluster (cluster_serve.c), called by serve.c. */
-/* Opens the etcd store named by metadata.store and creates the replica manager. */
+/* Opens the etcd store named by metadata.store, creates the replica manager and registers this
+ * broker (b->adv_host/adv_port set): a live duplicate node.id is refused (RN_EEXIST) once a
+ * session of ours that a kill left behind would have expired. */
 int rn_cluster_open(struct rn_broker *b, const char *uri);
-/* Registers this broker (refusing a live duplicate node.id) and starts the controller. */
+/* Starts the controller (campaigning), once this broker serves. */
 int rn_cluster_join(struct rn_broker *b);
 /* SIGTERM: controlled shutdown, fetchers stopped, controller stopped, unregistered. */
 void rn_cluster_leave(struct rn_broker *b);
-/* After rn_topics_unload: frees the replica manager. */
+/* After rn_topics_unload: frees the replica manager (unregisters first if rn_cluster_leave did
+ * not run: a start-up that failed). */
 void rn_cluster_free(struct rn_broker *b);
 
 #endif

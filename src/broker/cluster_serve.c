@@ -39,6 +39,9 @@ static void replica_cfg(struct rn_broker *b, struct rn_replica_cfg *rc)
 	rc->leader_throttle_bps = l == INT64_MAX ? 0 : l;
 }
 
+static int register_self(struct rn_broker *b);
+static bool g_registered;
+
 int rn_cluster_open(struct rn_broker *b, const char *uri)
 {
 	int rc = rn_meta_open_etcd(uri, b->log_dir, b->node_id, &b->meta);
@@ -60,6 +63,24 @@ int rn_cluster_open(struct rn_broker *b, const char *uri)
 		rn_error("cannot start the replica manager: %s", rn_strerror(rc));
 		return rc;
 	}
+	/* First of all, so a duplicate node.id stops here before it touches anything, and so the
+	 * live broker count is right when the internal topics are created at start-up. */
+	rc = register_self(b);
+	if (rc == RN_EEXIST) {
+		rn_error("node.id %d is already used by a live broker of this cluster; refusing to "
+			 "start (give every broker its own node.id)",
+			 b->node_id);
+		return rc;
+	}
+	if (rc < 0) {
+		rn_error("cannot register broker %d in the metadata store: %s", b->node_id,
+			 rn_strerror(rc));
+		return rc;
+	}
+	g_registered = true;
+	const char *rack = rn_config_get(b->cfg, "broker.rack");
+	rn_info("broker %d registered as %s:%d%s%s", b->node_id, b->adv_host, b->adv_port,
+		rack ? ", rack " : "", rack ? rack : "");
 	return 0;
 }
 
@@ -89,6 +110,8 @@ static int register_self(struct rn_broker *b)
 	const char *rack = rn_config_get(b->cfg, "broker.rack");
 	snprintf(self.rack, sizeof(self.rack), "%s", rack ? rack : "");
 	int64_t session = rn_config_get_i64(b->cfg, "broker.session.timeout.ms");
+	rn_meta_set_heartbeat_ms(b->meta,
+				 rn_config_get_i64(b->cfg, "broker.heartbeat.interval.ms"));
 	int64_t deadline = rn_mono_ms() + session + 1000;
 	bool said = false;
 	for (;;) {
@@ -106,18 +129,6 @@ static int register_self(struct rn_broker *b)
 
 int rn_cluster_join(struct rn_broker *b)
 {
-	int rc = register_self(b);
-	if (rc == RN_EEXIST) {
-		rn_error("node.id %d is already used by a live broker of this cluster; refusing to "
-			 "start (give every broker its own node.id)",
-			 b->node_id);
-		return rc;
-	}
-	if (rc < 0) {
-		rn_error("cannot register broker %d in the metadata store: %s", b->node_id,
-			 rn_strerror(rc));
-		return rc;
-	}
 	const struct rn_config *c = b->cfg;
 	struct rn_controller_cfg cc = {
 	    .node_id = b->node_id,
@@ -129,15 +140,11 @@ int rn_cluster_join(struct rn_broker *b)
 	    .unclean_enabled = unclean_enabled,
 	    .arg = b,
 	};
-	rc = rn_controller_start(b->meta, &cc, &b->controller);
+	int rc = rn_controller_start(b->meta, &cc, &b->controller);
 	if (rc < 0) {
 		rn_error("cannot start the controller: %s", rn_strerror(rc));
-		rn_meta_unregister_broker(b->meta);
 		return rc;
 	}
-	rn_info("broker %d registered as %s:%d%s%s", b->node_id, b->adv_host, b->adv_port,
-		rn_config_get(c, "broker.rack") ? ", rack " : "",
-		rn_config_get(c, "broker.rack") ? rn_config_get(c, "broker.rack") : "");
 	return 0;
 }
 
@@ -160,11 +167,16 @@ void rn_cluster_leave(struct rn_broker *b)
 	if (b->controller)
 		rn_controller_stop(b->controller);
 	b->controller = NULL;
-	rn_meta_unregister_broker(b->meta);
+	if (g_registered)
+		rn_meta_unregister_broker(b->meta);
+	g_registered = false;
 }
 
 void rn_cluster_free(struct rn_broker *b)
 {
+	if (g_registered) /* a start-up that failed after registering */
+		rn_meta_unregister_broker(b->meta);
+	g_registered = false;
 	if (b->replica)
 		rn_replica_mgr_free(b->replica);
 	b->replica = NULL;
