@@ -36,9 +36,18 @@ bool rn_controller_active(struct rn_controller *c);
 
 /* Placement (Kafka's rack-aware assignment): assign[(p - first) * rf + r] for partitions
  * [first, first + npart); leaders spread evenly, replicas of a partition on distinct brokers
- * and, with racks, distinct racks where possible. RN_EINVALID when rf > nb or rf < 1. */
+ * and, with racks, distinct racks where possible. RN_EINVALID when rf > nb or rf < 1. The
+ * start index is random, as Kafka's, so that the partitions 0 of many topics do not all
+ * land on the same broker. */
 int rn_placement_assign(const struct rn_broker_reg *brokers, int nb, int32_t first, int32_t npart,
 			int32_t rf, int32_t *assign);
+/* The same with a fixed start index (Kafka's fixedStartIndex, >= 0; -1 = random): partition p
+ * leads on the ((p + start) mod nb)-th broker of the (rack-alternated) id-sorted list, so the
+ * result is deterministic. CreatePartitions may pass the index of the broker leading
+ * partition 0, as Kafka does, to continue the topic's round robin. (Added by the controller
+ * slice.) */
+int rn_placement_assign_at(const struct rn_broker_reg *brokers, int nb, int32_t first,
+			   int32_t npart, int32_t rf, int32_t start, int32_t *assign);
 
 /* Elections any broker may run (ElectLeaders, controlled shutdown); each is a CAS. */
 enum rn_election { RN_ELECT_PREFERRED = 0, RN_ELECT_UNCLEAN = 1 };

@@ -69,6 +69,9 @@ void rn_replica_apply(struct rn_replica_mgr *mgr, struct rn_replica_part *rp,
 		      const struct rn_pstate *st);
 /* The state last applied (leader -1 and empty sets before the first). */
 void rn_replica_state(struct rn_replica_part *rp, struct rn_pstate *out);
+/* Added by the follower slice: the topic's min.insync.replicas (default 1), only for the
+ * under-min-ISR count of rn_replica_mgr_stats (acks=all gets it per call). */
+void rn_replica_set_min_isr(struct rn_replica_part *rp, int32_t min_isr);
 
 /* Leader-side checks for handlers (isr.c). */
 

@@ -43,6 +43,19 @@ struct rn_replica_part {
 	bool needs_truncation;         /* leader changed: OffsetForLeaderEpoch before fetching */
 	struct rn_replica_part *fnext; /* in its fetcher's partition list */
 	int64_t leader_leo;            /* the leader's log end, from its last fetch response */
+	/* Follower side, added by the follower slice (follower_int.h says which lock guards what).
+	 */
+	uint64_t fgen;             /* bumped when it joins a fetcher: older responses are dropped */
+	int fslot;                 /* its slot in the fetcher's request in flight, -1 none */
+	int64_t fetch_delay_until; /* monotonic ms: backed off after an error until then */
+	bool needs_oor;            /* OFFSET_OUT_OF_RANGE: ask the leader for its log start / end */
+	bool fetch_stopped;        /* rn_replica_mgr_stop_fetchers took it off its fetcher */
+	bool detached;             /* rn_replica_detach began: the manager thread skips it */
+	bool has_pending, queued;  /* a state waits for the manager's thread */
+	struct rn_pstate pending;
+	struct rn_replica_part *qnext;         /* in the manager's work queue */
+	struct rn_replica_part *anext, *aprev; /* in the manager's list of attached partitions */
+	int32_t min_isr; /* for the under-min-ISR count (rn_replica_set_min_isr) */
 };
 
 struct rn_replica_mgr {
