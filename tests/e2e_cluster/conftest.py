@@ -305,9 +305,10 @@ class Etcd:
         m = self._alive_endpoint()
         _http_json(m.url + "/v3/kv/put", {"key": b64(key), "value": b64(value)}, timeout=3.0)
 
-    def watch(self, prefix, path):
-        """Starts `etcdctl watch --prefix <prefix> -w json` writing to path -> EtcdWatch."""
-        return EtcdWatch(self, prefix, path)
+    def watch(self, prefix, path, rev=None):
+        """Starts `etcdctl watch --prefix <prefix> -w json` writing to path -> EtcdWatch.
+        rev: replay from that revision (1: the whole history; nothing is compacted here)."""
+        return EtcdWatch(self, prefix, path, rev)
 
     def stop(self):
         for m in self.members:
@@ -320,12 +321,13 @@ class Etcd:
 class EtcdWatch:
     """A background `etcdctl watch` of one prefix; events() parses what it wrote so far."""
 
-    def __init__(self, etcd, prefix, path):
+    def __init__(self, etcd, prefix, path, rev=None):
         self.path = str(path)
         self._out = open(self.path, "wb")
         env = dict(os.environ, ETCDCTL_API="3")
+        extra = ["--rev", str(rev)] if rev else []
         self.proc = subprocess.Popen([ETCDCTL_BIN, "--endpoints", etcd.endpoints, "watch",
-                                      "--prefix", prefix, "-w", "json"],
+                                      "--prefix", prefix, "-w", "json"] + extra,
                                      stdin=subprocess.DEVNULL, stdout=self._out,
                                      stderr=subprocess.DEVNULL, env=env)
 
