@@ -43,6 +43,7 @@ static const struct rn_api_entry entries[] = {
     {24, 0, 4, rn_h_add_partitions_to_txn},
     {25, 0, 3, rn_h_add_offsets_to_txn},
     {26, 0, 3, rn_h_end_txn},
+    {27, 0, 1, rn_h_write_txn_markers},
     {28, 0, 3, rn_h_txn_offset_commit},
     {32, 0, 4, rn_h_describe_configs},
     {33, 0, 2, rn_h_alter_configs},

@@ -60,6 +60,7 @@ void rn_h_alter_configs(struct rn_ctx *ctx);
 void rn_h_incremental_alter_configs(struct rn_ctx *ctx);
 void rn_h_describe_cluster(struct rn_ctx *ctx);
 void rn_h_find_coordinator(struct rn_ctx *ctx);
+void rn_h_write_txn_markers(struct rn_ctx *ctx);
 void rn_h_join_group(struct rn_ctx *ctx);
 void rn_h_sync_group(struct rn_ctx *ctx);
 void rn_h_heartbeat(struct rn_ctx *ctx);

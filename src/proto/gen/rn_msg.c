@@ -5909,6 +5909,264 @@ static void any_enc_end_txn_response(struct rn_iochain *w, int16_t v, const void
 	rn_end_txn_response_encode(w, v, m);
 }
 
+/* WriteTxnMarkers */
+
+static void init_write_txn_markers_request_writable_txn_marker_topic(struct rn_write_txn_markers_request_writable_txn_marker_topic *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void dec_write_txn_markers_request_writable_txn_marker_topic(struct rn_rd *rd, int16_t v, struct rn_write_txn_markers_request_writable_txn_marker_topic *m)
+{
+	const bool flex = v >= 1;
+
+	init_write_txn_markers_request_writable_txn_marker_topic(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->partition_indexes_count = rn_rd_count(rd, flex);
+	if (m->partition_indexes_count < 0)
+		rd->err = true;
+	m->partition_indexes = rn_rd_alloc(rd, m->partition_indexes_count, sizeof(*m->partition_indexes));
+	for (int32_t i = 0; i < m->partition_indexes_count && !rd->err; i++) {
+		m->partition_indexes[i] = rn_rd_i32(rd);
+	}
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_write_txn_markers_request_writable_txn_marker_topic(struct rn_iochain *w, int16_t v, const struct rn_write_txn_markers_request_writable_txn_marker_topic *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partition_indexes_count), flex);
+	for (int32_t i = 0; i < m->partition_indexes_count; i++)
+		rn_wr_i32(w, m->partition_indexes[i]);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_write_txn_markers_request_writable_txn_marker(struct rn_rd *rd, int16_t v, struct rn_write_txn_markers_request_writable_txn_marker *m)
+{
+	const bool flex = v >= 1;
+
+	m->producer_id = rn_rd_i64(rd);
+	m->producer_epoch = rn_rd_i16(rd);
+	m->transaction_result = rn_rd_bool(rd);
+	m->topics_count = rn_rd_count(rd, flex);
+	if (m->topics_count < 0)
+		rd->err = true;
+	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+		dec_write_txn_markers_request_writable_txn_marker_topic(rd, v, &m->topics[i]);
+	}
+	m->coordinator_epoch = rn_rd_i32(rd);
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_write_txn_markers_request_writable_txn_marker(struct rn_iochain *w, int16_t v, const struct rn_write_txn_markers_request_writable_txn_marker *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_i64(w, m->producer_id);
+	rn_wr_i16(w, m->producer_epoch);
+	rn_wr_bool(w, m->transaction_result);
+	rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
+	for (int32_t i = 0; i < m->topics_count; i++)
+		enc_write_txn_markers_request_writable_txn_marker_topic(w, v, &m->topics[i]);
+	rn_wr_i32(w, m->coordinator_epoch);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_write_txn_markers_request(struct rn_rd *rd, int16_t v, struct rn_write_txn_markers_request *m)
+{
+	const bool flex = v >= 1;
+
+	m->markers_count = rn_rd_count(rd, flex);
+	if (m->markers_count < 0)
+		rd->err = true;
+	m->markers = rn_rd_alloc(rd, m->markers_count, sizeof(*m->markers));
+	for (int32_t i = 0; i < m->markers_count && !rd->err; i++) {
+		dec_write_txn_markers_request_writable_txn_marker(rd, v, &m->markers[i]);
+	}
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_write_txn_markers_request(struct rn_iochain *w, int16_t v, const struct rn_write_txn_markers_request *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_count(w, rn__count_nonnull(m->markers_count), flex);
+	for (int32_t i = 0; i < m->markers_count; i++)
+		enc_write_txn_markers_request_writable_txn_marker(w, v, &m->markers[i]);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+int rn_write_txn_markers_request_decode(struct rn_rd *rd, int16_t version, struct rn_write_txn_markers_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 1) {
+		rd->err = true;
+		return -1;
+	}
+	dec_write_txn_markers_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_write_txn_markers_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_write_txn_markers_request *m)
+{
+	enc_write_txn_markers_request(w, version, m);
+}
+
+static int any_dec_write_txn_markers_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_write_txn_markers_request_decode(rd, v, out);
+}
+
+static void any_enc_write_txn_markers_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_write_txn_markers_request_encode(w, v, m);
+}
+
+static void init_write_txn_markers_response_writable_txn_marker_topic_result(struct rn_write_txn_markers_response_writable_txn_marker_topic_result *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void dec_write_txn_markers_response_writable_txn_marker_partition_result(struct rn_rd *rd, int16_t v, struct rn_write_txn_markers_response_writable_txn_marker_partition_result *m)
+{
+	m->partition_index = rn_rd_i32(rd);
+	m->error_code = rn_rd_i16(rd);
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_write_txn_markers_response_writable_txn_marker_partition_result(struct rn_iochain *w, int16_t v, const struct rn_write_txn_markers_response_writable_txn_marker_partition_result *m)
+{
+	rn_wr_i32(w, m->partition_index);
+	rn_wr_i16(w, m->error_code);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_write_txn_markers_response_writable_txn_marker_topic_result(struct rn_rd *rd, int16_t v, struct rn_write_txn_markers_response_writable_txn_marker_topic_result *m)
+{
+	const bool flex = v >= 1;
+
+	init_write_txn_markers_response_writable_txn_marker_topic_result(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->partitions_count = rn_rd_count(rd, flex);
+	if (m->partitions_count < 0)
+		rd->err = true;
+	m->partitions = rn_rd_alloc(rd, m->partitions_count, sizeof(*m->partitions));
+	for (int32_t i = 0; i < m->partitions_count && !rd->err; i++) {
+		dec_write_txn_markers_response_writable_txn_marker_partition_result(rd, v, &m->partitions[i]);
+	}
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_write_txn_markers_response_writable_txn_marker_topic_result(struct rn_iochain *w, int16_t v, const struct rn_write_txn_markers_response_writable_txn_marker_topic_result *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partitions_count), flex);
+	for (int32_t i = 0; i < m->partitions_count; i++)
+		enc_write_txn_markers_response_writable_txn_marker_partition_result(w, v, &m->partitions[i]);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_write_txn_markers_response_writable_txn_marker_result(struct rn_rd *rd, int16_t v, struct rn_write_txn_markers_response_writable_txn_marker_result *m)
+{
+	const bool flex = v >= 1;
+
+	m->producer_id = rn_rd_i64(rd);
+	m->topics_count = rn_rd_count(rd, flex);
+	if (m->topics_count < 0)
+		rd->err = true;
+	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+		dec_write_txn_markers_response_writable_txn_marker_topic_result(rd, v, &m->topics[i]);
+	}
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_write_txn_markers_response_writable_txn_marker_result(struct rn_iochain *w, int16_t v, const struct rn_write_txn_markers_response_writable_txn_marker_result *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_i64(w, m->producer_id);
+	rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
+	for (int32_t i = 0; i < m->topics_count; i++)
+		enc_write_txn_markers_response_writable_txn_marker_topic_result(w, v, &m->topics[i]);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_write_txn_markers_response(struct rn_rd *rd, int16_t v, struct rn_write_txn_markers_response *m)
+{
+	const bool flex = v >= 1;
+
+	m->markers_count = rn_rd_count(rd, flex);
+	if (m->markers_count < 0)
+		rd->err = true;
+	m->markers = rn_rd_alloc(rd, m->markers_count, sizeof(*m->markers));
+	for (int32_t i = 0; i < m->markers_count && !rd->err; i++) {
+		dec_write_txn_markers_response_writable_txn_marker_result(rd, v, &m->markers[i]);
+	}
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_write_txn_markers_response(struct rn_iochain *w, int16_t v, const struct rn_write_txn_markers_response *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_count(w, rn__count_nonnull(m->markers_count), flex);
+	for (int32_t i = 0; i < m->markers_count; i++)
+		enc_write_txn_markers_response_writable_txn_marker_result(w, v, &m->markers[i]);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+int rn_write_txn_markers_response_decode(struct rn_rd *rd, int16_t version, struct rn_write_txn_markers_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 1) {
+		rd->err = true;
+		return -1;
+	}
+	dec_write_txn_markers_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_write_txn_markers_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_write_txn_markers_response *m)
+{
+	enc_write_txn_markers_response(w, version, m);
+}
+
+static int any_dec_write_txn_markers_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_write_txn_markers_response_decode(rd, v, out);
+}
+
+static void any_enc_write_txn_markers_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_write_txn_markers_response_encode(w, v, m);
+}
+
 /* TxnOffsetCommit */
 
 static void init_txn_offset_commit_request_txn_offset_commit_request_partition(struct rn_txn_offset_commit_request_txn_offset_commit_request_partition *m)
@@ -8776,6 +9034,15 @@ const struct rn__msg_desc rn__msgs[] = {
 		.request_encode = any_enc_end_txn_request,
 		.response_decode = any_dec_end_txn_response,
 		.response_encode = any_enc_end_txn_response,
+	},
+	{
+		.info = {27, "WriteTxnMarkers", 0, 1, 1},
+		.request_size = sizeof(struct rn_write_txn_markers_request),
+		.response_size = sizeof(struct rn_write_txn_markers_response),
+		.request_decode = any_dec_write_txn_markers_request,
+		.request_encode = any_enc_write_txn_markers_request,
+		.response_decode = any_dec_write_txn_markers_response,
+		.response_encode = any_enc_write_txn_markers_response,
 	},
 	{
 		.info = {28, "TxnOffsetCommit", 0, 3, 3},

@@ -32,6 +32,7 @@ enum rn_api_key {
 	RN_API_ADD_PARTITIONS_TO_TXN = 24,
 	RN_API_ADD_OFFSETS_TO_TXN = 25,
 	RN_API_END_TXN = 26,
+	RN_API_WRITE_TXN_MARKERS = 27,
 	RN_API_TXN_OFFSET_COMMIT = 28,
 	RN_API_DESCRIBE_CONFIGS = 32,
 	RN_API_ALTER_CONFIGS = 33,
@@ -1077,6 +1078,56 @@ void rn_end_txn_request_encode(struct rn_iochain *w, int16_t version,
 int rn_end_txn_response_decode(struct rn_rd *rd, int16_t version, struct rn_end_txn_response *out);
 void rn_end_txn_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_end_txn_response *m);
+
+/* WriteTxnMarkers (key 27), v0-1, flexible v1+ */
+struct rn_write_txn_markers_request_writable_txn_marker_topic {
+	struct rn_str name; /* v0+ */
+	int32_t *partition_indexes; /* v0+ */
+	int32_t partition_indexes_count;
+};
+
+struct rn_write_txn_markers_request_writable_txn_marker {
+	int64_t producer_id; /* v0+ */
+	int16_t producer_epoch; /* v0+ */
+	bool transaction_result; /* v0+ */
+	struct rn_write_txn_markers_request_writable_txn_marker_topic *topics; /* v0+ */
+	int32_t topics_count;
+	int32_t coordinator_epoch; /* v0+ */
+};
+
+struct rn_write_txn_markers_request {
+	struct rn_write_txn_markers_request_writable_txn_marker *markers; /* v0+ */
+	int32_t markers_count;
+};
+
+struct rn_write_txn_markers_response_writable_txn_marker_partition_result {
+	int32_t partition_index; /* v0+ */
+	int16_t error_code; /* v0+ */
+};
+
+struct rn_write_txn_markers_response_writable_txn_marker_topic_result {
+	struct rn_str name; /* v0+ */
+	struct rn_write_txn_markers_response_writable_txn_marker_partition_result *partitions; /* v0+ */
+	int32_t partitions_count;
+};
+
+struct rn_write_txn_markers_response_writable_txn_marker_result {
+	int64_t producer_id; /* v0+ */
+	struct rn_write_txn_markers_response_writable_txn_marker_topic_result *topics; /* v0+ */
+	int32_t topics_count;
+};
+
+struct rn_write_txn_markers_response {
+	struct rn_write_txn_markers_response_writable_txn_marker_result *markers; /* v0+ */
+	int32_t markers_count;
+};
+
+int rn_write_txn_markers_request_decode(struct rn_rd *rd, int16_t version, struct rn_write_txn_markers_request *out);
+void rn_write_txn_markers_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_write_txn_markers_request *m);
+int rn_write_txn_markers_response_decode(struct rn_rd *rd, int16_t version, struct rn_write_txn_markers_response *out);
+void rn_write_txn_markers_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_write_txn_markers_response *m);
 
 /* TxnOffsetCommit (key 28), v0-3, flexible v3+ */
 struct rn_txn_offset_commit_request_txn_offset_commit_request_partition {
