@@ -50,7 +50,19 @@ static int16_t decide_shutdown(const struct rn_pstate *cur, const int32_t *live,
 	return RN_KERR_NONE;
 }
 
-/* One pass over node's partitions; returns how many node still leads. */
+/* Whether waiting can help a partition node still leads: another replica is live and may
+ * yet join the ISR. A partition with one replica, or whose other replicas are all down, keeps
+ * node as leader whatever happens (ZooKeeper-era Kafka also counted only partitions with more
+ * than one replica), so it must not hold the shutdown up. */
+static bool may_move(struct rn_meta *m, const struct rn_pstate *st, int32_t node)
+{
+	for (int32_t i = 0; i < st->nreplicas; i++)
+		if (st->replicas[i] != node && rn_meta_broker_live(m, st->replicas[i]))
+			return true;
+	return false;
+}
+
+/* One pass over node's partitions; returns how many node still leads that could move. */
 static int shutdown_pass(struct rn_meta *m, int32_t node)
 {
 	struct sd_list l = {.node = node};
@@ -60,7 +72,7 @@ static int shutdown_pass(struct rn_meta *m, int32_t node)
 		struct rn_pstate after;
 		int16_t kerr =
 		    rn__ctl_apply(m, l.v[i].topic, l.v[i].idx, decide_shutdown, &node, &after);
-		if (kerr == RN_KERR_NONE && after.leader == node)
+		if (kerr == RN_KERR_NONE && after.leader == node && may_move(m, &after, node))
 			leads++;
 		else if (kerr != RN_KERR_NONE && kerr != RN_KERR_UNKNOWN_TOPIC_OR_PARTITION)
 			leads++; /* unknown outcome: try again */
@@ -84,10 +96,12 @@ int rn_controller_shutdown_broker(struct rn_meta *m, int32_t node_id, int64_t ti
 		nanosleep(&ts, NULL);
 	}
 	if (leads > 0)
-		rn_warn("controlled shutdown: broker %d still leads %d partition(s) with no other "
-			"live in-sync replica",
+		rn_warn("controlled shutdown: broker %d still leads %d partition(s) whose other "
+			"replicas are not in sync",
 			node_id, leads);
 	else
-		rn_info("controlled shutdown: broker %d leads no partition any more", node_id);
+		rn_info("controlled shutdown: broker %d leads no partition any more (that another "
+			"broker could take)",
+			node_id);
 	return leads;
 }
