@@ -74,7 +74,8 @@ int rn__etcd_lease_revoke(struct rn__etcd *e, int64_t id, int timeout_ms);
 /*
  * A watch of [key, range_end) from start_rev on one endpoint, until stop returns true, the
  * stream breaks, or etcd cancels it. on_event runs for every event (put: value set; delete:
- * value NULL) in order; on_rev after each batch with its revision. Returns RN_EUNAVAILABLE
+ * value NULL) in order; on_rev after each answer with events, with the newest event's
+ * revision. Returns RN_EUNAVAILABLE
  * (stream broken or never made), RN_ERANGE (start_rev compacted: *compacted holds etcd's
  * compact revision), 0 when stop said so.
  */

@@ -54,7 +54,6 @@ static void one_message(struct watch_state *w, const char *p, size_t n)
 		json_decref(j);
 		return;
 	}
-	/* A "created" answer's revision is etcd's current one, not what we have seen yet. */
 	bool created = json_is_true(json_object_get(res, "created"));
 	w->created |= created;
 	if (json_is_true(json_object_get(res, "canceled"))) {
@@ -63,12 +62,20 @@ static void one_message(struct watch_state *w, const char *p, size_t n)
 		json_decref(j);
 		return;
 	}
+	/* The revision reached is the newest event's, not the header's: a catch-up answer's
+	 * header names etcd's current revision even when more events are still to come, and
+	 * other prefixes' writes move it too. */
 	json_t *evs = json_object_get(res, "events");
 	size_t i;
 	json_t *ev;
-	json_array_foreach(evs, i, ev) one_event(w, ev);
-	int64_t rev = rn__etcd_int(json_object_get(res, "header"), "revision", 0);
-	if (rev > 0 && !created && w->cb->on_rev)
+	int64_t rev = 0;
+	json_array_foreach(evs, i, ev)
+	{
+		one_event(w, ev);
+		int64_t r = rn__etcd_int(json_object_get(ev, "kv"), "mod_revision", 0);
+		rev = r > rev ? r : rev;
+	}
+	if (rev > 0 && w->cb->on_rev)
 		w->cb->on_rev(w->cb->arg, rev);
 	json_decref(j);
 }

@@ -84,17 +84,18 @@ int rn_meta_partition_cas(struct rn_meta *m, const char *topic, int32_t idx, int
 	char *key = rn__es_key(es, rel), *val = rn__es_pstate_json(st);
 	json_t *cmp = json_pack("[o]", rn__etcd_cmp(key, "MOD", "EQUAL", mod));
 	json_t *ok = json_pack("[o]", rn__etcd_put_op(key, val, 0));
+	json_t *fail = json_pack("[o]", rn__etcd_get_op(key));
 	rn_free(key);
 	rn_free(val);
 	bool won;
 	json_t *resp;
-	int rc = rn__etcd_txn(es->etcd, cmp, ok, NULL, ES_WRITE_TIMEOUT_MS, &won, &resp);
+	int rc = rn__etcd_txn(es->etcd, cmp, ok, fail, ES_WRITE_TIMEOUT_MS, &won, &resp);
 	if (rc < 0)
 		return RN_EUNAVAILABLE;
-	int64_t rev = rn__es_resp_rev(resp);
+	/* Either way the cache catches up with etcd first (with our write, or with the state that
+	 * won, as of its own revision), so a re-read after RN_ESTALE sees the winner. */
+	int64_t rev = won ? rn__es_resp_rev(resp) : rn__es_fail_rev(resp);
 	json_decref(resp);
-	/* Either way the cache catches up with etcd first, so a re-read after ESTALE sees the
-	 * state that won. */
 	rn__es_wait_rev(es, rev);
 	return won ? 0 : RN_ESTALE;
 }

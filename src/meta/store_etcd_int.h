@@ -90,8 +90,10 @@ struct rn__es {
 	pthread_t watch_thr;
 	bool watch_started;
 	atomic_bool stop;
-	atomic_bool watch_kick; /* the lease thread saw the watch fall behind: reconnect */
-	atomic_bool watch_hold; /* tests: stay disconnected (rn__es_watch_hold) */
+	atomic_bool watch_kick;     /* the lease thread saw the watch fall behind: reconnect */
+	atomic_bool watch_hold;     /* tests: stay disconnected (rn__es_watch_hold) */
+	atomic_llong watch_streams; /* streams made so far (1 while the first one lasts) */
+	atomic_llong wait_timeouts; /* writes that gave up waiting for the watch */
 
 	pthread_mutex_t pid_mu;
 	int64_t pid_next, pid_end;
@@ -158,8 +160,11 @@ char *rn__es_key(const struct rn__es *es, const char *rel);
 /* The current value of one key read from etcd itself (not the cache): 0 with *val (heap, NULL
  * when absent) and *mod_rev (0 when absent), or an error as rn__etcd_call. */
 int rn__es_get(struct rn__es *es, const char *rel, char **val, size_t *vlen, int64_t *mod_rev);
-/* The revision a txn answer's header names. */
+/* The revision a txn answer's header names: the txn's own when it wrote. Only then is it one
+ * the watch delivers (other prefixes move etcd's revision too). */
 int64_t rn__es_resp_rev(const json_t *resp);
+/* The mod_revision of the key a failed txn's first failure op (a range) read; 0 if absent. */
+int64_t rn__es_fail_rev(const json_t *resp);
 
 /* store_etcd_topics.c: as rn_meta_topic_create_assigned / rn_meta_topic_add_partitions_assigned
  * (assign NULL: the topic record alone). */

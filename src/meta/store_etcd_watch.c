@@ -49,6 +49,7 @@ void rn__es_wait_rev(struct rn__es *es, int64_t rev)
 			"reconnecting it",
 			(long long)rev, (long long)have);
 		atomic_store(&es->watch_kick, true);
+		atomic_fetch_add(&es->wait_timeouts, 1);
 	}
 }
 
@@ -129,6 +130,16 @@ static bool should_stop(void *arg)
 	       atomic_load(&w->es->watch_hold);
 }
 
+int64_t rn__es_wait_timeouts(struct rn__es *es)
+{
+	return atomic_load(&es->wait_timeouts);
+}
+
+int64_t rn__es_watch_streams(struct rn__es *es)
+{
+	return atomic_load(&es->watch_streams);
+}
+
 void rn__es_watch_hold(struct rn__es *es, bool hold)
 {
 	atomic_store(&es->watch_hold, hold);
@@ -153,6 +164,7 @@ static void *watch_main(void *arg)
 		}
 		int ep = rn__etcd_current(es->etcd);
 		int64_t compacted = 0;
+		atomic_fetch_add(&es->watch_streams, 1);
 		int rc = rn__etcd_watch(es->etcd, ep, es->prefix, end, rn__es_rev(es) + 1, &cb,
 					&compacted);
 		on_rev(&w, 0); /* a broken stream may leave a revision half told */
