@@ -110,9 +110,9 @@ void rn_meta_partitions_foreach(struct rn_meta *m,
 		return;
 	pthread_rwlock_rdlock(&es->lock);
 	for (int i = 0; i < es->nptabs; i++)
-		for (int32_t j = 0, n = rn__es_visible_parts(es, &es->ptabs[i]); j < n; j++)
-			if (es->ptabs[i].p[j].present)
-				cb(es->ptabs[i].topic, j, &es->ptabs[i].p[j].st, arg);
+		for (int32_t j = 0, n = rn__es_visible_parts(es, es->ptabs[i]); j < n; j++)
+			if (es->ptabs[i]->p[j].present)
+				cb(es->ptabs[i]->topic, j, &es->ptabs[i]->p[j].st, arg);
 	pthread_rwlock_unlock(&es->lock);
 }
 
@@ -185,17 +185,17 @@ static void replay(struct rn__es *es, const struct rn_meta_listener *l)
 		pthread_rwlock_rdlock(&es->lock);
 		int np = 0;
 		for (int i = 0; i < es->nptabs; i++)
-			np += es->ptabs[i].n;
+			np += es->ptabs[i]->n;
 		struct es_note *ps = rn_calloc((size_t)np + 1, sizeof(*ps));
 		int k = 0;
 		for (int i = 0; i < es->nptabs; i++)
-			for (int32_t j = 0, vis = rn__es_visible_parts(es, &es->ptabs[i]); j < vis;
+			for (int32_t j = 0, vis = rn__es_visible_parts(es, es->ptabs[i]); j < vis;
 			     j++)
-				if (es->ptabs[i].p[j].present)
-					ps[k++] =
-					    (struct es_note){.topic = rn_strdup(es->ptabs[i].topic),
-							     .idx = j,
-							     .st = es->ptabs[i].p[j].st};
+				if (es->ptabs[i]->p[j].present)
+					ps[k++] = (struct es_note){
+					    .topic = rn_strdup(es->ptabs[i]->topic),
+					    .idx = j,
+					    .st = es->ptabs[i]->p[j].st};
 		pthread_rwlock_unlock(&es->lock);
 		for (int i = 0; i < k; i++) {
 			replay_part(ps[i].topic, ps[i].idx, &ps[i].st, (void *)l);

@@ -21,6 +21,7 @@
 struct es_topic {
 	struct rn_meta_topic t; /* t.name owned */
 	int64_t mod_rev, gen;
+	struct es_topic *hnext; /* the name hash's chain */
 };
 
 struct es_part {
@@ -35,7 +36,10 @@ struct es_ptab {
 	char *topic;
 	struct es_part *p;
 	int n;
+	struct es_ptab *hnext;
 };
+
+#define ES_HASH 4096 /* buckets of the name hashes (topics, partition tables) */
 
 struct es_broker {
 	struct rn_broker_reg reg;
@@ -66,8 +70,10 @@ struct rn__es {
 	/* Replaced topic records: rn_meta_topic_get's pointers stay valid until close. */
 	struct es_topic **retired;
 	int nretired, capretired;
-	struct es_ptab *ptabs;
+	struct es_ptab **ptabs; /* never removed before close */
 	int nptabs, capptabs;
+	struct es_topic **thash; /* ES_HASH buckets, by name */
+	struct es_ptab **phash;
 	struct es_broker *brokers; /* sorted by id */
 	int nbrokers, capbrokers;
 	int32_t ctrl_id, ctrl_epoch;
