@@ -117,6 +117,9 @@ struct rn__es {
 };
 
 #define ES_WRITE_TIMEOUT_MS 2000
+/* How long a writer waits for the watch to bring its write into the cache: the watch delivers
+ * in milliseconds, so this much means it is stuck (and it is made again). */
+#define ES_CACHE_WAIT_MS 1500
 
 /* store_etcd_cache.c: applying keys to the cache (lock held for writing). */
 void rn__es_cache_put(struct rn__es *es, const char *key, const char *val, size_t vlen,
@@ -140,7 +143,7 @@ int32_t rn__es_visible_parts(struct rn__es *es, const struct es_ptab *pt);
 int rn__es_load(struct rn__es *es);
 int rn__es_watch_start(struct rn__es *es);
 void rn__es_watch_stop(struct rn__es *es);
-/* Waits (up to the write timeout) until the cache holds revision rev, so a writer reads its own
+/* Waits (up to ES_CACHE_WAIT_MS) until the cache holds revision rev, so a writer reads its own
  * write. Returns at once on the watch thread itself, which applies revisions in order. */
 void rn__es_wait_rev(struct rn__es *es, int64_t rev);
 int64_t rn__es_rev(struct rn__es *es);

@@ -36,7 +36,9 @@ void rn__es_wait_rev(struct rn__es *es, int64_t rev)
 		return;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ES_WRITE_TIMEOUT_MS / 1000;
+	long ns = ts.tv_nsec + ES_CACHE_WAIT_MS % 1000 * 1000000L;
+	ts.tv_sec += ES_CACHE_WAIT_MS / 1000 + ns / 1000000000L;
+	ts.tv_nsec = ns % 1000000000L;
 	pthread_mutex_lock(&es->rev_mu);
 	int rc = 0;
 	while (es->rev < rev && rc == 0)

@@ -134,7 +134,9 @@ static void test_topics_two_handles(void **state)
 	assert_int_equal(st.leader_epoch, 0);
 	assert_int_equal(rn_meta_partition_get(b, "orders", 3, &st), RN_ENOTFOUND);
 
-	/* Configs and partition counts, written by one, seen by the other. */
+	/* Configs and partition counts, written by one, seen by the other. A record looked up
+	 * before a change stays readable after it (the cache retires, never frees, until close). */
+	const struct rn_meta_topic *before = rn_meta_topic_get(a, "orders");
 	assert_int_equal(rn_meta_topic_set_config(b, "orders", "retention.ms", NULL), 0);
 	assert_int_equal(rn_meta_topic_set_config(b, "orders", "cleanup.policy", "compact"), 0);
 	int32_t more[] = {2, 1};
@@ -144,6 +146,11 @@ static void test_topics_two_handles(void **state)
 	assert_true(ETCD_WAIT_UNTIL(rn_meta_topic_get(a, "orders")->partitions == 4, 10000));
 	t = rn_meta_topic_get(a, "orders");
 	assert_int_equal(t->nconfigs, 2);
+	assert_true(t != before);
+	assert_string_equal(before->name, "orders");
+	assert_int_equal(before->partitions, 3);
+	assert_int_equal(before->nconfigs, 2);
+	assert_string_equal(before->configs[0].key, "retention.ms");
 	assert_int_equal(rn_meta_partition_get(a, "orders", 3, &st), 0);
 	assert_int_equal(st.leader, 2);
 	struct rn_cfg_kv one[] = {{"segment.ms", "5"}};
