@@ -8,6 +8,8 @@
 #include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -109,6 +111,38 @@ static int on_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl
 	return w->cb->stop(w->cb->arg) ? 1 : 0;
 }
 
+void rn__etcd_watch_interrupt(struct rn__etcd_wsock *ws)
+{
+	pthread_mutex_lock(&ws->mu);
+	if (ws->fd >= 0)
+		shutdown(ws->fd, SHUT_RDWR);
+	pthread_mutex_unlock(&ws->mu);
+}
+
+/* curl opens and closes the stream's socket through these, so ws->fd is never a closed (or
+ * reused) descriptor. */
+static curl_socket_t open_sock(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	(void)purpose;
+	struct rn__etcd_wsock *ws = arg;
+	int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	pthread_mutex_lock(&ws->mu);
+	ws->fd = fd;
+	pthread_mutex_unlock(&ws->mu);
+	return fd < 0 ? CURL_SOCKET_BAD : fd;
+}
+
+static int close_sock(void *arg, curl_socket_t fd)
+{
+	struct rn__etcd_wsock *ws = arg;
+	pthread_mutex_lock(&ws->mu);
+	if (ws->fd == fd)
+		ws->fd = -1;
+	close(fd);
+	pthread_mutex_unlock(&ws->mu);
+	return 0;
+}
+
 int rn__etcd_watch(struct rn__etcd *e, int endpoint, const char *key, const char *range_end,
 		   int64_t start_rev, const struct rn__etcd_watch_cb *cb, int64_t *compacted)
 {
@@ -135,9 +169,15 @@ int rn__etcd_watch(struct rn__etcd *e, int endpoint, const char *key, const char
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, &w);
+	if (cb->sock) {
+		curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_sock);
+		curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, cb->sock);
+		curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, close_sock);
+		curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, cb->sock);
+	}
 	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	CURLcode cc = curl_easy_perform(h);
+	CURLcode cc = cb->stop(cb->arg) ? CURLE_ABORTED_BY_CALLBACK : curl_easy_perform(h);
 	curl_slist_free_all(hdr);
 	curl_easy_cleanup(h);
 	free(body);
@@ -145,8 +185,8 @@ int rn__etcd_watch(struct rn__etcd *e, int endpoint, const char *key, const char
 	*compacted = w.compacted;
 	if (w.rc < 0)
 		return w.rc;
-	if (cc == CURLE_ABORTED_BY_CALLBACK && cb->stop(cb->arg))
-		return 0;
+	if (cb->stop(cb->arg))
+		return 0; /* aborted, or its socket shut down, because stop said so */
 	rn_log_every(5000, RN_LOG_WARN, "etcd watch %s: %s", w.ep,
 		     cc == CURLE_OK ? "stream ended" : curl_easy_strerror(cc));
 	return RN_EUNAVAILABLE;

@@ -96,10 +96,11 @@ struct rn__es {
 	pthread_t watch_thr;
 	bool watch_started;
 	atomic_bool stop;
-	atomic_bool watch_kick;     /* the lease thread saw the watch fall behind: reconnect */
-	atomic_bool watch_hold;     /* tests: stay disconnected (rn__es_watch_hold) */
-	atomic_llong watch_streams; /* streams made so far (1 while the first one lasts) */
-	atomic_llong wait_timeouts; /* writes that gave up waiting for the watch */
+	atomic_bool watch_kick;      /* the lease thread saw the watch fall behind: reconnect */
+	atomic_bool watch_hold;      /* tests: stay disconnected (rn__es_watch_hold) */
+	struct rn__etcd_wsock wsock; /* the watch's socket, for stop and kick */
+	atomic_llong watch_streams;  /* streams made so far (1 while the first one lasts) */
+	atomic_llong wait_timeouts;  /* writes that gave up waiting for the watch */
 
 	pthread_mutex_t pid_mu;
 	int64_t pid_next, pid_end;
@@ -143,6 +144,9 @@ int32_t rn__es_visible_parts(struct rn__es *es, const struct es_ptab *pt);
 int rn__es_load(struct rn__es *es);
 int rn__es_watch_start(struct rn__es *es);
 void rn__es_watch_stop(struct rn__es *es);
+/* Makes the watch drop its stream at once and make a new one (another endpoint's, when
+ * elsewhere has been marked failed). */
+void rn__es_watch_kick(struct rn__es *es);
 /* Waits (up to ES_CACHE_WAIT_MS) until the cache holds revision rev, so a writer reads its own
  * write. Returns at once on the watch thread itself, which applies revisions in order. */
 void rn__es_wait_rev(struct rn__es *es, int64_t rev);

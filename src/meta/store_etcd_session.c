@@ -164,7 +164,7 @@ static void watch_probe(struct rn__es *es, int64_t *lag_since)
 	} else if (!*lag_since) {
 		*lag_since = now;
 	} else if (now - *lag_since > WATCH_LAG_MS) {
-		atomic_store(&es->watch_kick, true);
+		rn__es_watch_kick(es);
 		*lag_since = 0;
 	}
 }

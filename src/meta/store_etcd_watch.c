@@ -50,8 +50,8 @@ void rn__es_wait_rev(struct rn__es *es, int64_t rev)
 		rn_warn("etcd store: the watch has not delivered revision %lld yet (at %lld), "
 			"reconnecting it",
 			(long long)rev, (long long)have);
-		atomic_store(&es->watch_kick, true);
 		atomic_fetch_add(&es->wait_timeouts, 1);
+		rn__es_watch_kick(es);
 	}
 }
 
@@ -145,6 +145,8 @@ int64_t rn__es_watch_streams(struct rn__es *es)
 void rn__es_watch_hold(struct rn__es *es, bool hold)
 {
 	atomic_store(&es->watch_hold, hold);
+	if (hold)
+		rn__etcd_watch_interrupt(&es->wsock);
 }
 
 static void pause_ms(struct rn__es *es, int ms)
@@ -157,7 +159,7 @@ static void *watch_main(void *arg)
 {
 	struct rn__es *es = arg;
 	struct watch_ctx w = {.es = es};
-	struct rn__etcd_watch_cb cb = {on_event, on_rev, should_stop, &w};
+	struct rn__etcd_watch_cb cb = {on_event, on_rev, should_stop, &w, &es->wsock};
 	char *end = rn__etcd_prefix_end(es->prefix);
 	while (!atomic_load(&es->stop)) {
 		if (atomic_load(&es->watch_hold)) {
@@ -194,8 +196,16 @@ static void *watch_main(void *arg)
 	return NULL;
 }
 
+void rn__es_watch_kick(struct rn__es *es)
+{
+	atomic_store(&es->watch_kick, true);
+	rn__etcd_watch_interrupt(&es->wsock);
+}
+
 int rn__es_watch_start(struct rn__es *es)
 {
+	pthread_mutex_init(&es->wsock.mu, NULL);
+	es->wsock.fd = -1;
 	if (pthread_create(&es->watch_thr, NULL, watch_main, es) != 0)
 		return -1;
 	es->watch_started = true;
@@ -205,7 +215,10 @@ int rn__es_watch_start(struct rn__es *es)
 void rn__es_watch_stop(struct rn__es *es)
 {
 	atomic_store(&es->stop, true);
-	if (es->watch_started)
+	if (es->watch_started) {
+		rn__etcd_watch_interrupt(&es->wsock);
 		pthread_join(es->watch_thr, NULL);
+		pthread_mutex_destroy(&es->wsock.mu);
+	}
 	es->watch_started = false;
 }
