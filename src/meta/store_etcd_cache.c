@@ -140,6 +140,13 @@ static void put_topic(struct rn__es *es, const char *name, const char *val, size
 	t->t.name = rn_strdup(name);
 	t->mod_rev = mod_rev;
 	t->gen = es->gen;
+	if (old && memcmp(old->t.id, t->t.id, 16) != 0) {
+		/* Deleted and made again while we were away (a reload): say both. */
+		struct es_note *n = note(es, NOTE_TOPIC);
+		n->topic = rn_strdup(name);
+		n->deleted = true;
+		old_n = 0;
+	}
 	int i = 0;
 	while (i < es->ntopics && es->topics[i] != old)
 		i++;
