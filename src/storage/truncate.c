@@ -221,6 +221,7 @@ static int cut_segment(struct rn_partition *p, struct rn_segment *s, const struc
 /* Lowers the offsets above the new end e. Caller holds p->lock. */
 static void lower_offsets(struct rn_partition *p, int64_t e)
 {
+	atomic_fetch_add(&p->trunc_gen, 1);
 	atomic_store(&p->log_end, e);
 	if (atomic_load(&p->hwm) > e || !atomic_load(&p->replicated))
 		atomic_store(&p->hwm, e);
@@ -346,6 +347,7 @@ static int truncate_all(struct rn_partition *p, int64_t offset)
 		fail(p, what, rc);
 		return rc;
 	}
+	atomic_fetch_add(&p->trunc_gen, 1);
 	atomic_store(&p->log_start, offset);
 	atomic_store(&p->log_end, offset);
 	atomic_store(&p->hwm, offset);
