@@ -5,10 +5,11 @@
  *
  * Both run under p->lock from start to end, syncs included: truncation happens on leader
  * changes only, and an append racing with it must see either the old log or the new one.
- * The segment array and sizes change first, under seglock exclusively, so no reader scans
- * what is being removed; readers already sending from a removed or cut file keep its fd
- * through their rn_fileref (a send past the new end closes that connection, never the
- * process).
+ * seglock is held exclusively from the change of the segment array to the reopening of the
+ * cut segment (readers wait for those few syscalls and syncs), so no reader scans what is
+ * being removed or opens a half-cut segment; readers already sending from a removed or cut
+ * file keep its fd through their rn_fileref (a send past the new end closes that connection,
+ * never the process).
  *
  * Order on disk, so that a crash at any point leaves a prefix of the old log, which is a log
  * recovery accepts as it is (a crash never leaves a hole or old data after new data):
@@ -181,7 +182,7 @@ static void close_segment(struct rn_partition *p, struct rn_segment *s)
 }
 
 /* Steps 3 and 4 for the segment s (files closed): cut, sync, trim the indexes, reopen it as
- * the active segment. */
+ * the active segment. Caller holds p->lock and seglock exclusively. */
 static int cut_segment(struct rn_partition *p, struct rn_segment *s, const struct cut *c,
 		       const char **what)
 {
@@ -263,7 +264,9 @@ static int truncate_inside(struct rn_partition *p, int64_t offset)
 		rc = kept_max_ts(s, &c);
 	if (rc < 0)
 		goto out_fail;
-	/* Memory first: readers never see what goes. */
+	/* Readers wait on seglock until the cut segment is whole again: one that came in between
+	 * would open it (and check its index) before the file and index are cut. Truncation is
+	 * rare; they wait for its syncs. */
 	int n = p->nsegs - i - 1;
 	struct rn_segment **gone = n ? rn_malloc((size_t)n * sizeof(*gone)) : NULL;
 	uint64_t freed = atomic_load(&s->size) - c.pos;
@@ -277,7 +280,6 @@ static int truncate_inside(struct rn_partition *p, int64_t offset)
 	atomic_store(&s->size, c.pos);
 	atomic_fetch_sub(&p->total_bytes, freed);
 	close_segment(p, s);
-	pthread_rwlock_unlock(&p->seglock);
 	lower_offsets(p, c.end);
 	what = "unlink";
 	rc = unlink_above(p, gone, n, c.end);
@@ -290,6 +292,9 @@ static int truncate_inside(struct rn_partition *p, int64_t offset)
 	}
 	if (rc == 0)
 		rc = cut_segment(p, s, &c, &what);
+	if (rc < 0)
+		atomic_store(&p->offline, true); /* before readers go on */
+	pthread_rwlock_unlock(&p->seglock);
 	if (rc == 0) {
 		what = "state";
 		rc = rebuild_state(p, c.end);
@@ -314,7 +319,7 @@ static int truncate_all(struct rn_partition *p, int64_t offset)
 	p->nsegs = 0;
 	p->seg_gen++;
 	atomic_store(&p->total_bytes, 0);
-	pthread_rwlock_unlock(&p->seglock);
+	/* seglock stays exclusive until the new segment is in the array: readers index it. */
 	const char *what = "unlink";
 	/* Every snapshot goes too: the log they describe is gone. */
 	int rc = unlink_above(p, gone, n, -1);
@@ -337,12 +342,11 @@ static int truncate_all(struct rn_partition *p, int64_t offset)
 	/* Even on failure the array never stays empty: close and reads index it. */
 	if (!s)
 		s = rn__seg_new(offset);
-	{
-		pthread_rwlock_wrlock(&p->seglock);
-		rn__push_seg(p, s);
-		pthread_rwlock_unlock(&p->seglock);
-		s->created_ms = rn_wall_ms();
-	}
+	rn__push_seg(p, s);
+	s->created_ms = rn_wall_ms();
+	if (rc < 0)
+		atomic_store(&p->offline, true);
+	pthread_rwlock_unlock(&p->seglock);
 	if (rc < 0) {
 		fail(p, what, rc);
 		return rc;
