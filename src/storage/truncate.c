@@ -236,14 +236,20 @@ static void lower_offsets(struct rn_partition *p, int64_t e)
 		p->ntxnfiles--;
 }
 
-/* Producer, transaction and epoch state after the log was cut at e. */
+/* Producer, transaction and epoch state after the log was cut at e. The rebuilt producer
+ * state is snapshotted at e (as Kafka's rebuildProducerState): when the cut went below the
+ * kept snapshots, the next open would otherwise replay only the last two segments. A failed
+ * snapshot only costs that. */
 static int rebuild_state(struct rn_partition *p, int64_t e)
 {
 	rn__epochs_truncate_end(p, e);
 	int rc = rn__epochs_write_locked(p, true);
-	if (rc < 0)
-		return rc;
-	return rn__ps_reload(p, e);
+	if (rc == 0)
+		rc = rn__ps_reload(p, e);
+	if (rc == 0 && (p->ps.n > 0 || p->had_producers) &&
+	    !(p->nsnaps && p->snaps[p->nsnaps - 1] == e))
+		rn__ps_snapshot(p, e, true);
+	return rc;
 }
 
 /* Truncation inside the log: first segment base <= offset < log end. Caller holds p->lock. */
