@@ -55,8 +55,8 @@ def fetch(port, topic, offset, version=4, replica_id=-1, rack="", max_wait_ms=10
             r.i32()
 
         def rpart(r):
-            d = {"partition": r.i32(), "error": r.i16(), "hw": r.i64(), "lso": r.i64(),
-                 "log_start": r.i64()}
+            d = {"partition": r.i32(), "error": r.i16(), "hw": r.i64(), "lso": r.i64()}
+            d["log_start"] = r.i64() if version >= 5 else -1
             r.array(lambda r: (r.i64(), r.i64()))
             d["preferred"] = r.i32() if version >= 11 else -1
             recs = r.bytes() or b""
