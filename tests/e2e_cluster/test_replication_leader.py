@@ -66,6 +66,18 @@ def fetch(port, topic, offset, version=4, replica_id=-1, rack="", max_wait_ms=10
     return res[0][1][0]
 
 
+def latest(port, topic, replica_id=-1):
+    """ListOffsets v1 latest (-1) -> (error_code, offset)."""
+    body = i32(replica_id) + karray([topic], lambda t: kstr(t) + karray(
+        [0], lambda p: i32(p) + i64(-1)))
+    with RawConn(port) as c:
+        r = c.request(2, 1, body)
+        res = r.array(lambda r: (r.str(), r.array(
+            lambda r: (r.i32(), r.i16(), r.i64(), r.i64()))))
+    (_t, [(_p, err, _ts, off)]) = res[0]
+    return err, off
+
+
 def log_content(broker, topic, partition=0):
     """Every byte of the partition's .log files on this broker."""
     d = broker.partition_dir(topic, partition)
@@ -190,6 +202,9 @@ def test_consumers_see_only_replicated_records(make_cluster):
         f = fetch(port, t, 1)
         assert (f["error"], f["hw"], f["records"]) == (NONE, 1, [])
         assert fetch(port, t, 0)["records"] == [(0, b"first")]
+        # ListOffsets latest: the HW for consumers, the log end for replicas (Kafka's rule).
+        assert latest(port, t) == (NONE, 1)
+        assert latest(port, t, replica_id=77) == (NONE, 2)
 
         def longpoll():
             t0 = time.monotonic()
