@@ -203,9 +203,13 @@ void rn_replica_wait_hw(struct rn_replica_part *rp, int64_t offset, int32_t min_
 	bool valid = rn_meta_session_valid(rp->mgr->meta);
 	int64_t now = rn_mono_ms();
 	int16_t kerr = RN_KERR_NOT_LEADER_OR_FOLLOWER;
+	struct rn_hw_wait *done = NULL;
+	bool moved = false;
 	pthread_mutex_lock(&rp->lock);
 	if (!valid || !rn__isr_leading(rp))
 		goto answer;
+	/* Whoever appended may not have said so (rn_replica_leader_appended): look now. */
+	moved = rn__isr_advance(rp, now, &done);
 	int nmax;
 	rn__isr_maximal(rp, &nmax);
 	if (rn__isr_ack_done(rn_partition_high_watermark(rp->log), offset, nmax, min_isr,
@@ -215,11 +219,14 @@ void rn_replica_wait_hw(struct rn_replica_part *rp, int64_t offset, int32_t min_
 	if (timeout_ms <= 0)
 		goto answer;
 	rn__hw_wait_insert(&rp->waits, rn__hw_wait_new(offset, min_isr, now + timeout_ms, cb, arg));
-	pthread_mutex_unlock(&rp->lock);
-	return;
+	kerr = -1;
 answer:
 	pthread_mutex_unlock(&rp->lock);
-	cb(arg, kerr);
+	rn__hw_wait_fire(done, RN_KERR_NONE);
+	if (moved)
+		rn__isr_advanced(rp);
+	if (kerr >= 0)
+		cb(arg, kerr);
 }
 
 /* Kafka's followerReplicaOrThrow: a fetch from a broker that is not a replica (yet: a

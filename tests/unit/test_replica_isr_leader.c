@@ -356,6 +356,13 @@ static void test_alone_in_isr_hw_follows_log_end(void **state)
 	struct answer a = {0};
 	rn_replica_wait_hw(e->rp, 4, 1, WAIT_MS, answered, &a);
 	assert_int_equal(atomic_load(&a.kerr), RN_KERR_NONE);
+	/* An append nobody reported (a coordinator's write): the wait itself moves the HW. */
+	rh_put(e->log, 2, 20);
+	struct answer b = {0};
+	rn_replica_wait_hw(e->rp, 6, 1, WAIT_MS, answered, &b);
+	assert_int_equal(atomic_load(&b.calls), 1);
+	assert_int_equal(atomic_load(&b.kerr), RN_KERR_NONE);
+	assert_int_equal(hw(e), 6);
 }
 
 int main(void)
