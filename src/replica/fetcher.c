@@ -73,8 +73,11 @@ struct rn__fslot *rn__slot_find(struct rn__fslot *s, int n, int *cursor, struct 
 
 bool rn__throttled(struct rn_replica_mgr *mgr, const struct rn_pstate *st)
 {
-	return mgr->cfg.follower_throttle_bps > 0 &&
-	       rn_pstate_has(st->adding, st->nadding, mgr->cfg.node_id);
+	/* As Kafka's shouldFollowerThrottle: only a replica being added that is not yet in
+	 * sync; once in the ISR its fetches are what acks=all waits for. */
+	int32_t self = mgr->cfg.node_id;
+	return mgr->cfg.follower_throttle_bps > 0 && rn_pstate_has(st->adding, st->nadding, self) &&
+	       !rn_pstate_has(st->isr, st->nisr, self);
 }
 
 /* Waits on f->cond for ms (f->lock held); an add, a remove or stop wakes it early. */

@@ -85,7 +85,8 @@ bool rn__fetcher_stopped(struct rn_replica_part *rp);
 void rn__fetcher_remove(struct rn_replica_part *rp);
 /* Stops and frees every fetcher thread (their partitions are dropped, rp->fetcher cleared). */
 void rn__fetchers_stop_all(struct rn_replica_mgr *mgr);
-/* Whether rp is throttled (this broker is being added to it) and the quota is spent. */
+/* Whether a partition in state st is throttled: this broker is being added to it and is not
+ * in its ISR yet, and follower.replication.throttled.rate is set. */
 bool rn__throttled(struct rn_replica_mgr *mgr, const struct rn_pstate *st);
 
 /* The fetcher's state, shared with truncate.c. */
