@@ -5,16 +5,19 @@ ASAN      ?= build-asan
 FUZZBUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 DATA      ?= ./runnel-data
+CLUSTER_DIR ?= ./runnel-cluster
+BROKERS   ?= 3
 
 RUN_PKGS  = build-essential cmake ninja-build pkg-config librdkafka-dev libmicrohttpd-dev \
             libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev libssl-dev libcmocka-dev \
             libcurl4-openssl-dev libjansson-dev
+CLUSTER_PKGS = $(RUN_PKGS) etcd-server etcd-client
 TEST_PKGS = $(RUN_PKGS) clang libclang-rt-14-dev kcat python3 python3-pytest python3-kafka \
             python3-confluent-kafka python3-snappy python3-lz4 python3-zstandard \
             golang-go golang-github-segmentio-kafka-go-dev etcd-server etcd-client
 BENCH_PKGS = $(TEST_PKGS) redis-server redis-tools fio iperf3 procps
 
-.PHONY: all build run test test-fast asan fuzz bench deps-run deps-test deps-bench gen clean format
+.PHONY: all build run cluster deps-cluster test test-fast asan fuzz bench deps-run deps-test deps-bench gen clean format
 
 all: build
 
@@ -29,6 +32,8 @@ endef
 
 deps-run:
 	$(call install_missing,$(RUN_PKGS))
+deps-cluster:
+	$(call install_missing,$(CLUSTER_PKGS))
 deps-test:
 	$(call install_missing,$(TEST_PKGS))
 deps-bench:
@@ -43,6 +48,10 @@ build: $(BUILD)/build.ninja
 run: deps-run build
 	mkdir -p $(DATA)
 	exec $(BUILD)/runnel serve --set log.dirs=$(DATA)
+
+# A development cluster: etcd plus $(BROKERS) brokers on 127.0.0.1:9092.., data in $(CLUSTER_DIR).
+cluster: deps-cluster build
+	exec $(BUILD)/runnel dev cluster --brokers $(BROKERS) --dir $(CLUSTER_DIR)
 
 # Everything: generated code up to date, gcc build + all tests, ASan/UBSan build + all tests,
 # a bounded libFuzzer run of the request decoder.

@@ -15,5 +15,9 @@ int rn_cli_broker(int argc, char **argv);
 int rn_cli_bench(int argc, char **argv);
 /* `runnel mock`: librdkafka's in-memory mock cluster, standalone (benchmark ceiling). */
 int rn_cli_mock(int argc, char **argv);
+/* `runnel dev cluster`: etcd plus N brokers on this machine (a supervisor, not a client). */
+int rn_cli_dev(int argc, char **argv);
+/* `runnel cluster status`: brokers, controller, under-replicated and offline partitions. */
+int rn_cli_cluster(int argc, char **argv);
 
 #endif

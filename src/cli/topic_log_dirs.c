@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/common.h"
+#include "cli/raw.h"
 #include "cli/topic_records.h"
 #include "core/arena.h"
 #include "core/buf.h"
@@ -30,8 +31,7 @@ static const char usage_text[] =
     "Options:\n"
     "  -t, --topic-list LIST         comma-separated topics to show\n";
 
-#define DLD_VERSION  1
-#define MAX_RESPONSE (64 << 20)
+#define DLD_VERSION 1
 
 struct ld_args {
 	struct rn_cli_common common;
@@ -64,47 +64,14 @@ static int parse_args(struct ld_args *a, int argc, char **argv)
 	return -1;
 }
 
-static int io_all(int fd, uint8_t *p, size_t n, bool wr)
-{
-	while (n > 0) {
-		ssize_t r = wr ? write(fd, p, n) : read(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
-/* One request/response exchange; the response body (after its header) goes into *body. */
-static int exchange(int fd, struct rn_buf *body)
+/* One request/response exchange; the response body (after its header) starts at *off. */
+static int exchange(int fd, struct rn_buf *body, size_t *off)
 {
 	struct rn_iochain w = {0};
-	size_t at = rn_iochain_reserve(&w, 4);
-	struct rn_request_header h = {.api_key = RN_API_DESCRIBE_LOG_DIRS,
-				      .api_version = DLD_VERSION,
-				      .correlation_id = 1,
-				      .client_id = rn_str_c("runnel-topic-log-dirs")};
-	rn_request_header_encode(&w, &h);
+	rn__cli_raw_begin(&w, RN_API_DESCRIBE_LOG_DIRS, DLD_VERSION, "runnel-topic-log-dirs");
 	struct rn_describe_log_dirs_request rq = {.topics = NULL, .topics_count = -1};
 	rn_describe_log_dirs_request_encode(&w, DLD_VERSION, &rq);
-	rn_put_be32(rn_iochain_at(&w, at), (uint32_t)(w.mem.len - 4));
-	int rc = io_all(fd, w.mem.data, w.mem.len, true);
-	rn_iochain_free(&w);
-	uint8_t sz[4];
-	if (rc < 0 || io_all(fd, sz, 4, false) < 0)
-		return -1;
-	uint32_t n = rn_be32(sz);
-	if (n < 4 || n > MAX_RESPONSE)
-		return -1;
-	rn_buf_reset(body);
-	uint8_t *p = rn_buf_reserve(body, n);
-	if (io_all(fd, p, n, false) < 0 || rn_be32(p) != 1)
-		return -1;
-	body->len = n;
-	return 0;
+	return rn__cli_raw_exchange(fd, &w, RN_API_DESCRIBE_LOG_DIRS, DLD_VERSION, body, off);
 }
 
 static void json_str(struct rn_buf *o, const char *s, int32_t n)
@@ -185,10 +152,11 @@ static int one_broker(struct rn_buf *o, struct ld_args *a,
 	struct rn_arena arena = {0};
 	struct rn_describe_log_dirs_response r;
 	struct rn_rd rd;
-	int rc = exchange(fd, &body);
+	size_t off = 0;
+	int rc = exchange(fd, &body, &off);
 	close(fd);
 	if (rc == 0) {
-		rn_rd_init(&rd, body.data + 4, body.len - 4, &arena);
+		rn_rd_init(&rd, body.data + off, body.len - off, &arena);
 		rc = rn_describe_log_dirs_response_decode(&rd, DLD_VERSION, &r);
 	}
 	if (rc < 0) {

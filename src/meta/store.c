@@ -15,6 +15,7 @@
 #include "core/crc32c.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "meta/store_etcd.h"
 
 struct rn_meta {
 	pthread_mutex_t lock;
@@ -30,7 +31,22 @@ struct rn_meta {
 	/* Dynamic broker configs: [0] the cluster default (entity ""), [1] this broker's
 	 * (entity "<node id>"), as Kafka's /configs/brokers/<default> and /configs/brokers/<id>. */
 	struct rn_meta_topic bcfg[2];
+	/* Set when opened by rn_meta_open_etcd: every call below goes to store_etcd*.c instead. */
+	struct rn__es *es;
 };
+
+struct rn__es *rn__meta_es(const struct rn_meta *m)
+{
+	return m ? m->es : NULL;
+}
+
+struct rn_meta *rn__meta_wrap_es(struct rn__es *es)
+{
+	struct rn_meta *m = rn_calloc(1, sizeof(*m));
+	m->fd = -1;
+	m->es = es;
+	return m;
+}
 
 #define PID_BLOCK 1000
 
@@ -446,6 +462,11 @@ void rn_meta_close(struct rn_meta *m)
 {
 	if (!m)
 		return;
+	if (m->es) {
+		rn__es_close(m->es);
+		rn_free(m);
+		return;
+	}
 	if (m->fd >= 0)
 		close(m->fd);
 	for (int i = 0; i < m->ntopics; i++)
@@ -460,12 +481,16 @@ void rn_meta_close(struct rn_meta *m)
 
 const char *rn_meta_cluster_id(const struct rn_meta *m)
 {
+	if (m->es)
+		return rn__es_cluster_id(m->es);
 	return m->cluster_id;
 }
 
 int rn_meta_topic_create(struct rn_meta *m, const char *name, int32_t partitions,
 			 const struct rn_cfg_kv *cfg, int ncfg, uint8_t id_out[16])
 {
+	if (m->es)
+		return rn__es_topic_create(m->es, name, partitions, cfg, ncfg, id_out);
 	pthread_mutex_lock(&m->lock);
 	int rc = RN_EEXIST;
 	if (find(m, name) >= 0)
@@ -516,11 +541,15 @@ static int simple_op(struct rn_meta *m, const char *op, const char *name, const 
 
 int rn_meta_topic_delete(struct rn_meta *m, const char *name)
 {
+	if (m->es)
+		return rn__es_topic_delete(m->es, name);
 	return simple_op(m, "D", name, NULL, NULL);
 }
 
 int rn_meta_topic_set_partitions(struct rn_meta *m, const char *name, int32_t partitions)
 {
+	if (m->es)
+		return rn__es_topic_set_partitions(m->es, name, partitions);
 	char np[16];
 	snprintf(np, sizeof(np), "%d", partitions);
 	return simple_op(m, "P", name, np, NULL);
@@ -528,6 +557,8 @@ int rn_meta_topic_set_partitions(struct rn_meta *m, const char *name, int32_t pa
 
 int rn_meta_topic_set_config(struct rn_meta *m, const char *name, const char *key, const char *val)
 {
+	if (m->es)
+		return rn__es_topic_set_config(m->es, name, key, val);
 	return val ? simple_op(m, "C", name, key, val) : simple_op(m, "U", name, key, NULL);
 }
 
@@ -589,6 +620,8 @@ static void replace_records(const struct rn_meta_topic *t, bool broker, const st
 int rn_meta_topic_replace_configs(struct rn_meta *m, const char *name, const struct rn_cfg_kv *kv,
 				  int n)
 {
+	if (m->es)
+		return rn__es_topic_replace_configs(m->es, name, kv, n);
 	pthread_mutex_lock(&m->lock);
 	int rc = RN_ENOTFOUND;
 	int i = find(m, name);
@@ -605,6 +638,8 @@ int rn_meta_topic_replace_configs(struct rn_meta *m, const char *name, const str
 int rn_meta_broker_replace_configs(struct rn_meta *m, bool per_broker, const struct rn_cfg_kv *kv,
 				   int n)
 {
+	if (m->es)
+		return rn__es_broker_replace_configs(m->es, per_broker, kv, n);
 	pthread_mutex_lock(&m->lock);
 	struct rn_buf all = {0};
 	replace_records(&m->bcfg[per_broker], true, kv, n, &all);
@@ -617,6 +652,10 @@ int rn_meta_broker_replace_configs(struct rn_meta *m, bool per_broker, const str
 void rn_meta_broker_configs(struct rn_meta *m, bool per_broker,
 			    void (*cb)(const char *key, const char *val, void *arg), void *arg)
 {
+	if (m->es) {
+		rn__es_broker_configs(m->es, per_broker, cb, arg);
+		return;
+	}
 	pthread_mutex_lock(&m->lock);
 	const struct rn_meta_topic *t = &m->bcfg[per_broker];
 	for (int i = 0; i < t->nconfigs; i++)
@@ -626,6 +665,8 @@ void rn_meta_broker_configs(struct rn_meta *m, bool per_broker,
 
 const struct rn_meta_topic *rn_meta_topic_get(struct rn_meta *m, const char *name)
 {
+	if (m->es)
+		return rn__es_topic_get(m->es, name);
 	pthread_mutex_lock(&m->lock);
 	int i = find(m, name);
 	pthread_mutex_unlock(&m->lock);
@@ -635,6 +676,10 @@ const struct rn_meta_topic *rn_meta_topic_get(struct rn_meta *m, const char *nam
 void rn_meta_topics_foreach(struct rn_meta *m, void (*cb)(const struct rn_meta_topic *t, void *arg),
 			    void *arg)
 {
+	if (m->es) {
+		rn__es_topics_foreach(m->es, cb, arg);
+		return;
+	}
 	pthread_mutex_lock(&m->lock);
 	for (int i = 0; i < m->ntopics; i++)
 		cb(&m->topics[i], arg);
@@ -643,6 +688,8 @@ void rn_meta_topics_foreach(struct rn_meta *m, void (*cb)(const struct rn_meta_t
 
 int rn_meta_next_producer_id(struct rn_meta *m, int64_t *out)
 {
+	if (m->es)
+		return rn__es_next_producer_id(m->es, out);
 	pthread_mutex_lock(&m->lock);
 	int rc = 0;
 	if (m->pid_next == m->pid_end) {

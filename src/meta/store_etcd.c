@@ -1,90 +1,229 @@
-/* STUB (issue 8 interface commit): the etcd store. Replaced by the etcd slice. */
+/*
+ * The etcd store (metadata.store=etcd://...): opening (endpoints, prefix, cluster id,
+ * meta.properties), closing, and the key helpers the other store_etcd*.c files share. The
+ * store.h calls land in store_etcd_topics.c, the cluster.h ones in store_etcd_cluster.c.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
+#include "core/alloc.h"
 #include "core/err.h"
-#include "meta/cluster.h"
+#include "core/log.h"
+#include "meta/store_etcd_int.h"
+#include "meta/store_etcd.h"
 
-int rn_meta_open_etcd(const char *uri, const char *dir, int32_t node_id, struct rn_meta **out)
+char *rn__es_key(const struct rn__es *es, const char *rel)
 {
-	(void)uri, (void)dir, (void)node_id;
-	*out = NULL;
-	return RN_EUNSUPPORTED;
+	size_t a = strlen(es->prefix), b = strlen(rel);
+	char *k = rn_malloc(a + b + 1);
+	memcpy(k, es->prefix, a);
+	memcpy(k + a, rel, b + 1);
+	return k;
 }
-bool rn_meta_clustered(const struct rn_meta *m)
+
+int64_t rn__es_resp_rev(const json_t *resp)
 {
-	(void)m;
-	return false;
+	return rn__etcd_int(json_object_get(resp, "header"), "revision", 0);
 }
-int rn_meta_register_broker(struct rn_meta *m, const struct rn_broker_reg *self, int64_t session_ms)
+
+int rn__es_get(struct rn__es *es, const char *rel, char **val, size_t *vlen, int64_t *mod_rev)
 {
-	(void)m, (void)self, (void)session_ms;
-	return RN_EUNSUPPORTED;
+	char *key = rn__es_key(es, rel);
+	json_t *req = rn__etcd_range_req(key, NULL), *resp;
+	rn_free(key);
+	int rc = rn__etcd_call(es->etcd, "/v3/kv/range", req, ES_WRITE_TIMEOUT_MS, &resp);
+	json_decref(req);
+	*val = NULL;
+	*mod_rev = 0;
+	if (rc < 0)
+		return rc;
+	json_t *kv = json_array_get(json_object_get(resp, "kvs"), 0);
+	if (kv) {
+		*val = rn__etcd_unb64(json_object_get(kv, "value"), vlen);
+		*mod_rev = rn__etcd_int(kv, "mod_revision", 0);
+		if (!*val)
+			rc = RN_ECORRUPT;
+	}
+	json_decref(resp);
+	return rc;
 }
-void rn_meta_unregister_broker(struct rn_meta *m)
+
+/* "etcd://h:p,h:p/prefix": the endpoints part and the prefix ("/runnel/" by default), which is
+ * printable, starts with '/' and gets a trailing '/'. */
+static int parse_uri(const char *uri, const char **eps, size_t *neps, char **prefix)
 {
-	(void)m;
-}
-bool rn_meta_session_valid(struct rn_meta *m)
-{
-	(void)m;
-	return true;
-}
-int rn_meta_brokers(struct rn_meta *m, struct rn_broker_reg *out, int max)
-{
-	(void)m, (void)out, (void)max;
+	if (strncmp(uri, "etcd://", 7) != 0)
+		return -EINVAL;
+	*eps = uri + 7;
+	const char *slash = strchr(*eps, '/');
+	*neps = slash ? (size_t)(slash - *eps) : strlen(*eps);
+	const char *p = slash && slash[1] ? slash : "/runnel";
+	for (const char *c = p; *c; c++)
+		if (*c <= ' ' || *c >= 127)
+			return -EINVAL;
+	size_t n = strlen(p);
+	*prefix = rn_malloc(n + 2);
+	memcpy(*prefix, p, n);
+	if (p[n - 1] != '/')
+		(*prefix)[n++] = '/';
+	(*prefix)[n] = '\0';
 	return 0;
 }
-bool rn_meta_broker_live(struct rn_meta *m, int32_t id)
+
+/* Kafka's cluster ids: 16 random bytes, URL-safe base64 without padding (22 characters). */
+static int new_cluster_id(char out[32])
 {
-	(void)m, (void)id;
-	return false;
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	uint8_t rnd[16];
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		return -EIO;
+	for (int i = 0; i < 22; i++) {
+		int bit = i * 6, byte = bit / 8, sh = bit % 8;
+		unsigned v = (unsigned)rnd[byte] << 8 | (byte + 1 < 16 ? rnd[byte + 1] : 0);
+		out[i] = b64[(v >> (10 - sh)) & 63];
+	}
+	out[22] = '\0';
+	return 0;
 }
-int32_t rn_meta_controller(struct rn_meta *m, int32_t *epoch)
+
+/* P/cluster_id is made once, by whichever broker comes first (create_revision == 0); everyone
+ * else reads it from the same txn's failure branch. */
+static int cluster_id(struct rn__es *es)
 {
-	(void)m;
-	if (epoch)
-		*epoch = -1;
-	return -1;
+	char mine[32];
+	int rc = new_cluster_id(mine);
+	if (rc < 0)
+		return rc;
+	char *key = rn__es_key(es, "cluster_id");
+	json_t *v = json_string(mine);
+	char *val = json_dumps(v, JSON_ENCODE_ANY);
+	json_decref(v);
+	json_t *cmp = json_pack("[o]", rn__etcd_cmp(key, "CREATE", "EQUAL", 0));
+	json_t *ok = json_pack("[o]", rn__etcd_put_op(key, val, 0));
+	json_t *fail = json_pack("[o]", rn__etcd_get_op(key));
+	free(val);
+	rn_free(key);
+	bool won;
+	json_t *resp;
+	rc = rn__etcd_txn(es->etcd, cmp, ok, fail, ES_WRITE_TIMEOUT_MS * 2, &won, &resp);
+	if (rc < 0)
+		return rc;
+	if (won) {
+		snprintf(es->cluster_id, sizeof(es->cluster_id), "%s", mine);
+		json_decref(resp);
+		return 0;
+	}
+	json_t *r = json_object_get(json_array_get(json_object_get(resp, "responses"), 0),
+				    "response_range");
+	json_t *kv = json_array_get(json_object_get(r, "kvs"), 0);
+	size_t n;
+	char *s = rn__etcd_unb64(json_object_get(kv, "value"), &n);
+	json_t *j = s ? json_loadb(s, n, JSON_DECODE_ANY, NULL) : NULL;
+	rc = json_is_string(j) && strlen(json_string_value(j)) < sizeof(es->cluster_id) &&
+		     strlen(json_string_value(j)) > 0
+		 ? 0
+		 : RN_ECORRUPT;
+	if (rc == 0)
+		snprintf(es->cluster_id, sizeof(es->cluster_id), "%s", json_string_value(j));
+	else
+		rn_error("etcd store: %scluster_id holds no cluster id: %s", es->prefix,
+			 s ? s : "(undecodable)");
+	json_decref(j);
+	rn_free(s);
+	json_decref(resp);
+	return rc;
 }
-int rn_meta_controller_acquire(struct rn_meta *m, int32_t *epoch)
+
+void rn__es_close(struct rn__es *es)
 {
-	(void)m, (void)epoch;
-	return RN_EUNSUPPORTED;
+	if (!es)
+		return;
+	rn__es_session_stop(es);
+	rn__es_watch_stop(es);
+	rn__es_cache_free(es);
+	rn__etcd_free(es->etcd);
+	rn_free(es->ls);
+	rn_free(es->prefix);
+	rn_free(es->dir);
+	pthread_rwlock_destroy(&es->lock);
+	pthread_mutex_destroy(&es->rev_mu);
+	pthread_cond_destroy(&es->rev_cond);
+	pthread_mutex_destroy(&es->lmu);
+	pthread_mutex_destroy(&es->pid_mu);
+	pthread_mutex_destroy(&es->sess_mu);
+	pthread_cond_destroy(&es->sess_cond);
+	rn_free(es);
 }
-int rn_meta_topic_create_assigned(struct rn_meta *m, const char *name, int32_t partitions,
-				  int32_t rf, const int32_t *assign, const struct rn_cfg_kv *cfg,
-				  int ncfg, uint8_t id_out[16])
+
+static struct rn__es *es_new(int32_t node_id, const char *dir)
 {
-	(void)m, (void)name, (void)partitions, (void)rf, (void)assign, (void)cfg, (void)ncfg;
-	memset(id_out, 0, 16);
-	return RN_EUNSUPPORTED;
+	struct rn__es *es = rn_calloc(1, sizeof(*es));
+	pthread_rwlock_init(&es->lock, NULL);
+	pthread_mutex_init(&es->rev_mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_cond_init(&es->rev_cond, NULL);
+	pthread_mutex_init(&es->lmu, NULL);
+	pthread_mutex_init(&es->pid_mu, NULL);
+	pthread_mutex_init(&es->sess_mu, NULL);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&es->sess_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	es->node_id = node_id;
+	es->dir = rn_strdup(dir);
+	es->ctrl_id = es->ctrl_epoch = -1;
+	char id[16];
+	snprintf(id, sizeof(id), "%d", node_id);
+	es->bcfg[0].name = rn_strdup("");
+	es->bcfg[1].name = rn_strdup(id);
+	return es;
 }
-int rn_meta_topic_add_partitions_assigned(struct rn_meta *m, const char *name, int32_t partitions,
-					  int32_t rf, const int32_t *assign)
+
+int rn__es_open(const char *uri, const char *dir, int32_t node_id, struct rn__es **out)
 {
-	(void)m, (void)name, (void)partitions, (void)rf, (void)assign;
-	return RN_EUNSUPPORTED;
+	const char *eps;
+	size_t neps;
+	char *prefix = NULL;
+	*out = NULL;
+	if (parse_uri(uri, &eps, &neps, &prefix) < 0) {
+		rn_error("metadata.store=%s: want etcd://host:port[,host:port...][/prefix]", uri);
+		return -EINVAL;
+	}
+	struct rn__es *es = es_new(node_id, dir);
+	es->prefix = prefix;
+	int rc = rn__etcd_new(eps, neps, &es->etcd);
+	if (rc < 0)
+		goto out_err;
+	if ((rc = cluster_id(es)) < 0) {
+		rn_error("etcd store: cannot read or create the cluster id at %s: %s", uri,
+			 rn_strerror(rc));
+		goto out_err;
+	}
+	if ((rc = rn__es_meta_properties(dir, node_id, es->cluster_id)) < 0)
+		goto out_err;
+	if ((rc = rn__es_load(es)) < 0) {
+		rn_error("etcd store: cannot load %s: %s", es->prefix, rn_strerror(rc));
+		goto out_err;
+	}
+	if (rn__es_watch_start(es) < 0) {
+		rc = -EAGAIN;
+		goto out_err;
+	}
+	rn_info("metadata in etcd %.*s under %s, cluster id %s", (int)neps, eps, es->prefix,
+		es->cluster_id);
+	*out = es;
+	return 0;
+out_err:
+	rn__es_close(es);
+	return rc;
 }
-int rn_meta_partition_get(struct rn_meta *m, const char *topic, int32_t idx, struct rn_pstate *out)
+
+const char *rn__es_cluster_id(const struct rn__es *es)
 {
-	(void)m, (void)topic, (void)idx, (void)out;
-	return RN_EUNSUPPORTED;
-}
-int rn_meta_partition_cas(struct rn_meta *m, const char *topic, int32_t idx, int32_t expect,
-			  const struct rn_pstate *st)
-{
-	(void)m, (void)topic, (void)idx, (void)expect, (void)st;
-	return RN_EUNSUPPORTED;
-}
-void rn_meta_partitions_foreach(struct rn_meta *m,
-				void (*cb)(const char *topic, int32_t idx,
-					   const struct rn_pstate *st, void *arg),
-				void *arg)
-{
-	(void)m, (void)cb, (void)arg;
-}
-int rn_meta_add_listener(struct rn_meta *m, const struct rn_meta_listener *l)
-{
-	(void)m, (void)l;
-	return RN_EUNSUPPORTED;
+	return es->cluster_id;
 }

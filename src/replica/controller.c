@@ -1,38 +1,390 @@
-/* STUB (issue 8 interface commit): controller, placement, elections. Replaced by the controller
- * slice. */
+/*
+ * The controller thread. Every broker runs one; it campaigns with rn_meta_controller_acquire
+ * (again whenever the store reports no controller) and, while it is the controller, sweeps the
+ * partition states:
+ *  - at acquisition, on every change of the live brokers, on states that need it (no leader,
+ *    a leader that is not live, a reassignment in flight) and once a second as a safety net:
+ *    rn_elect_failover for every partition (dead brokers out of ISRs, new leaders, offline
+ *    partitions back, reassignments completed);
+ *  - every leader.imbalance.check.interval with auto.leader.rebalance.enable: preferred
+ *    elections for the partitions of each broker whose share of partitions it should lead
+ *    but does not exceeds leader.imbalance.per.broker.percentage (ZooKeeper-era Kafka's
+ *    checkAndTriggerAutoLeaderRebalance).
+ * There is no delay anywhere on the failover path: the store's watch reports the lease's
+ * expiry, the listener wakes the thread, the sweep writes at once.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/alloc.h"
+#include "core/clock.h"
 #include "core/err.h"
+#include "core/log.h"
 #include "proto/kerr.h"
 #include "replica/controller.h"
+#include "replica/controller_int.h"
+#include "replica/election.h"
+
+#define SWEEP_EVERY_MS   1000
+#define CAMPAIGN_POLL_MS 1000
+
+struct rn_controller {
+	struct rn_meta *m;
+	struct rn_controller_cfg cfg;
+	pthread_t thr;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop, dirty, started;
+	_Atomic bool active;
+	int32_t epoch;
+	int slot;
+};
+
+/*
+ * The store has no way to remove a listener, so its arg must stay valid after the controller
+ * is freed: it is a static slot that points at the controller while it runs and at nothing
+ * afterwards (a listener of a stopped controller then does nothing).
+ */
+#define SLOTS 64
+static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct rn_controller *slots[SLOTS];
+static bool slot_taken[SLOTS];
+
+static void wake_locked(struct rn_controller *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->dirty = true;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void wake_slot(void *arg)
+{
+	pthread_mutex_lock(&slots_lock);
+	struct rn_controller *c = slots[(intptr_t)arg];
+	if (c)
+		wake_locked(c);
+	pthread_mutex_unlock(&slots_lock);
+}
+
+static void on_brokers(void *arg)
+{
+	wake_slot(arg);
+}
+
+static void on_controller(void *arg, int32_t id, int32_t epoch)
+{
+	(void)id, (void)epoch;
+	wake_slot(arg); /* none (campaign), or another one (step down) */
+}
+
+static void on_session(void *arg, bool valid)
+{
+	(void)valid;
+	wake_slot(arg);
+}
+
+/* Only states the sweep would change wake it; the others (ISR changes by leaders, the replay
+ * of the present) cost nothing. */
+static void on_partition(void *arg, const char *topic, int32_t idx, const struct rn_pstate *st)
+{
+	(void)topic, (void)idx;
+	pthread_mutex_lock(&slots_lock);
+	struct rn_controller *c = slots[(intptr_t)arg];
+	if (c && atomic_load(&c->active) &&
+	    (st->leader < 0 || rn_pstate_reassigning(st) || !rn_meta_broker_live(c->m, st->leader)))
+		wake_locked(c);
+	pthread_mutex_unlock(&slots_lock);
+}
+
+/* Partition states copied out of the store's cache (its foreach holds a read lock). */
+struct part_ref {
+	char *topic;
+	int32_t idx;
+	struct rn_pstate st;
+};
+struct part_list {
+	struct part_ref *v;
+	size_t n, cap;
+};
+
+static void collect_cb(const char *topic, int32_t idx, const struct rn_pstate *st, void *arg)
+{
+	struct part_list *l = arg;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->v = rn_realloc(l->v, l->cap * sizeof(*l->v));
+	}
+	l->v[l->n++] = (struct part_ref){rn_strdup(topic), idx, *st};
+}
+
+static void parts_free(struct part_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		rn_free(l->v[i].topic);
+	rn_free(l->v);
+}
+
+static bool unclean_for(struct rn_controller *c, const char *topic)
+{
+	return c->cfg.unclean_enabled && c->cfg.unclean_enabled(c->cfg.arg, topic);
+}
+
+static int16_t decide_failover(const struct rn_pstate *cur, const int32_t *live, int nlive,
+			       void *arg, struct rn_pstate *next, bool *write)
+{
+	*write = rn_elect_failover(cur, live, nlive, *(bool *)arg, next);
+	return RN_KERR_NONE;
+}
+
+static void sweep(struct rn_controller *c)
+{
+	struct part_list l = {0};
+	rn_meta_partitions_foreach(c->m, collect_cb, &l);
+	int32_t *live;
+	int nlive = rn__ctl_live(c->m, &live);
+	for (size_t i = 0; i < l.n && atomic_load(&c->active); i++) {
+		struct part_ref *p = &l.v[i];
+		bool unclean = unclean_for(c, p->topic);
+		struct rn_pstate next;
+		if (!rn_elect_failover(&p->st, live, nlive, unclean, &next))
+			continue;
+		int16_t kerr =
+		    rn__ctl_apply(c->m, p->topic, p->idx, decide_failover, &unclean, &next);
+		if (kerr != RN_KERR_NONE)
+			rn_log_every(5000, RN_LOG_WARN, "controller: cannot update %s-%d: error %d",
+				     p->topic, p->idx, kerr);
+		else if (next.leader < 0)
+			rn_log_every(5000, RN_LOG_WARN,
+				     "controller: %s-%d is offline: no live in-sync replica%s",
+				     p->topic, p->idx,
+				     unclean ? " and no live replica"
+					     : " (unclean election disabled)");
+	}
+	rn_free(live);
+	parts_free(&l);
+}
+
+static int16_t decide_rebalance(const struct rn_pstate *cur, const int32_t *live, int nlive,
+				void *arg, struct rn_pstate *next, bool *write)
+{
+	(void)arg;
+	int16_t kerr = rn_elect_preferred(cur, live, nlive, next);
+	*write = kerr == RN_KERR_NONE && next->leader == cur->replicas[0];
+	return kerr;
+}
+
+/* ZooKeeper-era Kafka: per live broker b, imbalance = partitions whose preferred replica is b
+ * but led by another / partitions whose preferred replica is b; above the percentage, every
+ * such partition where b is in the ISR gets a preferred election. Reassigning partitions are
+ * left alone. */
+static void rebalance(struct rn_controller *c)
+{
+	struct part_list l = {0};
+	rn_meta_partitions_foreach(c->m, collect_cb, &l);
+	int32_t *live;
+	int nlive = rn__ctl_live(c->m, &live);
+	for (int b = 0; b < nlive && atomic_load(&c->active); b++) {
+		int64_t total = 0, off = 0;
+		for (size_t i = 0; i < l.n; i++) {
+			const struct rn_pstate *st = &l.v[i].st;
+			if (st->nreplicas == 0 || st->replicas[0] != live[b] ||
+			    rn_pstate_reassigning(st))
+				continue;
+			total++;
+			off += st->leader != live[b];
+		}
+		if (total == 0 || off * 100 <= (int64_t)c->cfg.imbalance_pct * total)
+			continue;
+		rn_info("controller: broker %d leads %lld of its %lld preferred partitions: moving "
+			"leaders back",
+			live[b], (long long)(total - off), (long long)total);
+		for (size_t i = 0; i < l.n; i++) {
+			const struct rn_pstate *st = &l.v[i].st;
+			if (st->nreplicas == 0 || st->replicas[0] != live[b] ||
+			    st->leader == live[b] || rn_pstate_reassigning(st) ||
+			    !rn_pstate_has(st->isr, st->nisr, live[b]))
+				continue;
+			rn__ctl_apply(c->m, l.v[i].topic, l.v[i].idx, decide_rebalance, NULL, NULL);
+		}
+	}
+	rn_free(live);
+	parts_free(&l);
+}
+
+/* True while this broker holds the controllership it won (same epoch) with a valid session. */
+static bool still_active(struct rn_controller *c)
+{
+	int32_t epoch;
+	int32_t id = rn_meta_controller(c->m, &epoch);
+	return id == c->cfg.node_id && epoch == c->epoch && rn_meta_session_valid(c->m);
+}
+
+static bool campaign(struct rn_controller *c)
+{
+	int32_t epoch = -1;
+	int32_t id = rn_meta_controller(c->m, &epoch);
+	if (id >= 0 && id != c->cfg.node_id)
+		return false;
+	if (!rn_meta_session_valid(c->m))
+		return false;
+	int rc = id == c->cfg.node_id ? RN_EEXIST : rn_meta_controller_acquire(c->m, &epoch);
+	/* An acquisition whose answer was lost shows up as our own id in the cache. */
+	if (rc == RN_EEXIST && rn_meta_controller(c->m, &epoch) == c->cfg.node_id)
+		rc = 0;
+	if (rc != 0)
+		return false;
+	c->epoch = epoch;
+	atomic_store(&c->active, true);
+	rn_info("controller: broker %d is the controller (epoch %d)", c->cfg.node_id, epoch);
+	return true;
+}
+
+/* One pass of the loop; returns how long to sleep (a wake-up cuts it short). */
+static int64_t step(struct rn_controller *c, bool dirty, int64_t *next_sweep, int64_t *next_bal)
+{
+	int64_t now = rn_mono_ms();
+	if (atomic_load(&c->active) && !still_active(c)) {
+		atomic_store(&c->active, false);
+		rn_info("controller: broker %d is no longer the controller", c->cfg.node_id);
+	}
+	if (!atomic_load(&c->active)) {
+		if (!campaign(c))
+			return CAMPAIGN_POLL_MS;
+		dirty = true;
+		*next_bal = now + c->cfg.imbalance_check_ms;
+	}
+	if (dirty || now >= *next_sweep) {
+		sweep(c);
+		*next_sweep = now + SWEEP_EVERY_MS;
+	}
+	if (c->cfg.auto_rebalance && now >= *next_bal) {
+		rebalance(c);
+		*next_bal = now + c->cfg.imbalance_check_ms;
+	}
+	int64_t until = *next_sweep;
+	if (c->cfg.auto_rebalance && *next_bal < until)
+		until = *next_bal;
+	return until > now ? until - now : 0;
+}
+
+static void *ctl_main(void *arg)
+{
+	struct rn_controller *c = arg;
+	int64_t next_sweep = 0, next_bal = 0;
+	pthread_mutex_lock(&c->lock);
+	while (!c->stop) {
+		bool dirty = c->dirty;
+		c->dirty = false;
+		pthread_mutex_unlock(&c->lock);
+		int64_t wait_ms = step(c, dirty, &next_sweep, &next_bal);
+		pthread_mutex_lock(&c->lock);
+		if (c->stop || c->dirty || wait_ms <= 0)
+			continue;
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += wait_ms / 1000;
+		ts.tv_nsec += (wait_ms % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		while (!c->stop && !c->dirty)
+			if (pthread_cond_timedwait(&c->cond, &c->lock, &ts) == ETIMEDOUT)
+				break;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+static int take_slot(struct rn_controller *c)
+{
+	pthread_mutex_lock(&slots_lock);
+	int slot = -1;
+	for (int i = 0; i < SLOTS && slot < 0; i++)
+		if (!slot_taken[i])
+			slot = i;
+	if (slot >= 0) {
+		slot_taken[slot] = true;
+		slots[slot] = c;
+	}
+	pthread_mutex_unlock(&slots_lock);
+	return slot;
+}
+
+static void release_slot(int slot)
+{
+	pthread_mutex_lock(&slots_lock);
+	slots[slot] = NULL;
+	slot_taken[slot] = false;
+	pthread_mutex_unlock(&slots_lock);
+}
 
 int rn_controller_start(struct rn_meta *m, const struct rn_controller_cfg *cfg,
 			struct rn_controller **out)
 {
-	(void)m, (void)cfg;
 	*out = NULL;
-	return RN_EUNSUPPORTED;
+	if (!rn_meta_clustered(m))
+		return RN_EUNSUPPORTED;
+	struct rn_controller *c = rn_calloc(1, sizeof(*c));
+	c->m = m;
+	c->cfg = *cfg;
+	if (c->cfg.imbalance_check_ms <= 0)
+		c->cfg.imbalance_check_ms = 300000;
+	c->epoch = -1;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	c->slot = take_slot(c);
+	if (c->slot < 0) {
+		rn_error("controller: too many controllers in one process");
+		rn_controller_stop(c);
+		return -ENOMEM;
+	}
+	struct rn_meta_listener l = {.partition = on_partition,
+				     .brokers = on_brokers,
+				     .controller = on_controller,
+				     .session = on_session,
+				     .arg = (void *)(intptr_t)c->slot};
+	int rc = rn_meta_add_listener(m, &l);
+	if (rc == 0) {
+		rc = -pthread_create(&c->thr, NULL, ctl_main, c);
+		c->started = rc == 0;
+	}
+	if (rc < 0) {
+		rn_controller_stop(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
 }
+
 void rn_controller_stop(struct rn_controller *c)
 {
-	(void)c;
+	if (!c)
+		return;
+	if (c->slot >= 0) /* the listener finds nothing from here on */
+		release_slot(c->slot);
+	if (c->started) {
+		pthread_mutex_lock(&c->lock);
+		c->stop = true;
+		pthread_cond_signal(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+		atomic_store(&c->active, false);
+		pthread_join(c->thr, NULL);
+	}
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->lock);
+	rn_free(c);
 }
+
 bool rn_controller_active(struct rn_controller *c)
 {
-	(void)c;
-	return false;
-}
-int rn_placement_assign(const struct rn_broker_reg *brokers, int nb, int32_t first, int32_t npart,
-			int32_t rf, int32_t *assign)
-{
-	(void)brokers, (void)nb, (void)first, (void)npart, (void)rf, (void)assign;
-	return RN_EUNSUPPORTED;
-}
-int16_t rn_election_run(struct rn_meta *m, const char *topic, int32_t idx, enum rn_election type)
-{
-	(void)m, (void)topic, (void)idx, (void)type;
-	return RN_KERR_UNKNOWN_SERVER_ERROR;
-}
-int rn_controller_shutdown_broker(struct rn_meta *m, int32_t node_id, int64_t timeout_ms)
-{
-	(void)m, (void)node_id, (void)timeout_ms;
-	return 0;
+	return c && atomic_load(&c->active);
 }

@@ -82,8 +82,8 @@ static int validate_all(struct rn_partition *p, const uint8_t *buf, size_t len, 
 	return 0;
 }
 
-static bool must_roll(struct rn_partition *p, struct rn_segment *s, size_t len, int32_t nbatches,
-		      int64_t noffsets, int64_t now)
+bool rn__must_roll(struct rn_partition *p, struct rn_segment *s, size_t len, int32_t nbatches,
+		   int64_t noffsets, int64_t now)
 {
 	uint64_t size = atomic_load_explicit(&s->size, memory_order_relaxed);
 	if (size == 0)
@@ -102,8 +102,8 @@ static bool must_roll(struct rn_partition *p, struct rn_segment *s, size_t len, 
 
 /* Index entries for the batches just written at pos (same rule as recovery.c's scan; counted
  * ahead by reserve_indexes). */
-static void index_batches(struct rn_partition *p, struct rn_segment *s, const uint8_t *buf,
-			  size_t len, uint64_t pos)
+void rn__index_batches(struct rn_partition *p, struct rn_segment *s, const uint8_t *buf, size_t len,
+		       uint64_t pos)
 {
 	uint64_t interval = (uint64_t)p->cfg.index_interval_bytes;
 	int64_t max_ts = atomic_load_explicit(&s->max_ts, memory_order_relaxed);
@@ -131,14 +131,14 @@ static void index_batches(struct rn_partition *p, struct rn_segment *s, const ui
 }
 
 /* At most one line per 5 s: on a full disk every produce fails. */
-static void append_failed(struct rn_partition *p, int err)
+void rn__append_failed(struct rn_partition *p, int err)
 {
 	rn_log_every(5000, RN_LOG_WARN, "storage: %s: append failed: %s", p->dir, rn_strerror(err));
 }
 
 /* A failed write may have left a torn batch in the file: cut it off. If even that fails the
  * log can no longer be trusted, and the partition goes offline. */
-static void undo_write(struct rn_partition *p, struct rn_segment *s, uint64_t pos, int err)
+void rn__undo_write(struct rn_partition *p, struct rn_segment *s, uint64_t pos, int err)
 {
 	int rc = rn_io_ftruncate(s->file->fd, (off_t)pos);
 	if (rc < 0) {
@@ -147,7 +147,7 @@ static void undo_write(struct rn_partition *p, struct rn_segment *s, uint64_t po
 			 "offline",
 			 p->dir, rn_strerror(err), rn_strerror(rc));
 	} else {
-		append_failed(p, err);
+		rn__append_failed(p, err);
 	}
 }
 
@@ -157,8 +157,8 @@ static void undo_write(struct rn_partition *p, struct rn_segment *s, uint64_t po
  * with a few small batches allocates none, so trimming its index files frees nothing (each
  * freed block costs a synchronous discard on a file system mounted with -o discard). The final
  * time entry of deactivation reserves its own. */
-static int reserve_indexes(struct rn_partition *p, struct rn_segment *s, const uint8_t *buf,
-			   size_t len)
+int rn__reserve_indexes(struct rn_partition *p, struct rn_segment *s, const uint8_t *buf,
+			size_t len)
 {
 	uint64_t interval = (uint64_t)p->cfg.index_interval_bytes, since = s->bytes_since_index;
 	uint64_t pos = atomic_load_explicit(&s->size, memory_order_relaxed);
@@ -249,14 +249,14 @@ static int append(struct rn_partition *p, uint8_t *buf, size_t len, struct rn_ap
 	}
 	struct rn_segment *s = p->segs[p->nsegs - 1];
 	rc = rn__seg_ensure_open(p, s, true);
-	if (rc == 0 && must_roll(p, s, len, nbatches, noffsets, now)) {
+	if (rc == 0 && rn__must_roll(p, s, len, nbatches, noffsets, now)) {
 		rc = rn__roll(p, now);
 		s = p->segs[p->nsegs - 1];
 	}
 	if (rc == 0)
-		rc = reserve_indexes(p, s, buf, len);
+		rc = rn__reserve_indexes(p, s, buf, len);
 	if (rc < 0) {
-		append_failed(p, rc);
+		rn__append_failed(p, rc);
 		goto out_unlock;
 	}
 
@@ -272,7 +272,7 @@ static int append(struct rn_partition *p, uint8_t *buf, size_t len, struct rn_ap
 	uint64_t pos = atomic_load_explicit(&s->size, memory_order_relaxed);
 	rc = rn_io_pwrite(s->file->fd, buf, len, (off_t)pos);
 	if (rc < 0) {
-		undo_write(p, s, pos, rc);
+		rn__undo_write(p, s, pos, rc);
 		goto out_unlock;
 	}
 	if (pos == 0)
@@ -280,7 +280,7 @@ static int append(struct rn_partition *p, uint8_t *buf, size_t len, struct rn_ap
 	/* Size first, index entries after: a reader may miss a fresh entry (harmless) but never
 	 * sees one beyond the data. */
 	atomic_store_explicit(&s->size, pos + len, memory_order_release);
-	index_batches(p, s, buf, len, pos);
+	rn__index_batches(p, s, buf, len, pos);
 	s->end_offset = next;
 	s->dirty = true;
 	/* Kafka's append assigns the batch's epoch to the epoch cache: a no-op once the epoch has
@@ -306,7 +306,7 @@ static int append(struct rn_partition *p, uint8_t *buf, size_t len, struct rn_ap
 	atomic_fetch_add(&p->total_bytes, len);
 	atomic_fetch_add(&p->written_bytes, len);
 	atomic_store_explicit(&p->log_end, next, memory_order_release);
-	atomic_store_explicit(&p->hwm, next, memory_order_release);
+	rn__hw_follow_end(p);
 	p->unflushed_msgs += nrecords;
 	info->needs_flush = p->unflushed_msgs >= p->cfg.flush_messages;
 	info->base_offset = base;

@@ -172,6 +172,7 @@ static void init_locks(struct rn_partition *p)
 	pthread_rwlockattr_destroy(&a);
 	p->waiters.next = p->waiters.prev = &p->waiters;
 	rn_ps_init(&p->ps);
+	atomic_init(&p->ckpt_hw, -1);
 }
 
 static void free_partition(struct rn_partition *p)

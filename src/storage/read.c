@@ -104,10 +104,16 @@ static int extend(struct rn_segment *s, uint64_t start, uint64_t limit, int64_t 
 	return 0;
 }
 
-/* Reads below the high watermark, or for read_committed (committed) below the last stable
- * offset; the valid range of offsets is up to the high watermark either way. */
+/* Where a read stops: the high watermark (consumers), the last stable offset (read_committed)
+ * or the log end (a follower's fetch). */
+enum read_limit { READ_HW, READ_LSO, READ_LEO };
+
+/* Reads below the limit. The valid range of offsets is up to the high watermark when it
+ * follows the log end (one broker, as before), else up to the log end: as Kafka's
+ * UnifiedLog.read, an offset between a lagging high watermark and the log end answers no data
+ * rather than OFFSET_OUT_OF_RANGE, which would make consumers reset. */
 static int read_upto(struct rn_partition *p, int64_t offset, uint32_t max_bytes, bool min_one,
-		     bool committed, struct rn_read_info *ri)
+		     enum read_limit limit, struct rn_read_info *ri)
 {
 	ri->file = NULL;
 	ri->pos = ri->len = 0;
@@ -126,12 +132,15 @@ static int read_upto(struct rn_partition *p, int64_t offset, uint32_t max_bytes,
 	ri->last_stable_offset = lso;
 	ri->log_start_offset = ls;
 	int rc = 0;
-	if (offset < ls || offset > hw) {
+	int64_t valid = atomic_load(&p->replicated) ? atomic_load(&p->log_end) : hw;
+	if (offset < ls || offset > valid) {
 		rc = RN_ERANGE;
 		goto out_unlock;
 	}
-	if (committed)
+	if (limit == READ_LSO)
 		hw = lso;
+	else if (limit == READ_LEO)
+		hw = atomic_load_explicit(&p->log_end, memory_order_acquire);
 	for (int i = find_segment(p, offset); offset < hw && i < p->nsegs; i++) {
 		struct rn_segment *s = p->segs[i];
 		rc = rn__seg_ensure_open(p, s, i == p->nsegs - 1);
@@ -169,13 +178,19 @@ out_unlock:
 int rn_partition_read(struct rn_partition *p, int64_t offset, uint32_t max_bytes, bool min_one,
 		      struct rn_read_info *ri)
 {
-	return read_upto(p, offset, max_bytes, min_one, false, ri);
+	return read_upto(p, offset, max_bytes, min_one, READ_HW, ri);
 }
 
 int rn_partition_read_committed(struct rn_partition *p, int64_t offset, uint32_t max_bytes,
 				bool min_one, struct rn_read_info *ri)
 {
-	return read_upto(p, offset, max_bytes, min_one, true, ri);
+	return read_upto(p, offset, max_bytes, min_one, READ_LSO, ri);
+}
+
+int rn_partition_read_replica(struct rn_partition *p, int64_t offset, uint32_t max_bytes,
+			      bool min_one, struct rn_read_info *ri)
+{
+	return read_upto(p, offset, max_bytes, min_one, READ_LEO, ri);
 }
 
 /*

@@ -133,6 +133,13 @@ struct rn_partition {
 	_Atomic bool uncleanable; /* a clean failed on bad data: skipped until restart */
 	_Atomic int64_t clean_point;
 	_Atomic int64_t horizon_ms; /* earliest delete horizon the last clean left (INT64_MAX) */
+	/* Replication (replica_hw.c): while replicated, hwm moves only by
+	 * rn_partition_set_high_watermark (and down by truncation), else it follows log_end.
+	 * ckpt_hw is the log dir's replication-offset-checkpoint entry (-1: none), where the
+	 * first switch to replicated in this run starts the high watermark. */
+	_Atomic bool replicated;
+	bool was_replicated; /* under p->lock */
+	_Atomic int64_t ckpt_hw;
 };
 
 /* Paths: writes "<dir>/<20-digit base><ext>" into buf (PATH_MAX). */
@@ -227,6 +234,9 @@ int rn__file_read(const char *path, char **out, size_t *len);
 void rn__ps_add_snapshot(struct rn_partition *p, int64_t off);
 int rn__ps_snapshot(struct rn_partition *p, int64_t off, bool sync);
 int rn__ps_load(struct rn_partition *p, int64_t log_end);
+/* After a truncation to log_end: drops the snapshots above it and rebuilds the producer and
+ * transaction state from the newest remaining one (or the whole log). */
+int rn__ps_reload(struct rn_partition *p, int64_t log_end);
 
 /* Transactions (txn_index.c). add_txnfile records a .txnindex found on disk; txn_load (at open,
  * from rn__ps_load) reads them, keeping the entries below `from`, the offset the producer
@@ -282,6 +292,24 @@ void rn__notify(struct rn_partition *p);
  * take a fraction of a second. */
 void rn__partition_sync_prepare(struct rn_partition *p);
 void rn__partition_sync_commit(struct rn_partition *p);
+
+/* Append internals shared by the leader's (append.c) and the follower's (replica_append.c)
+ * appends; callers hold p->lock. must_roll: the batches (len bytes, nbatches, noffsets offsets)
+ * must go to a new segment; reserve_indexes allocates the index blocks their entries need;
+ * index_batches adds the entries of batches just written at pos; undo_write cuts a failed
+ * write off (or takes the partition offline); append_failed logs, rate limited. */
+bool rn__must_roll(struct rn_partition *p, struct rn_segment *s, size_t len, int32_t nbatches,
+		   int64_t noffsets, int64_t now);
+int rn__reserve_indexes(struct rn_partition *p, struct rn_segment *s, const uint8_t *buf,
+			size_t len);
+void rn__index_batches(struct rn_partition *p, struct rn_segment *s, const uint8_t *buf, size_t len,
+		       uint64_t pos);
+void rn__undo_write(struct rn_partition *p, struct rn_segment *s, uint64_t pos, int err);
+void rn__append_failed(struct rn_partition *p, int err);
+/* Moves hwm to the log end unless the partition is replicated (caller holds p->lock). */
+void rn__hw_follow_end(struct rn_partition *p);
+/* The log dir hands the replication-offset-checkpoint entry of p over at open. */
+void rn__partition_set_ckpt_hw(struct rn_partition *p, int64_t hw);
 
 /* Flush with an optional fdatasync latency histogram (flusher.c passes its own). */
 int rn__partition_flush(struct rn_partition *p, struct rn_hist *h);
