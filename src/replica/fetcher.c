@@ -378,6 +378,9 @@ static void *fetcher_main(void *arg)
 	pthread_mutex_lock(&f->lock);
 	while (!f->stop) {
 		if (!f->parts) {
+			/* Nothing to follow from this broker: no idle connection either. */
+			if (f->peer)
+				drop_peer(f);
 			pthread_cond_wait(&f->cond, &f->lock);
 			continue;
 		}

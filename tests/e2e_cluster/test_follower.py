@@ -177,3 +177,52 @@ def test_follower_fetch_errors(cluster):
     produce(cluster.broker(leader), t, 3, b"after", acks=-1)
     data = wait_identical(cluster, t, [1, 2, 3])
     assert len(values(data)) == 8
+
+
+# --- throttled reassignment ------------------------------------------------------------------
+def test_reassignment_throttled(make_cluster):
+    """A replica being added copies at most follower.replication.throttled.rate (one second of
+    burst and one fetch of overshoot allowed), then catches up and joins the ISR."""
+    import time
+
+    import confluent_kafka.admin as cka
+    from conftest import ck_admin
+    from controller_raw import alter_reassignments
+
+    rate = 100000
+    c = make_cluster(4, broker_sets={4: {"follower.replication.throttled.rate": rate,
+                                          "replica.fetch.max.bytes": 16384}})
+    t = unique("throttle")
+    admin = ck_admin(c.bootstrap)  # kept: the futures die with their client
+    fs = admin.create_topics([cka.NewTopic(t, 1, -1, replica_assignment=[[1, 2, 3]])])
+    fs[t].result(30 * SLOW)
+    c.wait_for_isr(t, 0, 3, timeout=TIMEOUT)
+    leader = c.broker(c.leader_of(t, 0))
+    with leader.raw() as conn:
+        for i in range(50):  # 50 batches of 8 x 1 KiB
+            batch = record_batch([(b"k", b"%04d" % i + b"v" * 1020)] * 8)
+            assert conn.produce(t, 0, batch, acks=-1)[0] == 0
+    total = len(log_data(leader, t))
+    assert total > 400000
+
+    t0 = time.monotonic()
+    with c.broker(c.controller()).raw() as conn:
+        top, res = alter_reassignments(conn, {(t, 0): [1, 2, 3, 4]})
+    assert top == 0 and res[(t, 0)][0] == 0, res
+    new = c.broker(4)
+    slack = rate + 16384 + 16384  # the bucket's burst, one fetch's overshoot, one batch
+    while True:
+        try:
+            have = len(log_data(new, t))
+        except FileNotFoundError:
+            have = 0
+        elapsed = time.monotonic() - t0
+        assert have <= rate * elapsed + slack, "%d bytes after %.2f s" % (have, elapsed)
+        if have >= total:
+            break
+        assert elapsed < TIMEOUT * SLOW, "not caught up: %d of %d bytes" % (have, total)
+        time.sleep(0.05)
+    assert time.monotonic() - t0 >= (total - slack) / rate
+    st = c.wait_for_isr(t, 0, 4, timeout=TIMEOUT)
+    assert sorted(st["replicas"]) == [1, 2, 3, 4]
+    wait_identical(c, t, [1, 2, 3, 4])
