@@ -285,7 +285,7 @@ struct rn_replica_part *rn_replica_attach(struct rn_replica_mgr *mgr, const char
 	rp->st.partition_epoch = -1;
 	rp->fslot = -1;
 	rp->leader_leo = -1;
-	rp->min_isr = 1;
+	rp->min_isr = 0;
 	struct rn__mgr_impl *im = rn__impl(mgr);
 	pthread_mutex_lock(&im->lock);
 	rp->anext = im->parts;
@@ -388,8 +388,40 @@ void rn_replica_state(struct rn_replica_part *rp, struct rn_pstate *out)
 void rn_replica_set_min_isr(struct rn_replica_part *rp, int32_t min_isr)
 {
 	pthread_mutex_lock(&rp->lock);
-	rp->min_isr = min_isr > 0 ? min_isr : 1;
+	rp->min_isr = min_isr > 0 ? min_isr : 0;
 	pthread_mutex_unlock(&rp->lock);
+}
+
+/* The topics overriding min.insync.replicas, copied out of the store (under its lock). */
+struct min_isr_map {
+	char **names;
+	int32_t *vals;
+	int n;
+};
+
+static void collect_min_isr(const struct rn_meta_topic *t, void *arg)
+{
+	struct min_isr_map *m = arg;
+	for (int i = 0; i < t->nconfigs; i++) {
+		if (strcmp(t->configs[i].key, "min.insync.replicas") != 0)
+			continue;
+		m->names = rn_realloc(m->names, sizeof(*m->names) * (size_t)(m->n + 1));
+		m->vals = rn_realloc(m->vals, sizeof(*m->vals) * (size_t)(m->n + 1));
+		m->names[m->n] = rn_strdup(t->name);
+		m->vals[m->n] = (int32_t)atoi(t->configs[i].val);
+		m->n++;
+	}
+}
+
+static int32_t min_isr_for(const struct rn_replica_mgr *mgr, const struct min_isr_map *m,
+			   const struct rn_replica_part *rp)
+{
+	if (rp->min_isr > 0)
+		return rp->min_isr;
+	for (int i = 0; i < m->n; i++)
+		if (strcmp(m->names[i], rp->topic) == 0 && m->vals[i] > 0)
+			return m->vals[i];
+	return mgr->cfg.min_insync_replicas > 0 ? mgr->cfg.min_insync_replicas : 1;
 }
 
 void rn_replica_mgr_stats(struct rn_replica_mgr *mgr, struct rn_replica_stats *out)
@@ -397,6 +429,9 @@ void rn_replica_mgr_stats(struct rn_replica_mgr *mgr, struct rn_replica_stats *o
 	memset(out, 0, sizeof(*out));
 	out->isr_shrinks = mgr->isr_shrinks;
 	out->isr_expands = mgr->isr_expands;
+	struct min_isr_map mins = {0};
+	if (mgr->meta)
+		rn_meta_topics_foreach(mgr->meta, collect_min_isr, &mins);
 	struct rn__mgr_impl *im = rn__impl(mgr);
 	pthread_mutex_lock(&im->lock);
 	for (struct rn_replica_part *rp = im->parts; rp; rp = rp->anext) {
@@ -405,7 +440,7 @@ void rn_replica_mgr_stats(struct rn_replica_mgr *mgr, struct rn_replica_stats *o
 			out->leaders++;
 			if (rp->st.nisr < rp->st.nreplicas)
 				out->under_replicated++;
-			if (rp->st.nisr < rp->min_isr)
+			if (rp->st.nisr < min_isr_for(mgr, &mins, rp))
 				out->under_min_isr++;
 		} else if (rp->applied && rp->st.leader >= 0 && rp->leader_leo >= 0) {
 			int64_t lag = rp->leader_leo - rn_partition_log_end(rp->log);
@@ -415,4 +450,8 @@ void rn_replica_mgr_stats(struct rn_replica_mgr *mgr, struct rn_replica_stats *o
 		pthread_mutex_unlock(&rp->lock);
 	}
 	pthread_mutex_unlock(&im->lock);
+	for (int i = 0; i < mins.n; i++)
+		rn_free(mins.names[i]);
+	rn_free(mins.names);
+	rn_free(mins.vals);
 }

@@ -225,12 +225,37 @@ static void test_detach_and_stop(void **state)
 	fx_close(&x);
 }
 
+/* Under min ISR counts the topic's min.insync.replicas override from the store. */
+static void test_min_isr_from_topic(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_open(&x);
+	struct rn_cfg_kv kv = {.key = "min.insync.replicas", .val = "3"};
+	uint8_t id[16];
+	assert_int_equal(rn_meta_topic_create(x.meta, "t", 1, &kv, 1, id), 0);
+	struct rn_replica_part *rp = rn_replica_attach(x.mgr, "t", 0, x.log);
+	struct rn_pstate lead = pst(SELF, 1, 1, 2);
+	rn_replica_apply(x.mgr, rp, &lead);
+	wait_applied(rp, 1);
+	struct rn_replica_stats s;
+	rn_replica_mgr_stats(x.mgr, &s);
+	assert_int_equal(s.leaders, 1);
+	assert_int_equal(s.under_min_isr, 1); /* ISR 2 < 3 */
+	rn_replica_set_min_isr(rp, 2);        /* a pinned value wins */
+	rn_replica_mgr_stats(x.mgr, &s);
+	assert_int_equal(s.under_min_isr, 0);
+	rn_replica_detach(x.mgr, rp);
+	fx_close(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ordering),
 	    cmocka_unit_test(test_lead_then_follow),
 	    cmocka_unit_test(test_detach_and_stop),
+	    cmocka_unit_test(test_min_isr_from_topic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
