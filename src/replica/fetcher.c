@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "proto/api.h"
 #include "proto/kerr.h"
+#include "proto/record_batch.h"
 #include "replica/follower_int.h"
 #include "replica/peer.h"
 #include "storage/partition.h"
@@ -253,6 +254,36 @@ static void partition_error(struct rn_fetcher *f, struct rn_replica_part *rp, in
 	rn__fetch_backoff(f, rp, now);
 }
 
+/* An empty log restarted at the leader's log start (truncate_fully) may start inside the
+ * leader's first batch (DeleteRecords cut it): Kafka's Partition then restarts the log at that
+ * batch's base offset, the only place it can be appended. True when it did so. */
+static bool restart_at_batch(struct rn_replica_part *rp, const uint8_t *buf, size_t len)
+{
+	struct rn_partition *log = rp->log;
+	int64_t leo = rn_partition_log_end(log);
+	if (len < RN_BATCH_HEADER_SIZE || leo != rn_partition_log_start(log))
+		return false;
+	int64_t base = (int64_t)rn_be64(buf + RN_BATCH_OFF_BASE_OFFSET);
+	int64_t last = base + (int32_t)rn_be32(buf + RN_BATCH_OFF_LAST_OFFSET_DELTA);
+	if (!(base < leo && last >= leo))
+		return false;
+	rn_info("partition %s-%d: the leader's first batch starts at %lld, below our empty log's "
+		"start %lld: restarting the log there",
+		rp->topic, rp->idx, (long long)base, (long long)leo);
+	return rn_partition_truncate_fully(log, base) == 0;
+}
+
+static int append_fetched(struct rn_replica_part *rp, const uint8_t *buf, size_t len, size_t *used)
+{
+	struct rn_append_info info = {0};
+	int r = rn_partition_append_replica(rp->log, buf, len, used, &info);
+	if (r == RN_ERANGE && restart_at_batch(rp, buf, len)) {
+		memset(&info, 0, sizeof(info));
+		r = rn_partition_append_replica(rp->log, buf, len, used, &info);
+	}
+	return r;
+}
+
 /* Appends what the leader sent and moves the follower's HW and log start. */
 static void apply_data(struct rn_fetcher *f, struct rn__fslot *sl,
 		       const struct rn_fetch_response_partition_data *pd, int64_t now)
@@ -263,9 +294,7 @@ static void apply_data(struct rn_fetcher *f, struct rn__fslot *sl,
 		return; /* the log moved under the request (truncated): fetch again */
 	size_t used = 0;
 	if (pd->records.len > 0) {
-		struct rn_append_info info = {0};
-		int r = rn_partition_append_replica(log, pd->records.ptr, (size_t)pd->records.len,
-						    &used, &info);
+		int r = append_fetched(rp, pd->records.ptr, (size_t)pd->records.len, &used);
 		if (r < 0) {
 			rn_log_every(
 			    5000, RN_LOG_WARN,
