@@ -320,8 +320,8 @@ static void apply_data(struct rn_fetcher *f, struct rn__fslot *sl,
 	pthread_mutex_lock(&rp->lock);
 	rp->leader_leo = pd->high_watermark > leo ? pd->high_watermark : leo;
 	pthread_mutex_unlock(&rp->lock);
-	if ((used > 0 || hw != old_hw) && f->mgr->hooks.advanced)
-		f->mgr->hooks.advanced(f->mgr->hooks.arg, rp->topic, rp->idx);
+	if (used > 0 || hw != old_hw)
+		sl->notify = true;
 }
 
 static void apply_partition(struct rn_fetcher *f, struct rn__fslot *sl,
@@ -373,6 +373,21 @@ static void apply_response(struct rn_fetcher *f, struct rn__fslot *s, int n,
 	}
 }
 
+/* Wakes what waits on the partitions that moved, without the fetcher's lock: a hook may
+ * detach a partition (the last reference of a deleted topic), which takes that lock. The slots'
+ * names are copies, valid whatever happened to their partitions. */
+static void notify(struct rn_fetcher *f, struct rn__fslot *s, int n)
+{
+	const struct rn_replica_hooks *h = &f->mgr->hooks;
+	if (!h->advanced)
+		return;
+	pthread_mutex_unlock(&f->lock);
+	for (int i = 0; i < n; i++)
+		if (s[i].notify)
+			h->advanced(h->arg, s[i].topic, s[i].idx);
+	pthread_mutex_lock(&f->lock);
+}
+
 /* One Fetch round (f->lock held, dropped around the call). */
 static int fetch_round(struct rn_fetcher *f, int64_t *wait_ms)
 {
@@ -395,6 +410,7 @@ static int fetch_round(struct rn_fetcher *f, int64_t *wait_ms)
 	if (r == 0) {
 		rn__slots_mark_live(f, s, n);
 		apply_response(f, s, n, out, rn_mono_ms());
+		notify(f, s, n);
 	}
 	rn_arena_free(&a);
 	return r < 0 ? RN_EUNAVAILABLE : 0;

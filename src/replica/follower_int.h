@@ -47,6 +47,8 @@ struct rn__mgr_impl {
 	struct rn_replica_part *parts; /* attached partitions (anext/aprev) */
 	struct rn_replica_part *qhead, *qtail;
 	struct rn_replica_part *busy; /* the partition the manager's thread works on unlocked */
+	bool busy_freed;              /* busy was detached from inside a hook: free it after */
+	struct rn_replica_part *tick_next; /* the tick's cursor (a detach moves it on) */
 	pthread_cond_t busy_cond;
 	pthread_mutex_t flock;       /* fetchers and every rp->fetcher; before a fetcher's lock */
 	struct rn_fetcher *fetchers; /* started on demand, one per (source broker, index) */
@@ -118,6 +120,7 @@ struct rn__fslot {
 	int32_t epoch;        /* the epoch asked about (OffsetForLeaderEpoch) */
 	int32_t leader_epoch; /* rp->st.leader_epoch when the request was built */
 	bool throttled;
+	bool notify; /* fetch: hooks.advanced is due, called once the fetcher's lock is dropped */
 };
 /* Sorts s[0..n) by (topic, idx) (so requests group topics) and points each rp->fslot at its
  * slot (fetcher lock held; every other rp->fslot of f is reset to -1 first). */

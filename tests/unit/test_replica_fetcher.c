@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -174,6 +175,9 @@ static void fx_open_log(struct fx *x)
 	assert_int_equal(rn_partition_open(d, &c, -1, 0, true, &x->log), 0);
 }
 
+/* The hooks of the next manager; by default none. */
+static struct rn_replica_hooks g_hooks;
+
 static void fx_start(struct fx *x)
 {
 	struct rn_replica_cfg cfg = {.node_id = SELF,
@@ -185,7 +189,7 @@ static void fx_start(struct fx *x)
 				     .fetch_backoff_ms = 50,
 				     .socket_timeout_ms = 5000,
 				     .num_fetchers = 1};
-	assert_int_equal(rn_replica_mgr_new(x->meta, &cfg, NULL, &x->mgr), 0);
+	assert_int_equal(rn_replica_mgr_new(x->meta, &cfg, &g_hooks, &x->mgr), 0);
 	rn__mgr_set_lookup(x->mgr, lookup, NULL);
 }
 
@@ -342,6 +346,40 @@ static void test_divergent_tail(void **state)
 	fx_close(&x);
 }
 
+/* hooks.advanced detaching the partition it is told about (the glue dropping a deleted topic's
+ * last reference inside the hook) on the fetcher's thread: no deadlock. */
+static struct fx *g_fx;
+static _Atomic int g_advanced;
+
+static void detach_on_advance(void *arg, const char *topic, int32_t idx)
+{
+	(void)arg, (void)topic, (void)idx;
+	if (atomic_fetch_add(&g_advanced, 1) == 0) {
+		rn_replica_detach(g_fx->mgr, g_fx->rp);
+		g_fx->rp = NULL;
+	}
+}
+
+static void test_detach_from_hook(void **state)
+{
+	(void)state;
+	create_topic("hookdetach");
+	produce("hookdetach", 3);
+	struct fx x = {0};
+	g_fx = &x;
+	g_hooks = (struct rn_replica_hooks){.advanced = detach_on_advance};
+	fx_open(&x);
+	g_hooks = (struct rn_replica_hooks){0};
+	fx_follow(&x, "hookdetach", leader_epoch("hookdetach"), 1);
+	int64_t deadline = rn_mono_ms() + 60000;
+	while (atomic_load(&g_advanced) == 0 && rn_mono_ms() < deadline)
+		usleep(5000);
+	assert_int_equal(atomic_load(&g_advanced), 1);
+	assert_null(x.rp);
+	assert_int_equal(rn_partition_log_end(x.log), 30);
+	fx_close(&x); /* the fetcher thread is still alive and answers its stop */
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -362,6 +400,7 @@ int main(void)
 	    cmocka_unit_test(test_catch_up),
 	    cmocka_unit_test(test_out_of_range),
 	    cmocka_unit_test(test_divergent_tail),
+	    cmocka_unit_test(test_detach_from_hook),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
