@@ -32,6 +32,20 @@ void rn__fetch_backoff(struct rn_fetcher *f, struct rn_replica_part *rp, int64_t
 	rp->fetch_delay_until = now_ms + f->mgr->cfg.fetch_backoff_ms;
 }
 
+void rn__fetch_backoff_err(struct rn_fetcher *f, struct rn_replica_part *rp, int16_t kerr,
+			   int64_t now_ms)
+{
+	/* Right after an election the new leader may not have applied its own state yet (it
+	 * reads the same store, milliseconds apart): a full replica.fetch.backoff.ms (1 s) there
+	 * would hold acks=all writes that long after every failover. A state of ours that is
+	 * behind (FENCED_LEADER_EPOCH) needs no retry: the new state re-adds the partition. */
+	int64_t ms = f->mgr->cfg.fetch_backoff_ms;
+	if ((kerr == RN_KERR_UNKNOWN_LEADER_EPOCH || kerr == RN_KERR_NOT_LEADER_OR_FOLLOWER) &&
+	    ms > RN__LEADER_CATCHUP_MS)
+		ms = RN__LEADER_CATCHUP_MS;
+	rp->fetch_delay_until = now_ms + ms;
+}
+
 static int slot_cmp(const void *a, const void *b)
 {
 	const struct rn__fslot *x = a, *y = b;
@@ -251,7 +265,7 @@ static void partition_error(struct rn_fetcher *f, struct rn_replica_part *rp, in
 	 * and unknown partitions are retried too, after the same backoff. */
 	rn_log_every(5000, RN_LOG_INFO, "partition %s-%d: fetch from leader %d: error %d",
 		     rp->topic, rp->idx, f->source, err);
-	rn__fetch_backoff(f, rp, now);
+	rn__fetch_backoff_err(f, rp, err, now);
 }
 
 /* An empty log restarted at the leader's log start (truncate_fully) may start inside the

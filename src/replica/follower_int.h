@@ -130,8 +130,13 @@ void rn__slots_mark_live(struct rn_fetcher *f, struct rn__fslot *s, int n);
 struct rn__fslot *rn__slot_find(struct rn__fslot *s, int n, int *cursor, struct rn_str topic,
 				int32_t idx);
 
-/* Back off rp after an error (fetcher lock held). */
+/* Back off rp after an error (fetcher lock held): replica.fetch.backoff.ms, or at most
+ * RN__LEADER_CATCHUP_MS for a leader that has not applied its leadership yet (kerr
+ * UNKNOWN_LEADER_EPOCH / NOT_LEADER_OR_FOLLOWER). */
+#define RN__LEADER_CATCHUP_MS 100
 void rn__fetch_backoff(struct rn_fetcher *f, struct rn_replica_part *rp, int64_t now_ms);
+void rn__fetch_backoff_err(struct rn_fetcher *f, struct rn_replica_part *rp, int16_t kerr,
+			   int64_t now_ms);
 
 /* truncate.c. */
 
