@@ -1,21 +1,169 @@
-"""The cluster glue end to end: 1 etcd + 3 brokers; topics created, listed, produced to,
-consumed from and deleted through real clients on any broker."""
+"""The cluster glue end to end (broker/cluster.c, topics_cluster.c, Metadata): 1 etcd + 3 real
+brokers; topics created through real admin clients on any broker appear on every broker with
+their placement, take writes and reads, grow and go away everywhere; a duplicate node.id is
+refused."""
+import os
+import subprocess
+
 import pytest
 
-from conftest import (RawConn, SLOW, ck_admin, ck_consume, ck_produce, kp_admin, unique,
-                      wait_until, metadata_v7)
+from conftest import (SLOW, ClusterBroker, RawConn, ck_admin, ck_consume, ck_produce, kp_admin,
+                      metadata_v7, unique, wait_until)
+
+
+def md_on(broker, topics):
+    with RawConn(broker.fixed_port) as c:
+        return metadata_v7(c, topics)
 
 
 def test_three_brokers_metadata(cluster):
     md = cluster.metadata([])
     assert sorted(md.brokers) == [1, 2, 3]
+    for nid, b in ((b.node_id, b) for b in cluster.brokers):
+        assert md.brokers[nid][0] == "127.0.0.1" and md.brokers[nid][1] == b.fixed_port
     assert md.controller in (1, 2, 3)
+    # Every broker names the same controller and the same brokers.
+    for b in cluster.brokers:
+        m = md_on(b, [])
+        assert sorted(m.brokers) == [1, 2, 3] and m.controller == md.controller
+        assert m.cluster_id == md.cluster_id
     t = cluster.create_topic(unique("basic"), partitions=3, rf=3)
     md = cluster.metadata([t])
     err, parts = md.topics[t]
     assert err == 0 and sorted(parts) == [0, 1, 2]
-    leaders = sorted(parts[p]["leader"] for p in parts)
-    assert leaders == [1, 2, 3]  # spread: one each
+    assert sorted(parts[p]["leader"] for p in parts) == [1, 2, 3]  # one leader each
     for p in parts.values():
         assert sorted(p["replicas"]) == [1, 2, 3]
         assert sorted(p["isr"]) == [1, 2, 3]
+        assert p["offline"] == [] and p["leader_epoch"] >= 0
+        assert p["replicas"][0] == p["leader"]  # the preferred leader leads
+
+
+def test_kafka_python_create_visible_everywhere(cluster):
+    from kafka.admin import NewTopic
+    t = unique("kp")
+    a = kp_admin(cluster.bootstrap)
+    try:
+        a.create_topics([NewTopic(t, 2, 3)])
+    finally:
+        a.close()
+    for b in cluster.brokers:
+        def ok(b=b):
+            m = md_on(b, [t])
+            err, parts = m.topics.get(t, (None, {}))
+            return m if err == 0 and len(parts) == 2 else None
+        m = wait_until(ok, 20.0, what="topic on broker %d" % b.node_id)
+        for p in m.topics[t][1].values():
+            assert sorted(p["replicas"]) == [1, 2, 3]
+    # Each broker holds a log for every partition: all three replicate everything.
+    for b in cluster.brokers:
+        for p in (0, 1):
+            assert os.path.isdir(os.path.join(b.data_dir, "%s-%d" % (t, p)))
+
+
+def test_created_topic_is_in_the_answering_brokers_table(cluster):
+    """CreateTopics answers once the answering broker has the topic: Metadata right after it,
+    on the same broker, lists it (no UNKNOWN_TOPIC window)."""
+    import confluent_kafka.admin as cka
+    b = cluster.broker(2)
+    a = ck_admin("127.0.0.1:%d" % b.fixed_port)
+    t = unique("now")
+    a.create_topics([cka.NewTopic(t, 1, 3)])[t].result(20 * SLOW)
+    err, parts = md_on(b, [t]).topics[t]
+    assert err == 0 and len(parts) == 1
+
+
+def test_produce_and_consume_back(cluster):
+    t = cluster.create_topic(unique("pc"), partitions=3, rf=3)
+    recs = [(b"k%d" % i, b"v%d" % i, None, None, i % 3) for i in range(60)]
+    ck_produce(cluster.bootstrap, t, recs, acks="all")
+    got = ck_consume(cluster.bootstrap, t, [0, 1, 2], 60, timeout=30.0)
+    assert sorted(m.value() for m in got) == sorted(r[1] for r in recs)
+
+
+def test_rf_above_live_brokers_refused(cluster):
+    import confluent_kafka.admin as cka
+    from confluent_kafka import KafkaException
+    a = ck_admin(cluster.bootstrap)
+    t = unique("rf4")
+    with pytest.raises(KafkaException) as ei:
+        a.create_topics([cka.NewTopic(t, 1, 4)])[t].result(20 * SLOW)
+    err = ei.value.args[0]
+    assert err.code() == 38  # INVALID_REPLICATION_FACTOR
+    assert "only 3 broker(s) are registered" in err.str()
+
+
+def test_manual_assignment(cluster):
+    import confluent_kafka.admin as cka
+    from confluent_kafka import KafkaException
+    a = ck_admin(cluster.bootstrap)
+    t = unique("man")
+    a.create_topics([cka.NewTopic(t, 2, replica_assignment=[[3, 1], [2, 3]])])[t].result(20 * SLOW)
+    def ok():
+        st = cluster.partition(t, 1)
+        return st if st and st["leader"] == 2 else None
+    wait_until(ok, 20.0, what="assigned leader")
+    assert cluster.partition(t, 0)["replicas"] == [3, 1]
+    assert cluster.partition(t, 1)["replicas"] == [2, 3]
+    assert not os.path.isdir(os.path.join(cluster.broker(2).data_dir, "%s-0" % t))
+    bad = unique("man")
+    with pytest.raises(KafkaException) as ei:
+        a.create_topics([cka.NewTopic(bad, 1, replica_assignment=[[1, 7]])])[bad].result(20 * SLOW)
+    assert ei.value.args[0].code() == 39  # INVALID_REPLICA_ASSIGNMENT
+    assert "includes broker 7, but no such broker is registered" in ei.value.args[0].str()
+
+
+def test_create_partitions_placed(cluster):
+    import confluent_kafka.admin as cka
+    t = cluster.create_topic(unique("grow"), partitions=1, rf=3)
+    a = ck_admin(cluster.bootstrap)
+    a.create_partitions([cka.NewPartitions(t, 4)])[t].result(20 * SLOW)
+    for b in cluster.brokers:
+        def ok(b=b):
+            err, parts = md_on(b, [t]).topics.get(t, (None, {}))
+            return err == 0 and len(parts) == 4
+        wait_until(ok, 20.0, what="4 partitions on broker %d" % b.node_id)
+    for p in range(4):
+        st = cluster.wait_for_isr(t, p, 3)
+        assert sorted(st["replicas"]) == [1, 2, 3]
+
+
+def test_delete_everywhere(cluster):
+    t = cluster.create_topic(unique("del"), partitions=2, rf=3)
+    a = kp_admin("127.0.0.1:%d" % cluster.broker(3).fixed_port)
+    try:
+        a.delete_topics([t])
+    finally:
+        a.close()
+    for b in cluster.brokers:
+        def gone(b=b):
+            err, _ = md_on(b, [t]).topics.get(t, (None, {}))
+            return err == 3  # UNKNOWN_TOPIC_OR_PARTITION
+        wait_until(gone, 20.0, what="topic gone on broker %d" % b.node_id)
+        wait_until(lambda b=b: not any(d.startswith(t + "-") for d in os.listdir(b.data_dir)),
+                   20.0, what="partition dirs gone on broker %d" % b.node_id)
+    # The name is free again, everywhere.
+    cluster.create_topic(t, partitions=1, rf=3)
+
+
+def test_duplicate_node_id_refused(cluster, tmp_path):
+    dup = ClusterBroker(cluster, 2, str(tmp_path / "dup"), {"broker.session.timeout.ms": 2000})
+    os.makedirs(dup.data_dir, exist_ok=True)
+    p = subprocess.run(dup.argv(), stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=60 * SLOW)
+    err = p.stderr.decode() + p.stdout.decode()
+    assert p.returncode != 0
+    assert "node.id 2 is already used by a live broker" in err
+    # The live broker 2 is untouched.
+    assert sorted(cluster.metadata([]).brokers) == [1, 2, 3]
+
+
+def test_wildcard_advertised_host_refused(cluster, tmp_path):
+    b = ClusterBroker(cluster, 9, str(tmp_path / "wild"), {})
+    # Bound on 127.0.0.1 as always; only the advertised address is the wildcard.
+    b.sets["advertised.listeners"] = "PLAINTEXT://0.0.0.0:%d" % b.fixed_port
+    os.makedirs(b.data_dir, exist_ok=True)
+    p = subprocess.run(b.argv(), stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=60 * SLOW)
+    assert p.returncode != 0
+    assert "advertised host must be an address" in (p.stderr + p.stdout).decode()
