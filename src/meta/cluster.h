@@ -113,7 +113,9 @@ void rn_meta_partitions_foreach(struct rn_meta *m,
  * after the cache holds the change; they must not block (post work elsewhere) and may read the
  * store. rn_meta_add_listener first replays the present (topic(created) for every topic, then
  * partition for every partition, brokers, controller) so a listener needs no separate load.
- * Any member may be NULL.
+ * Any member may be NULL. session() alone comes from the store's lease thread (still one
+ * callback at a time with the rest). A callback must not add listeners; a write it makes
+ * returns before the watch (its own thread) has cached it.
  */
 struct rn_meta_listener {
 	void (*topic)(void *arg, const char *name, bool deleted);
