@@ -167,3 +167,96 @@ def test_wildcard_advertised_host_refused(cluster, tmp_path):
                        timeout=60 * SLOW)
     assert p.returncode != 0
     assert "advertised host must be an address" in (p.stderr + p.stdout).decode()
+
+
+def describe_cluster(port):
+    from conftest import TAGS, i8
+    with RawConn(port) as c:
+        r = c.flex_request(60, 1, i8(0) + i8(1) + TAGS)
+        out = dict(throttle=r.i32(), err=r.i16(), msg=r.str(), etype=r.i8(), cluster=r.str(),
+                   controller=r.i32(),
+                   brokers=r.array(lambda r: (r.i32(), r.str(), r.i32(), r.str(), r.tags())))
+        return out
+
+
+def test_describe_cluster(cluster):
+    md = cluster.metadata([])
+    for b in cluster.brokers:
+        d = describe_cluster(b.fixed_port)
+        assert d["err"] == 0 and d["cluster"] == md.cluster_id
+        assert d["controller"] == md.controller
+        assert [(x[0], x[1], x[2]) for x in d["brokers"]] == \
+            [(x.node_id, "127.0.0.1", x.fixed_port) for x in cluster.brokers]
+
+
+def describe_configs_v0(port, rtype, name, keys):
+    """DescribeConfigs v0 on one broker -> (error, {key: value})."""
+    from conftest import i8, karray, kstr
+    with RawConn(port) as c:
+        body = karray([(rtype, name, keys)],
+                      lambda x: i8(x[0]) + kstr(x[1]) + karray(x[2], kstr))
+        r = c.request(32, 0, body)
+        r.i32()
+        res = r.array(lambda r: (r.i16(), r.str(), r.i8(), r.str(), r.array(
+            lambda r: (r.str(), r.str(), r.i8(), r.i8(), r.i8()))))
+        err, _msg, _t, _n, cfgs = res[0]
+        return err, {k: v for k, v, _ro, _d, _s in cfgs or []}
+
+
+def test_topic_config_change_reaches_every_broker(cluster):
+    import confluent_kafka.admin as cka
+    t = cluster.create_topic(unique("cfg"), partitions=1, rf=3)
+    a = ck_admin("127.0.0.1:%d" % cluster.broker(1).fixed_port)
+    res = cka.ConfigResource(cka.ConfigResource.Type.TOPIC, t, set_config={"retention.ms": "4321"})
+    a.alter_configs([res])[res].result(20 * SLOW)
+    for b in cluster.brokers:
+        wait_until(lambda b=b: describe_configs_v0(b.fixed_port, 2, t, ["retention.ms"]) ==
+                   (0, {"retention.ms": "4321"}), 20.0, what="retention.ms on %d" % b.node_id)
+
+
+def test_broker_config_change_reaches_every_broker(cluster):
+    """The cluster-wide default (broker resource "") altered through broker 1 (AlterConfigs
+    v0, raw: the clients refuse an empty broker name) is in force on every broker."""
+    from conftest import i8, karray, kstr
+    with RawConn(cluster.broker(1).fixed_port) as c:
+        body = karray([(4, "", [("log.retention.ms", "7654321")])],
+                      lambda x: i8(x[0]) + kstr(x[1]) +
+                      karray(x[2], lambda kv: kstr(kv[0]) + kstr(kv[1]))) + i8(0)
+        r = c.request(33, 0, body)
+        r.i32()
+        assert r.array(lambda r: (r.i16(), r.str(), r.i8(), r.str()))[0][0] == 0
+    for b in cluster.brokers:
+        wait_until(lambda b=b: describe_configs_v0(b.fixed_port, 4, str(b.node_id),
+                                                   ["log.retention.ms"]) ==
+                   (0, {"log.retention.ms": "7654321"}), 20.0,
+                   what="log.retention.ms on %d" % b.node_id)
+    # Another broker's id is that broker's to answer, as in Kafka.
+    err, _ = describe_configs_v0(cluster.broker(1).fixed_port, 4, "2", ["log.retention.ms"])
+    assert err == 42  # INVALID_REQUEST
+
+
+def test_controlled_shutdown_and_restart(cluster):
+    t = cluster.create_topic(unique("cs"), partitions=3, rf=3)
+    recs = [(b"k%d" % i, b"v%d" % i, None, None, i % 3) for i in range(30)]
+    ck_produce(cluster.bootstrap, t, recs, acks="all")
+    b2 = cluster.broker(2)
+    assert b2.stop() == 0
+    assert "controlled shutdown: leaderships moved" in b2.stderr()
+    md = cluster.metadata([t])
+    assert sorted(md.brokers) == [1, 3]  # unregistered at once, not after the session
+    for p in md.topics[t][1].values():
+        assert p["leader"] in (1, 3) and p["error"] == 0
+    b2.start()
+    assert "topic %s: 3 partition(s), 3 replicated here" % t in b2.stderr()
+    for p in range(3):
+        cluster.wait_for_isr(t, p, 3)
+    got = ck_consume(cluster.bootstrap, t, [0, 1, 2], 30, timeout=30.0)
+    assert sorted(m.value() for m in got) == sorted(r[1] for r in recs)
+
+
+def test_auto_create_uses_default_replication_factor(make_cluster):
+    c = make_cluster(3, sets={"default.replication.factor": 2})
+    t = unique("auto")
+    ck_produce(c.bootstrap, t, [(b"k", b"v", None, None, None)], acks="all")
+    st = c.wait_for_isr(t, 0, 2)
+    assert len(st["replicas"]) == 2
