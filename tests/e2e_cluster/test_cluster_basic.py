@@ -260,3 +260,56 @@ def test_auto_create_uses_default_replication_factor(make_cluster):
     ck_produce(c.bootstrap, t, [(b"k", b"v", None, None, None)], acks="all")
     st = c.wait_for_isr(t, 0, 2)
     assert len(st["replicas"]) == 2
+
+
+def read_all(cluster, t, n, timeout=30.0):
+    return sorted(m.value() for m in ck_consume(cluster.bootstrap, t, [0], n, timeout=timeout))
+
+
+def test_stray_log_left_then_replaced_by_a_new_namesake(cluster):
+    """A topic deleted while broker 3 is down: broker 3 keeps its directory and says so; the
+    topic created again later starts empty on broker 3 too."""
+    t = cluster.create_topic(unique("stray"), partitions=1, rf=3)
+    ck_produce(cluster.bootstrap, t, [(b"k", b"old%d" % i, None, None, 0) for i in range(5)],
+               acks="all")
+    b3 = cluster.broker(3)
+    assert b3.stop() == 0
+    a = kp_admin("127.0.0.1:%d" % cluster.broker(1).fixed_port)
+    try:
+        a.delete_topics([t])
+    finally:
+        a.close()
+    wait_until(lambda: cluster.metadata([t]).topics[t][0] == 3, 20.0, what="deleted")
+    b3.start()
+    assert "partition directory %s-0 holds data for a partition the cluster does not place" \
+        % t in b3.stderr()
+    assert os.path.isdir(os.path.join(b3.data_dir, "%s-0" % t))
+    cluster.create_topic(t, partitions=1, rf=3)
+    assert "partition %s-0: removed a stale log left by an older topic" % t in b3.stderr()
+    ck_produce(cluster.bootstrap, t, [(b"k", b"new", None, None, 0)], acks="all")
+    assert read_all(cluster, t, 1) == [b"new"]
+
+
+def test_recreated_while_down_is_told_by_topic_id(make_cluster):
+    """Broker 3 SIGKILLed; within its (long) session the topic is deleted and created again
+    with broker 3 among its replicas. Back, broker 3 finds its directory's partition.metadata
+    naming the old topic id and drops the old data instead of serving it."""
+    c = make_cluster(3, sets={"broker.session.timeout.ms": 15000})
+    t = c.create_topic(unique("tid"), partitions=1, rf=3)
+    ck_produce(c.bootstrap, t, [(b"k", b"old%d" % i, None, None, 0) for i in range(5)],
+               acks="all")
+    b3 = c.broker(3)
+    b3.kill()
+    import confluent_kafka.admin as cka
+    a = ck_admin("127.0.0.1:%d" % c.broker(1).fixed_port)
+    a.delete_topics([t])[t].result(20 * SLOW)
+    wait_until(lambda: c.metadata([t]).topics[t][0] == 3, 20.0, what="deleted")
+    # Broker 3's lease still holds: it may be named (leader 1, so writes go on meanwhile).
+    a.create_topics([cka.NewTopic(t, 1, replica_assignment=[[1, 2, 3]])])[t].result(20 * SLOW)
+    ck_produce(c.bootstrap, t, [(b"k", b"new", None, None, 0)], acks=1)
+    b3.start(timeout=60.0)  # waits out its old session first
+    assert "partition %s-0: the log on disk belongs to an older topic" % t in b3.stderr()
+    c.wait_for_isr(t, 0, 3, timeout=60.0)
+    assert read_all(c, t, 1) == [b"new"]
+    with open(os.path.join(b3.data_dir, "%s-0" % t, "partition.metadata")) as f:
+        assert f.read().startswith("version: 0\ntopic_id: ")
