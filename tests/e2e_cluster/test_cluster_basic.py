@@ -313,3 +313,31 @@ def test_recreated_while_down_is_told_by_topic_id(make_cluster):
     assert read_all(c, t, 1) == [b"new"]
     with open(os.path.join(b3.data_dir, "%s-0" % t, "partition.metadata")) as f:
         assert f.read().startswith("version: 0\ntopic_id: ")
+
+
+def create_topics_v4(port, name, partitions, rf, timeout=60.0):
+    """Raw CreateTopics v4 -> (error code, message) of the one topic."""
+    from conftest import i8, i16, i32, karray, kstr
+    with RawConn(port, timeout=timeout * SLOW) as c:
+        body = karray([name], lambda n: kstr(n) + i32(partitions) + i16(rf) + karray([], None) +
+                      karray([], None)) + i32(30000) + i8(0)
+        r = c.request(19, 4, body)
+        r.i32()
+        return r.array(lambda r: (r.str(), r.i16(), r.str()))[0][1:]
+
+
+def test_store_unavailable_is_retriable(cluster):
+    """etcd gone: a topic creation answers REQUEST_TIMED_OUT (retriable), the brokers stay up;
+    etcd back: the same creation works."""
+    cluster.etcd.kill(0)
+    t = unique("noetcd")
+    err, msg = create_topics_v4(cluster.broker(1).fixed_port, t, 1, 1)
+    assert err == 7, msg  # REQUEST_TIMED_OUT
+    assert all(b.alive() for b in cluster.brokers)
+    cluster.etcd.restart(0)
+    cluster.etcd.wait_healthy()
+    def created():
+        e, _ = create_topics_v4(cluster.broker(1).fixed_port, t, 1, 1)
+        return e in (0, 36)  # 36: an earlier try went through after all
+    wait_until(created, 60.0, interval=1.0, what="creation with etcd back")
+    cluster.wait_brokers(3, timeout=60.0)
