@@ -341,3 +341,19 @@ def test_store_unavailable_is_retriable(cluster):
         return e in (0, 36)  # 36: an earlier try went through after all
     wait_until(created, 60.0, interval=1.0, what="creation with etcd back")
     cluster.wait_brokers(3, timeout=60.0)
+
+
+def test_metadata_auto_creates_internal_topic_as_its_coordinator(cluster):
+    """Metadata asking to auto-create __consumer_offsets gets it made as the group coordinator
+    makes it (compacted, offsets.topic.num.partitions), not as an ordinary topic."""
+    from conftest import i8, karray, kstr
+    with RawConn(cluster.broker(1).fixed_port) as c:
+        c.request(3, 7, karray(["__consumer_offsets"], kstr) + i8(1))
+    def made():
+        err, parts = cluster.metadata(["__consumer_offsets"]).topics["__consumer_offsets"]
+        return parts if err == 0 and parts else None
+    parts = wait_until(made, 30.0, what="__consumer_offsets")
+    assert len(parts) == 50  # offsets.topic.num.partitions
+    wait_until(lambda: describe_configs_v0(cluster.broker(2).fixed_port, 2, "__consumer_offsets",
+                                           ["cleanup.policy"]) ==
+               (0, {"cleanup.policy": "compact"}), 30.0, what="compacted on broker 2")
