@@ -85,7 +85,8 @@ static int16_t write_one(struct rn_ctx *ctx,
 	if (err == RN_KERR_NONE) {
 		rn_topic_notify(t, idx);
 		if (strcmp(t->name, RN_OFFSETS_TOPIC) == 0)
-			rn_groups_txn_marker(idx, m->producer_id, m->transaction_result);
+			rn_groups_txn_marker(idx, m->producer_id, m->producer_epoch,
+					     m->transaction_result);
 		w->a->pending++;
 		rn_coord_wait(b, t, idx, ai.last_offset + 1, ai.needs_flush, waited, w);
 		err = -1;
