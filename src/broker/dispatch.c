@@ -49,7 +49,10 @@ static const struct rn_api_entry entries[] = {
     {33, 0, 2, rn_h_alter_configs},
     {35, 0, 4, rn_h_describe_log_dirs},
     {37, 0, 3, rn_h_create_partitions},
+    {43, 0, 2, rn_h_elect_leaders},
     {44, 0, 1, rn_h_incremental_alter_configs},
+    {45, 0, 0, rn_h_alter_partition_reassignments},
+    {46, 0, 0, rn_h_list_partition_reassignments},
     {60, 0, 1, rn_h_describe_cluster},
 };
 

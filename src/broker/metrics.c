@@ -75,20 +75,24 @@ static void count_parts(struct rn_topic *t, void *arg)
 	*(long long *)arg += t->npart;
 }
 
+/* A cluster's topic table lists every topic; this broker holds the partitions with a log. */
+static void count_local_parts(struct rn_topic *t, void *arg)
+{
+	for (int32_t i = 0; i < t->npart; i++)
+		*(long long *)arg += t->parts[i].log != NULL;
+}
+
 static void collect(struct rn_buf *out, void *arg)
 {
 	struct rn_broker *b = arg;
 	long long nparts = 0;
-	rn_topics_foreach(b, count_parts, &nparts);
+	rn_topics_foreach(b, b->clustered ? count_local_parts : count_parts, &nparts);
 	rn_buf_printf(out,
 		      "# HELP kafka_server_replicamanager_partitioncount Partitions on this "
 		      "broker.\n# TYPE kafka_server_replicamanager_partitioncount gauge\n"
 		      "kafka_server_replicamanager_partitioncount %lld\n",
 		      nparts);
-	rn_buf_printf(out,
-		      "# TYPE kafka_server_replicamanager_leadercount gauge\n"
-		      "kafka_server_replicamanager_leadercount %lld\n",
-		      nparts);
+	rn__metrics_replication(out, b, nparts);
 	rn_buf_printf(out, "# TYPE runnel_topics gauge\nrunnel_topics %u\n", b->ntopics);
 	rn_buf_printf(out, "# TYPE runnel_uptime_seconds gauge\nrunnel_uptime_seconds %.3f\n",
 		      (double)(rn_wall_ms() - b->started_ms) / 1000.0);

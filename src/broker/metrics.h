@@ -11,4 +11,9 @@ struct rn_broker;
 void rn_broker_metrics_register(struct rn_broker *b);
 void rn_broker_metrics_unregister(struct rn_broker *b);
 
+/* Module-private: the replication and controller gauges (metrics_replica.c), given the
+ * partition count collect() found. */
+struct rn_buf;
+void rn__metrics_replication(struct rn_buf *out, struct rn_broker *b, long long nparts);
+
 #endif

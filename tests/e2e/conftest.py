@@ -49,6 +49,12 @@ def wait_until(pred, timeout=5.0, interval=0.02, what="condition"):
 # Broker process
 # --------------------------------------------------------------------------------------------
 class Broker:
+    # The address it listens on and the log lines that name its ports (a cluster test's broker
+    # in a network namespace listens elsewhere: tests/e2e_cluster/conftest.py).
+    host = "127.0.0.1"
+    kafka_re = KAFKA_RE
+    admin_re = ADMIN_RE
+
     def __init__(self, data_dir, sets=None, config_file=None, args=None, node_id=None):
         self.data_dir = str(data_dir)
         os.makedirs(self.data_dir, exist_ok=True)
@@ -64,7 +70,7 @@ class Broker:
 
     @property
     def bootstrap(self):
-        return "127.0.0.1:%d" % self.port
+        return "%s:%d" % (self.host, self.port)
 
     def argv(self):
         argv = [RUNNEL_BIN, "serve"]
@@ -94,8 +100,8 @@ class Broker:
         self.port = self.admin_port = None
         while time.monotonic() < deadline:
             text = self.stderr()
-            m = KAFKA_RE.search(text)
-            a = ADMIN_RE.search(text)
+            m = self.kafka_re.search(text)
+            a = self.admin_re.search(text)
             if m and a:
                 self.port = int(m.group(1))
                 self.admin_port = int(a.group(1))
@@ -171,7 +177,7 @@ class Broker:
 
     # admin HTTP
     def http(self, path, timeout=5.0):
-        url = "http://127.0.0.1:%d%s" % (self.admin_port, path)
+        url = "http://%s:%d%s" % (self.host, self.admin_port, path)
         try:
             with urllib.request.urlopen(url, timeout=timeout) as r:
                 return r.status, r.read().decode("utf-8", "replace")
@@ -560,8 +566,8 @@ class FlexReader(Reader):
 class RawConn:
     """A raw TCP connection speaking request header v1 / response header v0."""
 
-    def __init__(self, port, timeout=5.0):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout * SLOW)
+    def __init__(self, port, timeout=5.0, host="127.0.0.1"):
+        self.sock = socket.create_connection((host, port), timeout=timeout * SLOW)
         self.corr = 0
 
     def close(self):

@@ -118,3 +118,23 @@ def test_fetch_requests_not_busy_looping(make_broker):
         assert 1 <= n1 - n0 <= 8, "%d fetches in 2s" % (n1 - n0)
     finally:
         c.close()
+
+
+def test_replication_metrics_on_a_single_broker(broker):
+    """Kafka's replication and controller gauges, as a single Kafka broker shows them: it leads
+    every partition with a full ISR, is the active controller, fetches from nobody."""
+    t = create_topic(broker.bootstrap, unique("rep"), 2)
+    text = broker.metrics()
+    parts = metric_value(text, "kafka_server_replicamanager_partitioncount")
+    assert parts is not None and parts >= 2
+    assert metric_value(text, "kafka_server_replicamanager_leadercount") == parts
+    for name, want in (("kafka_server_replicamanager_underreplicatedpartitions", 0),
+                       ("kafka_server_replicamanager_underminisrpartitioncount", 0),
+                       ("kafka_server_replicamanager_isrshrinks_total", 0),
+                       ("kafka_server_replicamanager_isrexpands_total", 0),
+                       ("kafka_controller_kafkacontroller_activecontrollercount", 1),
+                       ("kafka_controller_kafkacontroller_offlinepartitionscount", 0)):
+        assert metric_value(text, name) == want, (name, metric_value(text, name))
+    assert metric_value(text, "kafka_server_replicafetchermanager_maxlag",
+                        {"clientId": "Replica"}) == 0
+    assert t

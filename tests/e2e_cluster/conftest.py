@@ -20,6 +20,7 @@ import base64
 import importlib.util
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -115,8 +116,10 @@ def unb64(s):
 class EtcdMember:
     """One etcd process; its data dir survives kill/restart, so it rejoins as itself."""
 
-    def __init__(self, name, base_dir, client_port, peer_port, initial_cluster, token):
+    def __init__(self, name, base_dir, client_port, peer_port, initial_cluster, token,
+                 hosts=("127.0.0.1",)):
         self.name = name
+        self.hosts = tuple(hosts)
         self.dir = os.path.join(str(base_dir), name)
         self.client_port = client_port
         self.peer_port = peer_port
@@ -136,8 +139,9 @@ class EtcdMember:
 
     def argv(self):
         peer = "http://127.0.0.1:%d" % self.peer_port
+        listen = ",".join("http://%s:%d" % (h, self.client_port) for h in self.hosts)
         return [ETCD_BIN, "--name", self.name, "--data-dir", os.path.join(self.dir, "data"),
-                "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
+                "--listen-client-urls", listen, "--advertise-client-urls", self.url,
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                 "--initial-cluster", self.initial_cluster, "--initial-cluster-state", "new",
                 "--initial-cluster-token", self.token,
@@ -205,12 +209,14 @@ class EtcdMember:
 class Etcd:
     """An etcd cluster of n members on free 127.0.0.1 ports (n=1: a single node)."""
 
-    def __init__(self, base_dir, n=1):
+    def __init__(self, base_dir, n=1, hosts=("127.0.0.1",)):
+        """hosts: the addresses its client ports listen on (127.0.0.1, plus a NetLab's
+        gateway when brokers run in network namespaces)."""
         self.base_dir = str(base_dir)
         token = unique("etcd")
         ports = [(free_port(), free_port()) for _ in range(n)]
         initial = ",".join("m%d=http://127.0.0.1:%d" % (i, pp) for i, (_c, pp) in enumerate(ports))
-        self.members = [EtcdMember("m%d" % i, self.base_dir, cp, pp, initial, token)
+        self.members = [EtcdMember("m%d" % i, self.base_dir, cp, pp, initial, token, hosts)
                         for i, (cp, pp) in enumerate(ports)]
 
     @property
@@ -218,8 +224,9 @@ class Etcd:
         """"127.0.0.1:p1,127.0.0.1:p2,..." as metadata.store=etcd://<endpoints>/prefix wants."""
         return ",".join(m.endpoint for m in self.members)
 
-    def store_uri(self, prefix):
-        return "etcd://%s/%s" % (self.endpoints, prefix.strip("/"))
+    def store_uri(self, prefix, host="127.0.0.1"):
+        eps = ",".join("%s:%d" % (host, m.client_port) for m in self.members)
+        return "etcd://%s/%s" % (eps, prefix.strip("/"))
 
     def start(self, timeout=20.0):
         for m in self.members:
@@ -298,9 +305,10 @@ class Etcd:
         m = self._alive_endpoint()
         _http_json(m.url + "/v3/kv/put", {"key": b64(key), "value": b64(value)}, timeout=3.0)
 
-    def watch(self, prefix, path):
-        """Starts `etcdctl watch --prefix <prefix> -w json` writing to path -> EtcdWatch."""
-        return EtcdWatch(self, prefix, path)
+    def watch(self, prefix, path, rev=None):
+        """Starts `etcdctl watch --prefix <prefix> -w json` writing to path -> EtcdWatch.
+        rev: replay from that revision (1: the whole history; nothing is compacted here)."""
+        return EtcdWatch(self, prefix, path, rev)
 
     def stop(self):
         for m in self.members:
@@ -313,12 +321,13 @@ class Etcd:
 class EtcdWatch:
     """A background `etcdctl watch` of one prefix; events() parses what it wrote so far."""
 
-    def __init__(self, etcd, prefix, path):
+    def __init__(self, etcd, prefix, path, rev=None):
         self.path = str(path)
         self._out = open(self.path, "wb")
         env = dict(os.environ, ETCDCTL_API="3")
+        extra = ["--rev", str(rev)] if rev else []
         self.proc = subprocess.Popen([ETCDCTL_BIN, "--endpoints", etcd.endpoints, "watch",
-                                      "--prefix", prefix, "-w", "json"],
+                                      "--prefix", prefix, "-w", "json"] + extra,
                                      stdin=subprocess.DEVNULL, stdout=self._out,
                                      stderr=subprocess.DEVNULL, env=env)
 
@@ -354,30 +363,127 @@ class EtcdWatch:
 
 
 # --------------------------------------------------------------------------------------------
+# Network namespaces (for partitions)
+# --------------------------------------------------------------------------------------------
+def _ip(*args, check=True):
+    r = subprocess.run(["ip"] + list(args), capture_output=True, text=True, timeout=10)
+    if check and r.returncode != 0:
+        raise AssertionError("ip %s: %s" % (" ".join(args), r.stderr.strip()))
+    return r
+
+
+class NetLab:
+    """One network namespace per broker, each joined by a veth pair to a bridge of its own in
+    the root namespace: 10.213.K.1 on the bridge (etcd listens there too), 10.213.K.(10+i) for
+    broker i. The bridge has no uplink and nothing forwards or NATs it, so no packet leaves the
+    machine. isolate(i) takes broker i's link down: it can reach nobody (peers, etcd, clients)
+    and nobody reaches it, until heal(i). Needs root and iproute2 (`available()`)."""
+
+    def __init__(self, n):
+        self.tag = unique("x")[-6:]
+        used = _ip("-4", "addr").stdout
+        k = next(k for k in range(17, 250) if ("10.213.%d." % k) not in used)
+        self.gw = "10.213.%d.1" % k
+        self.bridge = "rnb" + self.tag
+        self.n = n
+        self.ns = {i: "rn%s-%d" % (self.tag, i) for i in range(1, n + 1)}
+        self.addr = {i: "10.213.%d.%d" % (k, 10 + i) for i in range(1, n + 1)}
+        self.isolated = set()
+        self._up = False
+
+    @staticmethod
+    def available():
+        if os.geteuid() != 0 or not shutil.which("ip"):
+            return False
+        name = unique("rnprobe")[-12:]
+        r = _ip("netns", "add", name, check=False)
+        if r.returncode != 0:
+            return False
+        _ip("netns", "del", name, check=False)
+        return True
+
+    def _veth(self, i):
+        return "rv%s%d" % (self.tag, i), "rp%s%d" % (self.tag, i)
+
+    def setup(self):
+        self._up = True
+        _ip("link", "add", self.bridge, "type", "bridge")
+        _ip("addr", "add", self.gw + "/24", "dev", self.bridge)
+        _ip("link", "set", self.bridge, "up")
+        for i, ns in self.ns.items():
+            host, peer = self._veth(i)
+            _ip("netns", "add", ns)
+            _ip("link", "add", host, "type", "veth", "peer", "name", peer)
+            _ip("link", "set", peer, "netns", ns)
+            _ip("link", "set", host, "master", self.bridge)
+            _ip("link", "set", host, "up")
+            _ip("-n", ns, "addr", "add", self.addr[i] + "/24", "dev", peer)
+            _ip("-n", ns, "link", "set", peer, "up")
+            _ip("-n", ns, "link", "set", "lo", "up")
+        return self
+
+    def isolate(self, i):
+        _ip("link", "set", self._veth(i)[0], "down")
+        self.isolated.add(i)
+
+    def heal(self, i):
+        _ip("link", "set", self._veth(i)[0], "up")
+        self.isolated.discard(i)
+
+    def wrap(self, i, argv):
+        """argv run inside broker i's namespace (`ip netns exec` execs it: same pid)."""
+        return ["ip", "netns", "exec", self.ns[i]] + list(argv)
+
+    def teardown(self):
+        if not self._up:
+            return
+        for i, ns in self.ns.items():
+            _ip("link", "del", self._veth(i)[0], check=False)
+            _ip("netns", "del", ns, check=False)
+        _ip("link", "del", self.bridge, check=False)
+        self._up = False
+
+
+# --------------------------------------------------------------------------------------------
 # Brokers in a cluster
 # --------------------------------------------------------------------------------------------
 class ClusterBroker(Broker):
     """A `runnel serve` with node.id, fixed ports and metadata.store=etcd://...; the e2e Broker
     does the process handling (start waits for both listeners, stop/kill/restart)."""
 
-    def __init__(self, cluster, node_id, data_dir, sets):
+    def __init__(self, cluster, node_id, data_dir, sets, host="127.0.0.1"):
         super().__init__(data_dir, sets=sets)
         self.cluster = cluster
         self.node_id = node_id
+        self.host = host
         self.fixed_port = free_port()
         self.fixed_admin_port = free_port()
+        h = re.escape(host)
+        self.kafka_re = re.compile(r"listening on %s:(\d+)" % h)
+        self.admin_re = re.compile(r"admin HTTP listener on %s:(\d+)" % h)
 
     def argv(self):
         base = {"node.id": self.node_id,
                 "metadata.store": self.cluster.store_uri,
                 "log.dirs": self.data_dir,
-                "listeners": "PLAINTEXT://127.0.0.1:%d" % self.fixed_port,
-                "admin.listener": "127.0.0.1:%d" % self.fixed_admin_port}
+                "listeners": "PLAINTEXT://%s:%d" % (self.host, self.fixed_port),
+                "admin.listener": "%s:%d" % (self.host, self.fixed_admin_port)}
         base.update(self.sets)
         argv = [RUNNEL_BIN, "serve"]
         for k, v in base.items():
             argv += ["--set", "%s=%s" % (k, v)]
-        return argv + self.extra_args
+        argv += self.extra_args
+        if self.cluster.netlab:
+            argv = self.cluster.netlab.wrap(self.node_id, argv)
+        return argv
+
+    @property
+    def address(self):
+        return "%s:%d" % (self.host, self.fixed_port)
+
+    def raw(self, timeout=5.0):
+        """A RawConn to this broker."""
+        return RawConn(self.fixed_port, timeout=timeout, host=self.host)
 
     def start(self, timeout=20.0):
         # Joining a cluster waits for etcd (registration, cache load): more than a lone broker.
@@ -411,18 +517,22 @@ class ClusterBroker(Broker):
 class Cluster:
     """n brokers (node ids 1..n) on one etcd under a cluster prefix of their own."""
 
-    def __init__(self, base_dir, etcd, n=3, sets=None, broker_sets=None, prefix=None):
+    def __init__(self, base_dir, etcd, n=3, sets=None, broker_sets=None, prefix=None,
+                 netlab=None):
+        """netlab: a set-up NetLab (brokers in its namespaces; etcd must listen on its gw)."""
         self.base_dir = str(base_dir)
         self.etcd = etcd
+        self.netlab = netlab
         self.prefix = "/" + (prefix or unique("rn")).strip("/")
-        self.store_uri = etcd.store_uri(self.prefix)
+        self.store_uri = etcd.store_uri(self.prefix, netlab.gw if netlab else "127.0.0.1")
         self.brokers = []
         for i in range(1, n + 1):
             s = {"broker.session.timeout.ms": 2000}  # the documented default, spelled out
             s.update(sets or {})
             s.update((broker_sets or {}).get(i, {}))
             d = os.path.join(self.base_dir, "broker-%d" % i, "data")
-            self.brokers.append(ClusterBroker(self, i, d, s))
+            host = netlab.addr[i] if netlab else "127.0.0.1"
+            self.brokers.append(ClusterBroker(self, i, d, s, host))
 
     # -- processes --------------------------------------------------------------------------
     def broker(self, node_id):
@@ -443,13 +553,16 @@ class Cluster:
     @property
     def bootstrap(self):
         """Every broker's address (clients pick one that answers)."""
-        return ",".join("127.0.0.1:%d" % b.fixed_port for b in self.brokers)
+        return ",".join(b.address for b in self.brokers)
 
-    def any_port(self, exclude=()):
+    def any_broker(self, exclude=()):
+        """A live broker that is neither paused nor isolated (nor in exclude)."""
+        cut = self.netlab.isolated if self.netlab else set()
         for b in self.brokers:
-            if b.alive() and not getattr(b, "paused", False) and b.node_id not in exclude:
-                return b.fixed_port
-        raise AssertionError("no broker alive")
+            if (b.alive() and not getattr(b, "paused", False) and b.node_id not in exclude
+                    and b.node_id not in cut):
+                return b
+        raise AssertionError("no broker reachable")
 
     def stop(self):
         """SIGTERM every broker at once (a controlled shutdown each); returns their exit codes."""
@@ -461,10 +574,12 @@ class Cluster:
         return [b.stop() for b in self.brokers]
 
     # -- metadata ---------------------------------------------------------------------------
-    def metadata(self, topics=None, port=None):
-        """Raw Metadata v7 from one live broker -> ClusterMetadata (brokers, controller, per
-        partition leader/epoch/replicas/isr/offline). topics None: all topics."""
-        with RawConn(port or self.any_port()) as c:
+    def metadata(self, topics=None, node_id=None):
+        """Raw Metadata v7 from one live broker (node_id, or any reachable one) ->
+        ClusterMetadata (brokers, controller, per partition leader/epoch/replicas/isr/offline).
+        topics None: all topics."""
+        b = self.broker(node_id) if node_id else self.any_broker()
+        with b.raw() as c:
             return metadata_v7(c, topics)
 
     def _try_metadata(self, topics=None):
@@ -611,6 +726,9 @@ def etcd_cluster(tmp_path_factory, request):
 
 def _teardown_cluster(c, request):
     failed = _fail_with_logs(request, "cluster")
+    if c.netlab:
+        for i in list(c.netlab.isolated):
+            c.netlab.heal(i)  # a controlled shutdown needs etcd
     died = [b for b in c.brokers if b.proc is not None and b.proc.poll() is not None]
     for b in c.brokers:
         if getattr(b, "paused", False) and b.alive():
@@ -639,14 +757,14 @@ def _teardown_cluster(c, request):
 @pytest.fixture
 def make_cluster(tmp_path, request):
     """Factory: make_cluster(n=3, etcd=None (then the `etcd` fixture: one member), sets={...}
-    for all, broker_sets={node_id: {...}}, start=True) -> Cluster. Teardown stops every broker
+    for all, broker_sets={node_id: {...}}, start=True, netlab=None) -> Cluster. Teardown stops every broker
     with SIGTERM and fails the test if one died or exited non-zero; broker stderr is printed when
     the test failed."""
     made = []
 
-    def make(n=3, etcd=None, sets=None, broker_sets=None, start=True, prefix=None):
+    def make(n=3, etcd=None, sets=None, broker_sets=None, start=True, prefix=None, netlab=None):
         c = Cluster(tmp_path / ("cluster%d" % len(made)), etcd or request.getfixturevalue("etcd"),
-                    n, sets, broker_sets, prefix)
+                    n, sets, broker_sets, prefix, netlab)
         made.append(c)
         if start:
             c.start(wait=False)
@@ -671,6 +789,26 @@ def _skip_without_glue(c, timeout=10.0):
     if not CLUSTER_REQUIRED:
         pytest.skip("no broker registered under %s in etcd within %ss: the cluster glue "
                     "(metadata.store=etcd) is not in this build" % (c.prefix, timeout))
+
+
+@pytest.fixture
+def netlab():
+    """A NetLab of 3 namespaces (skips the test without root/iproute2). Request it before
+    make_cluster so its teardown comes after the brokers stopped."""
+    if not NetLab.available():
+        pytest.skip("network namespaces unavailable (needs root and iproute2)")
+    lab = NetLab(3).setup()
+    yield lab
+    lab.teardown()
+
+
+@pytest.fixture
+def maybe_netlab():
+    """A NetLab, or None where namespaces are unavailable (the test then runs on loopback)."""
+    lab = NetLab(3).setup() if NetLab.available() else None
+    yield lab
+    if lab:
+        lab.teardown()
 
 
 @pytest.fixture
