@@ -203,7 +203,12 @@ def consume_committed(bootstrap, topic, nparts, n, timeout=60.0):
     return out
 
 
-def test_transactional_copy_survives_coordinator_kill(cl):
+@pytest.mark.parametrize("victim", ["transaction", "group"])
+def test_transactional_copy_survives_coordinator_kill(cl, victim):
+    """read_committed consume -> produce in a transaction with send_offsets_to_transaction,
+    across partitions led by different brokers; the transaction coordinator's (or the group
+    coordinator's) broker is SIGKILLed after some transactions: every input record is in the
+    output exactly once."""
     n, nparts = int(os.environ.get("RUNNEL_CLUSTER_TXN_N", "3000")), 3
     src = cl.create_topic(unique("src"), partitions=nparts, rf=3)
     dst = cl.create_topic(unique("dst"), partitions=nparts, rf=3)
@@ -213,6 +218,8 @@ def test_transactional_copy_survives_coordinator_kill(cl):
     assert p.flush(60 * SLOW) == 0
     group, tid = unique("g"), unique("tx")
     tnode, _ = wait_coordinator(cl, tid, key_type=1)
+    if victim == "group":
+        tnode, _ = wait_coordinator(cl, group)
     killed = False
     for attempt in range(6):
         proc = subprocess.Popen([sys.executable, "-c", COPIER, cl.bootstrap, src, dst, group,
@@ -236,7 +243,8 @@ def test_transactional_copy_survives_coordinator_kill(cl):
                                                              err.decode(errors="replace")[-3000:]))
     else:
         raise AssertionError("the copy never finished")
-    wait_coordinator(cl, tid, key_type=1, exclude=(tnode,))
+    wait_coordinator(cl, tid if victim == "transaction" else group,
+                     key_type=1 if victim == "transaction" else 0, exclude=(tnode,))
     vals = consume_committed(cl.bootstrap, dst, nparts, n)
     assert len(vals) == n, "%d records in the output, %d distinct" % (len(vals), len(set(vals)))
     assert sorted(vals, key=lambda v: int(v[1:])) == [b"v%d" % i for i in range(n)]
