@@ -593,11 +593,6 @@ static void load_partition(int32_t idx, uint64_t gen)
 
 static void handle_event(const struct rn_gc_part_event *e)
 {
-	if (!have_topic()) {
-		rn_warn("%s-%d: leadership change before the topic is known here: ignored",
-			RN_TXN_TOPIC, e->idx);
-		return;
-	}
 	if (e->leader) {
 		uint64_t gen = rn_gc_parts_lead(&S.parts, e->idx, e->epoch);
 		if (gen)
@@ -638,8 +633,16 @@ static void handle_events(void)
 	struct kick *k = S.kicks;
 	S.kicks = NULL;
 	pthread_mutex_unlock(&S.evlock);
-	for (int i = 0; i < ev.n && !S.stop; i++)
+	int i = 0;
+	/* The topic table learns of the topic before its partitions are attached, so this is
+	 * only a moment: keep the events for the next pass. */
+	for (; i < ev.n && !S.stop && have_topic(); i++)
 		handle_event(&ev.v[i]);
+	if (i < ev.n && !S.stop) {
+		pthread_mutex_lock(&S.evlock);
+		rn_gc_part_events_requeue(&S.ev, &ev, i);
+		pthread_mutex_unlock(&S.evlock);
+	}
 	rn_free(ev.v);
 	while (k) {
 		struct kick *next = k->next;

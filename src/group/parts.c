@@ -153,3 +153,15 @@ void rn_gc_pseqs_free(struct rn_gc_pseqs *s)
 	rn_free(s->v);
 	*s = (struct rn_gc_pseqs){0};
 }
+
+void rn_gc_part_events_requeue(struct rn_gc_part_events *q, const struct rn_gc_part_events *ev,
+			       int from)
+{
+	struct rn_gc_part_events later = *q;
+	*q = (struct rn_gc_part_events){0};
+	for (int i = from; i < ev->n; i++)
+		rn_gc_part_events_push(q, ev->v[i].idx, ev->v[i].leader, ev->v[i].epoch);
+	for (int i = 0; i < later.n; i++)
+		rn_gc_part_events_push(q, later.v[i].idx, later.v[i].leader, later.v[i].epoch);
+	rn_free(later.v);
+}

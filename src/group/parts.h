@@ -99,6 +99,9 @@ struct rn_gc_part_events {
 };
 
 void rn_gc_part_events_push(struct rn_gc_part_events *q, int32_t idx, bool leader, int32_t epoch);
+/* Puts ev's events from index from back at the head of q, before those queued since. */
+void rn_gc_part_events_requeue(struct rn_gc_part_events *q, const struct rn_gc_part_events *ev,
+			       int from);
 /* Moves q's events into *out (the caller frees out->v) and empties q. */
 void rn_gc_part_events_take(struct rn_gc_part_events *q, struct rn_gc_part_events *out);
 
