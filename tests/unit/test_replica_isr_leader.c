@@ -99,6 +99,9 @@ static int setup(void **state)
 	snprintf(cmd, sizeof(cmd), "mkdir -p %s", e->metadir);
 	assert_int_equal(system(cmd), 0);
 	assert_int_equal(rn_meta_open_etcd(e->uri, e->metadir, 1, &e->meta), 0);
+	/* Leadership needs a valid session (fencing): register as broker 1. */
+	struct rn_broker_reg self = {.id = 1, .host = "127.0.0.1", .port = 9092};
+	assert_int_equal(rn_meta_register_broker(e->meta, &self, 10000), 0);
 	int32_t assign[] = {1, 2, 3};
 	uint8_t id[16];
 	assert_int_equal(rn_meta_topic_create_assigned(e->meta, "t", 1, 3, assign, NULL, 0, id), 0);
