@@ -151,8 +151,20 @@ def test_group_offsets_survive_coordinator_kill(cl):
     deadline = time.monotonic() + 60 * SLOW
     while not seen and time.monotonic() < deadline:
         seen += [m.value() for m in c.consume(100, 0.2) if not m.error()]
-    c.close()
     assert seen == [b"after"]
+    c.commit(asynchronous=False)
+    c.close()
+    committed[(topic, 0)] += 1
+    # The first coordinator returns and catches up; then the second one goes too: whoever
+    # leads the partition now loads a log that holds both coordinators' commits.
+    cl.broker(node).start()
+    cl.wait_for_isr("__consumer_offsets", partition_for(group), 3, timeout=60)
+    cl.broker(new).kill()
+    settled_coordinator(cl, group, exclude=(new,))
+    c = ck_consumer(cl.bootstrap, **{"group.id": group})
+    assert wait_until(lambda: offsets() == committed, 40 * SLOW, interval=0.5,
+                      what="both coordinators' commits after a second failover")
+    c.close()
 
 
 COPIER = textwrap.dedent("""
