@@ -147,8 +147,12 @@ static void send_to(int32_t leader, struct job **jobs, int n)
 	}
 	struct rn_iochain body = {0};
 	rn_write_txn_markers_request_encode(&body, API_VERSION, &rq);
-	/* The leader answers once the markers are replicated: up to its request.timeout.ms. */
-	int timeout = (int)rn_config_get_i64(M.b->cfg, "request.timeout.ms") + 5000;
+	/* The leader answers once the markers are replicated (up to its request.timeout.ms);
+	 * waiting less only resends them sooner (a marker written twice closes nothing more) and
+	 * keeps a stopping broker from hanging on a slow peer. */
+	int timeout = (int)rn_config_get_i64(M.b->cfg, "request.timeout.ms") + 2000;
+	if (timeout > 10000)
+		timeout = 10000;
 	struct rn_rd rd;
 	int rc = rn_peer_call(peer, API_KEY, API_VERSION, &body, timeout, &rd);
 	rn_iochain_free(&body);
