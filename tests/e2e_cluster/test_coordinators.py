@@ -296,3 +296,70 @@ def test_write_txn_markers_leader_only(cl):
         [(pid, topic, 0, 0)]
     assert write_txn_markers_v1(cl.broker(leader).fixed_port, pid, epoch, False,
                                 unique("none"), 0)[0][3] == 3  # UNKNOWN_TOPIC_OR_PARTITION
+
+
+def init_pid(port, tid):
+    with RawConn(port, timeout=30) as c:
+        return c.init_producer_id(tid)
+
+
+def add_partitions_v0(port, tid, pid, epoch, topic, p):
+    body = kstr(tid) + i64(pid) + i16(epoch) + karray([topic], lambda t: kstr(t) + karray(
+        [p], i32))
+    with RawConn(port, timeout=30) as c:
+        r = c.request(24, 0, body)
+        r.i32()
+        res = r.array(lambda r: (r.str(), r.array(lambda r: (r.i32(), r.i16()))))
+        return res[0][1][0][1]
+
+
+def end_txn_v0(port, tid, pid, epoch, commit):
+    with RawConn(port, timeout=60) as c:
+        r = c.request(26, 0, kstr(tid) + i64(pid) + i16(epoch) + i8(1 if commit else 0))
+        r.i32()
+        return r.i16()
+
+
+def test_new_coordinator_resends_markers_of_prepared_transaction(cl):
+    """PrepareCommit is durable but a marker cannot be delivered (its partition's only replica
+    is down) when the transaction coordinator's broker is SIGKILLed: the broker that takes the
+    __transaction_state partition over sends the marker once the partition is back, and the
+    transaction completes (its data becomes visible to read_committed)."""
+    from conftest import idempotent_batch
+    tid = unique("tx")
+    coord, cport = wait_coordinator(cl, tid, key_type=1)
+
+    def inited():
+        err, pid, epoch = init_pid(cport, tid)
+        return (pid, epoch) if err == 0 else None
+    pid, epoch = wait_until(inited, 40 * SLOW, interval=0.3, what="InitProducerId")
+    topic = cl.create_topic(unique("rf1"), partitions=3, rf=1)
+    part, lead = next((p, cl.leader_of(topic, p)) for p in range(3)
+                      if cl.leader_of(topic, p) != coord)
+    assert add_partitions_v0(cport, tid, pid, epoch, topic, part) == 0
+    with RawConn(cl.broker(lead).fixed_port) as c:
+        err, _base = c.produce(topic, part, idempotent_batch([(b"k", b"committed")], pid, epoch,
+                                                             0, attributes=0x10))
+    assert err == 0
+    cl.broker(lead).kill()
+    # EndTxn: PrepareCommit is written and replicated once the dead broker left the ISR; a
+    # retry while the marker is pending answers CONCURRENT_TRANSACTIONS.
+    wait_until(lambda: end_txn_v0(cport, tid, pid, epoch, True) in (0, 51), 60 * SLOW,
+               interval=0.5, what="EndTxn commit accepted")
+    assert init_pid(cport, tid)[0] == 51  # still completing: the marker cannot be written
+    cl.broker(coord).kill()
+    new, nport = wait_coordinator(cl, tid, key_type=1, exclude=(coord, lead))
+    cl.broker(lead).start()
+
+    def completed():
+        err, _pid, _epoch = init_pid(nport, tid)
+        return err == 0
+    wait_until(completed, 90 * SLOW, interval=0.5, what="the takeover completes the commit")
+    c = ck_consumer(cl.bootstrap, **{"isolation.level": "read_committed"})
+    c.assign([ck.TopicPartition(topic, part, ck.OFFSET_BEGINNING)])
+    got = []
+    deadline = time.monotonic() + 40 * SLOW
+    while not got and time.monotonic() < deadline:
+        got += [m.value() for m in c.consume(10, 0.3) if not m.error()]
+    c.close()
+    assert got == [b"committed"]
