@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/coord_wait.h"
 #include "broker/groups.h"
 #include "broker/handler.h"
 #include "broker/txns.h"
@@ -101,24 +102,10 @@ struct cwait {
 	int16_t kerr;
 };
 
-/* GroupMetadataManager's mapping of a failed append (as for OffsetCommit). */
-static int16_t append_error(int16_t kerr)
-{
-	switch (kerr) {
-	case RN_KERR_UNKNOWN_TOPIC_OR_PARTITION:
-	case RN_KERR_NOT_ENOUGH_REPLICAS:
-	case RN_KERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND: return RN_KERR_COORDINATOR_NOT_AVAILABLE;
-	case RN_KERR_NOT_LEADER_OR_FOLLOWER:
-	case RN_KERR_KAFKA_STORAGE_ERROR: return RN_KERR_NOT_COORDINATOR;
-	case RN_KERR_MESSAGE_TOO_LARGE: return RN_KERR_INVALID_COMMIT_OFFSET_SIZE;
-	default: return kerr;
-	}
-}
-
 static void acked_on_loop(void *arg)
 {
 	struct cwait *w = arg;
-	set_all(&w->a->resp, append_error(w->kerr));
+	set_all(&w->a->resp, rn_coord_commit_error(w->kerr, true));
 	respond(w->ctx, w->a, RN_KERR_NONE);
 }
 
@@ -211,7 +198,7 @@ static void commit_clustered(struct rn_ctx *ctx, const struct rn_txn_offset_comm
 		int16_t k = rc == RN_ENOTLEADER ? RN_KERR_NOT_COORDINATOR : rn_kerr_from(rc);
 		if (rc == RN_EPRODUCER_EPOCH && ctx->hdr.api_version >= 3)
 			k = RN_KERR_PRODUCER_FENCED;
-		set_all(&a->resp, append_error(k));
+		set_all(&a->resp, rn_coord_commit_error(k, true));
 		respond(ctx, a, RN_KERR_NONE);
 		return;
 	}

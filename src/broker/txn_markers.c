@@ -187,12 +187,7 @@ static void send_to(int32_t leader, struct job **jobs, int n)
 	rn_arena_free(&ar);
 }
 
-/* Kafka's TransactionMarkerRequestCompletionHandler: which answers end a marker. Retriable:
- * the leader moved or lags (NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS*, REQUEST_TIMED_OUT,
- * UNKNOWN_TOPIC_OR_PARTITION while metadata catches up, KAFKA_STORAGE_ERROR). Anything else
- * is final: written, or nothing a retry could change (a newer producer epoch or coordinator
- * closed the transaction there). */
-static bool final_answer(int16_t err)
+bool rn_txn_marker_final(int16_t err)
 {
 	switch (err) {
 	case -1:
@@ -251,7 +246,7 @@ static struct job *process(struct job *batch)
 	}
 	for (int i = 0; i < n; i++) {
 		struct job *j = v[i];
-		if (final_answer(j->err)) {
+		if (rn_txn_marker_final(j->err)) {
 			if (j->err != RN_KERR_NONE)
 				rn_warn("transactional id %s: %s marker for %s-%d answered %d: "
 					"considered written",

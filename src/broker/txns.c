@@ -146,27 +146,10 @@ static void flushed_on_loop(void *arg)
 	flushes_free(fl);
 }
 
-/* TransactionStateManager's mapping of a failed append for the client. A failed fsync alone
- * (a single broker) is not reported: it takes the partition offline and its next use says so,
- * as before. */
-static int16_t coordinator_error(int16_t kerr, bool clustered)
-{
-	switch (kerr) {
-	case RN_KERR_NONE: return RN_KERR_NONE;
-	case RN_KERR_NOT_ENOUGH_REPLICAS:
-	case RN_KERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
-	case RN_KERR_REQUEST_TIMED_OUT:
-	case RN_KERR_UNKNOWN_TOPIC_OR_PARTITION: return RN_KERR_COORDINATOR_NOT_AVAILABLE;
-	case RN_KERR_NOT_LEADER_OR_FOLLOWER:
-	case RN_KERR_KAFKA_STORAGE_ERROR: return clustered ? RN_KERR_NOT_COORDINATOR : RN_KERR_NONE;
-	default: return RN_KERR_UNKNOWN_SERVER_ERROR;
-	}
-}
-
 static void waited(void *arg, int16_t kerr)
 {
 	struct rn_txns_flushes *fl = arg;
-	int16_t e = coordinator_error(kerr, S.b->clustered), none = RN_KERR_NONE;
+	int16_t e = rn_coord_txn_error(kerr, S.b->clustered), none = RN_KERR_NONE;
 	if (e != RN_KERR_NONE)
 		atomic_compare_exchange_strong(&fl->err, &none, e);
 	rn_loop_post(fl->ctx->req->loop, flushed_on_loop, fl);
