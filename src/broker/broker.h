@@ -67,6 +67,8 @@ struct rn_topic {
 	struct rn_topic_stats stats;
 	struct rn_topic *hnext;    /* hash chain */
 	struct rn_topic *id_hnext; /* hash chain by topic id */
+	/* A cluster: slots this object gave up to a newer copy (broker/topics_int.h). */
+	struct rn_topic_retired *retired;
 };
 
 struct rn_broker {

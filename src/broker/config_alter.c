@@ -361,3 +361,30 @@ void rn_broker_configs_load(struct rn_broker *b)
 	rn_meta_broker_configs(b->meta, true, load_one, &la);
 	b->message_max_bytes = (int32_t)rn_config_get_i64(b->cfg, "message.max.bytes");
 }
+
+static void reload_layer(struct rn_broker *b, bool per_broker)
+{
+	struct kvset s = {0};
+	rn_meta_broker_configs(b->meta, per_broker, collect_kv, &s);
+	broker_install(b, per_broker ? RN_CFG_DYN_BROKER : RN_CFG_DYN_DEFAULT, &s);
+	kvset_free(&s);
+}
+
+void rn_broker_configs_reload(struct rn_broker *b)
+{
+	pthread_mutex_lock(&b->admin_lock);
+	reload_layer(b, false);
+	reload_layer(b, true);
+	pthread_mutex_unlock(&b->admin_lock);
+	rn_info("dynamic broker configs reloaded from the metadata store");
+}
+
+void rn_topic_configs_reload(struct rn_broker *b, struct rn_topic *t, const struct rn_cfg_kv *kv,
+			     int n)
+{
+	struct kvset s = {0};
+	kvset_copy(&s, kv, n);
+	topic_install(b, t, &s);
+	kvset_free(&s);
+	rn_info("topic %s: configs reloaded from the metadata store", t->name);
+}

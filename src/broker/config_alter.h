@@ -64,5 +64,12 @@ enum rn_kerr rn_broker_alter_configs(struct rn_broker *b, bool per_broker,
  * the topics are loaded, so they resolve against them). Invalid stored values are skipped
  * with a warning. */
 void rn_broker_configs_load(struct rn_broker *b);
+/* A cluster: another broker altered the stored dynamic broker configs; both layers are made
+ * what the store holds, as AlterConfigs installs them. Takes admin_lock. */
+void rn_broker_configs_reload(struct rn_broker *b);
+/* A cluster: topic t's stored override set changed elsewhere; installs kv[0..n) (copied) as
+ * rn_topic_alter_configs does. Caller holds admin_lock. */
+void rn_topic_configs_reload(struct rn_broker *b, struct rn_topic *t, const struct rn_cfg_kv *kv,
+			     int n);
 
 #endif

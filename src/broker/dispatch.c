@@ -43,12 +43,16 @@ static const struct rn_api_entry entries[] = {
     {24, 0, 4, rn_h_add_partitions_to_txn},
     {25, 0, 3, rn_h_add_offsets_to_txn},
     {26, 0, 3, rn_h_end_txn},
+    {27, 0, 1, rn_h_write_txn_markers},
     {28, 0, 3, rn_h_txn_offset_commit},
     {32, 0, 4, rn_h_describe_configs},
     {33, 0, 2, rn_h_alter_configs},
     {35, 0, 4, rn_h_describe_log_dirs},
     {37, 0, 3, rn_h_create_partitions},
+    {43, 0, 2, rn_h_elect_leaders},
     {44, 0, 1, rn_h_incremental_alter_configs},
+    {45, 0, 0, rn_h_alter_partition_reassignments},
+    {46, 0, 0, rn_h_list_partition_reassignments},
     {60, 0, 1, rn_h_describe_cluster},
 };
 

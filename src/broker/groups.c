@@ -10,14 +10,17 @@
 #include <string.h>
 #include <time.h>
 
+#include "broker/coord_wait.h"
 #include "broker/topics.h"
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "group/parts.h"
 #include "group/persist.h"
 #include "group/tombstones.h"
 #include "proto/kerr.h"
+#include "replica/replica.h"
 #include "storage/partition.h"
 
 static struct {
@@ -28,26 +31,73 @@ static struct {
 	bool running, stop;
 	bool closed; /* stopping: handlers answer COORDINATOR_NOT_AVAILABLE */
 	struct rn_gc *gc;
-	struct rn_topic *topic; /* __consumer_offsets, referenced while running */
+	struct rn_gc_config gcfg;
+	/* __consumer_offsets, referenced while running; in a cluster NULL until it exists */
+	struct rn_topic *topic;
 	int32_t nparts;
+	struct rn_gc_parts parts; /* the partitions coordinated here */
 	int64_t expire_every_ms;
 	int32_t metadata_max;
-} S = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	/* Leadership changes from replica threads, handled by the coordinator thread. */
+	pthread_mutex_t evlock;
+	struct rn_gc_part_events ev;
+} S = {.lock = PTHREAD_MUTEX_INITIALIZER,
+       .cond = PTHREAD_COND_INITIALIZER,
+       .evlock = PTHREAD_MUTEX_INITIALIZER};
 
-static struct rn_partition *part_of(const char *group)
+/* Under the lock: __consumer_offsets once it exists (a cluster creates it on the first
+ * FindCoordinator, any broker may), with the partition table sized for it. */
+static bool have_topic(void)
 {
-	int32_t i = rn_gc_partition_for(group, S.nparts);
-	return S.topic->parts[i].log;
+	if (S.topic)
+		return true;
+	S.topic = rn_topic_get(S.b, RN_OFFSETS_TOPIC, strlen(RN_OFFSETS_TOPIC));
+	if (!S.topic)
+		return false;
+	S.nparts = S.topic->npart;
+	rn_gc_parts_init(&S.parts, S.nparts, !S.b->clustered);
+	return true;
+}
+
+static struct rn_topic_part *slot_of(const char *group)
+{
+	if (!have_topic())
+		return NULL;
+	return &S.topic->parts[rn_gc_partition_for(group, S.nparts)];
+}
+
+struct rn_replica_part *rn_groups_rp(const char *group)
+{
+	struct rn_topic_part *tp = slot_of(group);
+	return tp ? tp->rp : NULL;
+}
+
+void rn_groups_wait(const char *group, int64_t end, bool needs_flush,
+		    void (*cb)(void *arg, int16_t kerr), void *arg)
+{
+	if (!have_topic()) {
+		cb(arg, RN_KERR_UNKNOWN_TOPIC_OR_PARTITION);
+		return;
+	}
+	rn_coord_wait(S.b, S.topic, rn_gc_partition_for(group, S.nparts), end, needs_flush, cb,
+		      arg);
 }
 
 int rn_groups_write(const char *group, const struct rn_gc_rec *recs, int n,
 		    struct rn_append_info *ai, struct rn_partition **pp)
 {
-	struct rn_partition *p = part_of(group);
+	struct rn_topic_part *tp = slot_of(group);
+	struct rn_partition *p = tp ? tp->log : NULL;
 	if (pp)
 		*pp = p;
 	if (!p)
 		return RN_EOFFLINE;
+	/* A cluster: only the partition's leader writes it (the coordinator may learn that it
+	 * lost the partition a moment after the replica layer did). */
+	int32_t epoch;
+	if (S.b->clustered && (!rn_gc_parts_owned(&S.parts, rn_gc_partition_for(group, S.nparts)) ||
+			       !tp->rp || rn_replica_leader(tp->rp, &epoch) != 0))
+		return RN_ENOTLEADER;
 	struct rn_append_info tmp;
 	int rc = rn_gc_write(p, recs, n, rn_wall_ms(), ai ? ai : &tmp);
 	if (rc < 0)
@@ -82,6 +132,29 @@ struct rn_gc *rn_groups_lock(void)
 		return NULL;
 	}
 	return S.gc;
+}
+
+struct rn_gc *rn_groups_lock_group(const char *group, int16_t *err)
+{
+	*err = RN_KERR_NONE;
+	struct rn_gc *gc = rn_groups_lock();
+	if (!gc) {
+		*err = RN_KERR_COORDINATOR_NOT_AVAILABLE;
+		return NULL;
+	}
+	/* Invalid ids go on to the coordinator, which answers INVALID_GROUP_ID as Kafka does
+	 * before it looks for the group's partition. */
+	if (!group || !*group)
+		return gc;
+	int16_t e = have_topic()
+			? rn_gc_parts_status(&S.parts, rn_gc_partition_for(group, S.nparts))
+			: RN_KERR_NOT_COORDINATOR;
+	if (e != RN_KERR_NONE) {
+		pthread_mutex_unlock(&S.lock);
+		*err = e;
+		return NULL;
+	}
+	return gc;
 }
 
 void rn_groups_unlock(void)
@@ -175,12 +248,104 @@ void rn_groups_topic_deleted(const char *topic)
 		rn_info("topic %s deleted: removed %d committed offset(s)", topic, d.n);
 }
 
+/* ---- a cluster: partitions led here are coordinated here ---- */
+
+static void group_stored(void *arg, struct rn_group *g);
+
+struct drop {
+	int32_t idx;
+	int n;
+};
+
+/* Under the lock: a group of the resigned partition goes; its parked JoinGroup/SyncGroup get
+ * NOT_COORDINATOR and its members find the new coordinator. */
+static void drop_group(struct rn_group *g, void *arg)
+{
+	struct drop *d = arg;
+	if (rn_gc_partition_for(g->id, S.nparts) != d->idx)
+		return;
+	rn_gc_abort_group(S.gc, g, RN_KERR_NOT_COORDINATOR);
+	rn_gc_group_remove(S.gc, g);
+	d->n++;
+}
+
+/* Under the lock, released while the log is read: loads partition idx into a scratch
+ * coordinator and adopts its groups unless the partition moved on meanwhile (gen is stale).
+ * Kafka's loadGroupsAndOffsets: the log is read to its end, not only to the high watermark:
+ * what a previous leader wrote beyond it is kept by this leader and replicated. */
+static void load_partition(int32_t idx, uint64_t gen)
+{
+	struct rn_partition *p = S.topic->parts[idx].log;
+	if (!p) {
+		rn_error("%s-%d: led here but its log is not open: its groups stay unavailable",
+			 RN_OFFSETS_TOPIC, idx);
+		return;
+	}
+	struct rn_gc_hooks hooks = {.group_stored = group_stored};
+	struct rn_gc *scratch = rn_gc_new(&S.gcfg, &hooks);
+	pthread_mutex_unlock(&S.lock);
+	int64_t n = 0, t0 = rn_mono_us();
+	int rc = rn_gc_replay(scratch, p, rn_wall_ms(), &n);
+	pthread_mutex_lock(&S.lock);
+	if (rc < 0) {
+		rn_error("loading %s-%d: %s", RN_OFFSETS_TOPIC, idx, rn_strerror(rc));
+	} else if (rn_gc_parts_loaded(&S.parts, idx, gen)) {
+		int k = rn_gc_adopt(S.gc, scratch);
+		rn_info("group coordinator for %s-%d (epoch %d): %d group(s) loaded from %lld "
+			"record(s) in %.1f ms",
+			RN_OFFSETS_TOPIC, idx, S.parts.v[idx].epoch, k, (long long)n,
+			(double)(rn_mono_us() - t0) / 1000.0);
+	}
+	rn_gc_free(scratch);
+}
+
+static void handle_event(const struct rn_gc_part_event *e)
+{
+	if (!have_topic()) {
+		rn_warn("%s-%d: leadership change before the topic is known here: ignored",
+			RN_OFFSETS_TOPIC, e->idx);
+		return;
+	}
+	if (e->leader) {
+		uint64_t gen = rn_gc_parts_lead(&S.parts, e->idx, e->epoch);
+		if (gen)
+			load_partition(e->idx, gen);
+	} else if (rn_gc_parts_resign(&S.parts, e->idx, e->epoch)) {
+		struct drop d = {e->idx, 0};
+		rn_gc_foreach(S.gc, drop_group, &d);
+		rn_info("group coordinator for %s-%d resigned: %d group(s) unloaded",
+			RN_OFFSETS_TOPIC, e->idx, d.n);
+	}
+}
+
+/* Under the lock (released while partitions load). */
+static void handle_events(void)
+{
+	struct rn_gc_part_events ev;
+	pthread_mutex_lock(&S.evlock);
+	rn_gc_part_events_take(&S.ev, &ev);
+	pthread_mutex_unlock(&S.evlock);
+	for (int i = 0; i < ev.n && !S.stop; i++)
+		handle_event(&ev.v[i]);
+	rn_free(ev.v);
+}
+
+void rn_groups_partition_leadership(struct rn_broker *b, int32_t idx, bool leader, int32_t epoch)
+{
+	(void)b;
+	pthread_mutex_lock(&S.evlock);
+	rn_gc_part_events_push(&S.ev, idx, leader, epoch);
+	pthread_mutex_unlock(&S.evlock);
+	pthread_cond_signal(&S.cond);
+}
+
 static void *thread_main(void *arg)
 {
 	(void)arg;
 	int64_t last_expire = rn_wall_ms();
 	pthread_mutex_lock(&S.lock);
 	while (!S.stop) {
+		handle_events();
 		int64_t now = rn_wall_ms();
 		int64_t next = rn_gc_tick(S.gc, now);
 		if (now - last_expire >= S.expire_every_ms) {
@@ -204,7 +369,7 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
-static int ensure_topic(struct rn_broker *b)
+enum rn_kerr rn_groups_topic_create(struct rn_broker *b, char *msg, size_t msglen)
 {
 	struct rn_config *c = b->cfg;
 	int32_t n = (int32_t)rn_config_get_i64(c, "offsets.topic.num.partitions");
@@ -221,21 +386,25 @@ static int ensure_topic(struct rn_broker *b)
 	    {(char *)"segment.bytes", seg},
 	    {(char *)"max.message.bytes", (char *)"10485760"},
 	};
-	S.topic = rn_topic_get(b, RN_OFFSETS_TOPIC, strlen(RN_OFFSETS_TOPIC));
-	if (!S.topic) {
+	return rn_topic_create(b, RN_OFFSETS_TOPIC, n > 0 ? n : 50, cfg,
+			       (int)(sizeof(cfg) / sizeof(cfg[0])), false, msg, msglen);
+}
+
+static int ensure_topic(struct rn_broker *b)
+{
+	struct rn_topic *t = rn_topic_get(b, RN_OFFSETS_TOPIC, strlen(RN_OFFSETS_TOPIC));
+	if (t) {
+		rn_topic_put(b, t);
+	} else {
 		char msg[256];
-		enum rn_kerr k =
-		    rn_topic_create(b, RN_OFFSETS_TOPIC, n > 0 ? n : 50, cfg,
-				    (int)(sizeof(cfg) / sizeof(cfg[0])), false, msg, sizeof(msg));
-		if (k != RN_KERR_NONE) {
+		if (rn_groups_topic_create(b, msg, sizeof(msg)) != RN_KERR_NONE) {
 			rn_error("cannot create %s: %s", RN_OFFSETS_TOPIC, msg);
 			return -EIO;
 		}
-		S.topic = rn_topic_get(b, RN_OFFSETS_TOPIC, strlen(RN_OFFSETS_TOPIC));
 	}
-	if (!S.topic)
+	if (!have_topic())
 		return -EIO;
-	S.nparts = S.topic->npart;
+	int32_t n = (int32_t)rn_config_get_i64(b->cfg, "offsets.topic.num.partitions");
 	if (n > 0 && n != S.nparts)
 		rn_warn("%s has %d partitions (offsets.topic.num.partitions=%d is used only when "
 			"creating it)",
@@ -282,16 +451,21 @@ int rn_groups_start(struct rn_broker *b)
 	S.expire_every_ms = rn_config_get_i64(c, "offsets.retention.check.interval.ms");
 	if (S.expire_every_ms <= 0)
 		S.expire_every_ms = 600000;
-	int rc = ensure_topic(b);
-	if (rc < 0)
-		return rc;
+	S.gcfg = gcfg;
 	struct rn_gc_hooks hooks = {.group_stored = group_stored};
-	S.gc = rn_gc_new(&gcfg, &hooks);
-	replay();
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_cond_init(&S.cond, &ca);
-	pthread_condattr_destroy(&ca);
+	if (b->clustered) {
+		/* Created on the first FindCoordinator; partitions load as leadership comes. */
+		pthread_mutex_lock(&S.lock);
+		S.gc = rn_gc_new(&gcfg, &hooks);
+		have_topic();
+		pthread_mutex_unlock(&S.lock);
+	} else {
+		int rc = ensure_topic(b);
+		if (rc < 0)
+			return rc;
+		S.gc = rn_gc_new(&gcfg, &hooks);
+		replay();
+	}
 	if (pthread_create(&S.thread, NULL, thread_main, NULL) != 0) {
 		rn_error("cannot start the group coordinator thread");
 		return -EAGAIN;
@@ -315,7 +489,6 @@ void rn_groups_stop(struct rn_broker *b)
 	pthread_cond_signal(&S.cond);
 	pthread_mutex_unlock(&S.lock);
 	pthread_join(S.thread, NULL);
-	pthread_cond_destroy(&S.cond);
 	S.running = false;
 }
 
@@ -329,4 +502,14 @@ void rn_groups_free(struct rn_broker *b)
 	if (S.topic)
 		rn_topic_put(b, S.topic);
 	S.topic = NULL;
+	rn_gc_parts_free(&S.parts);
+	pthread_mutex_lock(&S.evlock);
+	rn_free(S.ev.v);
+	S.ev = (struct rn_gc_part_events){0};
+	pthread_mutex_unlock(&S.evlock);
+}
+
+void rn_groups_txn_marker(int32_t idx, int64_t pid, bool commit)
+{
+	(void)idx, (void)pid, (void)commit;
 }

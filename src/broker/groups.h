@@ -31,9 +31,28 @@ int rn_groups_start(struct rn_broker *b);
 void rn_groups_stop(struct rn_broker *b);
 void rn_groups_free(struct rn_broker *b);
 
-/* The coordinator, locked; NULL (not locked) if groups are unavailable. */
+/* The coordinator, locked; NULL (not locked) if groups are unavailable. For requests about
+ * one group use rn_groups_lock_group; this is for what spans every group coordinated here
+ * (ListGroups, metrics, a deleted topic). */
 struct rn_gc *rn_groups_lock(void);
 void rn_groups_unlock(void);
+/* The coordinator lookup for one group (Kafka's validateGroupStatus): the coordinator, locked,
+ * when this broker coordinates group's __consumer_offsets partition; else NULL (not locked)
+ * with *err COORDINATOR_NOT_AVAILABLE (no coordinator, stopping), NOT_COORDINATOR (another
+ * broker leads the partition) or COORDINATOR_LOAD_IN_PROGRESS. A NULL or empty group id is
+ * let through (the coordinator answers INVALID_GROUP_ID). */
+struct rn_gc *rn_groups_lock_group(const char *group, int16_t *err);
+/* Creates __consumer_offsets with Kafka's configs (offsets.topic.num.partitions): a single
+ * broker at start-up, a cluster on the first FindCoordinator. Returns rn_topic_create's code. */
+enum rn_kerr rn_groups_topic_create(struct rn_broker *b, char *msg, size_t msglen);
+/* Under the lock: the replication state of group's partition (NULL on a single broker), for
+ * the wait that a write is replicated (rn_replica_wait_hw) before it is acknowledged. */
+struct rn_replica_part *rn_groups_rp(const char *group);
+/* Under the lock, after rn_groups_write: cb(arg, kerr) once what group's partition holds below
+ * end is acknowledged (rn_coord_wait: replicated, flushed when needs_flush), from any thread
+ * and possibly before returning (so cb must not take the lock: post). */
+void rn_groups_wait(const char *group, int64_t end, bool needs_flush,
+		    void (*cb)(void *arg, int16_t kerr), void *arg);
 
 /* Under the lock: appends recs to the group's __consumer_offsets partition. *p (optional) gets
  * the partition, for a flush wait. Returns 0 or the append's error. */
@@ -53,6 +72,12 @@ void rn_groups_topic_deleted(const char *topic);
  * __consumer_offsets. Loads that partition's groups from its log, or drops them (their members
  * get NOT_COORDINATOR and find the new coordinator). Called from a replica thread. */
 void rn_groups_partition_leadership(struct rn_broker *b, int32_t idx, bool leader, int32_t epoch);
+
+/* A transaction marker of producer pid was written to partition idx of __consumer_offsets
+ * (by this broker's transaction coordinator or a WriteTxnMarkers): its transactional offset
+ * commits in that partition's groups become committed offsets (commit) or are dropped. Takes
+ * the lock. */
+void rn_groups_txn_marker(int32_t idx, int64_t pid, bool commit);
 
 /* Lag metrics collector (group_metrics.c). */
 void rn__groups_metrics_register(struct rn_broker *b);

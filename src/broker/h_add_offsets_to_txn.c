@@ -11,9 +11,11 @@ struct answer {
 	struct rn_add_offsets_to_txn_response resp;
 };
 
-static void respond(struct rn_ctx *ctx, void *arg)
+static void respond(struct rn_ctx *ctx, void *arg, int16_t err)
 {
 	struct answer *a = arg;
+	if (a->resp.error_code == RN_KERR_NONE)
+		a->resp.error_code = err;
 	rn_respond_begin(ctx);
 	rn_add_offsets_to_txn_response_encode(&ctx->req->out, ctx->hdr.api_version, &a->resp);
 	rn_respond_end(ctx);

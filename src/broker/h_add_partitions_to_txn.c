@@ -21,9 +21,32 @@ struct answer {
 	struct rn_add_partitions_to_txn_response resp;
 };
 
-static void respond(struct rn_ctx *ctx, void *arg)
+/* A write that failed to replicate: its code in place of every NONE. */
+static void fail_none(struct rn_add_partitions_to_txn_response *r, int16_t err)
+{
+	for (int32_t i = 0; i < r->results_count; i++)
+		for (int32_t j = 0; j < r->results[i].results_count; j++)
+			if (r->results[i].results[j].partition_error_code == RN_KERR_NONE)
+				r->results[i].results[j].partition_error_code = err;
+	for (int32_t t = 0; t < r->results_by_transaction_count; t++) {
+		struct rn_add_partitions_to_txn_response_add_partitions_to_txn_result *x =
+		    &r->results_by_transaction[t];
+		for (int32_t i = 0; i < x->topic_results_count; i++)
+			for (int32_t j = 0; j < x->topic_results[i].results_by_partition_count; j++)
+				if (x->topic_results[i]
+					.results_by_partition[j]
+					.partition_error_code == RN_KERR_NONE)
+					x->topic_results[i]
+					    .results_by_partition[j]
+					    .partition_error_code = err;
+	}
+}
+
+static void respond(struct rn_ctx *ctx, void *arg, int16_t err)
 {
 	struct answer *a = arg;
+	if (err != RN_KERR_NONE)
+		fail_none(&a->resp, err);
 	rn_respond_begin(ctx);
 	rn_add_partitions_to_txn_response_encode(&ctx->req->out, ctx->hdr.api_version, &a->resp);
 	rn_respond_end(ctx);

@@ -1,10 +1,30 @@
-/* CreatePartitions: grow a topic (never shrink); manual assignments must name this node. */
+/* CreatePartitions: grow a topic (never shrink); manual assignments must name this node. A
+ * cluster places the new replicas over the live brokers, or checks the manual assignment as
+ * Kafka does (topics_cluster.c). */
 #include <stdio.h>
 #include <string.h>
 
 #include "broker/handler.h"
 #include "broker/topics.h"
 #include "proto/gen/rn_msg.h"
+
+static enum rn_kerr add_replicated(struct rn_ctx *ctx, bool validate_only,
+				   struct rn_create_partitions_request_create_partitions_topic *ct,
+				   char *msg, size_t msglen)
+{
+	struct rn_assignment *as = NULL;
+	int32_t n = ct->assignments_count;
+	if (n >= 0) {
+		as = rn_arena_alloc(&ctx->req->arena, ((size_t)n + 1) * sizeof(*as));
+		for (int32_t j = 0; j < n; j++) {
+			as[j].n = ct->assignments[j].broker_ids_count;
+			as[j].ids = ct->assignments[j].broker_ids;
+		}
+	}
+	char *name = rn_ctx_strdup(ctx, ct->name);
+	return rn_topic_add_partitions_replicated(ctx->b, name ? name : "", ct->count, as,
+						  n > 0 ? n : 0, validate_only, msg, msglen);
+}
 
 void rn_h_create_partitions(struct rn_ctx *ctx)
 {
@@ -27,6 +47,12 @@ void rn_h_create_partitions(struct rn_ctx *ctx)
 		r->name = ct->name;
 		r->error_message = RN_STR_NULL;
 		enum rn_kerr e = RN_KERR_NONE;
+		if (ctx->b->clustered) {
+			r->error_code = add_replicated(ctx, rq.validate_only, ct, msg, sizeof(msg));
+			if (r->error_code != RN_KERR_NONE)
+				r->error_message = rn_ctx_str(ctx, msg);
+			continue;
+		}
 		for (int32_t j = 0; j < ct->assignments_count && e == RN_KERR_NONE; j++) {
 			struct rn_create_partitions_request_create_partitions_assignment *as =
 			    &ct->assignments[j];

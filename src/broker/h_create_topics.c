@@ -1,7 +1,8 @@
 /*
  * CreateTopics. One node: a replication factor above 1 is refused with Kafka's own message,
  * -1 (v4+) means the broker default; manual assignments must name this node only.
- * validate_only checks everything without creating.
+ * validate_only checks everything without creating. A cluster places the replicas over the
+ * live brokers, or takes the manual assignment after Kafka's checks (topics_cluster.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,8 +14,10 @@
 
 static enum rn_kerr check_assignments(struct rn_ctx *ctx,
 				      struct rn_create_topics_request_creatable_topic *ct,
-				      int32_t *nparts, char *msg, size_t msglen)
+				      int32_t *nparts, struct rn_assignment **out, char *msg,
+				      size_t msglen)
 {
+	*out = NULL;
 	if (ct->assignments_count <= 0)
 		return RN_KERR_NONE;
 	if (ct->num_partitions != -1 || ct->replication_factor != -1) {
@@ -33,6 +36,8 @@ static enum rn_kerr check_assignments(struct rn_ctx *ctx,
 				 "sequence");
 			return RN_KERR_INVALID_REPLICA_ASSIGNMENT;
 		}
+		if (ctx->b->clustered)
+			continue; /* the cluster's checks need the live brokers */
 		if (as->broker_ids_count != 1 || as->broker_ids[0] != ctx->b->node_id) {
 			snprintf(msg, msglen,
 				 "Replica assignment must be [%d] on this single-node "
@@ -42,6 +47,14 @@ static enum rn_kerr check_assignments(struct rn_ctx *ctx,
 		}
 	}
 	*nparts = ct->assignments_count;
+	if (ctx->b->clustered) {
+		*out =
+		    rn_arena_alloc(&ctx->req->arena, (size_t)ct->assignments_count * sizeof(**out));
+		for (int32_t i = 0; i < ct->assignments_count; i++) {
+			(*out)[i].n = ct->assignments[i].broker_ids_count;
+			(*out)[i].ids = ct->assignments[i].broker_ids;
+		}
+	}
 	return RN_KERR_NONE;
 }
 
@@ -57,13 +70,15 @@ static void create_one(struct rn_ctx *ctx, struct rn_create_topics_request *rq,
 	r->replication_factor = -1;
 	r->configs_count = -1;
 	int32_t nparts = ct->num_partitions;
-	enum rn_kerr e = check_assignments(ctx, ct, &nparts, msg, sizeof(msg));
+	struct rn_assignment *assign;
+	enum rn_kerr e = check_assignments(ctx, ct, &nparts, &assign, msg, sizeof(msg));
+	bool clustered = ctx->b->clustered;
 	if (e == RN_KERR_NONE && ct->replication_factor != -1 && ct->replication_factor <= 0) {
 		e = RN_KERR_INVALID_REPLICATION_FACTOR;
 		snprintf(msg, sizeof(msg),
 			 "Replication factor must be larger than 0, or -1 to use "
 			 "the default value.");
-	} else if (e == RN_KERR_NONE && ct->replication_factor > 1) {
+	} else if (e == RN_KERR_NONE && !clustered && ct->replication_factor > 1) {
 		e = RN_KERR_INVALID_REPLICATION_FACTOR;
 		snprintf(msg, sizeof(msg),
 			 "Unable to replicate the partition %d time(s): The target replication "
@@ -90,10 +105,16 @@ static void create_one(struct rn_ctx *ctx, struct rn_create_topics_request *rq,
 			}
 		}
 	}
+	int32_t rf = 1;
 	if (e == RN_KERR_NONE) {
 		char *name = rn_ctx_strdup(ctx, ct->name);
-		e = rn_topic_create(ctx->b, name ? name : "", nparts, cfg, ncfg, rq->validate_only,
-				    msg, sizeof(msg));
+		if (clustered)
+			e = rn_topic_create_replicated(ctx->b, name ? name : "", nparts,
+						       ct->replication_factor, assign, cfg, ncfg,
+						       rq->validate_only, &rf, msg, sizeof(msg));
+		else
+			e = rn_topic_create(ctx->b, name ? name : "", nparts, cfg, ncfg,
+					    rq->validate_only, msg, sizeof(msg));
 	}
 	r->error_code = e;
 	if (e != RN_KERR_NONE) {
@@ -103,7 +124,7 @@ static void create_one(struct rn_ctx *ctx, struct rn_create_topics_request *rq,
 	struct rn_topic *t =
 	    ct->name.len > 0 ? rn_topic_get(ctx->b, ct->name.ptr, (size_t)ct->name.len) : NULL;
 	r->num_partitions = t ? t->npart : (nparts == -1 ? ctx->b->num_partitions : nparts);
-	r->replication_factor = 1;
+	r->replication_factor = (int16_t)rf;
 	if (t) {
 		memcpy(r->topic_id.b, t->id, 16);
 		rn_topic_put(ctx->b, t);

@@ -17,14 +17,14 @@ void rn_h_delete_groups(struct rn_ctx *ctx)
 	int32_t n = rq.groups_names_count > 0 ? rq.groups_names_count : 0;
 	resp.results_count = n;
 	resp.results = rn_arena_alloc(&ctx->req->arena, (size_t)(n + 1) * sizeof(*resp.results));
-	struct rn_gc *gc = rn_groups_lock();
 	for (int32_t i = 0; i < n; i++) {
 		char *id = rn_ctx_strdup(ctx, rq.groups_names[i]);
 		resp.results[i].group_id = rq.groups_names[i];
-		struct rn_group *g = gc && id ? rn_gc_group(gc, id) : NULL;
 		int16_t e;
+		struct rn_gc *gc = rn_groups_lock_group(id, &e);
+		struct rn_group *g = gc && id ? rn_gc_group(gc, id) : NULL;
 		if (!gc)
-			e = RN_KERR_COORDINATOR_NOT_AVAILABLE;
+			; /* e says why */
 		else if (!id || !*id)
 			e = RN_KERR_INVALID_GROUP_ID;
 		else if (!g || g->state == RN_GROUP_DEAD)
@@ -35,9 +35,9 @@ void rn_h_delete_groups(struct rn_ctx *ctx)
 			e = rn_groups_delete(g) < 0 ? RN_KERR_COORDINATOR_NOT_AVAILABLE
 						    : RN_KERR_NONE;
 		resp.results[i].error_code = e;
+		if (gc)
+			rn_groups_unlock();
 	}
-	if (gc)
-		rn_groups_unlock();
 	rn_respond_begin(ctx);
 	rn_delete_groups_response_encode(&ctx->req->out, ver, &resp);
 	rn_respond_end(ctx);

@@ -36,7 +36,7 @@ static void delete_one(struct rn_ctx *ctx, struct rn_str name,
 	r->error_code = rn_topic_delete(ctx->b, cname, msg, sizeof(msg));
 	if (r->error_code != RN_KERR_NONE)
 		r->error_message = rn_ctx_str(ctx, msg);
-	else
+	else if (!ctx->b->clustered) /* a cluster's brokers each do it as the store tells them */
 		rn_groups_topic_deleted(cname);
 }
 

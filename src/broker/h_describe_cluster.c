@@ -2,12 +2,30 @@
  * DescribeCluster (KIP-700): the brokers, the controller and the cluster id, as admin clients
  * ask for them instead of Metadata. v1's EndpointType: this node is a broker endpoint (1);
  * asking it for controllers (2) is MISMATCHED_ENDPOINT_TYPE, any other type
- * UNSUPPORTED_ENDPOINT_TYPE (INVALID_REQUEST in v0), as Kafka answers.
+ * UNSUPPORTED_ENDPOINT_TYPE (INVALID_REQUEST in v0), as Kafka answers. In a cluster: every
+ * live broker and the controller the store names, as Metadata.
  */
 #include "broker/acl_ops.h"
+#include "broker/cluster.h"
 #include "broker/handler.h"
 #include "meta/store.h"
 #include "proto/gen/rn_msg.h"
+
+static void fill_cluster(struct rn_ctx *ctx, struct rn_describe_cluster_response *resp)
+{
+	struct rn_broker_reg *live;
+	int n = rn_cluster_live(ctx, &live);
+	resp->brokers = rn_arena_alloc(&ctx->req->arena, (size_t)(n + 1) * sizeof(*resp->brokers));
+	resp->brokers_count = n;
+	for (int i = 0; i < n; i++) {
+		resp->brokers[i].broker_id = live[i].id;
+		resp->brokers[i].host = rn_str_c(live[i].host);
+		resp->brokers[i].port = live[i].port;
+		resp->brokers[i].rack = live[i].rack[0] ? rn_str_c(live[i].rack) : RN_STR_NULL;
+	}
+	int32_t epoch;
+	resp->controller_id = rn_meta_controller(ctx->b->meta, &epoch);
+}
 
 void rn_h_describe_cluster(struct rn_ctx *ctx)
 {
@@ -35,13 +53,17 @@ void rn_h_describe_cluster(struct rn_ctx *ctx)
 		resp.cluster_id = rn_str_c(""); /* Kafka's error answer carries no cluster */
 		goto out;
 	}
-	resp.controller_id = b->node_id;
-	resp.brokers = rn_arena_alloc(&ctx->req->arena, sizeof(*resp.brokers));
-	resp.brokers_count = 1;
-	resp.brokers[0].broker_id = b->node_id;
-	resp.brokers[0].host = rn_str_c(b->adv_host);
-	resp.brokers[0].port = b->adv_port;
-	resp.brokers[0].rack = RN_STR_NULL;
+	if (b->clustered) {
+		fill_cluster(ctx, &resp);
+	} else {
+		resp.controller_id = b->node_id;
+		resp.brokers = rn_arena_alloc(&ctx->req->arena, sizeof(*resp.brokers));
+		resp.brokers_count = 1;
+		resp.brokers[0].broker_id = b->node_id;
+		resp.brokers[0].host = rn_str_c(b->adv_host);
+		resp.brokers[0].port = b->adv_port;
+		resp.brokers[0].rack = RN_STR_NULL;
+	}
 	if (rq.include_cluster_authorized_operations)
 		resp.cluster_authorized_operations = RN_CLUSTER_OPERATIONS;
 out:

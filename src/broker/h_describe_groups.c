@@ -65,7 +65,6 @@ void rn_h_describe_groups(struct rn_ctx *ctx)
 	int32_t n = rq.groups_count > 0 ? rq.groups_count : 0;
 	resp.groups_count = n;
 	resp.groups = rn_arena_alloc(&ctx->req->arena, (size_t)(n + 1) * sizeof(*resp.groups));
-	struct rn_gc *gc = rn_groups_lock();
 	for (int32_t i = 0; i < n; i++) {
 		struct rn_describe_groups_response_described_group *d = &resp.groups[i];
 		char *id = rn_ctx_strdup(ctx, rq.groups[i]);
@@ -75,20 +74,19 @@ void rn_h_describe_groups(struct rn_ctx *ctx)
 		d->protocol_data = rn_str_c("");
 		d->authorized_operations =
 		    rq.include_authorized_operations ? GROUP_OPERATIONS : INT32_MIN;
-		if (!gc) {
-			d->error_code = RN_KERR_COORDINATOR_NOT_AVAILABLE;
+		struct rn_gc *gc = rn_groups_lock_group(id, &d->error_code);
+		if (!gc)
 			continue;
-		}
 		if (!id || !*id) {
 			d->error_code = RN_KERR_INVALID_GROUP_ID;
+			rn_groups_unlock();
 			continue;
 		}
 		struct rn_group *g = rn_gc_group(gc, id);
 		if (g)
 			describe(ctx, g, d);
-	}
-	if (gc)
 		rn_groups_unlock();
+	}
 	rn_respond_begin(ctx);
 	rn_describe_groups_response_encode(&ctx->req->out, ver, &resp);
 	rn_respond_end(ctx);

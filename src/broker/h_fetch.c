@@ -8,6 +8,18 @@
  *   partitions (rn_topic_notify) or max_wait_ms, then answers with whatever there is; it never
  *   answers REQUEST_TIMED_OUT.
  *
+ * In a cluster (the partition has a replication state, rp): a follower's fetch (replica_id >=
+ * 0: the field up to v14, ReplicaState.ReplicaId from v15) needs this broker to lead the
+ * partition in the follower's epoch; a last fetched epoch that diverges from the leader's log
+ * is answered with DivergingEpoch (no data, no progress); otherwise the fetch offset is the
+ * follower's progress (rn_replica_follower_fetch: the HW may move) and it reads up to the log
+ * end. A consumer reads below the HW only; from v11 it may read from a follower (KIP-392),
+ * bounded by the follower's HW, and the leader may send it to a follower in its rack
+ * (replica.selector.class = RackAwareReplicaSelector, PreferredReadReplica). An offset
+ * between the HW and the log end answers empty, as Kafka's log read does. A parked
+ * follower's fetch also answers when the HW moves, so followers learn it without waiting for
+ * data.
+ *
  * A parked fetch lives on the heap (not the request arena) with a reference count: one for
  * itself and one per wake-up posted to its loop, because a wake-up may be in flight when the
  * fetch completes. Waiters are unregistered before completion, so no new wake-ups follow.
@@ -23,11 +35,15 @@
 #include "broker/waiter.h"
 #include "core/alloc.h"
 #include "core/err.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "net/loop.h"
 #include "proto/compress.h"
 #include "proto/gen/rn_msg.h"
+#include "replica/replica.h"
 #include "storage/partition.h"
+
+#define RACK_AWARE_SELECTOR "org.apache.kafka.common.replica.RackAwareReplicaSelector"
 
 struct fetch;
 
@@ -49,6 +65,9 @@ struct fetch {
 	_Atomic int refs;
 	_Atomic bool wake_pending;
 	bool done;
+	int32_t replica_id;      /* >= 0: a follower's fetch */
+	bool built;              /* hw_seen holds the first build's HWs */
+	int64_t hw_sum, hw_seen; /* sum of the HWs answered (follower fetches) */
 };
 
 static void fetch_unref(struct fetch *f)
@@ -90,6 +109,194 @@ static void add_aborted(struct fetch *f, struct rn_partition *p, int64_t from, i
 	pd->aborted_transactions_count = n;
 }
 
+/* Where a partition's records come from for this fetch. */
+enum fetch_src {
+	SRC_HW,        /* consumers: below the high watermark */
+	SRC_COMMITTED, /* read_committed consumers: below the last stable offset */
+	SRC_LOG_END,   /* followers: up to the log end */
+};
+
+static void offsets_now(struct rn_partition *p, struct rn_fetch_response_partition_data *pd)
+{
+	pd->high_watermark = rn_partition_high_watermark(p);
+	pd->last_stable_offset = rn_partition_last_stable(p);
+	pd->log_start_offset = rn_partition_log_start(p);
+}
+
+/* The v12+ hint that comes with a leadership or epoch error: who leads, in which epoch. */
+static void leader_hint(struct fetch *f, struct rn_replica_part *rp, int32_t epoch,
+			struct rn_fetch_response_partition_data *pd)
+{
+	pd->current_leader.leader_id = f->ctx->b->node_id;
+	pd->current_leader.leader_epoch = epoch;
+	if (rp) {
+		struct rn_pstate st;
+		rn_replica_state(rp, &st);
+		pd->current_leader.leader_id = st.leader;
+		pd->current_leader.leader_epoch = st.leader_epoch;
+	}
+}
+
+/* This broker follows rp in a known state (a KIP-392 consumer may read here). */
+static bool follows(struct fetch *f, struct rn_replica_part *rp)
+{
+	struct rn_pstate st;
+	rn_replica_state(rp, &st);
+	int32_t self = f->ctx->b->node_id;
+	return st.leader >= 0 && st.leader != self &&
+	       rn_pstate_has(st.replicas, st.nreplicas, self);
+}
+
+/* Kafka's readRecords check of the follower's last fetched epoch: true (and pd answered, no
+ * data) when our log diverges from its below the fetch offset. */
+static bool diverging(struct rn_partition *p, struct rn_fetch_request_fetch_partition *fp,
+		      struct rn_fetch_response_partition_data *pd)
+{
+	if (fp->last_fetched_epoch < 0)
+		return false;
+	int32_t epoch;
+	int64_t end;
+	rn_partition_epoch_end_offset(p, fp->last_fetched_epoch, &epoch, &end);
+	if (epoch < 0 || end < 0 || fp->fetch_offset < rn_partition_log_start(p)) {
+		pd->error_code = RN_KERR_OFFSET_OUT_OF_RANGE;
+		return true;
+	}
+	if (epoch >= fp->last_fetched_epoch && end >= fp->fetch_offset)
+		return false;
+	pd->diverging_epoch.epoch = epoch;
+	pd->diverging_epoch.end_offset = end;
+	return true;
+}
+
+/* The replication checks of one partition (rp set). NONE with *src set to read; else the
+ * error, or NONE with *answered when pd is complete without data. */
+static int16_t replica_gate(struct fetch *f, struct rn_topic *t,
+			    struct rn_fetch_request_fetch_partition *fp,
+			    struct rn_fetch_response_partition_data *pd, struct rn_partition *p,
+			    enum fetch_src *src, bool *answered)
+{
+	struct rn_replica_part *rp = t->parts[fp->partition].rp;
+	int32_t epoch;
+	bool leads = rn_replica_leader(rp, &epoch) == 0;
+	/* Consumers may read from a follower from v11 on (Kafka's fetchOnlyLeader). */
+	if (!leads && (f->replica_id >= 0 || f->ctx->hdr.api_version < 11 || !follows(f, rp))) {
+		leader_hint(f, rp, epoch, pd);
+		return RN_KERR_NOT_LEADER_OR_FOLLOWER;
+	}
+	int16_t e = rn_leader_fence(t, fp->partition, p, fp->current_leader_epoch, &epoch);
+	if (e) {
+		leader_hint(f, rp, epoch, pd);
+		return e;
+	}
+	if (f->replica_id < 0) {
+		int32_t pref = -1;
+		const char *sel = rn_config_get(f->ctx->b->cfg, "replica.selector.class");
+		if (leads && f->ctx->hdr.api_version >= 11 && f->rq.rack_id.len > 0 && sel &&
+		    strcmp(sel, RACK_AWARE_SELECTOR) == 0) {
+			char rack[64];
+			size_t n = (size_t)f->rq.rack_id.len < sizeof(rack) - 1
+				       ? (size_t)f->rq.rack_id.len
+				       : sizeof(rack) - 1;
+			memcpy(rack, f->rq.rack_id.ptr, n);
+			rack[n] = 0;
+			pref = rn_replica_preferred_read_at(rp, rack, fp->fetch_offset);
+		}
+		if (pref >= 0) {
+			/* Kafka answers at once, without data, and the consumer goes there. */
+			pd->preferred_read_replica = pref;
+			offsets_now(p, pd);
+			*answered = true;
+		}
+		return RN_KERR_NONE;
+	}
+	if (diverging(p, fp, pd)) {
+		offsets_now(p, pd);
+		*answered = true;
+		return pd->error_code;
+	}
+	*src = SRC_LOG_END;
+	/* Progress counts once per request, not again on every wake-up (Kafka's
+	 * readFromPurgatory). */
+	if (f->built)
+		return RN_KERR_NONE;
+	return rn_replica_follower_fetch(rp, f->replica_id, fp->fetch_offset,
+					 fp->current_leader_epoch, rn_mono_ms());
+}
+
+static int read_src(enum fetch_src src, struct rn_partition *p, int64_t offset, uint32_t limit,
+		    bool min_one, struct rn_read_info *ri)
+{
+	switch (src) {
+	case SRC_COMMITTED: return rn_partition_read_committed(p, offset, limit, min_one, ri);
+	case SRC_LOG_END: return rn_partition_read_replica(p, offset, limit, min_one, ri);
+	default: return rn_partition_read(p, offset, limit, min_one, ri);
+	}
+}
+
+/* The partition's records for this fetch into pd: the read, then what the version demands. */
+static void read_partition(struct fetch *f, struct rn_topic *t, struct rn_partition *p,
+			   enum fetch_src src, struct rn_fetch_request_fetch_partition *fp,
+			   struct rn_fetch_response_partition_data *pd, int64_t *next,
+			   int64_t *total, bool *error)
+{
+	struct rn_fetch_request *rq = &f->rq;
+	int64_t room = (int64_t)rq->max_bytes - *total;
+	int64_t limit = fp->partition_max_bytes < room ? fp->partition_max_bytes : room;
+	bool min_one = *total == 0;
+	if (limit < 0)
+		limit = 0;
+	struct rn_read_info ri = {0};
+	int rc = 0;
+	if (limit > 0 || min_one)
+		rc = read_src(src, p, fp->fetch_offset, (uint32_t)limit, min_one, &ri);
+	/* Replicated: between the HW and the log end is a valid position with no data yet (a
+	 * new leader's HW may trail what consumers saw from the old one). */
+	bool between = rc == RN_ERANGE && t->parts[fp->partition].rp &&
+		       fp->fetch_offset >= rn_partition_log_start(p) &&
+		       fp->fetch_offset <= rn_partition_log_end(p);
+	if ((limit <= 0 && !min_one) || between) {
+		rc = 0;
+		ri = (struct rn_read_info){.next_offset = fp->fetch_offset};
+		ri.high_watermark = rn_partition_high_watermark(p);
+		ri.last_stable_offset = rn_partition_last_stable(p);
+		ri.log_start_offset = rn_partition_log_start(p);
+	}
+	if (rc < 0) {
+		pd->error_code = (int16_t)rn_kerr_from(rc);
+		offsets_now(p, pd);
+		*error = true;
+		return;
+	}
+	pd->high_watermark = ri.high_watermark;
+	pd->last_stable_offset = ri.last_stable_offset;
+	pd->log_start_offset = ri.log_start_offset;
+	if (f->ctx->hdr.api_version < 10 && atomic_load(&t->compression) == RN_CODEC_ZSTD) {
+		/* Fetch < v10 predates zstd: Kafka refuses it on a topic whose compression.type
+		 * is zstd, and only there (zstd batches a producer chose are served as stored). */
+		if (ri.file)
+			rn_fileref_put(ri.file);
+		pd->error_code = RN_KERR_UNSUPPORTED_COMPRESSION_TYPE;
+		*error = true;
+		return;
+	}
+	/* Fetch v0-v3 reads magic 0/1: converted copies, never the log's bytes. */
+	if (f->ctx->hdr.api_version <= 3 &&
+	    rn_downconvert_fetch(t, p, f->ctx->hdr.api_version, fp->fetch_offset, limit, min_one,
+				 &ri, pd) < 0) {
+		*error = true;
+		return;
+	}
+	if (ri.len > 0 && ri.file) {
+		pd->records.file = ri.file; /* our reference, dropped by put_records */
+		pd->records.file_off = ri.pos;
+		pd->records.len = (int32_t)ri.len;
+		*next = ri.next_offset;
+		*total += (int64_t)ri.len;
+		if (src == SRC_COMMITTED)
+			add_aborted(f, p, fp->fetch_offset, ri.next_offset, pd);
+	}
+}
+
 static void fill_partition(struct fetch *f, struct rn_topic *t,
 			   struct rn_fetch_request_fetch_partition *fp,
 			   struct rn_fetch_response_partition_data *pd, int64_t *next,
@@ -119,76 +326,39 @@ static void fill_partition(struct fetch *f, struct rn_topic *t,
 		return;
 	}
 	struct rn_partition *p = t->parts[fp->partition].log;
+	struct rn_replica_part *rp = t->parts[fp->partition].rp;
 	if (!p) {
-		pd->error_code = RN_KERR_KAFKA_STORAGE_ERROR;
+		/* In a cluster: no replica of it here. */
+		pd->error_code = f->ctx->b->clustered && !rp ? RN_KERR_NOT_LEADER_OR_FOLLOWER
+							     : RN_KERR_KAFKA_STORAGE_ERROR;
 		*error = true;
 		return;
 	}
-	/* KIP-320: a client that knows the leader epoch (v9+) is fenced when its epoch is older
-	 * than the partition's and told UNKNOWN_LEADER_EPOCH when it is newer; it refreshes its
-	 * metadata and validates its position. */
-	int32_t epoch;
-	pd->error_code = rn_leader_epoch_fence(p, fp->current_leader_epoch, &epoch);
-	if (pd->error_code) {
-		pd->current_leader.leader_id = f->ctx->b->node_id; /* v12+ leader hint */
-		pd->current_leader.leader_epoch = epoch;
-		*error = true;
-		return;
+	enum fetch_src src = rq->isolation_level == 1 ? SRC_COMMITTED : SRC_HW;
+	if (rp) {
+		bool answered = false;
+		pd->error_code = replica_gate(f, t, fp, pd, p, &src, &answered);
+		if (pd->error_code || answered) {
+			*error =
+			    true; /* answer now: Kafka does for errors, divergence, redirects */
+			f->hw_sum += pd->high_watermark;
+			return;
+		}
+	} else {
+		/* KIP-320: a client that knows the leader epoch (v9+) is fenced when its epoch is
+		 * older than the partition's and told UNKNOWN_LEADER_EPOCH when it is newer; it
+		 * refreshes its metadata and validates its position. */
+		int32_t epoch;
+		pd->error_code = rn_leader_epoch_fence(p, fp->current_leader_epoch, &epoch);
+		if (pd->error_code) {
+			pd->current_leader.leader_id = f->ctx->b->node_id; /* v12+ leader hint */
+			pd->current_leader.leader_epoch = epoch;
+			*error = true;
+			return;
+		}
 	}
-	int64_t room = (int64_t)rq->max_bytes - *total;
-	int64_t limit = fp->partition_max_bytes < room ? fp->partition_max_bytes : room;
-	bool min_one = *total == 0;
-	if (limit < 0)
-		limit = 0;
-	struct rn_read_info ri = {0};
-	bool committed = rq->isolation_level == 1;
-	int rc = 0;
-	if (limit > 0 || min_one)
-		rc = committed
-			 ? rn_partition_read_committed(p, fp->fetch_offset, (uint32_t)limit,
-						       min_one, &ri)
-			 : rn_partition_read(p, fp->fetch_offset, (uint32_t)limit, min_one, &ri);
-	if (limit <= 0 && !min_one) {
-		ri.high_watermark = rn_partition_high_watermark(p);
-		ri.last_stable_offset = rn_partition_last_stable(p);
-		ri.log_start_offset = rn_partition_log_start(p);
-	}
-	if (rc < 0) {
-		pd->error_code = (int16_t)rn_kerr_from(rc);
-		pd->high_watermark = rn_partition_high_watermark(p);
-		pd->last_stable_offset = rn_partition_last_stable(p);
-		pd->log_start_offset = rn_partition_log_start(p);
-		*error = true;
-		return;
-	}
-	pd->high_watermark = ri.high_watermark;
-	pd->last_stable_offset = ri.last_stable_offset;
-	pd->log_start_offset = ri.log_start_offset;
-	if (f->ctx->hdr.api_version < 10 && atomic_load(&t->compression) == RN_CODEC_ZSTD) {
-		/* Fetch < v10 predates zstd: Kafka refuses it on a topic whose compression.type
-		 * is zstd, and only there (zstd batches a producer chose are served as stored). */
-		if (ri.file)
-			rn_fileref_put(ri.file);
-		pd->error_code = RN_KERR_UNSUPPORTED_COMPRESSION_TYPE;
-		*error = true;
-		return;
-	}
-	/* Fetch v0-v3 reads magic 0/1: converted copies, never the log's bytes. */
-	if (f->ctx->hdr.api_version <= 3 &&
-	    rn_downconvert_fetch(t, p, f->ctx->hdr.api_version, fp->fetch_offset, limit, min_one,
-				 &ri, pd) < 0) {
-		*error = true;
-		return;
-	}
-	if (ri.len > 0 && ri.file) {
-		pd->records.file = ri.file; /* our reference, dropped by put_records */
-		pd->records.file_off = ri.pos;
-		pd->records.len = (int32_t)ri.len;
-		*next = ri.next_offset;
-		*total += (int64_t)ri.len;
-		if (committed)
-			add_aborted(f, p, fp->fetch_offset, ri.next_offset, pd);
-	}
+	read_partition(f, t, p, src, fp, pd, next, total, error);
+	f->hw_sum += pd->high_watermark;
 }
 
 /* Builds the response from the logs as they are now. Returns the bytes of log data in it. */
@@ -267,8 +437,16 @@ static bool attempt(struct fetch *f, bool final)
 {
 	struct rn_fetch_response resp;
 	bool error = false;
+	f->hw_sum = 0;
 	int64_t total = build(f, &resp, &error);
-	if (final || error || total >= f->rq.min_bytes || f->rq.max_wait_ms <= 0) {
+	/* A parked follower learns a new HW now rather than with the next data. */
+	bool hw_moved =
+	    f->replica_id >= 0 && f->ctx->b->clustered && f->built && f->hw_sum != f->hw_seen;
+	if (!f->built) {
+		f->built = true;
+		f->hw_seen = f->hw_sum;
+	}
+	if (final || error || hw_moved || total >= f->rq.min_bytes || f->rq.max_wait_ms <= 0) {
 		complete(f, &resp);
 		return true;
 	}
@@ -344,6 +522,8 @@ void rn_h_fetch(struct rn_ctx *ctx)
 	}
 	if (f->rq.max_bytes <= 0)
 		f->rq.max_bytes = INT32_MAX;
+	f->replica_id =
+	    ctx->hdr.api_version >= 15 ? f->rq.replica_state.replica_id : f->rq.replica_id;
 	int32_t nt = f->rq.topics_count > 0 ? f->rq.topics_count : 0;
 	f->topics = rn_arena_alloc(&ctx->req->arena, (size_t)(nt + 1) * sizeof(*f->topics));
 	for (int32_t i = 0; i < nt; i++) {

@@ -13,15 +13,14 @@ void rn_h_heartbeat(struct rn_ctx *ctx)
 		return;
 	}
 	struct rn_heartbeat_response resp = {0};
-	struct rn_gc *gc = rn_groups_lock();
+	char *group = rn_ctx_strdup(ctx, rq.group_id);
+	struct rn_gc *gc = rn_groups_lock_group(group, &resp.error_code);
 	if (gc) {
 		char *member = rn_ctx_strdup(ctx, rq.member_id);
-		resp.error_code = rn_gc_heartbeat(
-		    gc, rn_wall_ms(), rn_ctx_strdup(ctx, rq.group_id), member ? member : "",
-		    rn_ctx_strdup(ctx, rq.group_instance_id), rq.generation_id);
+		resp.error_code =
+		    rn_gc_heartbeat(gc, rn_wall_ms(), group, member ? member : "",
+				    rn_ctx_strdup(ctx, rq.group_instance_id), rq.generation_id);
 		rn_groups_unlock();
-	} else {
-		resp.error_code = RN_KERR_COORDINATOR_NOT_AVAILABLE;
 	}
 	rn_respond_begin(ctx);
 	rn_heartbeat_response_encode(&ctx->req->out, ver, &resp);

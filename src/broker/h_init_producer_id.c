@@ -23,9 +23,14 @@ struct answer {
 	struct rn_init_producer_id_response resp;
 };
 
-static void respond(struct rn_ctx *ctx, void *arg)
+static void respond(struct rn_ctx *ctx, void *arg, int16_t err)
 {
 	struct answer *a = arg;
+	if (a->resp.error_code == RN_KERR_NONE && err != RN_KERR_NONE) {
+		a->resp.error_code = err;
+		a->resp.producer_id = -1;
+		a->resp.producer_epoch = -1;
+	}
 	rn_respond_begin(ctx);
 	rn_init_producer_id_response_encode(&ctx->req->out, ctx->hdr.api_version, &a->resp);
 	rn_respond_end(ctx);

@@ -138,11 +138,11 @@ void rn_h_join_group(struct rn_ctx *ctx)
 	};
 	if (!jr.member_id)
 		jr.member_id = "";
-	struct rn_gc *gc = rn_groups_lock();
+	int16_t err;
+	struct rn_gc *gc = rn_groups_lock_group(jr.group, &err);
 	if (!gc) {
-		struct rn_gc_join_result r = {.error = RN_KERR_COORDINATOR_NOT_AVAILABLE,
-					      .generation = -1,
-					      .member_id = jr.member_id};
+		struct rn_gc_join_result r = {
+		    .error = err, .generation = -1, .member_id = jr.member_id};
 		join_done(ctx, &r);
 		return;
 	}

@@ -17,9 +17,9 @@ void rn_h_leave_group(struct rn_ctx *ctx)
 	}
 	struct rn_leave_group_response resp = {0};
 	char *group = rn_ctx_strdup(ctx, rq.group_id);
-	struct rn_gc *gc = rn_groups_lock();
+	struct rn_gc *gc = rn_groups_lock_group(group, &resp.error_code);
 	if (!gc) {
-		resp.error_code = RN_KERR_COORDINATOR_NOT_AVAILABLE;
+		/* resp.error_code says why */
 	} else if (ver < 3) {
 		char *member = rn_ctx_strdup(ctx, rq.member_id);
 		resp.error_code = rn_gc_leave(gc, rn_wall_ms(), group, member ? member : "", NULL);

@@ -72,7 +72,7 @@ static void one(struct rn_ctx *ctx, struct rn_topic *t, const struct rn_list_off
 	if (pr->error_code) /* a duplicate */
 		return;
 	struct rn_partition *p;
-	pr->error_code = rn_leader_partition(t, rp->partition_index, &p);
+	pr->error_code = rn_leader_partition_in(ctx->b, t, rp->partition_index, &p);
 	if (pr->error_code)
 		return;
 	if (ctx->hdr.api_version == 0) {
@@ -80,7 +80,7 @@ static void one(struct rn_ctx *ctx, struct rn_topic *t, const struct rn_list_off
 		return;
 	}
 	int32_t cur;
-	pr->error_code = rn_leader_epoch_fence(p, rp->current_leader_epoch, &cur);
+	pr->error_code = rn_leader_fence(t, rp->partition_index, p, rp->current_leader_epoch, &cur);
 	if (pr->error_code)
 		return;
 	lookup(p, rq->replica_id, rq->isolation_level, rp->timestamp, pr);

@@ -1,28 +1,84 @@
 /*
  * Metadata: this broker, and the requested topics with their partitions (this node leads all
- * of them). Unknown topics are created here when auto.create.topics.enable and the request
- * allow it, as Kafka does: librdkafka's producer relies on that for auto-creation. As in Kafka
- * the creating request gets LEADER_NOT_AVAILABLE for the topic and the next one its partitions.
- * v0: an empty topic list means all topics; v1+: null means all, empty means none. v10+ carry
- * topic ids, v12 may ask by id.
+ * of them). In a cluster: every live broker, the controller, and per partition the leader,
+ * leader epoch, replicas and ISR the store holds, replicas on brokers that are not live as
+ * offline (a leader that is not live answers LEADER_NOT_AVAILABLE with leader -1, as Kafka's
+ * metadata cache does; v0 also leaves dead replicas out and says REPLICA_NOT_AVAILABLE). Unknown
+ * topics are created here when auto.create.topics.enable and the request allow it, as Kafka does:
+ * librdkafka's producer relies on that for auto-creation. As in Kafka the creating request gets
+ * LEADER_NOT_AVAILABLE for the topic and the next one its partitions. v0: an empty topic list means
+ * all topics; v1+: null means all, empty means none. v10+ carry topic ids, v12 may ask by id.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "broker/acl_ops.h"
+#include "broker/cluster.h"
 #include "broker/handler.h"
 #include "broker/topics.h"
+#include "broker/topics_int.h"
 #include "proto/gen/rn_msg.h"
 #include "storage/partition.h"
 
+/* A cluster's live brokers for this request (nlive < 0 on a single broker). */
+struct view {
+	struct rn_broker_reg *live;
+	int nlive;
+};
+
 struct all_ctx {
 	struct rn_ctx *ctx;
+	const struct view *v;
 	struct rn_metadata_response_metadata_response_topic *topics;
 	int n, cap;
 };
 
+/* ids[0..n) into out, only the live ones when live_only; returns the count written. */
+static int32_t copy_ids(const int32_t *ids, int32_t n, const struct view *v, bool live_only,
+			int32_t *out)
+{
+	int32_t k = 0;
+	for (int32_t i = 0; i < n; i++)
+		if (!live_only || rn_cluster_is_live(v->live, v->nlive, ids[i]))
+			out[k++] = ids[i];
+	return k;
+}
+
+static void fill_replicated(struct rn_ctx *ctx,
+			    struct rn_metadata_response_metadata_response_partition *p,
+			    const char *topic, int32_t idx, const struct view *v)
+{
+	struct rn_pstate st;
+	p->partition_index = idx;
+	if (rn_meta_partition_get(ctx->b->meta, topic, idx, &st) < 0) {
+		memset(&st, 0, sizeof(st));
+		st.leader = -1;
+		st.leader_epoch = -1;
+	}
+	bool v0 = ctx->hdr.api_version == 0;
+	int32_t *ids = rn_arena_alloc(&ctx->req->arena,
+				      (size_t)(2 * st.nreplicas + st.nisr + 1) * sizeof(int32_t));
+	p->replica_nodes = ids;
+	p->replica_nodes_count = copy_ids(st.replicas, st.nreplicas, v, v0, ids);
+	p->isr_nodes = ids + st.nreplicas;
+	p->isr_nodes_count = copy_ids(st.isr, st.nisr, v, v0, p->isr_nodes);
+	p->offline_replicas = ids + st.nreplicas + st.nisr;
+	p->offline_replicas_count = 0;
+	for (int32_t i = 0; i < st.nreplicas; i++)
+		if (!rn_cluster_is_live(v->live, v->nlive, st.replicas[i]))
+			p->offline_replicas[p->offline_replicas_count++] = st.replicas[i];
+	p->leader_epoch = st.leader_epoch;
+	p->leader_id = st.leader;
+	if (st.leader < 0 || !rn_cluster_is_live(v->live, v->nlive, st.leader)) {
+		p->leader_id = -1;
+		p->error_code = RN_KERR_LEADER_NOT_AVAILABLE;
+	} else if (v0 && (p->replica_nodes_count < st.nreplicas || p->isr_nodes_count < st.nisr)) {
+		p->error_code = RN_KERR_REPLICA_NOT_AVAILABLE;
+	}
+}
+
 static void fill_topic(struct rn_ctx *ctx, struct rn_metadata_response_metadata_response_topic *rt,
-		       struct rn_topic *t)
+		       struct rn_topic *t, const struct view *v)
 {
 	struct rn_arena *a = &ctx->req->arena;
 	int32_t node = ctx->b->node_id;
@@ -32,6 +88,11 @@ static void fill_topic(struct rn_ctx *ctx, struct rn_metadata_response_metadata_
 	rt->is_internal = t->name[0] == '_' && t->name[1] == '_';
 	rt->partitions_count = t->npart;
 	rt->partitions = rn_arena_alloc(a, (size_t)t->npart * sizeof(*rt->partitions));
+	if (v->nlive >= 0) {
+		for (int32_t i = 0; i < t->npart; i++)
+			fill_replicated(ctx, &rt->partitions[i], t->name, i, v);
+		return;
+	}
 	int32_t *one = rn_arena_alloc(a, sizeof(int32_t));
 	*one = node;
 	for (int32_t i = 0; i < t->npart; i++) {
@@ -58,13 +119,13 @@ static void collect_all(struct rn_topic *t, void *arg)
 	struct all_ctx *ac = arg;
 	if (ac->n == ac->cap)
 		return;
-	fill_topic(ac->ctx, &ac->topics[ac->n++], t);
+	fill_topic(ac->ctx, &ac->topics[ac->n++], t, ac->v);
 }
 
 /* v12 names topics by id (name null); v10-11 carry the field but Kafka refuses ids there.
  * Returns true when rt is complete. */
 static bool by_id(struct rn_ctx *ctx, const struct rn_metadata_request_metadata_request_topic *q,
-		  struct rn_metadata_response_metadata_response_topic *rt)
+		  struct rn_metadata_response_metadata_response_topic *rt, const struct view *v)
 {
 	static const uint8_t zero[16];
 	bool has_id = memcmp(q->topic_id.b, zero, 16) != 0;
@@ -82,10 +143,27 @@ static bool by_id(struct rn_ctx *ctx, const struct rn_metadata_request_metadata_
 		return true;
 	}
 	int32_t ops = rt->topic_authorized_operations;
-	fill_topic(ctx, rt, t);
+	fill_topic(ctx, rt, t, v);
 	rt->topic_authorized_operations = ops;
 	rn_topic_put(ctx->b, t);
 	return true;
+}
+
+static void fill_brokers(struct rn_ctx *ctx, struct rn_metadata_response *resp, struct view *v)
+{
+	v->nlive = rn_cluster_live(ctx, &v->live);
+	resp->brokers =
+	    rn_arena_alloc(&ctx->req->arena, (size_t)(v->nlive + 1) * sizeof(*resp->brokers));
+	resp->brokers_count = v->nlive;
+	for (int i = 0; i < v->nlive; i++) {
+		struct rn_broker_reg *r = &v->live[i];
+		resp->brokers[i].node_id = r->id;
+		resp->brokers[i].host = rn_str_c(r->host);
+		resp->brokers[i].port = r->port;
+		resp->brokers[i].rack = r->rack[0] ? rn_str_c(r->rack) : RN_STR_NULL;
+	}
+	int32_t epoch;
+	resp->controller_id = rn_meta_controller(ctx->b->meta, &epoch);
 }
 
 void rn_h_metadata(struct rn_ctx *ctx)
@@ -99,14 +177,19 @@ void rn_h_metadata(struct rn_ctx *ctx)
 	}
 	struct rn_arena *a = &ctx->req->arena;
 	struct rn_metadata_response resp = {0};
-	resp.brokers = rn_arena_alloc(a, sizeof(*resp.brokers));
-	resp.brokers_count = 1;
-	resp.brokers[0].node_id = b->node_id;
-	resp.brokers[0].host = rn_str_c(b->adv_host);
-	resp.brokers[0].port = b->adv_port;
-	resp.brokers[0].rack = RN_STR_NULL;
+	struct view v = {NULL, -1};
+	if (b->clustered) {
+		fill_brokers(ctx, &resp, &v);
+	} else {
+		resp.brokers = rn_arena_alloc(a, sizeof(*resp.brokers));
+		resp.brokers_count = 1;
+		resp.brokers[0].node_id = b->node_id;
+		resp.brokers[0].host = rn_str_c(b->adv_host);
+		resp.brokers[0].port = b->adv_port;
+		resp.brokers[0].rack = RN_STR_NULL;
+		resp.controller_id = b->node_id;
+	}
 	resp.cluster_id = rn_str_c(rn_meta_cluster_id(b->meta));
-	resp.controller_id = b->node_id;
 	/* v8+: without an authorizer Kafka grants every operation the resource type supports. */
 	resp.cluster_authorized_operations = ver <= 10 && rq.include_cluster_authorized_operations
 						 ? RN_CLUSTER_OPERATIONS
@@ -120,8 +203,8 @@ void rn_h_metadata(struct rn_ctx *ctx)
 		pthread_rwlock_rdlock(&b->topics_lock);
 		int cap = (int)b->ntopics;
 		pthread_rwlock_unlock(&b->topics_lock);
-		struct all_ctx ac = {ctx, rn_arena_alloc(a, (size_t)(cap + 1) * sizeof(*ac.topics)),
-				     0, cap};
+		struct all_ctx ac = {
+		    ctx, &v, rn_arena_alloc(a, (size_t)(cap + 1) * sizeof(*ac.topics)), 0, cap};
 		rn_topics_foreach(b, collect_all, &ac);
 		resp.topics = ac.topics;
 		resp.topics_count = ac.n;
@@ -137,7 +220,7 @@ void rn_h_metadata(struct rn_ctx *ctx)
 		struct rn_str name = rq.topics[i].name;
 		rt->name = name;
 		rt->topic_authorized_operations = topic_ops;
-		if (by_id(ctx, &rq.topics[i], rt))
+		if (by_id(ctx, &rq.topics[i], rt, &v))
 			continue;
 		if (!rn_topic_name_valid(name.ptr, (size_t)name.len)) {
 			rt->error_code = RN_KERR_INVALID_TOPIC_EXCEPTION;
@@ -147,8 +230,14 @@ void rn_h_metadata(struct rn_ctx *ctx)
 		if (!t && auto_create) {
 			char msg[256];
 			char *cname = rn_ctx_strdup(ctx, name);
+			int32_t rf;
+			/* A cluster answers without waiting for its table: the client retries. */
 			enum rn_kerr e =
-			    rn_topic_create(b, cname, -1, NULL, 0, false, msg, sizeof(msg));
+			    b->clustered
+				? rn__topic_create_cluster(b, cname, b->num_partitions, -1, NULL,
+							   NULL, 0, false, false, &rf, msg,
+							   sizeof(msg))
+				: rn_topic_create(b, cname, -1, NULL, 0, false, msg, sizeof(msg));
 			if (e != RN_KERR_NONE && e != RN_KERR_TOPIC_ALREADY_EXISTS) {
 				rt->error_code = e == RN_KERR_INVALID_TOPIC_EXCEPTION
 						     ? e
@@ -166,7 +255,7 @@ void rn_h_metadata(struct rn_ctx *ctx)
 			rt->error_code = RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
 			continue;
 		}
-		fill_topic(ctx, rt, t);
+		fill_topic(ctx, rt, t, &v);
 		rn_topic_put(b, t);
 	}
 respond:

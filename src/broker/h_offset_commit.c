@@ -21,7 +21,7 @@
 struct commit {
 	struct rn_ctx *ctx;
 	struct rn_offset_commit_response resp;
-	int err;
+	int16_t kerr; /* the acknowledgement's error */
 };
 
 static void respond(struct commit *c)
@@ -32,28 +32,46 @@ static void respond(struct commit *c)
 	rn_respond_end(ctx);
 }
 
-static void flushed_on_loop(void *arg)
+/* GroupMetadataManager.storeOffsets' mapping of a failed append for the client. */
+static int16_t commit_error(int16_t kerr, bool clustered)
+{
+	switch (kerr) {
+	case RN_KERR_UNKNOWN_TOPIC_OR_PARTITION:
+	case RN_KERR_NOT_ENOUGH_REPLICAS:
+	case RN_KERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND: return RN_KERR_COORDINATOR_NOT_AVAILABLE;
+	case RN_KERR_NOT_LEADER_OR_FOLLOWER: return RN_KERR_NOT_COORDINATOR;
+	case RN_KERR_KAFKA_STORAGE_ERROR:
+		/* a single broker's failed fsync: the records may be lost, the commit did not
+		 * happen; look for the coordinator again */
+		return clustered ? RN_KERR_NOT_COORDINATOR : RN_KERR_COORDINATOR_NOT_AVAILABLE;
+	default: return kerr;
+	}
+}
+
+static void acked_on_loop(void *arg)
 {
 	struct commit *c = arg;
-	if (c->err) { /* the records may be lost: the commit did not happen */
+	int16_t e = commit_error(c->kerr, c->ctx->b->clustered);
+	if (e != RN_KERR_NONE) {
 		for (int32_t i = 0; i < c->resp.topics_count; i++)
 			for (int32_t j = 0; j < c->resp.topics[i].partitions_count; j++)
 				if (!c->resp.topics[i].partitions[j].error_code)
-					c->resp.topics[i].partitions[j].error_code =
-					    RN_KERR_COORDINATOR_NOT_AVAILABLE;
+					c->resp.topics[i].partitions[j].error_code = e;
 	}
 	respond(c);
 }
 
-static void flushed(void *arg, int err)
+static void acked(void *arg, int16_t kerr)
 {
 	struct commit *c = arg;
-	c->err = err;
-	rn_loop_post(c->ctx->req->loop, flushed_on_loop, c);
+	c->kerr = kerr;
+	rn_loop_post(c->ctx->req->loop, acked_on_loop, c);
 }
 
 static int16_t append_error(int rc)
 {
+	if (rc == RN_ENOTLEADER)
+		return RN_KERR_NOT_COORDINATOR;
 	return rc == RN_ETOOLARGE ? RN_KERR_INVALID_COMMIT_OFFSET_SIZE
 				  : RN_KERR_COORDINATOR_NOT_AVAILABLE;
 }
@@ -166,13 +184,15 @@ void rn_h_offset_commit(struct rn_ctx *ctx)
 	int64_t now = rn_wall_ms();
 	struct rn_append_info ai = {0};
 	struct rn_partition *p = NULL;
-	struct rn_gc *gc = rn_groups_lock();
+	int16_t gerr;
+	struct rn_gc *gc = rn_groups_lock_group(group, &gerr);
 	struct rn_group *g = NULL;
-	int16_t gerr = gc ? rn_gc_commit_check(
-				gc, now, group, ver >= 1 ? rq.generation_id_or_member_epoch : -1,
-				member ? member : "", rn_ctx_strdup(ctx, rq.group_instance_id), &g)
-			  : RN_KERR_COORDINATOR_NOT_AVAILABLE;
+	if (gc)
+		gerr = rn_gc_commit_check(
+		    gc, now, group, ver >= 1 ? rq.generation_id_or_member_epoch : -1,
+		    member ? member : "", rn_ctx_strdup(ctx, rq.group_instance_id), &g);
 	int n = collect(c, &rq, gerr, now, acc, &keys, &vals, recs, klens, vlens);
+	bool wait = false;
 	if (gc && n > 0) {
 		int rc = rn_groups_write(group, recs, n, &ai, &p);
 		for (int i = 0; i < n; i++) {
@@ -181,16 +201,16 @@ void rn_h_offset_commit(struct rn_ctx *ctx)
 			else
 				rn_gc_offset_set(g, acc[i].topic, acc[i].part, &acc[i].o);
 		}
-		if (rc < 0)
-			ai.needs_flush = false;
+		/* Acknowledged once flushed (flush policy) and, in a cluster, replicated. */
+		if (rc == 0 && p && (ai.needs_flush || rn_groups_rp(group))) {
+			wait = true;
+			rn_groups_wait(group, ai.last_offset + 1, ai.needs_flush, acked, c);
+		}
 	}
 	if (gc)
 		rn_groups_unlock();
 	rn_buf_free(&keys);
 	rn_buf_free(&vals);
-	if (n > 0 && ai.needs_flush && p) {
-		rn_flusher_submit(ctx->b->flusher, p, flushed, c);
-		return;
-	}
-	respond(c);
+	if (!wait)
+		respond(c);
 }

@@ -52,10 +52,10 @@ void rn_h_offset_delete(struct rn_ctx *ctx)
 	struct rn_arena *a = &ctx->req->arena;
 	struct rn_offset_delete_response resp = {0};
 	char *id = rn_ctx_strdup(ctx, rq.group_id);
-	struct rn_gc *gc = rn_groups_lock();
+	struct rn_gc *gc = rn_groups_lock_group(id, &resp.error_code);
 	struct rn_group *g = gc && id ? rn_gc_group(gc, id) : NULL;
 	if (!gc)
-		resp.error_code = RN_KERR_COORDINATOR_NOT_AVAILABLE;
+		; /* resp.error_code says why */
 	else if (!id || !*id)
 		resp.error_code = RN_KERR_INVALID_GROUP_ID;
 	else if (!g || g->state == RN_GROUP_DEAD)

@@ -47,15 +47,15 @@ static void add_all(struct rn_group *g, const char *topic, int32_t part,
 
 /* One group's offsets into resp (the v0-7 shape), under the coordinator lock (gc NULL: not
  * available). ver decides only the v0-1 per-partition error copy. */
-static void fetch_group(struct rn_ctx *ctx, struct rn_gc *gc, int16_t ver, struct rn_str group_id,
-			const struct rn_offset_fetch_request_offset_fetch_request_topic *topics,
-			int32_t ntopics, struct rn_offset_fetch_response *resp)
+static void
+fetch_group_locked(struct rn_ctx *ctx, struct rn_gc *gc, int16_t ver, char *group,
+		   const struct rn_offset_fetch_request_offset_fetch_request_topic *topics,
+		   int32_t ntopics, struct rn_offset_fetch_response *resp)
 {
 	struct rn_arena *a = &ctx->req->arena;
-	char *group = rn_ctx_strdup(ctx, group_id);
 	struct rn_group *g = gc && group ? rn_gc_group(gc, group) : NULL;
 	if (!gc)
-		resp->error_code = RN_KERR_COORDINATOR_NOT_AVAILABLE;
+		; /* resp->error_code says why */
 	else if (!group || !*group)
 		resp->error_code = RN_KERR_INVALID_GROUP_ID;
 	if (ntopics < 0) { /* all */
@@ -88,9 +88,20 @@ static void fetch_group(struct rn_ctx *ctx, struct rn_gc *gc, int16_t ver, struc
 	}
 }
 
+/* One group, looked up and locked for the time of the answer. */
+static void fetch_group(struct rn_ctx *ctx, int16_t ver, struct rn_str group_id,
+			const struct rn_offset_fetch_request_offset_fetch_request_topic *topics,
+			int32_t ntopics, struct rn_offset_fetch_response *resp)
+{
+	char *group = rn_ctx_strdup(ctx, group_id);
+	struct rn_gc *gc = rn_groups_lock_group(group, &resp->error_code);
+	fetch_group_locked(ctx, gc, ver, group, topics, ntopics, resp);
+	if (gc)
+		rn_groups_unlock();
+}
+
 /* v8+: several groups per request; each answered as a v7 request for it would be. */
-static void fetch_groups(struct rn_ctx *ctx, struct rn_gc *gc,
-			 const struct rn_offset_fetch_request *rq,
+static void fetch_groups(struct rn_ctx *ctx, const struct rn_offset_fetch_request *rq,
 			 struct rn_offset_fetch_response *out)
 {
 	struct rn_arena *a = &ctx->req->arena;
@@ -108,7 +119,7 @@ static void fetch_groups(struct rn_ctx *ctx, struct rn_gc *gc,
 			    rg->topics[j].name, rg->topics[j].partition_indexes,
 			    rg->topics[j].partition_indexes_count};
 		struct rn_offset_fetch_response r = {0};
-		fetch_group(ctx, gc, 7, rg->group_id, ts, nt, &r);
+		fetch_group(ctx, 7, rg->group_id, ts, nt, &r);
 		struct rn_offset_fetch_response_offset_fetch_response_group *og = &out->groups[i];
 		og->group_id = rg->group_id;
 		og->error_code = r.error_code;
@@ -145,13 +156,10 @@ void rn_h_offset_fetch(struct rn_ctx *ctx)
 		return;
 	}
 	struct rn_offset_fetch_response resp = {0};
-	struct rn_gc *gc = rn_groups_lock();
 	if (ver >= 8)
-		fetch_groups(ctx, gc, &rq, &resp);
+		fetch_groups(ctx, &rq, &resp);
 	else
-		fetch_group(ctx, gc, ver, rq.group_id, rq.topics, rq.topics_count, &resp);
-	if (gc)
-		rn_groups_unlock();
+		fetch_group(ctx, ver, rq.group_id, rq.topics, rq.topics_count, &resp);
 	rn_respond_begin(ctx);
 	rn_offset_fetch_response_encode(&ctx->req->out, ver, &resp);
 	rn_respond_end(ctx);

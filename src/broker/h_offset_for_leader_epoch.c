@@ -12,7 +12,7 @@
 #include "proto/gen/rn_msg.h"
 #include "storage/partition.h"
 
-static void one(struct rn_topic *t,
+static void one(struct rn_broker *b, struct rn_topic *t,
 		const struct rn_offset_for_leader_epoch_request_offset_for_leader_partition *rp,
 		struct rn_offset_for_leader_epoch_response_epoch_end_offset *pr)
 {
@@ -21,9 +21,10 @@ static void one(struct rn_topic *t,
 	pr->end_offset = -1;
 	struct rn_partition *p;
 	int32_t cur;
-	pr->error_code = rn_leader_partition(t, rp->partition, &p);
+	pr->error_code = rn_leader_partition_in(b, t, rp->partition, &p);
 	if (!pr->error_code)
-		pr->error_code = rn_leader_epoch_fence(p, rp->current_leader_epoch, &cur);
+		pr->error_code =
+		    rn_leader_fence(t, rp->partition, p, rp->current_leader_epoch, &cur);
 	if (pr->error_code)
 		return;
 	rn_partition_epoch_end_offset(p, rp->leader_epoch, &pr->leader_epoch, &pr->end_offset);
@@ -55,7 +56,7 @@ void rn_h_offset_for_leader_epoch(struct rn_ctx *ctx)
 		    rt->topic.len > 0 ? rn_topic_get(ctx->b, rt->topic.ptr, (size_t)rt->topic.len)
 				      : NULL;
 		for (int32_t j = 0; j < np; j++)
-			one(t, &rt->partitions[j], &tr->partitions[j]);
+			one(ctx->b, t, &rt->partitions[j], &tr->partitions[j]);
 		if (t)
 			rn_topic_put(ctx->b, t);
 	}

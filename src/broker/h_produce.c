@@ -5,14 +5,24 @@
  * its topic references until every flush it asked for has completed.
  *
  *   loop: append -> flusher_submit ... flusher thread: fdatasync -> cb -> post ... loop: respond
+ *
+ * In a cluster (the partition has a replication state, rp) only its leader appends: acks=0/1
+ * need leadership, acks=all also an ISR of at least min.insync.replicas before the append
+ * (NOT_ENOUGH_REPLICAS) and, after it, the high watermark past the appended records
+ * (rn_replica_wait_hw: NOT_ENOUGH_REPLICAS_AFTER_APPEND, NOT_LEADER_OR_FOLLOWER,
+ * REQUEST_TIMED_OUT after the request's timeout_ms, as Kafka's DelayedProduce). That wait and
+ * the flush wait run side by side; the answer goes when both are done.
  */
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "broker/handler.h"
 #include "broker/legacy.h"
 #include "broker/produce_errors.h"
 #include "broker/recompress.h"
+#include "broker/topic_config.h"
 #include "broker/topics.h"
 #include "broker/txns.h"
 #include "core/alloc.h"
@@ -21,6 +31,7 @@
 #include "net/loop.h"
 #include "proto/gen/rn_msg.h"
 #include "proto/record_batch.h"
+#include "replica/replica.h"
 #include "storage/flusher.h"
 #include "storage/partition.h"
 
@@ -29,7 +40,9 @@ struct produce {
 	struct rn_produce_response resp;
 	struct rn_topic **held; /* referenced until the response: flushes use their partitions */
 	int nheld;
-	int pending; /* flushes not completed yet; loop thread only */
+	int pending; /* flushes and replication waits not completed yet; loop thread only */
+	int16_t acks;
+	int32_t timeout_ms;
 };
 
 struct flush_wait {
@@ -67,9 +80,76 @@ static void flushed(void *arg, int err)
 	rn_loop_post(fw->pr->ctx->req->loop, flushed_on_loop, fw);
 }
 
+struct repl_wait {
+	struct produce *pr;
+	struct rn_produce_response_partition_produce_response *pp;
+	int16_t kerr;
+};
+
+static void replicated_on_loop(void *arg)
+{
+	struct repl_wait *rw = arg;
+	/* A failed flush (KAFKA_STORAGE_ERROR) stands over what replication says. */
+	if (rw->pp->error_code == RN_KERR_NONE)
+		rw->pp->error_code = rw->kerr;
+	if (--rw->pr->pending == 0)
+		finish(rw->pr);
+}
+
+/* From any thread (rn_replica_wait_hw's completion). */
+static void replicated(void *arg, int16_t kerr)
+{
+	struct repl_wait *rw = arg;
+	rw->kerr = kerr;
+	rn_loop_post(rw->pr->ctx->req->loop, replicated_on_loop, rw);
+}
+
+/* The topic's min.insync.replicas (override, else the broker's), for acks=all in a cluster. */
+static int32_t min_isr_of(struct rn_broker *b, struct rn_topic *t)
+{
+	bool is_default;
+	rn_topics_cfg_lock(false);
+	const char *v =
+	    rn_topic_cfg_value(b->cfg, t->configs, t->nconfigs, "min.insync.replicas", &is_default);
+	long n = v ? strtol(v, NULL, 10) : 1;
+	rn_topics_cfg_unlock();
+	return n >= 1 && n <= INT32_MAX ? (int32_t)n : 1;
+}
+
+/* Before the append, on a replicated partition: this broker must lead it (and, for acks=all,
+ * have enough in-sync replicas). NONE to go on. */
+static int16_t replica_check(struct produce *pr, struct rn_replica_part *rp, int32_t min_isr)
+{
+	if (pr->acks == -1)
+		return rn_replica_produce_check(rp, min_isr);
+	int32_t epoch;
+	return rn_replica_leader(rp, &epoch) < 0 ? RN_KERR_NOT_LEADER_OR_FOLLOWER : RN_KERR_NONE;
+}
+
+/* After the append: the HW may move (alone in the ISR it follows the log end); acks=all waits
+ * for it to pass the records, acks=1 answers at once if this broker still leads. */
+static void replica_after(struct produce *pr, struct rn_replica_part *rp,
+			  struct rn_produce_response_partition_produce_response *pp,
+			  int64_t last_offset, int32_t min_isr)
+{
+	rn_replica_leader_appended(rp);
+	if (pr->acks == -1) {
+		struct repl_wait *rw = rn_arena_alloc(&pr->ctx->req->arena, sizeof(*rw));
+		rw->pr = pr;
+		rw->pp = pp;
+		pr->pending++;
+		rn_replica_wait_hw(rp, last_offset + 1, min_isr, pr->timeout_ms, replicated, rw);
+		return;
+	}
+	int32_t epoch;
+	if (pr->acks == 1 && rn_replica_leader(rp, &epoch) < 0)
+		pp->error_code = RN_KERR_NOT_LEADER_OR_FOLLOWER;
+}
+
 static void append_one(struct produce *pr, struct rn_topic *t,
 		       struct rn_produce_request_partition_produce_data *pd,
-		       struct rn_produce_response_partition_produce_response *pp, bool wait_flush)
+		       struct rn_produce_response_partition_produce_response *pp, bool wait_flush,
+		       int32_t min_isr)
 {
 	struct rn_ctx *ctx = pr->ctx;
 	pp->index = pd->index;
@@ -82,9 +162,16 @@ static void append_one(struct produce *pr, struct rn_topic *t,
 		return;
 	}
 	struct rn_partition *p = t->parts[pd->index].log;
+	struct rn_replica_part *rp = t->parts[pd->index].rp;
 	atomic_fetch_add_explicit(&t->stats.produce_requests, 1, memory_order_relaxed);
 	if (!p) {
-		pp->error_code = RN_KERR_KAFKA_STORAGE_ERROR;
+		/* In a cluster: no replica of it here. */
+		pp->error_code = ctx->b->clustered && !rp ? RN_KERR_NOT_LEADER_OR_FOLLOWER
+							  : RN_KERR_KAFKA_STORAGE_ERROR;
+		return;
+	}
+	if (rp && (pp->error_code = replica_check(pr, rp, min_isr)) != RN_KERR_NONE) {
+		atomic_fetch_add_explicit(&t->stats.failed_produce, 1, memory_order_relaxed);
 		return;
 	}
 	if (pd->records.len <= 0) {
@@ -160,6 +247,8 @@ static void append_one(struct produce *pr, struct rn_topic *t,
 		pr->pending++;
 		rn_flusher_submit(ctx->b->flusher, p, flushed, fw);
 	}
+	if (rp)
+		replica_after(pr, rp, pp, ai.last_offset, min_isr);
 }
 
 void rn_h_produce(struct rn_ctx *ctx)
@@ -173,6 +262,8 @@ void rn_h_produce(struct rn_ctx *ctx)
 	struct rn_arena *a = &ctx->req->arena;
 	struct produce *pr = rn_arena_alloc(a, sizeof(*pr));
 	pr->ctx = ctx;
+	pr->acks = rq.acks;
+	pr->timeout_ms = rq.timeout_ms;
 	pr->resp.responses_count = rq.topic_data_count > 0 ? rq.topic_data_count : 0;
 	pr->resp.responses =
 	    rn_arena_alloc(a, (size_t)(pr->resp.responses_count + 1) * sizeof(*pr->resp.responses));
@@ -194,6 +285,8 @@ void rn_h_produce(struct rn_ctx *ctx)
 			t = rn_topic_get(ctx->b, td->name.ptr, (size_t)td->name.len);
 		if (t)
 			pr->held[pr->nheld++] = t;
+		int32_t min_isr =
+		    t && rq.acks == -1 && ctx->b->clustered ? min_isr_of(ctx->b, t) : 1;
 		for (int32_t j = 0; j < np; j++) {
 			struct rn_produce_response_partition_produce_response *pp =
 			    &tr->partition_responses[j];
@@ -206,7 +299,7 @@ void rn_h_produce(struct rn_ctx *ctx)
 				pp->error_message = RN_STR_NULL;
 				continue;
 			}
-			append_one(pr, t, &td->partition_data[j], pp, wait_flush);
+			append_one(pr, t, &td->partition_data[j], pp, wait_flush, min_isr);
 		}
 	}
 	if (rq.acks == 0) {

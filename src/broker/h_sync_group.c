@@ -87,9 +87,10 @@ void rn_h_sync_group(struct rn_ctx *ctx)
 	    .nassignments = n,
 	    .done = {sync_done, ctx},
 	};
-	struct rn_gc *gc = rn_groups_lock();
+	int16_t err;
+	struct rn_gc *gc = rn_groups_lock_group(sr.group, &err);
 	if (!gc) {
-		struct rn_gc_sync_result r = {.error = RN_KERR_COORDINATOR_NOT_AVAILABLE};
+		struct rn_gc_sync_result r = {.error = err};
 		sync_done(ctx, &r);
 		return;
 	}

@@ -14,9 +14,13 @@ struct answer {
 	struct rn_txn_offset_commit_response resp;
 };
 
-static void respond(struct rn_ctx *ctx, void *arg)
+static void respond(struct rn_ctx *ctx, void *arg, int16_t err)
 {
 	struct answer *a = arg;
+	for (int32_t i = 0; i < a->resp.topics_count; i++)
+		for (int32_t j = 0; j < a->resp.topics[i].partitions_count; j++)
+			if (a->resp.topics[i].partitions[j].error_code == RN_KERR_NONE)
+				a->resp.topics[i].partitions[j].error_code = err;
 	rn_respond_begin(ctx);
 	rn_txn_offset_commit_response_encode(&ctx->req->out, ctx->hdr.api_version, &a->resp);
 	rn_respond_end(ctx);

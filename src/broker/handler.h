@@ -60,6 +60,7 @@ void rn_h_alter_configs(struct rn_ctx *ctx);
 void rn_h_incremental_alter_configs(struct rn_ctx *ctx);
 void rn_h_describe_cluster(struct rn_ctx *ctx);
 void rn_h_find_coordinator(struct rn_ctx *ctx);
+void rn_h_write_txn_markers(struct rn_ctx *ctx);
 void rn_h_join_group(struct rn_ctx *ctx);
 void rn_h_sync_group(struct rn_ctx *ctx);
 void rn_h_heartbeat(struct rn_ctx *ctx);
@@ -75,6 +76,9 @@ void rn_h_add_partitions_to_txn(struct rn_ctx *ctx);
 void rn_h_add_offsets_to_txn(struct rn_ctx *ctx);
 void rn_h_end_txn(struct rn_ctx *ctx);
 void rn_h_txn_offset_commit(struct rn_ctx *ctx);
+void rn_h_elect_leaders(struct rn_ctx *ctx);
+void rn_h_alter_partition_reassignments(struct rn_ctx *ctx);
+void rn_h_list_partition_reassignments(struct rn_ctx *ctx);
 
 /* Shutdown: every parked fetch answers now instead of at its max_wait_ms. */
 void rn_fetch_shutdown(struct rn_broker *b);

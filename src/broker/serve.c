@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "broker/broker.h"
+#include "broker/cluster.h"
 #include "broker/config_alter.h"
 #include "broker/dispatch.h"
 #include "broker/groups.h"
@@ -215,6 +216,34 @@ static int set_advertised(struct rn_broker *b, const char *host, int bound_port)
 	return 0;
 }
 
+/* A cluster broker registers its advertised address before it listens, and other brokers dial
+ * it: it must be a real address and a fixed port. */
+static int set_advertised_cluster(struct rn_broker *b, const char *host, int port)
+{
+	if (set_advertised(b, host, port) < 0)
+		return -EINVAL;
+	const char *adv = rn_config_get(b->cfg, "advertised.listeners");
+	char h[256] = "";
+	int p = port;
+	if (adv)
+		parse_listener(adv, h, sizeof(h), &p);
+	else
+		snprintf(h, sizeof(h), "%s", host);
+	if (!h[0] || !strcmp(h, "0.0.0.0") || !strcmp(h, "::")) {
+		rn_error("in a cluster the advertised host must be an address other brokers and "
+			 "clients can reach, not '%s': set advertised.listeners (or a host in "
+			 "listeners)",
+			 h);
+		return -EINVAL;
+	}
+	if (b->adv_port == 0) {
+		rn_error("in a cluster the broker needs a fixed port in listeners or "
+			 "advertised.listeners (port 0 cannot be registered before it is bound)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int start_admin(struct rn_broker *b)
 {
 	const char *v = rn_config_get(b->cfg, "admin.listener");
@@ -275,19 +304,31 @@ int rn_serve_main(int argc, char **argv)
 			 rc == -EBUSY ? "another broker is using it" : rn_strerror(rc));
 		goto out;
 	}
-	rc = rn_meta_open(b.log_dir, b.node_id, &b.meta);
-	if (rc < 0) {
-		rn_error("cannot open metadata in %s: %s", b.log_dir, rn_strerror(rc));
-		goto out_logdir;
+	const char *store = rn_config_get(b.cfg, "metadata.store");
+	bool cluster = store && strncmp(store, "etcd://", 7) == 0;
+	if (cluster) {
+		if (set_advertised_cluster(&b, host, port) < 0 || rn_cluster_open(&b, store) < 0)
+			goto out_topics;
+	} else {
+		rc = rn_meta_open(b.log_dir, b.node_id, &b.meta);
+		if (rc < 0) {
+			rn_error("cannot open metadata in %s: %s", b.log_dir, rn_strerror(rc));
+			goto out_logdir;
+		}
 	}
 	rn_broker_configs_load(&b); /* dynamic broker configs, before topics resolve against them */
-	rc = rn_topics_load(&b);
+	/* A cluster's table comes from the store's listener (rn_cluster_start) instead. */
+	rc = cluster ? 0 : rn_topics_load(&b);
 	if (rc < 0)
 		rn_warn("some partitions could not be opened; they answer KAFKA_STORAGE_ERROR");
 	rc = rn_flusher_start(&b.flusher);
 	if (rc < 0) {
 		rn_error("cannot start the flusher: %s", rn_strerror(rc));
 		goto out_topics;
+	}
+	if (cluster && (rc = rn_cluster_start(&b)) < 0) {
+		rn_error("cannot follow the cluster's metadata: %s", rn_strerror(rc));
+		goto out_flusher;
 	}
 	/* Before the listener: groups are replayed before any client can join or fetch. */
 	if (rn_groups_start(&b) < 0)
@@ -298,6 +339,8 @@ int rn_serve_main(int argc, char **argv)
 	if (rn_txns_start(&b) < 0)
 		rn_warn("transaction coordinator unavailable: transactional APIs answer "
 			"COORDINATOR_NOT_AVAILABLE");
+	if (cluster)
+		rn_cluster_coord_open(&b);
 	struct rn_server_config sc = {
 	    .host = host,
 	    .port = port,
@@ -312,8 +355,11 @@ int rn_serve_main(int argc, char **argv)
 		rn_error("cannot listen on %s:%d: %s", host, port, rn_strerror(rc));
 		goto out_flusher;
 	}
-	if (set_advertised(&b, host, rn_server_port(b.server)) < 0 || start_admin(&b) < 0)
+	if ((!cluster && set_advertised(&b, host, rn_server_port(b.server)) < 0) ||
+	    start_admin(&b) < 0)
 		goto out_server;
+	if (cluster && rn_cluster_join(&b) < 0)
+		goto out_admin;
 	rn_broker_metrics_register(&b);
 	rn_maintenance_start(&b);
 	rn_info("runnel node %d listening on %s:%d (advertised %s:%d), data in %s, %u topic(s), "
@@ -326,21 +372,34 @@ int rn_serve_main(int argc, char **argv)
 	rn_info("received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	exit_code = 0;
 
+	/* Leaderships move away while this broker still serves, then the table freezes. */
+	if (cluster) {
+		rn_cluster_leave(&b);
+		rn_cluster_stop(&b);
+	}
 	rn_maintenance_stop(&b);
 	rn_fetch_shutdown(&b);
+	if (cluster)
+		rn_cluster_coord_close(&b);
 	rn_txns_stop(&b);
 	rn_groups_stop(&b);
 	rn_broker_metrics_unregister(&b);
+out_admin:
 	if (b.admin)
 		rn_http_admin_stop(b.admin);
 out_server:
 	rn_server_stop(b.server);
 out_flusher:
+	if (cluster)
+		rn_cluster_coord_close(&b);
 	rn_txns_free(&b);
 	rn_groups_free(&b);
 	rn_flusher_stop(b.flusher);
 out_topics:
+	rn_cluster_stop(&b); /* no-op unless started */
+	/* Detaches every replica (rn_topics_unload) before the manager goes and the logs close. */
 	rn_topics_unload(&b);
+	rn_cluster_free(&b);
 	rn_meta_close(b.meta);
 out_logdir:
 	rn_logdir_close(b.logdir);

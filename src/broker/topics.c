@@ -4,11 +4,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "broker/cluster.h"
 #include "broker/topic_config.h"
+#include "broker/topics_int.h"
 #include "broker/waiter.h"
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "replica/replica.h"
 #include "storage/logdir.h"
 #include "storage/partition.h"
 
@@ -109,6 +112,21 @@ static void table_remove(struct rn_broker *b, struct rn_topic *t)
 	}
 }
 
+void rn__table_insert(struct rn_broker *b, struct rn_topic *t)
+{
+	table_insert(b, t);
+}
+
+void rn__table_remove(struct rn_broker *b, struct rn_topic *t)
+{
+	table_remove(b, t);
+}
+
+struct rn_topic *rn__table_find(struct rn_broker *b, const char *name)
+{
+	return table_find(b, name, strlen(name));
+}
+
 static void copy_configs(struct rn_topic *t, const struct rn_cfg_kv *cfg, int n)
 {
 	t->configs = n ? rn_calloc((size_t)n, sizeof(*t->configs)) : NULL;
@@ -129,24 +147,34 @@ static void topic_free(struct rn_topic *t)
 		rn_free(t->configs[i].val);
 	}
 	rn_free(t->configs);
+	while (t->retired) {
+		struct rn_topic_retired *r = t->retired;
+		t->retired = r->next;
+		rn_free(r);
+	}
 	rn_free(t->name);
 	rn_free(t);
+}
+
+void rn__topic_free(struct rn_topic *t)
+{
+	topic_free(t);
 }
 
 /* Opens partitions [from, to) of t; on failure closes nothing (the logdir owns them). */
 static int open_parts(struct rn_broker *b, struct rn_topic *t, int32_t from, int32_t to)
 {
 	for (int32_t i = from; i < to; i++) {
-		pthread_mutex_init(&t->parts[i].wlock, NULL);
-		t->parts[i].waiters = NULL;
 		int rc = rn_logdir_open_partition(b->logdir, t->name, i, &t->logcfg, true,
 						  &t->parts[i].log);
 		if (rc < 0) {
 			rn_error("cannot open partition %s-%d: %s", t->name, i, rn_strerror(rc));
 			return rc;
 		}
-		/* Every start is a new election, as a Kafka controller makes one. */
-		rn_partition_become_leader(t->parts[i].log);
+		/* Every start is a new election, as a Kafka controller makes one. A cluster's
+		 * epochs come from the store instead (cluster.c). */
+		if (!b->clustered)
+			rn_partition_become_leader(t->parts[i].log);
 	}
 	return 0;
 }
@@ -159,11 +187,45 @@ static struct rn_topic *topic_new(struct rn_broker *b, const char *name, const u
 	memcpy(t->id, id, 16);
 	t->npart = npart;
 	t->parts = rn_calloc((size_t)npart, sizeof(*t->parts));
+	for (int32_t i = 0; i < npart; i++)
+		pthread_mutex_init(&t->parts[i].wlock, NULL);
 	copy_configs(t, cfg, ncfg);
 	rn_topic_cfg_resolve(b->cfg, t->configs, t->nconfigs, &t->logcfg);
 	atomic_store(&t->compression, t->logcfg.compression);
 	t->refs = 1; /* the table's */
 	return t;
+}
+
+struct rn_topic *rn__topic_new(struct rn_broker *b, const char *name, const uint8_t id[16],
+			       int32_t npart, const struct rn_cfg_kv *cfg, int ncfg)
+{
+	return topic_new(b, name, id, npart, cfg, ncfg);
+}
+
+struct rn_topic *rn__topic_copy(struct rn_broker *b, struct rn_topic *t, int32_t npart)
+{
+	rn_topics_cfg_lock(false);
+	struct rn_topic *nt = topic_new(b, t->name, t->id, npart, t->configs, t->nconfigs);
+	rn_topics_cfg_unlock();
+	for (int32_t i = 0; i < npart && i < t->npart; i++) {
+		nt->parts[i].log = t->parts[i].log;
+		nt->parts[i].rp = t->parts[i].rp;
+	}
+	return nt;
+}
+
+void rn__topic_swap(struct rn_broker *b, struct rn_topic *old, struct rn_topic *nt)
+{
+	pthread_rwlock_wrlock(&b->topics_lock);
+	table_remove(b, old);
+	table_insert(b, nt);
+	pthread_rwlock_unlock(&b->topics_lock);
+	/* The old object must not delete the shared partitions when it goes: it is not marked
+	 * deleted, so its last put only frees memory (and what it retired). Wake its waiters so
+	 * they re-resolve. */
+	for (int32_t i = 0; i < old->npart; i++)
+		rn_topic_notify(old, i);
+	rn_topic_put(b, old); /* the table's */
 }
 
 struct load_ctx {
@@ -198,6 +260,10 @@ void rn_topics_unload(struct rn_broker *b)
 		struct rn_topic *t = b->buckets[i];
 		while (t) {
 			struct rn_topic *next = t->hnext;
+			/* Every replica is detached before rn_logdir_close closes the logs. */
+			for (int32_t j = 0; j < t->npart; j++)
+				if (t->parts[j].rp)
+					rn_replica_detach(b->replica, t->parts[j].rp);
 			topic_free(t);
 			t = next;
 		}
@@ -239,6 +305,10 @@ struct rn_topic *rn_topic_get_by_id(struct rn_broker *b, const uint8_t id[16])
 /* The last reference of a deleted topic removes its data. */
 static void topic_destroy(struct rn_broker *b, struct rn_topic *t)
 {
+	/* Replication stops before the logs close (a fetcher may be appending). */
+	for (int32_t i = 0; i < t->npart; i++)
+		if (t->parts[i].rp)
+			rn_replica_detach(b->replica, t->parts[i].rp);
 	pthread_mutex_lock(&b->admin_lock);
 	for (int32_t i = 0; i < t->npart; i++) {
 		int rc = rn_logdir_delete_partition(b->logdir, t->name, i);
@@ -256,17 +326,38 @@ static void topic_destroy(struct rn_broker *b, struct rn_topic *t)
 	topic_free(t);
 }
 
+void rn__topic_release(struct rn_broker *b, struct rn_topic *t)
+{
+	if (atomic_load(&t->deleted)) {
+		topic_destroy(b, t);
+		return;
+	}
+	/* Replaced by a copy that shares its partitions, but for those it retired. */
+	for (struct rn_topic_retired *r = t->retired; r; r = r->next) {
+		if (r->rp)
+			rn_replica_detach(b->replica, r->rp);
+		int rc = rn_logdir_delete_partition(b->logdir, t->name, r->idx);
+		if (rc < 0 && rc != -ENOENT)
+			rn_warn("deleting partition %s-%d: %s", t->name, r->idx, rn_strerror(rc));
+		else
+			rn_info("partition %s-%d: no longer a replica here, log deleted", t->name,
+				r->idx);
+	}
+	topic_free(t);
+}
+
 void rn_topic_put(struct rn_broker *b, struct rn_topic *t)
 {
 	if (atomic_fetch_sub(&t->refs, 1) != 1)
 		return;
-	if (atomic_load(&t->deleted))
-		topic_destroy(b, t);
-	else
-		topic_free(t); /* replaced by a grown copy that shares its partitions */
+	/* A cluster's last put may come on a replica thread (a hook), which a detach could
+	 * wait for: the cluster worker does it instead. */
+	if (b->clustered && rn_cluster_defer_release(b, t))
+		return;
+	rn__topic_release(b, t);
 }
 
-static bool in_graveyard(struct rn_broker *b, const char *name)
+bool rn__in_graveyard(struct rn_broker *b, const char *name)
 {
 	for (struct rn_topic *t = b->graveyard; t; t = t->hnext)
 		if (strcmp(t->name, name) == 0)
@@ -274,9 +365,9 @@ static bool in_graveyard(struct rn_broker *b, const char *name)
 	return false;
 }
 
-enum rn_kerr rn_topic_create(struct rn_broker *b, const char *name, int32_t partitions,
-			     const struct rn_cfg_kv *cfg, int ncfg, bool validate_only, char *msg,
-			     size_t msglen)
+/* What every creation checks before it looks at the table or the store. */
+static enum rn_kerr create_checks(struct rn_broker *b, const char *name, int32_t *partitions,
+				  const struct rn_cfg_kv *cfg, int ncfg, char *msg, size_t msglen)
 {
 	if (!rn_topic_name_valid(name, strlen(name))) {
 		snprintf(msg, msglen,
@@ -285,9 +376,9 @@ enum rn_kerr rn_topic_create(struct rn_broker *b, const char *name, int32_t part
 			 name);
 		return RN_KERR_INVALID_TOPIC_EXCEPTION;
 	}
-	if (partitions == -1)
-		partitions = b->num_partitions;
-	if (partitions <= 0 || partitions > 100000) {
+	if (*partitions == -1)
+		*partitions = b->num_partitions;
+	if (*partitions <= 0 || *partitions > 100000) {
 		snprintf(msg, msglen, "Number of partitions must be larger than 0.");
 		return RN_KERR_INVALID_PARTITIONS;
 	}
@@ -296,10 +387,39 @@ enum rn_kerr rn_topic_create(struct rn_broker *b, const char *name, int32_t part
 			return RN_KERR_INVALID_CONFIG;
 	if (rn_topic_cfg_validate_set(b->cfg, cfg, ncfg, msg, msglen) < 0)
 		return RN_KERR_INVALID_CONFIG;
+	return RN_KERR_NONE;
+}
+
+enum rn_kerr rn_topic_create_replicated(struct rn_broker *b, const char *name, int32_t partitions,
+					int32_t rf, const struct rn_assignment *assign,
+					const struct rn_cfg_kv *cfg, int ncfg, bool validate_only,
+					int32_t *rf_out, char *msg, size_t msglen)
+{
+	*rf_out = 1;
+	enum rn_kerr kerr = create_checks(b, name, &partitions, cfg, ncfg, msg, msglen);
+	if (kerr != RN_KERR_NONE)
+		return kerr;
+	if (b->clustered)
+		return rn__topic_create_cluster(b, name, partitions, rf, assign, cfg, ncfg,
+						validate_only, true, rf_out, msg, msglen);
+	return rn_topic_create(b, name, partitions, cfg, ncfg, validate_only, msg, msglen);
+}
+
+enum rn_kerr rn_topic_create(struct rn_broker *b, const char *name, int32_t partitions,
+			     const struct rn_cfg_kv *cfg, int ncfg, bool validate_only, char *msg,
+			     size_t msglen)
+{
+	enum rn_kerr kerr = create_checks(b, name, &partitions, cfg, ncfg, msg, msglen);
+	if (kerr != RN_KERR_NONE)
+		return kerr;
+	if (b->clustered) {
+		int32_t rf;
+		return rn__topic_create_cluster(b, name, partitions, -1, NULL, cfg, ncfg,
+						validate_only, true, &rf, msg, msglen);
+	}
 	pthread_mutex_lock(&b->admin_lock);
-	enum rn_kerr kerr = RN_KERR_NONE;
 	struct rn_topic *old = rn_topic_get(b, name, strlen(name));
-	if (old || in_graveyard(b, name)) {
+	if (old || rn__in_graveyard(b, name)) {
 		if (old)
 			rn_topic_put(b, old);
 		snprintf(msg, msglen,
@@ -334,8 +454,22 @@ out:
 	return kerr;
 }
 
+void rn__topic_unpublish(struct rn_broker *b, struct rn_topic *t)
+{
+	pthread_rwlock_wrlock(&b->topics_lock);
+	table_remove(b, t);
+	pthread_rwlock_unlock(&b->topics_lock);
+	atomic_store(&t->deleted, true);
+	t->hnext = b->graveyard;
+	b->graveyard = t;
+	for (int32_t i = 0; i < t->npart; i++)
+		rn_topic_notify(t, i);
+}
+
 enum rn_kerr rn_topic_delete(struct rn_broker *b, const char *name, char *msg, size_t msglen)
 {
+	if (b->clustered)
+		return rn__topic_delete_cluster(b, name, msg, msglen);
 	pthread_mutex_lock(&b->admin_lock);
 	enum rn_kerr kerr = RN_KERR_NONE;
 	pthread_rwlock_wrlock(&b->topics_lock);
@@ -364,9 +498,23 @@ out:
 	return kerr;
 }
 
+enum rn_kerr rn_topic_add_partitions_replicated(struct rn_broker *b, const char *name,
+						int32_t count, const struct rn_assignment *assign,
+						int32_t nassign, bool validate_only, char *msg,
+						size_t msglen)
+{
+	if (b->clustered)
+		return rn__topic_add_partitions_cluster(b, name, count, assign, nassign,
+							validate_only, msg, msglen);
+	return rn_topic_add_partitions(b, name, count, validate_only, msg, msglen);
+}
+
 enum rn_kerr rn_topic_add_partitions(struct rn_broker *b, const char *name, int32_t count,
 				     bool validate_only, char *msg, size_t msglen)
 {
+	if (b->clustered)
+		return rn__topic_add_partitions_cluster(b, name, count, NULL, 0, validate_only, msg,
+							msglen);
 	pthread_mutex_lock(&b->admin_lock);
 	enum rn_kerr kerr = RN_KERR_NONE;
 	struct rn_topic *t = rn_topic_get(b, name, strlen(name));
@@ -400,10 +548,8 @@ enum rn_kerr rn_topic_add_partitions(struct rn_broker *b, const char *name, int3
 	}
 	/* Readers index parts[] without a lock, so grow by replacing the topic object. */
 	struct rn_topic *nt = topic_new(b, name, t->id, count, t->configs, t->nconfigs);
-	for (int32_t i = 0; i < t->npart; i++) {
-		pthread_mutex_init(&nt->parts[i].wlock, NULL);
+	for (int32_t i = 0; i < t->npart; i++)
 		nt->parts[i].log = t->parts[i].log;
-	}
 	open_parts(b, nt, t->npart, count);
 	pthread_rwlock_wrlock(&b->topics_lock);
 	table_remove(b, t);

@@ -36,6 +36,29 @@ enum rn_kerr rn_topic_delete(struct rn_broker *b, const char *name, char *msg, s
 enum rn_kerr rn_topic_add_partitions(struct rn_broker *b, const char *name, int32_t count,
 				     bool validate_only, char *msg, size_t msglen);
 
+/* One partition's replicas as a request names them (CreateTopics, CreatePartitions). */
+struct rn_assignment {
+	int32_t n;
+	const int32_t *ids;
+};
+
+/* A cluster's creation (metadata.store=etcd): as rn_topic_create, placed by
+ * rn_placement_assign over the live brokers with replication factor rf (-1: the default; the
+ * internal topics use their own keys), or, with assign non-NULL, exactly as assign[0..partitions)
+ * says (validated as Kafka does). Returns once this broker's table has the topic (bounded
+ * wait), so a client may produce right after. *rf_out gets the factor used. On a single broker
+ * it is rn_topic_create (assignments and rf are the caller's to check). */
+enum rn_kerr rn_topic_create_replicated(struct rn_broker *b, const char *name, int32_t partitions,
+					int32_t rf, const struct rn_assignment *assign,
+					const struct rn_cfg_kv *cfg, int ncfg, bool validate_only,
+					int32_t *rf_out, char *msg, size_t msglen);
+/* A cluster's CreatePartitions: as rn_topic_add_partitions, the new partitions placed, or
+ * assigned by assign[0..count - current) when non-NULL. */
+enum rn_kerr rn_topic_add_partitions_replicated(struct rn_broker *b, const char *name,
+						int32_t count, const struct rn_assignment *assign,
+						int32_t nassign, bool validate_only, char *msg,
+						size_t msglen);
+
 /* Calls cb for every live topic (referenced for the duration of cb), under the read lock:
  * cb must not call back into the table. */
 void rn_topics_foreach(struct rn_broker *b, void (*cb)(struct rn_topic *t, void *arg), void *arg);

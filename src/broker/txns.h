@@ -15,9 +15,11 @@
 #ifndef RN_BROKER_TXNS_H
 #define RN_BROKER_TXNS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "broker/broker.h"
+#include "proto/kerr.h"
 #include "txn/txn.h"
 
 struct rn_ctx;
@@ -47,13 +49,20 @@ int rn_txns_store(struct rn_txn *t, struct rn_txns_flushes *fl);
 int rn_txns_finish(struct rn_txn *t, struct rn_txns_flushes *fl);
 /* Allocates producer ids for rn_tc_init_pid (arg: the broker). */
 int rn_txns_alloc_pid(void *arg, int64_t *pid);
-/* A cluster: as rn_groups_partition_leadership, for partition idx of __transaction_state. */
+/* A cluster: as rn_groups_partition_leadership, for partition idx of __transaction_state. A
+ * transaction found in PrepareCommit/PrepareAbort gets its markers sent again. */
 void rn_txns_partition_leadership(struct rn_broker *b, int32_t idx, bool leader, int32_t epoch);
 
-/* After rn_txns_unlock: calls respond(ctx, arg) once every flush in fl has completed (at once when
- * there are none), on ctx's loop, and frees fl. */
+/* After rn_txns_unlock: calls respond(ctx, arg, err) once every write in fl is acknowledged
+ * (flushed where the flush policy asks, and in a cluster replicated to the ISR), at once when
+ * there are none, on ctx's loop, and frees fl. err is NONE, or what Kafka's coordinator
+ * answers for a write that failed to replicate (COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR,
+ * UNKNOWN_SERVER_ERROR): the handler puts it in place of a NONE answer. */
 void rn_txns_respond_after(struct rn_ctx *ctx, struct rn_txns_flushes *fl,
-			   void (*respond)(struct rn_ctx *ctx, void *arg), void *arg);
+			   void (*respond)(struct rn_ctx *ctx, void *arg, int16_t err), void *arg);
+/* Creates __transaction_state with Kafka's configs: a single broker at start-up, a cluster on
+ * the first FindCoordinator. Returns rn_topic_create's code. */
+enum rn_kerr rn_txns_topic_create(struct rn_broker *b, char *msg, size_t msglen);
 
 /*
  * Produce of a transactional batch (KIP-890's verification, without its round trip): returns

@@ -11,6 +11,7 @@
 #include "cli/common.h"
 #include "cli/topic_records.h"
 #include "cli/configs.h"
+#include "cli/reassign.h"
 
 static const char usage_text[] =
     "Usage: runnel topic <action> [options]\n"
@@ -25,6 +26,7 @@ static const char usage_text[] =
     "  add-partitions TOPIC --partitions N   (N is the new total)\n"
     "  delete-records TOPIC --partition P --before OFFSET   (see delete-records --help)\n"
     "  log-dirs [--topic-list T1,T2]   partition sizes per log dir (kafka-log-dirs.sh)\n"
+    "  reassign TOPIC --partition N --replicas 2,3,1 | --cancel; reassign --list [TOPIC]\n"
     "\n"
     "Options:\n"
     "  -p, --partitions N            partition count (create: default is the broker's\n"
@@ -344,6 +346,8 @@ int rn_cli_topic(int argc, char **argv)
 		return rn__cli_topic_delete_records(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "log-dirs") == 0)
 		return rn__cli_topic_log_dirs(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "reassign") == 0)
+		return rn__cli_topic_reassign(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "alter") == 0)
 		return rn__cli_topic_alter(argc - 1, argv + 1);
 	int arc = rn__cli_action(argc, argv, "topic", actions, sizeof(actions) / sizeof(actions[0]),

@@ -161,22 +161,28 @@ static void grow(struct rn_gc *gc)
 	gc->nbuckets = n;
 }
 
+/* Links g (not in any table) into gc. */
+static void link_group(struct rn_gc *gc, struct rn_group *g)
+{
+	if ((uint32_t)gc->ngroups + 1 > gc->nbuckets)
+		grow(gc);
+	uint32_t h = hash(g->id) & (gc->nbuckets - 1);
+	g->hnext = gc->buckets[h];
+	gc->buckets[h] = g;
+	gc->ngroups++;
+}
+
 struct rn_group *rn_gc_group_get_or_create(struct rn_gc *gc, const char *id, int64_t now)
 {
 	struct rn_group *g = rn_gc_group(gc, id);
 	if (g)
 		return g;
-	if ((uint32_t)gc->ngroups + 1 > gc->nbuckets)
-		grow(gc);
 	g = rn_calloc(1, sizeof(*g));
 	g->id = rn_strdup(id);
 	g->state = RN_GROUP_EMPTY;
 	g->state_ts = now;
 	g->delay_deadline = -1;
-	uint32_t h = hash(id) & (gc->nbuckets - 1);
-	g->hnext = gc->buckets[h];
-	gc->buckets[h] = g;
-	gc->ngroups++;
+	link_group(gc, g);
 	return g;
 }
 
@@ -191,6 +197,26 @@ void rn_gc_group_remove(struct rn_gc *gc, struct rn_group *g)
 		}
 	}
 	rn__gc_group_free(g);
+}
+
+int rn_gc_adopt(struct rn_gc *dst, struct rn_gc *src)
+{
+	int n = 0;
+	for (uint32_t i = 0; i < src->nbuckets; i++) {
+		struct rn_group *g = src->buckets[i];
+		src->buckets[i] = NULL;
+		while (g) {
+			struct rn_group *next = g->hnext;
+			struct rn_group *old = rn_gc_group(dst, g->id);
+			if (old)
+				rn_gc_group_remove(dst, old);
+			link_group(dst, g);
+			n++;
+			g = next;
+		}
+	}
+	src->ngroups = 0;
+	return n;
 }
 
 void rn_gc_foreach(struct rn_gc *gc, void (*cb)(struct rn_group *g, void *arg), void *arg)

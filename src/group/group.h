@@ -189,6 +189,10 @@ void rn_gc_foreach(struct rn_gc *gc, void (*cb)(struct rn_group *g, void *arg), 
 int rn_gc_ngroups(const struct rn_gc *gc);
 /* Removes g from the table and frees it (no hooks). */
 void rn_gc_group_remove(struct rn_gc *gc, struct rn_group *g);
+/* Moves every group of src into dst (a partition loaded into a scratch coordinator without
+ * the lock, then adopted under it), replacing dst's group of the same id; src is left empty.
+ * Returns the number moved. */
+int rn_gc_adopt(struct rn_gc *dst, struct rn_gc *src);
 
 /* The member with this id, or NULL. */
 struct rn_gc_member *rn_gc_member_find(struct rn_group *g, const char *id);
@@ -251,6 +255,8 @@ int64_t rn_gc_tick(struct rn_gc *gc, int64_t now);
 
 /* Completes every parked request with err (shutdown: NOT_COORDINATOR). */
 void rn_gc_abort_all(struct rn_gc *gc, int16_t err);
+/* The same for g's parked requests only (its partition moved to another coordinator). */
+void rn_gc_abort_group(struct rn_gc *gc, struct rn_group *g, int16_t err);
 
 /* OffsetCommit admission (Kafka's doCommitOffsets checks). *created is set when a simple
  * commit (generation < 0, no group yet) created the group. Returns the error for every

@@ -781,3 +781,9 @@ void rn_gc_abort_all(struct rn_gc *gc, int16_t err)
 	struct tick_arg ta = {gc, err, 0};
 	rn_gc_foreach(gc, abort_one, &ta);
 }
+
+void rn_gc_abort_group(struct rn_gc *gc, struct rn_group *g, int16_t err)
+{
+	struct tick_arg ta = {gc, err, 0};
+	abort_one(g, &ta);
+}

@@ -65,6 +65,9 @@ bool rn_meta_clustered(const struct rn_meta *m);
  * session(true)). */
 int rn_meta_register_broker(struct rn_meta *m, const struct rn_broker_reg *self,
 			    int64_t session_ms);
+/* The keepalive period (broker.heartbeat.interval.ms); call before rn_meta_register_broker.
+ * Without it the store refreshes every session_ms / 4. No-op on the embedded store. */
+void rn_meta_set_heartbeat_ms(struct rn_meta *m, int64_t heartbeat_ms);
 /* Revokes the lease at once (clean shutdown): registration and controllership go now. */
 void rn_meta_unregister_broker(struct rn_meta *m);
 /* True while this broker's lease is surely alive: the last keepalive etcd acknowledged was sent
@@ -110,7 +113,9 @@ void rn_meta_partitions_foreach(struct rn_meta *m,
  * after the cache holds the change; they must not block (post work elsewhere) and may read the
  * store. rn_meta_add_listener first replays the present (topic(created) for every topic, then
  * partition for every partition, brokers, controller) so a listener needs no separate load.
- * Any member may be NULL.
+ * Any member may be NULL. session() alone comes from the store's lease thread (still one
+ * callback at a time with the rest). A callback must not add listeners; a write it makes
+ * returns before the watch (its own thread) has cached it.
  */
 struct rn_meta_listener {
 	void (*topic)(void *arg, const char *name, bool deleted);

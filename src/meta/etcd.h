@@ -63,10 +63,12 @@ int rn__etcd_txn(struct rn__etcd *e, json_t *cmp, json_t *ok, json_t *fail, int 
 		 bool *succeeded, json_t **resp);
 
 /* Leases. grant returns the lease id and the TTL etcd granted (it raises TTLs below its
- * minimum). keepalive returns 0 with *ttl_s = 0 when the lease is gone. */
+ * minimum). keepalive returns 0 with *ttl_s = 0 when the lease is gone, and the revision the
+ * answering member is at in *rev (may be NULL). */
 int rn__etcd_lease_grant(struct rn__etcd *e, int64_t ttl_s, int timeout_ms, int64_t *id,
 			 int64_t *granted_s);
-int rn__etcd_lease_keepalive(struct rn__etcd *e, int64_t id, int timeout_ms, int64_t *ttl_s);
+int rn__etcd_lease_keepalive(struct rn__etcd *e, int64_t id, int timeout_ms, int64_t *ttl_s,
+			     int64_t *rev);
 int rn__etcd_lease_revoke(struct rn__etcd *e, int64_t id, int timeout_ms);
 
 /*

@@ -172,7 +172,8 @@ int rn__etcd_lease_grant(struct rn__etcd *e, int64_t ttl_s, int timeout_ms, int6
 	return *id && *granted_s > 0 ? 0 : RN_ECORRUPT;
 }
 
-int rn__etcd_lease_keepalive(struct rn__etcd *e, int64_t id, int timeout_ms, int64_t *ttl_s)
+int rn__etcd_lease_keepalive(struct rn__etcd *e, int64_t id, int timeout_ms, int64_t *ttl_s,
+			     int64_t *rev)
 {
 	/* The gateway maps the keepalive stream onto one request and one {"result":...} answer. */
 	json_t *req = json_pack("{s:o}", "ID", rn__etcd_intstr(id)), *resp;
@@ -190,6 +191,8 @@ int rn__etcd_lease_keepalive(struct rn__etcd *e, int64_t id, int timeout_ms, int
 		return RN_ECORRUPT;
 	}
 	*ttl_s = rn__etcd_int(res, "TTL", 0);
+	if (rev)
+		*rev = rn__etcd_int(json_object_get(res, "header"), "revision", 0);
 	json_decref(resp);
 	return 0;
 }

@@ -24,6 +24,10 @@ const char *rn__es_cluster_id(const struct rn__es *es);
  * it is missing or has no cluster.id yet. -EINVAL on a mismatch (with a log line), -errno. */
 int rn__es_meta_properties(const char *dir, int32_t node_id, const char *cluster_id);
 
+/* store_etcd_watch.c, for tests: hold drops the watch stream and keeps it down (changes pile
+ * up in etcd, as when a broker is cut off); release resumes from the last revision seen. */
+void rn__es_watch_hold(struct rn__es *es, bool hold);
+
 /* store_etcd_topics.c */
 int rn__es_topic_create(struct rn__es *es, const char *name, int32_t partitions,
 			const struct rn_cfg_kv *cfg, int ncfg, uint8_t id_out[16]);

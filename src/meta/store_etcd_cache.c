@@ -48,10 +48,32 @@ static struct es_ptab *ptab_find(struct rn__es *es, const char *topic, bool crea
 	return pt;
 }
 
+static void note_part(struct rn__es *es, const char *topic, int32_t idx, const struct rn_pstate *st)
+{
+	struct es_note *n = note(es, NOTE_PARTITION);
+	n->topic = rn_strdup(topic);
+	n->idx = idx;
+	n->st = *st;
+}
+
+/* A partition state counts only below its topic's partition count: states written ahead of
+ * their topic record (a create or CreatePartitions in several txns) wait there unseen. */
+static bool part_visible(struct rn__es *es, const char *topic, int32_t idx)
+{
+	struct es_topic *t = rn__es_topic_find(es, topic);
+	return t && idx < t->t.partitions;
+}
+
+int32_t rn__es_visible_parts(struct rn__es *es, const struct es_ptab *pt)
+{
+	struct es_topic *t = rn__es_topic_find(es, pt->topic);
+	return !t ? 0 : t->t.partitions < pt->n ? t->t.partitions : pt->n;
+}
+
 struct es_part *rn__es_part_find(struct rn__es *es, const char *topic, int32_t idx)
 {
 	struct es_ptab *pt = ptab_find(es, topic, false);
-	if (!pt || idx < 0 || idx >= pt->n || !pt->p[idx].present)
+	if (!pt || idx < 0 || idx >= pt->n || !pt->p[idx].present || !part_visible(es, topic, idx))
 		return NULL;
 	return &pt->p[idx];
 }
@@ -70,6 +92,7 @@ static void put_topic(struct rn__es *es, const char *name, const char *val, size
 		      int64_t mod_rev)
 {
 	struct es_topic *old = rn__es_topic_find(es, name);
+	int32_t old_n = old ? old->t.partitions : 0;
 	if (old && old->mod_rev == mod_rev) {
 		old->gen = es->gen;
 		return;
@@ -102,6 +125,11 @@ static void put_topic(struct rn__es *es, const char *name, const char *val, size
 		es->topics[es->ntopics++] = t;
 	}
 	note(es, NOTE_TOPIC)->topic = rn_strdup(name);
+	/* States that were there before the record (or beyond the old count) show up now. */
+	struct es_ptab *pt = ptab_find(es, name, false);
+	for (int32_t k = old_n; pt && k < pt->n && k < t->t.partitions; k++)
+		if (pt->p[k].present)
+			note_part(es, name, k, &pt->p[k].st);
 }
 
 static void del_topic(struct rn__es *es, const char *name)
@@ -156,10 +184,8 @@ static void put_part(struct rn__es *es, char *rel, const char *val, size_t vlen,
 	p->present = true;
 	p->st = st;
 	p->mod_rev = mod_rev;
-	struct es_note *n = note(es, NOTE_PARTITION);
-	n->topic = rn_strdup(rel);
-	n->idx = idx;
-	n->st = st;
+	if (part_visible(es, rel, idx))
+		note_part(es, rel, idx, &st);
 }
 
 static void del_part(struct rn__es *es, char *rel)

@@ -109,7 +109,7 @@ void rn_meta_partitions_foreach(struct rn_meta *m,
 		return;
 	pthread_rwlock_rdlock(&es->lock);
 	for (int i = 0; i < es->nptabs; i++)
-		for (int32_t j = 0; j < es->ptabs[i].n; j++)
+		for (int32_t j = 0, n = rn__es_visible_parts(es, &es->ptabs[i]); j < n; j++)
 			if (es->ptabs[i].p[j].present)
 				cb(es->ptabs[i].topic, j, &es->ptabs[i].p[j].st, arg);
 	pthread_rwlock_unlock(&es->lock);
@@ -188,7 +188,8 @@ static void replay(struct rn__es *es, const struct rn_meta_listener *l)
 		struct es_note *ps = rn_calloc((size_t)np + 1, sizeof(*ps));
 		int k = 0;
 		for (int i = 0; i < es->nptabs; i++)
-			for (int32_t j = 0; j < es->ptabs[i].n; j++)
+			for (int32_t j = 0, vis = rn__es_visible_parts(es, &es->ptabs[i]); j < vis;
+			     j++)
 				if (es->ptabs[i].p[j].present)
 					ps[k++] =
 					    (struct es_note){.topic = rn_strdup(es->ptabs[i].topic),

@@ -91,6 +91,7 @@ struct rn__es {
 	bool watch_started;
 	atomic_bool stop;
 	atomic_bool watch_kick; /* the lease thread saw the watch fall behind: reconnect */
+	atomic_bool watch_hold; /* tests: stay disconnected (rn__es_watch_hold) */
 
 	pthread_mutex_t pid_mu;
 	int64_t pid_next, pid_end;
@@ -100,7 +101,8 @@ struct rn__es {
 	pthread_cond_t sess_cond;
 	struct rn_broker_reg self;
 	bool registered, sess_thr_started, sess_told_valid;
-	int64_t session_ms, hb_ms, ttl_ms;
+	int64_t session_ms, hb_ms;
+	atomic_llong ttl_ms; /* what etcd granted */
 	atomic_llong lease;
 	atomic_llong ack_sent_ms; /* when the last acknowledged keepalive (or grant) was sent */
 	pthread_t sess_thr;
@@ -120,7 +122,10 @@ void rn__es_cache_free(struct rn__es *es);
 /* Tells the listeners every pending note (lmu taken here; lock not held). */
 void rn__es_notes_flush(struct rn__es *es);
 struct es_topic *rn__es_topic_find(struct rn__es *es, const char *name);
+/* A visible partition state (its topic exists and counts it), NULL otherwise. */
 struct es_part *rn__es_part_find(struct rn__es *es, const char *topic, int32_t idx);
+/* How many of pt's entries are visible: the first min(pt->n, topic's partitions). */
+int32_t rn__es_visible_parts(struct rn__es *es, const struct es_ptab *pt);
 
 /* store_etcd_watch.c */
 /* Loads the whole prefix into the cache (mark and sweep) and notes the differences. */

@@ -23,15 +23,16 @@ static void part_key(char *out, size_t n, const char *topic, int32_t idx)
 	snprintf(out, n, "partitions/%s/%d", topic, idx);
 }
 
-/* Puts into ops the states of partitions [from, to) per assign (rf replicas each). */
+/* Puts into ops the states of partitions [from, to); assign holds rf replicas for each,
+ * starting with partition from's. */
 static void part_puts(struct rn__es *es, json_t *ops, const char *name, int32_t from, int32_t to,
 		      int32_t rf, const int32_t *assign)
 {
 	for (int32_t p = from; p < to; p++) {
-		struct rn_pstate st = {
-		    .leader = assign[(p - from) * rf], .nreplicas = rf, .nisr = rf};
+		const int32_t *a = assign + (size_t)(p - from) * (size_t)rf;
+		struct rn_pstate st = {.leader = a[0], .nreplicas = rf, .nisr = rf};
 		for (int32_t r = 0; r < rf; r++)
-			st.replicas[r] = st.isr[r] = assign[(p - from) * rf + r];
+			st.replicas[r] = st.isr[r] = a[r];
 		char rel[300];
 		part_key(rel, sizeof(rel), name, p);
 		char *key = rn__es_key(es, rel), *val = rn__es_pstate_json(&st);
@@ -39,6 +40,35 @@ static void part_puts(struct rn__es *es, json_t *ops, const char *name, int32_t 
 		rn_free(key);
 		rn_free(val);
 	}
+}
+
+/*
+ * etcd refuses txns of more than --max-txn-ops operations (128 by default). Partition states
+ * beyond what fits beside the topic record go first, TXN_OPS at a time, each txn guarded by the
+ * same compare as the final one (cmp_key's target against v): states above the topic's
+ * partition count are invisible (store_etcd_cache.c), so they show only when the final txn
+ * writes the record. Writes [from, to); returns 0, RN_ESTALE (the compare failed) or an error.
+ */
+#define TXN_OPS 128
+static int parts_ahead(struct rn__es *es, const char *cmp_key, const char *target, int64_t v,
+		       const char *name, int32_t from, int32_t to, int32_t rf,
+		       const int32_t *assign)
+{
+	for (int32_t p = from; p < to; p += TXN_OPS) {
+		int32_t end = to - p > TXN_OPS ? p + TXN_OPS : to;
+		json_t *cmp = json_pack("[o]", rn__etcd_cmp(cmp_key, target, "EQUAL", v));
+		json_t *ops = json_array();
+		part_puts(es, ops, name, p, end, rf, assign + (size_t)(p - from) * (size_t)rf);
+		bool won;
+		json_t *resp;
+		int rc = rn__etcd_txn(es->etcd, cmp, ops, NULL, ES_WRITE_TIMEOUT_MS, &won, &resp);
+		if (rc < 0)
+			return rc;
+		json_decref(resp);
+		if (!won)
+			return RN_ESTALE;
+	}
+	return 0;
 }
 
 static int txn_error(struct rn__es *es, int rc, const char *what, const char *name)
@@ -69,15 +99,24 @@ int rn__es_topic_create_assigned(struct rn__es *es, const char *name, int32_t pa
 	char rel[300];
 	snprintf(rel, sizeof(rel), "topics/%s", name);
 	char *key = rn__es_key(es, rel), *val = rn__es_topic_json(&t);
+	/* The last TXN_OPS - 1 states go with the record; any before them go ahead of it. */
+	int32_t tail = assign && rf > 0 ? partitions - (TXN_OPS - 1) : 0;
+	tail = tail < 0 ? 0 : tail;
+	int rc = tail ? parts_ahead(es, key, "VERSION", 0, name, 0, tail, rf, assign) : 0;
+	if (rc < 0) {
+		rn_free(key);
+		rn_free(val);
+		return rc == RN_ESTALE ? RN_EEXIST : txn_error(es, rc, "creating topic", name);
+	}
 	json_t *cmp = json_pack("[o]", rn__etcd_cmp(key, "VERSION", "EQUAL", 0));
 	json_t *ok = json_pack("[o]", rn__etcd_put_op(key, val, 0));
 	rn_free(key);
 	rn_free(val);
 	if (assign && rf > 0)
-		part_puts(es, ok, name, 0, partitions, rf, assign);
+		part_puts(es, ok, name, tail, partitions, rf, assign + (size_t)tail * (size_t)rf);
 	bool won;
 	json_t *resp;
-	int rc = rn__etcd_txn(es->etcd, cmp, ok, NULL, ES_WRITE_TIMEOUT_MS, &won, &resp);
+	rc = rn__etcd_txn(es->etcd, cmp, ok, NULL, ES_WRITE_TIMEOUT_MS, &won, &resp);
 	if (rc < 0)
 		return txn_error(es, rc, "creating topic", name);
 	int64_t rev = rn__es_resp_rev(resp);
@@ -122,7 +161,8 @@ int rn__es_topic_delete(struct rn__es *es, const char *name)
 
 /* An edit of a topic record: changes t (read fresh from etcd), may add ops to the same txn.
  * Returns 0 or an error that ends the write. */
-typedef int (*topic_edit_fn)(struct rn__es *es, struct rn_meta_topic *t, json_t *ops, void *arg);
+typedef int (*topic_edit_fn)(struct rn__es *es, struct rn_meta_topic *t, json_t *ops,
+			     const char *key, int64_t mod, void *arg);
 
 /* Read-modify-write of P/topics/<name>, retried while someone else changed it meanwhile. */
 static int topic_rmw(struct rn__es *es, const char *name, topic_edit_fn edit, void *arg)
@@ -143,14 +183,18 @@ static int topic_rmw(struct rn__es *es, const char *name, topic_edit_fn edit, vo
 		rn_free(val);
 		t.name = rn_strdup(name);
 		json_t *ops = json_array();
+		char *key = rn__es_key(es, rel);
 		if (rc == 0)
-			rc = edit(es, &t, ops, arg);
+			rc = edit(es, &t, ops, key, mod, arg);
 		if (rc < 0) {
 			rn__es_topic_clear(&t);
 			json_decref(ops);
+			rn_free(key);
+			if (rc == RN_ESTALE)
+				continue; /* the record moved while states went ahead: again */
 			return rc;
 		}
-		char *key = rn__es_key(es, rel), *nv = rn__es_topic_json(&t);
+		char *nv = rn__es_topic_json(&t);
 		rn__es_topic_clear(&t);
 		json_array_insert_new(ops, 0, rn__etcd_put_op(key, nv, 0));
 		json_t *cmp = json_pack("[o]", rn__etcd_cmp(key, "MOD", "EQUAL", mod));
@@ -177,13 +221,21 @@ struct add_parts {
 	const char *name;
 };
 
-static int edit_partitions(struct rn__es *es, struct rn_meta_topic *t, json_t *ops, void *arg)
+static int edit_partitions(struct rn__es *es, struct rn_meta_topic *t, json_t *ops, const char *key,
+			   int64_t mod, void *arg)
 {
 	struct add_parts *a = arg;
 	if (a->assign && a->partitions <= t->partitions)
 		return RN_EINVALID;
-	if (a->assign)
-		part_puts(es, ops, a->name, t->partitions, a->partitions, a->rf, a->assign);
+	if (a->assign) {
+		int32_t old = t->partitions, tail = a->partitions - (TXN_OPS - 1);
+		tail = tail < old ? old : tail;
+		int rc = parts_ahead(es, key, "MOD", mod, a->name, old, tail, a->rf, a->assign);
+		if (rc < 0)
+			return rc;
+		part_puts(es, ops, a->name, tail, a->partitions, a->rf,
+			  a->assign + (size_t)(tail - old) * (size_t)a->rf);
+	}
 	t->partitions = a->partitions;
 	return 0;
 }
@@ -210,9 +262,10 @@ struct cfg_edit {
 	bool replace;
 };
 
-static int edit_configs(struct rn__es *es, struct rn_meta_topic *t, json_t *ops, void *arg)
+static int edit_configs(struct rn__es *es, struct rn_meta_topic *t, json_t *ops, const char *key,
+			int64_t mod, void *arg)
 {
-	(void)es, (void)ops;
+	(void)es, (void)ops, (void)key, (void)mod;
 	struct cfg_edit *c = arg;
 	if (!c->replace) {
 		rn_cfg_kv_set(&t->configs, &t->nconfigs, c->key, c->val);
@@ -314,7 +367,7 @@ int rn__es_next_producer_id(struct rn__es *es, int64_t *out)
 	int rc = es->pid_next < es->pid_end ? 0 : pid_block(es);
 	if (rc == 0)
 		*out = es->pid_next++;
-	else
+	else if (rc != RN_ECORRUPT) /* that one was told already, with the bad value */
 		rn_warn("etcd store: cannot take a producer id block: %s", rn_strerror(rc));
 	pthread_mutex_unlock(&es->pid_mu);
 	return rc;

@@ -43,9 +43,13 @@ void rn__es_wait_rev(struct rn__es *es, int64_t rev)
 		rc = pthread_cond_timedwait(&es->rev_cond, &es->rev_mu, &ts);
 	int64_t have = es->rev;
 	pthread_mutex_unlock(&es->rev_mu);
-	if (have < rev)
-		rn_warn("etcd store: the watch has not delivered revision %lld yet (at %lld)",
+	if (have < rev) {
+		/* A member can hang with our stream open; a fresh stream finds a live one. */
+		rn_warn("etcd store: the watch has not delivered revision %lld yet (at %lld), "
+			"reconnecting it",
 			(long long)rev, (long long)have);
+		atomic_store(&es->watch_kick, true);
+	}
 }
 
 int rn__es_load(struct rn__es *es)
@@ -121,7 +125,13 @@ static void on_rev(void *arg, int64_t rev)
 static bool should_stop(void *arg)
 {
 	struct watch_ctx *w = arg;
-	return atomic_load(&w->es->stop) || atomic_load(&w->es->watch_kick);
+	return atomic_load(&w->es->stop) || atomic_load(&w->es->watch_kick) ||
+	       atomic_load(&w->es->watch_hold);
+}
+
+void rn__es_watch_hold(struct rn__es *es, bool hold)
+{
+	atomic_store(&es->watch_hold, hold);
 }
 
 static void pause_ms(struct rn__es *es, int ms)
@@ -137,6 +147,10 @@ static void *watch_main(void *arg)
 	struct rn__etcd_watch_cb cb = {on_event, on_rev, should_stop, &w};
 	char *end = rn__etcd_prefix_end(es->prefix);
 	while (!atomic_load(&es->stop)) {
+		if (atomic_load(&es->watch_hold)) {
+			pause_ms(es, 50);
+			continue;
+		}
 		int ep = rn__etcd_current(es->etcd);
 		int64_t compacted = 0;
 		int rc = rn__etcd_watch(es->etcd, ep, es->prefix, end, rn__es_rev(es) + 1, &cb,
@@ -150,6 +164,8 @@ static void *watch_main(void *arg)
 		}
 		if (atomic_load(&es->stop))
 			break;
+		if (atomic_load(&es->watch_hold))
+			continue;
 		if (rc == RN_ERANGE) {
 			rn_warn("etcd store: revision %lld was compacted (etcd at %lld), reloading",
 				(long long)rn__es_rev(es) + 1, (long long)compacted);

@@ -55,6 +55,17 @@ enum rn_election { RN_ELECT_PREFERRED = 0, RN_ELECT_UNCLEAN = 1 };
  * PREFERRED_LEADER_NOT_AVAILABLE, ELIGIBLE_LEADERS_NOT_AVAILABLE, UNKNOWN_TOPIC_OR_PARTITION,
  * REQUEST_TIMED_OUT (store unavailable). */
 int16_t rn_election_run(struct rn_meta *m, const char *topic, int32_t idx, enum rn_election type);
+/* Reassignment (KIP-455, reassign.c): target != NULL starts moving (topic, idx) to target[0..n)
+ * (replicas = target + the ones to remove, adding/removing set, the ISR untouched); the
+ * controller completes it when every new replica is in the ISR (replicas = target, removed
+ * ones out of the ISR, a new leader when the leader was removed). target == NULL cancels: the
+ * added replicas go, the removed ones stay (unclean_ok: the topic's
+ * unclean.leader.election.enable, needed when only added replicas are in sync). Returns NONE,
+ * UNKNOWN_TOPIC_OR_PARTITION, INVALID_REPLICA_ASSIGNMENT, NO_REASSIGNMENT_IN_PROGRESS,
+ * REQUEST_TIMED_OUT. (Added by the controller slice.) */
+int16_t rn_controller_reassign(struct rn_meta *m, const char *topic, int32_t idx,
+			       const int32_t *target, int32_t n, bool unclean_ok);
+
 /* Controlled shutdown of node: every partition it leads gets another ISR member as leader
  * and node leaves every ISR where others remain. Returns how many partitions node still leads
  * (0 when all moved) after trying for up to timeout_ms. */

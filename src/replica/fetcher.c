@@ -91,33 +91,55 @@ static void sleep_locked(struct rn_fetcher *f, int64_t ms)
 	pthread_cond_timedwait(&f->cond, &f->lock, &ts);
 }
 
-/* Opens the connection to the source broker (f->lock held, dropped meanwhile). */
-static int connect_source(struct rn_fetcher *f)
+/* Where the source broker listens: its registration in the store. */
+static int find_source(struct rn_fetcher *f, char *host, size_t hostlen, int *port)
 {
-	const struct rn_replica_cfg *cfg = &f->mgr->cfg;
-	pthread_mutex_unlock(&f->lock);
+	struct rn__mgr_impl *im = rn__impl(f->mgr);
+	if (im->lookup)
+		return im->lookup(im->lookup_arg, f->source, host, hostlen, port);
 	struct rn_broker_reg *regs = rn_calloc(RN_MAX_REPLICAS * 4, sizeof(*regs));
 	int n = rn_meta_brokers(f->mgr->meta, regs, RN_MAX_REPLICAS * 4);
 	if (n > RN_MAX_REPLICAS * 4) {
 		regs = rn_realloc(regs, sizeof(*regs) * (size_t)n);
 		n = rn_meta_brokers(f->mgr->meta, regs, n);
 	}
-	int r = RN_EUNAVAILABLE;
-	struct rn_peer *p = NULL;
+	int r = RN_ENOTFOUND;
 	for (int i = 0; i < n; i++) {
-		if (regs[i].id != f->source)
-			continue;
-		char cid[96];
-		snprintf(cid, sizeof(cid), "broker-%d-fetcher-%d", cfg->node_id, f->index);
-		r = rn_peer_connect(regs[i].host, regs[i].port, cfg->socket_timeout_ms, cid, &p);
-		break;
+		if (regs[i].id == f->source) {
+			snprintf(host, hostlen, "%s", regs[i].host);
+			*port = regs[i].port;
+			r = 0;
+			break;
+		}
 	}
 	rn_free(regs);
+	return r;
+}
+
+/* Opens the connection to the source broker (f->lock held, dropped meanwhile). */
+static int connect_source(struct rn_fetcher *f)
+{
+	const struct rn_replica_cfg *cfg = &f->mgr->cfg;
+	pthread_mutex_unlock(&f->lock);
+	char host[256];
+	int port = 0;
+	struct rn_peer *p = NULL;
+	int r = find_source(f, host, sizeof(host), &port);
+	if (r == 0) {
+		char cid[96];
+		snprintf(cid, sizeof(cid), "broker-%d-fetcher-%d", cfg->node_id, f->index);
+		r = rn_peer_connect(host, port, cfg->socket_timeout_ms, cid, &p);
+	}
 	pthread_mutex_lock(&f->lock);
 	if (r < 0) {
 		rn_log_every(10000, RN_LOG_INFO, "fetcher %d-%d: leader %d not reachable: %s",
-			     f->source, f->index, f->source, rn_strerror(r));
+			     f->source, f->index, f->source,
+			     r == RN_ENOTFOUND ? "not registered" : rn_strerror(r));
 		return r;
+	}
+	if (f->stop) {
+		rn_peer_close(p);
+		return RN_EUNAVAILABLE;
 	}
 	/* A response may exceed max_bytes by one batch (the first one always comes whole). */
 	int64_t max = (int64_t)cfg->fetch_response_max_bytes + cfg->fetch_max_bytes + (1 << 20);

@@ -52,7 +52,15 @@ struct rn__mgr_impl {
 	struct rn_fetcher *fetchers; /* started on demand, one per (source broker, index) */
 	pthread_mutex_t throttle_lock;
 	struct rn__bucket throttle;
+	/* Tests only: where a broker id listens, instead of rn_meta_brokers. */
+	int (*lookup)(void *arg, int32_t id, char *host, size_t hostlen, int *port);
+	void *lookup_arg;
 };
+
+/* Tests only: set before the first rn_replica_apply. */
+void rn__mgr_set_lookup(struct rn_replica_mgr *mgr,
+			int (*lookup)(void *arg, int32_t id, char *host, size_t hostlen, int *port),
+			void *arg);
 
 static inline struct rn__mgr_impl *rn__impl(struct rn_replica_mgr *mgr)
 {

@@ -258,6 +258,14 @@ void rn_replica_mgr_free(struct rn_replica_mgr *mgr)
 	rn_free(mgr);
 }
 
+void rn__mgr_set_lookup(struct rn_replica_mgr *mgr,
+			int (*lookup)(void *arg, int32_t id, char *host, size_t hostlen, int *port),
+			void *arg)
+{
+	rn__impl(mgr)->lookup = lookup;
+	rn__impl(mgr)->lookup_arg = arg;
+}
+
 void rn_replica_mgr_stop_fetchers(struct rn_replica_mgr *mgr)
 {
 	rn__fetchers_stop_all(mgr);

@@ -97,6 +97,16 @@ int16_t rn_replica_follower_fetch(struct rn_replica_part *rp, int32_t replica_id
 /* KIP-392: the replica a consumer in client_rack should read from (-1: the leader itself). */
 int32_t rn_replica_preferred_read(struct rn_replica_part *rp, const char *client_rack);
 
+/* Added by the leader slice. */
+/* The same for a consumer fetching at fetch_offset: only ISR followers that have it qualify
+ * (-1: offset unchecked). Reads the live brokers' racks from the store; any thread. */
+int32_t rn_replica_preferred_read_at(struct rn_replica_part *rp, const char *client_rack,
+				     int64_t fetch_offset);
+/* After any append on a partition this broker leads (produce, coordinator writes): moves the
+ * HW when the ISR allows (alone in the ISR, it follows the log end) and completes the waits
+ * that releases. The manager's tick does the same, later, for appends nobody reported. */
+void rn_replica_leader_appended(struct rn_replica_part *rp);
+
 /* Metrics (Kafka's names on /metrics). */
 struct rn_replica_stats {
 	int64_t isr_shrinks, isr_expands;

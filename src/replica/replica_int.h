@@ -20,6 +20,7 @@ struct rn_replica_follower {
 	int64_t leo;               /* its last fetch offset: it has everything below */
 	int64_t last_caught_up_ms; /* last time leo reached the leader's log end */
 	int64_t last_fetch_ms;
+	int64_t last_fetch_leader_leo; /* the leader's log end at its previous fetch */
 };
 
 struct rn_replica_part {
@@ -37,6 +38,12 @@ struct rn_replica_part {
 	int nfol;
 	struct rn_hw_wait *waits; /* parked acks=all produces, by offset */
 	bool isr_write_pending;   /* a CAS of the ISR is in flight */
+	bool isr_leading;         /* rn__isr_become_leader ran and no become_follower since */
+	int32_t isr_epoch;        /* the leader epoch fol[] belongs to, while isr_leading */
+	int64_t epoch_start; /* log end when that epoch began (Kafka's leaderEpochStartOffset) */
+	struct rn_pstate isr_pending; /* the state being written while isr_write_pending */
+	uint32_t fol_live;        /* bit i: fol[i]'s broker is registered (refreshed by ticks) */
+	int32_t isr_synced_epoch; /* partition_epoch fol[] was last matched to st.replicas */
 
 	/* Follower side (manager.c, fetcher.c, truncate.c). */
 	struct rn_fetcher *fetcher;    /* the leader's fetcher while following */
@@ -71,8 +78,13 @@ struct rn_replica_mgr {
 void rn__isr_become_leader(struct rn_replica_part *rp, int64_t now_ms);
 /* Fails every parked acks=all wait with NOT_LEADER_OR_FOLLOWER. */
 void rn__isr_become_follower(struct rn_replica_part *rp);
-/* Periodic (the manager's thread, every ~replica.lag.time.max.ms / 2, without rp->lock):
- * shrinks the ISR of followers that fell behind, times out parked waits. */
+/* Periodic (the manager's thread, every 100-500 ms: parked acks=all waits time out here, and
+ * ISR expansion waits for it; without rp->lock, never on a loop thread: it may write the
+ * partition state to the store): fences the leader when its session is not surely valid,
+ * shrinks the ISR of followers that fell behind, expands it with those caught up (CAS through
+ * rn_meta_partition_cas; on success rp->st becomes the written state), times out parked waits.
+ * isr.c reads the monotonic clock itself: now_ms is unused. Also call rn__isr_become_follower
+ * before rn_replica_detach frees rp (it releases the parked waits). */
 void rn__isr_tick(struct rn_replica_part *rp, int64_t now_ms);
 
 #endif

@@ -64,10 +64,12 @@ int rn__truncate_by_epoch(struct rn_replica_part *rp, int32_t leader_epoch, int6
 	bool done =
 	    rn__truncation_point(leader_epoch, leader_end, found_epoch, found_end, leo, hw, &to);
 	if (to < leo) {
-		rn_info("partition %s-%d: truncating from %lld to %lld (leader answered epoch %d "
-			"end %lld; ours for it: epoch %d end %lld)",
-			rp->topic, rp->idx, (long long)leo, (long long)to, leader_epoch,
-			(long long)leader_end, found_epoch, (long long)found_end);
+		rn_log_every(
+		    1000, RN_LOG_INFO,
+		    "partition %s-%d: truncating from %lld to %lld (leader answered epoch %d "
+		    "end %lld; ours for it: epoch %d end %lld)",
+		    rp->topic, rp->idx, (long long)leo, (long long)to, leader_epoch,
+		    (long long)leader_end, found_epoch, (long long)found_end);
 		int r = rn_partition_truncate_to(log, to);
 		if (r < 0) {
 			rn_warn("partition %s-%d: truncation to %lld failed: %s", rp->topic,
@@ -185,14 +187,15 @@ static void recover_out_of_range(struct rn_fetcher *f, struct rn__fslot *sl, int
 		    rp->topic, rp->idx, f->source, (long long)leader_end, (long long)leo);
 		r = rn_partition_truncate_to(rp->log, leader_end);
 	} else if (sl->offset > leo) {
-		rn_info("partition %s-%d: leader %d starts at %lld, above our log end %lld: "
-			"restarting the log there",
-			rp->topic, rp->idx, f->source, (long long)sl->offset, (long long)leo);
+		rn_log_every(1000, RN_LOG_INFO,
+			     "partition %s-%d: leader %d starts at %lld, above our log end %lld: "
+			     "restarting the log there",
+			     rp->topic, rp->idx, f->source, (long long)sl->offset, (long long)leo);
 		r = rn_partition_truncate_fully(rp->log, sl->offset);
 	}
 	if (r < 0) {
-		rn_warn("partition %s-%d: out-of-range recovery failed: %s", rp->topic, rp->idx,
-			rn_strerror(r));
+		rn_log_every(5000, RN_LOG_WARN, "partition %s-%d: out-of-range recovery failed: %s",
+			     rp->topic, rp->idx, rn_strerror(r));
 		rn__fetch_backoff(f, rp, now);
 		return;
 	}

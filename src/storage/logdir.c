@@ -30,12 +30,14 @@
 #define RP_FILE    "recovery-point-offset-checkpoint"
 #define LSO_FILE   "log-start-offset-checkpoint"
 #define CLEAN_FILE "cleaner-offset-checkpoint"
+#define HW_FILE    "replication-offset-checkpoint"
 
 struct ld_entry {
 	char *topic; /* NULL = empty slot */
 	int32_t idx;
 	bool deleted;
 	int64_t rp, lso, clean; /* from the checkpoints, -1 if absent */
+	int64_t hw;             /* high watermark of a replicated partition, -1 if unknown */
 	struct rn_partition *p;
 };
 
@@ -45,6 +47,7 @@ struct rn_logdir {
 	pthread_mutex_t lock;
 	struct ld_entry *tab;
 	size_t cap, used;
+	bool hw_file; /* replication-offset-checkpoint exists: keep it current */
 };
 
 static uint64_t hash(const char *topic, int32_t idx)
@@ -87,7 +90,7 @@ static struct ld_entry *find(struct rn_logdir *d, const char *topic, int32_t idx
 				return NULL;
 			e->topic = rn_strdup(topic);
 			e->idx = idx;
-			e->rp = e->lso = e->clean = -1;
+			e->rp = e->lso = e->clean = e->hw = -1;
 			e->deleted = true; /* until the caller fills it */
 			d->used++;
 			return e;
@@ -109,6 +112,8 @@ static int load_ckpt(struct rn_logdir *d, const char *name, int which)
 		return 0;
 	if (rc < 0)
 		return rc;
+	if (which == 3)
+		d->hw_file = true;
 	char *save, *line = strtok_r(buf, "\n", &save);
 	long count = -1;
 	if (line && !strcmp(line, "0") && (line = strtok_r(NULL, "\n", &save)))
@@ -120,8 +125,12 @@ static int load_ckpt(struct rn_logdir *d, const char *name, int which)
 		if (sscanf(line, "%255s %d %lld", topic, &idx, &off) != 3)
 			continue;
 		struct ld_entry *e = find(d, topic, idx, true);
-		if (which == 2) {
-			e->clean = off; /* only for partitions the other files know */
+		if (which == 2 || which == 3) {
+			/* Only for partitions the other files know. */
+			if (which == 2)
+				e->clean = off;
+			else
+				e->hw = off;
 			continue;
 		}
 		e->deleted = false;
@@ -160,6 +169,8 @@ int rn_logdir_open(const char *path, struct rn_logdir **out)
 		rc = load_ckpt(d, LSO_FILE, 1);
 	if (rc == 0)
 		rc = load_ckpt(d, CLEAN_FILE, 2);
+	if (rc == 0)
+		rc = load_ckpt(d, HW_FILE, 3);
 	if (rc < 0) {
 		rn_logdir_close(d);
 		return rc;
@@ -194,6 +205,8 @@ int rn_logdir_open_partition(struct rn_logdir *d, const char *topic, int32_t idx
 	int64_t rp = e->deleted ? -1 : e->rp, lso = e->deleted ? 0 : e->lso;
 	rc = rn_partition_open(dir, cfg, rp, lso < 0 ? 0 : lso, create, &e->p);
 	if (rc == 0) {
+		if (!e->deleted && e->hw >= 0)
+			rn__partition_set_ckpt_hw(e->p, e->hw);
 		if (!e->deleted && e->clean > 0) {
 			rn__partition_set_clean_point(e->p, e->clean);
 			/* The delete horizons the last run left are not remembered: clean a
@@ -230,6 +243,7 @@ int rn_logdir_delete_partition(struct rn_logdir *d, const char *topic, int32_t i
 		e->p = NULL;
 		e->deleted = true;
 		e->clean = -1;
+		e->hw = -1;
 	}
 	pthread_mutex_unlock(&d->lock);
 	return rc;
@@ -265,8 +279,8 @@ int rn_logdir_scan(struct rn_logdir *d, void (*cb)(const char *topic, int32_t id
 /* Caller holds d->lock. */
 static int write_ckpts(struct rn_logdir *d)
 {
-	struct rn_buf rp = {0}, lso = {0}, clean = {0};
-	size_t n = 0, nclean = 0;
+	struct rn_buf rp = {0}, lso = {0}, clean = {0}, hw = {0};
+	size_t n = 0, nclean = 0, nhw = 0;
 	for (size_t i = 0; i < d->cap; i++) {
 		struct ld_entry *e = &d->tab[i];
 		if (!e->topic || e->deleted)
@@ -275,6 +289,15 @@ static int write_ckpts(struct rn_logdir *d)
 			e->rp = rn_partition_recovery_point(e->p);
 			e->lso = rn_partition_log_start(e->p);
 			e->clean = rn_partition_clean_point(e->p);
+			/* Only a replicated partition's: another one's is its log end, and a
+			 * partition that is not replicated (yet) in this run keeps the entry its
+			 * last replicated run left. */
+			if (rn_partition_replicated(e->p))
+				e->hw = rn_partition_high_watermark(e->p);
+		}
+		if (e->hw >= 0) {
+			nhw++;
+			rn_buf_printf(&hw, "%s %d %lld\n", e->topic, e->idx, (long long)e->hw);
 		}
 		if (e->clean > 0) {
 			nclean++;
@@ -286,10 +309,13 @@ static int write_ckpts(struct rn_logdir *d)
 		rn_buf_printf(&lso, "%s %d %lld\n", e->topic, e->idx, (long long)e->lso);
 	}
 	int rc = 0;
-	struct rn_buf *bufs[3] = {&rp, &lso, &clean};
-	const char *names[3] = {RP_FILE, LSO_FILE, CLEAN_FILE};
-	size_t counts[3] = {n, n, nclean};
-	for (int k = 0; k < 3 && rc == 0; k++) {
+	struct rn_buf *bufs[4] = {&rp, &lso, &clean, &hw};
+	const char *names[4] = {RP_FILE, LSO_FILE, CLEAN_FILE, HW_FILE};
+	size_t counts[4] = {n, n, nclean, nhw};
+	/* The high watermark file only once replication used this log dir: a single broker's
+	 * log dir stays as it was. */
+	d->hw_file |= nhw > 0;
+	for (int k = 0; k < (d->hw_file ? 4 : 3) && rc == 0; k++) {
 		struct rn_buf out = {0};
 		rn_buf_printf(&out, "0\n%zu\n", counts[k]);
 		rn_buf_append(&out, bufs[k]->data, bufs[k]->len);
@@ -299,6 +325,7 @@ static int write_ckpts(struct rn_logdir *d)
 	rn_buf_free(&rp);
 	rn_buf_free(&lso);
 	rn_buf_free(&clean);
+	rn_buf_free(&hw);
 	return rc;
 }
 

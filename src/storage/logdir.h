@@ -4,6 +4,10 @@
  *
  *   recovery-point-offset-checkpoint  offset below which data is known to be on disk
  *   log-start-offset-checkpoint       first offset still readable per partition
+ *   replication-offset-checkpoint     high watermark of each replicated partition (written
+ *                                     once a partition of the dir was replicated; a
+ *                                     partition becoming replicated starts its high
+ *                                     watermark there, see partition.h)
  *
  * written atomically (write temp, fsync, rename, fsync dir). Partitions register themselves so
  * the checkpoint covers them all.
@@ -37,7 +41,7 @@ int rn_logdir_delete_partition(struct rn_logdir *d, const char *topic, int32_t i
 /* Lists "<topic>-<idx>" directories present on disk: calls cb for each. */
 int rn_logdir_scan(struct rn_logdir *d, void (*cb)(const char *topic, int32_t idx, void *arg),
 		   void *arg);
-/* Writes both checkpoint files now (also done by rn_logdir_close and periodically). */
+/* Writes the checkpoint files now (also done by rn_logdir_close and periodically). */
 int rn_logdir_checkpoint(struct rn_logdir *d);
 
 #endif

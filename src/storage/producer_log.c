@@ -177,7 +177,27 @@ static int replay_segment(struct rn_partition *p, struct rn_segment *s, int64_t 
 	return rc;
 }
 
+static int load(struct rn_partition *p, int64_t log_end, bool full);
+
 int rn__ps_load(struct rn_partition *p, int64_t log_end)
+{
+	return load(p, log_end, false);
+}
+
+int rn__ps_reload(struct rn_partition *p, int64_t log_end)
+{
+	/* Snapshots above the new log end describe data that is gone. */
+	while (p->nsnaps > 0 && p->snaps[p->nsnaps - 1] > log_end)
+		drop_snapshot(p, p->nsnaps - 1);
+	rn_ps_free(&p->ps);
+	p->naborted = 0;
+	atomic_store(&p->has_aborted, false);
+	return load(p, log_end, true);
+}
+
+/* full: without a usable snapshot, replay from the first segment (a truncation must not
+ * forget a producer whose batches are older than the last two segments). */
+static int load(struct rn_partition *p, int64_t log_end, bool full)
 {
 	atomic_store(&p->first_unstable, -1);
 	int64_t now = rn_wall_ms();
@@ -201,7 +221,7 @@ int rn__ps_load(struct rn_partition *p, int64_t log_end)
 	 * cleanly. As Kafka does on upgrade, the last two segments are scanned. */
 	int i = 0;
 	if (from < 0) {
-		i = p->nsegs > 2 ? p->nsegs - 2 : 0;
+		i = p->nsegs > 2 && !full ? p->nsegs - 2 : 0;
 		from = p->segs[i]->base;
 	} else {
 		while (i + 1 < p->nsegs && p->segs[i + 1]->base <= from)

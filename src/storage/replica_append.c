@@ -63,23 +63,24 @@ static int scan_input(const uint8_t *buf, size_t len, bool gaps, size_t *n, int3
 }
 
 /* Producer, transaction and epoch state for one written batch b (header h). Caller holds
- * p->lock. */
-static void apply_batch(struct rn_partition *p, const uint8_t *b, const struct rn_batch_header *h,
+ * p->lock. Returns whether the epoch cache changed. */
+static bool apply_batch(struct rn_partition *p, const uint8_t *b, const struct rn_batch_header *h,
 			int64_t now)
 {
 	int64_t last = h->base_offset + h->last_offset_delta;
 	int32_t epoch = h->partition_leader_epoch;
+	bool epochs = false;
 	if (epoch >= 0 && (!p->nepochs || p->epochs[p->nepochs - 1].epoch != epoch))
-		rn__epochs_assign(p, epoch, h->base_offset);
+		epochs = rn__epochs_assign(p, epoch, h->base_offset);
 	if (h->producer_id < 0)
-		return;
+		return epochs;
 	p->had_producers = true;
 	if (h->attributes & RN_BATCH_ATTR_CONTROL) {
 		int type = rn__control_type(b, (size_t)rn_batch_total_size(b));
 		if (type >= 0)
 			rn__txn_marker(p, h->producer_id, h->producer_epoch, type == 1,
 				       h->base_offset, true, now);
-		return;
+		return epochs;
 	}
 	struct rn_ps_batch pb = {
 	    .first_seq = h->base_sequence,
@@ -93,6 +94,7 @@ static void apply_batch(struct rn_partition *p, const uint8_t *b, const struct r
 		p->ps.next_expiry_ms = now + p->cfg.producer_id_expiration_ms;
 	if (h->attributes & RN_BATCH_ATTR_TRANSACTIONAL)
 		rn__txn_begin(p, h->producer_id, h->base_offset);
+	return epochs;
 }
 
 /* The longest run of batches from buf that goes into segment s, at least one when s is empty
@@ -103,13 +105,17 @@ static size_t run_length(struct rn_partition *p, struct rn_segment *s, const uin
 	size_t off = 0;
 	int32_t k = 0;
 	int64_t end = atomic_load(&p->log_end);
-	bool empty = atomic_load_explicit(&s->size, memory_order_relaxed) == 0;
+	uint64_t size = atomic_load_explicit(&s->size, memory_order_relaxed);
+	bool empty = size == 0;
 	while (off < len) {
 		const uint8_t *b = buf + off;
 		size_t total = (size_t)rn_batch_total_size(b);
 		int64_t next = (int64_t)rn_be64(b + RN_BATCH_OFF_BASE_OFFSET) +
 			       (int32_t)rn_be32(b + RN_BATCH_OFF_LAST_OFFSET_DELTA) + 1;
+		/* rn__must_roll lets anything into an empty segment (one append, one segment);
+		 * a run is cut at segment_bytes there too. */
 		bool fits = !rn__must_roll(p, s, off + total, k + 1, next - end, now) &&
+			    size + off + total <= (uint64_t)p->cfg.segment_bytes &&
 			    atomic_load(&s->oidx.n) + (uint32_t)k + 1 <= s->oidx.cap &&
 			    atomic_load(&s->tidx.n) + (uint32_t)k + 2 <= s->tidx.cap &&
 			    next - s->base <= INT32_MAX;
@@ -123,7 +129,7 @@ static size_t run_length(struct rn_partition *p, struct rn_segment *s, const uin
 
 /* Writes one run at the end of the active segment and applies its batches. */
 static int write_run(struct rn_partition *p, struct rn_segment *s, const uint8_t *buf, size_t len,
-		     int64_t now, struct rn_append_info *info)
+		     int64_t now, struct rn_append_info *info, bool *epochs)
 {
 	int rc = rn__reserve_indexes(p, s, buf, len);
 	if (rc < 0) {
@@ -144,7 +150,7 @@ static int write_run(struct rn_partition *p, struct rn_segment *s, const uint8_t
 	for (size_t off = 0; off < len;) {
 		struct rn_batch_header h;
 		rn_batch_header_parse(buf + off, &h);
-		apply_batch(p, buf + off, &h, now);
+		*epochs |= apply_batch(p, buf + off, &h, now);
 		next = h.base_offset + h.last_offset_delta + 1;
 		info->nbatches++;
 		info->nrecords += h.records_count;
@@ -167,6 +173,7 @@ static int append_runs(struct rn_partition *p, const uint8_t *buf, size_t len, i
 		       size_t *done, struct rn_append_info *info)
 {
 	int rc = 0;
+	bool epochs = false;
 	*done = 0;
 	while (rc == 0 && *done < len) {
 		struct rn_segment *s = p->segs[p->nsegs - 1];
@@ -182,10 +189,15 @@ static int append_runs(struct rn_partition *p, const uint8_t *buf, size_t len, i
 			rc = rn__roll(p, now);
 			continue;
 		}
-		rc = write_run(p, s, buf + *done, run, now, info);
+		rc = write_run(p, s, buf + *done, run, now, info, &epochs);
 		if (rc == 0)
 			*done += run;
 	}
+	/* A new epoch reaches the checkpoint now, without fsync (a few syscalls once per
+	 * leadership; maintenance makes it durable): after a crash, recovery would only learn
+	 * the epochs of the batches it validates, and an epoch's start must not move. */
+	if (epochs)
+		rn__epochs_write_locked(p, false);
 	if (rc < 0 && rc != RN_ERANGE)
 		rn__append_failed(p, rc);
 	return rc;

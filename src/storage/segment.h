@@ -234,6 +234,9 @@ int rn__file_read(const char *path, char **out, size_t *len);
 void rn__ps_add_snapshot(struct rn_partition *p, int64_t off);
 int rn__ps_snapshot(struct rn_partition *p, int64_t off, bool sync);
 int rn__ps_load(struct rn_partition *p, int64_t log_end);
+/* After a truncation to log_end: drops the snapshots above it and rebuilds the producer and
+ * transaction state from the newest remaining one (or the whole log). */
+int rn__ps_reload(struct rn_partition *p, int64_t log_end);
 
 /* Transactions (txn_index.c). add_txnfile records a .txnindex found on disk; txn_load (at open,
  * from rn__ps_load) reads them, keeping the entries below `from`, the offset the producer

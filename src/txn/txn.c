@@ -163,6 +163,32 @@ void rn_tc_remove(struct rn_tc *tc, struct rn_txn *t)
 	free_txn(t);
 }
 
+int rn_tc_adopt(struct rn_tc *dst, struct rn_tc *src)
+{
+	int n = 0;
+	for (int i = 0; i < NBUCKETS; i++) {
+		struct rn_txn *t = src->by_id[i];
+		src->by_id[i] = NULL;
+		while (t) {
+			struct rn_txn *next = t->hnext;
+			struct rn_txn *old = rn_tc_find(dst, t->id);
+			if (old)
+				rn_tc_remove(dst, old);
+			uint32_t b = str_hash(t->id) % NBUCKETS;
+			t->hnext = dst->by_id[b];
+			dst->by_id[b] = t;
+			dst->n++;
+			link_pid(dst, t);
+			n++;
+			t = next;
+		}
+	}
+	for (int i = 0; i < NBUCKETS; i++)
+		src->by_pid[i] = NULL;
+	src->n = 0;
+	return n;
+}
+
 /* Creates an entry (no producer id yet). */
 static struct rn_txn *create(struct rn_tc *tc, const char *id)
 {
@@ -215,6 +241,9 @@ int16_t rn_tc_init_pid(struct rn_tc *tc, const char *id, int32_t timeout_ms, int
 {
 	*out = NULL;
 	*abort = false;
+	int16_t own = tc->cfg.owns ? tc->cfg.owns(tc->cfg.owns_arg, id) : RN_KERR_NONE;
+	if (own != RN_KERR_NONE)
+		return own;
 	if (timeout_ms <= 0 || timeout_ms > tc->cfg.max_timeout_ms)
 		return RN_KERR_INVALID_TRANSACTION_TIMEOUT;
 	struct rn_txn *t = rn_tc_find(tc, id);
@@ -262,6 +291,10 @@ int16_t rn_tc_init_pid(struct rn_tc *tc, const char *id, int32_t timeout_ms, int
 int16_t rn_tc_check(struct rn_tc *tc, const char *id, int64_t pid, int16_t epoch,
 		    int16_t fenced_code, struct rn_txn **out)
 {
+	*out = NULL;
+	int16_t own = tc->cfg.owns ? tc->cfg.owns(tc->cfg.owns_arg, id) : RN_KERR_NONE;
+	if (own != RN_KERR_NONE)
+		return own;
 	struct rn_txn *t = rn_tc_find(tc, id);
 	*out = t;
 	if (!t || t->pid < 0 || t->pid != pid)
@@ -365,12 +398,12 @@ int16_t rn_tc_end(struct rn_tc *tc, const char *id, int64_t pid, int16_t epoch, 
 	struct rn_txn *t;
 	int16_t err = rn_tc_check(tc, id, pid, epoch, fenced_code, &t);
 	*out = t;
-	if (err == RN_KERR_CONCURRENT_TRANSACTIONS) {
+	if (err == RN_KERR_CONCURRENT_TRANSACTIONS && t) {
 		/* A retried EndTxn while its markers are being written: same outcome, retry. */
 		bool same = (t->state == RN_TXN_PREPARE_COMMIT) == commit;
 		return same ? RN_KERR_CONCURRENT_TRANSACTIONS : RN_KERR_INVALID_TXN_STATE;
 	}
-	if (err != RN_KERR_NONE)
+	if (err != RN_KERR_NONE || !t)
 		return err;
 	switch (t->state) {
 	case RN_TXN_ONGOING:

@@ -69,11 +69,23 @@ struct rn_txn {
 	struct rn_txn_offset *offsets;
 	int noffsets, offsetcap;
 	struct rn_txn *hnext, *pnext; /* by id, by pid */
+	/* The broker glue's, never stored: markers sent to partitions on other brokers and not
+	 * yet acknowledged (the transaction stays Prepare* and is not finished again meanwhile),
+	 * and a record written but not yet replicated (no markers may go out before it is: a
+	 * new coordinator must find the Prepare* that ordered them). */
+	int32_t markers_inflight;
+	bool unreplicated;
+	bool repl_waiting; /* that record's replication wait is in flight */
 };
 
 struct rn_tc_config {
 	int32_t max_timeout_ms;   /* transaction.max.timeout.ms (900000) */
 	int64_t id_expiration_ms; /* transactional.id.expiration.ms (604800000) */
+	/* The coordinator lookup (a cluster: is id's __transaction_state partition led and
+	 * loaded here?): NONE, NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS, answered first by
+	 * rn_tc_init_pid, rn_tc_check and rn_tc_end. NULL: every id is coordinated here. */
+	int16_t (*owns)(void *arg, const char *id);
+	void *owns_arg;
 };
 
 struct rn_tc;
@@ -86,6 +98,10 @@ struct rn_txn *rn_tc_find(struct rn_tc *tc, const char *id);
 struct rn_txn *rn_tc_find_pid(struct rn_tc *tc, int64_t pid);
 void rn_tc_foreach(struct rn_tc *tc, void (*cb)(struct rn_txn *t, void *arg), void *arg);
 int rn_tc_count(const struct rn_tc *tc);
+/* Moves every entry of src into dst (a __transaction_state partition loaded into a scratch
+ * coordinator without the lock, then adopted under it), replacing dst's entry of the same id;
+ * src is left empty. Returns the number moved. */
+int rn_tc_adopt(struct rn_tc *dst, struct rn_tc *src);
 /* Removes and frees t (expiry). */
 void rn_tc_remove(struct rn_tc *tc, struct rn_txn *t);
 /* Kafka's transactional id expiry: t is idle (Empty, CompleteCommit, CompleteAbort) and its

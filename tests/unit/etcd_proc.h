@@ -101,8 +101,7 @@ static int etcd_member_start(struct etcd_cluster *c, int i)
 		      "--listen-client-urls", curl_, "--advertise-client-urls", curl_,
 		      "--listen-peer-urls", purl, "--initial-advertise-peer-urls", purl,
 		      "--initial-cluster", c->initial, "--initial-cluster-token", c->root,
-		      "--max-txn-ops", "10000", "--heartbeat-interval", "100", "--election-timeout",
-		      "1000", (char *)NULL);
+		      "--heartbeat-interval", "100", "--election-timeout", "1000", (char *)NULL);
 		_exit(127);
 	}
 	p->pid = pid;

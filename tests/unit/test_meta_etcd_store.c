@@ -15,6 +15,7 @@
 #include "core/err.h"
 #include "etcd_proc.h"
 #include "meta/cluster.h"
+#include "meta/etcd.h"
 #include "meta/store.h"
 
 static struct etcd_cluster etcd;
@@ -55,6 +56,7 @@ static void open2(struct rn_meta **a, struct rn_meta **b)
 struct heard {
 	atomic_int topics, deleted, partitions, brokers, controller, bcfg;
 	atomic_int last_epoch;
+	atomic_int part_before_topic; /* a partition told before its topic */
 	char last_topic[64];
 };
 
@@ -69,6 +71,8 @@ static void on_partition(void *arg, const char *topic, int32_t idx, const struct
 {
 	(void)topic, (void)idx;
 	struct heard *h = arg;
+	if (atomic_load(&h->topics) == 0)
+		atomic_store(&h->part_before_topic, 1);
 	atomic_store(&h->last_epoch, st->partition_epoch);
 	atomic_fetch_add(&h->partitions, 1);
 }
@@ -207,6 +211,48 @@ static void test_partition_cas(void **state)
 	rn_meta_close(b);
 }
 
+/* More partitions than one etcd txn may carry (--max-txn-ops, 128 by default). */
+static void test_big_topic(void **state)
+{
+	(void)state;
+	struct rn_meta *a, *b;
+	open2(&a, &b);
+	struct heard h = {0};
+	struct rn_meta_listener l = listener(&h);
+	assert_int_equal(rn_meta_add_listener(b, &l), 0);
+	enum { P = 300, P2 = 700, RF = 3 };
+	int32_t *assign = calloc(P2 * RF, sizeof(*assign));
+	for (int i = 0; i < P2 * RF; i++)
+		assign[i] = 1 + (i / RF + i % RF) % 3;
+	uint8_t id[16];
+	assert_int_equal(rn_meta_topic_create_assigned(a, "big", P, RF, assign, NULL, 0, id), 0);
+	assert_int_equal(rn_meta_topic_create_assigned(b, "big", P, RF, assign, NULL, 0, id),
+			 RN_EEXIST);
+	struct rn_pstate st;
+	assert_int_equal(rn_meta_partition_get(a, "big", P - 1, &st), 0);
+	assert_int_equal(st.leader, assign[(P - 1) * RF]);
+	assert_true(ETCD_WAIT_UNTIL(atomic_load(&h.partitions) == P, 10000));
+	assert_int_equal(atomic_load(&h.topics), 1);
+	assert_int_equal(atomic_load(&h.part_before_topic), 0);
+	assert_int_equal(rn_meta_partition_get(b, "big", 0, &st), 0);
+	assert_int_equal(st.leader, assign[0]);
+	assert_int_equal(st.replicas[2], assign[2]);
+	assert_int_equal(rn_meta_partition_get(b, "big", P, &st), RN_ENOTFOUND);
+	assert_int_equal(rn_meta_topic_add_partitions_assigned(b, "big", P2, RF, assign + P * RF),
+			 0);
+	assert_int_equal(rn_meta_partition_get(b, "big", P2 - 1, &st), 0);
+	assert_int_equal(st.leader, assign[(P2 - 1) * RF]);
+	assert_true(ETCD_WAIT_UNTIL(rn_meta_topic_get(a, "big")->partitions == P2, 10000));
+	assert_int_equal(rn_meta_partition_get(a, "big", P, &st), 0);
+	assert_int_equal(st.leader, assign[P * RF]);
+	assert_true(ETCD_WAIT_UNTIL(atomic_load(&h.partitions) == P2, 10000));
+	assert_int_equal(rn_meta_topic_delete(a, "big"), 0);
+	assert_int_equal(rn_meta_partition_get(a, "big", 0, &st), RN_ENOTFOUND);
+	free(assign);
+	rn_meta_close(a);
+	rn_meta_close(b);
+}
+
 static void collect(const char *key, const char *val, void *arg)
 {
 	char *out = arg;
@@ -290,10 +336,68 @@ static void test_listener_replay(void **state)
 	rn_meta_close(b);
 }
 
+/* Puts raw values under test_no's prefix, bypassing the store. */
+static void raw_put(const char *rel, const char *val)
+{
+	struct rn__etcd *e;
+	assert_int_equal(rn__etcd_new(etcd.endpoints, strlen(etcd.endpoints), &e), 0);
+	char key[300];
+	snprintf(key, sizeof(key), "/t%d-%d/%s", getpid(), test_no, rel);
+	json_t *ops = json_pack("[o]", rn__etcd_put_op(key, val, 0)), *resp;
+	bool ok;
+	assert_int_equal(rn__etcd_txn(e, NULL, ops, NULL, 2000, &ok, &resp), 0);
+	json_decref(resp);
+	rn__etcd_free(e);
+}
+
 static void test_bad_data_and_uri(void **state)
 {
 	(void)state;
-	struct rn_meta *m;
+	struct rn_meta *m, *a, *b;
+	open2(&a, &b);
+	static const char *const bad[][2] = {
+	    {"topics/t1", "{not json"},
+	    {"topics/t2", "{\"id\":\"00\",\"partitions\":1}"},
+	    {"partitions/t1/0", "[1,2]"},
+	    {"partitions/t1/x", "{}"},
+	    {"partitions/t1/1", "{\"leader\":1,\"leader_epoch\":0,\"partition_epoch\":0,"
+				"\"replicas\":[1,\"two\"]}"},
+	    {"brokers/5", "{\"id\":6,\"host\":\"h\",\"port\":1}"},
+	    {"brokers/7", "\"str\""},
+	    {"controller", "{\"id\":-4}"},
+	    {"configs/brokers/", "{\"k\":1}"},
+	    {"producer_ids", "\"abc\""},
+	};
+	/* Heard by a's watch, then read by a new handle's load: neither crashes nor believes. */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		raw_put(bad[i][0], bad[i][1]);
+	uint8_t id[16];
+	assert_int_equal(rn_meta_topic_create(b, "good", 1, NULL, 0, id), 0);
+	assert_true(ETCD_WAIT_UNTIL(rn_meta_topic_get(a, "good") != NULL, 10000));
+	char uri[600];
+	snprintf(uri, sizeof(uri), "etcd://%s/t%d-%d", etcd.endpoints, getpid(), test_no);
+	assert_int_equal(rn_meta_open_etcd(uri, dirs[0], 1, &m), 0);
+	struct rn_meta *h[] = {a, m};
+	for (int i = 0; i < 2; i++) {
+		struct rn_pstate st;
+		assert_null(rn_meta_topic_get(h[i], "t1"));
+		assert_null(rn_meta_topic_get(h[i], "t2"));
+		assert_non_null(rn_meta_topic_get(h[i], "good"));
+		assert_int_equal(rn_meta_partition_get(h[i], "t1", 0, &st), RN_ENOTFOUND);
+		assert_int_equal(rn_meta_partition_get(h[i], "t1", 1, &st), RN_ENOTFOUND);
+		struct rn_broker_reg r[2];
+		assert_int_equal(rn_meta_brokers(h[i], r, 2), 0);
+		assert_int_equal(rn_meta_controller(h[i], NULL), -1);
+	}
+	int64_t pid;
+	assert_int_equal(rn_meta_next_producer_id(m, &pid), RN_ECORRUPT);
+	/* A bad value replaced by a good one is taken. */
+	raw_put("topics/t1", "{\"id\":\"000102030405060708090a0b0c0d0e0f\",\"partitions\":2}");
+	assert_true(ETCD_WAIT_UNTIL(rn_meta_topic_get(m, "t1") != NULL, 10000));
+	assert_int_equal(rn_meta_topic_get(m, "t1")->partitions, 2);
+	rn_meta_close(m);
+	rn_meta_close(a);
+	rn_meta_close(b);
 	assert_int_equal(rn_meta_open_etcd("http://x", "/tmp", 1, &m), -EINVAL);
 	assert_int_equal(rn_meta_open_etcd("etcd://nohostport", "/tmp", 1, &m), -EINVAL);
 	/* Nobody listens on port 1. */
@@ -304,8 +408,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_topics_two_handles), cmocka_unit_test(test_partition_cas),
-	    cmocka_unit_test(test_configs_and_pids),   cmocka_unit_test(test_listener_replay),
-	    cmocka_unit_test(test_bad_data_and_uri),
+	    cmocka_unit_test(test_configs_and_pids),   cmocka_unit_test(test_big_topic),
+	    cmocka_unit_test(test_listener_replay),    cmocka_unit_test(test_bad_data_and_uri),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

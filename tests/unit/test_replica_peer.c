@@ -30,87 +30,25 @@
 #include "core/err.h"
 #include "proto/api.h"
 #include "replica/peer.h"
+#include "runnel_proc.h"
 
-static pid_t g_pid = -1;
+static struct runnel_proc g_broker;
 static int g_port;
-static char g_dir[PATH_MAX];
-
-static void runnel_path(char *out, size_t n)
-{
-	const char *env = getenv("RUNNEL_BIN");
-	if (env && *env) {
-		snprintf(out, n, "%s", env);
-		return;
-	}
-	char self[PATH_MAX];
-	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	self[len > 0 ? len : 0] = 0;
-	snprintf(out, n, "%s/runnel", dirname(self));
-}
-
-/* Reads the broker's stderr file for "listening on 127.0.0.1:<port>". */
-static int find_port(const char *path)
-{
-	char buf[16384];
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return 0;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	const char *m = strstr(buf, "listening on 127.0.0.1:");
-	return m ? atoi(m + strlen("listening on 127.0.0.1:")) : 0;
-}
 
 static int start_broker(void **state)
 {
 	(void)state;
-	char bin[PATH_MAX];
-	runnel_path(bin, sizeof(bin));
-	if (access(bin, X_OK) != 0) {
-		fprintf(stderr, "runnel binary not found at %s (set RUNNEL_BIN)\n", bin);
+	if (runnel_start(&g_broker) < 0)
 		return -1;
-	}
-	snprintf(g_dir, sizeof(g_dir), "/tmp/rn_peer_test.XXXXXX");
-	if (!mkdtemp(g_dir))
-		return -1;
-	char logdirs[PATH_MAX + 16], errpath[PATH_MAX + 16];
-	snprintf(logdirs, sizeof(logdirs), "log.dirs=%s/data", g_dir);
-	snprintf(errpath, sizeof(errpath), "%s/stderr", g_dir);
-	g_pid = fork();
-	if (g_pid == 0) {
-		int fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execl(bin, bin, "serve", "--set", logdirs, "--set",
-		      "listeners=PLAINTEXT://127.0.0.1:0", "--set", "admin.listener=127.0.0.1:0",
-		      (char *)NULL);
-		_exit(127);
-	}
-	int64_t deadline = rn_mono_ms() + 30000;
-	while (rn_mono_ms() < deadline) {
-		g_port = find_port(errpath);
-		if (g_port > 0)
-			return 0;
-		if (waitpid(g_pid, NULL, WNOHANG) == g_pid) {
-			g_pid = -1;
-			return -1;
-		}
-		usleep(20000);
-	}
-	return -1;
+	g_port = g_broker.port;
+	return 0;
 }
 
 static int stop_broker(void **state)
 {
 	(void)state;
-	if (g_pid > 0) {
-		kill(g_pid, SIGTERM);
-		waitpid(g_pid, NULL, 0);
-	}
-	char cmd[PATH_MAX + 16];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
-	return system(cmd) == 0 ? 0 : -1;
+	runnel_stop(&g_broker);
+	return 0;
 }
 
 static struct rn_peer *connect_broker(void)

@@ -5909,6 +5909,264 @@ static void any_enc_end_txn_response(struct rn_iochain *w, int16_t v, const void
 	rn_end_txn_response_encode(w, v, m);
 }
 
+/* WriteTxnMarkers */
+
+static void init_write_txn_markers_request_writable_txn_marker_topic(struct rn_write_txn_markers_request_writable_txn_marker_topic *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void dec_write_txn_markers_request_writable_txn_marker_topic(struct rn_rd *rd, int16_t v, struct rn_write_txn_markers_request_writable_txn_marker_topic *m)
+{
+	const bool flex = v >= 1;
+
+	init_write_txn_markers_request_writable_txn_marker_topic(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->partition_indexes_count = rn_rd_count(rd, flex);
+	if (m->partition_indexes_count < 0)
+		rd->err = true;
+	m->partition_indexes = rn_rd_alloc(rd, m->partition_indexes_count, sizeof(*m->partition_indexes));
+	for (int32_t i = 0; i < m->partition_indexes_count && !rd->err; i++) {
+		m->partition_indexes[i] = rn_rd_i32(rd);
+	}
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_write_txn_markers_request_writable_txn_marker_topic(struct rn_iochain *w, int16_t v, const struct rn_write_txn_markers_request_writable_txn_marker_topic *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partition_indexes_count), flex);
+	for (int32_t i = 0; i < m->partition_indexes_count; i++)
+		rn_wr_i32(w, m->partition_indexes[i]);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_write_txn_markers_request_writable_txn_marker(struct rn_rd *rd, int16_t v, struct rn_write_txn_markers_request_writable_txn_marker *m)
+{
+	const bool flex = v >= 1;
+
+	m->producer_id = rn_rd_i64(rd);
+	m->producer_epoch = rn_rd_i16(rd);
+	m->transaction_result = rn_rd_bool(rd);
+	m->topics_count = rn_rd_count(rd, flex);
+	if (m->topics_count < 0)
+		rd->err = true;
+	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+		dec_write_txn_markers_request_writable_txn_marker_topic(rd, v, &m->topics[i]);
+	}
+	m->coordinator_epoch = rn_rd_i32(rd);
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_write_txn_markers_request_writable_txn_marker(struct rn_iochain *w, int16_t v, const struct rn_write_txn_markers_request_writable_txn_marker *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_i64(w, m->producer_id);
+	rn_wr_i16(w, m->producer_epoch);
+	rn_wr_bool(w, m->transaction_result);
+	rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
+	for (int32_t i = 0; i < m->topics_count; i++)
+		enc_write_txn_markers_request_writable_txn_marker_topic(w, v, &m->topics[i]);
+	rn_wr_i32(w, m->coordinator_epoch);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_write_txn_markers_request(struct rn_rd *rd, int16_t v, struct rn_write_txn_markers_request *m)
+{
+	const bool flex = v >= 1;
+
+	m->markers_count = rn_rd_count(rd, flex);
+	if (m->markers_count < 0)
+		rd->err = true;
+	m->markers = rn_rd_alloc(rd, m->markers_count, sizeof(*m->markers));
+	for (int32_t i = 0; i < m->markers_count && !rd->err; i++) {
+		dec_write_txn_markers_request_writable_txn_marker(rd, v, &m->markers[i]);
+	}
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_write_txn_markers_request(struct rn_iochain *w, int16_t v, const struct rn_write_txn_markers_request *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_count(w, rn__count_nonnull(m->markers_count), flex);
+	for (int32_t i = 0; i < m->markers_count; i++)
+		enc_write_txn_markers_request_writable_txn_marker(w, v, &m->markers[i]);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+int rn_write_txn_markers_request_decode(struct rn_rd *rd, int16_t version, struct rn_write_txn_markers_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 1) {
+		rd->err = true;
+		return -1;
+	}
+	dec_write_txn_markers_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_write_txn_markers_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_write_txn_markers_request *m)
+{
+	enc_write_txn_markers_request(w, version, m);
+}
+
+static int any_dec_write_txn_markers_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_write_txn_markers_request_decode(rd, v, out);
+}
+
+static void any_enc_write_txn_markers_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_write_txn_markers_request_encode(w, v, m);
+}
+
+static void init_write_txn_markers_response_writable_txn_marker_topic_result(struct rn_write_txn_markers_response_writable_txn_marker_topic_result *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void dec_write_txn_markers_response_writable_txn_marker_partition_result(struct rn_rd *rd, int16_t v, struct rn_write_txn_markers_response_writable_txn_marker_partition_result *m)
+{
+	m->partition_index = rn_rd_i32(rd);
+	m->error_code = rn_rd_i16(rd);
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_write_txn_markers_response_writable_txn_marker_partition_result(struct rn_iochain *w, int16_t v, const struct rn_write_txn_markers_response_writable_txn_marker_partition_result *m)
+{
+	rn_wr_i32(w, m->partition_index);
+	rn_wr_i16(w, m->error_code);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_write_txn_markers_response_writable_txn_marker_topic_result(struct rn_rd *rd, int16_t v, struct rn_write_txn_markers_response_writable_txn_marker_topic_result *m)
+{
+	const bool flex = v >= 1;
+
+	init_write_txn_markers_response_writable_txn_marker_topic_result(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->partitions_count = rn_rd_count(rd, flex);
+	if (m->partitions_count < 0)
+		rd->err = true;
+	m->partitions = rn_rd_alloc(rd, m->partitions_count, sizeof(*m->partitions));
+	for (int32_t i = 0; i < m->partitions_count && !rd->err; i++) {
+		dec_write_txn_markers_response_writable_txn_marker_partition_result(rd, v, &m->partitions[i]);
+	}
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_write_txn_markers_response_writable_txn_marker_topic_result(struct rn_iochain *w, int16_t v, const struct rn_write_txn_markers_response_writable_txn_marker_topic_result *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partitions_count), flex);
+	for (int32_t i = 0; i < m->partitions_count; i++)
+		enc_write_txn_markers_response_writable_txn_marker_partition_result(w, v, &m->partitions[i]);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_write_txn_markers_response_writable_txn_marker_result(struct rn_rd *rd, int16_t v, struct rn_write_txn_markers_response_writable_txn_marker_result *m)
+{
+	const bool flex = v >= 1;
+
+	m->producer_id = rn_rd_i64(rd);
+	m->topics_count = rn_rd_count(rd, flex);
+	if (m->topics_count < 0)
+		rd->err = true;
+	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+		dec_write_txn_markers_response_writable_txn_marker_topic_result(rd, v, &m->topics[i]);
+	}
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_write_txn_markers_response_writable_txn_marker_result(struct rn_iochain *w, int16_t v, const struct rn_write_txn_markers_response_writable_txn_marker_result *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_i64(w, m->producer_id);
+	rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
+	for (int32_t i = 0; i < m->topics_count; i++)
+		enc_write_txn_markers_response_writable_txn_marker_topic_result(w, v, &m->topics[i]);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_write_txn_markers_response(struct rn_rd *rd, int16_t v, struct rn_write_txn_markers_response *m)
+{
+	const bool flex = v >= 1;
+
+	m->markers_count = rn_rd_count(rd, flex);
+	if (m->markers_count < 0)
+		rd->err = true;
+	m->markers = rn_rd_alloc(rd, m->markers_count, sizeof(*m->markers));
+	for (int32_t i = 0; i < m->markers_count && !rd->err; i++) {
+		dec_write_txn_markers_response_writable_txn_marker_result(rd, v, &m->markers[i]);
+	}
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_write_txn_markers_response(struct rn_iochain *w, int16_t v, const struct rn_write_txn_markers_response *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_count(w, rn__count_nonnull(m->markers_count), flex);
+	for (int32_t i = 0; i < m->markers_count; i++)
+		enc_write_txn_markers_response_writable_txn_marker_result(w, v, &m->markers[i]);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+int rn_write_txn_markers_response_decode(struct rn_rd *rd, int16_t version, struct rn_write_txn_markers_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 1) {
+		rd->err = true;
+		return -1;
+	}
+	dec_write_txn_markers_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_write_txn_markers_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_write_txn_markers_response *m)
+{
+	enc_write_txn_markers_response(w, version, m);
+}
+
+static int any_dec_write_txn_markers_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_write_txn_markers_response_decode(rd, v, out);
+}
+
+static void any_enc_write_txn_markers_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_write_txn_markers_response_encode(w, v, m);
+}
+
 /* TxnOffsetCommit */
 
 static void init_txn_offset_commit_request_txn_offset_commit_request_partition(struct rn_txn_offset_commit_request_txn_offset_commit_request_partition *m)
@@ -7283,6 +7541,230 @@ static void any_enc_delete_groups_response(struct rn_iochain *w, int16_t v, cons
 	rn_delete_groups_response_encode(w, v, m);
 }
 
+/* ElectLeaders */
+
+static void init_elect_leaders_request_topic_partitions(struct rn_elect_leaders_request_topic_partitions *m)
+{
+	m->topic = (struct rn_str){"", 0};
+}
+
+static void init_elect_leaders_request(struct rn_elect_leaders_request *m)
+{
+	m->timeout_ms = 60000;
+}
+
+static void dec_elect_leaders_request_topic_partitions(struct rn_rd *rd, int16_t v, struct rn_elect_leaders_request_topic_partitions *m)
+{
+	const bool flex = v >= 2;
+
+	init_elect_leaders_request_topic_partitions(m);
+	m->topic = rn_rd_string(rd, flex);
+	if (m->topic.len < 0)
+		rd->err = true;
+	m->partition_id_count = rn_rd_count(rd, flex);
+	if (m->partition_id_count < 0)
+		rd->err = true;
+	m->partition_id = rn_rd_alloc(rd, m->partition_id_count, sizeof(*m->partition_id));
+	for (int32_t i = 0; i < m->partition_id_count && !rd->err; i++) {
+		m->partition_id[i] = rn_rd_i32(rd);
+	}
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_elect_leaders_request_topic_partitions(struct rn_iochain *w, int16_t v, const struct rn_elect_leaders_request_topic_partitions *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_string(w, rn__str_nonnull(m->topic), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partition_id_count), flex);
+	for (int32_t i = 0; i < m->partition_id_count; i++)
+		rn_wr_i32(w, m->partition_id[i]);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_elect_leaders_request(struct rn_rd *rd, int16_t v, struct rn_elect_leaders_request *m)
+{
+	const bool flex = v >= 2;
+
+	init_elect_leaders_request(m);
+	if (v >= 1)
+		m->election_type = rn_rd_i8(rd);
+	m->topic_partitions_count = rn_rd_count(rd, flex);
+	m->topic_partitions = rn_rd_alloc(rd, m->topic_partitions_count, sizeof(*m->topic_partitions));
+	for (int32_t i = 0; i < m->topic_partitions_count && !rd->err; i++) {
+		dec_elect_leaders_request_topic_partitions(rd, v, &m->topic_partitions[i]);
+	}
+	m->timeout_ms = rn_rd_i32(rd);
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_elect_leaders_request(struct rn_iochain *w, int16_t v, const struct rn_elect_leaders_request *m)
+{
+	const bool flex = v >= 2;
+
+	if (v >= 1)
+		rn_wr_i8(w, m->election_type);
+	rn_wr_count(w, m->topic_partitions_count, flex);
+	for (int32_t i = 0; i < m->topic_partitions_count; i++)
+		enc_elect_leaders_request_topic_partitions(w, v, &m->topic_partitions[i]);
+	rn_wr_i32(w, m->timeout_ms);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+int rn_elect_leaders_request_decode(struct rn_rd *rd, int16_t version, struct rn_elect_leaders_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 2) {
+		rd->err = true;
+		return -1;
+	}
+	dec_elect_leaders_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_elect_leaders_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_elect_leaders_request *m)
+{
+	enc_elect_leaders_request(w, version, m);
+}
+
+static int any_dec_elect_leaders_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_elect_leaders_request_decode(rd, v, out);
+}
+
+static void any_enc_elect_leaders_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_elect_leaders_request_encode(w, v, m);
+}
+
+static void init_elect_leaders_response_partition_result(struct rn_elect_leaders_response_partition_result *m)
+{
+	m->error_message = RN_STR_NULL;
+}
+
+static void init_elect_leaders_response_replica_election_result(struct rn_elect_leaders_response_replica_election_result *m)
+{
+	m->topic = (struct rn_str){"", 0};
+}
+
+static void dec_elect_leaders_response_partition_result(struct rn_rd *rd, int16_t v, struct rn_elect_leaders_response_partition_result *m)
+{
+	const bool flex = v >= 2;
+
+	init_elect_leaders_response_partition_result(m);
+	m->partition_id = rn_rd_i32(rd);
+	m->error_code = rn_rd_i16(rd);
+	m->error_message = rn_rd_string(rd, flex);
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_elect_leaders_response_partition_result(struct rn_iochain *w, int16_t v, const struct rn_elect_leaders_response_partition_result *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_i32(w, m->partition_id);
+	rn_wr_i16(w, m->error_code);
+	rn_wr_string(w, m->error_message, flex);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_elect_leaders_response_replica_election_result(struct rn_rd *rd, int16_t v, struct rn_elect_leaders_response_replica_election_result *m)
+{
+	const bool flex = v >= 2;
+
+	init_elect_leaders_response_replica_election_result(m);
+	m->topic = rn_rd_string(rd, flex);
+	if (m->topic.len < 0)
+		rd->err = true;
+	m->partition_result_count = rn_rd_count(rd, flex);
+	if (m->partition_result_count < 0)
+		rd->err = true;
+	m->partition_result = rn_rd_alloc(rd, m->partition_result_count, sizeof(*m->partition_result));
+	for (int32_t i = 0; i < m->partition_result_count && !rd->err; i++) {
+		dec_elect_leaders_response_partition_result(rd, v, &m->partition_result[i]);
+	}
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_elect_leaders_response_replica_election_result(struct rn_iochain *w, int16_t v, const struct rn_elect_leaders_response_replica_election_result *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_string(w, rn__str_nonnull(m->topic), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partition_result_count), flex);
+	for (int32_t i = 0; i < m->partition_result_count; i++)
+		enc_elect_leaders_response_partition_result(w, v, &m->partition_result[i]);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_elect_leaders_response(struct rn_rd *rd, int16_t v, struct rn_elect_leaders_response *m)
+{
+	const bool flex = v >= 2;
+
+	m->throttle_time_ms = rn_rd_i32(rd);
+	if (v >= 1)
+		m->error_code = rn_rd_i16(rd);
+	m->replica_election_results_count = rn_rd_count(rd, flex);
+	if (m->replica_election_results_count < 0)
+		rd->err = true;
+	m->replica_election_results = rn_rd_alloc(rd, m->replica_election_results_count, sizeof(*m->replica_election_results));
+	for (int32_t i = 0; i < m->replica_election_results_count && !rd->err; i++) {
+		dec_elect_leaders_response_replica_election_result(rd, v, &m->replica_election_results[i]);
+	}
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_elect_leaders_response(struct rn_iochain *w, int16_t v, const struct rn_elect_leaders_response *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_i32(w, m->throttle_time_ms);
+	if (v >= 1)
+		rn_wr_i16(w, m->error_code);
+	rn_wr_count(w, rn__count_nonnull(m->replica_election_results_count), flex);
+	for (int32_t i = 0; i < m->replica_election_results_count; i++)
+		enc_elect_leaders_response_replica_election_result(w, v, &m->replica_election_results[i]);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+int rn_elect_leaders_response_decode(struct rn_rd *rd, int16_t version, struct rn_elect_leaders_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 2) {
+		rd->err = true;
+		return -1;
+	}
+	dec_elect_leaders_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_elect_leaders_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_elect_leaders_response *m)
+{
+	enc_elect_leaders_response(w, version, m);
+}
+
+static int any_dec_elect_leaders_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_elect_leaders_response_decode(rd, v, out);
+}
+
+static void any_enc_elect_leaders_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_elect_leaders_response_encode(w, v, m);
+}
+
 /* IncrementalAlterConfigs */
 
 static void init_incremental_alter_configs_request_alterable_config(struct rn_incremental_alter_configs_request_alterable_config *m)
@@ -7495,6 +7977,492 @@ static int any_dec_incremental_alter_configs_response(struct rn_rd *rd, int16_t 
 static void any_enc_incremental_alter_configs_response(struct rn_iochain *w, int16_t v, const void *m)
 {
 	rn_incremental_alter_configs_response_encode(w, v, m);
+}
+
+/* AlterPartitionReassignments */
+
+static void init_alter_partition_reassignments_request_reassignable_topic(struct rn_alter_partition_reassignments_request_reassignable_topic *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void init_alter_partition_reassignments_request(struct rn_alter_partition_reassignments_request *m)
+{
+	m->timeout_ms = 60000;
+}
+
+static void dec_alter_partition_reassignments_request_reassignable_partition(struct rn_rd *rd, int16_t v, struct rn_alter_partition_reassignments_request_reassignable_partition *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	m->partition_index = rn_rd_i32(rd);
+	m->replicas_count = rn_rd_count(rd, flex);
+	m->replicas = rn_rd_alloc(rd, m->replicas_count, sizeof(*m->replicas));
+	for (int32_t i = 0; i < m->replicas_count && !rd->err; i++) {
+		m->replicas[i] = rn_rd_i32(rd);
+	}
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_alter_partition_reassignments_request_reassignable_partition(struct rn_iochain *w, int16_t v, const struct rn_alter_partition_reassignments_request_reassignable_partition *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	rn_wr_i32(w, m->partition_index);
+	rn_wr_count(w, m->replicas_count, flex);
+	for (int32_t i = 0; i < m->replicas_count; i++)
+		rn_wr_i32(w, m->replicas[i]);
+	rn_wr_empty_tags(w);
+}
+
+static void dec_alter_partition_reassignments_request_reassignable_topic(struct rn_rd *rd, int16_t v, struct rn_alter_partition_reassignments_request_reassignable_topic *m)
+{
+	const bool flex = true;
+
+	init_alter_partition_reassignments_request_reassignable_topic(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->partitions_count = rn_rd_count(rd, flex);
+	if (m->partitions_count < 0)
+		rd->err = true;
+	m->partitions = rn_rd_alloc(rd, m->partitions_count, sizeof(*m->partitions));
+	for (int32_t i = 0; i < m->partitions_count && !rd->err; i++) {
+		dec_alter_partition_reassignments_request_reassignable_partition(rd, v, &m->partitions[i]);
+	}
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_alter_partition_reassignments_request_reassignable_topic(struct rn_iochain *w, int16_t v, const struct rn_alter_partition_reassignments_request_reassignable_topic *m)
+{
+	const bool flex = true;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partitions_count), flex);
+	for (int32_t i = 0; i < m->partitions_count; i++)
+		enc_alter_partition_reassignments_request_reassignable_partition(w, v, &m->partitions[i]);
+	rn_wr_empty_tags(w);
+}
+
+static void dec_alter_partition_reassignments_request(struct rn_rd *rd, int16_t v, struct rn_alter_partition_reassignments_request *m)
+{
+	const bool flex = true;
+
+	init_alter_partition_reassignments_request(m);
+	m->timeout_ms = rn_rd_i32(rd);
+	m->topics_count = rn_rd_count(rd, flex);
+	if (m->topics_count < 0)
+		rd->err = true;
+	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+		dec_alter_partition_reassignments_request_reassignable_topic(rd, v, &m->topics[i]);
+	}
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_alter_partition_reassignments_request(struct rn_iochain *w, int16_t v, const struct rn_alter_partition_reassignments_request *m)
+{
+	const bool flex = true;
+
+	rn_wr_i32(w, m->timeout_ms);
+	rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
+	for (int32_t i = 0; i < m->topics_count; i++)
+		enc_alter_partition_reassignments_request_reassignable_topic(w, v, &m->topics[i]);
+	rn_wr_empty_tags(w);
+}
+
+int rn_alter_partition_reassignments_request_decode(struct rn_rd *rd, int16_t version, struct rn_alter_partition_reassignments_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 0) {
+		rd->err = true;
+		return -1;
+	}
+	dec_alter_partition_reassignments_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_alter_partition_reassignments_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_alter_partition_reassignments_request *m)
+{
+	enc_alter_partition_reassignments_request(w, version, m);
+}
+
+static int any_dec_alter_partition_reassignments_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_alter_partition_reassignments_request_decode(rd, v, out);
+}
+
+static void any_enc_alter_partition_reassignments_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_alter_partition_reassignments_request_encode(w, v, m);
+}
+
+static void init_alter_partition_reassignments_response_reassignable_partition_response(struct rn_alter_partition_reassignments_response_reassignable_partition_response *m)
+{
+	m->error_message = RN_STR_NULL;
+}
+
+static void init_alter_partition_reassignments_response_reassignable_topic_response(struct rn_alter_partition_reassignments_response_reassignable_topic_response *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void init_alter_partition_reassignments_response(struct rn_alter_partition_reassignments_response *m)
+{
+	m->error_message = RN_STR_NULL;
+}
+
+static void dec_alter_partition_reassignments_response_reassignable_partition_response(struct rn_rd *rd, int16_t v, struct rn_alter_partition_reassignments_response_reassignable_partition_response *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	init_alter_partition_reassignments_response_reassignable_partition_response(m);
+	m->partition_index = rn_rd_i32(rd);
+	m->error_code = rn_rd_i16(rd);
+	m->error_message = rn_rd_string(rd, flex);
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_alter_partition_reassignments_response_reassignable_partition_response(struct rn_iochain *w, int16_t v, const struct rn_alter_partition_reassignments_response_reassignable_partition_response *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	rn_wr_i32(w, m->partition_index);
+	rn_wr_i16(w, m->error_code);
+	rn_wr_string(w, m->error_message, flex);
+	rn_wr_empty_tags(w);
+}
+
+static void dec_alter_partition_reassignments_response_reassignable_topic_response(struct rn_rd *rd, int16_t v, struct rn_alter_partition_reassignments_response_reassignable_topic_response *m)
+{
+	const bool flex = true;
+
+	init_alter_partition_reassignments_response_reassignable_topic_response(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->partitions_count = rn_rd_count(rd, flex);
+	if (m->partitions_count < 0)
+		rd->err = true;
+	m->partitions = rn_rd_alloc(rd, m->partitions_count, sizeof(*m->partitions));
+	for (int32_t i = 0; i < m->partitions_count && !rd->err; i++) {
+		dec_alter_partition_reassignments_response_reassignable_partition_response(rd, v, &m->partitions[i]);
+	}
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_alter_partition_reassignments_response_reassignable_topic_response(struct rn_iochain *w, int16_t v, const struct rn_alter_partition_reassignments_response_reassignable_topic_response *m)
+{
+	const bool flex = true;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partitions_count), flex);
+	for (int32_t i = 0; i < m->partitions_count; i++)
+		enc_alter_partition_reassignments_response_reassignable_partition_response(w, v, &m->partitions[i]);
+	rn_wr_empty_tags(w);
+}
+
+static void dec_alter_partition_reassignments_response(struct rn_rd *rd, int16_t v, struct rn_alter_partition_reassignments_response *m)
+{
+	const bool flex = true;
+
+	init_alter_partition_reassignments_response(m);
+	m->throttle_time_ms = rn_rd_i32(rd);
+	m->error_code = rn_rd_i16(rd);
+	m->error_message = rn_rd_string(rd, flex);
+	m->responses_count = rn_rd_count(rd, flex);
+	if (m->responses_count < 0)
+		rd->err = true;
+	m->responses = rn_rd_alloc(rd, m->responses_count, sizeof(*m->responses));
+	for (int32_t i = 0; i < m->responses_count && !rd->err; i++) {
+		dec_alter_partition_reassignments_response_reassignable_topic_response(rd, v, &m->responses[i]);
+	}
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_alter_partition_reassignments_response(struct rn_iochain *w, int16_t v, const struct rn_alter_partition_reassignments_response *m)
+{
+	const bool flex = true;
+
+	rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_i16(w, m->error_code);
+	rn_wr_string(w, m->error_message, flex);
+	rn_wr_count(w, rn__count_nonnull(m->responses_count), flex);
+	for (int32_t i = 0; i < m->responses_count; i++)
+		enc_alter_partition_reassignments_response_reassignable_topic_response(w, v, &m->responses[i]);
+	rn_wr_empty_tags(w);
+}
+
+int rn_alter_partition_reassignments_response_decode(struct rn_rd *rd, int16_t version, struct rn_alter_partition_reassignments_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 0) {
+		rd->err = true;
+		return -1;
+	}
+	dec_alter_partition_reassignments_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_alter_partition_reassignments_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_alter_partition_reassignments_response *m)
+{
+	enc_alter_partition_reassignments_response(w, version, m);
+}
+
+static int any_dec_alter_partition_reassignments_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_alter_partition_reassignments_response_decode(rd, v, out);
+}
+
+static void any_enc_alter_partition_reassignments_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_alter_partition_reassignments_response_encode(w, v, m);
+}
+
+/* ListPartitionReassignments */
+
+static void init_list_partition_reassignments_request_list_partition_reassignments_topics(struct rn_list_partition_reassignments_request_list_partition_reassignments_topics *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void init_list_partition_reassignments_request(struct rn_list_partition_reassignments_request *m)
+{
+	m->timeout_ms = 60000;
+}
+
+static void dec_list_partition_reassignments_request_list_partition_reassignments_topics(struct rn_rd *rd, int16_t v, struct rn_list_partition_reassignments_request_list_partition_reassignments_topics *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	init_list_partition_reassignments_request_list_partition_reassignments_topics(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->partition_indexes_count = rn_rd_count(rd, flex);
+	if (m->partition_indexes_count < 0)
+		rd->err = true;
+	m->partition_indexes = rn_rd_alloc(rd, m->partition_indexes_count, sizeof(*m->partition_indexes));
+	for (int32_t i = 0; i < m->partition_indexes_count && !rd->err; i++) {
+		m->partition_indexes[i] = rn_rd_i32(rd);
+	}
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_list_partition_reassignments_request_list_partition_reassignments_topics(struct rn_iochain *w, int16_t v, const struct rn_list_partition_reassignments_request_list_partition_reassignments_topics *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partition_indexes_count), flex);
+	for (int32_t i = 0; i < m->partition_indexes_count; i++)
+		rn_wr_i32(w, m->partition_indexes[i]);
+	rn_wr_empty_tags(w);
+}
+
+static void dec_list_partition_reassignments_request(struct rn_rd *rd, int16_t v, struct rn_list_partition_reassignments_request *m)
+{
+	const bool flex = true;
+
+	init_list_partition_reassignments_request(m);
+	m->timeout_ms = rn_rd_i32(rd);
+	m->topics_count = rn_rd_count(rd, flex);
+	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+		dec_list_partition_reassignments_request_list_partition_reassignments_topics(rd, v, &m->topics[i]);
+	}
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_list_partition_reassignments_request(struct rn_iochain *w, int16_t v, const struct rn_list_partition_reassignments_request *m)
+{
+	const bool flex = true;
+
+	rn_wr_i32(w, m->timeout_ms);
+	rn_wr_count(w, m->topics_count, flex);
+	for (int32_t i = 0; i < m->topics_count; i++)
+		enc_list_partition_reassignments_request_list_partition_reassignments_topics(w, v, &m->topics[i]);
+	rn_wr_empty_tags(w);
+}
+
+int rn_list_partition_reassignments_request_decode(struct rn_rd *rd, int16_t version, struct rn_list_partition_reassignments_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 0) {
+		rd->err = true;
+		return -1;
+	}
+	dec_list_partition_reassignments_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_list_partition_reassignments_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_list_partition_reassignments_request *m)
+{
+	enc_list_partition_reassignments_request(w, version, m);
+}
+
+static int any_dec_list_partition_reassignments_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_list_partition_reassignments_request_decode(rd, v, out);
+}
+
+static void any_enc_list_partition_reassignments_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_list_partition_reassignments_request_encode(w, v, m);
+}
+
+static void init_list_partition_reassignments_response_ongoing_topic_reassignment(struct rn_list_partition_reassignments_response_ongoing_topic_reassignment *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void init_list_partition_reassignments_response(struct rn_list_partition_reassignments_response *m)
+{
+	m->error_message = RN_STR_NULL;
+}
+
+static void dec_list_partition_reassignments_response_ongoing_partition_reassignment(struct rn_rd *rd, int16_t v, struct rn_list_partition_reassignments_response_ongoing_partition_reassignment *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	m->partition_index = rn_rd_i32(rd);
+	m->replicas_count = rn_rd_count(rd, flex);
+	if (m->replicas_count < 0)
+		rd->err = true;
+	m->replicas = rn_rd_alloc(rd, m->replicas_count, sizeof(*m->replicas));
+	for (int32_t i = 0; i < m->replicas_count && !rd->err; i++) {
+		m->replicas[i] = rn_rd_i32(rd);
+	}
+	m->adding_replicas_count = rn_rd_count(rd, flex);
+	if (m->adding_replicas_count < 0)
+		rd->err = true;
+	m->adding_replicas = rn_rd_alloc(rd, m->adding_replicas_count, sizeof(*m->adding_replicas));
+	for (int32_t i = 0; i < m->adding_replicas_count && !rd->err; i++) {
+		m->adding_replicas[i] = rn_rd_i32(rd);
+	}
+	m->removing_replicas_count = rn_rd_count(rd, flex);
+	if (m->removing_replicas_count < 0)
+		rd->err = true;
+	m->removing_replicas = rn_rd_alloc(rd, m->removing_replicas_count, sizeof(*m->removing_replicas));
+	for (int32_t i = 0; i < m->removing_replicas_count && !rd->err; i++) {
+		m->removing_replicas[i] = rn_rd_i32(rd);
+	}
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_list_partition_reassignments_response_ongoing_partition_reassignment(struct rn_iochain *w, int16_t v, const struct rn_list_partition_reassignments_response_ongoing_partition_reassignment *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	rn_wr_i32(w, m->partition_index);
+	rn_wr_count(w, rn__count_nonnull(m->replicas_count), flex);
+	for (int32_t i = 0; i < m->replicas_count; i++)
+		rn_wr_i32(w, m->replicas[i]);
+	rn_wr_count(w, rn__count_nonnull(m->adding_replicas_count), flex);
+	for (int32_t i = 0; i < m->adding_replicas_count; i++)
+		rn_wr_i32(w, m->adding_replicas[i]);
+	rn_wr_count(w, rn__count_nonnull(m->removing_replicas_count), flex);
+	for (int32_t i = 0; i < m->removing_replicas_count; i++)
+		rn_wr_i32(w, m->removing_replicas[i]);
+	rn_wr_empty_tags(w);
+}
+
+static void dec_list_partition_reassignments_response_ongoing_topic_reassignment(struct rn_rd *rd, int16_t v, struct rn_list_partition_reassignments_response_ongoing_topic_reassignment *m)
+{
+	const bool flex = true;
+
+	init_list_partition_reassignments_response_ongoing_topic_reassignment(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->partitions_count = rn_rd_count(rd, flex);
+	if (m->partitions_count < 0)
+		rd->err = true;
+	m->partitions = rn_rd_alloc(rd, m->partitions_count, sizeof(*m->partitions));
+	for (int32_t i = 0; i < m->partitions_count && !rd->err; i++) {
+		dec_list_partition_reassignments_response_ongoing_partition_reassignment(rd, v, &m->partitions[i]);
+	}
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_list_partition_reassignments_response_ongoing_topic_reassignment(struct rn_iochain *w, int16_t v, const struct rn_list_partition_reassignments_response_ongoing_topic_reassignment *m)
+{
+	const bool flex = true;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_count(w, rn__count_nonnull(m->partitions_count), flex);
+	for (int32_t i = 0; i < m->partitions_count; i++)
+		enc_list_partition_reassignments_response_ongoing_partition_reassignment(w, v, &m->partitions[i]);
+	rn_wr_empty_tags(w);
+}
+
+static void dec_list_partition_reassignments_response(struct rn_rd *rd, int16_t v, struct rn_list_partition_reassignments_response *m)
+{
+	const bool flex = true;
+
+	init_list_partition_reassignments_response(m);
+	m->throttle_time_ms = rn_rd_i32(rd);
+	m->error_code = rn_rd_i16(rd);
+	m->error_message = rn_rd_string(rd, flex);
+	m->topics_count = rn_rd_count(rd, flex);
+	if (m->topics_count < 0)
+		rd->err = true;
+	m->topics = rn_rd_alloc(rd, m->topics_count, sizeof(*m->topics));
+	for (int32_t i = 0; i < m->topics_count && !rd->err; i++) {
+		dec_list_partition_reassignments_response_ongoing_topic_reassignment(rd, v, &m->topics[i]);
+	}
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_list_partition_reassignments_response(struct rn_iochain *w, int16_t v, const struct rn_list_partition_reassignments_response *m)
+{
+	const bool flex = true;
+
+	rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_i16(w, m->error_code);
+	rn_wr_string(w, m->error_message, flex);
+	rn_wr_count(w, rn__count_nonnull(m->topics_count), flex);
+	for (int32_t i = 0; i < m->topics_count; i++)
+		enc_list_partition_reassignments_response_ongoing_topic_reassignment(w, v, &m->topics[i]);
+	rn_wr_empty_tags(w);
+}
+
+int rn_list_partition_reassignments_response_decode(struct rn_rd *rd, int16_t version, struct rn_list_partition_reassignments_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 0) {
+		rd->err = true;
+		return -1;
+	}
+	dec_list_partition_reassignments_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_list_partition_reassignments_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_list_partition_reassignments_response *m)
+{
+	enc_list_partition_reassignments_response(w, version, m);
+}
+
+static int any_dec_list_partition_reassignments_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_list_partition_reassignments_response_decode(rd, v, out);
+}
+
+static void any_enc_list_partition_reassignments_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_list_partition_reassignments_response_encode(w, v, m);
 }
 
 /* OffsetDelete */
@@ -8068,6 +9036,15 @@ const struct rn__msg_desc rn__msgs[] = {
 		.response_encode = any_enc_end_txn_response,
 	},
 	{
+		.info = {27, "WriteTxnMarkers", 0, 1, 1},
+		.request_size = sizeof(struct rn_write_txn_markers_request),
+		.response_size = sizeof(struct rn_write_txn_markers_response),
+		.request_decode = any_dec_write_txn_markers_request,
+		.request_encode = any_enc_write_txn_markers_request,
+		.response_decode = any_dec_write_txn_markers_response,
+		.response_encode = any_enc_write_txn_markers_response,
+	},
+	{
 		.info = {28, "TxnOffsetCommit", 0, 3, 3},
 		.request_size = sizeof(struct rn_txn_offset_commit_request),
 		.response_size = sizeof(struct rn_txn_offset_commit_response),
@@ -8122,6 +9099,15 @@ const struct rn__msg_desc rn__msgs[] = {
 		.response_encode = any_enc_delete_groups_response,
 	},
 	{
+		.info = {43, "ElectLeaders", 0, 2, 2},
+		.request_size = sizeof(struct rn_elect_leaders_request),
+		.response_size = sizeof(struct rn_elect_leaders_response),
+		.request_decode = any_dec_elect_leaders_request,
+		.request_encode = any_enc_elect_leaders_request,
+		.response_decode = any_dec_elect_leaders_response,
+		.response_encode = any_enc_elect_leaders_response,
+	},
+	{
 		.info = {44, "IncrementalAlterConfigs", 0, 1, 1},
 		.request_size = sizeof(struct rn_incremental_alter_configs_request),
 		.response_size = sizeof(struct rn_incremental_alter_configs_response),
@@ -8129,6 +9115,24 @@ const struct rn__msg_desc rn__msgs[] = {
 		.request_encode = any_enc_incremental_alter_configs_request,
 		.response_decode = any_dec_incremental_alter_configs_response,
 		.response_encode = any_enc_incremental_alter_configs_response,
+	},
+	{
+		.info = {45, "AlterPartitionReassignments", 0, 0, 0},
+		.request_size = sizeof(struct rn_alter_partition_reassignments_request),
+		.response_size = sizeof(struct rn_alter_partition_reassignments_response),
+		.request_decode = any_dec_alter_partition_reassignments_request,
+		.request_encode = any_enc_alter_partition_reassignments_request,
+		.response_decode = any_dec_alter_partition_reassignments_response,
+		.response_encode = any_enc_alter_partition_reassignments_response,
+	},
+	{
+		.info = {46, "ListPartitionReassignments", 0, 0, 0},
+		.request_size = sizeof(struct rn_list_partition_reassignments_request),
+		.response_size = sizeof(struct rn_list_partition_reassignments_response),
+		.request_decode = any_dec_list_partition_reassignments_request,
+		.request_encode = any_enc_list_partition_reassignments_request,
+		.response_decode = any_dec_list_partition_reassignments_response,
+		.response_encode = any_enc_list_partition_reassignments_response,
 	},
 	{
 		.info = {47, "OffsetDelete", 0, 0, -1},

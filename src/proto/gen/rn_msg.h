@@ -32,13 +32,17 @@ enum rn_api_key {
 	RN_API_ADD_PARTITIONS_TO_TXN = 24,
 	RN_API_ADD_OFFSETS_TO_TXN = 25,
 	RN_API_END_TXN = 26,
+	RN_API_WRITE_TXN_MARKERS = 27,
 	RN_API_TXN_OFFSET_COMMIT = 28,
 	RN_API_DESCRIBE_CONFIGS = 32,
 	RN_API_ALTER_CONFIGS = 33,
 	RN_API_DESCRIBE_LOG_DIRS = 35,
 	RN_API_CREATE_PARTITIONS = 37,
 	RN_API_DELETE_GROUPS = 42,
+	RN_API_ELECT_LEADERS = 43,
 	RN_API_INCREMENTAL_ALTER_CONFIGS = 44,
+	RN_API_ALTER_PARTITION_REASSIGNMENTS = 45,
+	RN_API_LIST_PARTITION_REASSIGNMENTS = 46,
 	RN_API_OFFSET_DELETE = 47,
 	RN_API_DESCRIBE_CLUSTER = 60,
 };
@@ -1075,6 +1079,56 @@ int rn_end_txn_response_decode(struct rn_rd *rd, int16_t version, struct rn_end_
 void rn_end_txn_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_end_txn_response *m);
 
+/* WriteTxnMarkers (key 27), v0-1, flexible v1+ */
+struct rn_write_txn_markers_request_writable_txn_marker_topic {
+	struct rn_str name; /* v0+ */
+	int32_t *partition_indexes; /* v0+ */
+	int32_t partition_indexes_count;
+};
+
+struct rn_write_txn_markers_request_writable_txn_marker {
+	int64_t producer_id; /* v0+ */
+	int16_t producer_epoch; /* v0+ */
+	bool transaction_result; /* v0+ */
+	struct rn_write_txn_markers_request_writable_txn_marker_topic *topics; /* v0+ */
+	int32_t topics_count;
+	int32_t coordinator_epoch; /* v0+ */
+};
+
+struct rn_write_txn_markers_request {
+	struct rn_write_txn_markers_request_writable_txn_marker *markers; /* v0+ */
+	int32_t markers_count;
+};
+
+struct rn_write_txn_markers_response_writable_txn_marker_partition_result {
+	int32_t partition_index; /* v0+ */
+	int16_t error_code; /* v0+ */
+};
+
+struct rn_write_txn_markers_response_writable_txn_marker_topic_result {
+	struct rn_str name; /* v0+ */
+	struct rn_write_txn_markers_response_writable_txn_marker_partition_result *partitions; /* v0+ */
+	int32_t partitions_count;
+};
+
+struct rn_write_txn_markers_response_writable_txn_marker_result {
+	int64_t producer_id; /* v0+ */
+	struct rn_write_txn_markers_response_writable_txn_marker_topic_result *topics; /* v0+ */
+	int32_t topics_count;
+};
+
+struct rn_write_txn_markers_response {
+	struct rn_write_txn_markers_response_writable_txn_marker_result *markers; /* v0+ */
+	int32_t markers_count;
+};
+
+int rn_write_txn_markers_request_decode(struct rn_rd *rd, int16_t version, struct rn_write_txn_markers_request *out);
+void rn_write_txn_markers_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_write_txn_markers_request *m);
+int rn_write_txn_markers_response_decode(struct rn_rd *rd, int16_t version, struct rn_write_txn_markers_response *out);
+void rn_write_txn_markers_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_write_txn_markers_response *m);
+
 /* TxnOffsetCommit (key 28), v0-3, flexible v3+ */
 struct rn_txn_offset_commit_request_txn_offset_commit_request_partition {
 	int32_t partition_index; /* v0+ */
@@ -1331,6 +1385,46 @@ int rn_delete_groups_response_decode(struct rn_rd *rd, int16_t version, struct r
 void rn_delete_groups_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_delete_groups_response *m);
 
+/* ElectLeaders (key 43), v0-2, flexible v2+ */
+struct rn_elect_leaders_request_topic_partitions {
+	struct rn_str topic; /* v0+ */
+	int32_t *partition_id; /* v0+ */
+	int32_t partition_id_count;
+};
+
+struct rn_elect_leaders_request {
+	int8_t election_type; /* v1+ */
+	struct rn_elect_leaders_request_topic_partitions *topic_partitions; /* v0+, nullable v0+ */
+	int32_t topic_partitions_count;
+	int32_t timeout_ms; /* v0+, default 60000 */
+};
+
+struct rn_elect_leaders_response_partition_result {
+	int32_t partition_id; /* v0+ */
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+, default null */
+};
+
+struct rn_elect_leaders_response_replica_election_result {
+	struct rn_str topic; /* v0+ */
+	struct rn_elect_leaders_response_partition_result *partition_result; /* v0+ */
+	int32_t partition_result_count;
+};
+
+struct rn_elect_leaders_response {
+	int32_t throttle_time_ms; /* v0+ */
+	int16_t error_code; /* v1+ */
+	struct rn_elect_leaders_response_replica_election_result *replica_election_results; /* v0+ */
+	int32_t replica_election_results_count;
+};
+
+int rn_elect_leaders_request_decode(struct rn_rd *rd, int16_t version, struct rn_elect_leaders_request *out);
+void rn_elect_leaders_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_elect_leaders_request *m);
+int rn_elect_leaders_response_decode(struct rn_rd *rd, int16_t version, struct rn_elect_leaders_response *out);
+void rn_elect_leaders_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_elect_leaders_response *m);
+
 /* IncrementalAlterConfigs (key 44), v0-1, flexible v1+ */
 struct rn_incremental_alter_configs_request_alterable_config {
 	struct rn_str name; /* v0+ */
@@ -1370,6 +1464,96 @@ void rn_incremental_alter_configs_request_encode(struct rn_iochain *w, int16_t v
 int rn_incremental_alter_configs_response_decode(struct rn_rd *rd, int16_t version, struct rn_incremental_alter_configs_response *out);
 void rn_incremental_alter_configs_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_incremental_alter_configs_response *m);
+
+/* AlterPartitionReassignments (key 45), v0, flexible v0+ */
+struct rn_alter_partition_reassignments_request_reassignable_partition {
+	int32_t partition_index; /* v0+ */
+	int32_t *replicas; /* v0+, nullable v0+, default null */
+	int32_t replicas_count;
+};
+
+struct rn_alter_partition_reassignments_request_reassignable_topic {
+	struct rn_str name; /* v0+ */
+	struct rn_alter_partition_reassignments_request_reassignable_partition *partitions; /* v0+ */
+	int32_t partitions_count;
+};
+
+struct rn_alter_partition_reassignments_request {
+	int32_t timeout_ms; /* v0+, default 60000 */
+	struct rn_alter_partition_reassignments_request_reassignable_topic *topics; /* v0+ */
+	int32_t topics_count;
+};
+
+struct rn_alter_partition_reassignments_response_reassignable_partition_response {
+	int32_t partition_index; /* v0+ */
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+, default null */
+};
+
+struct rn_alter_partition_reassignments_response_reassignable_topic_response {
+	struct rn_str name; /* v0+ */
+	struct rn_alter_partition_reassignments_response_reassignable_partition_response *partitions; /* v0+ */
+	int32_t partitions_count;
+};
+
+struct rn_alter_partition_reassignments_response {
+	int32_t throttle_time_ms; /* v0+ */
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+, default null */
+	struct rn_alter_partition_reassignments_response_reassignable_topic_response *responses; /* v0+ */
+	int32_t responses_count;
+};
+
+int rn_alter_partition_reassignments_request_decode(struct rn_rd *rd, int16_t version, struct rn_alter_partition_reassignments_request *out);
+void rn_alter_partition_reassignments_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_alter_partition_reassignments_request *m);
+int rn_alter_partition_reassignments_response_decode(struct rn_rd *rd, int16_t version, struct rn_alter_partition_reassignments_response *out);
+void rn_alter_partition_reassignments_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_alter_partition_reassignments_response *m);
+
+/* ListPartitionReassignments (key 46), v0, flexible v0+ */
+struct rn_list_partition_reassignments_request_list_partition_reassignments_topics {
+	struct rn_str name; /* v0+ */
+	int32_t *partition_indexes; /* v0+ */
+	int32_t partition_indexes_count;
+};
+
+struct rn_list_partition_reassignments_request {
+	int32_t timeout_ms; /* v0+, default 60000 */
+	struct rn_list_partition_reassignments_request_list_partition_reassignments_topics *topics; /* v0+, nullable v0+, default null */
+	int32_t topics_count;
+};
+
+struct rn_list_partition_reassignments_response_ongoing_partition_reassignment {
+	int32_t partition_index; /* v0+ */
+	int32_t *replicas; /* v0+ */
+	int32_t replicas_count;
+	int32_t *adding_replicas; /* v0+ */
+	int32_t adding_replicas_count;
+	int32_t *removing_replicas; /* v0+ */
+	int32_t removing_replicas_count;
+};
+
+struct rn_list_partition_reassignments_response_ongoing_topic_reassignment {
+	struct rn_str name; /* v0+ */
+	struct rn_list_partition_reassignments_response_ongoing_partition_reassignment *partitions; /* v0+ */
+	int32_t partitions_count;
+};
+
+struct rn_list_partition_reassignments_response {
+	int32_t throttle_time_ms; /* v0+ */
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+, default null */
+	struct rn_list_partition_reassignments_response_ongoing_topic_reassignment *topics; /* v0+ */
+	int32_t topics_count;
+};
+
+int rn_list_partition_reassignments_request_decode(struct rn_rd *rd, int16_t version, struct rn_list_partition_reassignments_request *out);
+void rn_list_partition_reassignments_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_list_partition_reassignments_request *m);
+int rn_list_partition_reassignments_response_decode(struct rn_rd *rd, int16_t version, struct rn_list_partition_reassignments_response *out);
+void rn_list_partition_reassignments_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_list_partition_reassignments_response *m);
 
 /* OffsetDelete (key 47), v0, flexible none */
 struct rn_offset_delete_request_offset_delete_request_partition {
