@@ -40,7 +40,7 @@ class Writer:
                                            "message.timeout.ms": int(120000 * SLOW),
                                            "retry.backoff.ms": 50,
                                            "topic.metadata.refresh.interval.ms": 500})
-        self.acked, self.errors = [], []
+        self.acked, self.errors, self.sent = [], [], {}
         self.lock = threading.Lock()
         self.stop_ev = threading.Event()
         self.t = threading.Thread(target=self._run, daemon=True)
@@ -60,8 +60,11 @@ class Writer:
         i = 0
         while not self.stop_ev.is_set():
             try:
+                now = time.monotonic()
                 self.p.produce(self.topic, b"%08d" % i, partition=self.partition,
                                on_delivery=self._cb)
+                with self.lock:
+                    self.sent[b"%08d" % i] = now
                 i += 1
             except BufferError:
                 pass
@@ -73,8 +76,10 @@ class Writer:
             return len(self.acked)
 
     def first_ack_after(self, t0):
+        """When the first record produced after t0 was acknowledged (the ones in flight at t0
+        may still be answered by the old leader)."""
         with self.lock:
-            later = [ts for _v, ts in self.acked if ts > t0]
+            later = [ts for v, ts in self.acked if self.sent.get(v, 0) > t0]
         return min(later) if later else None
 
     def finish(self):
