@@ -50,21 +50,21 @@ static int16_t decide_shutdown(const struct rn_pstate *cur, const int32_t *live,
 	return RN_KERR_NONE;
 }
 
-/* Whether waiting can help a partition node still leads: another replica is live and may
- * yet join the ISR. A partition with one replica, or whose other replicas are all down, keeps
- * node as leader whatever happens (ZooKeeper-era Kafka also counted only partitions with more
- * than one replica), so it must not hold the shutdown up. */
-static bool may_move(struct rn_meta *m, const struct rn_pstate *st, int32_t node)
+/* True when a live ISR member other than node could take st over. */
+static bool movable(struct rn_meta *m, const struct rn_pstate *st, int32_t node)
 {
-	for (int32_t i = 0; i < st->nreplicas; i++)
-		if (st->replicas[i] != node && rn_meta_broker_live(m, st->replicas[i]))
+	for (int32_t i = 0; i < st->nisr; i++)
+		if (st->isr[i] != node && rn_meta_broker_live(m, st->isr[i]))
 			return true;
 	return false;
 }
 
-/* One pass over node's partitions; returns how many node still leads that could move. */
-static int shutdown_pass(struct rn_meta *m, int32_t node)
+/* One pass over node's partitions; returns how many node still leads, *stuck of them with
+ * no other live ISR member (waiting cannot move those, as Kafka's controller does not wait
+ * for them either: they go offline with the broker). */
+static int shutdown_pass(struct rn_meta *m, int32_t node, int *stuck)
 {
+	*stuck = 0;
 	struct sd_list l = {.node = node};
 	rn_meta_partitions_foreach(m, collect_cb, &l);
 	int leads = 0;
@@ -72,9 +72,11 @@ static int shutdown_pass(struct rn_meta *m, int32_t node)
 		struct rn_pstate after;
 		int16_t kerr =
 		    rn__ctl_apply(m, l.v[i].topic, l.v[i].idx, decide_shutdown, &node, &after);
-		if (kerr == RN_KERR_NONE && after.leader == node && may_move(m, &after, node))
+		if (kerr == RN_KERR_NONE && after.leader == node) {
 			leads++;
-		else if (kerr != RN_KERR_NONE && kerr != RN_KERR_UNKNOWN_TOPIC_OR_PARTITION)
+			if (!movable(m, &after, node))
+				(*stuck)++;
+		} else if (kerr != RN_KERR_NONE && kerr != RN_KERR_UNKNOWN_TOPIC_OR_PARTITION)
 			leads++; /* unknown outcome: try again */
 		rn_free(l.v[i].topic);
 	}
@@ -87,21 +89,19 @@ int rn_controller_shutdown_broker(struct rn_meta *m, int32_t node_id, int64_t ti
 	if (!rn_meta_clustered(m))
 		return 0;
 	int64_t deadline = rn_mono_ms() + timeout_ms;
-	int leads;
+	int leads, stuck;
 	for (;;) {
-		leads = shutdown_pass(m, node_id);
-		if (leads == 0 || rn_mono_ms() >= deadline)
+		leads = shutdown_pass(m, node_id, &stuck);
+		if (leads == stuck || rn_mono_ms() >= deadline)
 			break;
 		struct timespec ts = {0, RETRY_MS * 1000000L};
 		nanosleep(&ts, NULL);
 	}
 	if (leads > 0)
-		rn_warn("controlled shutdown: broker %d still leads %d partition(s) whose other "
-			"replicas are not in sync",
+		rn_warn("controlled shutdown: broker %d still leads %d partition(s) with no other "
+			"live in-sync replica",
 			node_id, leads);
 	else
-		rn_info("controlled shutdown: broker %d leads no partition any more (that another "
-			"broker could take)",
-			node_id);
+		rn_info("controlled shutdown: broker %d leads no partition any more", node_id);
 	return leads;
 }

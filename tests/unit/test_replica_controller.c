@@ -367,18 +367,6 @@ static void test_controlled_shutdown(void **state)
 	cas("s1", 0, st);
 	assert_int_equal(rn_controller_shutdown_broker(w.n[2].m, 2, 300), 1);
 	assert_int_equal(get("s1", 0).leader, 2);
-	/* A partition with one replica cannot move: it does not hold the shutdown up. */
-	st = get("s1", 0);
-	st.nreplicas = 1;
-	st.replicas[0] = 2;
-	cas("s1", 0, st);
-	int64_t t0 = rn_mono_ms();
-	int left;
-	do { /* until node 2's cache has the one-replica state */
-		left = rn_controller_shutdown_broker(w.n[2].m, 2, 0);
-	} while (left != 0 && rn_mono_ms() - t0 < WAIT_MS);
-	assert_int_equal(left, 0);
-	assert_int_equal(get("s1", 0).leader, 2);
 	world_down();
 }
 
