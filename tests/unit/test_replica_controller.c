@@ -206,6 +206,24 @@ static void cas(const char *t, int32_t p, struct rn_pstate st)
 	assert_int_equal(rn_meta_partition_cas(any(), t, p, cur.partition_epoch, &st), 0);
 }
 
+struct gone_arg {
+	const char *topic;
+	int32_t n, victim;
+};
+
+/* Every partition led by another broker, the victim in no ISR. */
+static bool all_moved(void *arg)
+{
+	struct gone_arg *a = arg;
+	for (int32_t p = 0; p < a->n; p++) {
+		struct rn_pstate st;
+		if (rn_meta_partition_get(any(), a->topic, p, &st) != 0 || st.leader < 0 ||
+		    st.leader == a->victim || rn_pstate_has(st.isr, st.nisr, a->victim))
+			return false;
+	}
+	return true;
+}
+
 static void test_failover(void **state)
 {
 	(void)state;
@@ -223,7 +241,10 @@ static void test_failover(void **state)
 	struct rn_pstate after = get("f", p);
 	assert_int_equal(after.leader_epoch, before.leader_epoch + 1);
 	assert_false(rn_pstate_has(after.isr, after.nisr, victim));
-	/* The victim's follower replicas left the other ISRs too; their leaders stayed. */
+	/* The victim's follower replicas leave the other ISRs too (written after the leader
+	 * changes); their leaders stay. */
+	struct gone_arg all = {"f", 3, victim};
+	assert_true(wait_for(all_moved, &all));
 	for (int32_t q = 0; q < 3; q++) {
 		struct rn_pstate st = get("f", q);
 		assert_false(rn_pstate_has(st.isr, st.nisr, victim));
@@ -231,24 +252,6 @@ static void test_failover(void **state)
 			assert_int_equal(st.leader_epoch, 0);
 	}
 	world_down();
-}
-
-struct gone_arg {
-	const char *topic;
-	int32_t n, victim;
-};
-
-/* Every partition led by another broker, the victim in no ISR. */
-static bool all_moved(void *arg)
-{
-	struct gone_arg *a = arg;
-	for (int32_t p = 0; p < a->n; p++) {
-		struct rn_pstate st;
-		if (rn_meta_partition_get(any(), a->topic, p, &st) != 0 || st.leader < 0 ||
-		    st.leader == a->victim || rn_pstate_has(st.isr, st.nisr, a->victim))
-			return false;
-	}
-	return true;
 }
 
 /* Many partitions: the sweep's parallel writers move every one (leaders first). */
