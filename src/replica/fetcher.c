@@ -417,10 +417,12 @@ static int fetch_round(struct rn_fetcher *f, int64_t *wait_ms)
 	build_fetch(f, &a, s, n, &req);
 	struct rn_peer *peer = f->peer;
 	int timeout = f->mgr->cfg.fetch_wait_max_ms + f->mgr->cfg.socket_timeout_ms;
+	f->polling = true;
 	pthread_mutex_unlock(&f->lock);
 	void *out = NULL;
 	int r = rn_peer_roundtrip(peer, RN_API_FETCH, 12, &req, timeout, &out);
 	pthread_mutex_lock(&f->lock);
+	f->polling = false;
 	if (r == 0) {
 		rn__slots_mark_live(f, s, n);
 		apply_response(f, s, n, out, rn_mono_ms());
@@ -453,8 +455,9 @@ static void *fetcher_main(void *arg)
 			r = fetch_round(f, &wait_ms);
 		if (r < 0) {
 			drop_peer(f);
-			wait_ms = backoff;
+			wait_ms = f->kicked ? 0 : backoff;
 		}
+		f->kicked = false;
 		if (wait_ms > 0 && !f->stop)
 			sleep_locked(f, wait_ms);
 	}
@@ -518,6 +521,12 @@ void rn__fetcher_add(struct rn_replica_mgr *mgr, struct rn_replica_part *rp, int
 	f->parts = rp;
 	f->nparts++;
 	rp->fetcher = f;
+	/* A new leadership should not wait out a long poll for the others (up to
+	 * replica.fetch.wait.max.ms more before acks=all writes can complete again): cut it. */
+	if (truncate && f->polling && f->peer && !f->kicked) {
+		f->kicked = true;
+		rn_peer_interrupt(f->peer);
+	}
 	pthread_cond_signal(&f->cond);
 	pthread_mutex_unlock(&f->lock);
 	pthread_mutex_unlock(&im->flock);

@@ -103,6 +103,8 @@ struct rn_fetcher {
 	struct rn_replica_part *parts; /* by rp->fnext */
 	int nparts;
 	struct rn_peer *peer; /* NULL while disconnected */
+	bool polling;         /* a Fetch (a long poll) is out */
+	bool kicked;          /* ... and was interrupted for a new leadership: reconnect now */
 	struct rn_fetcher *next;
 };
 

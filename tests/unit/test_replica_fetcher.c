@@ -175,8 +175,9 @@ static void fx_open_log(struct fx *x)
 	assert_int_equal(rn_partition_open(d, &c, -1, 0, true, &x->log), 0);
 }
 
-/* The hooks of the next manager; by default none. */
+/* The hooks and long-poll time of the next manager; by default none and 200 ms. */
 static struct rn_replica_hooks g_hooks;
+static int32_t g_wait_max_ms = 200;
 
 static void fx_start(struct fx *x)
 {
@@ -185,7 +186,7 @@ static void fx_start(struct fx *x)
 				     .fetch_max_bytes = 1 << 20,
 				     .fetch_response_max_bytes = 10 << 20,
 				     .fetch_min_bytes = 1,
-				     .fetch_wait_max_ms = 200,
+				     .fetch_wait_max_ms = g_wait_max_ms,
 				     .fetch_backoff_ms = 50,
 				     .socket_timeout_ms = 5000,
 				     .num_fetchers = 1};
@@ -204,15 +205,21 @@ static void fx_open(struct fx *x)
 	fx_start(x);
 }
 
-static void fx_follow(struct fx *x, const char *topic, int32_t epoch, int32_t pe)
+static void follow(struct rn_replica_mgr *mgr, struct rn_replica_part *rp, int32_t epoch,
+		   int32_t pe)
 {
-	if (!x->rp)
-		x->rp = rn_replica_attach(x->mgr, topic, 0, x->log);
 	struct rn_pstate st = {.leader = LEADER, .leader_epoch = epoch, .partition_epoch = pe};
 	st.nreplicas = st.nisr = 2;
 	st.replicas[0] = st.isr[0] = LEADER;
 	st.replicas[1] = st.isr[1] = SELF;
-	rn_replica_apply(x->mgr, x->rp, &st);
+	rn_replica_apply(mgr, rp, &st);
+}
+
+static void fx_follow(struct fx *x, const char *topic, int32_t epoch, int32_t pe)
+{
+	if (!x->rp)
+		x->rp = rn_replica_attach(x->mgr, topic, 0, x->log);
+	follow(x->mgr, x->rp, epoch, pe);
 }
 
 static void fx_stop(struct fx *x)
@@ -380,6 +387,36 @@ static void test_detach_from_hook(void **state)
 	fx_close(&x); /* the fetcher thread is still alive and answers its stop */
 }
 
+/* A partition joining a fetcher parked in a long poll (here one longer than the test's patience)
+ * is fetched at once: a new leadership cuts the poll short. */
+static void test_new_leadership_cuts_long_poll(void **state)
+{
+	(void)state;
+	create_topic("poll1");
+	create_topic("poll2");
+	produce("poll1", 2);
+	produce("poll2", 2);
+	struct fx x = {0};
+	g_wait_max_ms = 600000;
+	fx_open(&x);
+	g_wait_max_ms = 200;
+	fx_follow(&x, "poll1", leader_epoch("poll1"), 1);
+	wait_leo(x.log, 20);
+	usleep(200000); /* lets the next fetch park; nothing observable tells it did */
+	char d[4096];
+	snprintf(d, sizeof(d), "%s/t-1", x.dir);
+	struct rn_log_config c;
+	rn_log_config_default(&c);
+	struct rn_partition *log2;
+	assert_int_equal(rn_partition_open(d, &c, -1, 0, true, &log2), 0);
+	struct rn_replica_part *rp2 = rn_replica_attach(x.mgr, "poll2", 0, log2);
+	follow(x.mgr, rp2, leader_epoch("poll2"), 1);
+	wait_leo(log2, 20);
+	rn_replica_detach(x.mgr, rp2);
+	rn_partition_close(log2);
+	fx_close(&x);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -401,6 +438,7 @@ int main(void)
 	    cmocka_unit_test(test_out_of_range),
 	    cmocka_unit_test(test_divergent_tail),
 	    cmocka_unit_test(test_detach_from_hook),
+	    cmocka_unit_test(test_new_leadership_cuts_long_poll),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
