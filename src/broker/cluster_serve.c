@@ -163,6 +163,9 @@ void rn_cluster_leave(struct rn_broker *b)
 		else
 			rn_info("controlled shutdown: leaderships moved to other brokers");
 	}
+	/* The table freezes before the fetchers stop: a state applied afterwards would start
+	 * them again. */
+	rn_cluster_stop(b);
 	if (b->replica)
 		rn_replica_mgr_stop_fetchers(b->replica);
 	if (b->controller)
