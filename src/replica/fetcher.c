@@ -252,6 +252,20 @@ static void build_fetch(struct rn_fetcher *f, struct rn_arena *a, struct rn__fsl
 	}
 }
 
+const char *rn__kerr_name(int16_t kerr)
+{
+	switch (kerr) {
+	case RN_KERR_NONE: return "NONE";
+	case RN_KERR_OFFSET_OUT_OF_RANGE: return "OFFSET_OUT_OF_RANGE";
+	case RN_KERR_UNKNOWN_TOPIC_OR_PARTITION: return "UNKNOWN_TOPIC_OR_PARTITION";
+	case RN_KERR_NOT_LEADER_OR_FOLLOWER: return "NOT_LEADER_OR_FOLLOWER";
+	case RN_KERR_KAFKA_STORAGE_ERROR: return "KAFKA_STORAGE_ERROR";
+	case RN_KERR_FENCED_LEADER_EPOCH: return "FENCED_LEADER_EPOCH";
+	case RN_KERR_UNKNOWN_LEADER_EPOCH: return "UNKNOWN_LEADER_EPOCH";
+	default: return "error";
+	}
+}
+
 /* A partition-level error of a fetch response (Kafka's AbstractFetcherThread cases). */
 static void partition_error(struct rn_fetcher *f, struct rn_replica_part *rp, int16_t err,
 			    int64_t now)
@@ -263,8 +277,8 @@ static void partition_error(struct rn_fetcher *f, struct rn_replica_part *rp, in
 	/* NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH: the leadership
 	 * moved or the leader has not heard of it yet; a new state will follow. Storage errors
 	 * and unknown partitions are retried too, after the same backoff. */
-	rn_log_every(5000, RN_LOG_INFO, "partition %s-%d: fetch from leader %d: error %d",
-		     rp->topic, rp->idx, f->source, err);
+	rn_log_every(5000, RN_LOG_INFO, "partition %s-%d: fetch from leader %d: %s (%d)", rp->topic,
+		     rp->idx, f->source, rn__kerr_name(err), err);
 	rn__fetch_backoff_err(f, rp, err, now);
 }
 
@@ -367,8 +381,8 @@ static void apply_response(struct rn_fetcher *f, struct rn__fslot *s, int n,
 			   const struct rn_fetch_response *r, int64_t now)
 {
 	if (r->error_code != RN_KERR_NONE) {
-		rn_log_every(5000, RN_LOG_WARN, "fetcher %d-%d: fetch failed with error %d",
-			     f->source, f->index, r->error_code);
+		rn_log_every(5000, RN_LOG_WARN, "fetcher %d-%d: fetch failed: %s (%d)", f->source,
+			     f->index, rn__kerr_name(r->error_code), r->error_code);
 		for (int i = 0; i < n; i++)
 			if (s[i].live)
 				rn__fetch_backoff(f, s[i].rp, now);

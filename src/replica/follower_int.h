@@ -140,6 +140,9 @@ void rn__fetch_backoff(struct rn_fetcher *f, struct rn_replica_part *rp, int64_t
 void rn__fetch_backoff_err(struct rn_fetcher *f, struct rn_replica_part *rp, int16_t kerr,
 			   int64_t now_ms);
 
+/* Kafka's name of the error codes a follower handles, for log lines ("error" otherwise). */
+const char *rn__kerr_name(int16_t kerr);
+
 /* truncate.c. */
 
 /* Kafka's getOffsetTruncationState, pure: the leader answered OffsetForLeaderEpoch (or a
