@@ -115,14 +115,16 @@ static int find_source(struct rn_fetcher *f, char *host, size_t hostlen, int *po
 	struct rn__mgr_impl *im = rn__impl(f->mgr);
 	if (im->lookup)
 		return im->lookup(im->lookup_arg, f->source, host, hostlen, port);
-	struct rn_broker_reg *regs = rn_calloc(RN_MAX_REPLICAS * 4, sizeof(*regs));
-	int n = rn_meta_brokers(f->mgr->meta, regs, RN_MAX_REPLICAS * 4);
-	if (n > RN_MAX_REPLICAS * 4) {
-		regs = rn_realloc(regs, sizeof(*regs) * (size_t)n);
-		n = rn_meta_brokers(f->mgr->meta, regs, n);
+	int cap = RN_MAX_REPLICAS * 4;
+	struct rn_broker_reg *regs = rn_calloc((size_t)cap, sizeof(*regs));
+	int n = rn_meta_brokers(f->mgr->meta, regs, cap);
+	if (n > cap) {
+		cap = n;
+		regs = rn_realloc(regs, sizeof(*regs) * (size_t)cap);
+		n = rn_meta_brokers(f->mgr->meta, regs, cap);
 	}
 	int r = RN_ENOTFOUND;
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n && i < cap; i++) {
 		if (regs[i].id == f->source) {
 			snprintf(host, hostlen, "%s", regs[i].host);
 			*port = regs[i].port;
@@ -186,8 +188,13 @@ static int collect(struct rn_fetcher *f, struct rn_arena *a, int64_t now, struct
 	int64_t quota_wait = rn__bucket_wait_ms(&im->throttle, now);
 	pthread_mutex_unlock(&im->throttle_lock);
 	for (struct rn_replica_part *rp = f->parts; rp; rp = rp->fnext) {
-		if (rp->needs_truncation || rp->needs_oor)
+		if (rp->needs_truncation || rp->needs_oor) {
+			/* Another round of truncation is due at once (KIP-279) or after its
+			 * backoff: the fetcher must not sleep past it. */
+			int64_t left = rp->fetch_delay_until - now;
+			due = left <= 0 ? 0 : left < due ? left : due;
 			continue;
+		}
 		if (rp->fetch_delay_until > now) {
 			if (rp->fetch_delay_until - now < due)
 				due = rp->fetch_delay_until - now;

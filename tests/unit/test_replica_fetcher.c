@@ -353,6 +353,49 @@ static void test_divergent_tail(void **state)
 	fx_close(&x);
 }
 
+/* KIP-279 in two rounds: our tail is in epoch 50, which the leader never had; it answers its
+ * current epoch (restarted: 1 or more), which we never had either, so we cut to where our
+ * epoch below it (0) ends and ask again about 0, whose end the leader and we agree on. */
+static void test_two_round_truncation(void **state)
+{
+	(void)state;
+	create_topic("tworound");
+	produce("tworound", 10);
+	struct fx x = {0};
+	fx_open(&x);
+	int32_t e0 = leader_epoch("tworound");
+	fx_follow(&x, "tworound", e0, 1);
+	wait_leo(x.log, 100);
+	fx_stop(&x);
+
+	assert_int_equal(rn_partition_set_leader_epoch(x.log, 50), 0);
+	for (int i = 0; i < 5; i++) {
+		struct rn_buf b = {0};
+		bb_batch(&b, 10, 1, 7);
+		struct rn_append_info info = {0};
+		assert_int_equal(rn_partition_append(x.log, b.data, b.len, &info), 0);
+		rn_buf_free(&b);
+	}
+	assert_int_equal(rn_partition_log_end(x.log), 150);
+
+	runnel_kill(&g_leader);
+	assert_int_equal(runnel_spawn(&g_leader), 0);
+	int32_t e1 = leader_epoch("tworound");
+	assert_true(e1 > e0 && e1 < 50);
+	produce("tworound", 3);
+
+	fx_start(&x);
+	fx_follow(&x, "tworound", e1, 2);
+	wait_leo(x.log, 130);
+	assert_same_log("tworound", x.log, 0);
+	int32_t latest;
+	int64_t start;
+	rn_partition_latest_epoch(x.log, &latest, &start);
+	assert_int_equal(latest, e1);
+	assert_int_equal(start, 100);
+	fx_close(&x);
+}
+
 /* hooks.advanced detaching the partition it is told about (the glue dropping a deleted topic's
  * last reference inside the hook) on the fetcher's thread: no deadlock. */
 static struct fx *g_fx;
@@ -437,6 +480,7 @@ int main(void)
 	    cmocka_unit_test(test_catch_up),
 	    cmocka_unit_test(test_out_of_range),
 	    cmocka_unit_test(test_divergent_tail),
+	    cmocka_unit_test(test_two_round_truncation),
 	    cmocka_unit_test(test_detach_from_hook),
 	    cmocka_unit_test(test_new_leadership_cuts_long_poll),
 	};
