@@ -63,13 +63,17 @@ int rn__truncate_by_epoch(struct rn_replica_part *rp, int32_t leader_epoch, int6
 	int64_t to;
 	bool done =
 	    rn__truncation_point(leader_epoch, leader_end, found_epoch, found_end, leo, hw, &to);
-	if (to < leo) {
-		rn_log_every(
-		    1000, RN_LOG_INFO,
-		    "partition %s-%d: truncating from %lld to %lld (leader answered epoch %d "
-		    "end %lld; ours for it: epoch %d end %lld)",
-		    rp->topic, rp->idx, (long long)leo, (long long)to, leader_epoch,
-		    (long long)leader_end, found_epoch, (long long)found_end);
+	/* Also at the log end itself: an epoch this broker started as leader without writing a
+	 * batch in it still heads its epoch cache, so its fetches would go on naming that epoch
+	 * and the leader would keep answering a diverging epoch; the truncation drops it. */
+	if (to <= leo) {
+		if (to < leo)
+			rn_log_every(
+			    1000, RN_LOG_INFO,
+			    "partition %s-%d: truncating from %lld to %lld (leader answered "
+			    "epoch %d end %lld; ours for it: epoch %d end %lld)",
+			    rp->topic, rp->idx, (long long)leo, (long long)to, leader_epoch,
+			    (long long)leader_end, found_epoch, (long long)found_end);
 		int r = rn_partition_truncate_to(log, to);
 		if (r < 0) {
 			rn_warn("partition %s-%d: truncation to %lld failed: %s", rp->topic,
