@@ -357,3 +357,34 @@ def test_metadata_auto_creates_internal_topic_as_its_coordinator(cluster):
     wait_until(lambda: describe_configs_v0(cluster.broker(2).fixed_port, 2, "__consumer_offsets",
                                            ["cleanup.policy"]) ==
                (0, {"cleanup.policy": "compact"}), 30.0, what="compacted on broker 2")
+
+
+def test_reassignment_moves_the_log(cluster):
+    """A partition moved from brokers [1, 2] to [2, 3]: broker 3 opens a log and copies the data,
+    broker 1 detaches and deletes its log once the move is done; the data is all there."""
+    import confluent_kafka.admin as cka
+    from conftest import runnel
+    t = unique("move")
+    a = ck_admin(cluster.bootstrap)
+    a.create_topics([cka.NewTopic(t, 1, replica_assignment=[[1, 2]])])[t].result(20 * SLOW)
+    cluster.wait_for_isr(t, 0, 2)
+    recs = [(b"k", b"v%d" % i, None, None, 0) for i in range(20)]
+    ck_produce(cluster.bootstrap, t, recs, acks="all")
+    d1 = os.path.join(cluster.broker(1).data_dir, "%s-0" % t)
+    d3 = os.path.join(cluster.broker(3).data_dir, "%s-0" % t)
+    assert os.path.isdir(d1) and not os.path.isdir(d3)
+    r = runnel("topic", "reassign", t, "--partition", "0", "--replicas", "2,3",
+               "-b", cluster.bootstrap)
+    assert r.returncode == 0, r.stderr
+    def moved():
+        st = cluster.partition(t, 0)
+        return st if st and sorted(st["replicas"]) == [2, 3] and \
+            sorted(st["isr"]) == [2, 3] else None
+    wait_until(moved, 60.0, what="move done")
+    wait_until(lambda: not os.path.isdir(d1), 30.0, what="broker 1's log deleted")
+    assert os.path.isdir(d3)
+    assert "partition %s-0: this broker is now a replica" % t in cluster.broker(3).stderr()
+    assert "partition %s-0: this broker is no longer a replica" % t in \
+        cluster.broker(1).stderr()
+    got = ck_consume(cluster.bootstrap, t, [0], 20, timeout=30.0)
+    assert [m.value() for m in got] == [r[1] for r in recs]
