@@ -244,6 +244,20 @@ static int set_advertised_cluster(struct rn_broker *b, const char *host, int por
 	return 0;
 }
 
+/* The embedded store, or a cluster's etcd store with the replica manager and this broker's
+ * registration (broker/cluster.h). On failure the caller closes whatever was opened. */
+static int open_metadata(struct rn_broker *b, bool cluster, const char *store, const char *host,
+			 int port)
+{
+	if (cluster)
+		return set_advertised_cluster(b, host, port) < 0 ? -EINVAL
+								 : rn_cluster_open(b, store);
+	int rc = rn_meta_open(b->log_dir, b->node_id, &b->meta);
+	if (rc < 0)
+		rn_error("cannot open metadata in %s: %s", b->log_dir, rn_strerror(rc));
+	return rc;
+}
+
 static int start_admin(struct rn_broker *b)
 {
 	const char *v = rn_config_get(b->cfg, "admin.listener");
@@ -306,16 +320,8 @@ int rn_serve_main(int argc, char **argv)
 	}
 	const char *store = rn_config_get(b.cfg, "metadata.store");
 	bool cluster = store && strncmp(store, "etcd://", 7) == 0;
-	if (cluster) {
-		if (set_advertised_cluster(&b, host, port) < 0 || rn_cluster_open(&b, store) < 0)
-			goto out_topics;
-	} else {
-		rc = rn_meta_open(b.log_dir, b.node_id, &b.meta);
-		if (rc < 0) {
-			rn_error("cannot open metadata in %s: %s", b.log_dir, rn_strerror(rc));
-			goto out_logdir;
-		}
-	}
+	if (open_metadata(&b, cluster, store, host, port) < 0)
+		goto out_topics;
 	rn_broker_configs_load(&b); /* dynamic broker configs, before topics resolve against them */
 	/* A cluster's table comes from the store's listener (rn_cluster_start) instead. */
 	rc = cluster ? 0 : rn_topics_load(&b);
@@ -399,7 +405,6 @@ out_topics:
 	rn_topics_unload(&b);
 	rn_cluster_free(&b);
 	rn_meta_close(b.meta);
-out_logdir:
 	rn_logdir_close(b.logdir);
 out:
 	broker_free(&b);

@@ -388,3 +388,38 @@ def test_reassignment_moves_the_log(cluster):
         cluster.broker(1).stderr()
     got = ck_consume(cluster.bootstrap, t, [0], 20, timeout=30.0)
     assert [m.value() for m in got] == [r[1] for r in recs]
+
+
+def metadata_v0(port, topics):
+    from conftest import karray, kstr
+    with RawConn(port) as c:
+        r = c.request(3, 0, karray(topics, kstr))
+        brokers = r.array(lambda r: (r.i32(), r.str(), r.i32()))
+        out = {}
+        for err, name, parts in r.array(lambda r: (r.i16(), r.str(), r.array(
+                lambda r: (r.i16(), r.i32(), r.i32(), r.array(lambda r: r.i32()),
+                           r.array(lambda r: r.i32()))))):
+            out[name] = (err, {p[1]: p for p in parts})
+        return brokers, out
+
+
+def test_dead_replica_offline_and_v0_filtered(cluster):
+    """A replica on a stopped broker: Metadata v7 names it offline (no error, the leader is
+    live); v0 leaves it out of replicas and says REPLICA_NOT_AVAILABLE, as Kafka does."""
+    import confluent_kafka.admin as cka
+    t = unique("off")
+    a = ck_admin(cluster.bootstrap)
+    a.create_topics([cka.NewTopic(t, 1, replica_assignment=[[1, 2, 3]])])[t].result(20 * SLOW)
+    cluster.wait_for_isr(t, 0, 3)
+    assert cluster.broker(3).stop() == 0
+    def offline():
+        st = cluster.partition(t, 0)
+        return st if st and st["offline"] == [3] else None
+    st = wait_until(offline, 20.0, what="replica 3 offline")
+    assert st["error"] == 0 and st["leader"] == 1 and st["replicas"] == [1, 2, 3]
+    brokers, topics = metadata_v0(cluster.broker(1).fixed_port, [t])
+    assert sorted(b[0] for b in brokers) == [1, 2]
+    err, idx, leader, replicas, isr = topics[t][1][0]
+    assert (err, leader, replicas) == (9, 1, [1, 2])
+    assert 3 not in isr
+    cluster.broker(3).start()
