@@ -422,3 +422,15 @@ def test_dead_replica_offline_and_v0_filtered(cluster):
     assert (err, leader, replicas) == (9, 1, [1, 2])
     assert 3 not in isr
     cluster.broker(3).start()
+
+
+def test_taken_port_refused_before_registering(cluster, tmp_path):
+    b = ClusterBroker(cluster, 9, str(tmp_path / "taken"), {})
+    b.sets["listeners"] = "PLAINTEXT://127.0.0.1:%d" % cluster.broker(1).fixed_port
+    os.makedirs(b.data_dir, exist_ok=True)
+    p = subprocess.run(b.argv(), stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=60 * SLOW)
+    err = (p.stderr + p.stdout).decode()
+    assert p.returncode != 0 and "cannot listen on 127.0.0.1" in err
+    assert "registered as" not in err  # the cluster never saw a broker 9
+    assert sorted(cluster.metadata([]).brokers) == [1, 2, 3]
