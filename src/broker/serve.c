@@ -7,10 +7,12 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -244,6 +246,47 @@ static int set_advertised_cluster(struct rn_broker *b, const char *host, int por
 	return 0;
 }
 
+/* A cluster broker registers before it listens (so a duplicate node.id is refused before
+ * anything is touched): a port that is taken must stop it before it registers, not after. */
+static int probe_listener(const char *host, int port)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				 .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *ai;
+	char ps[16];
+	snprintf(ps, sizeof(ps), "%d", port);
+	if (getaddrinfo(host[0] ? host : NULL, ps, &hints, &ai) != 0)
+		return 0; /* rn_server_start reports it */
+	int rc = 0, one = 1;
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1) < 0)
+			rc = -errno;
+		close(fd);
+	}
+	freeaddrinfo(ai);
+	if (rc < 0)
+		rn_error("cannot listen on %s:%d: %s", host, port, rn_strerror(rc));
+	return rc;
+}
+
+/* The embedded store, or a cluster's etcd store with the replica manager and this broker's
+ * registration (broker/cluster.h). On failure the caller closes whatever was opened. */
+static int open_metadata(struct rn_broker *b, bool cluster, const char *store, const char *host,
+			 int port)
+{
+	if (cluster)
+		return set_advertised_cluster(b, host, port) < 0 || probe_listener(host, port) < 0
+			   ? -EINVAL
+			   : rn_cluster_open(b, store);
+	int rc = rn_meta_open(b->log_dir, b->node_id, &b->meta);
+	if (rc < 0)
+		rn_error("cannot open metadata in %s: %s", b->log_dir, rn_strerror(rc));
+	return rc;
+}
+
 static int start_admin(struct rn_broker *b)
 {
 	const char *v = rn_config_get(b->cfg, "admin.listener");
@@ -306,16 +349,8 @@ int rn_serve_main(int argc, char **argv)
 	}
 	const char *store = rn_config_get(b.cfg, "metadata.store");
 	bool cluster = store && strncmp(store, "etcd://", 7) == 0;
-	if (cluster) {
-		if (set_advertised_cluster(&b, host, port) < 0 || rn_cluster_open(&b, store) < 0)
-			goto out_topics;
-	} else {
-		rc = rn_meta_open(b.log_dir, b.node_id, &b.meta);
-		if (rc < 0) {
-			rn_error("cannot open metadata in %s: %s", b.log_dir, rn_strerror(rc));
-			goto out_logdir;
-		}
-	}
+	if (open_metadata(&b, cluster, store, host, port) < 0)
+		goto out_topics;
 	rn_broker_configs_load(&b); /* dynamic broker configs, before topics resolve against them */
 	/* A cluster's table comes from the store's listener (rn_cluster_start) instead. */
 	rc = cluster ? 0 : rn_topics_load(&b);
@@ -399,7 +434,6 @@ out_topics:
 	rn_topics_unload(&b);
 	rn_cluster_free(&b);
 	rn_meta_close(b.meta);
-out_logdir:
 	rn_logdir_close(b.logdir);
 out:
 	broker_free(&b);

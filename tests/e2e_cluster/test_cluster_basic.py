@@ -63,14 +63,13 @@ def test_kafka_python_create_visible_everywhere(cluster):
 
 def test_created_topic_is_in_the_answering_brokers_table(cluster):
     """CreateTopics answers once the answering broker has the topic: Metadata right after it,
-    on the same broker, lists it (no UNKNOWN_TOPIC window)."""
-    import confluent_kafka.admin as cka
-    b = cluster.broker(2)
-    a = ck_admin("127.0.0.1:%d" % b.fixed_port)
-    t = unique("now")
-    a.create_topics([cka.NewTopic(t, 1, 3)])[t].result(20 * SLOW)
-    err, parts = md_on(b, [t]).topics[t]
-    assert err == 0 and len(parts) == 1
+    on the same broker, lists it (no UNKNOWN_TOPIC window). Raw, to each broker in turn: admin
+    clients send CreateTopics to the controller."""
+    for b in cluster.brokers:
+        t = unique("now")
+        assert create_topics_v4(b.fixed_port, t, 2, 3) == (0, None)
+        err, parts = md_on(b, [t]).topics[t]
+        assert err == 0 and len(parts) == 2
 
 
 def test_produce_and_consume_back(cluster):
@@ -357,3 +356,81 @@ def test_metadata_auto_creates_internal_topic_as_its_coordinator(cluster):
     wait_until(lambda: describe_configs_v0(cluster.broker(2).fixed_port, 2, "__consumer_offsets",
                                            ["cleanup.policy"]) ==
                (0, {"cleanup.policy": "compact"}), 30.0, what="compacted on broker 2")
+
+
+def test_reassignment_moves_the_log(cluster):
+    """A partition moved from brokers [1, 2] to [2, 3]: broker 3 opens a log and copies the data,
+    broker 1 detaches and deletes its log once the move is done; the data is all there."""
+    import confluent_kafka.admin as cka
+    from conftest import runnel
+    t = unique("move")
+    a = ck_admin(cluster.bootstrap)
+    a.create_topics([cka.NewTopic(t, 1, replica_assignment=[[1, 2]])])[t].result(20 * SLOW)
+    cluster.wait_for_isr(t, 0, 2)
+    recs = [(b"k", b"v%d" % i, None, None, 0) for i in range(20)]
+    ck_produce(cluster.bootstrap, t, recs, acks="all")
+    d1 = os.path.join(cluster.broker(1).data_dir, "%s-0" % t)
+    d3 = os.path.join(cluster.broker(3).data_dir, "%s-0" % t)
+    assert os.path.isdir(d1) and not os.path.isdir(d3)
+    r = runnel("topic", "reassign", t, "--partition", "0", "--replicas", "2,3",
+               "-b", cluster.bootstrap)
+    assert r.returncode == 0, r.stderr
+    def moved():
+        st = cluster.partition(t, 0)
+        return st if st and sorted(st["replicas"]) == [2, 3] and \
+            sorted(st["isr"]) == [2, 3] else None
+    wait_until(moved, 60.0, what="move done")
+    wait_until(lambda: not os.path.isdir(d1), 30.0, what="broker 1's log deleted")
+    assert os.path.isdir(d3)
+    assert "partition %s-0: this broker is now a replica" % t in cluster.broker(3).stderr()
+    assert "partition %s-0: this broker is no longer a replica" % t in \
+        cluster.broker(1).stderr()
+    got = ck_consume(cluster.bootstrap, t, [0], 20, timeout=30.0)
+    assert [m.value() for m in got] == [r[1] for r in recs]
+
+
+def metadata_v0(port, topics):
+    from conftest import karray, kstr
+    with RawConn(port) as c:
+        r = c.request(3, 0, karray(topics, kstr))
+        brokers = r.array(lambda r: (r.i32(), r.str(), r.i32()))
+        out = {}
+        for err, name, parts in r.array(lambda r: (r.i16(), r.str(), r.array(
+                lambda r: (r.i16(), r.i32(), r.i32(), r.array(lambda r: r.i32()),
+                           r.array(lambda r: r.i32()))))):
+            out[name] = (err, {p[1]: p for p in parts})
+        return brokers, out
+
+
+def test_dead_replica_offline_and_v0_filtered(cluster):
+    """A replica on a stopped broker: Metadata v7 names it offline (no error, the leader is
+    live); v0 leaves it out of replicas and says REPLICA_NOT_AVAILABLE, as Kafka does."""
+    import confluent_kafka.admin as cka
+    t = unique("off")
+    a = ck_admin(cluster.bootstrap)
+    a.create_topics([cka.NewTopic(t, 1, replica_assignment=[[1, 2, 3]])])[t].result(20 * SLOW)
+    cluster.wait_for_isr(t, 0, 3)
+    assert cluster.broker(3).stop() == 0
+    def offline():
+        st = cluster.partition(t, 0)
+        return st if st and st["offline"] == [3] else None
+    st = wait_until(offline, 20.0, what="replica 3 offline")
+    assert st["error"] == 0 and st["leader"] == 1 and st["replicas"] == [1, 2, 3]
+    brokers, topics = metadata_v0(cluster.broker(1).fixed_port, [t])
+    assert sorted(b[0] for b in brokers) == [1, 2]
+    err, idx, leader, replicas, isr = topics[t][1][0]
+    assert (err, leader, replicas) == (9, 1, [1, 2])
+    assert 3 not in isr
+    cluster.broker(3).start()
+
+
+def test_taken_port_refused_before_registering(cluster, tmp_path):
+    b = ClusterBroker(cluster, 9, str(tmp_path / "taken"), {})
+    b.sets["listeners"] = "PLAINTEXT://127.0.0.1:%d" % cluster.broker(1).fixed_port
+    os.makedirs(b.data_dir, exist_ok=True)
+    p = subprocess.run(b.argv(), stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=60 * SLOW)
+    err = (p.stderr + p.stdout).decode()
+    assert p.returncode != 0 and "cannot listen on 127.0.0.1" in err
+    assert "registered as" not in err  # the cluster never saw a broker 9
+    assert sorted(cluster.metadata([]).brokers) == [1, 2, 3]
