@@ -114,6 +114,7 @@ enum fetch_src {
 	SRC_HW,        /* consumers: below the high watermark */
 	SRC_COMMITTED, /* read_committed consumers: below the last stable offset */
 	SRC_LOG_END,   /* followers: up to the log end */
+	SRC_NONE,      /* a throttled follower: no data this time */
 };
 
 static void offsets_now(struct rn_partition *p, struct rn_fetch_response_partition_data *pd)
@@ -217,10 +218,13 @@ static int16_t replica_gate(struct fetch *f, struct rn_topic *t,
 	*src = SRC_LOG_END;
 	/* Progress counts once per request, not again on every wake-up (Kafka's
 	 * readFromPurgatory). */
-	if (f->built)
-		return RN_KERR_NONE;
-	return rn_replica_follower_fetch(rp, f->replica_id, fp->fetch_offset,
-					 fp->current_leader_epoch, rn_mono_ms());
+	int16_t e2 = f->built ? RN_KERR_NONE
+			      : rn_replica_follower_fetch(rp, f->replica_id, fp->fetch_offset,
+							  fp->current_leader_epoch, rn_mono_ms());
+	/* leader.replication.throttled.rate: an empty answer, after the usual wait. */
+	if (e2 == RN_KERR_NONE && rn_replica_leader_throttled(rp, f->replica_id))
+		*src = SRC_NONE;
+	return e2;
 }
 
 static int read_src(enum fetch_src src, struct rn_partition *p, int64_t offset, uint32_t limit,
@@ -338,9 +342,12 @@ static void fill_partition(struct fetch *f, struct rn_topic *t,
 	if (rp) {
 		bool answered = false;
 		pd->error_code = replica_gate(f, t, fp, pd, p, &src, &answered);
-		if (pd->error_code || answered) {
-			*error =
-			    true; /* answer now: Kafka does for errors, divergence, redirects */
+		if (pd->error_code || answered || src == SRC_NONE) {
+			if (src == SRC_NONE && !pd->error_code)
+				offsets_now(p, pd);
+			/* Answer now: Kafka does for errors, divergence and redirects. */
+			if (pd->error_code || answered)
+				*error = true;
 			f->hw_sum += pd->high_watermark;
 			return;
 		}
@@ -359,6 +366,8 @@ static void fill_partition(struct fetch *f, struct rn_topic *t,
 	}
 	read_partition(f, t, p, src, fp, pd, next, total, error);
 	f->hw_sum += pd->high_watermark;
+	if (src == SRC_LOG_END && pd->records.len > 0)
+		rn_replica_leader_sent(rp, f->replica_id, pd->records.len);
 }
 
 /* Builds the response from the logs as they are now. Returns the bytes of log data in it. */
