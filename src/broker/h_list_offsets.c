@@ -41,8 +41,8 @@ static void legacy(struct rn_ctx *ctx, struct rn_partition *p,
 static void lookup(struct rn_partition *p, int32_t replica_id, int8_t isolation, int64_t ts,
 		   struct rn_list_offsets_response_list_offsets_partition_response *pr)
 {
-	/* Kafka's fetchOffsetForTimestamp: consumers up to the HW (the LSO for read_committed),
-	 * replicas up to the log end (the same on a single broker). */
+	/* Kafka's lastFetchableOffset: a consumer's (replica -1) ends at the LSO or the high
+	 * watermark, a replica's or the debug id's (-2) at the log end (one broker: the same). */
 	int64_t fetchable = replica_id != -1 ? rn_partition_log_end(p)
 			    : isolation == 1 ? rn_partition_last_stable(p)
 					     : rn_partition_high_watermark(p);
