@@ -276,3 +276,23 @@ def test_preferred_read_replica_kip392(make_cluster):
     f = wait_until(served, 30 * SLOW, what="records from the follower")
     assert [v for _o, v in f["records"]] == [b"k0", b"k1", b"k2"] and f["hw"] == 3
     assert f["preferred"] == -1
+
+
+def test_librdkafka_consumer_reads_from_its_rack(make_cluster):
+    """A real client (librdkafka, client.rack) follows PreferredReadReplica to the follower in
+    its rack and reads everything there."""
+    from conftest import ck_consume, ck_produce, metric_value
+    racks = {1: "ra", 2: "rb", 3: "rc"}
+    c = make_cluster(3, sets={"replica.selector.class": RACK_AWARE},
+                     broker_sets={i: {"broker.rack": r} for i, r in racks.items()})
+    t = c.create_topic(unique("rack"), 1, 3)
+    leader = c.leader_of(t, 0)
+    f_id = followers(c, t)[0]
+    port = c.broker(leader).fixed_port
+    for i in range(50):
+        assert produce(port, t, [b"v%03d" % i])[0] == NONE
+    got = ck_consume(c.bootstrap, t, [0], 50, timeout=60, **{"client.rack": racks[f_id]})
+    assert [m.value() for m in got] == [b"v%03d" % i for i in range(50)]
+    out = metric_value(c.broker(f_id).metrics(), "kafka_server_brokertopicmetrics_bytesout_total",
+                       {"topic": t})
+    assert out and out > 0, "the follower in the consumer's rack served nothing"
