@@ -17,8 +17,8 @@
  * bounded by the follower's HW, and the leader may send it to a follower in its rack
  * (replica.selector.class = RackAwareReplicaSelector, PreferredReadReplica). An offset
  * between the HW and the log end answers empty, as Kafka's log read does. A parked
- * follower's fetch also answers when the HW moves, so followers learn it without waiting for
- * data.
+ * follower's fetch also answers when the HW moves (no sooner than HW_ANSWER_MIN_MS after it
+ * arrived), so followers learn it without waiting for data.
  *
  * A parked fetch lives on the heap (not the request arena) with a reference count: one for
  * itself and one per wake-up posted to its loop, because a wake-up may be in flight when the
@@ -68,7 +68,13 @@ struct fetch {
 	int32_t replica_id;      /* >= 0: a follower's fetch */
 	bool built;              /* hw_seen holds the first build's HWs */
 	int64_t hw_sum, hw_seen; /* sum of the HWs answered (follower fetches) */
+	int64_t arrived_ms;      /* monotonic */
+	bool hw_timer;           /* the timer was brought forward for a HW-only answer */
 };
+
+/* A follower's parked fetch answers a HW change without data at most this soon after it
+ * arrived: followers learn the HW promptly without a round trip per HW step. */
+#define HW_ANSWER_MIN_MS 100
 
 static void fetch_unref(struct fetch *f)
 {
@@ -114,6 +120,7 @@ enum fetch_src {
 	SRC_HW,        /* consumers: below the high watermark */
 	SRC_COMMITTED, /* read_committed consumers: below the last stable offset */
 	SRC_LOG_END,   /* followers: up to the log end */
+	SRC_NONE,      /* a throttled follower: no data this time */
 };
 
 static void offsets_now(struct rn_partition *p, struct rn_fetch_response_partition_data *pd)
@@ -217,10 +224,13 @@ static int16_t replica_gate(struct fetch *f, struct rn_topic *t,
 	*src = SRC_LOG_END;
 	/* Progress counts once per request, not again on every wake-up (Kafka's
 	 * readFromPurgatory). */
-	if (f->built)
-		return RN_KERR_NONE;
-	return rn_replica_follower_fetch(rp, f->replica_id, fp->fetch_offset,
-					 fp->current_leader_epoch, rn_mono_ms());
+	int16_t e2 = f->built ? RN_KERR_NONE
+			      : rn_replica_follower_fetch(rp, f->replica_id, fp->fetch_offset,
+							  fp->current_leader_epoch, rn_mono_ms());
+	/* leader.replication.throttled.rate: an empty answer, after the usual wait. */
+	if (e2 == RN_KERR_NONE && rn_replica_leader_throttled(rp, f->replica_id))
+		*src = SRC_NONE;
+	return e2;
 }
 
 static int read_src(enum fetch_src src, struct rn_partition *p, int64_t offset, uint32_t limit,
@@ -338,9 +348,12 @@ static void fill_partition(struct fetch *f, struct rn_topic *t,
 	if (rp) {
 		bool answered = false;
 		pd->error_code = replica_gate(f, t, fp, pd, p, &src, &answered);
-		if (pd->error_code || answered) {
-			*error =
-			    true; /* answer now: Kafka does for errors, divergence, redirects */
+		if (pd->error_code || answered || src == SRC_NONE) {
+			if (src == SRC_NONE && !pd->error_code)
+				offsets_now(p, pd);
+			/* Answer now: Kafka does for errors, divergence and redirects. */
+			if (pd->error_code || answered)
+				*error = true;
 			f->hw_sum += pd->high_watermark;
 			return;
 		}
@@ -359,6 +372,8 @@ static void fill_partition(struct fetch *f, struct rn_topic *t,
 	}
 	read_partition(f, t, p, src, fp, pd, next, total, error);
 	f->hw_sum += pd->high_watermark;
+	if (src == SRC_LOG_END && pd->records.len > 0)
+		rn_replica_leader_sent(rp, f->replica_id, pd->records.len);
 }
 
 /* Builds the response from the logs as they are now. Returns the bytes of log data in it. */
@@ -432,6 +447,25 @@ static void complete(struct fetch *f, struct rn_fetch_response *resp)
 	fetch_unref(f);
 }
 
+static void on_timeout(struct rn_loop *l, void *arg);
+
+/* A HW change for a parked follower (hw_moved): true to answer now; else, when it came too
+ * soon, the answer is scheduled for HW_ANSWER_MIN_MS after arrival. */
+static bool hw_answer_now(struct fetch *f)
+{
+	int64_t now = rn_mono_ms(), waited = now - f->arrived_ms;
+	if (waited >= HW_ANSWER_MIN_MS)
+		return true;
+	int64_t left = f->arrived_ms + f->rq.max_wait_ms - now;
+	if (!f->hw_timer && f->timer && left > HW_ANSWER_MIN_MS - waited) {
+		rn_loop_timer_cancel(f->ctx->req->loop, f->timer);
+		f->timer =
+		    rn_loop_timer_add(f->ctx->req->loop, HW_ANSWER_MIN_MS - waited, on_timeout, f);
+		f->hw_timer = true;
+	}
+	return false;
+}
+
 /* Answers if enough data is there (or final); returns false if the fetch should keep waiting. */
 static bool attempt(struct fetch *f, bool final)
 {
@@ -446,7 +480,10 @@ static bool attempt(struct fetch *f, bool final)
 		f->built = true;
 		f->hw_seen = f->hw_sum;
 	}
-	if (final || error || hw_moved || total >= f->rq.min_bytes || f->rq.max_wait_ms <= 0) {
+	bool now = final || error || total >= f->rq.min_bytes || f->rq.max_wait_ms <= 0;
+	if (!now && hw_moved)
+		now = hw_answer_now(f);
+	if (now) {
 		complete(f, &resp);
 		return true;
 	}
@@ -524,6 +561,7 @@ void rn_h_fetch(struct rn_ctx *ctx)
 		f->rq.max_bytes = INT32_MAX;
 	f->replica_id =
 	    ctx->hdr.api_version >= 15 ? f->rq.replica_state.replica_id : f->rq.replica_id;
+	f->arrived_ms = rn_mono_ms();
 	int32_t nt = f->rq.topics_count > 0 ? f->rq.topics_count : 0;
 	f->topics = rn_arena_alloc(&ctx->req->arena, (size_t)(nt + 1) * sizeof(*f->topics));
 	for (int32_t i = 0; i < nt; i++) {

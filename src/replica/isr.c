@@ -54,6 +54,7 @@ static void sync_followers(struct rn_replica_part *rp, bool new_leader, int64_t 
 		old[i] = rp->fol[i];
 	const struct rn_pstate *st = &rp->st;
 	int n = 0;
+	uint32_t live = 0; /* fol_live follows its followers to their new places */
 	for (int32_t i = 0; i < st->nreplicas && n < RN_MAX_REPLICAS; i++) {
 		int32_t id = st->replicas[i];
 		if (id == rp->mgr->cfg.node_id)
@@ -68,8 +69,21 @@ static void sync_followers(struct rn_replica_part *rp, bool new_leader, int64_t 
 			continue;
 		}
 		*f = old[j];
+		if (rp->fol_live >> j & 1u)
+			live |= 1u << (n - 1);
 	}
 	rp->nfol = n;
+	rp->fol_live = live;
+}
+
+/* The manager applies a new ISR or a reassignment step of the same leadership without
+ * telling us: match the followers to the replicas it names. */
+static void resync(struct rn_replica_part *rp, int64_t now_ms)
+{
+	if (rp->isr_synced_epoch == rp->st.partition_epoch)
+		return;
+	sync_followers(rp, false, now_ms);
+	rn__isr_seen(rp, true);
 }
 
 static bool same_set(const int32_t *a, int na, const int32_t *b, int nb)
@@ -108,12 +122,7 @@ void rn__isr_seen(struct rn_replica_part *rp, bool count)
 bool rn__isr_advance(struct rn_replica_part *rp, int64_t now_ms, struct rn_hw_wait **done)
 {
 	struct rn_partition *log = rp->log;
-	/* The manager applies a new ISR or a reassignment step of the same leadership without
-	 * telling us: match the followers to the replicas it names. */
-	if (rp->isr_synced_epoch != rp->st.partition_epoch) {
-		sync_followers(rp, false, now_ms);
-		rn__isr_seen(rp, true);
-	}
+	resync(rp, now_ms);
 	int nmax;
 	const int32_t *max = rn__isr_maximal(rp, &nmax);
 	int64_t cand = rn__isr_hw_candidate(rn_partition_log_end(log), rp->fol, rp->nfol, max, nmax,
@@ -246,6 +255,8 @@ int16_t rn_replica_follower_fetch(struct rn_replica_part *rp, int32_t replica_id
 	struct rn_hw_wait *done = NULL;
 	bool moved = false;
 	pthread_mutex_lock(&rp->lock);
+	if (rn__isr_leading(rp))
+		resync(rp, now_ms);
 	int i = rn__isr_fol_index(rp, replica_id);
 	int64_t leo = rn_partition_log_end(rp->log);
 	if (!valid || !rn__isr_leading(rp))

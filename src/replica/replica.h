@@ -109,6 +109,13 @@ int32_t rn_replica_preferred_read_at(struct rn_replica_part *rp, const char *cli
  * HW when the ISR allows (alone in the ISR, it follows the log end) and completes the waits
  * that releases. The manager's tick does the same, later, for appends nobody reported. */
 void rn_replica_leader_appended(struct rn_replica_part *rp);
+/* leader.replication.throttled.rate (Kafka's leader replication quota, shouldLeaderThrottle):
+ * true when a fetch by replica_id must get no data now, because replica_id is being added to
+ * rp by a reassignment and is outside the ISR (the replicas Kafka's reassignment throttles;
+ * in-sync ones never are) and this broker's quota is spent. Any thread. */
+bool rn_replica_leader_throttled(struct rn_replica_part *rp, int32_t replica_id);
+/* Counts bytes sent to replica_id against that quota when it is a throttled replica. */
+void rn_replica_leader_sent(struct rn_replica_part *rp, int32_t replica_id, int64_t bytes);
 
 /* Metrics (Kafka's names on /metrics). */
 struct rn_replica_stats {

@@ -73,6 +73,9 @@ struct rn_replica_mgr {
 	_Atomic int64_t isr_shrinks, isr_expands;
 	/* manager.c's own state follows (partitions, fetchers, its thread). */
 	void *impl;
+	/* leader.replication.throttled.rate's token bucket (leader_quota.c): bytes left, and the
+	 * last refill; all zero (a calloc'ed manager) is a bucket that fills on first use. */
+	_Atomic int64_t lq_tokens, lq_last_ms;
 };
 
 /* isr.c, called by the manager under rp->lock after rp->st was set. */

@@ -92,6 +92,32 @@ def log_content(broker, topic, partition=0):
     return out
 
 
+def leader_ready(c, topic, p=0):
+    """The leader of topic-p once it answers for it: Metadata names the leader from the stored
+    state, which may reach the leader's own topic table a moment later (busy machine)."""
+    def ok():
+        lead = c.leader_of(topic, p)
+        try:
+            f = fetch(c.broker(lead).fixed_port, topic, 0)
+        except (OSError, ConnectionError):
+            return None
+        return lead if f["error"] == NONE else None
+    return wait_until(ok, 30 * SLOW, interval=0.1, what="leader of %s-%d serving" % (topic, p))
+
+
+def partition_on(c, node, topic, p=0):
+    """topic-p as broker node's Metadata shows it."""
+    return c.metadata([topic], node_id=node).topics[topic][1][p]
+
+
+def isr_on_leader(c, leader, topic, n, p=0):
+    """Until the leader itself (still leading) shows n ISR members."""
+    def ok():
+        st = partition_on(c, leader, topic, p)
+        return st if st["leader"] == leader and len(st["isr"]) == n else None
+    return wait_until(ok, 60 * SLOW, what="ISR of %d on leader %d" % (n, leader))
+
+
 def followers(c, topic, p=0):
     st = c.partition(topic, p)
     return [r for r in st["replicas"] if r != st["leader"]]
@@ -100,7 +126,7 @@ def followers(c, topic, p=0):
 def test_acks_all_answered_after_every_isr_member_has_it(make_cluster):
     c = make_cluster(3, sets={"replica.lag.time.max.ms": 60000})
     t = c.create_topic(unique("acks"), 1, 3, {"min.insync.replicas": "2"})
-    leader = c.leader_of(t, 0)
+    leader = leader_ready(c, t)
     port = c.broker(leader).fixed_port
     for i in range(20):
         v = ("all-%d-%s" % (i, os.urandom(6).hex())).encode()
@@ -118,7 +144,7 @@ def test_acks_all_answered_after_every_isr_member_has_it(make_cluster):
         v = b"while-one-is-stopped"
         err, _ = produce(port, t, [v], timeout_ms=int(30000 * SLOW))
         assert err == NONE
-        st = c.partition(t, 0)
+        st = partition_on(c, leader, t)
         assert gone not in st["isr"], "acknowledged while the stopped follower was in the ISR"
         assert v in log_content(c.broker(other), t)
         assert v not in log_content(c.broker(gone), t)
@@ -131,26 +157,29 @@ def test_acks_all_answered_after_every_isr_member_has_it(make_cluster):
 def test_not_enough_replicas_and_acks_one_by_the_leader(make_cluster):
     c = make_cluster(3)
     t = c.create_topic(unique("minisr"), 1, 2, {"min.insync.replicas": "2"})
-    leader = c.leader_of(t, 0)
+    leader = leader_ready(c, t)
     port = c.broker(leader).fixed_port
     assert produce(port, t, [b"a"]) == (NONE, 0)
     # Any other broker: not the leader.
     other = [b.node_id for b in c.brokers if b.node_id != leader][0]
-    assert produce(c.broker(other).fixed_port, t, [b"x"], acks=1)[0] == NOT_LEADER
+    wait_until(lambda: produce(c.broker(other).fixed_port, t, [b"x"], acks=1)[0] == NOT_LEADER,
+               30 * SLOW, what="NOT_LEADER_OR_FOLLOWER from broker %d" % other)
     (follower,) = followers(c, t)
     c.broker(follower).kill()
-    c.wait_for_isr(t, 0, 1, timeout=60)
-    assert c.leader_of(t, 0) == leader
+    isr_on_leader(c, leader, t, 1)
     # ISR below min.insync.replicas: acks=all refused before the append, acks=1 taken.
     assert produce(port, t, [b"refused"])[0] == NOT_ENOUGH
     err, base = produce(port, t, [b"b"], acks=1)
     assert (err, base) == (NONE, 1)
     assert b"refused" not in log_content(c.broker(leader), t)
-    # Alone in the ISR the leader's HW follows its log end: consumers see the record.
-    f = fetch(port, t, 1)
-    assert f["error"] == NONE and f["hw"] == 2 and f["records"] == [(1, b"b")]
+    # Alone in the ISR the leader's HW follows its log end: consumers see the record (once
+    # the leader's next tick saw the dead follower's registration gone: until then a
+    # caught-up live-looking follower holds the HW, as Kafka's maximal-ISR rule does).
+    f = wait_until(lambda: (lambda f: f if f["hw"] == 2 else None)(fetch(port, t, 1)),
+                   10 * SLOW, what="HW at the log end")
+    assert f["error"] == NONE and f["records"] == [(1, b"b")]
     c.broker(follower).restart("sigkill")
-    c.wait_for_isr(t, 0, 2, timeout=60)
+    isr_on_leader(c, leader, t, 2)
     assert produce(port, t, [b"c"]) == (NONE, 2)
     assert b"c" in log_content(c.broker(follower), t)
 
@@ -160,7 +189,7 @@ def test_isr_shrink_and_expand_by_the_leader(make_cluster):
     c = make_cluster(3, sets={"replica.lag.time.max.ms": 1500,
                               "broker.session.timeout.ms": 60000})
     t = c.create_topic(unique("isr"), 1, 3)
-    leader = c.leader_of(t, 0)
+    leader = leader_ready(c, t)
     port = c.broker(leader).fixed_port
     slow = followers(c, t)[0]
     c.broker(slow).pause()
@@ -179,7 +208,9 @@ def test_isr_shrink_and_expand_by_the_leader(make_cluster):
         assert produce(port, t, [b"two"])[0] == NONE
     finally:
         c.broker(slow).resume()
-    st = c.wait_for_isr(t, 0, 3, timeout=60)
+    # Asked of the leader itself: a broker just resumed may still show the old ISR.
+    st = wait_until(lambda: (lambda s: s if len(s["isr"]) == 3 else None)(
+        partition_on(c, leader, t)), 60 * SLOW, what="ISR back to 3 on the leader")
     assert slow in st["isr"] and st["leader"] == leader
     assert "expanding ISR" in c.broker(leader).stderr()
     assert b"two" in log_content(c.broker(slow), t)
@@ -189,7 +220,7 @@ def test_consumers_see_only_replicated_records(make_cluster):
     c = make_cluster(3, sets={"replica.lag.time.max.ms": 120000,
                               "broker.session.timeout.ms": 120000})
     t = c.create_topic(unique("hw"), 1, 3, {"min.insync.replicas": "1"})
-    leader = c.leader_of(t, 0)
+    leader = leader_ready(c, t)
     port = c.broker(leader).fixed_port
     assert produce(port, t, [b"first"]) == (NONE, 0)
     fs = followers(c, t)
@@ -225,7 +256,7 @@ def test_consumers_see_only_replicated_records(make_cluster):
 def test_replica_fetch_errors(make_cluster):
     c = make_cluster(3)
     t = c.create_topic(unique("rf"), 1, 2)
-    leader = c.leader_of(t, 0)
+    leader = leader_ready(c, t)
     st = c.partition(t, 0)
     port = c.broker(leader).fixed_port
     produce(port, t, [b"r"])
@@ -240,10 +271,12 @@ def test_replica_fetch_errors(make_cluster):
     (follower,) = followers(c, t)
     fport = c.broker(follower).fixed_port
     # A replica fetch at a broker that does not lead the partition; a consumer below v11.
-    assert fetch(fport, t, 0, replica_id=leader)["error"] == NOT_LEADER
-    assert fetch(fport, t, 0, version=10)["error"] == NOT_LEADER
     third = [b.node_id for b in c.brokers if b.node_id not in st["replicas"]][0]
-    assert fetch(c.broker(third).fixed_port, t, 0, version=11)["error"] == NOT_LEADER
+    # (Each broker's topic table may learn the topic a moment after Metadata shows it.)
+    for port_, kw in ((fport, {"replica_id": leader}), (fport, {"version": 10}),
+                      (c.broker(third).fixed_port, {"version": 11})):
+        wait_until(lambda: fetch(port_, t, 0, **kw)["error"] == NOT_LEADER, 30 * SLOW,
+                   what="NOT_LEADER_OR_FOLLOWER for %r" % kw)
 
 
 def test_preferred_read_replica_kip392(make_cluster):
@@ -251,7 +284,7 @@ def test_preferred_read_replica_kip392(make_cluster):
     c = make_cluster(3, sets={"replica.selector.class": RACK_AWARE},
                      broker_sets={i: {"broker.rack": r} for i, r in racks.items()})
     t = c.create_topic(unique("kip392"), 1, 3)
-    leader = c.leader_of(t, 0)
+    leader = leader_ready(c, t)
     port = c.broker(leader).fixed_port
     for i in range(3):
         assert produce(port, t, [b"k%d" % i])[0] == NONE
@@ -273,3 +306,23 @@ def test_preferred_read_replica_kip392(make_cluster):
     f = wait_until(served, 30 * SLOW, what="records from the follower")
     assert [v for _o, v in f["records"]] == [b"k0", b"k1", b"k2"] and f["hw"] == 3
     assert f["preferred"] == -1
+
+
+def test_librdkafka_consumer_reads_from_its_rack(make_cluster):
+    """A real client (librdkafka, client.rack) follows PreferredReadReplica to the follower in
+    its rack and reads everything there."""
+    from conftest import ck_consume, ck_produce, metric_value
+    racks = {1: "ra", 2: "rb", 3: "rc"}
+    c = make_cluster(3, sets={"replica.selector.class": RACK_AWARE},
+                     broker_sets={i: {"broker.rack": r} for i, r in racks.items()})
+    t = c.create_topic(unique("rack"), 1, 3)
+    leader = leader_ready(c, t)
+    f_id = followers(c, t)[0]
+    port = c.broker(leader).fixed_port
+    for i in range(50):
+        assert produce(port, t, [b"v%03d" % i])[0] == NONE
+    got = ck_consume(c.bootstrap, t, [0], 50, timeout=60, **{"client.rack": racks[f_id]})
+    assert [m.value() for m in got] == [b"v%03d" % i for i in range(50)]
+    out = metric_value(c.broker(f_id).metrics(), "kafka_server_brokertopicmetrics_bytesout_total",
+                       {"topic": t})
+    assert out and out > 0, "the follower in the consumer's rack served nothing"

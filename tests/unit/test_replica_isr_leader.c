@@ -365,6 +365,45 @@ static void test_alone_in_isr_hw_follows_log_end(void **state)
 	assert_int_equal(hw(e), 6);
 }
 
+static void test_reassignment_adds_a_follower(void **state)
+{
+	struct env *e = *state;
+	rh_put(e->log, 3, 20);
+	assert_int_equal(fetch(e, 2, 3), RN_KERR_NONE);
+	assert_int_equal(fetch(e, 3, 3), RN_KERR_NONE);
+	assert_int_equal(hw(e), 3);
+	/* The controller adds broker 4 (KIP-455: replicas = old + adding), same leadership. */
+	struct rn_pstate next = e->st;
+	next.replicas[next.nreplicas++] = 4;
+	next.adding[next.nadding++] = 4;
+	store_and_apply(e, &next);
+	/* The new follower is known at its first fetch, before any tick. */
+	assert_int_equal(fetch(e, 4, 0), RN_KERR_NONE);
+	assert_int_equal(hw(e), 3); /* not in the ISR: it holds nothing back */
+	struct rn_meta *m4;
+	char dir[300], cmd[400];
+	snprintf(dir, sizeof(dir), "%s4", e->metadir);
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s", dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(rn_meta_open_etcd(e->uri, dir, 4, &m4), 0);
+	struct rn_broker_reg reg = {.id = 4, .port = 1};
+	snprintf(reg.host, sizeof(reg.host), "127.0.0.1");
+	assert_int_equal(rn_meta_register_broker(m4, &reg, 10000), 0);
+	struct rn_pstate st;
+	for (int64_t end = rn_mono_ms() + WAIT_MS; rn_mono_ms() < end; etcd_sleep_ms(50)) {
+		fetch(e, 2, 3);
+		fetch(e, 3, 3);
+		fetch(e, 4, 3);
+		assert_int_equal(rn_meta_partition_get(e->meta, "t", 0, &st), 0);
+		if (st.nisr == 4)
+			break;
+	}
+	assert_int_equal(st.nisr, 4);
+	assert_int_equal(st.nadding, 1); /* completing the move is the controller's */
+	rn_meta_unregister_broker(m4);
+	rn_meta_close(m4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +413,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_expand_when_caught_up, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_timeout_and_leadership_lost, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_alone_in_isr_hw_follows_log_end, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reassignment_adds_a_follower, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
