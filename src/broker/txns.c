@@ -647,14 +647,20 @@ void rn_txns_partition_leadership(struct rn_broker *b, int32_t idx, bool leader,
 }
 
 /* The sender's hooks (its thread, without its own lock held). */
-static bool marker_valid(void *arg, int32_t coord_idx, uint64_t gen)
+static int marker_valid(void *arg, int32_t coord_idx, uint64_t gen)
 {
 	(void)arg;
 	pthread_mutex_lock(&S.lock);
-	bool ok = S.tc && !S.closed && coord_idx < S.parts.n &&
-		  rn_gc_parts_owned(&S.parts, coord_idx) && S.parts.v[coord_idx].gen == gen;
+	bool ours = S.tc && !S.closed && coord_idx < S.parts.n &&
+		    rn_gc_parts_owned(&S.parts, coord_idx) && S.parts.v[coord_idx].gen == gen;
+	/* The replica layer knows first when leadership (or the session that fences it) is
+	 * gone: a coordinator that stood still past its lease sends nothing a successor may
+	 * have decided otherwise; it waits until it hears whether it still coordinates. */
+	int32_t epoch;
+	struct rn_replica_part *rp = ours ? S.topic->parts[coord_idx].rp : NULL;
+	bool leads = rp && rn_replica_leader(rp, &epoch) == 0;
 	pthread_mutex_unlock(&S.lock);
-	return ok;
+	return !ours ? -1 : leads ? 1 : 0;
 }
 
 /* One marker acknowledged (or its partition gone): the last one completes the transaction,
