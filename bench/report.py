@@ -17,6 +17,8 @@ SECTIONS = [
     ("footprint", "Footprint, start-up and recovery"),
     ("txn", "Transactions overhead: 1 KiB, 1 partition, acks=all, one broker, "
             "modes interleaved run by run"),
+    ("cluster", "Cluster: 3 brokers and one etcd sharing the machine (metadata.store=etcd, "
+                "default settings); server CPU columns are broker 1's alone"),
     ("compaction", "Log compaction: cleaner throughput and CPU; 10k/s 100 B acks=all linger 0 "
                    "while another compacted topic is written, cleaner off/on interleaved; "
                    "cleaner memory at many distinct keys"),
@@ -215,6 +217,19 @@ def targets(vals, runs, out):
     rows.append(("cleaner RSS delta at many distinct keys vs its buffers", "<= 1x",
                  m("compaction", "memory-distinct-keys", "rss_delta_vs_buffers", "x", "runnel"),
                  "x"))
+    rows.append(("cluster produce 1 KiB acks=all, RF=3 vs RF=1 on the same brokers", ">= 0.5x",
+                 ratio(m("cluster", "1KiB-3p-rf3", "msgs_per_sec", "msg/s", "runnel"),
+                       m("cluster", "1KiB-3p-rf1", "msgs_per_sec", "msg/s", "runnel")), "x"))
+    rows.append(("cluster p99 at 10k/s 100 B acks=all RF=3", "reported",
+                 m("cluster", "10k-100B-rf3", "lat_p99", "us", "runnel"), " us"))
+    rows.append(("unavailability after a leader SIGKILL", "<= 3000 ms",
+                 m("cluster", "leader-sigkill", "unavailable_ms", "ms", "runnel"), " ms"))
+    rows.append(("restarted follower catch-up", "reported",
+                 m("cluster", "follower-catchup", "mb_per_sec", "MB/s", "runnel"), " MB/s"))
+    cl_rss = [median(vals, k) for k in vals
+              if k[0] == "cluster" and k[1] == "rss" and k[2].endswith("_partitions")]
+    rows.append(("per-broker idle RSS, 1,000 partitions RF=3", "reported",
+                 None if not cl_rss else cl_rss[0] / 1024, " MiB"))
     ovh = dict((base, o) for base, o, _ in txn_overhead(vals, runs))
     for base in TXN_BASES:
         rows.append((f"transactions (commit every 100 ms) vs {base} acks=all, msgs/s, 1 KiB",

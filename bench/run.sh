@@ -20,7 +20,8 @@
 # CHURN_KEYS (compaction latency: keyed records/s written to the other topic, 20000, and keys),
 # CLEANER_SETS (compaction latency: extra "k=v ..." broker settings of both modes, e.g.
 # "log.cleaner.io.max.bytes.per.second=10485760").
-# Workloads: iperf fio produce durable latency consume footprint txn_overhead compaction.
+# Workloads: iperf fio produce durable latency consume footprint txn_overhead compaction
+# cluster (bench/cluster.sh: 3 brokers + etcd; CLUSTER_PORT, CLUSTER_ADMIN, CLUSTER_ETCD).
 set -uo pipefail
 
 MODE=${1:-full}
@@ -950,7 +951,11 @@ log "mode $MODE, runs $RUNS, binary $RUNNEL, work dir $WORK, output $OUT"
 	git -C "$ROOT" rev-parse --short HEAD 2>/dev/null
 } >"$RAW/machine.txt" 2>&1
 
-for wl in iperf fio produce durable latency consume footprint txn_overhead compaction; do
+# The cluster workload (issue 8) lives in its own file.
+# shellcheck source=bench/cluster.sh
+. "$ROOT/bench/cluster.sh"
+
+for wl in iperf fio produce durable latency consume footprint txn_overhead compaction cluster; do
 	if skipped "$wl"; then
 		log "skipping $wl (BENCH_SKIP / BENCH_ONLY)"
 		continue

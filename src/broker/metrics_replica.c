@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "broker/broker.h"
+#include "broker/coord_wait.h"
 #include "broker/metrics.h"
 #include "broker/topics.h"
 #include "meta/cluster.h"
@@ -57,6 +58,18 @@ static void local_offline(struct rn_topic *t, void *arg)
 			(*(long long *)arg)++;
 }
 
+/* The topic's min.insync.replicas can change at run time (AlterConfigs): handing the current
+ * value to each replica at scrape time keeps the under-min-ISR gauge right without a hook on
+ * every config change. */
+static void refresh_min_isr(struct rn_topic *t, void *arg)
+{
+	struct rn_broker *b = arg;
+	int32_t min_isr = rn_coord_min_isr(b, t);
+	for (int32_t i = 0; i < t->npart; i++)
+		if (t->parts[i].rp)
+			rn_replica_set_min_isr(t->parts[i].rp, min_isr);
+}
+
 static void gauge(struct rn_buf *out, const char *name, const char *help, long long v)
 {
 	rn_buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n", name, help, name, name, v);
@@ -72,6 +85,7 @@ void rn__metrics_replication(struct rn_buf *out, struct rn_broker *b, long long 
 	struct rn_replica_stats s = {0};
 	long long active = 1, offline = 0;
 	if (b->clustered && b->replica) {
+		rn_topics_foreach(b, refresh_min_isr, b);
 		rn_replica_mgr_stats(b->replica, &s);
 		active = rn_meta_controller(b->meta, NULL) == b->node_id;
 		offline = active ? cluster_offline(b) : 0;

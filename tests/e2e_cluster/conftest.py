@@ -564,14 +564,16 @@ class Cluster:
                 return b
         raise AssertionError("no broker reachable")
 
-    def stop(self):
-        """SIGTERM every broker at once (a controlled shutdown each); returns their exit codes."""
+    def stop(self, timeout=40.0):
+        """SIGTERM every broker at once (a controlled shutdown each); returns their exit codes.
+        The last one has nowhere to move its leaderships and waits out its controlled-shutdown
+        timeout (15 s), hence the long wait."""
         for b in self.brokers:
             if b.alive():
                 if getattr(b, "paused", False):
                     b.resume()
                 b.proc.send_signal(signal.SIGTERM)
-        return [b.stop() for b in self.brokers]
+        return [b.stop(timeout=timeout) for b in self.brokers]
 
     # -- metadata ---------------------------------------------------------------------------
     def metadata(self, topics=None, node_id=None):
@@ -740,7 +742,7 @@ def _teardown_cluster(c, request):
     for b in c.brokers:
         if b.proc is not None:
             try:
-                rcs[b.node_id] = b.stop(timeout=30.0)
+                rcs[b.node_id] = b.stop(timeout=40.0)
             except AssertionError as e:
                 rcs[b.node_id] = str(e)
     if failed:

@@ -271,12 +271,14 @@ def epoch_history(etcd, prefix):
     return hist
 
 
-def check(cluster, etcd, writers, nemesis):
-    problems = list(nemesis.violations)
-    logs = {p: read_partition(cluster, p) for p in range(PARTITIONS)}
+def check_logs(logs, acked, hist):
+    """The checker proper, on plain data so that a test can feed it broken histories.
+    logs: {p: [(base, epoch, crc, [(offset, key, value)])]}; acked: {wid: [(p, offset, seq)]};
+    hist: {p: [(revision, leader, leader_epoch)]}. Returns a list of problems."""
+    problems = []
     at = {}     # (p, offset) -> (key, value)
     seen = {}   # (wid, seq) -> (p, offset)
-    for p, batches in logs.items():
+    for p, batches in sorted(logs.items()):
         last_epoch = -1
         per_writer = {}
         for base, epoch, _crc, recs in batches:
@@ -298,18 +300,13 @@ def check(cluster, etcd, writers, nemesis):
                     problems.append("order: %s/%d at %d-%d after %s/%d" % (wid, seq, p, off, wid,
                                                                           prev))
                 per_writer[wid] = seq
-    acked = 0
-    for w in writers:
-        for p, off, seq in w.acked:
-            acked += 1
+    for wid, recs in sorted(acked.items()):
+        for p, off, seq in recs:
             got = at.get((p, off))
-            if got != (w.wid.encode(), b"%d" % seq):
+            if got != (wid.encode(), b"%d" % seq):
                 problems.append("lost: %s/%d acknowledged at %s-%d@%d, log has %r"
-                                % (w.wid, seq, TOPIC, p, off, got))
-        if w.fatal:
-            problems.append("writer %s: fatal producer errors %r" % (w.wid, w.fatal[:3]))
-    hist = epoch_history(etcd, cluster.prefix)
-    for p, events in hist.items():
+                                % (wid, seq, TOPIC, p, off, got))
+    for p, events in sorted(hist.items()):
         leaders = {}
         for _rev, leader, epoch in events:
             if leader >= 0:
@@ -317,15 +314,27 @@ def check(cluster, etcd, writers, nemesis):
         for epoch, ls in sorted(leaders.items()):
             if len(ls) > 1:
                 problems.append("partition %d: epoch %d had leaders %r" % (p, epoch, sorted(ls)))
-        granted = set(leaders)
-        for base, epoch, _crc, _recs in logs[p]:
-            if epoch not in granted:
+        for base, epoch, _crc, _recs in logs.get(p, []):
+            if epoch not in leaders:
                 problems.append("partition %d: batch at %d written in epoch %d, which etcd never "
                                 "gave a leader" % (p, base, epoch))
                 break
+    return problems
+
+
+def check(cluster, etcd, writers, nemesis):
+    logs = {p: read_partition(cluster, p) for p in range(PARTITIONS)}
+    hist = epoch_history(etcd, cluster.prefix)
+    problems = list(nemesis.violations)
+    problems += check_logs(logs, {w.wid: w.acked for w in writers}, hist)
+    for w in writers:
+        if w.fatal:
+            problems.append("writer %s: fatal producer errors %r" % (w.wid, w.fatal[:3]))
+    acked = sum(len(w.acked) for w in writers)
+    records = sum(len(r) for b in logs.values() for _b, _e, _c, r in b)
     epochs = {p: sorted({e for _r, _l, e in ev}) for p, ev in hist.items()}
     log("checker: %d acknowledged, %d records in the logs, %d failed sends, epochs per "
-        "partition %r" % (acked, len(at), sum(len(w.failed) for w in writers), epochs))
+        "partition %r" % (acked, records, sum(len(w.failed) for w in writers), epochs))
     return problems, logs, acked
 
 
@@ -347,6 +356,29 @@ def replicas_agree(cluster, logs):
                                     p, b.node_id, first, have[first:first + 1],
                                     want[first:first + 1]))
     return problems
+
+
+def test_checker_catches_broken_histories():
+    """The checker itself: a clean history passes; each kind of violation is reported."""
+    def batch(base, epoch, recs):
+        return (base, epoch, 0, [(base + i, k, v) for i, (k, v) in enumerate(recs)])
+    good_logs = {0: [batch(0, 0, [(b"w0", b"0"), (b"w1", b"0")]), batch(2, 1, [(b"w0", b"3")])]}
+    good_acked = {"w0": [(0, 0, 0), (0, 2, 3)], "w1": [(0, 1, 0)]}
+    good_hist = {0: [(5, 1, 0), (9, 2, 1)]}
+    assert check_logs(good_logs, good_acked, good_hist) == []
+
+    def only(problems, word):
+        assert problems and all(word in x for x in problems), problems
+    only(check_logs(good_logs, {"w0": [(0, 3, 4)]}, good_hist), "lost")
+    only(check_logs(good_logs, {"w0": [(0, 1, 0)]}, good_hist), "lost")  # another's offset
+    dup = {0: good_logs[0] + [batch(3, 1, [(b"w1", b"0")])]}
+    assert any("duplicate" in x for x in check_logs(dup, good_acked, good_hist))
+    order = {0: good_logs[0] + [batch(3, 1, [(b"w0", b"1")])]}
+    only(check_logs(order, good_acked, good_hist), "order")
+    back = {0: good_logs[0] + [batch(3, 0, [(b"w0", b"9")])]}
+    only(check_logs(back, good_acked, good_hist), "leader epoch 0 after epoch 1")
+    only(check_logs(good_logs, good_acked, {0: good_hist[0] + [(12, 3, 1)]}), "had leaders")
+    only(check_logs(good_logs, good_acked, {0: [(5, 1, 0)]}), "never gave a leader")
 
 
 # --------------------------------------------------------------------------------------------
