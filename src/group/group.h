@@ -304,6 +304,8 @@ int rn_gc_offsets_drop_topic(struct rn_group *g, const char *topic,
  * partition), copying. */
 void rn_gc_txn_offset_add(struct rn_group *g, int64_t pid, const char *topic, int32_t part,
 			  const struct rn_gc_offset *o);
+/* Is a transactional commit of (topic, part) waiting for its marker in g? */
+bool rn_gc_txn_pending(const struct rn_group *g, const char *topic, int32_t part);
 /* pid's marker: its commits in g become committed offsets (commit) or are dropped. Returns how
  * many there were. */
 int rn_gc_txn_complete(struct rn_group *g, int64_t pid, bool commit);
