@@ -322,9 +322,10 @@ def end_txn_v0(port, tid, pid, epoch, commit):
 
 def test_new_coordinator_resends_markers_of_prepared_transaction(cl):
     """PrepareCommit is durable but a marker cannot be delivered (its partition's only replica
-    is down) when the transaction coordinator's broker is SIGKILLed: the broker that takes the
-    __transaction_state partition over sends the marker once the partition is back, and the
-    transaction completes (its data becomes visible to read_committed)."""
+    is stopped past its lease) when the transaction coordinator's broker is SIGKILLed: the
+    broker that takes the __transaction_state partition over sends the marker once the
+    partition is back, and the transaction completes (its data becomes visible to
+    read_committed)."""
     from conftest import idempotent_batch
     tid = unique("tx")
     coord, cport = wait_coordinator(cl, tid, key_type=1)
@@ -341,15 +342,16 @@ def test_new_coordinator_resends_markers_of_prepared_transaction(cl):
         err, _base = c.produce(topic, part, idempotent_batch([(b"k", b"committed")], pid, epoch,
                                                              0, attributes=0x10))
     assert err == 0
-    cl.broker(lead).kill()
-    # EndTxn: PrepareCommit is written and replicated once the dead broker left the ISR; a
+    # SIGSTOP rather than SIGKILL: it comes back on its own ports without a restart.
+    cl.broker(lead).pause()
+    # EndTxn: PrepareCommit is written and replicated once the stopped broker left the ISR; a
     # retry while the marker is pending answers CONCURRENT_TRANSACTIONS.
     wait_until(lambda: end_txn_v0(cport, tid, pid, epoch, True) in (0, 51), 60 * SLOW,
                interval=0.5, what="EndTxn commit accepted")
     assert init_pid(cport, tid)[0] == 51  # still completing: the marker cannot be written
     cl.broker(coord).kill()
     new, nport = wait_coordinator(cl, tid, key_type=1, exclude=(coord, lead))
-    cl.broker(lead).start()
+    cl.broker(lead).resume()
 
     def completed():
         err, _pid, _epoch = init_pid(nport, tid)
