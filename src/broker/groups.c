@@ -150,9 +150,17 @@ static void group_stored(void *arg, struct rn_group *g)
 	rn_gc_value_group(&v, g, rn_wall_ms());
 	g->has_stored = true;
 	struct rn_gc_rec r = {k.data, (int32_t)k.len, v.data, (int32_t)v.len};
-	rn_groups_write(g->id, &r, 1, NULL, NULL);
+	struct rn_append_info ai;
+	if (rn_groups_write(g->id, &r, 1, &ai, NULL) == 0)
+		g->stored_end = ai.last_offset + 1;
 	rn_buf_free(&k);
 	rn_buf_free(&v);
+}
+
+int64_t rn_groups_stored_end(const char *group)
+{
+	struct rn_group *g = S.gc && group ? rn_gc_group(S.gc, group) : NULL;
+	return g ? g->stored_end : 0;
 }
 
 int32_t rn_groups_metadata_max(void)

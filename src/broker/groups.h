@@ -66,6 +66,10 @@ int rn_groups_write(const char *group, const struct rn_gc_rec *recs, int n,
 int rn_groups_write_txn(const char *group, int64_t pid, int16_t epoch, const struct rn_gc_rec *recs,
 			int n, struct rn_append_info *ai);
 
+/* Under the lock: the log offset after group's last metadata record written here (0: none),
+ * for SyncGroup's answer to wait until it is replicated (Kafka's storeGroup). */
+int64_t rn_groups_stored_end(const char *group);
+
 /* offset.metadata.max.bytes */
 int32_t rn_groups_metadata_max(void);
 

@@ -32,11 +32,16 @@ static void respond(struct rn_ctx *ctx, void *arg, int16_t err)
 static int16_t add_offsets_partition(struct rn_ctx *ctx, struct rn_txn *t, const char *group,
 				     bool *changed)
 {
+	/* Before the topic exists, the count it will be created with (as Kafka's
+	 * getGroupMetadataTopicPartitionCount falls back to offsets.topic.num.partitions). */
 	struct rn_topic *top = rn_topic_get(ctx->b, RN_OFFSETS_TOPIC, strlen(RN_OFFSETS_TOPIC));
-	if (!top)
+	int32_t n = top ? top->npart
+			: (int32_t)rn_config_get_i64(ctx->b->cfg, "offsets.topic.num.partitions");
+	if (top)
+		rn_topic_put(ctx->b, top);
+	if (n <= 0)
 		return RN_KERR_COORDINATOR_NOT_AVAILABLE;
-	int32_t idx = rn_gc_partition_for(group, top->npart);
-	rn_topic_put(ctx->b, top);
+	int32_t idx = rn_gc_partition_for(group, n);
 	*changed |= rn_tc_add_partition(t, RN_OFFSETS_TOPIC, idx, rn_wall_ms());
 	return RN_KERR_NONE;
 }

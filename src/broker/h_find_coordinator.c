@@ -4,8 +4,7 @@
  * topic (__consumer_offsets for groups, __transaction_state for transactional ids; partition
  * abs(javaHashCode(key)) % partitions), with the host and port it registered; no leader, or a
  * topic not created yet, answers COORDINATOR_NOT_AVAILABLE (the client retries). The first
- * request for a topic that does not exist creates it, once as many brokers are alive as its
- * replication factor asks (Kafka's AutoTopicCreationManager refuses before).
+ * request for a topic that does not exist creates it.
  * Answered even before the group coordinator exists, because librdkafka enables LZ4 (and its
  * group-coordinator feature) only when FindCoordinator v0 is in the broker's ApiVersions.
  */
@@ -31,20 +30,11 @@ struct coord {
 	int32_t port;
 };
 
-/* The internal topic does not exist yet: create it when enough brokers are alive. */
+/* The internal topic does not exist yet: create it (its replication factor is capped at the
+ * live brokers by the topic table, a deviation from Kafka documented there). */
 static void create_internal(struct rn_ctx *ctx, bool txn)
 {
 	struct rn_broker *b = ctx->b;
-	const char *rf_key =
-	    txn ? "transaction.state.log.replication.factor" : "offsets.topic.replication.factor";
-	int64_t rf = rn_config_get_i64(b->cfg, rf_key);
-	struct rn_broker_reg one;
-	int live = rn_meta_brokers(b->meta, &one, 0);
-	if (live < rf) {
-		rn_log_every(10000, RN_LOG_INFO, "%s not created: %d live broker(s), %s=%lld",
-			     txn ? RN_TXN_TOPIC : RN_OFFSETS_TOPIC, live, rf_key, (long long)rf);
-		return;
-	}
 	char msg[256];
 	enum rn_kerr k = txn ? rn_txns_topic_create(b, msg, sizeof(msg))
 			     : rn_groups_topic_create(b, msg, sizeof(msg));

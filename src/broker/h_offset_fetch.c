@@ -1,8 +1,10 @@
 /*
  * OffsetFetch: committed offsets of a group (-1 and empty metadata where there is none; an
- * unknown group is not an error). v2+: null topics = every partition with a commit. v7's
- * require_stable would wait for pending transactional commits; there are none yet. v8+ ask for
- * several groups at once; v9's member id and epoch only matter to KIP-848 groups.
+ * unknown group is not an error). v2+: null topics = every partition with a commit. v7+
+ * require_stable: a partition whose transactional commit waits for its marker (a cluster's
+ * TxnOffsetCommit) answers UNSTABLE_OFFSET_COMMIT, and the client asks again (KIP-447); a
+ * single broker keeps such commits with the transaction, so it has none. v8+ ask for several
+ * groups at once; v9's member id and epoch only matter to KIP-848 groups.
  */
 #include <string.h>
 
@@ -24,12 +26,22 @@ struct all {
 	struct rn_ctx *ctx;
 	struct rn_offset_fetch_response *resp;
 	int cap;
+	bool stable;
 };
+
+/* KIP-447: a read_committed consumer must not start from an offset a transaction is about to
+ * replace. */
+static void unstable(struct rn_offset_fetch_response_offset_fetch_response_partition *pr)
+{
+	pr->committed_offset = -1;
+	pr->committed_leader_epoch = -1;
+	pr->metadata = rn_str_c("");
+	pr->error_code = RN_KERR_UNSTABLE_OFFSET_COMMIT;
+}
 
 static void add_all(struct rn_group *g, const char *topic, int32_t part,
 		    const struct rn_gc_offset *o, void *arg)
 {
-	(void)g;
 	struct all *al = arg;
 	struct rn_offset_fetch_response *r = al->resp;
 	struct rn_arena *a = &al->ctx->req->arena;
@@ -42,7 +54,10 @@ static void add_all(struct rn_group *g, const char *topic, int32_t part,
 		t->name = rn_ctx_str(al->ctx, topic);
 		t->partitions = rn_arena_alloc(a, (size_t)(al->cap + 1) * sizeof(*t->partitions));
 	}
-	fill(&t->partitions[t->partitions_count++], part, o, al->ctx);
+	fill(&t->partitions[t->partitions_count], part, o, al->ctx);
+	if (al->stable && rn_gc_txn_pending(g, topic, part))
+		unstable(&t->partitions[t->partitions_count]);
+	t->partitions_count++;
 }
 
 /* One group's offsets into resp (the v0-7 shape), under the coordinator lock (gc NULL: not
@@ -50,7 +65,7 @@ static void add_all(struct rn_group *g, const char *topic, int32_t part,
 static void
 fetch_group_locked(struct rn_ctx *ctx, struct rn_gc *gc, int16_t ver, char *group,
 		   const struct rn_offset_fetch_request_offset_fetch_request_topic *topics,
-		   int32_t ntopics, struct rn_offset_fetch_response *resp)
+		   int32_t ntopics, bool stable, struct rn_offset_fetch_response *resp)
 {
 	struct rn_arena *a = &ctx->req->arena;
 	struct rn_group *g = gc && group ? rn_gc_group(gc, group) : NULL;
@@ -61,7 +76,7 @@ fetch_group_locked(struct rn_ctx *ctx, struct rn_gc *gc, int16_t ver, char *grou
 	if (ntopics < 0) { /* all */
 		int cap = g ? g->noffsets : 0;
 		resp->topics = rn_arena_alloc(a, (size_t)(cap + 1) * sizeof(*resp->topics));
-		struct all al = {ctx, resp, cap};
+		struct all al = {ctx, resp, cap, stable};
 		if (g && !resp->error_code)
 			rn_gc_offsets_foreach(g, add_all, &al);
 		return;
@@ -81,6 +96,8 @@ fetch_group_locked(struct rn_ctx *ctx, struct rn_gc *gc, int16_t ver, char *grou
 			const struct rn_gc_offset *o =
 			    g && topic ? rn_gc_offset_get(g, topic, idx) : NULL;
 			fill(&resp->topics[i].partitions[j], idx, o, ctx);
+			if (stable && g && topic && rn_gc_txn_pending(g, topic, idx))
+				unstable(&resp->topics[i].partitions[j]);
 			/* v0-1 have no top-level error: it goes to every partition */
 			if (ver < 2)
 				resp->topics[i].partitions[j].error_code = resp->error_code;
@@ -91,11 +108,11 @@ fetch_group_locked(struct rn_ctx *ctx, struct rn_gc *gc, int16_t ver, char *grou
 /* One group, looked up and locked for the time of the answer. */
 static void fetch_group(struct rn_ctx *ctx, int16_t ver, struct rn_str group_id,
 			const struct rn_offset_fetch_request_offset_fetch_request_topic *topics,
-			int32_t ntopics, struct rn_offset_fetch_response *resp)
+			int32_t ntopics, bool stable, struct rn_offset_fetch_response *resp)
 {
 	char *group = rn_ctx_strdup(ctx, group_id);
 	struct rn_gc *gc = rn_groups_lock_group(group, &resp->error_code);
-	fetch_group_locked(ctx, gc, ver, group, topics, ntopics, resp);
+	fetch_group_locked(ctx, gc, ver, group, topics, ntopics, stable, resp);
 	if (gc)
 		rn_groups_unlock();
 }
@@ -119,7 +136,7 @@ static void fetch_groups(struct rn_ctx *ctx, const struct rn_offset_fetch_reques
 			    rg->topics[j].name, rg->topics[j].partition_indexes,
 			    rg->topics[j].partition_indexes_count};
 		struct rn_offset_fetch_response r = {0};
-		fetch_group(ctx, 7, rg->group_id, ts, nt, &r);
+		fetch_group(ctx, 7, rg->group_id, ts, nt, rq->require_stable, &r);
 		struct rn_offset_fetch_response_offset_fetch_response_group *og = &out->groups[i];
 		og->group_id = rg->group_id;
 		og->error_code = r.error_code;
@@ -159,7 +176,8 @@ void rn_h_offset_fetch(struct rn_ctx *ctx)
 	if (ver >= 8)
 		fetch_groups(ctx, &rq, &resp);
 	else
-		fetch_group(ctx, ver, rq.group_id, rq.topics, rq.topics_count, &resp);
+		fetch_group(ctx, ver, rq.group_id, rq.topics, rq.topics_count,
+			    ver >= 7 && rq.require_stable, &resp);
 	rn_respond_begin(ctx);
 	rn_offset_fetch_response_encode(&ctx->req->out, ver, &resp);
 	rn_respond_end(ctx);

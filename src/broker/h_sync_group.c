@@ -1,16 +1,27 @@
 /*
  * SyncGroup: the leader's assignments go to the coordinator; every member gets its own
  * assignment once the leader's has arrived (followers are parked until then). Answers are
- * posted to the request's loop, like JoinGroup's.
+ * posted to the request's loop, like JoinGroup's. In a cluster a member's answer also waits
+ * until the generation's group metadata record is replicated (Kafka's storeGroup callback);
+ * a failed wait answers as Kafka maps it (COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR,
+ * REBALANCE_IN_PROGRESS for a timeout), and the member joins again.
  */
 #include <string.h>
 
+#include "broker/coord_wait.h"
 #include "broker/groups.h"
 #include "broker/handler.h"
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "net/loop.h"
 #include "proto/gen/rn_msg.h"
+
+/* What the completion needs of its request (in the request's arena: it lives until the
+ * answer is sent). */
+struct sync_waiter {
+	struct rn_ctx *ctx;
+	const char *group;
+};
 
 struct sync_answer {
 	struct rn_ctx *ctx;
@@ -43,12 +54,35 @@ static void answer_on_loop(void *arg)
 	rn_free(a);
 }
 
+/* GroupMetadataManager.storeGroup's mapping of a failed append. */
+static int16_t store_error(int16_t kerr)
+{
+	switch (kerr) {
+	case RN_KERR_NONE: return RN_KERR_NONE;
+	case RN_KERR_REQUEST_TIMED_OUT: return RN_KERR_REBALANCE_IN_PROGRESS;
+	default: return rn_coord_commit_error(kerr, true);
+	}
+}
+
+static void replicated(void *arg, int16_t kerr)
+{
+	struct sync_answer *a = arg;
+	int16_t e = store_error(kerr);
+	if (e != RN_KERR_NONE) {
+		a->error = e;
+		a->len = 0;
+	}
+	rn_loop_post(a->ctx->req->loop, answer_on_loop, a);
+}
+
 /* The request's completion (struct rn_gc_sync_wait); like JoinGroup's, it may run on any
  * thread holding the coordinator lock and posts the answer to the request's loop. */
 static void sync_done(void *arg, const struct rn_gc_sync_result *r)
 {
+	struct sync_waiter *w = arg;
+	struct rn_ctx *ctx = w->ctx;
 	struct sync_answer *a = rn_calloc(1, sizeof(*a));
-	a->ctx = arg;
+	a->ctx = ctx;
 	a->error = r->error;
 	a->protocol_type = r->protocol_type ? rn_strdup(r->protocol_type) : NULL;
 	a->protocol_name = r->protocol_name ? rn_strdup(r->protocol_name) : NULL;
@@ -56,6 +90,13 @@ static void sync_done(void *arg, const struct rn_gc_sync_result *r)
 	a->assignment = rn_malloc((size_t)a->len + 1);
 	if (a->len)
 		memcpy(a->assignment, r->assignment, (size_t)a->len);
+	int64_t end = ctx->b->clustered && r->error == RN_KERR_NONE && w->group
+			  ? rn_groups_stored_end(w->group)
+			  : 0;
+	if (end > 0) {
+		rn_groups_wait(w->group, end, false, replicated, a);
+		return;
+	}
 	rn_loop_post(a->ctx->req->loop, answer_on_loop, a);
 }
 
@@ -76,8 +117,11 @@ void rn_h_sync_group(struct rn_ctx *ctx)
 		as[i].len = rq.assignments[i].assignment.len;
 	}
 	char *member = rn_ctx_strdup(ctx, rq.member_id);
+	struct sync_waiter *w = rn_arena_alloc(&ctx->req->arena, sizeof(*w));
+	w->ctx = ctx;
+	w->group = rn_ctx_strdup(ctx, rq.group_id);
 	struct rn_gc_sync_req sr = {
-	    .group = rn_ctx_strdup(ctx, rq.group_id),
+	    .group = w->group,
 	    .member_id = member ? member : "",
 	    .instance_id = rn_ctx_strdup(ctx, rq.group_instance_id),
 	    .generation = rq.generation_id,
@@ -85,13 +129,13 @@ void rn_h_sync_group(struct rn_ctx *ctx)
 	    .protocol_name = rn_ctx_strdup(ctx, rq.protocol_name),
 	    .assignments = as,
 	    .nassignments = n,
-	    .done = {sync_done, ctx},
+	    .done = {sync_done, w},
 	};
 	int16_t err;
 	struct rn_gc *gc = rn_groups_lock_group(sr.group, &err);
 	if (!gc) {
 		struct rn_gc_sync_result r = {.error = err};
-		sync_done(ctx, &r);
+		sync_done(w, &r);
 		return;
 	}
 	rn_gc_sync(gc, rn_wall_ms(), &sr);

@@ -211,8 +211,16 @@ static struct job *process(struct job *batch)
 		next = j->next;
 		struct rn_pstate st;
 		j->err = -1;
-		if (!M.h.valid(M.h.arg, j->m.coord_idx, j->m.gen)) {
+		int v = M.h.valid(M.h.arg, j->m.coord_idx, j->m.gen);
+		if (v < 0) {
 			job_free(j);
+			continue;
+		}
+		if (v == 0) { /* kept for the next round (err -1: retried) */
+			j->leader = -1;
+			j->next = live;
+			live = j;
+			nlive++;
 			continue;
 		}
 		int rc = rn_meta_partition_get(M.b->meta, j->m.topic, j->m.partition, &st);

@@ -31,8 +31,9 @@ struct rn_txn_marker {
 };
 
 struct rn_txn_markers_hooks {
-	/* Is the coordinator of (coord_idx, gen) still this broker? false drops the marker. */
-	bool (*valid)(void *arg, int32_t coord_idx, uint64_t gen);
+	/* Is the coordinator of (coord_idx, gen) still this broker? 1 yes (send), 0 not now
+	 * (its leadership is in doubt: retry later), -1 no (drop the marker). */
+	int (*valid)(void *arg, int32_t coord_idx, uint64_t gen);
 	/* m is written at its partition (or the partition is gone): called once per marker. */
 	void (*done)(void *arg, const struct rn_txn_marker *m);
 	void *arg;

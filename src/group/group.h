@@ -131,10 +131,11 @@ struct rn_group {
 	int64_t delay_deadline; /* initial delay: check again then (-1 = not delaying) */
 	int64_t delay_left;     /* initial delay: rebalance time still available */
 	bool new_member_added;
-	int64_t sync_deadline;        /* CompletingRebalance: the leader must sync by then */
-	struct rn_gc_topic *topics;   /* committed offsets */
-	int32_t noffsets;             /* partitions with a commit */
-	bool has_stored;              /* a metadata record exists (written or replayed) */
+	int64_t sync_deadline;      /* CompletingRebalance: the leader must sync by then */
+	struct rn_gc_topic *topics; /* committed offsets */
+	int32_t noffsets;           /* partitions with a commit */
+	bool has_stored;            /* a metadata record exists (written or replayed) */
+	int64_t stored_end; /* the broker glue's: log offset after the last metadata record */
 	struct rn_gc_txn_offset *txn; /* awaiting their markers */
 	int ntxn, txncap;
 	struct rn_group *hnext;
@@ -303,6 +304,8 @@ int rn_gc_offsets_drop_topic(struct rn_group *g, const char *topic,
  * partition), copying. */
 void rn_gc_txn_offset_add(struct rn_group *g, int64_t pid, const char *topic, int32_t part,
 			  const struct rn_gc_offset *o);
+/* Is a transactional commit of (topic, part) waiting for its marker in g? */
+bool rn_gc_txn_pending(const struct rn_group *g, const char *topic, int32_t part);
 /* pid's marker: its commits in g become committed offsets (commit) or are dropped. Returns how
  * many there were. */
 int rn_gc_txn_complete(struct rn_group *g, int64_t pid, bool commit);

@@ -216,6 +216,14 @@ void rn_gc_txn_offset_add(struct rn_group *g, int64_t pid, const char *topic, in
 	x->o.metadata = o->metadata ? rn_strdup(o->metadata) : NULL;
 }
 
+bool rn_gc_txn_pending(const struct rn_group *g, const char *topic, int32_t part)
+{
+	for (int i = 0; i < g->ntxn; i++)
+		if (g->txn[i].part == part && strcmp(g->txn[i].topic, topic) == 0)
+			return true;
+	return false;
+}
+
 int rn_gc_txn_complete(struct rn_group *g, int64_t pid, bool commit)
 {
 	int n = 0;

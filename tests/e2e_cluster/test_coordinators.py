@@ -322,9 +322,10 @@ def end_txn_v0(port, tid, pid, epoch, commit):
 
 def test_new_coordinator_resends_markers_of_prepared_transaction(cl):
     """PrepareCommit is durable but a marker cannot be delivered (its partition's only replica
-    is down) when the transaction coordinator's broker is SIGKILLed: the broker that takes the
-    __transaction_state partition over sends the marker once the partition is back, and the
-    transaction completes (its data becomes visible to read_committed)."""
+    is stopped past its lease) when the transaction coordinator's broker is SIGKILLed: the
+    broker that takes the __transaction_state partition over sends the marker once the
+    partition is back, and the transaction completes (its data becomes visible to
+    read_committed)."""
     from conftest import idempotent_batch
     tid = unique("tx")
     coord, cport = wait_coordinator(cl, tid, key_type=1)
@@ -341,15 +342,16 @@ def test_new_coordinator_resends_markers_of_prepared_transaction(cl):
         err, _base = c.produce(topic, part, idempotent_batch([(b"k", b"committed")], pid, epoch,
                                                              0, attributes=0x10))
     assert err == 0
-    cl.broker(lead).kill()
-    # EndTxn: PrepareCommit is written and replicated once the dead broker left the ISR; a
+    # SIGSTOP rather than SIGKILL: it comes back on its own ports without a restart.
+    cl.broker(lead).pause()
+    # EndTxn: PrepareCommit is written and replicated once the stopped broker left the ISR; a
     # retry while the marker is pending answers CONCURRENT_TRANSACTIONS.
     wait_until(lambda: end_txn_v0(cport, tid, pid, epoch, True) in (0, 51), 60 * SLOW,
                interval=0.5, what="EndTxn commit accepted")
     assert init_pid(cport, tid)[0] == 51  # still completing: the marker cannot be written
     cl.broker(coord).kill()
     new, nport = wait_coordinator(cl, tid, key_type=1, exclude=(coord, lead))
-    cl.broker(lead).start()
+    cl.broker(lead).resume()
 
     def completed():
         err, _pid, _epoch = init_pid(nport, tid)
@@ -363,3 +365,55 @@ def test_new_coordinator_resends_markers_of_prepared_transaction(cl):
         got += [m.value() for m in c.consume(10, 0.3) if not m.error()]
     c.close()
     assert got == [b"committed"]
+
+
+def offset_fetch_v7(port, group, topic, p, stable):
+    body = (cstr(group) + carray([topic], lambda t: cstr(t) + carray([p], i32) + TAGS) +
+            i8(1 if stable else 0) + TAGS)
+    with RawConn(port) as c:
+        r = c.flex_request(9, 7, body)
+        r.i32()
+        out = []
+        for _t in range(r.uvarint() - 1):
+            r._take(r.uvarint() - 1)
+            for _p in range(r.uvarint() - 1):
+                idx, off, _ep = r.i32(), r.i64(), r.i32()
+                ml = r.uvarint() - 1
+                if ml > 0:
+                    r._take(ml)
+                out.append((idx, off, r.i16()))
+                r.tags()
+            r.tags()
+        return out[0]
+
+
+def test_txn_offset_commit_pending_until_marker(cl):
+    """TxnOffsetCommit at the group coordinator: a read_committed consumer's OffsetFetch
+    (require_stable) gets UNSTABLE_OFFSET_COMMIT until the transaction commits, then the
+    offset; a plain OffsetFetch sees nothing before."""
+    tid, group = unique("tx"), unique("g")
+    topic = cl.create_topic(unique("t"), partitions=1, rf=3)
+    _c, cport = wait_coordinator(cl, tid, key_type=1)
+
+    def inited():
+        err, pid, epoch = init_pid(cport, tid)
+        return (pid, epoch) if err == 0 else None
+    pid, epoch = wait_until(inited, 40 * SLOW, interval=0.3, what="InitProducerId")
+    with RawConn(cport, timeout=30) as c:
+        r = c.request(25, 0, kstr(tid) + i64(pid) + i16(epoch) + kstr(group))
+        r.i32()
+        assert r.i16() == 0
+    _g, gport = settled_coordinator(cl, group)
+    body = (kstr(tid) + kstr(group) + i64(pid) + i16(epoch) +
+            karray([topic], lambda t: kstr(t) + karray([0], lambda p: i32(p) + i64(42) +
+                                                         kstr("m"))))
+    with RawConn(gport, timeout=30) as c:
+        r = c.request(28, 0, body)
+        r.i32()
+        res = r.array(lambda r: (r.str(), r.array(lambda r: (r.i32(), r.i16()))))
+    assert res == [(topic, [(0, 0)])]
+    assert offset_fetch_v7(gport, group, topic, 0, True) == (0, -1, 88)
+    assert offset_fetch_v7(gport, group, topic, 0, False) == (0, -1, 0)
+    assert end_txn_v0(cport, tid, pid, epoch, True) == 0
+    wait_until(lambda: offset_fetch_v7(gport, group, topic, 0, True) == (0, 42, 0), 30 * SLOW,
+               interval=0.2, what="the committed transactional offset")

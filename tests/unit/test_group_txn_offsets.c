@@ -51,8 +51,13 @@ static void test_pending_then_marker(void **state)
 	rn_gc_txn_offset_add(g, 8, "t", 1, &o);
 	assert_int_equal(g->ntxn, 2);
 	assert_null(rn_gc_offset_get(g, "t", 0));
+	assert_true(rn_gc_txn_pending(g, "t", 0));
+	assert_true(rn_gc_txn_pending(g, "t", 1));
+	assert_false(rn_gc_txn_pending(g, "t", 2));
+	assert_false(rn_gc_txn_pending(g, "u", 0));
 	assert_int_equal(rn_gc_txn_complete(g, 7, true), 1);
 	assert_int_equal(rn_gc_offset_get(g, "t", 0)->offset, 6);
+	assert_false(rn_gc_txn_pending(g, "t", 0));
 	assert_string_equal(rn_gc_offset_get(g, "t", 0)->metadata, "m");
 	assert_int_equal(rn_gc_txn_complete(g, 8, false), 1);
 	assert_null(rn_gc_offset_get(g, "t", 1));
