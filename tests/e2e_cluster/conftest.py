@@ -77,10 +77,9 @@ cstr, carray, uvarint, TAGS = e2e.cstr, e2e.carray, e2e.uvarint, e2e.TAGS
 ETCD_BIN = os.environ.get("RUNNEL_ETCD") or "/usr/bin/etcd"
 ETCDCTL_BIN = shutil.which("etcdctl") or "/usr/bin/etcdctl"
 
-# Until the broker glue of issue 8 is on a branch, `runnel serve` ignores metadata.store and every
-# broker runs alone; a Cluster then skips (instead of failing) when its brokers write nothing
-# under their prefix in etcd. RUNNEL_CLUSTER_REQUIRED=1 turns that skip into a failure.
-CLUSTER_REQUIRED = os.environ.get("RUNNEL_CLUSTER_REQUIRED", "0") == "1"
+# Brokers that register nothing in etcd within 10 s fail the test (their stderr shows why).
+# RUNNEL_CLUSTER_REQUIRED=0 skips such a test instead, for a build without the cluster glue.
+CLUSTER_REQUIRED = os.environ.get("RUNNEL_CLUSTER_REQUIRED", "1") != "0"
 
 
 def _tail(path, n=8000):
@@ -95,10 +94,11 @@ def _tail(path, n=8000):
 
 
 def _http_json(url, body=None, timeout=2.0):
-    """GET (body None) or POST JSON -> parsed JSON; raises OSError/ValueError on failure."""
+    """GET (body None) or POST JSON -> parsed JSON; raises OSError/ValueError on failure.
+    timeout is scaled by SLOW."""
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
-    with urllib.request.urlopen(req, timeout=timeout) as r:
+    with urllib.request.urlopen(req, timeout=timeout * SLOW) as r:
         return json.loads(r.read().decode())
 
 
@@ -292,7 +292,7 @@ class Etcd:
                 continue
             try:
                 r = _http_json(m.url + "/v3/kv/range", {"key": b64(prefix), "range_end": b64(end)},
-                               timeout=3.0)
+                               timeout=10.0)
             except (OSError, ValueError):
                 continue
             return {unb64(kv["key"]): unb64(kv.get("value", "")) for kv in r.get("kvs", [])}
@@ -303,7 +303,7 @@ class Etcd:
 
     def put(self, key, value):
         m = self._alive_endpoint()
-        _http_json(m.url + "/v3/kv/put", {"key": b64(key), "value": b64(value)}, timeout=3.0)
+        _http_json(m.url + "/v3/kv/put", {"key": b64(key), "value": b64(value)}, timeout=10.0)
 
     def watch(self, prefix, path, rev=None):
         """Starts `etcdctl watch --prefix <prefix> -w json` writing to path -> EtcdWatch.
@@ -791,6 +791,8 @@ def _skip_without_glue(c, timeout=10.0):
     if not CLUSTER_REQUIRED:
         pytest.skip("no broker registered under %s in etcd within %ss: the cluster glue "
                     "(metadata.store=etcd) is not in this build" % (c.prefix, timeout))
+    raise AssertionError("no broker registered under %s in etcd within %ss:\n%s"
+                         % (c.prefix, timeout, c.logs()))
 
 
 @pytest.fixture
