@@ -15,6 +15,7 @@
 
 #include "broker/config_alter.h"
 #include "broker/groups.h"
+#include "broker/partition_meta.h"
 #include "broker/topics_int.h"
 #include "broker/txns.h"
 #include "core/alloc.h"
@@ -180,6 +181,16 @@ static bool slot_open(struct rn_broker *b, struct rn_topic *t, int32_t idx, bool
 	}
 	struct rn_partition *log;
 	int rc = rn_logdir_open_partition(b->logdir, t->name, idx, &t->logcfg, true, &log);
+	if (rc == 0 && rn_partition_meta_check(rn_logdir_path(b->logdir), t->name, idx, t->id) == 1) {
+		/* The directory is an older topic's of the same name: its data is not ours. */
+		rn_warn("partition %s-%d: the log on disk belongs to an older topic of this name; "
+			"removed",
+			t->name, idx);
+		rn_logdir_delete_partition(b->logdir, t->name, idx);
+		rc = rn_logdir_open_partition(b->logdir, t->name, idx, &t->logcfg, true, &log);
+		if (rc == 0)
+			rn_partition_meta_check(rn_logdir_path(b->logdir), t->name, idx, t->id);
+	}
 	if (rc < 0) {
 		rn_error("cannot open partition %s-%d: %s", t->name, idx, rn_strerror(rc));
 		return false;

@@ -55,7 +55,8 @@ bool rn_cluster_is_live(const struct rn_broker_reg *live, int n, int32_t id);
 int rn_cluster_open(struct rn_broker *b, const char *uri);
 /* Starts the controller (campaigning), once this broker serves. */
 int rn_cluster_join(struct rn_broker *b);
-/* SIGTERM: controlled shutdown, fetchers stopped, controller stopped, unregistered. */
+/* SIGTERM: controlled shutdown, the table frozen (rn_cluster_stop), fetchers stopped,
+ * controller stopped, unregistered. */
 void rn_cluster_leave(struct rn_broker *b);
 /* After rn_topics_unload: frees the replica manager (unregisters first if rn_cluster_leave did
  * not run: a start-up that failed). */

@@ -37,6 +37,7 @@ static void replica_cfg(struct rn_broker *b, struct rn_replica_cfg *rc)
 	int64_t l = rn_config_get_i64(c, "leader.replication.throttled.rate");
 	rc->follower_throttle_bps = f == INT64_MAX ? 0 : f;
 	rc->leader_throttle_bps = l == INT64_MAX ? 0 : l;
+	rc->min_insync_replicas = (int32_t)rn_config_get_i64(c, "min.insync.replicas");
 }
 
 static int register_self(struct rn_broker *b);
@@ -162,6 +163,9 @@ void rn_cluster_leave(struct rn_broker *b)
 		else
 			rn_info("controlled shutdown: leaderships moved to other brokers");
 	}
+	/* The table freezes before the fetchers stop: a state applied afterwards would start
+	 * them again. */
+	rn_cluster_stop(b);
 	if (b->replica)
 		rn_replica_mgr_stop_fetchers(b->replica);
 	if (b->controller)

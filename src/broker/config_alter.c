@@ -205,7 +205,9 @@ enum rn_kerr rn_topic_alter_configs(struct rn_broker *b, const char *name,
 	int rc = rn_meta_topic_replace_configs(b->meta, name, s.kv, s.n);
 	if (rc < 0) {
 		snprintf(msg, msglen, "cannot record the configs: %s", rn_strerror(rc));
-		kerr = RN_KERR_KAFKA_STORAGE_ERROR;
+		/* A cluster's store out of reach is worth retrying, as a controller timeout. */
+		kerr =
+		    rc == RN_EUNAVAILABLE ? RN_KERR_REQUEST_TIMED_OUT : RN_KERR_KAFKA_STORAGE_ERROR;
 		goto out_put;
 	}
 	topic_install(b, t, &s);
@@ -328,7 +330,9 @@ enum rn_kerr rn_broker_alter_configs(struct rn_broker *b, bool per_broker,
 	int rc = rn_meta_broker_replace_configs(b->meta, per_broker, s.kv, s.n);
 	if (rc < 0) {
 		snprintf(msg, msglen, "cannot record the configs: %s", rn_strerror(rc));
-		kerr = RN_KERR_KAFKA_STORAGE_ERROR;
+		/* A cluster's store out of reach is worth retrying, as a controller timeout. */
+		kerr =
+		    rc == RN_EUNAVAILABLE ? RN_KERR_REQUEST_TIMED_OUT : RN_KERR_KAFKA_STORAGE_ERROR;
 		goto out;
 	}
 	broker_install(b, per_broker ? RN_CFG_DYN_BROKER : RN_CFG_DYN_DEFAULT, &s);

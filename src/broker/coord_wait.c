@@ -73,3 +73,37 @@ void rn_coord_wait(struct rn_broker *b, struct rn_topic *t, int32_t idx, int64_t
 	rn_replica_wait_hw(rp, end, rn_coord_min_isr(b, t), timeout > 0 ? timeout : 30000,
 			   replicated, w);
 }
+
+int16_t rn_coord_commit_error(int16_t kerr, bool clustered)
+{
+	switch (kerr) {
+	case RN_KERR_UNKNOWN_TOPIC_OR_PARTITION:
+	case RN_KERR_NOT_ENOUGH_REPLICAS:
+	case RN_KERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND: return RN_KERR_COORDINATOR_NOT_AVAILABLE;
+	case RN_KERR_NOT_LEADER_OR_FOLLOWER: return RN_KERR_NOT_COORDINATOR;
+	case RN_KERR_KAFKA_STORAGE_ERROR:
+		/* A single broker's failed fsync: the records may be lost, the commit did not
+		 * happen (as before clusters existed). */
+		return clustered ? RN_KERR_NOT_COORDINATOR : RN_KERR_COORDINATOR_NOT_AVAILABLE;
+	case RN_KERR_MESSAGE_TOO_LARGE:
+	case RN_KERR_RECORD_LIST_TOO_LARGE: return RN_KERR_INVALID_COMMIT_OFFSET_SIZE;
+	default: return kerr;
+	}
+}
+
+int16_t rn_coord_txn_error(int16_t kerr, bool clustered)
+{
+	switch (kerr) {
+	case RN_KERR_NONE: return RN_KERR_NONE;
+	case RN_KERR_NOT_ENOUGH_REPLICAS:
+	case RN_KERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+	case RN_KERR_REQUEST_TIMED_OUT:
+	case RN_KERR_UNKNOWN_TOPIC_OR_PARTITION: return RN_KERR_COORDINATOR_NOT_AVAILABLE;
+	case RN_KERR_NOT_LEADER_OR_FOLLOWER:
+	case RN_KERR_KAFKA_STORAGE_ERROR:
+		/* A single broker's failed fsync takes the partition offline and its next use says
+		 * so; the answer stays what it was before clusters existed. */
+		return clustered ? RN_KERR_NOT_COORDINATOR : RN_KERR_NONE;
+	default: return RN_KERR_UNKNOWN_SERVER_ERROR;
+	}
+}

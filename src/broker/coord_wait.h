@@ -21,6 +21,16 @@
 void rn_coord_wait(struct rn_broker *b, struct rn_topic *t, int32_t idx, int64_t end,
 		   bool needs_flush, void (*cb)(void *arg, int16_t kerr), void *arg);
 
+/* What a client gets for a coordinator write that failed (the append's or the wait's code):
+ * offset commits as Kafka's GroupMetadataManager.storeOffsets maps them
+ * (NOT_ENOUGH_REPLICAS* and UNKNOWN_TOPIC_OR_PARTITION -> COORDINATOR_NOT_AVAILABLE,
+ * NOT_LEADER_OR_FOLLOWER and KAFKA_STORAGE_ERROR -> NOT_COORDINATOR, MESSAGE_TOO_LARGE ->
+ * INVALID_COMMIT_OFFSET_SIZE, others as they are), transaction state as its
+ * TransactionStateManager does (REQUEST_TIMED_OUT too -> COORDINATOR_NOT_AVAILABLE, others
+ * UNKNOWN_SERVER_ERROR). A single broker keeps its earlier answers for a failed fsync. */
+int16_t rn_coord_commit_error(int16_t kerr, bool clustered);
+int16_t rn_coord_txn_error(int16_t kerr, bool clustered);
+
 /* The topic's min.insync.replicas (override or broker default). */
 int32_t rn_coord_min_isr(struct rn_broker *b, struct rn_topic *t);
 

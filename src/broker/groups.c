@@ -36,6 +36,7 @@ static struct {
 	struct rn_topic *topic;
 	int32_t nparts;
 	struct rn_gc_parts parts; /* the partitions coordinated here */
+	struct rn_gc_pseqs *seqs; /* per partition: producers' transactional offset commits */
 	int64_t expire_every_ms;
 	int32_t metadata_max;
 	/* Leadership changes from replica threads, handled by the coordinator thread. */
@@ -56,6 +57,7 @@ static bool have_topic(void)
 		return false;
 	S.nparts = S.topic->npart;
 	rn_gc_parts_init(&S.parts, S.nparts, !S.b->clustered);
+	S.seqs = rn_calloc((size_t)S.nparts + 1, sizeof(*S.seqs));
 	return true;
 }
 
@@ -103,6 +105,40 @@ int rn_groups_write(const char *group, const struct rn_gc_rec *recs, int n,
 	if (rc < 0)
 		rn_warn("group %s: cannot write to %s: %s", group, RN_OFFSETS_TOPIC,
 			rn_strerror(rc));
+	return rc;
+}
+
+int rn_groups_write_txn(const char *group, int64_t pid, int16_t epoch, const struct rn_gc_rec *recs,
+			int n, struct rn_append_info *ai)
+{
+	struct rn_topic_part *tp = slot_of(group);
+	struct rn_partition *p = tp ? tp->log : NULL;
+	if (!p)
+		return RN_EOFFLINE;
+	int32_t idx = rn_gc_partition_for(group, S.nparts), epoch_l;
+	if (S.b->clustered && (!rn_gc_parts_owned(&S.parts, idx) || !tp->rp ||
+			       rn_replica_leader(tp->rp, &epoch_l) != 0))
+		return RN_ENOTLEADER;
+	int rc = 0;
+	/* A duplicate means our view of the producer's sequence was behind: step past it. */
+	for (int attempt = 0; attempt < 3; attempt++) {
+		int32_t seq = rn_gc_pseqs_next(&S.seqs[idx], pid, epoch);
+		struct rn_buf b = {0};
+		rn_gc_txn_batch(&b, recs, n, rn_wall_ms(), pid, epoch, seq);
+		*ai = (struct rn_append_info){0};
+		rc = rn_partition_append(p, b.data, b.len, ai);
+		rn_buf_free(&b);
+		if (rc == 0)
+			rn_gc_pseqs_batch(&S.seqs[idx], pid, epoch, seq + n - 1);
+		if (rc < 0 || !ai->duplicate)
+			break;
+		rn_warn("group %s: transactional offset commit of producer %lld at sequence %d "
+			"was a duplicate, writing it again",
+			group, (long long)pid, seq);
+	}
+	if (rc < 0)
+		rn_warn("group %s: cannot write a transactional offset commit to %s: %s", group,
+			RN_OFFSETS_TOPIC, rn_strerror(rc));
 	return rc;
 }
 
@@ -283,29 +319,34 @@ static void load_partition(int32_t idx, uint64_t gen)
 	}
 	struct rn_gc_hooks hooks = {.group_stored = group_stored};
 	struct rn_gc *scratch = rn_gc_new(&S.gcfg, &hooks);
+	struct rn_gc_pseqs seqs = {0};
 	pthread_mutex_unlock(&S.lock);
-	int64_t n = 0, t0 = rn_mono_us();
-	int rc = rn_gc_replay(scratch, p, rn_wall_ms(), &n);
+	int64_t n = 0, next = 0, t0 = rn_mono_us();
+	int rc = rn_gc_replay_from(scratch, p, 0, rn_wall_ms(), &seqs, &n, &next);
 	pthread_mutex_lock(&S.lock);
 	if (rc < 0) {
 		rn_error("loading %s-%d: %s", RN_OFFSETS_TOPIC, idx, rn_strerror(rc));
 	} else if (rn_gc_parts_loaded(&S.parts, idx, gen)) {
 		int k = rn_gc_adopt(S.gc, scratch);
+		rn_gc_pseqs_free(&S.seqs[idx]);
+		S.seqs[idx] = seqs;
+		seqs = (struct rn_gc_pseqs){0};
+		/* Markers a coordinator wrote meanwhile (their completion was ignored while the
+		 * partition loaded) are in the log after next. */
+		int64_t more = 0;
+		if (rn_partition_log_end(p) > next)
+			rn_gc_replay_from(S.gc, p, next, rn_wall_ms(), &S.seqs[idx], &more, NULL);
 		rn_info("group coordinator for %s-%d (epoch %d): %d group(s) loaded from %lld "
 			"record(s) in %.1f ms",
 			RN_OFFSETS_TOPIC, idx, S.parts.v[idx].epoch, k, (long long)n,
 			(double)(rn_mono_us() - t0) / 1000.0);
 	}
 	rn_gc_free(scratch);
+	rn_gc_pseqs_free(&seqs);
 }
 
 static void handle_event(const struct rn_gc_part_event *e)
 {
-	if (!have_topic()) {
-		rn_warn("%s-%d: leadership change before the topic is known here: ignored",
-			RN_OFFSETS_TOPIC, e->idx);
-		return;
-	}
 	if (e->leader) {
 		uint64_t gen = rn_gc_parts_lead(&S.parts, e->idx, e->epoch);
 		if (gen)
@@ -313,6 +354,7 @@ static void handle_event(const struct rn_gc_part_event *e)
 	} else if (rn_gc_parts_resign(&S.parts, e->idx, e->epoch)) {
 		struct drop d = {e->idx, 0};
 		rn_gc_foreach(S.gc, drop_group, &d);
+		rn_gc_pseqs_free(&S.seqs[e->idx]);
 		rn_info("group coordinator for %s-%d resigned: %d group(s) unloaded",
 			RN_OFFSETS_TOPIC, e->idx, d.n);
 	}
@@ -325,8 +367,16 @@ static void handle_events(void)
 	pthread_mutex_lock(&S.evlock);
 	rn_gc_part_events_take(&S.ev, &ev);
 	pthread_mutex_unlock(&S.evlock);
-	for (int i = 0; i < ev.n && !S.stop; i++)
+	int i = 0;
+	/* The topic table learns of the topic before its partitions are attached, so this is
+	 * only a moment: keep the events for the next pass. */
+	for (; i < ev.n && !S.stop && have_topic(); i++)
 		handle_event(&ev.v[i]);
+	if (i < ev.n && !S.stop) {
+		pthread_mutex_lock(&S.evlock);
+		rn_gc_part_events_requeue(&S.ev, &ev, i);
+		pthread_mutex_unlock(&S.evlock);
+	}
 	rn_free(ev.v);
 }
 
@@ -502,6 +552,10 @@ void rn_groups_free(struct rn_broker *b)
 	if (S.topic)
 		rn_topic_put(b, S.topic);
 	S.topic = NULL;
+	for (int32_t i = 0; S.seqs && i < S.nparts; i++)
+		rn_gc_pseqs_free(&S.seqs[i]);
+	rn_free(S.seqs);
+	S.seqs = NULL;
 	rn_gc_parts_free(&S.parts);
 	pthread_mutex_lock(&S.evlock);
 	rn_free(S.ev.v);
@@ -509,7 +563,31 @@ void rn_groups_free(struct rn_broker *b)
 	pthread_mutex_unlock(&S.evlock);
 }
 
-void rn_groups_txn_marker(int32_t idx, int64_t pid, bool commit)
+struct completion {
+	int32_t idx;
+	int64_t pid;
+	bool commit;
+	int n;
+};
+
+static void complete_group(struct rn_group *g, void *arg)
 {
-	(void)idx, (void)pid, (void)commit;
+	struct completion *c = arg;
+	if (g->ntxn && rn_gc_partition_for(g->id, S.nparts) == c->idx)
+		c->n += rn_gc_txn_complete(g, c->pid, c->commit);
+}
+
+void rn_groups_txn_marker(int32_t idx, int64_t pid, int16_t epoch, bool commit)
+{
+	pthread_mutex_lock(&S.lock);
+	if (S.gc && have_topic() && rn_gc_parts_owned(&S.parts, idx)) {
+		struct completion c = {idx, pid, commit, 0};
+		rn_gc_foreach(S.gc, complete_group, &c);
+		rn_gc_pseqs_marker(&S.seqs[idx], pid, epoch);
+		if (c.n)
+			rn_debug("%s-%d: %s marker of producer %lld: %d transactional offset(s)",
+				 RN_OFFSETS_TOPIC, idx, commit ? "COMMIT" : "ABORT", (long long)pid,
+				 c.n);
+	}
+	pthread_mutex_unlock(&S.lock);
 }

@@ -59,6 +59,13 @@ void rn_groups_wait(const char *group, int64_t end, bool needs_flush,
 int rn_groups_write(const char *group, const struct rn_gc_rec *recs, int n,
 		    struct rn_append_info *ai, struct rn_partition **p);
 
+/* Under the lock: appends a TxnOffsetCommit's records to the group's partition as one
+ * transactional batch of (pid, epoch) (Kafka's transactional offset commit: it becomes
+ * effective with the producer's COMMIT marker on that partition). Returns 0, RN_ENOTLEADER,
+ * or the append's error (RN_EPRODUCER_EPOCH for a fenced producer). */
+int rn_groups_write_txn(const char *group, int64_t pid, int16_t epoch, const struct rn_gc_rec *recs,
+			int n, struct rn_append_info *ai);
+
 /* offset.metadata.max.bytes */
 int32_t rn_groups_metadata_max(void);
 
@@ -77,7 +84,7 @@ void rn_groups_partition_leadership(struct rn_broker *b, int32_t idx, bool leade
  * (by this broker's transaction coordinator or a WriteTxnMarkers): its transactional offset
  * commits in that partition's groups become committed offsets (commit) or are dropped. Takes
  * the lock. */
-void rn_groups_txn_marker(int32_t idx, int64_t pid, bool commit);
+void rn_groups_txn_marker(int32_t idx, int64_t pid, int16_t epoch, bool commit);
 
 /* Lag metrics collector (group_metrics.c). */
 void rn__groups_metrics_register(struct rn_broker *b);

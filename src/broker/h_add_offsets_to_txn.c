@@ -2,8 +2,13 @@
  * AddOffsetsToTxn: the producer will commit offsets of this group in its transaction (the
  * TxnOffsetCommit that follows goes to the group coordinator, h_txn_offset_commit.c).
  */
+#include <string.h>
+
+#include "broker/groups.h"
 #include "broker/handler.h"
+#include "broker/topics.h"
 #include "broker/txns.h"
+#include "group/records.h"
 #include "core/clock.h"
 #include "proto/gen/rn_msg.h"
 
@@ -19,6 +24,21 @@ static void respond(struct rn_ctx *ctx, void *arg, int16_t err)
 	rn_respond_begin(ctx);
 	rn_add_offsets_to_txn_response_encode(&ctx->req->out, ctx->hdr.api_version, &a->resp);
 	rn_respond_end(ctx);
+}
+
+/* A cluster: the group's __consumer_offsets partition joins the transaction, so its marker
+ * completes the TxnOffsetCommit the group coordinator writes there (Kafka's
+ * handleAddOffsetsToTransaction). */
+static int16_t add_offsets_partition(struct rn_ctx *ctx, struct rn_txn *t, const char *group,
+				     bool *changed)
+{
+	struct rn_topic *top = rn_topic_get(ctx->b, RN_OFFSETS_TOPIC, strlen(RN_OFFSETS_TOPIC));
+	if (!top)
+		return RN_KERR_COORDINATOR_NOT_AVAILABLE;
+	int32_t idx = rn_gc_partition_for(group, top->npart);
+	rn_topic_put(ctx->b, top);
+	*changed |= rn_tc_add_partition(t, RN_OFFSETS_TOPIC, idx, rn_wall_ms());
+	return RN_KERR_NONE;
 }
 
 void rn_h_add_offsets_to_txn(struct rn_ctx *ctx)
@@ -44,9 +64,13 @@ void rn_h_add_offsets_to_txn(struct rn_ctx *ctx)
 				  rq.producer_epoch, fenced, &t);
 	if (err == RN_KERR_NONE && rq.group_id.len == 0)
 		err = RN_KERR_INVALID_GROUP_ID;
-	if (err == RN_KERR_NONE &&
-	    rn_tc_add_group(t, rn_ctx_strdup(ctx, rq.group_id), rn_wall_ms()) &&
-	    rn_txns_store(t, fl) < 0)
+	char *group = rn_ctx_strdup(ctx, rq.group_id);
+	bool changed = false;
+	if (err == RN_KERR_NONE && ctx->b->clustered)
+		err = add_offsets_partition(ctx, t, group, &changed);
+	if (err == RN_KERR_NONE)
+		changed |= rn_tc_add_group(t, group, rn_wall_ms());
+	if (err == RN_KERR_NONE && changed && rn_txns_store(t, fl) < 0)
 		err = RN_KERR_COORDINATOR_NOT_AVAILABLE;
 	a->resp.error_code = err;
 	rn_txns_unlock();

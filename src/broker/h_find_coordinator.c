@@ -21,7 +21,7 @@
 #include "meta/cluster.h"
 #include "proto/gen/rn_msg.h"
 
-#define MAX_BROKERS 256
+#define MAX_BROKERS 64
 
 struct coord {
 	int16_t err;

@@ -41,8 +41,11 @@ static void legacy(struct rn_ctx *ctx, struct rn_partition *p,
 static void lookup(struct rn_partition *p, int32_t replica_id, int8_t isolation, int64_t ts,
 		   struct rn_list_offsets_response_list_offsets_partition_response *pr)
 {
-	int64_t fetchable = replica_id == -1 && isolation == 1 ? rn_partition_last_stable(p)
-							       : rn_partition_high_watermark(p);
+	/* Kafka's lastFetchableOffset: a consumer's (replica -1) ends at the LSO or the high
+	 * watermark, a replica's or the debug id's (-2) at the log end (one broker: the same). */
+	int64_t fetchable = replica_id != -1 ? rn_partition_log_end(p)
+			    : isolation == 1 ? rn_partition_last_stable(p)
+					     : rn_partition_high_watermark(p);
 	struct rn_offset_found f = {-1, -1, -1};
 	int rc = 0;
 	if (ts == -1) {

@@ -14,9 +14,11 @@
 
 #include "broker/acl_ops.h"
 #include "broker/cluster.h"
+#include "broker/groups.h"
 #include "broker/handler.h"
 #include "broker/topics.h"
 #include "broker/topics_int.h"
+#include "broker/txns.h"
 #include "proto/gen/rn_msg.h"
 #include "storage/partition.h"
 
@@ -149,6 +151,22 @@ static bool by_id(struct rn_ctx *ctx, const struct rn_metadata_request_metadata_
 	return true;
 }
 
+/* Metadata's auto-creation. A cluster answers without waiting for its table (the client
+ * retries anyway), and creates an internal topic as its coordinator would, with its own
+ * partition count, factor and configs, as Kafka's auto-creation does. */
+static enum rn_kerr create_auto(struct rn_broker *b, const char *name, char *msg, size_t msglen)
+{
+	if (!b->clustered)
+		return rn_topic_create(b, name, -1, NULL, 0, false, msg, msglen);
+	if (!strcmp(name, RN_OFFSETS_TOPIC))
+		return rn_groups_topic_create(b, msg, msglen);
+	if (!strcmp(name, RN_TXN_TOPIC))
+		return rn_txns_topic_create(b, msg, msglen);
+	int32_t rf;
+	return rn__topic_create_cluster(b, name, b->num_partitions, -1, NULL, NULL, 0, false, false,
+					&rf, msg, msglen);
+}
+
 static void fill_brokers(struct rn_ctx *ctx, struct rn_metadata_response *resp, struct view *v)
 {
 	v->nlive = rn_cluster_live(ctx, &v->live);
@@ -230,14 +248,7 @@ void rn_h_metadata(struct rn_ctx *ctx)
 		if (!t && auto_create) {
 			char msg[256];
 			char *cname = rn_ctx_strdup(ctx, name);
-			int32_t rf;
-			/* A cluster answers without waiting for its table: the client retries. */
-			enum rn_kerr e =
-			    b->clustered
-				? rn__topic_create_cluster(b, cname, b->num_partitions, -1, NULL,
-							   NULL, 0, false, false, &rf, msg,
-							   sizeof(msg))
-				: rn_topic_create(b, cname, -1, NULL, 0, false, msg, sizeof(msg));
+			enum rn_kerr e = create_auto(b, cname, msg, sizeof(msg));
 			if (e != RN_KERR_NONE && e != RN_KERR_TOPIC_ALREADY_EXISTS) {
 				rt->error_code = e == RN_KERR_INVALID_TOPIC_EXCEPTION
 						     ? e

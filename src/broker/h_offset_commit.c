@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "broker/coord_wait.h"
 #include "broker/groups.h"
 #include "broker/handler.h"
 #include "broker/topics.h"
@@ -32,26 +33,10 @@ static void respond(struct commit *c)
 	rn_respond_end(ctx);
 }
 
-/* GroupMetadataManager.storeOffsets' mapping of a failed append for the client. */
-static int16_t commit_error(int16_t kerr, bool clustered)
-{
-	switch (kerr) {
-	case RN_KERR_UNKNOWN_TOPIC_OR_PARTITION:
-	case RN_KERR_NOT_ENOUGH_REPLICAS:
-	case RN_KERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND: return RN_KERR_COORDINATOR_NOT_AVAILABLE;
-	case RN_KERR_NOT_LEADER_OR_FOLLOWER: return RN_KERR_NOT_COORDINATOR;
-	case RN_KERR_KAFKA_STORAGE_ERROR:
-		/* a single broker's failed fsync: the records may be lost, the commit did not
-		 * happen; look for the coordinator again */
-		return clustered ? RN_KERR_NOT_COORDINATOR : RN_KERR_COORDINATOR_NOT_AVAILABLE;
-	default: return kerr;
-	}
-}
-
 static void acked_on_loop(void *arg)
 {
 	struct commit *c = arg;
-	int16_t e = commit_error(c->kerr, c->ctx->b->clustered);
+	int16_t e = rn_coord_commit_error(c->kerr, c->ctx->b->clustered);
 	if (e != RN_KERR_NONE) {
 		for (int32_t i = 0; i < c->resp.topics_count; i++)
 			for (int32_t j = 0; j < c->resp.topics[i].partitions_count; j++)

@@ -63,12 +63,16 @@ static int16_t write_one(struct rn_ctx *ctx,
 {
 	struct rn_broker *b = ctx->b;
 	struct rn_topic *t = name.len > 0 ? rn_topic_get(b, name.ptr, (size_t)name.len) : NULL;
-	struct rn_partition *p;
-	int16_t err = rn_leader_partition(t, idx, &p);
+	struct rn_partition *p = NULL;
 	int32_t epoch;
-	if (err == RN_KERR_NONE && b->clustered &&
+	int16_t err;
+	/* A cluster: a partition with no replica here, or one followed here, is another's
+	 * (Kafka's getPartitionOrError). */
+	if (b->clustered && t && idx >= 0 && idx < t->npart &&
 	    (!t->parts[idx].rp || rn_replica_leader(t->parts[idx].rp, &epoch) != 0))
 		err = RN_KERR_NOT_LEADER_OR_FOLLOWER;
+	else
+		err = rn_leader_partition(t, idx, &p);
 	struct rn_append_info ai = {0};
 	if (err == RN_KERR_NONE) {
 		int rc =
@@ -85,7 +89,8 @@ static int16_t write_one(struct rn_ctx *ctx,
 	if (err == RN_KERR_NONE) {
 		rn_topic_notify(t, idx);
 		if (strcmp(t->name, RN_OFFSETS_TOPIC) == 0)
-			rn_groups_txn_marker(idx, m->producer_id, m->transaction_result);
+			rn_groups_txn_marker(idx, m->producer_id, m->producer_epoch,
+					     m->transaction_result);
 		w->a->pending++;
 		rn_coord_wait(b, t, idx, ai.last_offset + 1, ai.needs_flush, waited, w);
 		err = -1;

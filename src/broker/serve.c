@@ -373,10 +373,8 @@ int rn_serve_main(int argc, char **argv)
 	exit_code = 0;
 
 	/* Leaderships move away while this broker still serves, then the table freezes. */
-	if (cluster) {
+	if (cluster)
 		rn_cluster_leave(&b);
-		rn_cluster_stop(&b);
-	}
 	rn_maintenance_stop(&b);
 	rn_fetch_shutdown(&b);
 	if (cluster)

@@ -147,8 +147,12 @@ static void send_to(int32_t leader, struct job **jobs, int n)
 	}
 	struct rn_iochain body = {0};
 	rn_write_txn_markers_request_encode(&body, API_VERSION, &rq);
-	/* The leader answers once the markers are replicated: up to its request.timeout.ms. */
-	int timeout = (int)rn_config_get_i64(M.b->cfg, "request.timeout.ms") + 5000;
+	/* The leader answers once the markers are replicated (up to its request.timeout.ms);
+	 * waiting less only resends them sooner (a marker written twice closes nothing more) and
+	 * keeps a stopping broker from hanging on a slow peer. */
+	int timeout = (int)rn_config_get_i64(M.b->cfg, "request.timeout.ms") + 2000;
+	if (timeout > 10000)
+		timeout = 10000;
 	struct rn_rd rd;
 	int rc = rn_peer_call(peer, API_KEY, API_VERSION, &body, timeout, &rd);
 	rn_iochain_free(&body);
@@ -183,12 +187,7 @@ static void send_to(int32_t leader, struct job **jobs, int n)
 	rn_arena_free(&ar);
 }
 
-/* Kafka's TransactionMarkerRequestCompletionHandler: which answers end a marker. Retriable:
- * the leader moved or lags (NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS*, REQUEST_TIMED_OUT,
- * UNKNOWN_TOPIC_OR_PARTITION while metadata catches up, KAFKA_STORAGE_ERROR). Anything else
- * is final: written, or nothing a retry could change (a newer producer epoch or coordinator
- * closed the transaction there). */
-static bool final_answer(int16_t err)
+bool rn_txn_marker_final(int16_t err)
 {
 	switch (err) {
 	case -1:
@@ -247,7 +246,7 @@ static struct job *process(struct job *batch)
 	}
 	for (int i = 0; i < n; i++) {
 		struct job *j = v[i];
-		if (final_answer(j->err)) {
+		if (rn_txn_marker_final(j->err)) {
 			if (j->err != RN_KERR_NONE)
 				rn_warn("transactional id %s: %s marker for %s-%d answered %d: "
 					"considered written",

@@ -38,6 +38,14 @@ struct rn_txn_markers_hooks {
 	void *arg;
 };
 
+/* Does a partition's answer (-1: none, the connection failed) end its marker? Retried, as
+ * Kafka's TransactionMarkerRequestCompletionHandler retries: the leader moved or lags
+ * (NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS*, REQUEST_TIMED_OUT, UNKNOWN_TOPIC_OR_PARTITION
+ * while metadata catches up, KAFKA_STORAGE_ERROR, COORDINATOR_LOAD_IN_PROGRESS). Anything else
+ * is final: written, or nothing a retry could change (a newer producer epoch closed the
+ * transaction there), and the transaction completes. */
+bool rn_txn_marker_final(int16_t err);
+
 /* Starts the sender thread. Returns 0 or -errno. */
 int rn_txn_markers_start(struct rn_broker *b, const struct rn_txn_markers_hooks *h);
 /* Stops the thread and drops what is queued (a coordinator taking over sends it again). */

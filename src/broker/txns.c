@@ -146,27 +146,10 @@ static void flushed_on_loop(void *arg)
 	flushes_free(fl);
 }
 
-/* TransactionStateManager's mapping of a failed append for the client. A failed fsync alone
- * (a single broker) is not reported: it takes the partition offline and its next use says so,
- * as before. */
-static int16_t coordinator_error(int16_t kerr, bool clustered)
-{
-	switch (kerr) {
-	case RN_KERR_NONE: return RN_KERR_NONE;
-	case RN_KERR_NOT_ENOUGH_REPLICAS:
-	case RN_KERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
-	case RN_KERR_REQUEST_TIMED_OUT:
-	case RN_KERR_UNKNOWN_TOPIC_OR_PARTITION: return RN_KERR_COORDINATOR_NOT_AVAILABLE;
-	case RN_KERR_NOT_LEADER_OR_FOLLOWER:
-	case RN_KERR_KAFKA_STORAGE_ERROR: return clustered ? RN_KERR_NOT_COORDINATOR : RN_KERR_NONE;
-	default: return RN_KERR_UNKNOWN_SERVER_ERROR;
-	}
-}
-
 static void waited(void *arg, int16_t kerr)
 {
 	struct rn_txns_flushes *fl = arg;
-	int16_t e = coordinator_error(kerr, S.b->clustered), none = RN_KERR_NONE;
+	int16_t e = rn_coord_txn_error(kerr, S.b->clustered), none = RN_KERR_NONE;
 	if (e != RN_KERR_NONE)
 		atomic_compare_exchange_strong(&fl->err, &none, e);
 	rn_loop_post(fl->ctx->req->loop, flushed_on_loop, fl);
@@ -593,11 +576,6 @@ static void load_partition(int32_t idx, uint64_t gen)
 
 static void handle_event(const struct rn_gc_part_event *e)
 {
-	if (!have_topic()) {
-		rn_warn("%s-%d: leadership change before the topic is known here: ignored",
-			RN_TXN_TOPIC, e->idx);
-		return;
-	}
 	if (e->leader) {
 		uint64_t gen = rn_gc_parts_lead(&S.parts, e->idx, e->epoch);
 		if (gen)
@@ -638,8 +616,16 @@ static void handle_events(void)
 	struct kick *k = S.kicks;
 	S.kicks = NULL;
 	pthread_mutex_unlock(&S.evlock);
-	for (int i = 0; i < ev.n && !S.stop; i++)
+	int i = 0;
+	/* The topic table learns of the topic before its partitions are attached, so this is
+	 * only a moment: keep the events for the next pass. */
+	for (; i < ev.n && !S.stop && have_topic(); i++)
 		handle_event(&ev.v[i]);
+	if (i < ev.n && !S.stop) {
+		pthread_mutex_lock(&S.evlock);
+		rn_gc_part_events_requeue(&S.ev, &ev, i);
+		pthread_mutex_unlock(&S.evlock);
+	}
 	rn_free(ev.v);
 	while (k) {
 		struct kick *next = k->next;

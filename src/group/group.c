@@ -127,6 +127,7 @@ void rn__gc_group_free(struct rn_group *g)
 		rn_free(g->pending[i].id);
 	rn_free(g->pending);
 	rn__gc_offsets_free(g);
+	rn__gc_txn_offsets_free(g);
 	rn_free(g->id);
 	rn_free(g->protocol_type);
 	rn_free(g->protocol_name);

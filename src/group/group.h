@@ -106,6 +106,15 @@ struct rn_gc_pending {
 	int64_t deadline;
 };
 
+/* A transactional offset commit (TxnOffsetCommit in a cluster, Kafka's
+ * pendingTransactionalOffsetCommits): in the log, applied when its producer's marker comes. */
+struct rn_gc_txn_offset {
+	int64_t pid;
+	char *topic;
+	int32_t part;
+	struct rn_gc_offset o;
+};
+
 struct rn_group {
 	char *id;
 	enum rn_group_state state;
@@ -122,10 +131,12 @@ struct rn_group {
 	int64_t delay_deadline; /* initial delay: check again then (-1 = not delaying) */
 	int64_t delay_left;     /* initial delay: rebalance time still available */
 	bool new_member_added;
-	int64_t sync_deadline;      /* CompletingRebalance: the leader must sync by then */
-	struct rn_gc_topic *topics; /* committed offsets */
-	int32_t noffsets;           /* partitions with a commit */
-	bool has_stored;            /* a metadata record exists (written or replayed) */
+	int64_t sync_deadline;        /* CompletingRebalance: the leader must sync by then */
+	struct rn_gc_topic *topics;   /* committed offsets */
+	int32_t noffsets;             /* partitions with a commit */
+	bool has_stored;              /* a metadata record exists (written or replayed) */
+	struct rn_gc_txn_offset *txn; /* awaiting their markers */
+	int ntxn, txncap;
 	struct rn_group *hnext;
 };
 
@@ -287,6 +298,14 @@ int rn_gc_offsets_drop_topic(struct rn_group *g, const char *topic,
 			     void (*cb)(struct rn_group *g, const char *topic, int32_t part,
 					void *arg),
 			     void *arg);
+
+/* Transactional offset commits (offsets.c). Adds (or replaces pid's earlier commit of the same
+ * partition), copying. */
+void rn_gc_txn_offset_add(struct rn_group *g, int64_t pid, const char *topic, int32_t part,
+			  const struct rn_gc_offset *o);
+/* pid's marker: its commits in g become committed offsets (commit) or are dropped. Returns how
+ * many there were. */
+int rn_gc_txn_complete(struct rn_group *g, int64_t pid, bool commit);
 
 /* True if a member of the group's current protocol subscribes to topic (ConsumerProtocol
  * subscription blobs); OffsetDelete refuses those partitions. */

@@ -17,6 +17,7 @@ void rn__gc_member_free(struct rn_gc_member *m);
 char *rn__gc_member_id(const char *client_id);
 void rn__gc_group_free(struct rn_group *g);
 void rn__gc_offsets_free(struct rn_group *g);
+void rn__gc_txn_offsets_free(struct rn_group *g);
 void rn__gc_set_str(char **dst, const char *src);
 
 #endif

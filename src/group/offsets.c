@@ -194,3 +194,54 @@ bool rn_gc_subscribed(struct rn_group *g, const char *topic)
 	}
 	return false;
 }
+
+void rn_gc_txn_offset_add(struct rn_group *g, int64_t pid, const char *topic, int32_t part,
+			  const struct rn_gc_offset *o)
+{
+	struct rn_gc_txn_offset *x = NULL;
+	for (int i = 0; i < g->ntxn && !x; i++)
+		if (g->txn[i].pid == pid && g->txn[i].part == part &&
+		    strcmp(g->txn[i].topic, topic) == 0)
+			x = &g->txn[i];
+	if (!x) {
+		if (g->ntxn == g->txncap) {
+			g->txncap = g->txncap ? g->txncap * 2 : 4;
+			g->txn = rn_realloc(g->txn, (size_t)g->txncap * sizeof(*g->txn));
+		}
+		x = &g->txn[g->ntxn++];
+		*x = (struct rn_gc_txn_offset){.pid = pid, .topic = rn_strdup(topic), .part = part};
+	}
+	rn_free(x->o.metadata);
+	x->o = *o;
+	x->o.metadata = o->metadata ? rn_strdup(o->metadata) : NULL;
+}
+
+int rn_gc_txn_complete(struct rn_group *g, int64_t pid, bool commit)
+{
+	int n = 0;
+	for (int i = 0; i < g->ntxn;) {
+		struct rn_gc_txn_offset *x = &g->txn[i];
+		if (x->pid != pid) {
+			i++;
+			continue;
+		}
+		if (commit)
+			rn_gc_offset_set(g, x->topic, x->part, &x->o);
+		rn_free(x->topic);
+		rn_free(x->o.metadata);
+		g->txn[i] = g->txn[--g->ntxn];
+		n++;
+	}
+	return n;
+}
+
+void rn__gc_txn_offsets_free(struct rn_group *g)
+{
+	for (int i = 0; i < g->ntxn; i++) {
+		rn_free(g->txn[i].topic);
+		rn_free(g->txn[i].o.metadata);
+	}
+	rn_free(g->txn);
+	g->txn = NULL;
+	g->ntxn = g->txncap = 0;
+}

@@ -102,3 +102,66 @@ void rn_gc_part_events_take(struct rn_gc_part_events *q, struct rn_gc_part_event
 	*out = *q;
 	*q = (struct rn_gc_part_events){0};
 }
+
+static struct rn_gc_pseq *pseq_find(const struct rn_gc_pseqs *s, int64_t pid)
+{
+	for (int i = 0; i < s->n; i++)
+		if (s->v[i].pid == pid)
+			return &s->v[i];
+	return NULL;
+}
+
+static struct rn_gc_pseq *pseq_get(struct rn_gc_pseqs *s, int64_t pid, int16_t epoch)
+{
+	struct rn_gc_pseq *e = pseq_find(s, pid);
+	if (e)
+		return e;
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 8;
+		s->v = rn_realloc(s->v, (size_t)s->cap * sizeof(*s->v));
+	}
+	s->v[s->n] = (struct rn_gc_pseq){pid, epoch, 0};
+	return &s->v[s->n++];
+}
+
+void rn_gc_pseqs_batch(struct rn_gc_pseqs *s, int64_t pid, int16_t epoch, int32_t last_seq)
+{
+	struct rn_gc_pseq *e = pseq_get(s, pid, epoch);
+	if (epoch < e->epoch)
+		return;
+	e->epoch = epoch;
+	e->next = last_seq == INT32_MAX ? 0 : last_seq + 1;
+}
+
+void rn_gc_pseqs_marker(struct rn_gc_pseqs *s, int64_t pid, int16_t epoch)
+{
+	struct rn_gc_pseq *e = pseq_get(s, pid, epoch);
+	if (epoch > e->epoch) {
+		e->epoch = epoch;
+		e->next = 0;
+	}
+}
+
+int32_t rn_gc_pseqs_next(const struct rn_gc_pseqs *s, int64_t pid, int16_t epoch)
+{
+	const struct rn_gc_pseq *e = pseq_find(s, pid);
+	return e && e->epoch == epoch ? e->next : 0;
+}
+
+void rn_gc_pseqs_free(struct rn_gc_pseqs *s)
+{
+	rn_free(s->v);
+	*s = (struct rn_gc_pseqs){0};
+}
+
+void rn_gc_part_events_requeue(struct rn_gc_part_events *q, const struct rn_gc_part_events *ev,
+			       int from)
+{
+	struct rn_gc_part_events later = *q;
+	*q = (struct rn_gc_part_events){0};
+	for (int i = from; i < ev->n; i++)
+		rn_gc_part_events_push(q, ev->v[i].idx, ev->v[i].leader, ev->v[i].epoch);
+	for (int i = 0; i < later.n; i++)
+		rn_gc_part_events_push(q, later.v[i].idx, later.v[i].leader, later.v[i].epoch);
+	rn_free(later.v);
+}

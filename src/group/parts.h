@@ -58,6 +58,33 @@ bool rn_gc_parts_owned(const struct rn_gc_parts *t, int32_t idx);
 /* The coordinator epoch of idx (-1 when not owned). */
 int32_t rn_gc_parts_epoch(const struct rn_gc_parts *t, int32_t idx);
 
+/*
+ * Sequence numbers of the transactional offset commits a group coordinator writes into one
+ * __consumer_offsets partition on behalf of producers (TxnOffsetCommit). The partition checks
+ * them like any idempotent producer's (storage/producer_state.h: within an epoch the next
+ * batch starts after the last one; a newer epoch, also one a marker brought, starts at 0), so
+ * the coordinator follows the same rules, learning where each producer is from the log when it
+ * loads the partition (the cleaner keeps each producer's last batch) and from its own writes.
+ */
+struct rn_gc_pseq {
+	int64_t pid;
+	int16_t epoch;
+	int32_t next;
+};
+
+struct rn_gc_pseqs {
+	struct rn_gc_pseq *v; /* owned */
+	int n, cap;
+};
+
+/* A transactional batch of (pid, epoch) ending at sequence last_seq is in the log. */
+void rn_gc_pseqs_batch(struct rn_gc_pseqs *s, int64_t pid, int16_t epoch, int32_t last_seq);
+/* A marker of (pid, epoch) is in the log: a newer epoch restarts sequences. */
+void rn_gc_pseqs_marker(struct rn_gc_pseqs *s, int64_t pid, int16_t epoch);
+/* The base sequence for pid's next batch in epoch. */
+int32_t rn_gc_pseqs_next(const struct rn_gc_pseqs *s, int64_t pid, int16_t epoch);
+void rn_gc_pseqs_free(struct rn_gc_pseqs *s);
+
 /* Leadership changes as the replica layer reports them, queued for the coordinator's thread
  * (the hook must not block, and must not take the coordinator lock under replica locks). */
 struct rn_gc_part_event {
@@ -72,6 +99,9 @@ struct rn_gc_part_events {
 };
 
 void rn_gc_part_events_push(struct rn_gc_part_events *q, int32_t idx, bool leader, int32_t epoch);
+/* Puts ev's events from index from back at the head of q, before those queued since. */
+void rn_gc_part_events_requeue(struct rn_gc_part_events *q, const struct rn_gc_part_events *ev,
+			       int from);
 /* Moves q's events into *out (the caller frees out->v) and empties q. */
 void rn_gc_part_events_take(struct rn_gc_part_events *q, struct rn_gc_part_events *out);
 

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "group/group.h"
+#include "group/parts.h"
 #include "group/records.h"
 
 struct rn_partition;
@@ -33,8 +34,34 @@ typedef int (*rn_gc_log_apply_fn)(void *arg, const uint8_t *key, int32_t klen, c
 int rn_gc_log_replay(struct rn_partition *p, rn_gc_log_apply_fn apply, void *arg,
 		     int64_t *nrecords);
 
-/* rn_gc_log_replay into a group coordinator (rn_gc_apply). */
+/* What a replay reports of transactions (the group coordinator's transactional offset
+ * commits, a cluster's TxnOffsetCommit): */
+struct rn_gc_log_txn {
+	/* A record of a transactional data batch of producer pid (instead of apply). */
+	int (*apply)(void *arg, int64_t pid, const uint8_t *key, int32_t klen, const uint8_t *val,
+		     int32_t vlen);
+	/* Each transactional data batch, also one the cleaner emptied: its producer's epoch and
+	 * the batch's last sequence. May be NULL. */
+	void (*batch)(void *arg, int64_t pid, int16_t epoch, int32_t last_seq);
+	/* A COMMIT (commit true) or ABORT marker of (pid, epoch). May be NULL. */
+	void (*marker)(void *arg, int64_t pid, int16_t epoch, bool commit);
+};
+
+/* rn_gc_log_replay from offset from (the log start if below it; what is before it is not
+ * reported) with txn's hooks (NULL: transactional records go to apply, markers are
+ * skipped). A replicated partition (a cluster's leader) is read to its log end, as Kafka
+ * loads coordinator state, any other to its high watermark. *next (optional) gets the offset
+ * where the replay stopped. */
+int rn_gc_log_replay_txn(struct rn_partition *p, int64_t from, rn_gc_log_apply_fn apply,
+			 const struct rn_gc_log_txn *txn, void *arg, int64_t *nrecords,
+			 int64_t *next);
+
+/* rn_gc_log_replay into a group coordinator (rn_gc_apply), transactional offset commits
+ * included (rn_gc_apply_txn, completed by their markers). */
 int rn_gc_replay(struct rn_gc *gc, struct rn_partition *p, int64_t now, int64_t *nrecords);
+/* The same from offset from, noting in seqs (optional) where each producer's sequence is. */
+int rn_gc_replay_from(struct rn_gc *gc, struct rn_partition *p, int64_t from, int64_t now,
+		      struct rn_gc_pseqs *seqs, int64_t *nrecords, int64_t *next);
 
 /* Appends recs to p as uncompressed batches. Returns 0 or rn_partition_append's error. */
 int rn_gc_write(struct rn_partition *p, const struct rn_gc_rec *recs, int n, int64_t now,

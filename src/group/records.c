@@ -1,6 +1,7 @@
 /* __consumer_offsets record formats (see records.h) and the batches that carry them. */
 #include "group/records.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -141,6 +142,26 @@ static char *dupstr(struct rn_str s)
 	return s.len < 0 ? NULL : rn_strndup(s.ptr, (size_t)s.len);
 }
 
+/* An offset commit value (versions 0-3) into *o (metadata heap-copied: the caller frees). */
+static int read_offset_value(const uint8_t *val, int32_t vlen, struct rn_gc_offset *o)
+{
+	struct rn_rd v;
+	rn_rd_init(&v, (uint8_t *)val, (size_t)vlen, NULL);
+	int16_t ver = rn_rd_i16(&v);
+	*o = (struct rn_gc_offset){.leader_epoch = -1, .expire_ts = -1};
+	o->offset = rn_rd_i64(&v);
+	if (ver >= 3)
+		o->leader_epoch = rn_rd_i32(&v);
+	struct rn_str meta = rn_rd_string(&v, false);
+	o->commit_ts = rn_rd_i64(&v);
+	if (ver == 1)
+		o->expire_ts = rn_rd_i64(&v);
+	if (v.err || ver < 0 || ver > 3)
+		return RN_ECORRUPT;
+	o->metadata = meta.len > 0 ? dupstr(meta) : NULL;
+	return 0;
+}
+
 static int apply_offset(struct rn_gc *gc, int64_t now, struct rn_rd *k, const uint8_t *val,
 			int32_t vlen)
 {
@@ -156,31 +177,42 @@ static int apply_offset(struct rn_gc *gc, int64_t now, struct rn_rd *k, const ui
 			rn_gc_offset_set(grp, topic, part, NULL);
 		/* A group known only by its offsets (no metadata record: simple commits) is gone
 		 * with its last one, as Kafka loads it; it died without a group tombstone. */
-		if (grp && !grp->noffsets && !grp->has_stored && !grp->nmembers)
+		if (grp && !grp->noffsets && !grp->has_stored && !grp->nmembers && !grp->ntxn)
 			rn_gc_group_remove(gc, grp);
 		goto out;
 	}
-	struct rn_rd v;
-	rn_rd_init(&v, (uint8_t *)val, (size_t)vlen, NULL);
-	int16_t ver = rn_rd_i16(&v);
-	struct rn_gc_offset o = {.leader_epoch = -1, .expire_ts = -1};
-	o.offset = rn_rd_i64(&v);
-	if (ver >= 3)
-		o.leader_epoch = rn_rd_i32(&v);
-	struct rn_str meta = rn_rd_string(&v, false);
-	o.commit_ts = rn_rd_i64(&v);
-	if (ver == 1)
-		o.expire_ts = rn_rd_i64(&v);
-	if (v.err || ver < 0 || ver > 3) {
-		rc = RN_ECORRUPT;
-		goto out;
-	}
-	o.metadata = meta.len > 0 ? dupstr(meta) : NULL;
-	rn_gc_offset_set(rn_gc_group_get_or_create(gc, gid, now), topic, part, &o);
+	struct rn_gc_offset o;
+	rc = read_offset_value(val, vlen, &o);
+	if (rc == 0)
+		rn_gc_offset_set(rn_gc_group_get_or_create(gc, gid, now), topic, part, &o);
 	rn_free(o.metadata);
 out:
 	rn_free(gid);
 	rn_free(topic);
+	return rc;
+}
+
+int rn_gc_apply_txn(struct rn_gc *gc, int64_t now, int64_t pid, const uint8_t *key, int32_t klen,
+		    const uint8_t *val, int32_t vlen)
+{
+	if (!key || klen < 2 || !val || vlen < 0)
+		return RN_ECORRUPT;
+	struct rn_rd k;
+	rn_rd_init(&k, (uint8_t *)key, (size_t)klen, NULL);
+	int16_t ver = rn_rd_i16(&k);
+	struct rn_str g = rn_rd_string(&k, false), t = rn_rd_string(&k, false);
+	int32_t part = rn_rd_i32(&k);
+	if ((ver != 0 && ver != 1) || k.err || g.len < 0 || t.len < 0)
+		return RN_ECORRUPT;
+	struct rn_gc_offset o;
+	int rc = read_offset_value(val, vlen, &o);
+	if (rc == 0) {
+		char *gid = dupstr(g), *topic = dupstr(t);
+		rn_gc_txn_offset_add(rn_gc_group_get_or_create(gc, gid, now), pid, topic, part, &o);
+		rn_free(gid);
+		rn_free(topic);
+	}
+	rn_free(o.metadata);
 	return rc;
 }
 
@@ -344,4 +376,21 @@ void rn_gc_batches(struct rn_buf *out, const struct rn_gc_rec *recs, int n, int6
 		finish_batch(out, start, k, ts);
 	}
 	rn_buf_free(&rec);
+}
+
+void rn_gc_txn_batch(struct rn_buf *out, const struct rn_gc_rec *recs, int n, int64_t ts,
+		     int64_t pid, int16_t epoch, int32_t base_seq)
+{
+	size_t start = out->len;
+	rn_gc_batches(out, recs, n, ts, SIZE_MAX);
+	uint8_t *p = out->data + start;
+	size_t total = out->len - start;
+	p[RN_BATCH_OFF_ATTRIBUTES] = 0;
+	p[RN_BATCH_OFF_ATTRIBUTES + 1] = RN_BATCH_ATTR_TRANSACTIONAL;
+	rn_put_be64(p + RN_BATCH_OFF_PRODUCER_ID, (uint64_t)pid);
+	p[RN_BATCH_OFF_PRODUCER_EPOCH] = (uint8_t)((uint16_t)epoch >> 8);
+	p[RN_BATCH_OFF_PRODUCER_EPOCH + 1] = (uint8_t)epoch;
+	rn_put_be32(p + RN_BATCH_OFF_BASE_SEQUENCE, (uint32_t)base_seq);
+	rn_put_be32(p + RN_BATCH_OFF_CRC,
+		    rn_crc32c(0, p + RN_BATCH_OFF_ATTRIBUTES, total - RN_BATCH_OFF_ATTRIBUTES));
 }

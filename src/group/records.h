@@ -36,6 +36,11 @@ void rn_gc_value_group(struct rn_buf *b, const struct rn_group *g, int64_t now);
 int rn_gc_apply(struct rn_gc *gc, int64_t now, const uint8_t *key, int32_t klen, const uint8_t *val,
 		int32_t vlen);
 
+/* Applies one offset commit record of a transactional batch of producer pid (replay): it waits
+ * in its group for pid's marker (rn_gc_txn_complete). Returns 0 or RN_ECORRUPT (skipped). */
+int rn_gc_apply_txn(struct rn_gc *gc, int64_t now, int64_t pid, const uint8_t *key, int32_t klen,
+		    const uint8_t *val, int32_t vlen);
+
 /* One record to write; val NULL = tombstone. */
 struct rn_gc_rec {
 	const uint8_t *key;
@@ -48,5 +53,9 @@ struct rn_gc_rec {
  * at most max_batch bytes unless a single record is larger. */
 void rn_gc_batches(struct rn_buf *out, const struct rn_gc_rec *recs, int n, int64_t ts,
 		   size_t max_batch);
+/* One uncompressed transactional v2 batch of producer (pid, epoch) starting at base_seq,
+ * holding every record of recs (a TxnOffsetCommit's). */
+void rn_gc_txn_batch(struct rn_buf *out, const struct rn_gc_rec *recs, int n, int64_t ts,
+		     int64_t pid, int16_t epoch, int32_t base_seq);
 
 #endif

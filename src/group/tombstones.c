@@ -62,7 +62,7 @@ void rn_gc_tombstone_offsets(struct rn_group *g, struct rn_gc_recs *out)
 
 bool rn_gc_group_dead(const struct rn_group *g)
 {
-	return g->state == RN_GROUP_EMPTY && g->noffsets == 0 && g->npending == 0;
+	return g->state == RN_GROUP_EMPTY && g->noffsets == 0 && g->npending == 0 && g->ntxn == 0;
 }
 
 bool rn_gc_tombstone_group(const struct rn_group *g, struct rn_gc_recs *out)

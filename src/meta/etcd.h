@@ -12,6 +12,7 @@
 #define RN_META_ETCD_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -74,16 +75,27 @@ int rn__etcd_lease_revoke(struct rn__etcd *e, int64_t id, int timeout_ms);
 /*
  * A watch of [key, range_end) from start_rev on one endpoint, until stop returns true, the
  * stream breaks, or etcd cancels it. on_event runs for every event (put: value set; delete:
- * value NULL) in order; on_rev after each batch with its revision. Returns RN_EUNAVAILABLE
+ * value NULL) in order; on_rev after each answer with events, with the newest event's
+ * revision. Returns RN_EUNAVAILABLE
  * (stream broken or never made), RN_ERANGE (start_rev compacted: *compacted holds etcd's
  * compact revision), 0 when stop said so.
  */
+/* The socket of a running watch, so another thread can end it at once (a stream idles
+ * between events; stop alone is looked at about once a second). */
+struct rn__etcd_wsock {
+	pthread_mutex_t mu;
+	int fd; /* -1 when no stream is open */
+};
+/* Shuts the stream's socket down (the watch then returns); harmless when none is open. */
+void rn__etcd_watch_interrupt(struct rn__etcd_wsock *ws);
+
 struct rn__etcd_watch_cb {
 	void (*on_event)(void *arg, const char *key, const char *val, size_t vlen, int64_t mod_rev,
 			 int64_t create_rev, int64_t lease);
 	void (*on_rev)(void *arg, int64_t rev);
 	bool (*stop)(void *arg);
 	void *arg;
+	struct rn__etcd_wsock *sock; /* may be NULL */
 };
 int rn__etcd_watch(struct rn__etcd *e, int endpoint, const char *key, const char *range_end,
 		   int64_t start_rev, const struct rn__etcd_watch_cb *cb, int64_t *compacted);

@@ -8,6 +8,8 @@
 #include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -54,7 +56,6 @@ static void one_message(struct watch_state *w, const char *p, size_t n)
 		json_decref(j);
 		return;
 	}
-	/* A "created" answer's revision is etcd's current one, not what we have seen yet. */
 	bool created = json_is_true(json_object_get(res, "created"));
 	w->created |= created;
 	if (json_is_true(json_object_get(res, "canceled"))) {
@@ -63,12 +64,20 @@ static void one_message(struct watch_state *w, const char *p, size_t n)
 		json_decref(j);
 		return;
 	}
+	/* The revision reached is the newest event's, not the header's: a catch-up answer's
+	 * header names etcd's current revision even when more events are still to come, and
+	 * other prefixes' writes move it too. */
 	json_t *evs = json_object_get(res, "events");
 	size_t i;
 	json_t *ev;
-	json_array_foreach(evs, i, ev) one_event(w, ev);
-	int64_t rev = rn__etcd_int(json_object_get(res, "header"), "revision", 0);
-	if (rev > 0 && !created && w->cb->on_rev)
+	int64_t rev = 0;
+	json_array_foreach(evs, i, ev)
+	{
+		one_event(w, ev);
+		int64_t r = rn__etcd_int(json_object_get(ev, "kv"), "mod_revision", 0);
+		rev = r > rev ? r : rev;
+	}
+	if (rev > 0 && w->cb->on_rev)
 		w->cb->on_rev(w->cb->arg, rev);
 	json_decref(j);
 }
@@ -102,6 +111,38 @@ static int on_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl
 	return w->cb->stop(w->cb->arg) ? 1 : 0;
 }
 
+void rn__etcd_watch_interrupt(struct rn__etcd_wsock *ws)
+{
+	pthread_mutex_lock(&ws->mu);
+	if (ws->fd >= 0)
+		shutdown(ws->fd, SHUT_RDWR);
+	pthread_mutex_unlock(&ws->mu);
+}
+
+/* curl opens and closes the stream's socket through these, so ws->fd is never a closed (or
+ * reused) descriptor. */
+static curl_socket_t open_sock(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	(void)purpose;
+	struct rn__etcd_wsock *ws = arg;
+	int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	pthread_mutex_lock(&ws->mu);
+	ws->fd = fd;
+	pthread_mutex_unlock(&ws->mu);
+	return fd < 0 ? CURL_SOCKET_BAD : fd;
+}
+
+static int close_sock(void *arg, curl_socket_t fd)
+{
+	struct rn__etcd_wsock *ws = arg;
+	pthread_mutex_lock(&ws->mu);
+	if (ws->fd == fd)
+		ws->fd = -1;
+	close(fd);
+	pthread_mutex_unlock(&ws->mu);
+	return 0;
+}
+
 int rn__etcd_watch(struct rn__etcd *e, int endpoint, const char *key, const char *range_end,
 		   int64_t start_rev, const struct rn__etcd_watch_cb *cb, int64_t *compacted)
 {
@@ -128,9 +169,15 @@ int rn__etcd_watch(struct rn__etcd *e, int endpoint, const char *key, const char
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, &w);
+	if (cb->sock) {
+		curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_sock);
+		curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, cb->sock);
+		curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, close_sock);
+		curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, cb->sock);
+	}
 	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	CURLcode cc = curl_easy_perform(h);
+	CURLcode cc = cb->stop(cb->arg) ? CURLE_ABORTED_BY_CALLBACK : curl_easy_perform(h);
 	curl_slist_free_all(hdr);
 	curl_easy_cleanup(h);
 	free(body);
@@ -138,8 +185,8 @@ int rn__etcd_watch(struct rn__etcd *e, int endpoint, const char *key, const char
 	*compacted = w.compacted;
 	if (w.rc < 0)
 		return w.rc;
-	if (cc == CURLE_ABORTED_BY_CALLBACK && cb->stop(cb->arg))
-		return 0;
+	if (cb->stop(cb->arg))
+		return 0; /* aborted, or its socket shut down, because stop said so */
 	rn_log_every(5000, RN_LOG_WARN, "etcd watch %s: %s", w.ep,
 		     cc == CURLE_OK ? "stream ended" : curl_easy_strerror(cc));
 	return RN_EUNAVAILABLE;

@@ -30,6 +30,13 @@ int64_t rn__es_resp_rev(const json_t *resp)
 	return rn__etcd_int(json_object_get(resp, "header"), "revision", 0);
 }
 
+int64_t rn__es_fail_rev(const json_t *resp)
+{
+	json_t *r = json_object_get(json_array_get(json_object_get(resp, "responses"), 0),
+				    "response_range");
+	return rn__etcd_int(json_array_get(json_object_get(r, "kvs"), 0), "mod_revision", 0);
+}
+
 int rn__es_get(struct rn__es *es, const char *rel, char **val, size_t *vlen, int64_t *mod_rev)
 {
 	char *key = rn__es_key(es, rel);

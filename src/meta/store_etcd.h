@@ -27,6 +27,10 @@ int rn__es_meta_properties(const char *dir, int32_t node_id, const char *cluster
 /* store_etcd_watch.c, for tests: hold drops the watch stream and keeps it down (changes pile
  * up in etcd, as when a broker is cut off); release resumes from the last revision seen. */
 void rn__es_watch_hold(struct rn__es *es, bool hold);
+/* How many watch streams the store has made (1 while the first one lasts). */
+int64_t rn__es_watch_streams(struct rn__es *es);
+/* How many writes gave up waiting for the watch to bring them into the cache. */
+int64_t rn__es_wait_timeouts(struct rn__es *es);
 
 /* store_etcd_topics.c */
 int rn__es_topic_create(struct rn__es *es, const char *name, int32_t partitions,

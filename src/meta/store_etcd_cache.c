@@ -23,28 +23,58 @@ static struct es_note *note(struct rn__es *es, enum es_note_kind kind)
 	return n;
 }
 
+static size_t hash(const char *s)
+{
+	size_t h = 2166136261u; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h % ES_HASH;
+}
+
 struct es_topic *rn__es_topic_find(struct rn__es *es, const char *name)
 {
-	for (int i = 0; i < es->ntopics; i++)
-		if (strcmp(es->topics[i]->t.name, name) == 0)
-			return es->topics[i];
+	for (struct es_topic *t = es->thash ? es->thash[hash(name)] : NULL; t; t = t->hnext)
+		if (strcmp(t->t.name, name) == 0)
+			return t;
 	return NULL;
+}
+
+static void topic_hash_add(struct rn__es *es, struct es_topic *t)
+{
+	if (!es->thash)
+		es->thash = rn_calloc(ES_HASH, sizeof(*es->thash));
+	struct es_topic **b = &es->thash[hash(t->t.name)];
+	t->hnext = *b;
+	*b = t;
+}
+
+static void topic_hash_del(struct rn__es *es, struct es_topic *t)
+{
+	for (struct es_topic **p = &es->thash[hash(t->t.name)]; *p; p = &(*p)->hnext)
+		if (*p == t) {
+			*p = t->hnext;
+			return;
+		}
 }
 
 static struct es_ptab *ptab_find(struct rn__es *es, const char *topic, bool create)
 {
-	for (int i = 0; i < es->nptabs; i++)
-		if (strcmp(es->ptabs[i].topic, topic) == 0)
-			return &es->ptabs[i];
+	for (struct es_ptab *pt = es->phash ? es->phash[hash(topic)] : NULL; pt; pt = pt->hnext)
+		if (strcmp(pt->topic, topic) == 0)
+			return pt;
 	if (!create)
 		return NULL;
 	if (es->nptabs == es->capptabs) {
 		es->capptabs = es->capptabs ? 2 * es->capptabs : 16;
 		es->ptabs = rn_realloc(es->ptabs, (size_t)es->capptabs * sizeof(*es->ptabs));
 	}
-	struct es_ptab *pt = &es->ptabs[es->nptabs++];
-	memset(pt, 0, sizeof(*pt));
+	if (!es->phash)
+		es->phash = rn_calloc(ES_HASH, sizeof(*es->phash));
+	struct es_ptab *pt = rn_calloc(1, sizeof(*pt));
 	pt->topic = rn_strdup(topic);
+	pt->hnext = es->phash[hash(topic)];
+	es->phash[hash(topic)] = pt;
+	es->ptabs[es->nptabs++] = pt;
 	return pt;
 }
 
@@ -110,10 +140,19 @@ static void put_topic(struct rn__es *es, const char *name, const char *val, size
 	t->t.name = rn_strdup(name);
 	t->mod_rev = mod_rev;
 	t->gen = es->gen;
+	if (old && memcmp(old->t.id, t->t.id, 16) != 0) {
+		/* Deleted and made again while we were away (a reload): say both. */
+		struct es_note *n = note(es, NOTE_TOPIC);
+		n->topic = rn_strdup(name);
+		n->deleted = true;
+		old_n = 0;
+	}
 	int i = 0;
 	while (i < es->ntopics && es->topics[i] != old)
 		i++;
+	topic_hash_add(es, t);
 	if (old) {
+		topic_hash_del(es, old);
 		es->topics[i] = t;
 		retire(es, old);
 	} else {
@@ -134,9 +173,11 @@ static void put_topic(struct rn__es *es, const char *name, const char *val, size
 
 static void del_topic(struct rn__es *es, const char *name)
 {
-	for (int i = 0; i < es->ntopics; i++) {
-		if (strcmp(es->topics[i]->t.name, name) != 0)
+	struct es_topic *t = rn__es_topic_find(es, name);
+	for (int i = 0; t && i < es->ntopics; i++) {
+		if (es->topics[i] != t)
 			continue;
+		topic_hash_del(es, es->topics[i]);
 		retire(es, es->topics[i]);
 		es->topics[i] = es->topics[--es->ntopics];
 		struct es_note *n = note(es, NOTE_TOPIC);
@@ -388,9 +429,9 @@ void rn__es_cache_end(struct rn__es *es)
 			rn_free(name);
 		}
 	for (int i = 0; i < es->nptabs; i++)
-		for (int j = 0; j < es->ptabs[i].n; j++)
-			if (es->ptabs[i].p[j].gen != es->gen)
-				es->ptabs[i].p[j].present = false;
+		for (int j = 0; j < es->ptabs[i]->n; j++)
+			if (es->ptabs[i]->p[j].gen != es->gen)
+				es->ptabs[i]->p[j].present = false;
 	for (int i = es->nbrokers - 1; i >= 0; i--)
 		if (es->brokers[i].gen != es->gen) {
 			memmove(&es->brokers[i], &es->brokers[i + 1],
@@ -417,10 +458,13 @@ void rn__es_cache_free(struct rn__es *es)
 	rn_free(es->retired);
 	rn_free(es->topics);
 	for (int i = 0; i < es->nptabs; i++) {
-		rn_free(es->ptabs[i].topic);
-		rn_free(es->ptabs[i].p);
+		rn_free(es->ptabs[i]->topic);
+		rn_free(es->ptabs[i]->p);
+		rn_free(es->ptabs[i]);
 	}
 	rn_free(es->ptabs);
+	rn_free(es->thash);
+	rn_free(es->phash);
 	rn_free(es->brokers);
 	rn__es_topic_clear(&es->bcfg[0]);
 	rn__es_topic_clear(&es->bcfg[1]);

@@ -84,17 +84,18 @@ int rn_meta_partition_cas(struct rn_meta *m, const char *topic, int32_t idx, int
 	char *key = rn__es_key(es, rel), *val = rn__es_pstate_json(st);
 	json_t *cmp = json_pack("[o]", rn__etcd_cmp(key, "MOD", "EQUAL", mod));
 	json_t *ok = json_pack("[o]", rn__etcd_put_op(key, val, 0));
+	json_t *fail = json_pack("[o]", rn__etcd_get_op(key));
 	rn_free(key);
 	rn_free(val);
 	bool won;
 	json_t *resp;
-	int rc = rn__etcd_txn(es->etcd, cmp, ok, NULL, ES_WRITE_TIMEOUT_MS, &won, &resp);
+	int rc = rn__etcd_txn(es->etcd, cmp, ok, fail, ES_WRITE_TIMEOUT_MS, &won, &resp);
 	if (rc < 0)
 		return RN_EUNAVAILABLE;
-	int64_t rev = rn__es_resp_rev(resp);
+	/* Either way the cache catches up with etcd first (with our write, or with the state that
+	 * won, as of its own revision), so a re-read after RN_ESTALE sees the winner. */
+	int64_t rev = won ? rn__es_resp_rev(resp) : rn__es_fail_rev(resp);
 	json_decref(resp);
-	/* Either way the cache catches up with etcd first, so a re-read after ESTALE sees the
-	 * state that won. */
 	rn__es_wait_rev(es, rev);
 	return won ? 0 : RN_ESTALE;
 }
@@ -109,9 +110,9 @@ void rn_meta_partitions_foreach(struct rn_meta *m,
 		return;
 	pthread_rwlock_rdlock(&es->lock);
 	for (int i = 0; i < es->nptabs; i++)
-		for (int32_t j = 0, n = rn__es_visible_parts(es, &es->ptabs[i]); j < n; j++)
-			if (es->ptabs[i].p[j].present)
-				cb(es->ptabs[i].topic, j, &es->ptabs[i].p[j].st, arg);
+		for (int32_t j = 0, n = rn__es_visible_parts(es, es->ptabs[i]); j < n; j++)
+			if (es->ptabs[i]->p[j].present)
+				cb(es->ptabs[i]->topic, j, &es->ptabs[i]->p[j].st, arg);
 	pthread_rwlock_unlock(&es->lock);
 }
 
@@ -184,17 +185,17 @@ static void replay(struct rn__es *es, const struct rn_meta_listener *l)
 		pthread_rwlock_rdlock(&es->lock);
 		int np = 0;
 		for (int i = 0; i < es->nptabs; i++)
-			np += es->ptabs[i].n;
+			np += es->ptabs[i]->n;
 		struct es_note *ps = rn_calloc((size_t)np + 1, sizeof(*ps));
 		int k = 0;
 		for (int i = 0; i < es->nptabs; i++)
-			for (int32_t j = 0, vis = rn__es_visible_parts(es, &es->ptabs[i]); j < vis;
+			for (int32_t j = 0, vis = rn__es_visible_parts(es, es->ptabs[i]); j < vis;
 			     j++)
-				if (es->ptabs[i].p[j].present)
-					ps[k++] =
-					    (struct es_note){.topic = rn_strdup(es->ptabs[i].topic),
-							     .idx = j,
-							     .st = es->ptabs[i].p[j].st};
+				if (es->ptabs[i]->p[j].present)
+					ps[k++] = (struct es_note){
+					    .topic = rn_strdup(es->ptabs[i]->topic),
+					    .idx = j,
+					    .st = es->ptabs[i]->p[j].st};
 		pthread_rwlock_unlock(&es->lock);
 		for (int i = 0; i < k; i++) {
 			replay_part(ps[i].topic, ps[i].idx, &ps[i].st, (void *)l);

@@ -21,6 +21,7 @@
 struct es_topic {
 	struct rn_meta_topic t; /* t.name owned */
 	int64_t mod_rev, gen;
+	struct es_topic *hnext; /* the name hash's chain */
 };
 
 struct es_part {
@@ -35,7 +36,10 @@ struct es_ptab {
 	char *topic;
 	struct es_part *p;
 	int n;
+	struct es_ptab *hnext;
 };
+
+#define ES_HASH 4096 /* buckets of the name hashes (topics, partition tables) */
 
 struct es_broker {
 	struct rn_broker_reg reg;
@@ -66,8 +70,10 @@ struct rn__es {
 	/* Replaced topic records: rn_meta_topic_get's pointers stay valid until close. */
 	struct es_topic **retired;
 	int nretired, capretired;
-	struct es_ptab *ptabs;
+	struct es_ptab **ptabs; /* never removed before close */
 	int nptabs, capptabs;
+	struct es_topic **thash; /* ES_HASH buckets, by name */
+	struct es_ptab **phash;
 	struct es_broker *brokers; /* sorted by id */
 	int nbrokers, capbrokers;
 	int32_t ctrl_id, ctrl_epoch;
@@ -90,8 +96,11 @@ struct rn__es {
 	pthread_t watch_thr;
 	bool watch_started;
 	atomic_bool stop;
-	atomic_bool watch_kick; /* the lease thread saw the watch fall behind: reconnect */
-	atomic_bool watch_hold; /* tests: stay disconnected (rn__es_watch_hold) */
+	atomic_bool watch_kick;      /* the lease thread saw the watch fall behind: reconnect */
+	atomic_bool watch_hold;      /* tests: stay disconnected (rn__es_watch_hold) */
+	struct rn__etcd_wsock wsock; /* the watch's socket, for stop and kick */
+	atomic_llong watch_streams;  /* streams made so far (1 while the first one lasts) */
+	atomic_llong wait_timeouts;  /* writes that gave up waiting for the watch */
 
 	pthread_mutex_t pid_mu;
 	int64_t pid_next, pid_end;
@@ -109,6 +118,9 @@ struct rn__es {
 };
 
 #define ES_WRITE_TIMEOUT_MS 2000
+/* How long a writer waits for the watch to bring its write into the cache: the watch delivers
+ * in milliseconds, so this much means it is stuck (and it is made again). */
+#define ES_CACHE_WAIT_MS 1500
 
 /* store_etcd_cache.c: applying keys to the cache (lock held for writing). */
 void rn__es_cache_put(struct rn__es *es, const char *key, const char *val, size_t vlen,
@@ -132,7 +144,10 @@ int32_t rn__es_visible_parts(struct rn__es *es, const struct es_ptab *pt);
 int rn__es_load(struct rn__es *es);
 int rn__es_watch_start(struct rn__es *es);
 void rn__es_watch_stop(struct rn__es *es);
-/* Waits (up to the write timeout) until the cache holds revision rev, so a writer reads its own
+/* Makes the watch drop its stream at once and make a new one (another endpoint's, when
+ * elsewhere has been marked failed). */
+void rn__es_watch_kick(struct rn__es *es);
+/* Waits (up to ES_CACHE_WAIT_MS) until the cache holds revision rev, so a writer reads its own
  * write. Returns at once on the watch thread itself, which applies revisions in order. */
 void rn__es_wait_rev(struct rn__es *es, int64_t rev);
 int64_t rn__es_rev(struct rn__es *es);
@@ -158,8 +173,11 @@ char *rn__es_key(const struct rn__es *es, const char *rel);
 /* The current value of one key read from etcd itself (not the cache): 0 with *val (heap, NULL
  * when absent) and *mod_rev (0 when absent), or an error as rn__etcd_call. */
 int rn__es_get(struct rn__es *es, const char *rel, char **val, size_t *vlen, int64_t *mod_rev);
-/* The revision a txn answer's header names. */
+/* The revision a txn answer's header names: the txn's own when it wrote. Only then is it one
+ * the watch delivers (other prefixes move etcd's revision too). */
 int64_t rn__es_resp_rev(const json_t *resp);
+/* The mod_revision of the key a failed txn's first failure op (a range) read; 0 if absent. */
+int64_t rn__es_fail_rev(const json_t *resp);
 
 /* store_etcd_topics.c: as rn_meta_topic_create_assigned / rn_meta_topic_add_partitions_assigned
  * (assign NULL: the topic record alone). */

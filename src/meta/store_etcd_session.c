@@ -19,8 +19,9 @@
 #include "meta/store_etcd.h"
 #include "meta/store_etcd_int.h"
 
-/* How far behind etcd the watch may stay, seen by several keepalives, before it reconnects. */
-#define WATCH_LAG_MS 3000
+/* How long the watch may stay behind etcd before it reconnects, and how often that is looked at. */
+#define WATCH_LAG_MS   3000
+#define WATCH_PROBE_MS 1000
 
 static int64_t margin_ms(const struct rn__es *es)
 {
@@ -118,25 +119,15 @@ static void set_told(struct rn__es *es, bool valid)
 	rn__es_tell_session(es, valid);
 }
 
-/* One keepalive; notices a lost lease and a watch that stays behind etcd. */
-static void keepalive(struct rn__es *es, int64_t *lag_since)
+/* One keepalive; notices a lost lease. */
+static void keepalive(struct rn__es *es)
 {
-	int64_t lease = atomic_load(&es->lease), ttl = 0, rev = 0, sent = rn_mono_ms();
+	int64_t lease = atomic_load(&es->lease), ttl = 0, sent = rn_mono_ms();
 	int64_t timeout = es->ttl_ms / 3 < 200 ? 200 : es->ttl_ms / 3;
-	int rc = rn__etcd_lease_keepalive(es->etcd, lease, (int)timeout, &ttl, &rev);
+	int rc = rn__etcd_lease_keepalive(es->etcd, lease, (int)timeout, &ttl, NULL);
 	if (rc == 0 && ttl > 0) {
 		atomic_store(&es->ack_sent_ms, sent);
 		set_told(es, true);
-		if (rev > rn__es_rev(es)) {
-			if (!*lag_since)
-				*lag_since = sent;
-			else if (sent - *lag_since > WATCH_LAG_MS) {
-				atomic_store(&es->watch_kick, true);
-				*lag_since = 0;
-			}
-		} else {
-			*lag_since = 0;
-		}
 		return;
 	}
 	if (rc == 0) {
@@ -148,10 +139,40 @@ static void keepalive(struct rn__es *es, int64_t *lag_since)
 		set_told(es, false);
 }
 
+/* The newest mod_revision under the prefix, read linearizably (through the raft leader): what
+ * the watch must have reached. A member cut off from the others keeps our watch open and
+ * silent; only a comparison like this one notices. */
+static void watch_probe(struct rn__es *es, int64_t *lag_since)
+{
+	char *end = rn__etcd_prefix_end(es->prefix);
+	json_t *req = rn__etcd_range_req(es->prefix, end), *resp;
+	rn_free(end);
+	json_object_set_new(req, "limit", rn__etcd_intstr(1));
+	json_object_set_new(req, "sort_order", json_string("DESCEND"));
+	json_object_set_new(req, "sort_target", json_string("MOD"));
+	json_object_set_new(req, "keys_only", json_true());
+	int rc = rn__etcd_call(es->etcd, "/v3/kv/range", req, ES_WRITE_TIMEOUT_MS, &resp);
+	json_decref(req);
+	if (rc < 0)
+		return;
+	int64_t head =
+	    rn__etcd_int(json_array_get(json_object_get(resp, "kvs"), 0), "mod_revision", 0);
+	json_decref(resp);
+	int64_t now = rn_mono_ms();
+	if (head <= rn__es_rev(es)) {
+		*lag_since = 0;
+	} else if (!*lag_since) {
+		*lag_since = now;
+	} else if (now - *lag_since > WATCH_LAG_MS) {
+		rn__es_watch_kick(es);
+		*lag_since = 0;
+	}
+}
+
 static void *session_main(void *arg)
 {
 	struct rn__es *es = arg;
-	int64_t lag_since = 0;
+	int64_t lag_since = 0, probed = rn_mono_ms();
 	pthread_mutex_lock(&es->sess_mu);
 	while (!atomic_load(&es->stop) && es->registered) {
 		struct timespec ts;
@@ -164,7 +185,11 @@ static void *session_main(void *arg)
 			break;
 		pthread_mutex_unlock(&es->sess_mu);
 		if (atomic_load(&es->lease) != 0)
-			keepalive(es, &lag_since);
+			keepalive(es);
+		if (rn_mono_ms() - probed >= WATCH_PROBE_MS) {
+			watch_probe(es, &lag_since);
+			probed = rn_mono_ms();
+		}
 		if (atomic_load(&es->lease) == 0) {
 			int rc = register_once(es, 0);
 			if (rc == 0)
@@ -290,12 +315,11 @@ int rn_meta_controller_acquire(struct rn_meta *m, int32_t *epoch)
 		rc = rn__etcd_txn(es->etcd, cmp, ok, fail, ES_WRITE_TIMEOUT_MS, &won, &resp);
 		if (rc < 0)
 			return RN_EUNAVAILABLE;
-		int64_t rev = rn__es_resp_rev(resp);
-		json_t *r = json_object_get(json_array_get(json_object_get(resp, "responses"), 0),
-					    "response_range");
-		bool held = json_array_size(json_object_get(r, "kvs")) > 0;
+		int64_t rev = won ? rn__es_resp_rev(resp) : rn__es_fail_rev(resp);
+		bool held = rev > 0;
 		json_decref(resp);
-		rn__es_wait_rev(es, rev);
+		if (rev > 0)
+			rn__es_wait_rev(es, rev);
 		if (won) {
 			*epoch = (int32_t)(e + 1);
 			rn_info("etcd store: broker %d is controller in epoch %lld", es->node_id,

@@ -36,7 +36,9 @@ void rn__es_wait_rev(struct rn__es *es, int64_t rev)
 		return;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ES_WRITE_TIMEOUT_MS / 1000;
+	long ns = ts.tv_nsec + ES_CACHE_WAIT_MS % 1000 * 1000000L;
+	ts.tv_sec += ES_CACHE_WAIT_MS / 1000 + ns / 1000000000L;
+	ts.tv_nsec = ns % 1000000000L;
 	pthread_mutex_lock(&es->rev_mu);
 	int rc = 0;
 	while (es->rev < rev && rc == 0)
@@ -48,7 +50,8 @@ void rn__es_wait_rev(struct rn__es *es, int64_t rev)
 		rn_warn("etcd store: the watch has not delivered revision %lld yet (at %lld), "
 			"reconnecting it",
 			(long long)rev, (long long)have);
-		atomic_store(&es->watch_kick, true);
+		atomic_fetch_add(&es->wait_timeouts, 1);
+		rn__es_watch_kick(es);
 	}
 }
 
@@ -129,9 +132,21 @@ static bool should_stop(void *arg)
 	       atomic_load(&w->es->watch_hold);
 }
 
+int64_t rn__es_wait_timeouts(struct rn__es *es)
+{
+	return atomic_load(&es->wait_timeouts);
+}
+
+int64_t rn__es_watch_streams(struct rn__es *es)
+{
+	return atomic_load(&es->watch_streams);
+}
+
 void rn__es_watch_hold(struct rn__es *es, bool hold)
 {
 	atomic_store(&es->watch_hold, hold);
+	if (hold)
+		rn__etcd_watch_interrupt(&es->wsock);
 }
 
 static void pause_ms(struct rn__es *es, int ms)
@@ -144,7 +159,7 @@ static void *watch_main(void *arg)
 {
 	struct rn__es *es = arg;
 	struct watch_ctx w = {.es = es};
-	struct rn__etcd_watch_cb cb = {on_event, on_rev, should_stop, &w};
+	struct rn__etcd_watch_cb cb = {on_event, on_rev, should_stop, &w, &es->wsock};
 	char *end = rn__etcd_prefix_end(es->prefix);
 	while (!atomic_load(&es->stop)) {
 		if (atomic_load(&es->watch_hold)) {
@@ -153,6 +168,7 @@ static void *watch_main(void *arg)
 		}
 		int ep = rn__etcd_current(es->etcd);
 		int64_t compacted = 0;
+		atomic_fetch_add(&es->watch_streams, 1);
 		int rc = rn__etcd_watch(es->etcd, ep, es->prefix, end, rn__es_rev(es) + 1, &cb,
 					&compacted);
 		on_rev(&w, 0); /* a broken stream may leave a revision half told */
@@ -180,8 +196,16 @@ static void *watch_main(void *arg)
 	return NULL;
 }
 
+void rn__es_watch_kick(struct rn__es *es)
+{
+	atomic_store(&es->watch_kick, true);
+	rn__etcd_watch_interrupt(&es->wsock);
+}
+
 int rn__es_watch_start(struct rn__es *es)
 {
+	pthread_mutex_init(&es->wsock.mu, NULL);
+	es->wsock.fd = -1;
 	if (pthread_create(&es->watch_thr, NULL, watch_main, es) != 0)
 		return -1;
 	es->watch_started = true;
@@ -191,7 +215,10 @@ int rn__es_watch_start(struct rn__es *es)
 void rn__es_watch_stop(struct rn__es *es)
 {
 	atomic_store(&es->stop, true);
-	if (es->watch_started)
+	if (es->watch_started) {
+		rn__etcd_watch_interrupt(&es->wsock);
 		pthread_join(es->watch_thr, NULL);
+		pthread_mutex_destroy(&es->wsock.mu);
+	}
 	es->watch_started = false;
 }

@@ -10,7 +10,8 @@
 
 #include "meta/cluster.h"
 
-/* Attempts of one decision against the store before giving up (each lost CAS re-reads). */
+/* Attempts of one decision against the store before giving up (each lost CAS waits 10, 20,
+ * 40, 80 ms for the winning write to reach the cache, then re-reads). */
 #define RN__CTL_RETRIES 5
 
 /* The ids of the live brokers, ascending, into *ids (caller frees with rn_free; NULL when

@@ -4,6 +4,7 @@
  * partition_epoch makes concurrent writers safe: the loser re-reads and decides again.
  */
 #include <stdlib.h>
+#include <time.h>
 
 #include "core/alloc.h"
 #include "core/err.h"
@@ -70,7 +71,12 @@ int16_t rn__ctl_apply(struct rn_meta *m, const char *topic, int32_t idx, rn__ctl
 			return RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
 		if (rc != RN_ESTALE)
 			return RN_KERR_REQUEST_TIMED_OUT;
-		kerr = RN_KERR_REQUEST_TIMED_OUT; /* lost a race: decide again on the new state */
+		/* Lost a race: decide again on the new state, once the watch brought it here (the
+		 * winner's write reaches this cache within milliseconds). */
+		kerr = RN_KERR_REQUEST_TIMED_OUT;
+		struct timespec ts = {0, (10L << attempt) * 1000000L};
+		if (attempt + 1 < RN__CTL_RETRIES)
+			nanosleep(&ts, NULL);
 	}
 	return kerr;
 }

@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "proto/api.h"
 #include "proto/kerr.h"
+#include "proto/record_batch.h"
 #include "replica/follower_int.h"
 #include "replica/peer.h"
 #include "storage/partition.h"
@@ -29,6 +30,20 @@
 void rn__fetch_backoff(struct rn_fetcher *f, struct rn_replica_part *rp, int64_t now_ms)
 {
 	rp->fetch_delay_until = now_ms + f->mgr->cfg.fetch_backoff_ms;
+}
+
+void rn__fetch_backoff_err(struct rn_fetcher *f, struct rn_replica_part *rp, int16_t kerr,
+			   int64_t now_ms)
+{
+	/* Right after an election the new leader may not have applied its own state yet (it
+	 * reads the same store, milliseconds apart): a full replica.fetch.backoff.ms (1 s) there
+	 * would hold acks=all writes that long after every failover. A state of ours that is
+	 * behind (FENCED_LEADER_EPOCH) needs no retry: the new state re-adds the partition. */
+	int64_t ms = f->mgr->cfg.fetch_backoff_ms;
+	if ((kerr == RN_KERR_UNKNOWN_LEADER_EPOCH || kerr == RN_KERR_NOT_LEADER_OR_FOLLOWER) &&
+	    ms > RN__LEADER_CATCHUP_MS)
+		ms = RN__LEADER_CATCHUP_MS;
+	rp->fetch_delay_until = now_ms + ms;
 }
 
 static int slot_cmp(const void *a, const void *b)
@@ -73,8 +88,11 @@ struct rn__fslot *rn__slot_find(struct rn__fslot *s, int n, int *cursor, struct 
 
 bool rn__throttled(struct rn_replica_mgr *mgr, const struct rn_pstate *st)
 {
-	return mgr->cfg.follower_throttle_bps > 0 &&
-	       rn_pstate_has(st->adding, st->nadding, mgr->cfg.node_id);
+	/* As Kafka's shouldFollowerThrottle: only a replica being added that is not yet in
+	 * sync; once in the ISR its fetches are what acks=all waits for. */
+	int32_t self = mgr->cfg.node_id;
+	return mgr->cfg.follower_throttle_bps > 0 && rn_pstate_has(st->adding, st->nadding, self) &&
+	       !rn_pstate_has(st->isr, st->nisr, self);
 }
 
 /* Waits on f->cond for ms (f->lock held); an add, a remove or stop wakes it early. */
@@ -247,7 +265,37 @@ static void partition_error(struct rn_fetcher *f, struct rn_replica_part *rp, in
 	 * and unknown partitions are retried too, after the same backoff. */
 	rn_log_every(5000, RN_LOG_INFO, "partition %s-%d: fetch from leader %d: error %d",
 		     rp->topic, rp->idx, f->source, err);
-	rn__fetch_backoff(f, rp, now);
+	rn__fetch_backoff_err(f, rp, err, now);
+}
+
+/* An empty log restarted at the leader's log start (truncate_fully) may start inside the
+ * leader's first batch (DeleteRecords cut it): Kafka's Partition then restarts the log at that
+ * batch's base offset, the only place it can be appended. True when it did so. */
+static bool restart_at_batch(struct rn_replica_part *rp, const uint8_t *buf, size_t len)
+{
+	struct rn_partition *log = rp->log;
+	int64_t leo = rn_partition_log_end(log);
+	if (len < RN_BATCH_HEADER_SIZE || leo != rn_partition_log_start(log))
+		return false;
+	int64_t base = (int64_t)rn_be64(buf + RN_BATCH_OFF_BASE_OFFSET);
+	int64_t last = base + (int32_t)rn_be32(buf + RN_BATCH_OFF_LAST_OFFSET_DELTA);
+	if (!(base < leo && last >= leo))
+		return false;
+	rn_info("partition %s-%d: the leader's first batch starts at %lld, below our empty log's "
+		"start %lld: restarting the log there",
+		rp->topic, rp->idx, (long long)base, (long long)leo);
+	return rn_partition_truncate_fully(log, base) == 0;
+}
+
+static int append_fetched(struct rn_replica_part *rp, const uint8_t *buf, size_t len, size_t *used)
+{
+	struct rn_append_info info = {0};
+	int r = rn_partition_append_replica(rp->log, buf, len, used, &info);
+	if (r == RN_ERANGE && restart_at_batch(rp, buf, len)) {
+		memset(&info, 0, sizeof(info));
+		r = rn_partition_append_replica(rp->log, buf, len, used, &info);
+	}
+	return r;
 }
 
 /* Appends what the leader sent and moves the follower's HW and log start. */
@@ -260,9 +308,7 @@ static void apply_data(struct rn_fetcher *f, struct rn__fslot *sl,
 		return; /* the log moved under the request (truncated): fetch again */
 	size_t used = 0;
 	if (pd->records.len > 0) {
-		struct rn_append_info info = {0};
-		int r = rn_partition_append_replica(log, pd->records.ptr, (size_t)pd->records.len,
-						    &used, &info);
+		int r = append_fetched(rp, pd->records.ptr, (size_t)pd->records.len, &used);
 		if (r < 0) {
 			rn_log_every(
 			    5000, RN_LOG_WARN,
@@ -288,8 +334,8 @@ static void apply_data(struct rn_fetcher *f, struct rn__fslot *sl,
 	pthread_mutex_lock(&rp->lock);
 	rp->leader_leo = pd->high_watermark > leo ? pd->high_watermark : leo;
 	pthread_mutex_unlock(&rp->lock);
-	if ((used > 0 || hw != old_hw) && f->mgr->hooks.advanced)
-		f->mgr->hooks.advanced(f->mgr->hooks.arg, rp->topic, rp->idx);
+	if (used > 0 || hw != old_hw)
+		sl->notify = true;
 }
 
 static void apply_partition(struct rn_fetcher *f, struct rn__fslot *sl,
@@ -341,6 +387,21 @@ static void apply_response(struct rn_fetcher *f, struct rn__fslot *s, int n,
 	}
 }
 
+/* Wakes what waits on the partitions that moved, without the fetcher's lock: a hook may
+ * detach a partition (the last reference of a deleted topic), which takes that lock. The slots'
+ * names are copies, valid whatever happened to their partitions. */
+static void notify(struct rn_fetcher *f, struct rn__fslot *s, int n)
+{
+	const struct rn_replica_hooks *h = &f->mgr->hooks;
+	if (!h->advanced)
+		return;
+	pthread_mutex_unlock(&f->lock);
+	for (int i = 0; i < n; i++)
+		if (s[i].notify)
+			h->advanced(h->arg, s[i].topic, s[i].idx);
+	pthread_mutex_lock(&f->lock);
+}
+
 /* One Fetch round (f->lock held, dropped around the call). */
 static int fetch_round(struct rn_fetcher *f, int64_t *wait_ms)
 {
@@ -363,6 +424,7 @@ static int fetch_round(struct rn_fetcher *f, int64_t *wait_ms)
 	if (r == 0) {
 		rn__slots_mark_live(f, s, n);
 		apply_response(f, s, n, out, rn_mono_ms());
+		notify(f, s, n);
 	}
 	rn_arena_free(&a);
 	return r < 0 ? RN_EUNAVAILABLE : 0;
@@ -375,6 +437,9 @@ static void *fetcher_main(void *arg)
 	pthread_mutex_lock(&f->lock);
 	while (!f->stop) {
 		if (!f->parts) {
+			/* Nothing to follow from this broker: no idle connection either. */
+			if (f->peer)
+				drop_peer(f);
 			pthread_cond_wait(&f->cond, &f->lock);
 			continue;
 		}

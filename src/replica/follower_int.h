@@ -47,6 +47,8 @@ struct rn__mgr_impl {
 	struct rn_replica_part *parts; /* attached partitions (anext/aprev) */
 	struct rn_replica_part *qhead, *qtail;
 	struct rn_replica_part *busy; /* the partition the manager's thread works on unlocked */
+	bool busy_freed;              /* busy was detached from inside a hook: free it after */
+	struct rn_replica_part *tick_next; /* the tick's cursor (a detach moves it on) */
 	pthread_cond_t busy_cond;
 	pthread_mutex_t flock;       /* fetchers and every rp->fetcher; before a fetcher's lock */
 	struct rn_fetcher *fetchers; /* started on demand, one per (source broker, index) */
@@ -85,7 +87,8 @@ bool rn__fetcher_stopped(struct rn_replica_part *rp);
 void rn__fetcher_remove(struct rn_replica_part *rp);
 /* Stops and frees every fetcher thread (their partitions are dropped, rp->fetcher cleared). */
 void rn__fetchers_stop_all(struct rn_replica_mgr *mgr);
-/* Whether rp is throttled (this broker is being added to it) and the quota is spent. */
+/* Whether a partition in state st is throttled: this broker is being added to it and is not
+ * in its ISR yet, and follower.replication.throttled.rate is set. */
 bool rn__throttled(struct rn_replica_mgr *mgr, const struct rn_pstate *st);
 
 /* The fetcher's state, shared with truncate.c. */
@@ -117,6 +120,7 @@ struct rn__fslot {
 	int32_t epoch;        /* the epoch asked about (OffsetForLeaderEpoch) */
 	int32_t leader_epoch; /* rp->st.leader_epoch when the request was built */
 	bool throttled;
+	bool notify; /* fetch: hooks.advanced is due, called once the fetcher's lock is dropped */
 };
 /* Sorts s[0..n) by (topic, idx) (so requests group topics) and points each rp->fslot at its
  * slot (fetcher lock held; every other rp->fslot of f is reset to -1 first). */
@@ -126,8 +130,13 @@ void rn__slots_mark_live(struct rn_fetcher *f, struct rn__fslot *s, int n);
 struct rn__fslot *rn__slot_find(struct rn__fslot *s, int n, int *cursor, struct rn_str topic,
 				int32_t idx);
 
-/* Back off rp after an error (fetcher lock held). */
+/* Back off rp after an error (fetcher lock held): replica.fetch.backoff.ms, or at most
+ * RN__LEADER_CATCHUP_MS for a leader that has not applied its leadership yet (kerr
+ * UNKNOWN_LEADER_EPOCH / NOT_LEADER_OR_FOLLOWER). */
+#define RN__LEADER_CATCHUP_MS 100
 void rn__fetch_backoff(struct rn_fetcher *f, struct rn_replica_part *rp, int64_t now_ms);
+void rn__fetch_backoff_err(struct rn_fetcher *f, struct rn_replica_part *rp, int16_t kerr,
+			   int64_t now_ms);
 
 /* truncate.c. */
 

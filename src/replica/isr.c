@@ -10,6 +10,8 @@
  * run after the lock is dropped except where the manager already holds it (become_*).
  * Times: monotonic milliseconds (rn_mono_ms), read here rather than trusted from callers.
  */
+#include <stdatomic.h>
+
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -70,6 +72,39 @@ static void sync_followers(struct rn_replica_part *rp, bool new_leader, int64_t 
 	rp->nfol = n;
 }
 
+static bool same_set(const int32_t *a, int na, const int32_t *b, int nb)
+{
+	if (na != nb)
+		return false;
+	for (int i = 0; i < na; i++)
+		if (!rn_pstate_has(b, nb, a[i]))
+			return false;
+	return true;
+}
+
+void rn__isr_seen(struct rn_replica_part *rp, bool count)
+{
+	const struct rn_pstate *st = &rp->st;
+	/* Our own write, echoed by the store before write_isr took its result: it counts it. */
+	bool ours = rp->isr_write_pending &&
+		    same_set(st->isr, st->nisr, rp->isr_pending.isr, rp->isr_pending.nisr);
+	if (count && !ours) {
+		bool shrunk = false, grew = false;
+		for (int i = 0; i < rp->nisr_seen; i++)
+			shrunk |= !rn_pstate_has(st->isr, st->nisr, rp->isr_seen[i]);
+		for (int32_t i = 0; i < st->nisr; i++)
+			grew |= !rn_pstate_has(rp->isr_seen, rp->nisr_seen, st->isr[i]);
+		if (shrunk)
+			atomic_fetch_add(&rp->mgr->isr_shrinks, 1);
+		if (grew)
+			atomic_fetch_add(&rp->mgr->isr_expands, 1);
+	}
+	rp->nisr_seen = st->nisr;
+	for (int32_t i = 0; i < st->nisr; i++)
+		rp->isr_seen[i] = st->isr[i];
+	rp->isr_synced_epoch = st->partition_epoch;
+}
+
 bool rn__isr_advance(struct rn_replica_part *rp, int64_t now_ms, struct rn_hw_wait **done)
 {
 	struct rn_partition *log = rp->log;
@@ -77,7 +112,7 @@ bool rn__isr_advance(struct rn_replica_part *rp, int64_t now_ms, struct rn_hw_wa
 	 * telling us: match the followers to the replicas it names. */
 	if (rp->isr_synced_epoch != rp->st.partition_epoch) {
 		sync_followers(rp, false, now_ms);
-		rp->isr_synced_epoch = rp->st.partition_epoch;
+		rn__isr_seen(rp, true);
 	}
 	int nmax;
 	const int32_t *max = rn__isr_maximal(rp, &nmax);
@@ -104,7 +139,7 @@ void rn__isr_become_leader(struct rn_replica_part *rp, int64_t now_ms)
 	int64_t now = rn_mono_ms();
 	bool new_epoch = !rp->isr_leading || rp->isr_epoch != rp->st.leader_epoch;
 	sync_followers(rp, !rp->isr_leading, now);
-	rp->isr_synced_epoch = rp->st.partition_epoch;
+	rn__isr_seen(rp, rp->isr_leading && !new_epoch);
 	if (new_epoch) {
 		/* A re-elected leader keeps what it knew of each follower but restarts the clocks:
 		 * ISR members count as caught up now, others must fetch before they can join. */
@@ -168,9 +203,13 @@ void rn_replica_wait_hw(struct rn_replica_part *rp, int64_t offset, int32_t min_
 	bool valid = rn_meta_session_valid(rp->mgr->meta);
 	int64_t now = rn_mono_ms();
 	int16_t kerr = RN_KERR_NOT_LEADER_OR_FOLLOWER;
+	struct rn_hw_wait *done = NULL;
+	bool moved = false;
 	pthread_mutex_lock(&rp->lock);
 	if (!valid || !rn__isr_leading(rp))
 		goto answer;
+	/* Whoever appended may not have said so (rn_replica_leader_appended): look now. */
+	moved = rn__isr_advance(rp, now, &done);
 	int nmax;
 	rn__isr_maximal(rp, &nmax);
 	if (rn__isr_ack_done(rn_partition_high_watermark(rp->log), offset, nmax, min_isr,
@@ -180,11 +219,14 @@ void rn_replica_wait_hw(struct rn_replica_part *rp, int64_t offset, int32_t min_
 	if (timeout_ms <= 0)
 		goto answer;
 	rn__hw_wait_insert(&rp->waits, rn__hw_wait_new(offset, min_isr, now + timeout_ms, cb, arg));
-	pthread_mutex_unlock(&rp->lock);
-	return;
+	kerr = -1;
 answer:
 	pthread_mutex_unlock(&rp->lock);
-	cb(arg, kerr);
+	rn__hw_wait_fire(done, RN_KERR_NONE);
+	if (moved)
+		rn__isr_advanced(rp);
+	if (kerr >= 0)
+		cb(arg, kerr);
 }
 
 /* Kafka's followerReplicaOrThrow: a fetch from a broker that is not a replica (yet: a

@@ -104,11 +104,13 @@ static void write_isr(struct rn_replica_part *rp, const struct rn_pstate *next, 
 	if (rc == 0) {
 		atomic_fetch_add(shrink ? &rp->mgr->isr_shrinks : &rp->mgr->isr_expands, 1);
 		/* Ours unless a newer state was applied meanwhile (then that one stands). */
-		if (rp->st.partition_epoch == expect) {
+		if (rp->st.partition_epoch == expect)
 			rp->st = *next;
-			if (rn__isr_leading(rp))
-				moved = rn__isr_advance(rp, rn_mono_ms(), &done);
-		}
+		/* Counted above, whether or not the store's echo was applied first. */
+		if (rp->st.partition_epoch == next->partition_epoch)
+			rn__isr_seen(rp, false);
+		if (rn__isr_leading(rp))
+			moved = rn__isr_advance(rp, rn_mono_ms(), &done);
 	} else if (rc == RN_ESTALE) {
 		rn_debug("%s-%d: ISR change lost to a newer state (partition epoch %d)", rp->topic,
 			 rp->idx, expect);

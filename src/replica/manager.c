@@ -8,6 +8,7 @@
  * partition. The manager's thread then makes the log leader or follower, hands followers to the
  * fetcher of their leader, and ticks the ISR of the partitions it leads.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -33,8 +34,25 @@ static bool same_version(const struct rn_pstate *a, const struct rn_pstate *b)
 	return a->leader_epoch == b->leader_epoch && a->partition_epoch == b->partition_epoch;
 }
 
-static void become_leader(struct rn_replica_mgr *mgr, struct rn_replica_part *rp,
-			  const struct rn_pstate *st)
+/* A leadership change to tell the hooks once rp is no longer touched: a hook may end up
+ * detaching rp (the last reference of a deleted topic). */
+struct change {
+	bool tell;
+	bool leader;
+	int32_t epoch;
+};
+
+static void tell(struct rn_replica_mgr *mgr, const char *topic, int32_t idx, const struct change *c)
+{
+	if (!c->tell)
+		return;
+	if (mgr->hooks.leadership)
+		mgr->hooks.leadership(mgr->hooks.arg, topic, idx, c->leader, c->epoch);
+	if (c->leader && mgr->hooks.advanced)
+		mgr->hooks.advanced(mgr->hooks.arg, topic, idx);
+}
+
+static void become_leader(struct rn_replica_part *rp, const struct rn_pstate *st, struct change *c)
 {
 	rn__fetcher_remove(rp);
 	pthread_mutex_lock(&rp->lock);
@@ -50,15 +68,12 @@ static void become_leader(struct rn_replica_mgr *mgr, struct rn_replica_part *rp
 	pthread_mutex_unlock(&rp->lock);
 	rn_info("partition %s-%d: leader in epoch %d (log end %lld)", rp->topic, rp->idx,
 		st->leader_epoch, (long long)rn_partition_log_end(rp->log));
-	if (mgr->hooks.leadership)
-		mgr->hooks.leadership(mgr->hooks.arg, rp->topic, rp->idx, true, st->leader_epoch);
-	if (mgr->hooks.advanced)
-		mgr->hooks.advanced(mgr->hooks.arg, rp->topic, rp->idx);
+	*c = (struct change){.tell = true, .leader = true, .epoch = st->leader_epoch};
 }
 
 /* Follower of st->leader, or not a replica any more, or no leader at all. */
 static void become_follower(struct rn_replica_mgr *mgr, struct rn_replica_part *rp,
-			    const struct rn_pstate *st, bool changed)
+			    const struct rn_pstate *st, bool changed, struct change *c)
 {
 	int32_t self = mgr->cfg.node_id;
 	bool fetch = st->leader >= 0 && st->leader != self &&
@@ -66,7 +81,6 @@ static void become_follower(struct rn_replica_mgr *mgr, struct rn_replica_part *
 	if (changed || !fetch)
 		rn__fetcher_remove(rp);
 	pthread_mutex_lock(&rp->lock);
-	bool was_leader = rp->leader;
 	rp->st = *st;
 	rp->applied = true;
 	rp->leader = false;
@@ -77,19 +91,17 @@ static void become_follower(struct rn_replica_mgr *mgr, struct rn_replica_part *
 	if (changed) {
 		rn_info("partition %s-%d: follower of %d in epoch %d%s", rp->topic, rp->idx,
 			st->leader, st->leader_epoch, fetch ? "" : " (not fetching)");
-		if (mgr->hooks.leadership)
-			mgr->hooks.leadership(mgr->hooks.arg, rp->topic, rp->idx, false,
-					      st->leader_epoch);
+		*c = (struct change){.tell = true, .leader = false, .epoch = st->leader_epoch};
 	}
-	(void)was_leader;
 	if (fetch && (changed || !rn__fetcher_following(rp, st->leader)))
 		rn__fetcher_add(mgr, rp, st->leader, true);
 }
 
-/* Applies st to rp on the manager's thread (no lock held). */
+/* Applies st to rp on the manager's thread (no lock held); *c says what to tell the hooks. */
 static void transition(struct rn_replica_mgr *mgr, struct rn_replica_part *rp,
-		       const struct rn_pstate *st)
+		       const struct rn_pstate *st, struct change *c)
 {
+	c->tell = false;
 	pthread_mutex_lock(&rp->lock);
 	struct rn_pstate cur = rp->st;
 	bool applied = rp->applied, was_leader = rp->leader;
@@ -109,16 +121,52 @@ static void transition(struct rn_replica_mgr *mgr, struct rn_replica_part *rp,
 		return;
 	}
 	if (lead)
-		become_leader(mgr, rp, st);
+		become_leader(rp, st, c);
 	else
-		become_follower(mgr, rp, st, epoch_changed || was_leader || stopped);
+		become_follower(mgr, rp, st, epoch_changed || was_leader || stopped, c);
 }
 
-static void tick_leaders(struct rn_replica_mgr *mgr, struct rn__mgr_impl *im)
+static void free_part(struct rn_replica_part *rp);
+
+/* Ends the manager thread's unlocked work on busy (im->lock held): wakes a detach waiting for
+ * it, or frees it when a hook already detached it. */
+static void unbusy(struct rn__mgr_impl *im)
 {
-	/* im->lock held; each partition is marked busy while ticked unlocked, so a detach
-	 * waits for it instead of freeing it under the tick. */
-	for (struct rn_replica_part *rp = im->parts; rp && !im->stop; rp = rp->anext) {
+	struct rn_replica_part *rp = im->busy;
+	im->busy = NULL;
+	if (im->busy_freed) {
+		im->busy_freed = false;
+		free_part(rp);
+	}
+	pthread_cond_broadcast(&im->busy_cond);
+}
+
+/* One queued state: applied, then told, with rp busy so that a detach waits, or (from inside
+ * a hook, on this thread) leaves the free to unbusy. */
+static void run_one(struct rn_replica_mgr *mgr, struct rn__mgr_impl *im, struct rn_replica_part *rp)
+{
+	rp->queued = false;
+	rp->has_pending = false;
+	struct rn_pstate st = rp->pending;
+	im->busy = rp;
+	pthread_mutex_unlock(&im->lock);
+	struct change c;
+	transition(mgr, rp, &st, &c);
+	if (c.tell) {
+		char topic[256];
+		snprintf(topic, sizeof(topic), "%s", rp->topic);
+		tell(mgr, topic, rp->idx, &c); /* rp may be detached from here on */
+	}
+	pthread_mutex_lock(&im->lock);
+	unbusy(im);
+}
+
+static void tick_leaders(struct rn__mgr_impl *im)
+{
+	/* im->lock held; each partition is busy while ticked unlocked (a detach waits for it),
+	 * and the cursor is moved on by a detach of the next one. */
+	for (struct rn_replica_part *rp = im->parts; rp && !im->stop; rp = im->tick_next) {
+		im->tick_next = rp->anext;
 		pthread_mutex_lock(&rp->lock);
 		bool leader = rp->leader;
 		pthread_mutex_unlock(&rp->lock);
@@ -128,10 +176,9 @@ static void tick_leaders(struct rn_replica_mgr *mgr, struct rn__mgr_impl *im)
 		pthread_mutex_unlock(&im->lock);
 		rn__isr_tick(rp, rn_mono_ms());
 		pthread_mutex_lock(&im->lock);
-		im->busy = NULL;
-		pthread_cond_broadcast(&im->busy_cond);
+		unbusy(im);
 	}
-	(void)mgr;
+	im->tick_next = NULL;
 }
 
 static void wait_until(struct rn__mgr_impl *im, int64_t deadline_ms)
@@ -168,18 +215,10 @@ static void *manager_main(void *arg)
 			if (!im->qhead)
 				im->qtail = NULL;
 			rp->qnext = NULL;
-			rp->queued = false;
-			rp->has_pending = false;
-			struct rn_pstate st = rp->pending;
-			im->busy = rp;
-			pthread_mutex_unlock(&im->lock);
-			transition(mgr, rp, &st);
-			pthread_mutex_lock(&im->lock);
-			im->busy = NULL;
-			pthread_cond_broadcast(&im->busy_cond);
+			run_one(mgr, im, rp);
 		}
 		if (rn_mono_ms() >= next_tick) {
-			tick_leaders(mgr, im);
+			tick_leaders(im);
 			next_tick = rn_mono_ms() + period;
 		}
 	}
@@ -226,6 +265,7 @@ int rn_replica_mgr_new(struct rn_meta *meta, const struct rn_replica_cfg *cfg,
 
 static void free_part(struct rn_replica_part *rp)
 {
+	/* Nothing may point at rp any more: not its fetcher, not the manager's lists. */
 	pthread_mutex_destroy(&rp->lock);
 	rn_free(rp->topic);
 	rn_free(rp);
@@ -285,7 +325,7 @@ struct rn_replica_part *rn_replica_attach(struct rn_replica_mgr *mgr, const char
 	rp->st.partition_epoch = -1;
 	rp->fslot = -1;
 	rp->leader_leo = -1;
-	rp->min_isr = 1;
+	rp->min_isr = 0;
 	struct rn__mgr_impl *im = rn__impl(mgr);
 	pthread_mutex_lock(&im->lock);
 	rp->anext = im->parts;
@@ -329,19 +369,29 @@ void rn_replica_detach(struct rn_replica_mgr *mgr, struct rn_replica_part *rp)
 		im->parts = rp->anext;
 	if (rp->anext)
 		rp->anext->aprev = rp->aprev;
-	while (im->busy == rp)
+	if (im->tick_next == rp)
+		im->tick_next = rp->anext;
+	/* From a hook the manager's thread runs for rp itself, waiting would never end: the
+	 * thread frees rp when the hook returns instead (it touches rp no more). */
+	bool own = im->busy == rp && pthread_equal(pthread_self(), im->th);
+	while (im->busy == rp && !own)
 		pthread_cond_wait(&im->busy_cond, &im->lock);
 	pthread_mutex_unlock(&im->lock);
 	rn__fetcher_remove(rp);
 	pthread_mutex_lock(&rp->lock);
 	bool was_leader = rp->leader;
 	rp->leader = false;
-	if (rp->applied)
-		rn__isr_become_follower(rp);
+	rn__isr_become_follower(rp);
 	pthread_mutex_unlock(&rp->lock);
 	if (was_leader && mgr->hooks.leadership)
 		mgr->hooks.leadership(mgr->hooks.arg, rp->topic, rp->idx, false,
 				      rp->st.leader_epoch);
+	if (own) {
+		pthread_mutex_lock(&im->lock);
+		im->busy_freed = true;
+		pthread_mutex_unlock(&im->lock);
+		return;
+	}
 	free_part(rp);
 }
 
@@ -388,8 +438,40 @@ void rn_replica_state(struct rn_replica_part *rp, struct rn_pstate *out)
 void rn_replica_set_min_isr(struct rn_replica_part *rp, int32_t min_isr)
 {
 	pthread_mutex_lock(&rp->lock);
-	rp->min_isr = min_isr > 0 ? min_isr : 1;
+	rp->min_isr = min_isr > 0 ? min_isr : 0;
 	pthread_mutex_unlock(&rp->lock);
+}
+
+/* The topics overriding min.insync.replicas, copied out of the store (under its lock). */
+struct min_isr_map {
+	char **names;
+	int32_t *vals;
+	int n;
+};
+
+static void collect_min_isr(const struct rn_meta_topic *t, void *arg)
+{
+	struct min_isr_map *m = arg;
+	for (int i = 0; i < t->nconfigs; i++) {
+		if (strcmp(t->configs[i].key, "min.insync.replicas") != 0)
+			continue;
+		m->names = rn_realloc(m->names, sizeof(*m->names) * (size_t)(m->n + 1));
+		m->vals = rn_realloc(m->vals, sizeof(*m->vals) * (size_t)(m->n + 1));
+		m->names[m->n] = rn_strdup(t->name);
+		m->vals[m->n] = (int32_t)atoi(t->configs[i].val);
+		m->n++;
+	}
+}
+
+static int32_t min_isr_for(const struct rn_replica_mgr *mgr, const struct min_isr_map *m,
+			   const struct rn_replica_part *rp)
+{
+	if (rp->min_isr > 0)
+		return rp->min_isr;
+	for (int i = 0; i < m->n; i++)
+		if (strcmp(m->names[i], rp->topic) == 0 && m->vals[i] > 0)
+			return m->vals[i];
+	return mgr->cfg.min_insync_replicas > 0 ? mgr->cfg.min_insync_replicas : 1;
 }
 
 void rn_replica_mgr_stats(struct rn_replica_mgr *mgr, struct rn_replica_stats *out)
@@ -397,6 +479,9 @@ void rn_replica_mgr_stats(struct rn_replica_mgr *mgr, struct rn_replica_stats *o
 	memset(out, 0, sizeof(*out));
 	out->isr_shrinks = mgr->isr_shrinks;
 	out->isr_expands = mgr->isr_expands;
+	struct min_isr_map mins = {0};
+	if (mgr->meta)
+		rn_meta_topics_foreach(mgr->meta, collect_min_isr, &mins);
 	struct rn__mgr_impl *im = rn__impl(mgr);
 	pthread_mutex_lock(&im->lock);
 	for (struct rn_replica_part *rp = im->parts; rp; rp = rp->anext) {
@@ -405,7 +490,7 @@ void rn_replica_mgr_stats(struct rn_replica_mgr *mgr, struct rn_replica_stats *o
 			out->leaders++;
 			if (rp->st.nisr < rp->st.nreplicas)
 				out->under_replicated++;
-			if (rp->st.nisr < rp->min_isr)
+			if (rp->st.nisr < min_isr_for(mgr, &mins, rp))
 				out->under_min_isr++;
 		} else if (rp->applied && rp->st.leader >= 0 && rp->leader_leo >= 0) {
 			int64_t lag = rp->leader_leo - rn_partition_log_end(rp->log);
@@ -415,4 +500,8 @@ void rn_replica_mgr_stats(struct rn_replica_mgr *mgr, struct rn_replica_stats *o
 		pthread_mutex_unlock(&rp->lock);
 	}
 	pthread_mutex_unlock(&im->lock);
+	for (int i = 0; i < mins.n; i++)
+		rn_free(mins.names[i]);
+	rn_free(mins.names);
+	rn_free(mins.vals);
 }

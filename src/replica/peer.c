@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -36,9 +37,10 @@ struct rn_peer {
 	int32_t next_corr;
 	int32_t max_frame;
 	bool broken;
-	struct rn_buf in;      /* the last response frame (without its size prefix) */
-	struct rn_arena arena; /* what the last response's decoding allocated */
-	struct rn_iochain out; /* the request being sent */
+	_Atomic bool interrupted; /* rn_peer_interrupt: failures are expected, not logged */
+	struct rn_buf in;         /* the last response frame (without its size prefix) */
+	struct rn_arena arena;    /* what the last response's decoding allocated */
+	struct rn_iochain out;    /* the request being sent */
 };
 
 /* Waits for events on fd until deadline (monotonic ms). Returns 0, -ETIMEDOUT, -errno. */
@@ -149,6 +151,7 @@ bool rn_peer_broken(const struct rn_peer *p)
 
 void rn_peer_interrupt(struct rn_peer *p)
 {
+	atomic_store(&p->interrupted, true);
 	shutdown(p->t->fd, SHUT_RDWR);
 }
 
@@ -296,8 +299,9 @@ int rn_peer_call(struct rn_peer *p, int16_t api_key, int16_t api_version,
 	p->broken = true;
 	memset(resp, 0, sizeof(*resp));
 	if (r != RN_EMALFORMED) {
-		rn_log_every(5000, RN_LOG_INFO, "peer %s: api %d v%d failed: %s", p->name, api_key,
-			     api_version, rn_strerror(r));
+		if (!atomic_load(&p->interrupted))
+			rn_log_every(5000, RN_LOG_INFO, "peer %s: api %d v%d failed: %s", p->name,
+				     api_key, api_version, rn_strerror(r));
 		r = RN_EUNAVAILABLE;
 	}
 	return r;

@@ -34,6 +34,9 @@ struct rn_replica_cfg {
 	int32_t num_fetchers;             /* num.replica.fetchers (threads per source broker) */
 	int64_t follower_throttle_bps;    /* follower.replication.throttled.rate, 0 = none */
 	int64_t leader_throttle_bps;      /* leader.replication.throttled.rate, 0 = none */
+	/* Added by the follower slice: min.insync.replicas of the broker (0: 1), for the
+	 * under-min-ISR count of topics without an override (acks=all gets it per call). */
+	int32_t min_insync_replicas;
 };
 
 /* Completions the broker passes in (arrows point down: replica/ never names a broker symbol).
@@ -69,8 +72,8 @@ void rn_replica_apply(struct rn_replica_mgr *mgr, struct rn_replica_part *rp,
 		      const struct rn_pstate *st);
 /* The state last applied (leader -1 and empty sets before the first). */
 void rn_replica_state(struct rn_replica_part *rp, struct rn_pstate *out);
-/* Added by the follower slice: the topic's min.insync.replicas (default 1), only for the
- * under-min-ISR count of rn_replica_mgr_stats (acks=all gets it per call). */
+/* Added by the follower slice: pins the min.insync.replicas rn_replica_mgr_stats counts rp
+ * against (0: the topic's override in the store, else cfg.min_insync_replicas, else 1). */
 void rn_replica_set_min_isr(struct rn_replica_part *rp, int32_t min_isr);
 
 /* Leader-side checks for handlers (isr.c). */

@@ -44,6 +44,7 @@ struct rn_replica_part {
 	struct rn_pstate isr_pending; /* the state being written while isr_write_pending */
 	uint32_t fol_live;        /* bit i: fol[i]'s broker is registered (refreshed by ticks) */
 	int32_t isr_synced_epoch; /* partition_epoch fol[] was last matched to st.replicas */
+	int32_t nisr_seen, isr_seen[RN_MAX_REPLICAS]; /* the ISR then (counting changes) */
 
 	/* Follower side (manager.c, fetcher.c, truncate.c). */
 	struct rn_fetcher *fetcher;    /* the leader's fetcher while following */

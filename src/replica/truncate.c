@@ -228,7 +228,7 @@ static void apply_one(struct rn_fetcher *f, struct rn__fslot *sl,
 		rn_log_every(5000, RN_LOG_INFO,
 			     "partition %s-%d: OffsetForLeaderEpoch to leader %d: error %d",
 			     rp->topic, rp->idx, f->source, p->error_code);
-		rn__fetch_backoff(f, rp, now);
+		rn__fetch_backoff_err(f, rp, p->error_code, now);
 		return;
 	}
 	if (sl->oor) {

@@ -17,6 +17,12 @@ static int64_t first_uncleanable(struct rn_partition *p, int64_t now)
 	int64_t fu = atomic_load(&p->first_unstable);
 	if (fu >= 0 && fu < upper)
 		upper = fu;
+	/* Kafka's bound is the last stable offset, so the high watermark too: a replicated log
+	 * must not lose a record to a later one that a truncation may still remove. (One
+	 * broker: HW is the log end, above the active segment's base.) */
+	int64_t hw = atomic_load(&p->hwm);
+	if (hw < upper)
+		upper = hw;
 	int64_t lag = p->cfg.min_compaction_lag_ms;
 	for (int i = 0; lag > 0 && i < p->nsegs - 1; i++) {
 		if (rn__seg_max_ts(p, p->segs[i]) > now - lag) {

@@ -443,6 +443,7 @@ int rn__partition_flush(struct rn_partition *p, struct rn_hist *h)
 	int n, rc;
 	pthread_mutex_lock(&p->lock);
 	int64_t target = atomic_load(&p->log_end);
+	uint64_t gen = atomic_load(&p->trunc_gen);
 	uint64_t written = atomic_load(&p->written_bytes);
 	bool dirsync = p->dir_dirty;
 	p->dir_dirty = false;
@@ -468,9 +469,13 @@ int rn__partition_flush(struct rn_partition *p, struct rn_hist *h)
 			 rn_strerror(rc));
 		return rc;
 	}
+	/* Under p->lock: a truncation (which holds it) cannot slip between the check and the
+	 * store. */
+	pthread_mutex_lock(&p->lock);
 	int64_t rp = atomic_load(&p->recovery_point);
-	while (rp < target && !atomic_compare_exchange_weak(&p->recovery_point, &rp, target))
-		;
+	if (rp < target && gen == atomic_load(&p->trunc_gen))
+		atomic_store(&p->recovery_point, target);
+	pthread_mutex_unlock(&p->lock);
 	uint64_t f = atomic_load(&p->flushed_bytes);
 	while (f < written && !atomic_compare_exchange_weak(&p->flushed_bytes, &f, written))
 		;

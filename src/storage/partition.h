@@ -88,8 +88,9 @@ struct rn_read_info {
  * min_one, the first batch is returned even when larger than max_bytes (KIP-74). Reads stop at
  * the end of one segment (the next fetch continues in the next). Never reads the log into
  * memory: it finds the position with the sparse index and a scan of batch headers. Returns 0
- * (len may be 0 at the high watermark), RN_ERANGE (offset < log start or > high watermark),
- * RN_EOFFLINE, -errno. */
+ * (len may be 0 at the high watermark), RN_ERANGE (offset < log start or > high watermark;
+ * for a replicated partition > log end: offsets between a lagging high watermark and the log
+ * end answer no data, as Kafka's), RN_EOFFLINE, -errno. */
 int rn_partition_read(struct rn_partition *p, int64_t offset, uint32_t max_bytes, bool min_one,
 		      struct rn_read_info *ri);
 
@@ -229,20 +230,26 @@ void rn_partition_unwait(struct rn_partition *p, struct rn_partition_waiter *w);
  * replication-offset-checkpoint (Kafka's name), written with the recovery points.
  */
 /* Switches HW tracking: on, HW stays where it is and moves only by set_high_watermark; off,
- * HW jumps to the log end and follows it. */
+ * HW jumps to the log end and follows it. The first switch on after open starts HW at the
+ * log dir's replication-offset-checkpoint entry, clamped to [log start, log end] (the log
+ * start when there is none): a restarted broker must not expose what may not be replicated.
+ * Retention and the cleaner stay below HW while replicated. */
 void rn_partition_set_replicated(struct rn_partition *p, bool replicated);
 bool rn_partition_replicated(struct rn_partition *p);
 /* Moves HW to hw, clamped to [log start, log end]; it never moves down except through
  * truncation. Wakes the partition's waiters when it moved. Returns the HW now in force. */
 int64_t rn_partition_set_high_watermark(struct rn_partition *p, int64_t hw);
 /* A follower's append of batches exactly as its leader stored them (offsets, leader epochs,
- * producer ids, timestamps kept): the first batch's base offset must be the log end (else
- * RN_ERANGE, nothing written); a partial batch at the end of buf (fetch responses may cut one)
- * is ignored and not counted in *used; CRCs are checked (RN_ECORRUPT). Producer state,
- * transaction state (open and aborted transactions, markers) and the leader-epoch cache are
- * updated from the batches as the leader's were, so a follower can become leader with the
- * same idempotence and transaction state. info as rn_partition_append (duplicate never set).
- * Returns 0 or an append error. */
+ * producer ids, timestamps kept): the first batch's base offset must be the log end and the
+ * batches contiguous (else RN_ERANGE, nothing written; on a compacted log, where the leader's
+ * cleaner removed whole batches, gaps forward are accepted, as Kafka does); a partial batch
+ * at the end of buf (fetch responses may cut one) is ignored and not counted in *used; CRCs
+ * are checked (RN_ECORRUPT, nothing written). Producer state, transaction state (open and
+ * aborted transactions, markers) and the leader-epoch cache are updated from the batches as
+ * the leader's were, so a follower can become leader with the same idempotence and
+ * transaction state. info as rn_partition_append (duplicate never set; base_offset/last_offset
+ * -1 when nothing was used). If a write fails after earlier segments' worth were written,
+ * those stay: 0 with *used covering them. Returns 0 or an append error. */
 int rn_partition_append_replica(struct rn_partition *p, const uint8_t *buf, size_t len,
 				size_t *used, struct rn_append_info *info);
 /* Removes every record at or above offset (a follower diverged from its new leader): whole
@@ -251,10 +258,17 @@ int rn_partition_append_replica(struct rn_partition *p, const uint8_t *buf, size
  * state, transaction state and the leader-epoch cache (entries at or after offset) follow. HW
  * and recovery point are lowered to offset if above. Crash-safe: a crash leaves the log either
  * truncated or not, never torn (recovery would cut a torn tail anyway). Returns 0, RN_EOFFLINE,
- * -errno. */
+ * -errno. Details (storage.md, "Replication"): the new log end is offset, or the base of the
+ * batch offset falls inside; offset at or above the log end only truncates the epoch cache
+ * from the end; below the first segment it empties the log as truncate_fully; the log start
+ * is lowered to the new end if above (Kafka's min(target, log start)); an I/O failure takes
+ * the partition offline (the next open recovers a prefix of the old log); RN_EINVALID for
+ * offset < 0. Blocks on fsyncs and on a clean in progress of p. */
 int rn_partition_truncate_to(struct rn_partition *p, int64_t offset);
 /* Empties the log and restarts it at offset (a follower far behind a leader whose log start
- * is above its log end, Kafka's truncateFullyAndStartAt). */
+ * is above its log end, Kafka's truncateFullyAndStartAt): log start, log end, HW and recovery
+ * point become offset; the epoch cache, producer and transaction state are cleared. Returns
+ * as rn_partition_truncate_to. */
 int rn_partition_truncate_fully(struct rn_partition *p, int64_t offset);
 /* rn_partition_read up to the log end instead of HW: a follower's fetch. */
 int rn_partition_read_replica(struct rn_partition *p, int64_t offset, uint32_t max_bytes,

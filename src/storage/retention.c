@@ -21,7 +21,10 @@ static int count_expired(struct rn_partition *p, int64_t now_ms)
 	int n = 0;
 	if (!c->cleanup_delete)
 		return 0; /* cleanup.policy=compact: the cleaner bounds the log, not retention */
-	for (int i = 0; i < p->nsegs - 1; i++) {
+	/* Never above the high watermark (Kafka's deletableSegments): a replicated log keeps
+	 * what its followers may not have yet. One broker: HW is the log end. */
+	int64_t hw = atomic_load(&p->hwm);
+	for (int i = 0; i < p->nsegs - 1 && p->segs[i + 1]->base <= hw; i++) {
 		struct rn_segment *s = p->segs[i];
 		uint64_t size = atomic_load(&s->size);
 		bool expired = p->segs[i + 1]->base <= ls;

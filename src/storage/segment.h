@@ -140,6 +140,9 @@ struct rn_partition {
 	_Atomic bool replicated;
 	bool was_replicated; /* under p->lock */
 	_Atomic int64_t ckpt_hw;
+	/* Bumped by every truncation (under p->lock): a flush that snapshotted its target before
+	 * one must not raise the recovery point over data that is gone (or rewritten since). */
+	_Atomic uint64_t trunc_gen;
 };
 
 /* Paths: writes "<dir>/<20-digit base><ext>" into buf (PATH_MAX). */

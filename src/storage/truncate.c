@@ -5,10 +5,11 @@
  *
  * Both run under p->lock from start to end, syncs included: truncation happens on leader
  * changes only, and an append racing with it must see either the old log or the new one.
- * The segment array and sizes change first, under seglock exclusively, so no reader scans
- * what is being removed; readers already sending from a removed or cut file keep its fd
- * through their rn_fileref (a send past the new end closes that connection, never the
- * process).
+ * seglock is held exclusively from the change of the segment array to the reopening of the
+ * cut segment (readers wait for those few syscalls and syncs), so no reader scans what is
+ * being removed or opens a half-cut segment; readers already sending from a removed or cut
+ * file keep its fd through their rn_fileref (a send past the new end closes that connection,
+ * never the process).
  *
  * Order on disk, so that a crash at any point leaves a prefix of the old log, which is a log
  * recovery accepts as it is (a crash never leaves a hole or old data after new data):
@@ -181,7 +182,7 @@ static void close_segment(struct rn_partition *p, struct rn_segment *s)
 }
 
 /* Steps 3 and 4 for the segment s (files closed): cut, sync, trim the indexes, reopen it as
- * the active segment. */
+ * the active segment. Caller holds p->lock and seglock exclusively. */
 static int cut_segment(struct rn_partition *p, struct rn_segment *s, const struct cut *c,
 		       const char **what)
 {
@@ -221,6 +222,7 @@ static int cut_segment(struct rn_partition *p, struct rn_segment *s, const struc
 /* Lowers the offsets above the new end e. Caller holds p->lock. */
 static void lower_offsets(struct rn_partition *p, int64_t e)
 {
+	atomic_fetch_add(&p->trunc_gen, 1);
 	atomic_store(&p->log_end, e);
 	if (atomic_load(&p->hwm) > e || !atomic_load(&p->replicated))
 		atomic_store(&p->hwm, e);
@@ -234,14 +236,20 @@ static void lower_offsets(struct rn_partition *p, int64_t e)
 		p->ntxnfiles--;
 }
 
-/* Producer, transaction and epoch state after the log was cut at e. */
+/* Producer, transaction and epoch state after the log was cut at e. The rebuilt producer
+ * state is snapshotted at e (as Kafka's rebuildProducerState): when the cut went below the
+ * kept snapshots, the next open would otherwise replay only the last two segments. A failed
+ * snapshot only costs that. */
 static int rebuild_state(struct rn_partition *p, int64_t e)
 {
 	rn__epochs_truncate_end(p, e);
 	int rc = rn__epochs_write_locked(p, true);
-	if (rc < 0)
-		return rc;
-	return rn__ps_reload(p, e);
+	if (rc == 0)
+		rc = rn__ps_reload(p, e);
+	if (rc == 0 && (p->ps.n > 0 || p->had_producers) &&
+	    !(p->nsnaps && p->snaps[p->nsnaps - 1] == e))
+		rn__ps_snapshot(p, e, true);
+	return rc;
 }
 
 /* Truncation inside the log: first segment base <= offset < log end. Caller holds p->lock. */
@@ -262,7 +270,9 @@ static int truncate_inside(struct rn_partition *p, int64_t offset)
 		rc = kept_max_ts(s, &c);
 	if (rc < 0)
 		goto out_fail;
-	/* Memory first: readers never see what goes. */
+	/* Readers wait on seglock until the cut segment is whole again: one that came in between
+	 * would open it (and check its index) before the file and index are cut. Truncation is
+	 * rare; they wait for its syncs. */
 	int n = p->nsegs - i - 1;
 	struct rn_segment **gone = n ? rn_malloc((size_t)n * sizeof(*gone)) : NULL;
 	uint64_t freed = atomic_load(&s->size) - c.pos;
@@ -276,7 +286,6 @@ static int truncate_inside(struct rn_partition *p, int64_t offset)
 	atomic_store(&s->size, c.pos);
 	atomic_fetch_sub(&p->total_bytes, freed);
 	close_segment(p, s);
-	pthread_rwlock_unlock(&p->seglock);
 	lower_offsets(p, c.end);
 	what = "unlink";
 	rc = unlink_above(p, gone, n, c.end);
@@ -289,6 +298,9 @@ static int truncate_inside(struct rn_partition *p, int64_t offset)
 	}
 	if (rc == 0)
 		rc = cut_segment(p, s, &c, &what);
+	if (rc < 0)
+		atomic_store(&p->offline, true); /* before readers go on */
+	pthread_rwlock_unlock(&p->seglock);
 	if (rc == 0) {
 		what = "state";
 		rc = rebuild_state(p, c.end);
@@ -313,7 +325,7 @@ static int truncate_all(struct rn_partition *p, int64_t offset)
 	p->nsegs = 0;
 	p->seg_gen++;
 	atomic_store(&p->total_bytes, 0);
-	pthread_rwlock_unlock(&p->seglock);
+	/* seglock stays exclusive until the new segment is in the array: readers index it. */
 	const char *what = "unlink";
 	/* Every snapshot goes too: the log they describe is gone. */
 	int rc = unlink_above(p, gone, n, -1);
@@ -336,16 +348,16 @@ static int truncate_all(struct rn_partition *p, int64_t offset)
 	/* Even on failure the array never stays empty: close and reads index it. */
 	if (!s)
 		s = rn__seg_new(offset);
-	{
-		pthread_rwlock_wrlock(&p->seglock);
-		rn__push_seg(p, s);
-		pthread_rwlock_unlock(&p->seglock);
-		s->created_ms = rn_wall_ms();
-	}
+	rn__push_seg(p, s);
+	s->created_ms = rn_wall_ms();
+	if (rc < 0)
+		atomic_store(&p->offline, true);
+	pthread_rwlock_unlock(&p->seglock);
 	if (rc < 0) {
 		fail(p, what, rc);
 		return rc;
 	}
+	atomic_fetch_add(&p->trunc_gen, 1);
 	atomic_store(&p->log_start, offset);
 	atomic_store(&p->log_end, offset);
 	atomic_store(&p->hwm, offset);

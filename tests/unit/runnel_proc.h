@@ -109,6 +109,10 @@ static inline void runnel_kill(struct runnel_proc *p)
 static inline void runnel_stop(struct runnel_proc *p)
 {
 	runnel_kill(p);
+	if (getenv("RN_TEST_KEEP")) { /* debugging: keep the broker's data and log */
+		fprintf(stderr, "kept %s\n", p->dir);
+		return;
+	}
 	char cmd[PATH_MAX + 16];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", p->dir);
 	if (system(cmd) != 0)

@@ -166,16 +166,21 @@ static void test_compacted_watch(void **state)
 	int t = ++test_no;
 	struct rn_meta *a = open_node(1, t, etcd.endpoints), *b = open_node(2, t, etcd.endpoints);
 	assert_true(create_retry(a, "old"));
-	assert_true(ETCD_WAIT_UNTIL(rn_meta_topic_get(b, "old") != NULL, 10000));
+	assert_true(create_retry(a, "again"));
+	assert_true(ETCD_WAIT_UNTIL(rn_meta_topic_get(b, "again") != NULL, 10000));
 	struct heard h = {0};
 	struct rn_meta_listener l = {.topic = on_topic, .arg = &h};
 	assert_int_equal(rn_meta_add_listener(b, &l), 0);
-	assert_int_equal(atomic_load(&h.created), 1); /* the replay */
+	assert_int_equal(atomic_load(&h.created), 2); /* the replay */
 	/* b is cut off while a changes things and etcd compacts the history b would need. */
 	rn__es_watch_hold(rn__meta_es(b), true);
 	etcd_sleep_ms(1500);
 	assert_true(create_retry(a, "new"));
 	assert_int_equal(rn_meta_topic_delete(a, "old"), 0);
+	uint8_t id_before[16], id[16];
+	memcpy(id_before, rn_meta_topic_get(b, "again")->id, 16);
+	assert_int_equal(rn_meta_topic_delete(a, "again"), 0);
+	assert_int_equal(rn_meta_topic_create(a, "again", 1, NULL, 0, id), 0);
 	struct rn__etcd *e;
 	assert_int_equal(rn__etcd_new(etcd.endpoints, strlen(etcd.endpoints), &e), 0);
 	json_t *req = json_pack("{s:s}", "key", "AA=="), *resp;
@@ -194,12 +199,15 @@ static void test_compacted_watch(void **state)
 	/* The watch is refused (compacted), the store reloads and tells only the differences. */
 	assert_true(ETCD_WAIT_UNTIL(
 	    rn_meta_topic_get(b, "old") == NULL && rn_meta_topic_get(b, "new") != NULL, 20000));
+	/* old deleted; new created; again deleted and created (another topic id). */
 	assert_true(
-	    ETCD_WAIT_UNTIL(atomic_load(&h.deleted) == 1 && atomic_load(&h.created) == 2, 5000));
+	    ETCD_WAIT_UNTIL(atomic_load(&h.deleted) == 2 && atomic_load(&h.created) == 4, 5000));
+	assert_memory_not_equal(rn_meta_topic_get(b, "again")->id, id_before, 16);
+	assert_memory_equal(rn_meta_topic_get(b, "again")->id, id, 16);
 	/* And the watch runs again after the reload. */
 	assert_true(create_retry(a, "later"));
 	assert_true(ETCD_WAIT_UNTIL(rn_meta_topic_get(b, "later") != NULL, 10000));
-	assert_int_equal(atomic_load(&h.created), 3);
+	assert_int_equal(atomic_load(&h.created), 5);
 	rn_meta_close(a);
 	rn_meta_close(b);
 }

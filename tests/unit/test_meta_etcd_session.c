@@ -286,7 +286,7 @@ static void test_etcd_restart(void **state)
 	assert_int_equal(rn_meta_topic_create(a, "x", 1, NULL, 0, id), RN_EUNAVAILABLE);
 	assert_true(rn_meta_broker_live(a, 1));
 	assert_true(ETCD_WAIT_UNTIL(!rn_meta_session_valid(a), 5000));
-	assert_true(ETCD_WAIT_UNTIL(atomic_load(&h.invalid) == 1, 5000));
+	assert_true(ETCD_WAIT_UNTIL(atomic_load(&h.invalid) >= 1, 5000));
 	etcd_sleep_ms(2500); /* past the TTL: the lease may be gone when etcd returns */
 	assert_int_equal(etcd_member_start(&etcd, 0), 0);
 	assert_true(etcd_member_wait(&etcd, 0, 30000));
@@ -332,8 +332,8 @@ static void test_lost_lease(void **state)
 	assert_int_equal(lease_of(e, t, "controller"), lease);
 	/* Someone revokes our lease: the session is lost, then made again on a new lease. */
 	assert_int_equal(rn__etcd_lease_revoke(e, lease, 2000), 0);
-	assert_true(ETCD_WAIT_UNTIL(atomic_load(&h.invalid) == 1, 5000));
-	assert_true(ETCD_WAIT_UNTIL(atomic_load(&h.valid) == 1, 5000));
+	assert_true(ETCD_WAIT_UNTIL(atomic_load(&h.invalid) >= 1, 5000));
+	assert_true(ETCD_WAIT_UNTIL(atomic_load(&h.valid) >= 1, 5000));
 	assert_true(ETCD_WAIT_UNTIL(rn_meta_broker_live(a, 1), 5000));
 	assert_true(rn_meta_session_valid(a));
 	int64_t lease2 = lease_of(e, t, "brokers/1");

@@ -17,6 +17,7 @@
 #include "meta/cluster.h"
 #include "meta/etcd.h"
 #include "meta/store.h"
+#include "meta/store_etcd.h"
 
 static struct etcd_cluster etcd;
 static char dirs[2][512];
@@ -133,7 +134,9 @@ static void test_topics_two_handles(void **state)
 	assert_int_equal(st.leader_epoch, 0);
 	assert_int_equal(rn_meta_partition_get(b, "orders", 3, &st), RN_ENOTFOUND);
 
-	/* Configs and partition counts, written by one, seen by the other. */
+	/* Configs and partition counts, written by one, seen by the other. A record looked up
+	 * before a change stays readable after it (the cache retires, never frees, until close). */
+	const struct rn_meta_topic *before = rn_meta_topic_get(a, "orders");
 	assert_int_equal(rn_meta_topic_set_config(b, "orders", "retention.ms", NULL), 0);
 	assert_int_equal(rn_meta_topic_set_config(b, "orders", "cleanup.policy", "compact"), 0);
 	int32_t more[] = {2, 1};
@@ -143,6 +146,11 @@ static void test_topics_two_handles(void **state)
 	assert_true(ETCD_WAIT_UNTIL(rn_meta_topic_get(a, "orders")->partitions == 4, 10000));
 	t = rn_meta_topic_get(a, "orders");
 	assert_int_equal(t->nconfigs, 2);
+	assert_true(t != before);
+	assert_string_equal(before->name, "orders");
+	assert_int_equal(before->partitions, 3);
+	assert_int_equal(before->nconfigs, 2);
+	assert_string_equal(before->configs[0].key, "retention.ms");
 	assert_int_equal(rn_meta_partition_get(a, "orders", 3, &st), 0);
 	assert_int_equal(st.leader, 2);
 	struct rn_cfg_kv one[] = {{"segment.ms", "5"}};
@@ -251,6 +259,58 @@ static void test_big_topic(void **state)
 	free(assign);
 	rn_meta_close(a);
 	rn_meta_close(b);
+}
+
+/* Writes under another prefix move etcd's revision but never reach our watch: waiting for "the
+ * revision etcd answered" would wait for ever (and restart the watch for nothing). */
+static void test_other_prefix(void **state)
+{
+	(void)state;
+	struct rn_meta *a, *b, *c, *d;
+	open2(&a, &b);
+	open2(&c, &d); /* another cluster on the same etcd */
+	int32_t assign[] = {1, 2};
+	uint8_t id[16];
+	assert_int_equal(rn_meta_topic_create_assigned(a, "t", 1, 2, assign, NULL, 0, id), 0);
+	assert_true(ETCD_WAIT_UNTIL(rn_meta_topic_get(b, "t") != NULL, 10000));
+	struct rn_pstate st;
+	assert_int_equal(rn_meta_partition_get(a, "t", 0, &st), 0);
+	st.partition_epoch = 1;
+	assert_int_equal(rn_meta_partition_cas(a, "t", 0, 0, &st), 0);
+	for (int i = 0; i < 5; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "o%d", i);
+		assert_int_equal(rn_meta_topic_create(c, name, 1, NULL, 0, id), 0);
+	}
+	/* b's cache may or may not hold epoch 1 yet; from epoch 0 it loses either way. */
+	struct rn_pstate st0 = st;
+	st0.partition_epoch = 1;
+	int rc = rn_meta_partition_cas(b, "t", 0, 0, &st0);
+	assert_int_equal(rc, RN_ESTALE);
+	assert_int_equal(rn_meta_partition_get(b, "t", 0, &st0), 0);
+	assert_int_equal(st0.partition_epoch, 1);
+	struct rn_broker_reg r = {.id = 1, .port = 1};
+	snprintf(r.host, sizeof(r.host), "h");
+	assert_int_equal(rn_meta_register_broker(a, &r, 3000), 0);
+	int32_t epoch;
+	assert_int_equal(rn_meta_controller_acquire(a, &epoch), 0);
+	r.id = 2;
+	assert_int_equal(rn_meta_register_broker(b, &r, 3000), 0);
+	assert_int_equal(rn_meta_topic_create(c, "o9", 1, NULL, 0, id), 0);
+	/* etcd is now past anything b's watch will ever see. */
+	assert_int_equal(rn_meta_controller_acquire(b, &epoch), RN_EEXIST);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(rn_meta_topic_create(c, "o9", 1, NULL, 0, id), RN_EEXIST);
+	/* Nobody waited out a timeout, no watch was made again. */
+	for (int i = 0; i < 3; i++) {
+		struct rn__es *es = rn__meta_es(i == 0 ? a : i == 1 ? b : c);
+		assert_int_equal(rn__es_wait_timeouts(es), 0);
+		assert_int_equal(rn__es_watch_streams(es), 1);
+	}
+	rn_meta_close(a);
+	rn_meta_close(b);
+	rn_meta_close(c);
+	rn_meta_close(d);
 }
 
 static void collect(const char *key, const char *val, void *arg)
@@ -409,7 +469,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_topics_two_handles), cmocka_unit_test(test_partition_cas),
 	    cmocka_unit_test(test_configs_and_pids),   cmocka_unit_test(test_big_topic),
-	    cmocka_unit_test(test_listener_replay),    cmocka_unit_test(test_bad_data_and_uri),
+	    cmocka_unit_test(test_other_prefix),       cmocka_unit_test(test_listener_replay),
+	    cmocka_unit_test(test_bad_data_and_uri),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -290,21 +290,40 @@ static void test_unclean_when_enabled(void **state)
 	world_down();
 }
 
+struct seen_arg {
+	struct rn_meta *m;
+	const char *topic;
+	int32_t idx;
+};
+
+static bool seen_by(void *arg)
+{
+	struct seen_arg *a = arg;
+	struct rn_pstate st;
+	return rn_meta_partition_get(a->m, a->topic, a->idx, &st) == 0;
+}
+
 static void test_controlled_shutdown(void **state)
 {
 	(void)state;
 	world_up(false, false);
 	topic("s", 6, 3);
 	assert_true(wait_for(one_active, NULL));
+	/* The stopping broker's own cache must know the topic (any broker long since does). */
+	struct seen_arg sa = {w.n[2].m, "s", 5};
+	assert_true(wait_for(seen_by, &sa));
 	assert_int_equal(rn_controller_shutdown_broker(w.n[2].m, 2, 5000), 0);
 	for (int32_t p = 0; p < 6; p++) {
-		struct rn_pstate st = get("s", p);
+		struct rn_pstate st; /* read through the writer's cache: it holds its own writes */
+		assert_int_equal(rn_meta_partition_get(w.n[2].m, "s", p, &st), 0);
 		assert_int_not_equal(st.leader, 2);
 		assert_false(rn_pstate_has(st.isr, st.nisr, 2));
 		assert_int_equal(st.nisr, 2);
 	}
 	/* A partition where 2 is the only ISR member keeps it as leader. */
 	topic("s1", 1, 3);
+	struct seen_arg sa1 = {w.n[2].m, "s1", 0};
+	assert_true(wait_for(seen_by, &sa1));
 	struct rn_pstate st = get("s1", 0);
 	st.leader = 2;
 	st.leader_epoch++;

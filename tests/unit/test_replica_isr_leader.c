@@ -99,6 +99,10 @@ static int setup(void **state)
 	snprintf(cmd, sizeof(cmd), "mkdir -p %s", e->metadir);
 	assert_int_equal(system(cmd), 0);
 	assert_int_equal(rn_meta_open_etcd(e->uri, e->metadir, 1, &e->meta), 0);
+	/* A leader needs a valid session: this broker is registered under its lease. */
+	struct rn_broker_reg self = {.id = 1, .port = 1};
+	snprintf(self.host, sizeof(self.host), "127.0.0.1");
+	assert_int_equal(rn_meta_register_broker(e->meta, &self, 10000), 0);
 	int32_t assign[] = {1, 2, 3};
 	uint8_t id[16];
 	assert_int_equal(rn_meta_topic_create_assigned(e->meta, "t", 1, 3, assign, NULL, 0, id), 0);
@@ -122,6 +126,7 @@ static int teardown(void **state)
 	rn_replica_detach(e->mgr, e->rp);
 	rn_replica_mgr_free(e->mgr);
 	rn_partition_close(e->log);
+	rn_meta_unregister_broker(e->meta);
 	rn_meta_close(e->meta);
 	bb_rmrf(e->dir);
 	free(e->dir);
@@ -336,16 +341,28 @@ static void test_timeout_and_leadership_lost(void **state)
 static void test_alone_in_isr_hw_follows_log_end(void **state)
 {
 	struct env *e = *state;
+	int64_t shrinks = stats(e).isr_shrinks;
 	struct rn_pstate next = e->st;
 	next.nisr = 1; /* the controller removed both followers */
 	store_and_apply(e, &next);
 	rh_put(e->log, 4, 20);
 	rn_replica_leader_appended(e->rp);
 	assert_int_equal(hw(e), 4);
+	/* Kafka's docs: a broker going down shrinks ISRs; counted once on the leader. */
+	assert_int_equal(stats(e).isr_shrinks, shrinks + 1);
+	rn_replica_leader_appended(e->rp);
+	assert_int_equal(stats(e).isr_shrinks, shrinks + 1);
 	assert_int_equal(rn_replica_produce_check(e->rp, 2), RN_KERR_NOT_ENOUGH_REPLICAS);
 	struct answer a = {0};
 	rn_replica_wait_hw(e->rp, 4, 1, WAIT_MS, answered, &a);
 	assert_int_equal(atomic_load(&a.kerr), RN_KERR_NONE);
+	/* An append nobody reported (a coordinator's write): the wait itself moves the HW. */
+	rh_put(e->log, 2, 20);
+	struct answer b = {0};
+	rn_replica_wait_hw(e->rp, 6, 1, WAIT_MS, answered, &b);
+	assert_int_equal(atomic_load(&b.calls), 1);
+	assert_int_equal(atomic_load(&b.kerr), RN_KERR_NONE);
+	assert_int_equal(hw(e), 6);
 }
 
 int main(void)

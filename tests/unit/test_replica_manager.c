@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,9 +33,20 @@ static struct {
 	int32_t epoch;
 } g_ev[64];
 
+/* When set, the leadership hook detaches this partition, as the glue does when it drops the
+ * last reference of a deleted topic from inside a hook. */
+static struct rn_replica_mgr *g_detach_mgr;
+static struct rn_replica_part *_Atomic g_detach_rp;
+static _Atomic bool g_detached;
+
 static void on_leadership(void *arg, const char *topic, int32_t idx, bool leader, int32_t epoch)
 {
 	(void)arg, (void)topic, (void)idx;
+	struct rn_replica_part *rp = atomic_exchange(&g_detach_rp, NULL);
+	if (rp) {
+		rn_replica_detach(g_detach_mgr, rp);
+		atomic_store(&g_detached, true);
+	}
 	pthread_mutex_lock(&g_lock);
 	if (g_nev < 64)
 		g_ev[g_nev].leader = leader, g_ev[g_nev].epoch = epoch;
@@ -225,12 +237,61 @@ static void test_detach_and_stop(void **state)
 	fx_close(&x);
 }
 
+/* Under min ISR counts the topic's min.insync.replicas override from the store. */
+static void test_min_isr_from_topic(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_open(&x);
+	struct rn_cfg_kv kv = {.key = "min.insync.replicas", .val = "3"};
+	uint8_t id[16];
+	assert_int_equal(rn_meta_topic_create(x.meta, "t", 1, &kv, 1, id), 0);
+	struct rn_replica_part *rp = rn_replica_attach(x.mgr, "t", 0, x.log);
+	struct rn_pstate lead = pst(SELF, 1, 1, 2);
+	rn_replica_apply(x.mgr, rp, &lead);
+	wait_applied(rp, 1);
+	struct rn_replica_stats s;
+	rn_replica_mgr_stats(x.mgr, &s);
+	assert_int_equal(s.leaders, 1);
+	assert_int_equal(s.under_min_isr, 1); /* ISR 2 < 3 */
+	rn_replica_set_min_isr(rp, 2);        /* a pinned value wins */
+	rn_replica_mgr_stats(x.mgr, &s);
+	assert_int_equal(s.under_min_isr, 0);
+	rn_replica_detach(x.mgr, rp);
+	fx_close(&x);
+}
+
+/* A hook on the manager's thread detaching the very partition it is told about: no deadlock,
+ * and the manager goes on with the others. */
+static void test_detach_from_hook(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_open(&x);
+	struct rn_replica_part *rp = rn_replica_attach(x.mgr, "t", 0, x.log);
+	struct rn_replica_part *other = rn_replica_attach(x.mgr, "t", 1, x.log);
+	g_detach_mgr = x.mgr;
+	atomic_store(&g_detached, false);
+	atomic_store(&g_detach_rp, rp);
+	struct rn_pstate lead = pst(SELF, 1, 1, 3);
+	rn_replica_apply(x.mgr, rp, &lead);
+	int64_t deadline = rn_mono_ms() + 20000;
+	while (!atomic_load(&g_detached) && rn_mono_ms() < deadline)
+		usleep(2000);
+	assert_true(atomic_load(&g_detached));
+	struct rn_pstate st2 = pst(SELF, 2, 2, 3);
+	rn_replica_apply(x.mgr, other, &st2);
+	wait_applied(other, 2);
+	rn_replica_detach(x.mgr, other);
+	fx_close(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ordering),
-	    cmocka_unit_test(test_lead_then_follow),
-	    cmocka_unit_test(test_detach_and_stop),
+	    cmocka_unit_test(test_ordering),         cmocka_unit_test(test_lead_then_follow),
+	    cmocka_unit_test(test_detach_and_stop),  cmocka_unit_test(test_min_isr_from_topic),
+	    cmocka_unit_test(test_detach_from_hook),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

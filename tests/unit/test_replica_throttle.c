@@ -60,13 +60,35 @@ static void test_rate_over_time(void **state)
 	assert_true(moved >= 10500 && moved <= 11400);
 }
 
+/* Which partitions the quota applies to: being added to this broker and not yet in sync. */
+static void test_which_partitions(void **state)
+{
+	(void)state;
+	struct rn_replica_mgr mgr = {.cfg = {.node_id = 4, .follower_throttle_bps = 1000}};
+	struct rn_pstate st = {.leader = 1,
+			       .nreplicas = 4,
+			       .replicas = {1, 2, 3, 4},
+			       .nisr = 3,
+			       .isr = {1, 2, 3},
+			       .nadding = 1,
+			       .adding = {4}};
+	assert_true(rn__throttled(&mgr, &st));
+	st.isr[st.nisr++] = 4; /* caught up: no longer throttled */
+	assert_false(rn__throttled(&mgr, &st));
+	st.nisr = 3;
+	st.nadding = 0; /* an ordinary follower */
+	assert_false(rn__throttled(&mgr, &st));
+	st.nadding = 1;
+	mgr.cfg.follower_throttle_bps = 0; /* no rate set */
+	assert_false(rn__throttled(&mgr, &st));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_unlimited),
-	    cmocka_unit_test(test_spend_and_refill),
-	    cmocka_unit_test(test_idle_caps_burst),
-	    cmocka_unit_test(test_rate_over_time),
+	    cmocka_unit_test(test_unlimited),        cmocka_unit_test(test_spend_and_refill),
+	    cmocka_unit_test(test_idle_caps_burst),  cmocka_unit_test(test_rate_over_time),
+	    cmocka_unit_test(test_which_partitions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

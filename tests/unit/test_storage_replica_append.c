@@ -9,7 +9,10 @@
 
 #include <cmocka.h>
 
+#include "core/clock.h"
+
 #include "replica_helpers.h"
+#include "storage/cleaner.h"
 
 struct env {
 	char *ldir, *fdir;
@@ -332,6 +335,37 @@ static void test_not_replicated_follows_end(void **state)
 	free(d);
 }
 
+/* Retention and the cleaner stay below the high watermark of a replicated log: what the
+ * followers may not have must not go (Kafka's deletableSegments, and the last stable offset
+ * bounding the cleaner). */
+static void test_housekeeping_below_high_watermark(void **state)
+{
+	struct env *e = *state;
+	rn_partition_set_replicated(e->l, true);
+	for (int i = 0; i < 60; i++)
+		rh_put(e->l, 3, 90);
+	struct rn_log_config c = e->cfg;
+	c.retention_bytes = 1;
+	rn_partition_set_config(e->l, &c);
+	assert_int_equal(rn_partition_maintain(e->l, rn_wall_ms()), 0);
+	assert_int_equal(rn_partition_log_start(e->l), 0);
+	struct rn_clean_state st;
+	c.cleanup_compact = true;
+	rn_partition_set_config(e->l, &c);
+	rn_partition_clean_state(e->l, 0, &st);
+	assert_int_equal(st.first_uncleanable, 0);
+	assert_int_equal(rn_partition_set_high_watermark(e->l, 100), 100);
+	rn_partition_clean_state(e->l, 0, &st);
+	assert_int_equal(st.first_uncleanable, 100);
+	c.cleanup_compact = false;
+	rn_partition_set_config(e->l, &c);
+	assert_int_equal(rn_partition_maintain(e->l, rn_wall_ms()), 0);
+	assert_int_equal(rn_partition_log_start(e->l), 99);
+	assert_int_equal(rn_partition_set_high_watermark(e->l, 1000), 180);
+	assert_int_equal(rn_partition_maintain(e->l, rn_wall_ms()), 0);
+	assert_true(rn_partition_log_start(e->l) > 150);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -344,6 +378,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_high_watermark_wakes_waiters, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rolls_in_one_append, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_not_replicated_follows_end, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_housekeeping_below_high_watermark, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

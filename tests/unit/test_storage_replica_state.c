@@ -113,6 +113,34 @@ static void test_idempotent_state_across_segments(void **state)
 	assert_int_equal(base, 32);
 }
 
+/* A crash right after a truncation below every producer snapshot: the next open must still
+ * know a producer whose only batch is older than the last two segments (the open's replay
+ * without a snapshot), so truncation snapshots the rebuilt state. The crash image is a copy
+ * of the directory while the partition is open (what SIGKILL leaves in the page cache). */
+static void test_crash_after_deep_truncation(void **state)
+{
+	struct env *e = *state;
+	struct rn_append_info ai;
+	assert_int_equal(rh_put_pid(e->l, 2, 8, 0, 0, false, &ai), 0); /* 0..1 */
+	for (int i = 0; i < 150; i++)
+		assert_int_equal(rh_put_pid(e->l, 3, 7, 0, 3 * i, false, &ai), 0);
+	rh_replicate(e->l, e->f, -1, 1 << 20);
+	assert_int_equal(rn_partition_truncate_to(e->f, 302), 0);
+	char *copy = bb_tmpdir(), cmd[600];
+	snprintf(cmd, sizeof(cmd), "cp -a %s/. %s/", e->fdir, copy);
+	assert_int_equal(system(cmd), 0);
+	struct rn_partition *c;
+	assert_int_equal(rn_partition_open(copy, &e->cfg, -1, 0, false, &c), 0);
+	assert_int_equal(rn_partition_log_end(c), 302);
+	int64_t base;
+	assert_int_equal(retry(c, 8, 0, 2, &base), 1);
+	assert_int_equal(base, 0);
+	assert_int_equal(retry(c, 7, 297, 3, &base), 1);
+	rn_partition_close(c);
+	bb_rmrf(copy);
+	free(copy);
+}
+
 static int64_t txn_batch(struct rn_partition *l, int64_t pid, int32_t seq, int n)
 {
 	struct rn_append_info ai;
@@ -316,6 +344,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_idempotent_state, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_idempotent_state_across_segments, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_crash_after_deep_truncation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lso_below_high_watermark, setup, teardown),
 	    cmocka_unit_test(test_high_watermark_checkpoint),

@@ -11,7 +11,10 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
 
+#include "core/clock.h"
 #include "replica_helpers.h"
 
 struct env {
@@ -368,6 +371,60 @@ static void test_time_index_after_cut(void **state)
 	assert_int_equal(of.offset, 50);
 }
 
+struct race {
+	struct rn_partition *f;
+	atomic_bool stop;
+	atomic_long reads;
+};
+
+/* Reads at moving offsets while the log is cut and refilled: every read answers whole
+ * batches or an error, never a crash, and a reference keeps its fd readable. */
+static void *reader(void *arg)
+{
+	struct race *r = arg;
+	uint8_t buf[RN_BATCH_HEADER_SIZE];
+	for (int64_t o = 0; !atomic_load(&r->stop); o = (o + 7) % 200) {
+		struct rn_read_info ri;
+		int rc = o % 2 ? rn_partition_read_replica(r->f, o, 2000, true, &ri)
+			       : rn_partition_read(r->f, o, 2000, true, &ri);
+		if (rc == 0 && ri.len > 0) {
+			ssize_t got = pread(ri.file->fd, buf, sizeof(buf), (off_t)ri.pos);
+			(void)got;
+			rn_fileref_put(ri.file);
+		}
+		atomic_fetch_add(&r->reads, 1);
+	}
+	return NULL;
+}
+
+static void test_concurrent_readers(void **state)
+{
+	struct env *e = *state;
+	for (int i = 0; i < 60; i++)
+		rh_put(e->l, 3, 90);
+	/* Maintenance closes idle files under the readers (no retention: the data is old). */
+	struct rn_log_config c = e->cfg;
+	c.retention_ms = -1;
+	c.idle_close_ms = 1;
+	rn_partition_set_config(e->f, &c);
+	struct race r = {.f = e->f};
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, reader, &r), 0);
+	for (int i = 0; i < 30; i++) {
+		rh_replicate(e->l, e->f, -1, 1000 + 97 * i);
+		assert_int_equal(rn_partition_truncate_to(e->f, (i * 37) % 170), 0);
+		if (i % 3 == 2)
+			assert_int_equal(rn_partition_maintain(e->f, rn_wall_ms() + 10), 0);
+	}
+	atomic_store(&r.stop, true);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	assert_true(atomic_load(&r.reads) > 0);
+	rh_replicate(e->l, e->f, -1, 1 << 20);
+	assert_same(e->l, e->f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -380,6 +437,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_high_watermark_lowered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reader_of_cut_segment, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_time_index_after_cut, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_concurrent_readers, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

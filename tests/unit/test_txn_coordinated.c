@@ -92,6 +92,15 @@ static void test_events_queue(void **state)
 	assert_int_equal(out.v[39].idx, 39);
 	assert_false(out.v[39].leader);
 	assert_int_equal(out.v[38].epoch, 39);
+	/* Kept for later from index 38 on, ahead of one queued since. */
+	rn_gc_part_events_push(&q, 99, true, 7);
+	rn_gc_part_events_requeue(&q, &out, 38);
+	free(out.v);
+	rn_gc_part_events_take(&q, &out);
+	assert_int_equal(out.n, 3);
+	assert_int_equal(out.v[0].idx, 38);
+	assert_int_equal(out.v[1].idx, 39);
+	assert_int_equal(out.v[2].idx, 99);
 	free(out.v);
 }
 
