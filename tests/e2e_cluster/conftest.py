@@ -171,10 +171,15 @@ class EtcdMember:
     def kill(self, sig=signal.SIGKILL):
         if self.alive():
             self.proc.send_signal(sig)
+            if self.paused:
+                self.proc.send_signal(signal.SIGCONT)
+                self.paused = False
         self._reap()
 
     def stop(self, timeout=10.0):
         if self.alive():
+            if self.paused:
+                self.resume()
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout * SLOW)
@@ -182,11 +187,19 @@ class EtcdMember:
                 self.proc.kill()
         self._reap()
 
+    paused = False
+
     def pause(self):
         self.proc.send_signal(signal.SIGSTOP)
+        self.paused = True
 
     def resume(self):
         self.proc.send_signal(signal.SIGCONT)
+        self.paused = False
+
+    def serving(self):
+        """Running and not stopped: a request to it gets an answer."""
+        return self.alive() and not self.paused
 
     def healthy(self):
         """/health says true (this member sees a leader and can serve a quorum read)."""
@@ -241,7 +254,7 @@ class Etcd:
                 if m.proc is not None and m.proc.poll() is not None:
                     raise AssertionError("etcd %s exited rc=%r:\n%s"
                                          % (m.name, m.proc.returncode, m.log()))
-            return all(m.healthy() for m in self.members if m.alive())
+            return all(m.healthy() for m in self.members if m.serving())
         wait_until(ok, timeout, interval=0.1, what="etcd healthy")
 
     def member(self, i):
@@ -251,7 +264,7 @@ class Etcd:
         """Index of the member that is raft leader now (waits for one)."""
         def find():
             for i, m in enumerate(self.members):
-                if not m.alive():
+                if not m.serving():
                     continue
                 st = m.status()
                 if st and st.get("leader") and st["leader"] == st.get("header", {}).get("member_id"):
@@ -270,9 +283,9 @@ class Etcd:
 
     def _alive_endpoint(self):
         for m in self.members:
-            if m.alive():
+            if m.serving():
                 return m
-        raise AssertionError("no etcd member alive")
+        raise AssertionError("no etcd member serving")
 
     def ctl(self, *args, timeout=10.0, check=True):
         """etcdctl (v3 API) against every member's endpoint -> CompletedProcess (text)."""
@@ -288,7 +301,7 @@ class Etcd:
         """{key: value} of every key under prefix (through the JSON gateway)."""
         end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         for m in self.members:
-            if not m.alive():
+            if not m.serving():
                 continue
             try:
                 r = _http_json(m.url + "/v3/kv/range", {"key": b64(prefix), "range_end": b64(end)},
@@ -485,9 +498,28 @@ class ClusterBroker(Broker):
         """A RawConn to this broker."""
         return RawConn(self.fixed_port, timeout=timeout, host=self.host)
 
+    DUPLICATE = "already used by a live broker"
+
     def start(self, timeout=20.0):
-        # Joining a cluster waits for etcd (registration, cache load): more than a lone broker.
-        return super().start(timeout=timeout)
+        """Starts and waits for both listeners (joining a cluster waits for etcd: registration,
+        cache load). A broker SIGKILLed a moment ago still has its registration in etcd until
+        its lease runs out (broker.session.timeout.ms, at least etcd's minimum TTL) and refuses
+        to start meanwhile, as a duplicate node.id; like a supervisor, this starts it again
+        until the old lease is gone (self.duplicate_retries counts those attempts)."""
+        deadline = time.monotonic() + 30.0 * SLOW
+        while True:
+            try:
+                return super().start(timeout=timeout)
+            except pytest.fail.Exception:
+                if self.DUPLICATE not in self.stderr() or time.monotonic() > deadline:
+                    raise
+                if self.proc is not None:
+                    self.proc.wait()
+                    self.exit_codes.append(self.proc.returncode)
+                    self._errf.close()
+                    self.proc = None
+                self.duplicate_retries = getattr(self, "duplicate_retries", 0) + 1
+                time.sleep(0.3)
 
     def pause(self):
         """SIGSTOP: the process stands still (its lease runs out; others take over)."""
