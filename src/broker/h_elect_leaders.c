@@ -133,7 +133,8 @@ static void answer_all(struct rn_ctx *ctx, int8_t type, struct rn_elect_leaders_
 		rn_meta_partitions_foreach(ctx->b->meta, collect_cluster, &l);
 	else
 		rn_topics_foreach(ctx->b, collect_local, &l);
-	qsort(l.v, l.n, sizeof(*l.v), cmp_ref);
+	if (l.n > 1) /* qsort(NULL, 0) is undefined */
+		qsort(l.v, l.n, sizeof(*l.v), cmp_ref);
 	size_t ntopics = 0;
 	for (size_t i = 0; i < l.n; i++)
 		ntopics += i == 0 || strcmp(l.v[i].topic, l.v[i - 1].topic) != 0;

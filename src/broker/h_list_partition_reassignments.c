@@ -86,7 +86,8 @@ static void build(struct rn_ctx *ctx, struct lr_list *l,
 		  struct rn_list_partition_reassignments_response *resp)
 {
 	struct rn_arena *a = &ctx->req->arena;
-	qsort(l->v, l->n, sizeof(*l->v), cmp_ref);
+	if (l->n > 1) /* qsort(NULL, 0) is undefined */
+		qsort(l->v, l->n, sizeof(*l->v), cmp_ref);
 	resp->topics = rn_arena_alloc(a, (l->n + 1) * sizeof(*resp->topics));
 	for (size_t i = 0; i < l->n;) {
 		size_t end = i;

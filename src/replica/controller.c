@@ -100,121 +100,6 @@ static void on_partition(void *arg, const char *topic, int32_t idx, const struct
 	pthread_mutex_unlock(&slots_lock);
 }
 
-/* Partition states copied out of the store's cache (its foreach holds a read lock). */
-struct part_ref {
-	char *topic;
-	int32_t idx;
-	struct rn_pstate st;
-};
-struct part_list {
-	struct part_ref *v;
-	size_t n, cap;
-};
-
-static void collect_cb(const char *topic, int32_t idx, const struct rn_pstate *st, void *arg)
-{
-	struct part_list *l = arg;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 64;
-		l->v = rn_realloc(l->v, l->cap * sizeof(*l->v));
-	}
-	l->v[l->n++] = (struct part_ref){rn_strdup(topic), idx, *st};
-}
-
-static void parts_free(struct part_list *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		rn_free(l->v[i].topic);
-	rn_free(l->v);
-}
-
-static bool unclean_for(struct rn_controller *c, const char *topic)
-{
-	return c->cfg.unclean_enabled && c->cfg.unclean_enabled(c->cfg.arg, topic);
-}
-
-static int16_t decide_failover(const struct rn_pstate *cur, const int32_t *live, int nlive,
-			       void *arg, struct rn_pstate *next, bool *write)
-{
-	*write = rn_elect_failover(cur, live, nlive, *(bool *)arg, next);
-	return RN_KERR_NONE;
-}
-
-static void sweep(struct rn_controller *c)
-{
-	struct part_list l = {0};
-	rn_meta_partitions_foreach(c->m, collect_cb, &l);
-	int32_t *live;
-	int nlive = rn__ctl_live(c->m, &live);
-	for (size_t i = 0; i < l.n && atomic_load(&c->active); i++) {
-		struct part_ref *p = &l.v[i];
-		bool unclean = unclean_for(c, p->topic);
-		struct rn_pstate next;
-		if (!rn_elect_failover(&p->st, live, nlive, unclean, &next))
-			continue;
-		int16_t kerr =
-		    rn__ctl_apply(c->m, p->topic, p->idx, decide_failover, &unclean, &next);
-		if (kerr != RN_KERR_NONE)
-			rn_log_every(5000, RN_LOG_WARN, "controller: cannot update %s-%d: error %d",
-				     p->topic, p->idx, kerr);
-		else if (next.leader < 0)
-			rn_log_every(5000, RN_LOG_WARN,
-				     "controller: %s-%d is offline: no live in-sync replica%s",
-				     p->topic, p->idx,
-				     unclean ? " and no live replica"
-					     : " (unclean election disabled)");
-	}
-	rn_free(live);
-	parts_free(&l);
-}
-
-static int16_t decide_rebalance(const struct rn_pstate *cur, const int32_t *live, int nlive,
-				void *arg, struct rn_pstate *next, bool *write)
-{
-	(void)arg;
-	int16_t kerr = rn_elect_preferred(cur, live, nlive, next);
-	*write = kerr == RN_KERR_NONE && next->leader == cur->replicas[0];
-	return kerr;
-}
-
-/* ZooKeeper-era Kafka: per live broker b, imbalance = partitions whose preferred replica is b
- * but led by another / partitions whose preferred replica is b; above the percentage, every
- * such partition where b is in the ISR gets a preferred election. Reassigning partitions are
- * left alone. */
-static void rebalance(struct rn_controller *c)
-{
-	struct part_list l = {0};
-	rn_meta_partitions_foreach(c->m, collect_cb, &l);
-	int32_t *live;
-	int nlive = rn__ctl_live(c->m, &live);
-	for (int b = 0; b < nlive && atomic_load(&c->active); b++) {
-		int64_t total = 0, off = 0;
-		for (size_t i = 0; i < l.n; i++) {
-			const struct rn_pstate *st = &l.v[i].st;
-			if (st->nreplicas == 0 || st->replicas[0] != live[b] ||
-			    rn_pstate_reassigning(st))
-				continue;
-			total++;
-			off += st->leader != live[b];
-		}
-		if (total == 0 || off * 100 <= (int64_t)c->cfg.imbalance_pct * total)
-			continue;
-		rn_info("controller: broker %d leads %lld of its %lld preferred partitions: moving "
-			"leaders back",
-			live[b], (long long)(total - off), (long long)total);
-		for (size_t i = 0; i < l.n; i++) {
-			const struct rn_pstate *st = &l.v[i].st;
-			if (st->nreplicas == 0 || st->replicas[0] != live[b] ||
-			    st->leader == live[b] || rn_pstate_reassigning(st) ||
-			    !rn_pstate_has(st->isr, st->nisr, live[b]))
-				continue;
-			rn__ctl_apply(c->m, l.v[i].topic, l.v[i].idx, decide_rebalance, NULL, NULL);
-		}
-	}
-	rn_free(live);
-	parts_free(&l);
-}
-
 /* True while this broker holds the controllership it won (same epoch) with a valid session. */
 static bool still_active(struct rn_controller *c)
 {
@@ -258,11 +143,11 @@ static int64_t step(struct rn_controller *c, bool dirty, int64_t *next_sweep, in
 		*next_bal = now + c->cfg.imbalance_check_ms;
 	}
 	if (dirty || now >= *next_sweep) {
-		sweep(c);
+		rn__ctl_sweep(c->m, &c->cfg, &c->active);
 		*next_sweep = now + SWEEP_EVERY_MS;
 	}
 	if (c->cfg.auto_rebalance && now >= *next_bal) {
-		rebalance(c);
+		rn__ctl_rebalance(c->m, &c->cfg, &c->active);
 		*next_bal = now + c->cfg.imbalance_check_ms;
 	}
 	int64_t until = *next_sweep;

@@ -68,7 +68,8 @@ int16_t rn_controller_reassign(struct rn_meta *m, const char *topic, int32_t idx
 
 /* Controlled shutdown of node: every partition it leads gets another ISR member as leader
  * and node leaves every ISR where others remain. Returns how many partitions node still leads
- * (0 when all moved) after trying for up to timeout_ms. */
+ * (0 when all moved) after trying for up to timeout_ms; it stops early once every partition
+ * it still leads has no other live ISR member (waiting cannot move those). */
 int rn_controller_shutdown_broker(struct rn_meta *m, int32_t node_id, int64_t timeout_ms);
 
 #endif

@@ -5,13 +5,14 @@
 #ifndef RN_REPLICA_CONTROLLER_INT_H
 #define RN_REPLICA_CONTROLLER_INT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "meta/cluster.h"
+#include "replica/controller.h"
 
-/* Attempts of one decision against the store before giving up (each lost CAS waits 10, 20,
- * 40, 80 ms for the winning write to reach the cache, then re-reads). */
+/* Attempts of one decision against the store before giving up (each lost CAS re-reads). */
 #define RN__CTL_RETRIES 5
 
 /* The ids of the live brokers, ascending, into *ids (caller frees with rn_free; NULL when
@@ -29,5 +30,11 @@ typedef int16_t (*rn__ctl_decide_fn)(const struct rn_pstate *cur, const int32_t 
  * answer or the races went on. *out (may be NULL) gets the state in force afterwards. */
 int16_t rn__ctl_apply(struct rn_meta *m, const char *topic, int32_t idx, rn__ctl_decide_fn fn,
 		      void *arg, struct rn_pstate *out);
+
+/* sweep.c, run by the controller thread: the failover sweep over every partition, and the
+ * preferred-leader rebalance. Both stop early once *active is false. */
+void rn__ctl_sweep(struct rn_meta *m, const struct rn_controller_cfg *cfg, _Atomic bool *active);
+void rn__ctl_rebalance(struct rn_meta *m, const struct rn_controller_cfg *cfg,
+		       _Atomic bool *active);
 
 #endif

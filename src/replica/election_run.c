@@ -4,7 +4,6 @@
  * partition_epoch makes concurrent writers safe: the loser re-reads and decides again.
  */
 #include <stdlib.h>
-#include <time.h>
 
 #include "core/alloc.h"
 #include "core/err.h"
@@ -71,12 +70,10 @@ int16_t rn__ctl_apply(struct rn_meta *m, const char *topic, int32_t idx, rn__ctl
 			return RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
 		if (rc != RN_ESTALE)
 			return RN_KERR_REQUEST_TIMED_OUT;
-		/* Lost a race: decide again on the new state, once the watch brought it here (the
-		 * winner's write reaches this cache within milliseconds). */
+		/* Lost a race: decide again on the new state. The store's CAS returns RN_ESTALE
+		 * only once its cache holds the winner (or saw a newer state than ours), so a
+		 * re-read at once sees what won. */
 		kerr = RN_KERR_REQUEST_TIMED_OUT;
-		struct timespec ts = {0, (10L << attempt) * 1000000L};
-		if (attempt + 1 < RN__CTL_RETRIES)
-			nanosleep(&ts, NULL);
 	}
 	return kerr;
 }

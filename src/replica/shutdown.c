@@ -50,9 +50,21 @@ static int16_t decide_shutdown(const struct rn_pstate *cur, const int32_t *live,
 	return RN_KERR_NONE;
 }
 
-/* One pass over node's partitions; returns how many node still leads. */
-static int shutdown_pass(struct rn_meta *m, int32_t node)
+/* True when a live ISR member other than node could take st over. */
+static bool movable(struct rn_meta *m, const struct rn_pstate *st, int32_t node)
 {
+	for (int32_t i = 0; i < st->nisr; i++)
+		if (st->isr[i] != node && rn_meta_broker_live(m, st->isr[i]))
+			return true;
+	return false;
+}
+
+/* One pass over node's partitions; returns how many node still leads, *stuck of them with
+ * no other live ISR member (waiting cannot move those, as Kafka's controller does not wait
+ * for them either: they go offline with the broker). */
+static int shutdown_pass(struct rn_meta *m, int32_t node, int *stuck)
+{
+	*stuck = 0;
 	struct sd_list l = {.node = node};
 	rn_meta_partitions_foreach(m, collect_cb, &l);
 	int leads = 0;
@@ -60,9 +72,11 @@ static int shutdown_pass(struct rn_meta *m, int32_t node)
 		struct rn_pstate after;
 		int16_t kerr =
 		    rn__ctl_apply(m, l.v[i].topic, l.v[i].idx, decide_shutdown, &node, &after);
-		if (kerr == RN_KERR_NONE && after.leader == node)
+		if (kerr == RN_KERR_NONE && after.leader == node) {
 			leads++;
-		else if (kerr != RN_KERR_NONE && kerr != RN_KERR_UNKNOWN_TOPIC_OR_PARTITION)
+			if (!movable(m, &after, node))
+				(*stuck)++;
+		} else if (kerr != RN_KERR_NONE && kerr != RN_KERR_UNKNOWN_TOPIC_OR_PARTITION)
 			leads++; /* unknown outcome: try again */
 		rn_free(l.v[i].topic);
 	}
@@ -75,10 +89,10 @@ int rn_controller_shutdown_broker(struct rn_meta *m, int32_t node_id, int64_t ti
 	if (!rn_meta_clustered(m))
 		return 0;
 	int64_t deadline = rn_mono_ms() + timeout_ms;
-	int leads;
+	int leads, stuck;
 	for (;;) {
-		leads = shutdown_pass(m, node_id);
-		if (leads == 0 || rn_mono_ms() >= deadline)
+		leads = shutdown_pass(m, node_id, &stuck);
+		if (leads == stuck || rn_mono_ms() >= deadline)
 			break;
 		struct timespec ts = {0, RETRY_MS * 1000000L};
 		nanosleep(&ts, NULL);

@@ -242,7 +242,9 @@ int64_t rn_partition_set_high_watermark(struct rn_partition *p, int64_t hw);
 /* A follower's append of batches exactly as its leader stored them (offsets, leader epochs,
  * producer ids, timestamps kept): the first batch's base offset must be the log end and the
  * batches contiguous (else RN_ERANGE, nothing written; on a compacted log, where the leader's
- * cleaner removed whole batches, gaps forward are accepted, as Kafka does); a partial batch
+ * cleaner removed whole batches, gaps forward are accepted, as Kafka does; an empty log
+ * whose first batch straddles its log end restarts at that batch's base, as Kafka's follower
+ * does when the leader's log start is inside a batch); a partial batch
  * at the end of buf (fetch responses may cut one) is ignored and not counted in *used; CRCs
  * are checked (RN_ECORRUPT, nothing written). Producer state, transaction state (open and
  * aborted transactions, markers) and the leader-epoch cache are updated from the batches as

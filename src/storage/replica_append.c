@@ -223,13 +223,27 @@ int rn_partition_append_replica(struct rn_partition *p, const uint8_t *buf, size
 	int rc = scan_input(buf, len, gaps, &n, &nbatches, &first);
 	if (rc < 0 || n == 0)
 		return rc;
+	/* An empty log restarted at a leader's log start that falls inside a batch (DeleteRecords
+	 * moved it there): the fetch brings that whole batch. Kafka's
+	 * Partition.appendRecordsToFollowerOrFutureReplica restarts the log at the batch's base;
+	 * so do we (outside p->lock: truncation pauses the cleaner first). */
+	int64_t end = atomic_load(&p->log_end);
+	if (first.base_offset < end && end == atomic_load(&p->log_start) &&
+	    first.base_offset + first.last_offset_delta >= end) {
+		rn_info("storage: %s: first fetched batch starts at %lld, below the log start %lld "
+			"of this empty log: restarting the log there",
+			p->dir, (long long)first.base_offset, (long long)end);
+		rc = rn_partition_truncate_fully(p, first.base_offset);
+		if (rc < 0)
+			return rc;
+	}
 	int64_t now = rn_wall_ms();
 	pthread_mutex_lock(&p->lock);
 	if (atomic_load(&p->offline)) {
 		rc = RN_EOFFLINE;
 		goto out_unlock;
 	}
-	int64_t end = atomic_load(&p->log_end);
+	end = atomic_load(&p->log_end);
 	if (first.base_offset < end || (first.base_offset > end && !gaps)) {
 		rc = RN_ERANGE;
 		goto out_unlock;

@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import signal
 import subprocess
 import sys
@@ -48,7 +49,24 @@ Broker = e2e.Broker
 RawConn = e2e.RawConn
 Reader = e2e.Reader
 FlexReader = e2e.FlexReader
-free_port = e2e.free_port
+
+
+def free_port():
+    """A free port below Linux's ephemeral range (32768-60999): a port bound once and released
+    inside that range can be taken by any outgoing connection on this busy machine before the
+    broker binds it, which made brokers fail with 'Address already in use'."""
+    import random
+    for _ in range(200):
+        port = random.randrange(20000, 32000)
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+    return e2e.free_port()
 unique = e2e.unique
 wait_until = e2e.wait_until
 metric_value = e2e.metric_value
@@ -470,7 +488,6 @@ class ClusterBroker(Broker):
         self.node_id = node_id
         self.host = host
         self.fixed_port = free_port()
-        self.fixed_admin_port = free_port()
         h = re.escape(host)
         self.kafka_re = re.compile(r"listening on %s:(\d+)" % h)
         self.admin_re = re.compile(r"admin HTTP listener on %s:(\d+)" % h)
@@ -480,7 +497,7 @@ class ClusterBroker(Broker):
                 "metadata.store": self.cluster.store_uri,
                 "log.dirs": self.data_dir,
                 "listeners": "PLAINTEXT://%s:%d" % (self.host, self.fixed_port),
-                "admin.listener": "%s:%d" % (self.host, self.fixed_admin_port)}
+                "admin.listener": "%s:0" % self.host}  # the port is read back from the log
         base.update(self.sets)
         argv = [RUNNEL_BIN, "serve"]
         for k, v in base.items():

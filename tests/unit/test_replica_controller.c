@@ -170,7 +170,7 @@ static void topic(const char *name, int32_t parts, int32_t rf)
 	struct rn_broker_reg b[N];
 	for (int i = 0; i < N; i++)
 		b[i] = (struct rn_broker_reg){.id = i + 1};
-	int32_t assign[64];
+	int32_t assign[96 * 3];
 	assert_int_equal(rn_placement_assign_at(b, N, 0, parts, rf, 0, assign), 0);
 	uint8_t id[16];
 	assert_int_equal(rn_meta_topic_create_assigned(any(), name, parts, rf, assign, NULL, 0, id),
@@ -206,6 +206,24 @@ static void cas(const char *t, int32_t p, struct rn_pstate st)
 	assert_int_equal(rn_meta_partition_cas(any(), t, p, cur.partition_epoch, &st), 0);
 }
 
+struct gone_arg {
+	const char *topic;
+	int32_t n, victim;
+};
+
+/* Every partition led by another broker, the victim in no ISR. */
+static bool all_moved(void *arg)
+{
+	struct gone_arg *a = arg;
+	for (int32_t p = 0; p < a->n; p++) {
+		struct rn_pstate st;
+		if (rn_meta_partition_get(any(), a->topic, p, &st) != 0 || st.leader < 0 ||
+		    st.leader == a->victim || rn_pstate_has(st.isr, st.nisr, a->victim))
+			return false;
+	}
+	return true;
+}
+
 static void test_failover(void **state)
 {
 	(void)state;
@@ -223,13 +241,33 @@ static void test_failover(void **state)
 	struct rn_pstate after = get("f", p);
 	assert_int_equal(after.leader_epoch, before.leader_epoch + 1);
 	assert_false(rn_pstate_has(after.isr, after.nisr, victim));
-	/* The victim's follower replicas left the other ISRs too; their leaders stayed. */
+	/* The victim's follower replicas leave the other ISRs too (written after the leader
+	 * changes); their leaders stay. */
+	struct gone_arg all = {"f", 3, victim};
+	assert_true(wait_for(all_moved, &all));
 	for (int32_t q = 0; q < 3; q++) {
 		struct rn_pstate st = get("f", q);
 		assert_false(rn_pstate_has(st.isr, st.nisr, victim));
 		if (q != p)
 			assert_int_equal(st.leader_epoch, 0);
 	}
+	world_down();
+}
+
+/* Many partitions: the sweep's parallel writers move every one (leaders first). */
+static void test_failover_many_partitions(void **state)
+{
+	(void)state;
+	world_up(false, false);
+	topic("many", 96, 3);
+	assert_true(wait_for(one_active, NULL));
+	int victim = controller_id() % N + 1;
+	int64_t t0 = rn_mono_ms();
+	down(victim);
+	struct gone_arg a = {"many", 96, victim};
+	assert_true(wait_for(all_moved, &a));
+	fprintf(stderr, "96 partitions (32 led by the victim) updated in %lld ms\n",
+		(long long)(rn_mono_ms() - t0));
 	world_down();
 }
 
@@ -457,6 +495,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_failover),
+	    cmocka_unit_test(test_failover_many_partitions),
 	    cmocka_unit_test(test_controller_fails_over),
 	    cmocka_unit_test(test_offline_until_isr_member_returns),
 	    cmocka_unit_test(test_unclean_when_enabled),

@@ -368,6 +368,62 @@ static void test_reassign_cancel(void **state)
 	assert_set(next.isr, next.nisr, L(2));
 }
 
+/* The leader dies while a reassignment is in flight: failover picks the first live ISR member
+ * of the whole replica list (target first, then the replicas being removed), as KRaft's
+ * electAnyLeader over targetReplicas; the move itself stays in flight. */
+static void test_failover_during_reassignment(void **state)
+{
+	(void)state;
+	const int32_t live[] = {1, 2, 3, 4};
+	struct rn_pstate next, started;
+	bool changed;
+	struct rn_pstate cur = st(1, L(1, 2, 3), L(1, 2, 3));
+	const int32_t t[] = {4, 3, 2};
+	assert_int_equal(rn_reassign_begin(&cur, t, 3, live, 4, &started, &changed), RN_KERR_NONE);
+	assert_set(started.replicas, started.nreplicas, L(4, 3, 2, 1));
+	const int32_t no1[] = {2, 3, 4};
+	assert_true(rn_elect_failover(&started, no1, 3, false, &next));
+	assert_int_equal(next.leader, 3); /* 4 is not in sync yet */
+	assert_set(next.isr, next.nisr, L(2, 3));
+	assert_set(next.adding, next.nadding, L(4));
+	assert_set(next.removing, next.nremoving, L(1));
+	/* A preferred election cannot pick the added replica before it is in sync. */
+	struct rn_pstate pref;
+	assert_int_equal(rn_elect_preferred(&next, no1, 3, &pref),
+			 RN_KERR_PREFERRED_LEADER_NOT_AVAILABLE);
+	/* 4 joins: done, replicas = target, 1 gone (dead anyway), leader 3 stays. */
+	next.isr[next.nisr++] = 4;
+	next.partition_epoch++;
+	struct rn_pstate done;
+	assert_true(rn_elect_failover(&next, no1, 3, false, &done));
+	assert_set(done.replicas, done.nreplicas, L(4, 3, 2));
+	assert_set(done.isr, done.nisr, L(2, 3, 4));
+	assert_int_equal(done.leader, 3);
+	assert_int_equal(done.leader_epoch, next.leader_epoch + 1);
+	assert_false(rn_pstate_reassigning(&done));
+}
+
+/* Only removed replicas are in sync when the move would complete: it waits (the ISR minus
+ * removing must hold every remaining replica). */
+static void test_reassign_waits_for_every_target(void **state)
+{
+	(void)state;
+	const int32_t live[] = {1, 2, 3, 4};
+	struct rn_pstate started, next;
+	bool changed;
+	struct rn_pstate cur = st(1, L(1, 2), L(1, 2));
+	const int32_t t[] = {3, 4};
+	assert_int_equal(rn_reassign_begin(&cur, t, 2, live, 4, &started, &changed), RN_KERR_NONE);
+	assert_set(started.adding, started.nadding, L(3, 4));
+	started.isr[started.nisr++] = 3; /* 3 in sync, 4 not yet */
+	assert_false(rn_elect_failover(&started, live, 4, false, &next));
+	started.isr[started.nisr++] = 4;
+	assert_true(rn_elect_failover(&started, live, 4, false, &next));
+	assert_set(next.replicas, next.nreplicas, L(3, 4));
+	assert_set(next.isr, next.nisr, L(3, 4));
+	assert_int_equal(next.leader, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,6 +442,8 @@ int main(void)
 	    cmocka_unit_test(test_reassign_reorder),
 	    cmocka_unit_test(test_reassign_invalid),
 	    cmocka_unit_test(test_reassign_cancel),
+	    cmocka_unit_test(test_failover_during_reassignment),
+	    cmocka_unit_test(test_reassign_waits_for_every_target),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

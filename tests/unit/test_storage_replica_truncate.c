@@ -235,6 +235,38 @@ static void test_below_log_start(void **state)
 	rn_buf_free(&b);
 }
 
+/* A leader's log start inside a batch (DeleteRecords): a follower restarted there gets that
+ * whole batch and restarts its empty log at the batch's base, as Kafka's follower does. */
+static void test_log_start_inside_batch(void **state)
+{
+	struct env *e = *state;
+	for (int i = 0; i < 40; i++)
+		rh_put(e->l, 3, 90);
+	int64_t low;
+	assert_int_equal(rn_partition_delete_records(e->l, 100, &low), 0); /* batch 99..101 */
+	assert_int_equal(low, 100);
+	assert_int_equal(rn_partition_truncate_fully(e->f, 100), 0);
+	struct rn_buf b = {0};
+	rh_leader_bytes(e->l, 100, rn_partition_log_end(e->l), &b);
+	assert_int_equal((int64_t)rn_be64(b.data), 99);
+	size_t used;
+	struct rn_append_info ai;
+	assert_int_equal(rn_partition_append_replica(e->f, b.data, b.len, &used, &ai), 0);
+	assert_int_equal(used, b.len);
+	assert_int_equal(ai.base_offset, 99);
+	assert_int_equal(rn_partition_log_start(e->f), 99);
+	rn_buf_free(&b);
+	rh_replicate(e->l, e->f, -1, 1 << 20);
+	assert_int_equal(rn_partition_log_end(e->f), rn_partition_log_end(e->l));
+	assert_int_equal(rn_partition_advance_log_start(e->f, 100), 0);
+	assert_int_equal(rn_partition_log_start(e->f), 100);
+	/* Not on a log with data: that is an overlap. */
+	struct rn_buf c = {0};
+	rh_leader_bytes(e->l, 100, 102, &c);
+	assert_int_equal(rn_partition_append_replica(e->f, c.data, c.len, &used, &ai), RN_ERANGE);
+	rn_buf_free(&c);
+}
+
 static void test_epoch_cache(void **state)
 {
 	struct env *e = *state;
@@ -433,6 +465,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_at_segment_base, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_at_or_above_log_end, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_below_log_start, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_log_start_inside_batch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_epoch_cache, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_high_watermark_lowered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reader_of_cut_segment, setup, teardown),
