@@ -115,14 +115,16 @@ static int find_source(struct rn_fetcher *f, char *host, size_t hostlen, int *po
 	struct rn__mgr_impl *im = rn__impl(f->mgr);
 	if (im->lookup)
 		return im->lookup(im->lookup_arg, f->source, host, hostlen, port);
-	struct rn_broker_reg *regs = rn_calloc(RN_MAX_REPLICAS * 4, sizeof(*regs));
-	int n = rn_meta_brokers(f->mgr->meta, regs, RN_MAX_REPLICAS * 4);
-	if (n > RN_MAX_REPLICAS * 4) {
-		regs = rn_realloc(regs, sizeof(*regs) * (size_t)n);
-		n = rn_meta_brokers(f->mgr->meta, regs, n);
+	int cap = RN_MAX_REPLICAS * 4;
+	struct rn_broker_reg *regs = rn_calloc((size_t)cap, sizeof(*regs));
+	int n = rn_meta_brokers(f->mgr->meta, regs, cap);
+	if (n > cap) {
+		cap = n;
+		regs = rn_realloc(regs, sizeof(*regs) * (size_t)cap);
+		n = rn_meta_brokers(f->mgr->meta, regs, cap);
 	}
 	int r = RN_ENOTFOUND;
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n && i < cap; i++) {
 		if (regs[i].id == f->source) {
 			snprintf(host, hostlen, "%s", regs[i].host);
 			*port = regs[i].port;
@@ -186,8 +188,13 @@ static int collect(struct rn_fetcher *f, struct rn_arena *a, int64_t now, struct
 	int64_t quota_wait = rn__bucket_wait_ms(&im->throttle, now);
 	pthread_mutex_unlock(&im->throttle_lock);
 	for (struct rn_replica_part *rp = f->parts; rp; rp = rp->fnext) {
-		if (rp->needs_truncation || rp->needs_oor)
+		if (rp->needs_truncation || rp->needs_oor) {
+			/* Another round of truncation is due at once (KIP-279) or after its
+			 * backoff: the fetcher must not sleep past it. */
+			int64_t left = rp->fetch_delay_until - now;
+			due = left <= 0 ? 0 : left < due ? left : due;
 			continue;
+		}
 		if (rp->fetch_delay_until > now) {
 			if (rp->fetch_delay_until - now < due)
 				due = rp->fetch_delay_until - now;
@@ -252,6 +259,20 @@ static void build_fetch(struct rn_fetcher *f, struct rn_arena *a, struct rn__fsl
 	}
 }
 
+const char *rn__kerr_name(int16_t kerr)
+{
+	switch (kerr) {
+	case RN_KERR_NONE: return "NONE";
+	case RN_KERR_OFFSET_OUT_OF_RANGE: return "OFFSET_OUT_OF_RANGE";
+	case RN_KERR_UNKNOWN_TOPIC_OR_PARTITION: return "UNKNOWN_TOPIC_OR_PARTITION";
+	case RN_KERR_NOT_LEADER_OR_FOLLOWER: return "NOT_LEADER_OR_FOLLOWER";
+	case RN_KERR_KAFKA_STORAGE_ERROR: return "KAFKA_STORAGE_ERROR";
+	case RN_KERR_FENCED_LEADER_EPOCH: return "FENCED_LEADER_EPOCH";
+	case RN_KERR_UNKNOWN_LEADER_EPOCH: return "UNKNOWN_LEADER_EPOCH";
+	default: return "error";
+	}
+}
+
 /* A partition-level error of a fetch response (Kafka's AbstractFetcherThread cases). */
 static void partition_error(struct rn_fetcher *f, struct rn_replica_part *rp, int16_t err,
 			    int64_t now)
@@ -263,8 +284,8 @@ static void partition_error(struct rn_fetcher *f, struct rn_replica_part *rp, in
 	/* NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH: the leadership
 	 * moved or the leader has not heard of it yet; a new state will follow. Storage errors
 	 * and unknown partitions are retried too, after the same backoff. */
-	rn_log_every(5000, RN_LOG_INFO, "partition %s-%d: fetch from leader %d: error %d",
-		     rp->topic, rp->idx, f->source, err);
+	rn_log_every(5000, RN_LOG_INFO, "partition %s-%d: fetch from leader %d: %s (%d)", rp->topic,
+		     rp->idx, f->source, rn__kerr_name(err), err);
 	rn__fetch_backoff_err(f, rp, err, now);
 }
 
@@ -367,8 +388,8 @@ static void apply_response(struct rn_fetcher *f, struct rn__fslot *s, int n,
 			   const struct rn_fetch_response *r, int64_t now)
 {
 	if (r->error_code != RN_KERR_NONE) {
-		rn_log_every(5000, RN_LOG_WARN, "fetcher %d-%d: fetch failed with error %d",
-			     f->source, f->index, r->error_code);
+		rn_log_every(5000, RN_LOG_WARN, "fetcher %d-%d: fetch failed: %s (%d)", f->source,
+			     f->index, rn__kerr_name(r->error_code), r->error_code);
 		for (int i = 0; i < n; i++)
 			if (s[i].live)
 				rn__fetch_backoff(f, s[i].rp, now);
@@ -417,10 +438,12 @@ static int fetch_round(struct rn_fetcher *f, int64_t *wait_ms)
 	build_fetch(f, &a, s, n, &req);
 	struct rn_peer *peer = f->peer;
 	int timeout = f->mgr->cfg.fetch_wait_max_ms + f->mgr->cfg.socket_timeout_ms;
+	f->polling = true;
 	pthread_mutex_unlock(&f->lock);
 	void *out = NULL;
 	int r = rn_peer_roundtrip(peer, RN_API_FETCH, 12, &req, timeout, &out);
 	pthread_mutex_lock(&f->lock);
+	f->polling = false;
 	if (r == 0) {
 		rn__slots_mark_live(f, s, n);
 		apply_response(f, s, n, out, rn_mono_ms());
@@ -453,8 +476,9 @@ static void *fetcher_main(void *arg)
 			r = fetch_round(f, &wait_ms);
 		if (r < 0) {
 			drop_peer(f);
-			wait_ms = backoff;
+			wait_ms = f->kicked ? 0 : backoff;
 		}
+		f->kicked = false;
 		if (wait_ms > 0 && !f->stop)
 			sleep_locked(f, wait_ms);
 	}
@@ -518,6 +542,12 @@ void rn__fetcher_add(struct rn_replica_mgr *mgr, struct rn_replica_part *rp, int
 	f->parts = rp;
 	f->nparts++;
 	rp->fetcher = f;
+	/* A new leadership should not wait out a long poll for the others (up to
+	 * replica.fetch.wait.max.ms more before acks=all writes can complete again): cut it. */
+	if (truncate && f->polling && f->peer && !f->kicked) {
+		f->kicked = true;
+		rn_peer_interrupt(f->peer);
+	}
 	pthread_cond_signal(&f->cond);
 	pthread_mutex_unlock(&f->lock);
 	pthread_mutex_unlock(&im->flock);

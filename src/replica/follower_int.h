@@ -103,6 +103,8 @@ struct rn_fetcher {
 	struct rn_replica_part *parts; /* by rp->fnext */
 	int nparts;
 	struct rn_peer *peer; /* NULL while disconnected */
+	bool polling;         /* a Fetch (a long poll) is out */
+	bool kicked;          /* ... and was interrupted for a new leadership: reconnect now */
 	struct rn_fetcher *next;
 };
 
@@ -137,6 +139,9 @@ struct rn__fslot *rn__slot_find(struct rn__fslot *s, int n, int *cursor, struct 
 void rn__fetch_backoff(struct rn_fetcher *f, struct rn_replica_part *rp, int64_t now_ms);
 void rn__fetch_backoff_err(struct rn_fetcher *f, struct rn_replica_part *rp, int16_t kerr,
 			   int64_t now_ms);
+
+/* Kafka's name of the error codes a follower handles, for log lines ("error" otherwise). */
+const char *rn__kerr_name(int16_t kerr);
 
 /* truncate.c. */
 

@@ -226,8 +226,9 @@ static void apply_one(struct rn_fetcher *f, struct rn__fslot *sl,
 	struct rn_replica_part *rp = sl->rp;
 	if (p->error_code != RN_KERR_NONE) {
 		rn_log_every(5000, RN_LOG_INFO,
-			     "partition %s-%d: OffsetForLeaderEpoch to leader %d: error %d",
-			     rp->topic, rp->idx, f->source, p->error_code);
+			     "partition %s-%d: OffsetForLeaderEpoch to leader %d: %s (%d)",
+			     rp->topic, rp->idx, f->source, rn__kerr_name(p->error_code),
+			     p->error_code);
 		rn__fetch_backoff_err(f, rp, p->error_code, now);
 		return;
 	}

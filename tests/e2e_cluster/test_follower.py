@@ -226,3 +226,23 @@ def test_reassignment_throttled(make_cluster):
     st = c.wait_for_isr(t, 0, 4, timeout=TIMEOUT)
     assert sorted(st["replicas"]) == [1, 2, 3, 4]
     wait_identical(c, t, [1, 2, 3, 4])
+
+
+def test_many_partitions_several_fetchers(make_cluster):
+    """Two topics of 6 partitions each over num.replica.fetchers=3: one Fetch carries many
+    partitions of several topics, and each answer reaches its own log."""
+    c = make_cluster(3, sets={"num.replica.fetchers": 3})
+    ta = c.create_topic(unique("manya"), partitions=6, rf=3)
+    tb = c.create_topic(unique("manyb"), partitions=6, rf=3)
+    victim = 3
+    c.broker(victim).kill()
+    for t in (ta, tb):
+        for p in range(6):
+            leader = c.leader_of(t, p, timeout=TIMEOUT, exclude=(victim,))
+            produce(c.broker(leader), t, 5 + p, b"%s-%d" % (t.encode(), p), acks=1, p=p)
+    c.broker(victim).start()
+    for t in (ta, tb):
+        for p in range(6):
+            c.wait_for_isr(t, p, 3, timeout=TIMEOUT)
+            data = wait_identical(c, t, [1, 2, 3], p=p)
+            assert values(data) == [b"%s-%d-%d" % (t.encode(), p, i) for i in range(5 + p)]

@@ -30,10 +30,21 @@ static void test_backoff_by_error(void **state)
 	assert_int_equal(rp.fetch_delay_until, 5020);
 }
 
+static void test_error_names(void **state)
+{
+	(void)state;
+	assert_string_equal(rn__kerr_name(RN_KERR_FENCED_LEADER_EPOCH), "FENCED_LEADER_EPOCH");
+	assert_string_equal(rn__kerr_name(RN_KERR_UNKNOWN_LEADER_EPOCH), "UNKNOWN_LEADER_EPOCH");
+	assert_string_equal(rn__kerr_name(RN_KERR_NOT_LEADER_OR_FOLLOWER),
+			    "NOT_LEADER_OR_FOLLOWER");
+	assert_string_equal(rn__kerr_name(9999), "error");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_backoff_by_error),
+	    cmocka_unit_test(test_error_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -175,8 +175,9 @@ static void fx_open_log(struct fx *x)
 	assert_int_equal(rn_partition_open(d, &c, -1, 0, true, &x->log), 0);
 }
 
-/* The hooks of the next manager; by default none. */
+/* The hooks and long-poll time of the next manager; by default none and 200 ms. */
 static struct rn_replica_hooks g_hooks;
+static int32_t g_wait_max_ms = 200;
 
 static void fx_start(struct fx *x)
 {
@@ -185,7 +186,7 @@ static void fx_start(struct fx *x)
 				     .fetch_max_bytes = 1 << 20,
 				     .fetch_response_max_bytes = 10 << 20,
 				     .fetch_min_bytes = 1,
-				     .fetch_wait_max_ms = 200,
+				     .fetch_wait_max_ms = g_wait_max_ms,
 				     .fetch_backoff_ms = 50,
 				     .socket_timeout_ms = 5000,
 				     .num_fetchers = 1};
@@ -204,15 +205,21 @@ static void fx_open(struct fx *x)
 	fx_start(x);
 }
 
-static void fx_follow(struct fx *x, const char *topic, int32_t epoch, int32_t pe)
+static void follow(struct rn_replica_mgr *mgr, struct rn_replica_part *rp, int32_t epoch,
+		   int32_t pe)
 {
-	if (!x->rp)
-		x->rp = rn_replica_attach(x->mgr, topic, 0, x->log);
 	struct rn_pstate st = {.leader = LEADER, .leader_epoch = epoch, .partition_epoch = pe};
 	st.nreplicas = st.nisr = 2;
 	st.replicas[0] = st.isr[0] = LEADER;
 	st.replicas[1] = st.isr[1] = SELF;
-	rn_replica_apply(x->mgr, x->rp, &st);
+	rn_replica_apply(mgr, rp, &st);
+}
+
+static void fx_follow(struct fx *x, const char *topic, int32_t epoch, int32_t pe)
+{
+	if (!x->rp)
+		x->rp = rn_replica_attach(x->mgr, topic, 0, x->log);
+	follow(x->mgr, x->rp, epoch, pe);
 }
 
 static void fx_stop(struct fx *x)
@@ -346,6 +353,49 @@ static void test_divergent_tail(void **state)
 	fx_close(&x);
 }
 
+/* KIP-279 in two rounds: our tail is in epoch 50, which the leader never had; it answers its
+ * current epoch (restarted: 1 or more), which we never had either, so we cut to where our
+ * epoch below it (0) ends and ask again about 0, whose end the leader and we agree on. */
+static void test_two_round_truncation(void **state)
+{
+	(void)state;
+	create_topic("tworound");
+	produce("tworound", 10);
+	struct fx x = {0};
+	fx_open(&x);
+	int32_t e0 = leader_epoch("tworound");
+	fx_follow(&x, "tworound", e0, 1);
+	wait_leo(x.log, 100);
+	fx_stop(&x);
+
+	assert_int_equal(rn_partition_set_leader_epoch(x.log, 50), 0);
+	for (int i = 0; i < 5; i++) {
+		struct rn_buf b = {0};
+		bb_batch(&b, 10, 1, 7);
+		struct rn_append_info info = {0};
+		assert_int_equal(rn_partition_append(x.log, b.data, b.len, &info), 0);
+		rn_buf_free(&b);
+	}
+	assert_int_equal(rn_partition_log_end(x.log), 150);
+
+	runnel_kill(&g_leader);
+	assert_int_equal(runnel_spawn(&g_leader), 0);
+	int32_t e1 = leader_epoch("tworound");
+	assert_true(e1 > e0 && e1 < 50);
+	produce("tworound", 3);
+
+	fx_start(&x);
+	fx_follow(&x, "tworound", e1, 2);
+	wait_leo(x.log, 130);
+	assert_same_log("tworound", x.log, 0);
+	int32_t latest;
+	int64_t start;
+	rn_partition_latest_epoch(x.log, &latest, &start);
+	assert_int_equal(latest, e1);
+	assert_int_equal(start, 100);
+	fx_close(&x);
+}
+
 /* hooks.advanced detaching the partition it is told about (the glue dropping a deleted topic's
  * last reference inside the hook) on the fetcher's thread: no deadlock. */
 static struct fx *g_fx;
@@ -380,6 +430,36 @@ static void test_detach_from_hook(void **state)
 	fx_close(&x); /* the fetcher thread is still alive and answers its stop */
 }
 
+/* A partition joining a fetcher parked in a long poll (here one longer than the test's patience)
+ * is fetched at once: a new leadership cuts the poll short. */
+static void test_new_leadership_cuts_long_poll(void **state)
+{
+	(void)state;
+	create_topic("poll1");
+	create_topic("poll2");
+	produce("poll1", 2);
+	produce("poll2", 2);
+	struct fx x = {0};
+	g_wait_max_ms = 600000;
+	fx_open(&x);
+	g_wait_max_ms = 200;
+	fx_follow(&x, "poll1", leader_epoch("poll1"), 1);
+	wait_leo(x.log, 20);
+	usleep(200000); /* lets the next fetch park; nothing observable tells it did */
+	char d[4096];
+	snprintf(d, sizeof(d), "%s/t-1", x.dir);
+	struct rn_log_config c;
+	rn_log_config_default(&c);
+	struct rn_partition *log2;
+	assert_int_equal(rn_partition_open(d, &c, -1, 0, true, &log2), 0);
+	struct rn_replica_part *rp2 = rn_replica_attach(x.mgr, "poll2", 0, log2);
+	follow(x.mgr, rp2, leader_epoch("poll2"), 1);
+	wait_leo(log2, 20);
+	rn_replica_detach(x.mgr, rp2);
+	rn_partition_close(log2);
+	fx_close(&x);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -400,7 +480,9 @@ int main(void)
 	    cmocka_unit_test(test_catch_up),
 	    cmocka_unit_test(test_out_of_range),
 	    cmocka_unit_test(test_divergent_tail),
+	    cmocka_unit_test(test_two_round_truncation),
 	    cmocka_unit_test(test_detach_from_hook),
+	    cmocka_unit_test(test_new_leadership_cuts_long_poll),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
