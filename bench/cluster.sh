@@ -38,6 +38,19 @@ ETCD_PID=
 CL_DIR=
 CL_BOOT=127.0.0.1:$CLUSTER_PORT,127.0.0.1:$((CLUSTER_PORT + 1)),127.0.0.1:$((CLUSTER_PORT + 2))
 
+# bench_produce measures the server CPU of one pid; "cluster" as that pid means the three
+# brokers together (their pids change as brokers restart).
+eval "$(declare -f cpu_ticks | sed '1s/^cpu_ticks/cl_single_cpu_ticks/')"
+cpu_ticks() {
+	if [ "$1" != cluster ]; then
+		cl_single_cpu_ticks "$1"
+		return
+	fi
+	local t=0 i
+	for i in 1 2 3; do t=$((t + $(cl_single_cpu_ticks "${CB_PID[$i]:-0}"))); done
+	echo "$t"
+}
+
 cl_etcd_start() {
 	local peer=http://127.0.0.1:$((CLUSTER_ETCD + 1)) client=http://127.0.0.1:$CLUSTER_ETCD
 	[ -x "$ETCD_BIN" ] || {
@@ -149,7 +162,7 @@ cl_ratio() {
 			local wl=1KiB-3p-rf$rf topic=cl-rf$rf-r$run
 			[ -n "${dead[$rf]:-}" ] && continue
 			if ! cl_topic "$topic" 3 "$rf" ||
-				! bench_produce runnel "${CB_PID[1]}" "cluster-$wl-r$run" cluster "$wl" \
+				! bench_produce runnel cluster "cluster-$wl-r$run" cluster "$wl" \
 					"$run" -b "$CL_BOOT" -t "$topic" --partitions 3 -s 1024 -c "$CL_N1K" \
 					-a all; then
 				na cluster "$wl" runnel "$REASON"
@@ -169,7 +182,7 @@ cl_latency() {
 			continue
 		}
 		for run in $(seq "$RUNS"); do
-			bench_produce runnel "${CB_PID[1]}" "cluster-latency-$wl-r$run" cluster "$wl" \
+			bench_produce runnel cluster "cluster-latency-$wl-r$run" cluster "$wl" \
 				"$run" -b "$CL_BOOT" -t "$topic" --partitions 1 -s 100 \
 				-c $((10000 * LAT_SECS)) -r 10000 -a all --linger-ms 0 || {
 				na cluster "$wl" runnel "$REASON"

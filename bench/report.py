@@ -18,7 +18,7 @@ SECTIONS = [
     ("txn", "Transactions overhead: 1 KiB, 1 partition, acks=all, one broker, "
             "modes interleaved run by run"),
     ("cluster", "Cluster: 3 brokers and one etcd sharing the machine (metadata.store=etcd, "
-                "default settings); server CPU columns are broker 1's alone"),
+                "default settings); server CPU is the three brokers' together"),
     ("compaction", "Log compaction: cleaner throughput and CPU; 10k/s 100 B acks=all linger 0 "
                    "while another compacted topic is written, cleaner off/on interleaved; "
                    "cleaner memory at many distinct keys"),

@@ -95,10 +95,9 @@ cstr, carray, uvarint, TAGS = e2e.cstr, e2e.carray, e2e.uvarint, e2e.TAGS
 ETCD_BIN = os.environ.get("RUNNEL_ETCD") or "/usr/bin/etcd"
 ETCDCTL_BIN = shutil.which("etcdctl") or "/usr/bin/etcdctl"
 
-# Until the broker glue of issue 8 is on a branch, `runnel serve` ignores metadata.store and every
-# broker runs alone; a Cluster then skips (instead of failing) when its brokers write nothing
-# under their prefix in etcd. RUNNEL_CLUSTER_REQUIRED=1 turns that skip into a failure.
-CLUSTER_REQUIRED = os.environ.get("RUNNEL_CLUSTER_REQUIRED", "0") == "1"
+# Brokers that register nothing in etcd within 10 s fail the test (their stderr shows why).
+# RUNNEL_CLUSTER_REQUIRED=0 skips such a test instead, for a build without the cluster glue.
+CLUSTER_REQUIRED = os.environ.get("RUNNEL_CLUSTER_REQUIRED", "1") != "0"
 
 
 def _tail(path, n=8000):
@@ -113,10 +112,11 @@ def _tail(path, n=8000):
 
 
 def _http_json(url, body=None, timeout=2.0):
-    """GET (body None) or POST JSON -> parsed JSON; raises OSError/ValueError on failure."""
+    """GET (body None) or POST JSON -> parsed JSON; raises OSError/ValueError on failure.
+    timeout is scaled by SLOW."""
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
-    with urllib.request.urlopen(req, timeout=timeout) as r:
+    with urllib.request.urlopen(req, timeout=timeout * SLOW) as r:
         return json.loads(r.read().decode())
 
 
@@ -189,10 +189,15 @@ class EtcdMember:
     def kill(self, sig=signal.SIGKILL):
         if self.alive():
             self.proc.send_signal(sig)
+            if self.paused:
+                self.proc.send_signal(signal.SIGCONT)
+                self.paused = False
         self._reap()
 
     def stop(self, timeout=10.0):
         if self.alive():
+            if self.paused:
+                self.resume()
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout * SLOW)
@@ -200,11 +205,19 @@ class EtcdMember:
                 self.proc.kill()
         self._reap()
 
+    paused = False
+
     def pause(self):
         self.proc.send_signal(signal.SIGSTOP)
+        self.paused = True
 
     def resume(self):
         self.proc.send_signal(signal.SIGCONT)
+        self.paused = False
+
+    def serving(self):
+        """Running and not stopped: a request to it gets an answer."""
+        return self.alive() and not self.paused
 
     def healthy(self):
         """/health says true (this member sees a leader and can serve a quorum read)."""
@@ -259,7 +272,7 @@ class Etcd:
                 if m.proc is not None and m.proc.poll() is not None:
                     raise AssertionError("etcd %s exited rc=%r:\n%s"
                                          % (m.name, m.proc.returncode, m.log()))
-            return all(m.healthy() for m in self.members if m.alive())
+            return all(m.healthy() for m in self.members if m.serving())
         wait_until(ok, timeout, interval=0.1, what="etcd healthy")
 
     def member(self, i):
@@ -269,7 +282,7 @@ class Etcd:
         """Index of the member that is raft leader now (waits for one)."""
         def find():
             for i, m in enumerate(self.members):
-                if not m.alive():
+                if not m.serving():
                     continue
                 st = m.status()
                 if st and st.get("leader") and st["leader"] == st.get("header", {}).get("member_id"):
@@ -288,9 +301,9 @@ class Etcd:
 
     def _alive_endpoint(self):
         for m in self.members:
-            if m.alive():
+            if m.serving():
                 return m
-        raise AssertionError("no etcd member alive")
+        raise AssertionError("no etcd member serving")
 
     def ctl(self, *args, timeout=10.0, check=True):
         """etcdctl (v3 API) against every member's endpoint -> CompletedProcess (text)."""
@@ -306,11 +319,11 @@ class Etcd:
         """{key: value} of every key under prefix (through the JSON gateway)."""
         end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         for m in self.members:
-            if not m.alive():
+            if not m.serving():
                 continue
             try:
                 r = _http_json(m.url + "/v3/kv/range", {"key": b64(prefix), "range_end": b64(end)},
-                               timeout=3.0)
+                               timeout=10.0)
             except (OSError, ValueError):
                 continue
             return {unb64(kv["key"]): unb64(kv.get("value", "")) for kv in r.get("kvs", [])}
@@ -321,7 +334,7 @@ class Etcd:
 
     def put(self, key, value):
         m = self._alive_endpoint()
-        _http_json(m.url + "/v3/kv/put", {"key": b64(key), "value": b64(value)}, timeout=3.0)
+        _http_json(m.url + "/v3/kv/put", {"key": b64(key), "value": b64(value)}, timeout=10.0)
 
     def watch(self, prefix, path, rev=None):
         """Starts `etcdctl watch --prefix <prefix> -w json` writing to path -> EtcdWatch.
@@ -502,9 +515,28 @@ class ClusterBroker(Broker):
         """A RawConn to this broker."""
         return RawConn(self.fixed_port, timeout=timeout, host=self.host)
 
+    DUPLICATE = "already used by a live broker"
+
     def start(self, timeout=20.0):
-        # Joining a cluster waits for etcd (registration, cache load): more than a lone broker.
-        return super().start(timeout=timeout)
+        """Starts and waits for both listeners (joining a cluster waits for etcd: registration,
+        cache load). A broker SIGKILLed a moment ago still has its registration in etcd until
+        its lease runs out (broker.session.timeout.ms, at least etcd's minimum TTL) and refuses
+        to start meanwhile, as a duplicate node.id; like a supervisor, this starts it again
+        until the old lease is gone (self.duplicate_retries counts those attempts)."""
+        deadline = time.monotonic() + 30.0 * SLOW
+        while True:
+            try:
+                return super().start(timeout=timeout)
+            except pytest.fail.Exception:
+                if self.DUPLICATE not in self.stderr() or time.monotonic() > deadline:
+                    raise
+                if self.proc is not None:
+                    self.proc.wait()
+                    self.exit_codes.append(self.proc.returncode)
+                    self._errf.close()
+                    self.proc = None
+                self.duplicate_retries = getattr(self, "duplicate_retries", 0) + 1
+                time.sleep(0.3)
 
     def pause(self):
         """SIGSTOP: the process stands still (its lease runs out; others take over)."""
@@ -808,6 +840,8 @@ def _skip_without_glue(c, timeout=10.0):
     if not CLUSTER_REQUIRED:
         pytest.skip("no broker registered under %s in etcd within %ss: the cluster glue "
                     "(metadata.store=etcd) is not in this build" % (c.prefix, timeout))
+    raise AssertionError("no broker registered under %s in etcd within %ss:\n%s"
+                         % (c.prefix, timeout, c.logs()))
 
 
 @pytest.fixture
