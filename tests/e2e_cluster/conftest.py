@@ -51,6 +51,9 @@ Reader = e2e.Reader
 FlexReader = e2e.FlexReader
 
 
+_GIVEN = set()
+
+
 def free_port():
     """A free port below Linux's ephemeral range (32768-60999): a port bound once and released
     inside that range can be taken by any outgoing connection on this busy machine before the
@@ -58,9 +61,12 @@ def free_port():
     import random
     for _ in range(200):
         port = random.randrange(20000, 32000)
+        if port in _GIVEN:
+            continue  # handed out already, maybe not bound yet
         s = socket.socket()
         try:
             s.bind(("127.0.0.1", port))
+            _GIVEN.add(port)
             return port
         except OSError:
             continue
