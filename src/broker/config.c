@@ -189,7 +189,8 @@ static const struct rn_cfg_def defs[] = {
     {"replica.socket.timeout.ms", RN_CFG_INT, "30000", 0, "timeout of inter-broker requests",
      false},
     {"replica.socket.receive.buffer.bytes", RN_CFG_INT, "65536", 0, "", true},
-    {"replica.high.watermark.checkpoint.interval.ms", RN_CFG_LONG, "5000", 0, "", true},
+    {"replica.high.watermark.checkpoint.interval.ms", RN_CFG_LONG, "5000", 1,
+     "how often a cluster broker checkpoints high watermarks (and recovery points)", false},
     {"replica.selector.class", RN_CFG_STRING, NULL, 0,
      "KIP-392: org.apache.kafka.common.replica.RackAwareReplicaSelector lets consumers fetch from "
      "a replica in their rack",

@@ -64,6 +64,12 @@ static void *main_fn(void *arg)
 {
 	struct rn_broker *b = arg;
 	int64_t last_ckpt = rn_mono_ms();
+	/* In a cluster the checkpoint also carries the high watermarks: Kafka writes those every
+	 * replica.high.watermark.checkpoint.interval.ms, since a stale one after a crash decides
+	 * how much a restarted replica believes committed. */
+	int64_t every = 60000;
+	if (b->clustered)
+		every = rn_config_get_i64(b->cfg, "replica.high.watermark.checkpoint.interval.ms");
 	pthread_mutex_lock(&g_lock);
 	while (!g_stop) {
 		struct timespec ts;
@@ -74,7 +80,7 @@ static void *main_fn(void *arg)
 			break;
 		pthread_mutex_unlock(&g_lock);
 		run_pass(b);
-		if (rn_mono_ms() - last_ckpt >= 60000) {
+		if (rn_mono_ms() - last_ckpt >= every) {
 			rn_logdir_checkpoint(b->logdir);
 			last_ckpt = rn_mono_ms();
 		}

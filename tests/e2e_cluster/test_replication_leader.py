@@ -326,3 +326,21 @@ def test_librdkafka_consumer_reads_from_its_rack(make_cluster):
     out = metric_value(c.broker(f_id).metrics(), "kafka_server_brokertopicmetrics_bytesout_total",
                        {"topic": t})
     assert out and out > 0, "the follower in the consumer's rack served nothing"
+
+
+def test_high_watermarks_checkpointed_every_interval(make_cluster):
+    """replica.high.watermark.checkpoint.interval.ms (Kafka's 5 s) governs the
+    replication-offset-checkpoint in a cluster; it was the single broker's 60 s."""
+    c = make_cluster(3)
+    t = c.create_topic(unique("hwck"), 1, 3)
+    leader = leader_ready(c, t)
+    assert produce(c.broker(leader).fixed_port, t, [b"a", b"b", b"c"])[0] == NONE
+    path = os.path.join(c.broker(leader).data_dir, "replication-offset-checkpoint")
+
+    def written():
+        try:
+            lines = open(path).read().split("\n")
+        except OSError:
+            return None
+        return "%s 0 3" % t in lines
+    wait_until(written, 20 * SLOW, interval=0.5, what="HW 3 in replication-offset-checkpoint")
