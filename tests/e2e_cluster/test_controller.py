@@ -205,11 +205,6 @@ def test_elect_leaders_preferred_after_restart(make_cluster):
         assert res.get(t) == {}
 
 
-@pytest.mark.xfail(reason="replica slices, intermittent: after the preferred election a "
-                   "follower's OffsetForLeaderEpoch can reach the new leader before it applied "
-                   "the state (error 6) and the follower does not recover; the new leader's "
-                   "high watermark reads 0; acks=all then times out. The controller's state is "
-                   "right (test_elect_leaders_preferred_after_restart)")
 def test_preferred_leader_serves_after_election(make_cluster):
     c = make_cluster(3, sets={"auto.leader.rebalance.enable": "false"})
     t = c.create_topic(unique("el"), partitions=1, rf=3)

@@ -26,7 +26,7 @@ struct etcd_proc {
 	pid_t pid;
 	int client_port, peer_port;
 	char name[16];
-	char dir[128];
+	char dir[256];
 };
 
 struct etcd_cluster {
