@@ -181,7 +181,8 @@ static bool slot_open(struct rn_broker *b, struct rn_topic *t, int32_t idx, bool
 	}
 	struct rn_partition *log;
 	int rc = rn_logdir_open_partition(b->logdir, t->name, idx, &t->logcfg, true, &log);
-	if (rc == 0 && rn_partition_meta_check(rn_logdir_path(b->logdir), t->name, idx, t->id) == 1) {
+	if (rc == 0 &&
+	    rn_partition_meta_check(rn_logdir_path(b->logdir), t->name, idx, t->id) == 1) {
 		/* The directory is an older topic's of the same name: its data is not ours. */
 		rn_warn("partition %s-%d: the log on disk belongs to an older topic of this name; "
 			"removed",
