@@ -126,4 +126,40 @@ static inline int64_t rh_replicate(struct rn_partition *l, struct rn_partition *
 	return rn_partition_log_end(f);
 }
 
+/* A leader and a follower log, each in its own temporary directory: the cmocka fixture the
+ * follower-append and follower-state tests share. */
+struct rh_pair {
+	char *ldir, *fdir;
+	struct rn_partition *l, *f;
+	struct rn_log_config cfg;
+};
+
+static inline int rh_pair_setup(void **state)
+{
+	struct rh_pair *e = calloc(1, sizeof(*e));
+	e->cfg = rh_cfg();
+	e->ldir = bb_tmpdir();
+	e->fdir = bb_tmpdir();
+	e->l = rh_open(e->ldir, &e->cfg);
+	e->f = rh_open(e->fdir, &e->cfg);
+	*state = e;
+	return 0;
+}
+
+/* Tests may close a log themselves and leave it NULL. */
+static inline int rh_pair_teardown(void **state)
+{
+	struct rh_pair *e = *state;
+	if (e->l)
+		rn_partition_close(e->l);
+	if (e->f)
+		rn_partition_close(e->f);
+	bb_rmrf(e->ldir);
+	bb_rmrf(e->fdir);
+	free(e->ldir);
+	free(e->fdir);
+	free(e);
+	return 0;
+}
+
 #endif

@@ -14,39 +14,6 @@
 #include "replica_helpers.h"
 #include "storage/cleaner.h"
 
-struct env {
-	char *ldir, *fdir;
-	struct rn_partition *l, *f;
-	struct rn_log_config cfg;
-};
-
-static int setup(void **state)
-{
-	struct env *e = calloc(1, sizeof(*e));
-	e->cfg = rh_cfg();
-	e->ldir = bb_tmpdir();
-	e->fdir = bb_tmpdir();
-	e->l = rh_open(e->ldir, &e->cfg);
-	e->f = rh_open(e->fdir, &e->cfg);
-	*state = e;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct env *e = *state;
-	if (e->l)
-		rn_partition_close(e->l);
-	if (e->f)
-		rn_partition_close(e->f);
-	bb_rmrf(e->ldir);
-	bb_rmrf(e->fdir);
-	free(e->ldir);
-	free(e->fdir);
-	free(e);
-	return 0;
-}
-
 /* The follower's log is the leader's, byte for byte. */
 static void assert_same_log(struct rn_partition *l, struct rn_partition *f)
 {
@@ -63,7 +30,7 @@ static void assert_same_log(struct rn_partition *l, struct rn_partition *f)
 
 static void test_keeps_offsets_and_epochs(void **state)
 {
-	struct env *e = *state;
+	struct rh_pair *e = *state;
 	assert_int_equal(rn_partition_set_leader_epoch(e->l, 3), 0);
 	for (int i = 0; i < 5; i++)
 		rh_put(e->l, 3, 40);
@@ -106,7 +73,7 @@ static void test_keeps_offsets_and_epochs(void **state)
 
 static void test_small_fetches_and_partial_batch(void **state)
 {
-	struct env *e = *state;
+	struct rh_pair *e = *state;
 	for (int i = 0; i < 30; i++)
 		rh_put(e->l, 1 + i % 4, 60);
 	/* Fetches cut at odd sizes: each ends inside a batch. */
@@ -141,7 +108,7 @@ static void test_small_fetches_and_partial_batch(void **state)
 
 static void test_rejects_gaps_overlaps_and_bad_crc(void **state)
 {
-	struct env *e = *state;
+	struct rh_pair *e = *state;
 	for (int i = 0; i < 4; i++)
 		rh_put(e->l, 3, 20);
 	struct rn_buf b = {0};
@@ -181,7 +148,7 @@ static void test_rejects_gaps_overlaps_and_bad_crc(void **state)
 /* A compacted log has gaps where the cleaner removed whole batches: the follower takes them. */
 static void test_gaps_on_compacted_log(void **state)
 {
-	struct env *e = *state;
+	struct rh_pair *e = *state;
 	for (int i = 0; i < 4; i++)
 		rh_put(e->l, 3, 20);
 	struct rn_buf b = {0};
@@ -201,7 +168,7 @@ static void test_gaps_on_compacted_log(void **state)
 
 static void test_high_watermark_separate(void **state)
 {
-	struct env *e = *state;
+	struct rh_pair *e = *state;
 	/* Not replicated: the high watermark is the log end, as on one broker. */
 	assert_false(rn_partition_replicated(e->l));
 	rh_put(e->l, 5, 20);
@@ -271,7 +238,7 @@ static void on_wake(void *arg)
 
 static void test_high_watermark_wakes_waiters(void **state)
 {
-	struct env *e = *state;
+	struct rh_pair *e = *state;
 	rn_partition_set_replicated(e->f, true);
 	rh_put(e->l, 4, 20);
 	struct wake w = {0};
@@ -291,7 +258,7 @@ static void test_high_watermark_wakes_waiters(void **state)
  * a segment per few batches and a tiny index (runs split over segments). */
 static void test_rolls_in_one_append(void **state)
 {
-	struct env *e = *state;
+	struct rh_pair *e = *state;
 	struct rn_log_config c = e->cfg;
 	c.segment_bytes = 1024;
 	c.segment_index_bytes = 48; /* 4 time index entries */
@@ -311,7 +278,7 @@ static void test_rolls_in_one_append(void **state)
 
 static void test_not_replicated_follows_end(void **state)
 {
-	struct env *e = *state;
+	struct rh_pair *e = *state;
 	rh_put(e->l, 4, 20);
 	rh_replicate(e->l, e->f, -1, 1 << 20);
 	assert_int_equal(rn_partition_high_watermark(e->f), 4);
@@ -340,7 +307,7 @@ static void test_not_replicated_follows_end(void **state)
  * bounding the cleaner). */
 static void test_housekeeping_below_high_watermark(void **state)
 {
-	struct env *e = *state;
+	struct rh_pair *e = *state;
 	rn_partition_set_replicated(e->l, true);
 	for (int i = 0; i < 60; i++)
 		rh_put(e->l, 3, 90);
@@ -369,17 +336,24 @@ static void test_housekeeping_below_high_watermark(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_keeps_offsets_and_epochs, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_small_fetches_and_partial_batch, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_rejects_gaps_overlaps_and_bad_crc, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_gaps_on_compacted_log, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_high_watermark_separate, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_high_watermark_wakes_waiters, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_rolls_in_one_append, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_not_replicated_follows_end, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_housekeeping_below_high_watermark, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(test_keeps_offsets_and_epochs, rh_pair_setup,
+					    rh_pair_teardown),
+	    cmocka_unit_test_setup_teardown(test_small_fetches_and_partial_batch, rh_pair_setup,
+					    rh_pair_teardown),
+	    cmocka_unit_test_setup_teardown(test_rejects_gaps_overlaps_and_bad_crc, rh_pair_setup,
+					    rh_pair_teardown),
+	    cmocka_unit_test_setup_teardown(test_gaps_on_compacted_log, rh_pair_setup,
+					    rh_pair_teardown),
+	    cmocka_unit_test_setup_teardown(test_high_watermark_separate, rh_pair_setup,
+					    rh_pair_teardown),
+	    cmocka_unit_test_setup_teardown(test_high_watermark_wakes_waiters, rh_pair_setup,
+					    rh_pair_teardown),
+	    cmocka_unit_test_setup_teardown(test_rolls_in_one_append, rh_pair_setup,
+					    rh_pair_teardown),
+	    cmocka_unit_test_setup_teardown(test_not_replicated_follows_end, rh_pair_setup,
+					    rh_pair_teardown),
+	    cmocka_unit_test_setup_teardown(test_housekeeping_below_high_watermark, rh_pair_setup,
+					    rh_pair_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,38 +14,7 @@
 #include "replica_helpers.h"
 #include "storage/logdir.h"
 
-struct env {
-	char *ldir, *fdir;
-	struct rn_partition *l, *f;
-	struct rn_log_config cfg;
-};
-
-static int setup(void **state)
-{
-	struct env *e = calloc(1, sizeof(*e));
-	e->cfg = rh_cfg();
-	e->ldir = bb_tmpdir();
-	e->fdir = bb_tmpdir();
-	e->l = rh_open(e->ldir, &e->cfg);
-	e->f = rh_open(e->fdir, &e->cfg);
-	*state = e;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct env *e = *state;
-	rn_partition_close(e->l);
-	rn_partition_close(e->f);
-	bb_rmrf(e->ldir);
-	bb_rmrf(e->fdir);
-	free(e->ldir);
-	free(e->fdir);
-	free(e);
-	return 0;
-}
-
-static void reopen(struct env *e)
+static void reopen(struct rh_pair *e)
 {
 	rn_partition_close(e->f);
 	e->f = rh_open(e->fdir, &e->cfg);
@@ -65,7 +34,7 @@ static int retry(struct rn_partition *p, int64_t pid, int32_t seq, int n, int64_
 
 static void test_idempotent_state(void **state)
 {
-	struct env *e = *state;
+	struct rh_pair *e = *state;
 	struct rn_append_info ai;
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(rh_put_pid(e->l, 3, 7, 0, 3 * i, false, &ai), 0); /* 0..11 */
@@ -92,7 +61,7 @@ static void test_idempotent_state(void **state)
  * rebuilds the state from the log. */
 static void test_idempotent_state_across_segments(void **state)
 {
-	struct env *e = *state;
+	struct rh_pair *e = *state;
 	struct rn_append_info ai;
 	for (int i = 0; i < 120; i++)
 		assert_int_equal(rh_put_pid(e->l, 3, 7, 0, 3 * i, false, &ai), 0);
@@ -119,7 +88,7 @@ static void test_idempotent_state_across_segments(void **state)
  * of the directory while the partition is open (what SIGKILL leaves in the page cache). */
 static void test_crash_after_deep_truncation(void **state)
 {
-	struct env *e = *state;
+	struct rh_pair *e = *state;
 	struct rn_append_info ai;
 	assert_int_equal(rh_put_pid(e->l, 2, 8, 0, 0, false, &ai), 0); /* 0..1 */
 	for (int i = 0; i < 150; i++)
@@ -169,7 +138,7 @@ static void assert_same_aborted(struct rn_partition *a, struct rn_partition *b)
 
 static void test_transactions(void **state)
 {
-	struct env *e = *state;
+	struct rh_pair *e = *state;
 	txn_batch(e->l, 9, 0, 3); /* 0..2 open */
 	rh_put(e->l, 2, 20);      /* 3..4 */
 	rh_replicate(e->l, e->f, -1, 1 << 20);
@@ -232,7 +201,7 @@ static void test_transactions(void **state)
 /* Consumers' last stable offset is below the high watermark of a replicated follower. */
 static void test_lso_below_high_watermark(void **state)
 {
-	struct env *e = *state;
+	struct rh_pair *e = *state;
 	rn_partition_set_replicated(e->f, true);
 	rh_put(e->l, 3, 20);
 	txn_batch(e->l, 9, 0, 3);
@@ -342,11 +311,14 @@ static void test_high_watermark_checkpoint(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_idempotent_state, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_idempotent_state_across_segments, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_crash_after_deep_truncation, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_lso_below_high_watermark, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_idempotent_state, rh_pair_setup, rh_pair_teardown),
+	    cmocka_unit_test_setup_teardown(test_idempotent_state_across_segments, rh_pair_setup,
+					    rh_pair_teardown),
+	    cmocka_unit_test_setup_teardown(test_crash_after_deep_truncation, rh_pair_setup,
+					    rh_pair_teardown),
+	    cmocka_unit_test_setup_teardown(test_transactions, rh_pair_setup, rh_pair_teardown),
+	    cmocka_unit_test_setup_teardown(test_lso_below_high_watermark, rh_pair_setup,
+					    rh_pair_teardown),
 	    cmocka_unit_test(test_high_watermark_checkpoint),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
