@@ -106,6 +106,28 @@ ETCDCTL_BIN = shutil.which("etcdctl") or "/usr/bin/etcdctl"
 CLUSTER_REQUIRED = os.environ.get("RUNNEL_CLUSTER_REQUIRED", "1") != "0"
 
 
+def sigstop(proc, timeout=10.0):
+    """SIGSTOP that returns once every thread of proc has stopped. The kernel stops a process
+    asynchronously: the thread the signal wakes must first run to stop the others, and on a
+    loaded machine the others keep running meanwhile (a follower paused this way was seen
+    fetching a record produced after its pause)."""
+    proc.send_signal(signal.SIGSTOP)
+    deadline = time.monotonic() + timeout
+    task = "/proc/%d/task" % proc.pid
+    while time.monotonic() < deadline:
+        try:
+            states = []
+            for tid in os.listdir(task):
+                with open("%s/%s/stat" % (task, tid)) as f:
+                    states.append(f.read().rsplit(")", 1)[1].split()[0])
+        except OSError:
+            return  # exited meanwhile
+        if all(s in ("T", "t", "Z", "X") for s in states):
+            return
+        time.sleep(0.001)
+    raise AssertionError("pid %d did not stop within %.0f s" % (proc.pid, timeout))
+
+
 def _tail(path, n=8000):
     try:
         with open(path, "rb") as f:
@@ -214,7 +236,7 @@ class EtcdMember:
     paused = False
 
     def pause(self):
-        self.proc.send_signal(signal.SIGSTOP)
+        sigstop(self.proc)
         self.paused = True
 
     def resume(self):
@@ -546,7 +568,7 @@ class ClusterBroker(Broker):
 
     def pause(self):
         """SIGSTOP: the process stands still (its lease runs out; others take over)."""
-        self.proc.send_signal(signal.SIGSTOP)
+        sigstop(self.proc)
         self.paused = True
 
     def resume(self):
