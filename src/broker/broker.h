@@ -89,6 +89,8 @@ struct rn_broker {
 	/* A cluster (metadata.store=etcd://...): all three set; a single broker has none. */
 	bool clustered;
 	struct rn_replica_mgr *replica;
+	/* authorizer.class.name set: ACLs are enforced (auth/acl.h); NULL: everything allowed. */
+	struct rn_authorizer *authorizer;
 	struct rn_controller *controller;
 
 	pthread_rwlock_t topics_lock; /* guards the hash table, not the topics */

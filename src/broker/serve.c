@@ -4,6 +4,7 @@
  * SIGINT and shut down in reverse order so acknowledged data is flushed and segments closed.
  */
 #include "broker/serve.h"
+#include "broker/authz.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -384,6 +385,8 @@ int rn_serve_main(int argc, char **argv)
 	    .max_inflight_bytes = 64u << 20,
 	    .on_request = rn_dispatch,
 	    .arg = &b,
+	    .on_open = rn_broker_session_open,
+	    .on_close = rn_broker_session_close,
 	};
 	rc = rn_server_start(&sc, &b.server);
 	if (rc < 0) {

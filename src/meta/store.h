@@ -69,6 +69,25 @@ void rn_meta_broker_configs(struct rn_meta *m, bool per_broker,
  * Returns 0 or -errno. */
 int rn_meta_next_producer_id(struct rn_meta *m, int64_t *out);
 
+/*
+ * Security records: ACLs, SCRAM credentials, client quotas (auth/ encodes them). Each is an
+ * opaque value under a namespace ("acl", "scram", "quota") and a key, durable before the call
+ * returns (embedded: a record in the metadata log; etcd: <prefix>/sec/<ns>/<key>).
+ * rn_meta_sec_put with val NULL deletes (RN_ENOTFOUND if absent). Returns 0 or -errno.
+ * rn_meta_sec_cas puts only if the current value equals expect (NULL: absent); RN_ESTALE if
+ * not. rn_meta_sec_foreach calls cb under the store's lock (cb must not call the store).
+ */
+int rn_meta_sec_put(struct rn_meta *m, const char *ns, const char *key, const char *val);
+int rn_meta_sec_cas(struct rn_meta *m, const char *ns, const char *key, const char *expect,
+		    const char *val);
+void rn_meta_sec_foreach(struct rn_meta *m, const char *ns,
+			 void (*cb)(const char *key, const char *val, void *arg), void *arg);
+/* Registers cb (one per namespace, replacing an earlier one), called after any change to ns,
+ * made here or (in a cluster) by another broker, from a thread of the store: the caller reloads
+ * what it caches with rn_meta_sec_foreach. */
+void rn_meta_sec_watch(struct rn_meta *m, const char *ns, void (*cb)(const char *ns, void *arg),
+		       void *arg);
+
 /* Looks a topic up; the result is valid until the next change to that topic. */
 const struct rn_meta_topic *rn_meta_topic_get(struct rn_meta *m, const char *name);
 void rn_meta_topics_foreach(struct rn_meta *m, void (*cb)(const struct rn_meta_topic *t, void *arg),

@@ -65,6 +65,8 @@ struct rn_conn {
 	uint64_t wpos;               /* bytes of the head's response already written */
 	struct rn_conn *prev, *next; /* nl->conns */
 	char peer[64];
+	int listener;  /* index of the listener it came in on */
+	void *session; /* from cfg.on_open, freed by cfg.on_close in conn_put */
 };
 
 static void conn_flush(struct rn_conn *c);
@@ -87,6 +89,8 @@ static void conn_put(struct rn_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	atomic_fetch_sub(&nl->srv->live_conns, 1);
+	if (c->session && nl->srv->cfg.on_close)
+		nl->srv->cfg.on_close(nl->srv->cfg.arg, c->session);
 	rn_free(c);
 }
 
@@ -493,14 +497,17 @@ static void on_io(struct rn_loop *l, int fd, int events, void *arg)
 	conn_put(c);
 }
 
-void rn__conn_open(struct rn__netloop *nl, int fd, const char *peer)
+void rn__conn_open(struct rn__netloop *nl, int fd, int listener, const char *peer)
 {
 	struct rn_conn *c = rn_calloc(1, sizeof(*c));
 	c->nl = nl;
 	c->fd = fd;
 	c->tp = rn_transport_tcp_new(fd);
 	c->refs = 1;
+	c->listener = listener;
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
+	if (nl->srv->cfg.on_open)
+		c->session = nl->srv->cfg.on_open(nl->srv->cfg.arg, listener, c->peer);
 	int err = rn_loop_watch(nl->loop, fd, RN_EV_READ, on_io, c);
 	if (err) {
 		rn_warn("conn %s: cannot watch: %s", peer, strerror(-err));
@@ -550,4 +557,26 @@ void rn_req_done(struct rn_req *req)
 const char *rn_req_peer(const struct rn_req *req)
 {
 	return req->conn ? req->conn->peer : "?";
+}
+
+void *rn_req_session(const struct rn_req *req)
+{
+	return req->conn ? req->conn->session : NULL;
+}
+
+int rn_req_listener(const struct rn_req *req)
+{
+	return req->conn ? req->conn->listener : 0;
+}
+
+struct rn_transport *rn_req_transport(const struct rn_req *req)
+{
+	return req->conn && !req->conn->closed ? req->conn->tp : NULL;
+}
+
+void rn_req_mute(struct rn_req *req, int64_t ms)
+{
+	/* Quotas (auth/quota*) implement the muting; until then a throttle is only reported. */
+	(void)req;
+	(void)ms;
 }

@@ -28,7 +28,7 @@ static void open_task(void *arg)
 	if (nc->nl->stopping)
 		close(nc->fd);
 	else
-		rn__conn_open(nc->nl, nc->fd, nc->peer);
+		rn__conn_open(nc->nl, nc->fd, 0, nc->peer);
 	rn_free(nc);
 }
 

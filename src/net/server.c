@@ -212,6 +212,11 @@ int rn_server_port(const struct rn_server *s)
 	return s->port;
 }
 
+int rn_server_listener_port(const struct rn_server *s, int i)
+{
+	return i == 0 ? s->port : -1; /* one listener until multi-listener support lands */
+}
+
 int rn_server_nloops(const struct rn_server *s)
 {
 	return s->nloops;

@@ -40,6 +40,19 @@ struct rn_req {
  * calls rn_req_done(req) exactly once, on req->loop's thread (use rn_loop_post from others). */
 typedef void (*rn_request_cb)(struct rn_req *req, void *arg);
 
+struct rn_transport;
+
+/* One listening socket of a server (Kafka's listeners entry). */
+struct rn_listener_config {
+	const char *name; /* "PLAINTEXT", "SSL", "INTERNAL" ...: for logs and the session */
+	const char *host;
+	int port; /* 0 = ephemeral (see rn_server_listener_port) */
+	/* Wraps an accepted non-blocking socket in its transport (TLS); NULL = plain TCP.
+	 * Returns NULL when it cannot (the socket is then closed, with a log line). */
+	struct rn_transport *(*wrap)(void *wrap_arg, int fd);
+	void *wrap_arg;
+};
+
 struct rn_server_config {
 	const char *host;          /* "127.0.0.1" */
 	int port;                  /* 0 = ephemeral (see rn_server_port) */
@@ -49,6 +62,14 @@ struct rn_server_config {
 	rn_request_cb on_request;
 	void *arg;
 	int stop_drain_ms; /* rn_server_stop waits this long for held requests; 0 = 5000 */
+	/* Several listeners (nlisteners > 0) share the loops; host and port above are then
+	 * ignored. nlisteners == 0: one plain TCP listener on host:port, index 0. */
+	const struct rn_listener_config *listeners;
+	int nlisteners;
+	/* Per connection, on its loop thread: on_open returns the connection's session (may be
+	 * NULL), on_close frees it when the connection object goes, after its last request. */
+	void *(*on_open)(void *arg, int listener, const char *peer);
+	void (*on_close)(void *arg, void *session);
 };
 
 /* Binds, listens and starts the loop threads. The caller owns *out (rn_server_stop frees). */
@@ -69,6 +90,18 @@ void rn_server_stop(struct rn_server *s);
 void rn_req_done(struct rn_req *req);
 /* Peer address of the request's connection, "ip:port", for logs; valid while req lives. */
 const char *rn_req_peer(const struct rn_req *req);
+/* The session on_open gave the request's connection (NULL without the hook). */
+void *rn_req_session(const struct rn_req *req);
+/* Index of the listener the request's connection came in on. */
+int rn_req_listener(const struct rn_req *req);
+/* The request's connection's transport (to ask a TLS transport for the peer's certificate);
+ * NULL once the connection closed. Loop thread only. */
+struct rn_transport *rn_req_transport(const struct rn_req *req);
+/* Quotas (Kafka's channel muting): once this request's response is written, the connection
+ * reads nothing more for ms milliseconds. The largest of several pending mutes wins. */
+void rn_req_mute(struct rn_req *req, int64_t ms);
+/* The bound port of listener i (rn_server_port is listener 0's). */
+int rn_server_listener_port(const struct rn_server *s, int i);
 /* Number of open client connections, all loops. */
 int64_t rn_server_connections(const struct rn_server *s);
 

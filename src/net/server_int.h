@@ -50,8 +50,9 @@ struct rn_server {
 	_Atomic uint64_t bytes_tx;
 };
 
-/* Loop thread of nl. Takes ownership of fd (non-blocking, accepted); peer is "ip:port". */
-void rn__conn_open(struct rn__netloop *nl, int fd, const char *peer);
+/* Loop thread of nl. Takes ownership of fd (non-blocking, accepted) that came in on listener
+ * index `listener`; peer is "ip:port". */
+void rn__conn_open(struct rn__netloop *nl, int fd, int listener, const char *peer);
 /* Loop thread of nl. Closes every connection of nl; requests still held by handlers keep their
  * conn alive until rn_req_done. */
 void rn__conn_close_all(struct rn__netloop *nl);

@@ -59,8 +59,13 @@ def free_port():
     inside that range can be taken by any outgoing connection on this busy machine before the
     broker binds it, which made brokers fail with 'Address already in use'."""
     import random
+    # Each pytest-xdist worker draws from its own slice: two workers could otherwise both find
+    # a port free before either's broker binds it.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    slot = int(worker[2:]) % 8 if worker[2:].isdigit() else 0
+    lo = 20000 + slot * 1500
     for _ in range(200):
-        port = random.randrange(20000, 32000)
+        port = random.randrange(lo, lo + 1500)
         if port in _GIVEN:
             continue  # handed out already, maybe not bound yet
         s = socket.socket()

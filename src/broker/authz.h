@@ -1,0 +1,30 @@
+/*
+ * The broker's doors into auth/: the session of each connection, and the one authorization
+ * question a handler asks per resource of its request.
+ */
+#ifndef RN_BROKER_AUTHZ_H
+#define RN_BROKER_AUTHZ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "auth/acl.h"
+#include "auth/session.h"
+
+struct rn_ctx;
+
+/* The server's on_open / on_close hooks (net/server.h): arg is the broker. The session is
+ * owned by the connection. */
+void *rn_broker_session_open(void *arg, int listener, const char *peer);
+void rn_broker_session_close(void *arg, void *session);
+
+/* The request's session; never NULL (requests from tests without a server get a static
+ * anonymous PLAINTEXT one). */
+struct rn_session *rn_ctx_session(struct rn_ctx *ctx);
+
+/* May the request's principal do op on (type, name[0..len))? Denials are written to the audit
+ * log. True without an authorizer. */
+bool rn_allowed(struct rn_ctx *ctx, enum rn_acl_op op, enum rn_res_type type, const char *name,
+		size_t len);
+
+#endif
