@@ -391,8 +391,10 @@ int rn_listener_tls_principal(struct rn_ctx *ctx, struct rn_session *s)
 	struct rn_transport *t = ctx->req ? rn_req_transport(ctx->req) : NULL;
 	char dn[RN_PRINCIPAL_MAX];
 	bool done = false;
-	if (!t || !rn_tls_peer_subject(t, &done, dn, sizeof(dn)))
-		return 0; /* no verified client certificate: User:ANONYMOUS */
+	if (!t || !rn_tls_peer_subject(t, &done, dn, sizeof(dn))) {
+		rn_debug("conn %s: TLS client without a certificate: %s", s->peer, s->principal);
+		return 0; /* User:ANONYMOUS */
+	}
 	const struct rn_listener_def *d = rn_ctx_listener(ctx);
 	char name[RN_PRINCIPAL_MAX - 5];
 	if (!d || !d->pmap || rn_principal_map_apply(d->pmap, dn, name, sizeof(name)) < 0) {

@@ -179,6 +179,9 @@ static int resolve(struct rn_broker *b, char *host, size_t hostlen, int *port)
 		fprintf(stderr, "runnel serve: %s\n", err);
 		return -EINVAL;
 	}
+	/* TLS material and principal rules are checked before any data is touched. */
+	if (rn_listeners_open(cfg, b->listeners) < 0)
+		return -EINVAL;
 	/* The inter-broker listener's address is the one a cluster registers. */
 	const struct rn_listener_def *ib = &b->listeners->l[b->listeners->inter];
 	snprintf(host, hostlen, "%s", ib->host);
@@ -373,8 +376,6 @@ int rn_serve_main(int argc, char **argv)
 			"COORDINATOR_NOT_AVAILABLE");
 	if (cluster)
 		rn_cluster_coord_open(&b);
-	if (rn_listeners_open(b.cfg, b.listeners) < 0)
-		goto out_flusher;
 	struct rn_listener_config lcs[RN_MAX_LISTENERS];
 	rn_listeners_server_config(b.listeners, lcs);
 	struct rn_server_config sc = {
