@@ -300,6 +300,26 @@ void rn_listener_tls_settings(const struct rn_config *cfg, const char *listener,
 							 : RN_TLS_AUTH_REQUIRED;
 }
 
+/* Kafka's inter-broker client uses the inter-broker listener's ssl.* keys. */
+static int open_peer_tls(const struct rn_config *cfg, struct rn_listeners *ls)
+{
+	const struct rn_listener_def *d = &ls->l[ls->inter];
+	if (!rn_secproto_tls(d->proto))
+		return 0;
+	struct rn_tls_settings st;
+	rn_listener_tls_settings(cfg, d->name, d->proto, &st);
+	st.server = false;
+	st.client_auth = RN_TLS_AUTH_NONE;
+	const char *eia = st.endpoint_identification;
+	ls->peer_check_host = !eia || !strcasecmp(eia, "https");
+	char what[96];
+	snprintf(what, sizeof(what), "inter-broker client (listener %s)", d->name);
+	int rc = rn_tls_ctx_new(&st, what, &ls->peer_tls);
+	if (rc < 0)
+		rn_error("%s: cannot build its TLS context from the ssl.* configs", what);
+	return rc;
+}
+
 int rn_listeners_open(const struct rn_config *cfg, struct rn_listeners *ls)
 {
 	for (int i = 0; i < ls->n; i++) {
@@ -333,13 +353,15 @@ int rn_listeners_open(const struct rn_config *cfg, struct rn_listeners *ls)
 			return rc;
 		}
 	}
-	return 0;
+	return open_peer_tls(cfg, ls);
 }
 
 void rn_listeners_close(struct rn_listeners *ls)
 {
 	if (!ls)
 		return;
+	rn_tls_ctx_free(ls->peer_tls);
+	ls->peer_tls = NULL;
 	for (int i = 0; i < ls->n; i++) {
 		rn_tls_ctx_free(ls->l[i].tls);
 		ls->l[i].tls = NULL;

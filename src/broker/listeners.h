@@ -45,6 +45,10 @@ struct rn_listener_def {
 struct rn_listeners {
 	int n;
 	int inter; /* the inter-broker listener's index */
+	/* When the inter-broker listener is SSL or SASL_SSL: the client side of this broker's
+	 * connections to the others (its ssl.* keys, the keystore as the client identity). */
+	struct rn_tls_ctx *peer_tls;
+	bool peer_check_host; /* ssl.endpoint.identification.algorithm=https (the default) */
 	struct rn_listener_def l[RN_MAX_LISTENERS];
 };
 

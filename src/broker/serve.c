@@ -30,6 +30,7 @@
 #include "broker/metrics.h"
 #include "broker/topic_config.h"
 #include "broker/topics.h"
+#include "replica/peer.h"
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -182,6 +183,7 @@ static int resolve(struct rn_broker *b, char *host, size_t hostlen, int *port)
 	/* TLS material and principal rules are checked before any data is touched. */
 	if (rn_listeners_open(cfg, b->listeners) < 0)
 		return -EINVAL;
+	rn_peer_set_tls(b->listeners->peer_tls, b->listeners->peer_check_host);
 	/* The inter-broker listener's address is the one a cluster registers. */
 	const struct rn_listener_def *ib = &b->listeners->l[b->listeners->inter];
 	snprintf(host, hostlen, "%s", ib->host);

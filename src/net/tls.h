@@ -61,7 +61,10 @@ uint64_t rn_tls_ctx_reloads(const struct rn_tls_ctx *c);
  * rn_tls_ctx_acquire(arg). */
 struct rn_transport *rn_tls_wrap(void *arg, int fd);
 /* A client-side TLS transport over a connected blocking or non-blocking fd (replica fetchers,
- * the CLI's raw client); host is checked against the certificate when the settings ask. */
+ * the CLI's raw client); host (NULL: none) is sent as SNI when it is a name, and checked
+ * against the certificate when the context verifies peers: callers pass NULL when
+ * ssl.endpoint.identification.algorithm is empty. The handshake runs in the first
+ * readv/writev; after -EAGAIN, want_events says which way to wait. */
 struct rn_transport *rn_tls_client_wrap(struct rn_tls_ctx *c, int fd, const char *host);
 
 /* For a transport made by rn_tls_wrap (false for any other transport): the handshake is done

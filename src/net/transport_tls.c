@@ -25,6 +25,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -96,7 +97,11 @@ static int fail(struct tls_tp *t, int r, const char *op)
 	int sys = errno;
 	char why[256];
 	switch (e) {
-	case SSL_ERROR_WANT_READ: t->want = 0; return -EAGAIN; /* read interest is conn.c's */
+	case SSL_ERROR_WANT_READ:
+		/* A server connection reads anyway; a client in its handshake (peer.c) must be
+		 * told to wait for the peer's flight rather than for a writable socket. */
+		t->want = t->handshake_done ? 0 : RN_EV_READ;
+		return -EAGAIN;
 	case SSL_ERROR_WANT_WRITE: t->want = RN_EV_WRITE; return -EAGAIN;
 	case SSL_ERROR_ZERO_RETURN: ERR_clear_error(); return 0;
 	case SSL_ERROR_SYSCALL:
@@ -300,8 +305,13 @@ struct rn_transport *rn_tls_client_wrap(struct rn_tls_ctx *c, int fd, const char
 	if (!ip)
 		SSL_set_tlsext_host_name(t->ssl, host); /* SNI carries names, never addresses */
 	/* Checked only when the context verifies the peer at all. */
-	if (SSL_CTX_get_verify_mode(SSL_get_SSL_CTX(t->ssl)) & SSL_VERIFY_PEER)
-		SSL_set1_host(t->ssl, host);
+	if (SSL_CTX_get_verify_mode(SSL_get_SSL_CTX(t->ssl)) & SSL_VERIFY_PEER) {
+		/* An address must match an IP subjectAltName, a name a DNS one (or the CN). */
+		if (ip)
+			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), host);
+		else
+			SSL_set1_host(t->ssl, host);
+	}
 	return tp;
 }
 

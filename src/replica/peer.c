@@ -26,6 +26,8 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "net/loop.h"
+#include "net/tls.h"
 #include "net/transport.h"
 #include "proto/api.h"
 #include "proto/frame.h"
@@ -42,6 +44,23 @@ struct rn_peer {
 	struct rn_arena arena;    /* what the last response's decoding allocated */
 	struct rn_iochain out;    /* the request being sent */
 };
+
+static struct rn_tls_ctx *peer_tls;
+static bool peer_tls_check_host;
+
+void rn_peer_set_tls(struct rn_tls_ctx *c, bool check_host)
+{
+	peer_tls = c;
+	peer_tls_check_host = check_host;
+}
+
+/* What to wait for after -EAGAIN: a TLS handshake may need to read while we write, or to
+ * write while we read. */
+static short wait_events(struct rn_transport *t, short dflt)
+{
+	int w = t->ops->want_events(t);
+	return w & RN_EV_READ ? POLLIN : w & RN_EV_WRITE ? POLLOUT : dflt;
+}
 
 /* Waits for events on fd until deadline (monotonic ms). Returns 0, -ETIMEDOUT, -errno. */
 static int wait_fd(int fd, short events, int64_t deadline)
@@ -117,8 +136,15 @@ int rn_peer_connect(const char *host, int port, int timeout_ms, const char *clie
 			     rn_strerror(fd));
 		return fd == -EMFILE || fd == -ENFILE ? fd : RN_EUNAVAILABLE;
 	}
+	struct rn_transport *t =
+	    peer_tls ? rn_tls_client_wrap(peer_tls, fd, peer_tls_check_host ? host : NULL)
+		     : rn_transport_tcp_new(fd);
+	if (!t) {
+		close(fd);
+		return RN_EUNAVAILABLE;
+	}
 	struct rn_peer *p = rn_calloc(1, sizeof(*p));
-	p->t = rn_transport_tcp_new(fd);
+	p->t = t;
 	p->client_id = rn_strdup(client_id ? client_id : "runnel-broker");
 	snprintf(p->name, sizeof(p->name), "%s:%d", host, port);
 	p->next_corr = 1;
@@ -192,7 +218,7 @@ static int send_all(struct rn_peer *p, const uint8_t *buf, size_t n, int64_t dea
 		struct iovec iov = {.iov_base = (void *)(buf + done), .iov_len = n - done};
 		ssize_t r = p->t->ops->writev(p->t, &iov, 1);
 		if (r == -EAGAIN) {
-			int w = wait_fd(p->t->fd, POLLOUT, deadline);
+			int w = wait_fd(p->t->fd, wait_events(p->t, POLLOUT), deadline);
 			if (w < 0)
 				return w;
 			continue;
@@ -212,7 +238,7 @@ static int recv_all(struct rn_peer *p, uint8_t *dst, size_t n, int64_t deadline)
 		struct iovec iov = {.iov_base = dst + done, .iov_len = n - done};
 		ssize_t r = p->t->ops->readv(p->t, &iov, 1);
 		if (r == -EAGAIN) {
-			int w = wait_fd(p->t->fd, POLLIN, deadline);
+			int w = wait_fd(p->t->fd, wait_events(p->t, POLLIN), deadline);
 			if (w < 0)
 				return w;
 			continue;

@@ -46,6 +46,15 @@ int rn_peer_roundtrip(struct rn_peer *p, int16_t api_key, int16_t api_version, c
 /* Makes a call in flight on another thread fail at once (shutdown(2) of the socket) and every
  * later one; the owner still closes p. */
 void rn_peer_interrupt(struct rn_peer *p);
+/* Added by the tls slice. */
+
+/* Inter-broker TLS: from now on rn_peer_connect speaks TLS with client context c (NULL: plain
+ * TCP again), checking the peer's certificate against the host it dials when check_host
+ * (Kafka's ssl.endpoint.identification.algorithm=https). Set once at start-up, before any
+ * peer connects; c must outlive every peer. */
+struct rn_tls_ctx;
+void rn_peer_set_tls(struct rn_tls_ctx *c, bool check_host);
+
 /* "host:port" of the peer, for log lines (static storage of p). */
 const char *rn_peer_name(const struct rn_peer *p);
 
