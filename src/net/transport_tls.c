@@ -26,6 +26,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +34,8 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/buf.h"
+#include "core/metrics.h"
 #include "core/log.h"
 #include "net/loop.h"
 #include "net/tls.h"
@@ -54,7 +57,33 @@ struct tls_tp {
 	char peer[64];
 };
 
-static _Atomic uint64_t n_tls, n_ktls, n_handshake_failures;
+/* Open TLS connections by sendfile path (gauges) and refused handshakes, for /metrics. */
+static _Atomic int64_t n_tls, n_ktls;
+static _Atomic uint64_t n_handshake_failures;
+static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
+
+static void collect(struct rn_buf *out, void *arg)
+{
+	(void)arg;
+	rn_buf_printf(out,
+		      "# HELP runnel_tls_connections Open TLS connections (server and client side) "
+		      "by the path file data takes: ktls (kernel TLS, sendfile) or tls (user "
+		      "space).\n"
+		      "# TYPE runnel_tls_connections gauge\n"
+		      "runnel_tls_connections{path=\"ktls\"} %lld\n"
+		      "runnel_tls_connections{path=\"tls\"} %lld\n"
+		      "# HELP runnel_tls_handshake_failures_total TLS handshakes refused or broken "
+		      "(bad certificates, protocol versions, garbage).\n"
+		      "# TYPE runnel_tls_handshake_failures_total counter\n"
+		      "runnel_tls_handshake_failures_total %llu\n",
+		      (long long)atomic_load(&n_ktls), (long long)atomic_load(&n_tls),
+		      (unsigned long long)atomic_load(&n_handshake_failures));
+}
+
+static void register_metrics(void)
+{
+	rn_metrics_register(collect, NULL);
+}
 
 static const struct rn_transport_ops tls_ops;
 
@@ -237,6 +266,8 @@ static bool tls_pending(struct rn_transport *base)
 static void tls_close(struct rn_transport *base)
 {
 	struct tls_tp *t = (struct tls_tp *)base;
+	if (t->handshake_done)
+		atomic_fetch_sub_explicit(t->ktls_send ? &n_ktls : &n_tls, 1, memory_order_relaxed);
 	if (t->handshake_done && !t->failed) {
 		ERR_clear_error();
 		(void)SSL_shutdown(t->ssl); /* one close_notify, not waiting for the peer's */
@@ -279,6 +310,7 @@ static struct rn_transport *wrap(SSL_CTX *ctx, int fd, bool server)
 		SSL_set_connect_state(ssl);
 	int one = 1;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	pthread_once(&metrics_once, register_metrics);
 	struct tls_tp *t = rn_calloc(1, sizeof(*t));
 	t->base.ops = &tls_ops;
 	t->base.fd = fd;

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from conftest import (SLOW, RawConn, ck_admin, ck_consume, ck_produce, kcat, kp_consumer,
-                      kp_producer, unique, wait_until, i16, i32, kstr)
+                      kp_producer, metric_value, unique, wait_until, i16, i32, kstr)
 
 
 def both(certs, **extra):
@@ -121,6 +121,16 @@ def test_plaintext_and_ssl_side_by_side(make_broker, certs):
         1: ("127.0.0.1", port_of(b, "SSL"))}
     out = kcat("-b", b.address("SSL"), *kcat_ssl(certs), "-L").stdout.decode()
     assert "broker 1 at 127.0.0.1:%d" % port_of(b, "SSL") in out
+    # /metrics counts open TLS connections by path (ktls only where the kernel offers it).
+    s = py_ssl_connect(port_of(b, "SSL"), certs)
+    assert api_versions_over(s) == 0
+
+    def tls_open():
+        text = b.metrics()
+        return (metric_value(text, "runnel_tls_connections", {"path": "tls"}) or 0) + (
+            metric_value(text, "runnel_tls_connections", {"path": "ktls"}) or 0)
+    wait_until(lambda: tls_open() >= 1, what="an open TLS connection in /metrics")
+    s.close()
     # A plaintext client on the TLS port does not get Kafka answers.
     with RawConn(port_of(b, "SSL")) as c:
         c.sendraw(RawConn.frame(18, 0, 1, b""))
@@ -398,6 +408,7 @@ def test_garbage_before_and_inside_the_handshake(make_broker, certs):
         c.sendraw(b"\x16\x03")
     n = len(re.findall(r"handshake failed", b.stderr()))
     assert n >= 4, b.stderr()
+    assert metric_value(b.metrics(), "runnel_tls_handshake_failures_total") >= 4
     # Still serving on both listeners.
     t = unique("after")
     ck_produce(b.address("SSL"), t, [(None, b"ok")], **certs.client_conf())
