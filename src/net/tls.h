@@ -56,6 +56,17 @@ int rn_tls_ctx_update(struct rn_tls_ctx *c, const struct rn_tls_settings *st);
 int rn_tls_ctx_reload(struct rn_tls_ctx *c);
 /* Times the material was replaced, for /metrics and tests. */
 uint64_t rn_tls_ctx_reloads(const struct rn_tls_ctx *c);
+/* Client contexts: ssl.endpoint.identification.algorithm is "https", so rn_tls_client_wrap
+ * must check the host name (SSL_set1_host). */
+bool rn_tls_ctx_verify_host(const struct rn_tls_ctx *c);
+/* Builds and discards a context from st (AlterConfigs validate_only, config checks): 0, or
+ * -EINVAL with the reason in err. Logs nothing. */
+int rn_tls_ctx_check_settings(const struct rn_tls_settings *st, const char *what, char *err,
+			      size_t errlen);
+/* The watcher's periodic re-check of every context's files, as a fallback to inotify
+ * (ssl.reload.check.interval.ms, default RN_TLS_RELOAD_CHECK_MS; 0 disables it). */
+#define RN_TLS_RELOAD_CHECK_MS 30000
+void rn_tls_watch_interval(long ms);
 
 /* The listener's wrap hook (net/server.h): a server-side TLS transport over fd with
  * rn_tls_ctx_acquire(arg). */
