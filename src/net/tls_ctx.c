@@ -9,6 +9,8 @@
  */
 #include <errno.h>
 #include <libgen.h>
+#include <stddef.h>
+#include <strings.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -29,7 +31,10 @@ struct rn_tls_ctx {
 	pthread_mutex_t mu;
 	SSL_CTX *cur;
 	pthread_mutex_t build_mu;
-	struct rn_tls_settings st; /* strings owned */
+	struct rn_tls_settings base; /* from new / update; strings owned */
+	int nov;                     /* dynamic overrides (AlterConfigs), owned */
+	char **ov_key, **ov_val;
+	struct rn_tls_settings st; /* effective: base under the overrides; borrowed */
 	struct rn__tls_files files;
 	struct rn__tls_sig seen[RN__TLS_MAX_FILES];
 	_Atomic uint64_t reloads;
@@ -135,6 +140,117 @@ bool rn__tls_sig_equal(const struct rn__tls_sig *a, const struct rn__tls_sig *b,
 	return true;
 }
 
+/* Kafka's SslConfigs.RECONFIGURABLE_CONFIGS, and where each lands (SIZE_MAX: accepted, no
+ * effect for PEM stores). */
+static const struct {
+	const char *key;
+	size_t off;
+} RECONF[] = {
+    {"ssl.keystore.type", offsetof(struct rn_tls_settings, keystore_type)},
+    {"ssl.keystore.location", offsetof(struct rn_tls_settings, keystore_location)},
+    {"ssl.keystore.password", SIZE_MAX},
+    {"ssl.key.password", offsetof(struct rn_tls_settings, key_password)},
+    {"ssl.truststore.type", offsetof(struct rn_tls_settings, truststore_type)},
+    {"ssl.truststore.location", offsetof(struct rn_tls_settings, truststore_location)},
+    {"ssl.truststore.password", SIZE_MAX},
+    {"ssl.keystore.certificate.chain", offsetof(struct rn_tls_settings, keystore_chain)},
+    {"ssl.keystore.key", offsetof(struct rn_tls_settings, keystore_key)},
+    {"ssl.truststore.certificates", offsetof(struct rn_tls_settings, truststore_certs)},
+};
+
+bool rn_tls_key_reconfigurable(const char *key)
+{
+	for (size_t i = 0; i < sizeof(RECONF) / sizeof(RECONF[0]); i++)
+		if (strcasecmp(RECONF[i].key, key) == 0)
+			return true;
+	return false;
+}
+
+/* out = base with each override k[i]=v[i] applied (v NULL or "" unsets the key). out
+ * borrows from base, k and v. */
+static int compose(const struct rn_tls_settings *base, char **k, char **v, int n,
+		   struct rn_tls_settings *out, char *err, size_t errlen)
+{
+	*out = *base;
+	for (int i = 0; i < n; i++) {
+		size_t j = 0, nk = sizeof(RECONF) / sizeof(RECONF[0]);
+		while (j < nk && strcasecmp(RECONF[j].key, k[i]) != 0)
+			j++;
+		if (j == nk) {
+			snprintf(err, errlen, "%s cannot be updated dynamically", k[i]);
+			return -EINVAL;
+		}
+		if (RECONF[j].off == SIZE_MAX)
+			continue;
+		const char *val = v[i] && v[i][0] ? v[i] : NULL;
+		memcpy((char *)out + RECONF[j].off, &val, sizeof(val));
+		/* A store given in one form replaces the other form of the base. */
+		if (RECONF[j].off == offsetof(struct rn_tls_settings, keystore_location) && val)
+			out->keystore_chain = out->keystore_key = NULL;
+		if ((RECONF[j].off == offsetof(struct rn_tls_settings, keystore_chain) ||
+		     RECONF[j].off == offsetof(struct rn_tls_settings, keystore_key)) &&
+		    val)
+			out->keystore_location = NULL;
+		if (RECONF[j].off == offsetof(struct rn_tls_settings, truststore_location) && val)
+			out->truststore_certs = NULL;
+		if (RECONF[j].off == offsetof(struct rn_tls_settings, truststore_certs) && val)
+			out->truststore_location = NULL;
+	}
+	return 0;
+}
+
+static void free_overrides(char **k, char **v, int n)
+{
+	for (int i = 0; i < n; i++) {
+		rn_free(k[i]);
+		free_str(v[i]);
+	}
+	rn_free(k);
+	rn_free(v);
+}
+
+/* Every live context, for rn_tls_ctx_foreach. */
+static struct {
+	pthread_mutex_t mu;
+	struct rn_tls_ctx **v;
+	int n, cap;
+} ALL = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0};
+
+static void all_add(struct rn_tls_ctx *c)
+{
+	pthread_mutex_lock(&ALL.mu);
+	if (ALL.n == ALL.cap) {
+		ALL.cap = ALL.cap ? ALL.cap * 2 : 8;
+		ALL.v = rn_realloc(ALL.v, (size_t)ALL.cap * sizeof(*ALL.v));
+	}
+	ALL.v[ALL.n++] = c;
+	pthread_mutex_unlock(&ALL.mu);
+}
+
+static void all_remove(struct rn_tls_ctx *c)
+{
+	pthread_mutex_lock(&ALL.mu);
+	for (int i = 0; i < ALL.n; i++)
+		if (ALL.v[i] == c) {
+			ALL.v[i] = ALL.v[--ALL.n];
+			break;
+		}
+	if (ALL.n == 0) {
+		rn_free(ALL.v);
+		ALL.v = NULL;
+		ALL.cap = 0;
+	}
+	pthread_mutex_unlock(&ALL.mu);
+}
+
+void rn_tls_ctx_foreach(void (*fn)(struct rn_tls_ctx *c, const char *what, void *arg), void *arg)
+{
+	pthread_mutex_lock(&ALL.mu);
+	for (int i = 0; i < ALL.n; i++)
+		fn(ALL.v[i], ALL.v[i]->what, arg);
+	pthread_mutex_unlock(&ALL.mu);
+}
+
 static void install(struct rn_tls_ctx *c, SSL_CTX *ctx)
 {
 	pthread_mutex_lock(&c->mu);
@@ -152,7 +268,8 @@ int rn_tls_ctx_new(const struct rn_tls_settings *st, const char *what, struct rn
 	c->what = rn_strdup(what ? what : "tls");
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_mutex_init(&c->build_mu, NULL);
-	settings_copy(&c->st, st);
+	settings_copy(&c->base, st);
+	c->st = c->base;
 	rn__tls_files_of(&c->st, &c->files);
 	/* Signatures before reading: a change while we read is seen by the next check. */
 	rn__tls_probe(&c->files, c->seen);
@@ -160,7 +277,7 @@ int rn_tls_ctx_new(const struct rn_tls_settings *st, const char *what, struct rn
 	if (rn__tls_build(&c->st, c->what, &c->cur, err, sizeof(err)) != 0) {
 		rn_error("tls %s: %s", c->what, err);
 		rn__tls_files_clear(&c->files);
-		settings_free(&c->st);
+		settings_free(&c->base);
 		pthread_mutex_destroy(&c->mu);
 		pthread_mutex_destroy(&c->build_mu);
 		rn_free(c->what);
@@ -169,6 +286,7 @@ int rn_tls_ctx_new(const struct rn_tls_settings *st, const char *what, struct rn
 	}
 	if (c->files.n > 0)
 		rn__tls_watch_add(c);
+	all_add(c);
 	*out = c;
 	return 0;
 }
@@ -177,10 +295,12 @@ void rn_tls_ctx_free(struct rn_tls_ctx *c)
 {
 	if (!c)
 		return;
+	all_remove(c);
 	rn__tls_watch_remove(c);
 	SSL_CTX_free(c->cur);
 	rn__tls_files_clear(&c->files);
-	settings_free(&c->st);
+	settings_free(&c->base);
+	free_overrides(c->ov_key, c->ov_val, c->nov);
 	pthread_mutex_destroy(&c->mu);
 	pthread_mutex_destroy(&c->build_mu);
 	rn_free(c->what);
@@ -251,35 +371,52 @@ bool rn__tls_ctx_check(struct rn_tls_ctx *c)
 	return changed;
 }
 
-int rn_tls_ctx_update(struct rn_tls_ctx *c, const struct rn_tls_settings *st)
+/* Installs new material: base (owned, NULL keeps the current one) under the overrides
+ * k/v (owned, nov < 0 keeps the current ones). Takes ownership of what it is given, also on
+ * failure. validate_only builds and discards. */
+static int replace_material(struct rn_tls_ctx *c, struct rn_tls_settings *base, char **k, char **v,
+			    int nov, bool validate_only, char *err, size_t errlen)
 {
-	struct rn_tls_settings copy;
-	struct rn__tls_files files;
-	struct rn__tls_sig sig[RN__TLS_MAX_FILES];
-	settings_copy(&copy, st);
-	rn__tls_files_of(&copy, &files);
-	rn__tls_probe(&files, sig);
-	SSL_CTX *ctx;
-	char err[768];
 	pthread_mutex_lock(&c->build_mu);
-	if (rn__tls_build(&copy, c->what, &ctx, err, sizeof(err)) != 0) {
+	const struct rn_tls_settings *b = base ? base : &c->base;
+	struct rn_tls_settings eff;
+	int rc = nov >= 0 ? compose(b, k, v, nov, &eff, err, errlen)
+			  : compose(b, c->ov_key, c->ov_val, c->nov, &eff, err, errlen);
+	struct rn__tls_files files = {0};
+	struct rn__tls_sig sig[RN__TLS_MAX_FILES];
+	SSL_CTX *ctx = NULL;
+	if (rc == 0) {
+		rn__tls_files_of(&eff, &files);
+		rn__tls_probe(&files, sig);
+		rc = rn__tls_build(&eff, c->what, &ctx, err, errlen);
+	}
+	if (rc != 0 || validate_only) {
 		pthread_mutex_unlock(&c->build_mu);
-		rn_warn("tls %s: new settings refused: %s; keeping the previous ones", c->what,
-			err);
+		SSL_CTX_free(ctx);
 		rn__tls_files_clear(&files);
-		settings_free(&copy);
-		return -EINVAL;
+		if (base)
+			settings_free(base);
+		if (nov >= 0)
+			free_overrides(k, v, nov);
+		return rc;
 	}
 	bool had_files = c->files.n > 0;
-	settings_free(&c->st);
+	if (base) {
+		settings_free(&c->base);
+		c->base = *base;
+	}
+	if (nov >= 0) {
+		free_overrides(c->ov_key, c->ov_val, c->nov);
+		c->ov_key = k, c->ov_val = v, c->nov = nov;
+	}
+	/* Re-composed: eff pointed into base, which moved. */
+	compose(&c->base, c->ov_key, c->ov_val, c->nov, &c->st, err, errlen);
 	rn__tls_files_clear(&c->files);
-	c->st = copy;
 	c->files = files;
 	memcpy(c->seen, sig, sizeof(sig));
 	install(c, ctx);
 	bool has_files = c->files.n > 0;
 	pthread_mutex_unlock(&c->build_mu);
-	rn_info("tls %s: new settings installed", c->what);
 	if (has_files && !had_files)
 		rn__tls_watch_add(c);
 	else if (!has_files && had_files)
@@ -287,6 +424,37 @@ int rn_tls_ctx_update(struct rn_tls_ctx *c, const struct rn_tls_settings *st)
 	else if (has_files)
 		rn__tls_watch_changed();
 	return 0;
+}
+
+int rn_tls_ctx_update(struct rn_tls_ctx *c, const struct rn_tls_settings *st)
+{
+	struct rn_tls_settings *base = rn_malloc(sizeof(*base));
+	settings_copy(base, st);
+	char err[768];
+	int rc = replace_material(c, base, NULL, NULL, -1, false, err, sizeof(err));
+	rn_free(base); /* the struct; its strings were taken or freed */
+	if (rc != 0) {
+		rn_warn("tls %s: new settings refused: %s; keeping the previous ones", c->what,
+			err);
+		return -EINVAL;
+	}
+	rn_info("tls %s: new settings installed", c->what);
+	return 0;
+}
+
+int rn_tls_ctx_set_overrides(struct rn_tls_ctx *c, const char *const *keys, const char *const *vals,
+			     int n, bool validate_only, char *err, size_t errlen)
+{
+	char **k = n > 0 ? rn_calloc((size_t)n, sizeof(char *)) : NULL;
+	char **v = n > 0 ? rn_calloc((size_t)n, sizeof(char *)) : NULL;
+	for (int i = 0; i < n; i++) {
+		k[i] = rn_strdup(keys[i]);
+		v[i] = vals[i] ? rn_strdup(vals[i]) : NULL;
+	}
+	int rc = replace_material(c, NULL, k, v, n, validate_only, err, errlen);
+	if (rc == 0 && !validate_only)
+		rn_info("tls %s: dynamic ssl configs installed (%d key(s))", c->what, n);
+	return rc;
 }
 
 int rn_tls_ctx_check_settings(const struct rn_tls_settings *st, const char *what, char *err,

@@ -443,6 +443,58 @@ static void test_inplace_rewrite_watched(void **state)
 	rn_tls_ctx_free(c);
 }
 
+static void count_named(struct rn_tls_ctx *c, const char *what, void *arg)
+{
+	(void)c;
+	if (strcmp(what, "listener DYN") == 0)
+		(*(int *)arg)++;
+}
+
+/* AlterConfigs' listener.name.<l>.ssl.* layer: over the static settings, removable. */
+static void test_overrides(void **state)
+{
+	(void)state;
+	struct rn_tls_settings st = server();
+	st.keystore_location = path("a.pem");
+	struct rn_tls_ctx *c;
+	assert_int_equal(rn_tls_ctx_new(&st, "listener DYN", &c), 0);
+	int found = 0;
+	rn_tls_ctx_foreach(count_named, &found);
+	assert_int_equal(found, 1);
+	char err[512];
+	const char *k1[] = {"ssl.keystore.certificate.chain", "ssl.keystore.key"};
+	const char *v1[] = {path("b.crt"), path("b.key")};
+	assert_int_equal(rn_tls_ctx_set_overrides(c, k1, v1, 2, true, err, sizeof(err)), 0);
+	assert_int_equal(serial_of(c), 101); /* validate only */
+	assert_int_equal(rn_tls_ctx_set_overrides(c, k1, v1, 2, false, err, sizeof(err)), 0);
+	assert_int_equal(serial_of(c), 102);
+	assert_int_equal(rn_tls_ctx_reloads(c), 1);
+	/* The static settings change underneath: the override still wins. */
+	st.keystore_location = path("client.pem");
+	assert_int_equal(rn_tls_ctx_update(c, &st), 0);
+	assert_int_equal(serial_of(c), 102);
+	const char *k2[] = {"ssl.keystore.location", "ssl.key.password"};
+	const char *v2[] = {path("a.enc.pem"), "wrong"};
+	assert_int_equal(rn_tls_ctx_set_overrides(c, k2, v2, 2, false, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "ssl.key.password"));
+	assert_int_equal(serial_of(c), 102);
+	v2[1] = "s3cret";
+	assert_int_equal(rn_tls_ctx_set_overrides(c, k2, v2, 2, false, err, sizeof(err)), 0);
+	assert_int_equal(serial_of(c), 101);
+	const char *k3[] = {"ssl.cipher.suites"};
+	const char *v3[] = {"TLS_AES_128_GCM_SHA256"};
+	assert_int_equal(rn_tls_ctx_set_overrides(c, k3, v3, 1, false, err, sizeof(err)), -EINVAL);
+	assert_false(rn_tls_key_reconfigurable("ssl.cipher.suites"));
+	assert_true(rn_tls_key_reconfigurable("ssl.truststore.certificates"));
+	/* No overrides: the static settings again. */
+	assert_int_equal(rn_tls_ctx_set_overrides(c, NULL, NULL, 0, false, err, sizeof(err)), 0);
+	assert_int_equal(serial_of(c), 201);
+	rn_tls_ctx_free(c);
+	found = 0;
+	rn_tls_ctx_foreach(count_named, &found);
+	assert_int_equal(found, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -453,6 +505,7 @@ int main(void)
 	    cmocka_unit_test(test_client_auth_and_protocols),
 	    cmocka_unit_test(test_session_resumption),
 	    cmocka_unit_test(test_reload_and_broken_file),
+	    cmocka_unit_test(test_overrides),
 	    cmocka_unit_test(test_symlink_swap_watched),
 	    cmocka_unit_test(test_inplace_rewrite_watched),
 	};
