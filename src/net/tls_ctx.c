@@ -442,9 +442,31 @@ int rn_tls_ctx_update(struct rn_tls_ctx *c, const struct rn_tls_settings *st)
 	return 0;
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return (!a || !a[0]) ? (!b || !b[0]) : (b && strcmp(a, b) == 0);
+}
+
+/* The set k/v equals c's current overrides (in any order). */
+static bool same_overrides(struct rn_tls_ctx *c, const char *const *k, const char *const *v, int n)
+{
+	pthread_mutex_lock(&c->build_mu);
+	bool same = n == c->nov;
+	for (int i = 0; same && i < n; i++) {
+		int j = 0;
+		while (j < c->nov && strcasecmp(c->ov_key[j], k[i]) != 0)
+			j++;
+		same = j < c->nov && same_str(c->ov_val[j], v[i]);
+	}
+	pthread_mutex_unlock(&c->build_mu);
+	return same;
+}
+
 int rn_tls_ctx_set_overrides(struct rn_tls_ctx *c, const char *const *keys, const char *const *vals,
 			     int n, bool validate_only, char *err, size_t errlen)
 {
+	if (!validate_only && same_overrides(c, keys, vals, n))
+		return 0; /* the files behind them are the watcher's business */
 	char **k = n > 0 ? rn_calloc((size_t)n, sizeof(char *)) : NULL;
 	char **v = n > 0 ? rn_calloc((size_t)n, sizeof(char *)) : NULL;
 	for (int i = 0; i < n; i++) {
