@@ -415,6 +415,8 @@ void rn_broker_configs_load(struct rn_broker *b)
 	rn_meta_broker_configs(b->meta, false, load_one, &la);
 	la.layer = RN_CFG_DYN_BROKER;
 	rn_meta_broker_configs(b->meta, true, load_one, &la);
+	/* serve opens the listeners (and their TLS contexts) before this. */
+	rn_broker_tls_dynamic_apply(b);
 	b->message_max_bytes = (int32_t)rn_config_get_i64(b->cfg, "message.max.bytes");
 }
 

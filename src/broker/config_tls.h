@@ -28,8 +28,8 @@ bool rn__cfg_tls_unprefixed(const char *key);
 enum rn_kerr rn__cfg_tls_apply(const struct rn_cfg_kv *kv, int n, bool validate_only,
 			       const char *res, char *msg, size_t msglen);
 
-/* Start-up, once the listeners' TLS contexts exist: installs the stored per-broker listener
- * ssl configs. */
+/* Start-up, once the listeners' TLS contexts exist (rn_broker_configs_load calls it):
+ * installs the stored per-broker listener ssl configs. */
 void rn_broker_tls_dynamic_apply(struct rn_broker *b);
 
 #endif
