@@ -146,8 +146,12 @@ static void *watch_main(void *arg)
 		if ((due >= 0 && now >= due) || periodic) {
 			due = first = -1;
 			next_periodic = now + every;
-			if (check_all())
+			if (check_all()) {
+				/* A new instance misses what happened while it was made: look
+				 * once more after arming. */
 				ino = arm(ino);
+				due = first = now_ms();
+			}
 		}
 	}
 	if (ino >= 0)
