@@ -258,6 +258,9 @@ static const struct rn_cfg_def defs[] = {
      "lease TTL of the broker's registration in etcd: a broker silent this long loses its "
      "leaderships",
      false},
+    {"initial.broker.registration.timeout.ms", RN_CFG_INT, "60000", 0,
+     "how long a starting broker keeps trying to reach etcd and register before it gives up",
+     false},
     {"remote.log.storage.system.enable", RN_CFG_BOOL, "false", 0, "", true},
 };
 
