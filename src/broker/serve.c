@@ -326,6 +326,15 @@ int rn_serve_main(int argc, char **argv)
 	pthread_rwlock_init(&b.topics_lock, NULL);
 	pthread_mutex_init(&b.admin_lock, NULL);
 	b.started_ms = rn_wall_ms();
+	/* Signals go to the main thread only: block them before any thread starts (resolve
+	 * already starts the TLS contexts' file watcher). */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
 	int rc = parse_args(argc, argv, b.cfg);
 	char host[256];
 	int port;
@@ -333,14 +342,6 @@ int rn_serve_main(int argc, char **argv)
 		broker_free(&b);
 		return rc > 0 ? 0 : 2;
 	}
-
-	/* Signals go to the main thread only: block them before any thread starts. */
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
 
 	int exit_code = 1;
 	rc = rn_logdir_open(b.log_dir, &b.logdir);
