@@ -135,7 +135,9 @@ static const struct rn_cfg_def defs[] = {
     {"controller.listener.names", RN_CFG_LIST, NULL, 0, "", true},
     {"inter.broker.listener.name", RN_CFG_STRING, NULL, 0,
      "listener other brokers connect to (default: the first of listeners)", false},
-    {"listener.security.protocol.map", RN_CFG_LIST, NULL, 0, "", true},
+    {"listener.security.protocol.map", RN_CFG_LIST, NULL, 0,
+     "listener name -> PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (default: the name itself)",
+     false},
     {"num.io.threads", RN_CFG_INT, "8", 0, "", true},
     {"num.recovery.threads.per.data.dir", RN_CFG_INT, "1", 0, "", true},
     {"socket.send.buffer.bytes", RN_CFG_INT, "102400", -1, "", true},
@@ -158,7 +160,12 @@ static const struct rn_cfg_def defs[] = {
     {"allow.everyone.if.no.acl.found", RN_CFG_BOOL, "false", 0, "", true},
     {"principal.builder.class", RN_CFG_STRING,
      "org.apache.kafka.common.security.authenticator.DefaultKafkaPrincipalBuilder", 0, "", true},
-    {"connections.max.reauth.ms", RN_CFG_LONG, "0", 0, "", true},
+    {"connections.max.reauth.ms", RN_CFG_LONG, "0", 0,
+     "SASL sessions expire after this long unless the client re-authenticates (0 = never)", false},
+    {"sasl.enabled.mechanisms", RN_CFG_LIST, "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512", 0,
+     "SASL mechanisms of SASL listeners (Kafka's default GSSAPI is not available; names runnel "
+     "lacks are ignored with a warning)",
+     false},
     {"zookeeper.set.acl", RN_CFG_BOOL, "false", 0, "", true},
     {"zookeeper.session.timeout.ms", RN_CFG_INT, "18000", 0, "", true},
     {"zookeeper.max.in.flight.requests", RN_CFG_INT, "10", 1, "", true},
@@ -272,6 +279,11 @@ struct rn_config {
 	char *_Atomic eff[NDEFS];
 	char **retired;
 	size_t nretired;
+	/* Keys of the prefix families (config_compat.c) that a room reads, e.g.
+	 * listener.name.<l>.plain.sasl.jaas.config: static, never described (they hold
+	 * passwords). */
+	char **fam_keys, **fam_vals;
+	size_t nfam;
 };
 
 /* The keys Kafka's DynamicBrokerConfig lets AlterConfigs change, among those runnel has:
@@ -366,6 +378,12 @@ void rn_config_free(struct rn_config *c)
 	for (size_t i = 0; i < c->nretired; i++)
 		rn_free(c->retired[i]);
 	rn_free(c->retired);
+	for (size_t i = 0; i < c->nfam; i++) {
+		rn_free(c->fam_keys[i]);
+		rn_free(c->fam_vals[i]);
+	}
+	rn_free(c->fam_keys);
+	rn_free(c->fam_vals);
 	rn_free(c);
 }
 
@@ -492,11 +510,28 @@ bool rn_cfg_policy_valid(const char *v)
 	return true;
 }
 
+/* A family key's value; the old one is retired, so earlier readers keep a valid string. */
+static void fam_set(struct rn_config *c, const char *key, const char *val)
+{
+	for (size_t i = 0; i < c->nfam; i++)
+		if (strcmp(c->fam_keys[i], key) == 0) {
+			retire(c, c->fam_vals[i]);
+			c->fam_vals[i] = rn_strdup(val);
+			return;
+		}
+	c->fam_keys = rn_realloc(c->fam_keys, (c->nfam + 1) * sizeof(*c->fam_keys));
+	c->fam_vals = rn_realloc(c->fam_vals, (c->nfam + 1) * sizeof(*c->fam_vals));
+	c->fam_keys[c->nfam] = rn_strdup(key);
+	c->fam_vals[c->nfam++] = rn_strdup(val);
+}
+
 int rn_config_set(struct rn_config *c, const char *key, const char *val, char *err, size_t errlen)
 {
 	int i = find(key);
-	if (i < 0 && rn__cfg_compat_family(key))
+	if (i < 0 && rn__cfg_compat_family(key)) {
+		fam_set(c, key, val);
 		return 0;
+	}
 	if (i < 0) {
 		snprintf(err, errlen, "unknown config key '%s'", key);
 		return -EINVAL;
@@ -614,7 +649,13 @@ int rn_config_load_file(struct rn_config *c, const char *path, char *err, size_t
 const char *rn_config_get(const struct rn_config *c, const char *key)
 {
 	int i = find(key);
-	return i < 0 ? NULL : atomic_load(&((struct rn_config *)c)->eff[i]);
+	if (i < 0) {
+		for (size_t k = 0; k < c->nfam; k++)
+			if (strcmp(c->fam_keys[k], key) == 0)
+				return c->fam_vals[k];
+		return NULL;
+	}
+	return atomic_load(&((struct rn_config *)c)->eff[i]);
 }
 
 int64_t rn_config_get_i64(const struct rn_config *c, const char *key)
