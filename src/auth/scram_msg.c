@@ -37,7 +37,7 @@ static bool printable(const char *s, size_t n)
 
 static bool valid_nonce(const char *s, size_t n)
 {
-	return n > 0 && n <= RN_SCRAM_MAX_NONCE && printable(s, n);
+	return n > 0 && n <= 4 * RN_SCRAM_MAX_NONCE && printable(s, n);
 }
 
 /* saslname -> name: "=2C" is ',', "=3D" is '=', any other '=' is malformed. */

@@ -33,7 +33,7 @@ int rn_scram_server_first(struct rn_scram_server *s, const char *in, size_t len,
 	*why = "malformed SCRAM client-first message";
 	if (rn_scram_parse_client_first(in, len, &cf) < 0)
 		return -1;
-	if (cf.gs2_len > RN_SCRAM_MAX_NAME + 8)
+	if (cf.gs2_len > RN_SCRAM_MAX_NAME + 8 || cf.nonce_len > RN_SCRAM_MAX_NONCE)
 		return -1;
 	if (cf.tokenauth) {
 		*why = "delegation tokens are not supported";
@@ -101,7 +101,10 @@ int rn_scram_server_final(struct rn_scram_server *s, const char *in, size_t len,
 	if (cf.cbind_len != strlen(s->gs2_b64) || memcmp(cf.cbind, s->gs2_b64, cf.cbind_len) != 0)
 		return -1;
 	*why = "nonce mismatch";
-	if (cf.nonce_len != s->nonce_len || memcmp(cf.nonce, s->nonce, cf.nonce_len) != 0)
+	/* Kafka checks that the nonce ENDS with ours: librdkafka sends its own nonce again in
+	 * front of the server's (which already starts with it). */
+	if (cf.nonce_len < s->nonce_len ||
+	    memcmp(cf.nonce + cf.nonce_len - s->nonce_len, s->nonce, s->nonce_len) != 0)
 		return -1;
 	*why = "invalid credentials";
 	if (cf.proof_len != h)
