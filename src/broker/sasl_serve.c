@@ -13,6 +13,7 @@
 #include "broker/broker.h"
 #include "broker/sasl_serve.h"
 #include "core/log.h"
+#include "core/metrics.h"
 
 /* listener.name.<lower-case name>.<suffix>, else suffix. */
 static const char *per_listener(const struct rn_broker *b, const char *name, const char *suffix)
@@ -33,9 +34,30 @@ static const char *per_listener(const struct rn_broker *b, const char *name, con
 	return rn_config_get(b->cfg, suffix);
 }
 
+/* Kafka's socket-server-metrics authentication counters, as the JMX exporter names them. */
+static void collect(struct rn_buf *out, void *arg)
+{
+	struct rn_broker *b = arg;
+	uint64_t ok, failed, reauth;
+	rn_sasl_server_stats(b->sasl, &ok, &failed, &reauth);
+	static const char *const names[] = {"successful_authentication", "failed_authentication",
+					    "successful_reauthentication"};
+	static const char *const help[] = {"SASL authentications that succeeded",
+					   "SASL authentications that failed",
+					   "SASL re-authentications that succeeded"};
+	uint64_t v[] = {ok, failed, reauth};
+	for (int i = 0; i < 3; i++)
+		rn_buf_printf(out,
+			      "# HELP kafka_server_socket_server_metrics_%s_total %s.\n"
+			      "# TYPE kafka_server_socket_server_metrics_%s_total counter\n"
+			      "kafka_server_socket_server_metrics_%s_total %llu\n",
+			      names[i], help[i], names[i], names[i], (unsigned long long)v[i]);
+}
+
 int rn_broker_sasl_start(struct rn_broker *b)
 {
 	b->sasl = rn_sasl_server_new(b->meta);
+	rn_metrics_register(collect, b);
 	rn_sasl_server_set_reauth_ms(b->sasl,
 				     rn_config_get_i64(b->cfg, "connections.max.reauth.ms"));
 	const char *l = rn_config_get(b->cfg, "listeners");
@@ -67,6 +89,9 @@ int rn_broker_sasl_start(struct rn_broker *b)
 
 void rn_broker_sasl_stop(struct rn_broker *b)
 {
+	if (!b->sasl)
+		return;
+	rn_metrics_unregister(collect, b);
 	rn_sasl_server_free(b->sasl);
 	b->sasl = NULL;
 }

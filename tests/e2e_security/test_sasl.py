@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import (SLOW, RawConn, ck_consume, ck_consumer, ck_produce, karray, kstr,
+from conftest import (SLOW, RawConn, ck_consume, ck_consumer, ck_produce, i32, karray, kstr,
                       kp_producer, unique, wait_until)
 from e2e_conftest import kp_consume
 from sasl_util import (ADMIN_PW, ADMIN_USER, SaslError, ScramClient, admin_conn, alter_scram,
@@ -255,3 +255,65 @@ def test_confluent_producer_keeps_working_across_session_expiry(make_broker):
     assert len(delivered) == n and all(e is None for e in delivered), delivered
     got = ck_consume(b.address(), t, [0], n, **conf)
     assert len(got) == n
+
+
+def test_credentials_and_fake_salts_survive_restart_and_metrics(make_broker):
+    from conftest import metric_value
+    b = sasl_broker(make_broker)
+    add_user(b, "quinn", "q-pw", "SCRAM-SHA-512")
+
+    def ghost_salt():
+        with RawConn(port_of(b)) as c:
+            assert handshake(c, "SCRAM-SHA-512")[0] == 0
+            err, _m, data, _ = authenticate(c, ScramClient("SCRAM-SHA-512", "ghost", "x").first())
+            assert err == 0
+            return data.decode().split(",s=", 1)[1]
+
+    before = ghost_salt()
+    b.restart()
+    with RawConn(port_of(b)) as c:
+        scram_login(c, "SCRAM-SHA-512", "quinn", "q-pw")
+    with RawConn(port_of(b)) as c:
+        with pytest.raises(SaslError):
+            scram_login(c, "SCRAM-SHA-512", "quinn", "bad")
+    assert ghost_salt() == before, "an unknown user's salt changed across a restart"
+    text = b.metrics()
+    ok = metric_value(text, "kafka_server_socket_server_metrics_successful_authentication_total")
+    bad = metric_value(text, "kafka_server_socket_server_metrics_failed_authentication_total")
+    assert ok >= 1 and bad >= 1
+
+
+def test_out_of_order_and_oversized_exchanges_close(sb):
+    with RawConn(port_of(sb)) as c:
+        err, msg, _, _ = authenticate(c, b"\0alice\0alice-secret")  # no handshake
+        assert err == 34 and msg  # ILLEGAL_SASL_STATE
+        assert c.closed_by_peer()
+    with RawConn(port_of(sb)) as c:
+        assert handshake(c, "SCRAM-SHA-256")[0] == 0
+        assert handshake(c, "SCRAM-SHA-256")[0] == 34  # a second one mid-exchange
+        assert c.closed_by_peer()
+    with RawConn(port_of(sb)) as c:
+        assert handshake(c, "SCRAM-SHA-256")[0] == 0
+        err, _m, _, _ = authenticate(c, b"n,,n=user,r=" + b"x" * 20000)
+        assert err == 58
+        assert c.closed_by_peer()
+    with RawConn(port_of(sb)) as c:  # raw frames after v0: garbage closes without an answer
+        assert handshake(c, "SCRAM-SHA-512", version=0)[0] == 0
+        c.sendraw(i32(7) + b"garbage")
+        assert c.closed_by_peer()
+    with RawConn(port_of(sb)) as c:  # and a good PLAIN one is answered with an empty frame
+        assert handshake(c, "PLAIN", version=0)[0] == 0
+        tok = b"alice\0alice\0alice-secret"  # kafka-python's authzid = user
+        c.sendraw(i32(len(tok)) + tok)
+        assert c.recv_exact(4) == b"\0\0\0\0"
+        assert c.request(18, 0, b"").i16() == 0
+    assert sb.alive()
+
+
+def test_kafka_python_wrong_password_fails(sb):
+    import kafka.errors
+    with pytest.raises((kafka.errors.KafkaError, kafka.errors.NoBrokersAvailable)):
+        p = kp_producer(sb.address(), api_version_auto_timeout_ms=int(5000 * SLOW),
+                        **kp_conf("PLAIN", "alice", "wrong"))
+        p.send(unique("t"), b"x").get(timeout=5 * SLOW)
+    wait_until(lambda: failed_lines(sb), what="failure log line")
