@@ -247,7 +247,7 @@ static int plain_check(struct rn_sasl_server *srv, const struct rn_session *s, c
 			known;
 	OPENSSL_cleanse(&try, sizeof(try));
 	*why = "Authentication failed: Invalid username or password";
-	return jaas_ok | scram_ok ? 0 : -1;
+	return (jaas_ok | scram_ok) ? 0 : -1;
 }
 
 static enum rn_sasl_result fail(struct rn_sasl_server *srv, struct rn_session *s, char *msg,
