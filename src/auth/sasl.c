@@ -234,12 +234,16 @@ static int plain_check(struct rn_sasl_server *srv, const struct rn_session *s, c
 			jpw = l->users[i].password;
 	bool jaas_ok = same_password(srv, pw, plen, jpw ? jpw : "", jpw ? strlen(jpw) : 0) && jpw;
 
-	struct rn_scram_cred c;
-	bool known = rn__sasl_lookup(srv, RN_SCRAM_SHA_256, user, &c);
-	if (!known)
-		known = rn__sasl_lookup(srv, RN_SCRAM_SHA_512, user, &c);
-	if (!known)
-		rn__sasl_lookup(srv, RN_SCRAM_SHA_256, user, &c); /* the fake one, same work */
+	/* Both lookups always (each costs the same, found or not); SHA-256 wins, and an unknown
+	 * user is checked against its fake SHA-256 credential. */
+	struct rn_scram_cred c256, c512;
+	bool k256 = rn__sasl_lookup(srv, RN_SCRAM_SHA_256, user, &c256);
+	bool k512 = rn__sasl_lookup(srv, RN_SCRAM_SHA_512, user, &c512);
+	bool known = k256 | k512;
+	const struct rn_scram_cred *cp = (!k256 && k512) ? &c512 : &c256;
+	struct rn_scram_cred c = *cp;
+	OPENSSL_cleanse(&c256, sizeof(c256));
+	OPENSSL_cleanse(&c512, sizeof(c512));
 	struct rn_scram_cred try;
 	bool scram_ok = rn_scram_cred_from_password(c.mech, pw, plen, c.salt, c.salt_len,
 						    c.iterations, &try) == 0 &&

@@ -317,3 +317,20 @@ def test_kafka_python_wrong_password_fails(sb):
                         **kp_conf("PLAIN", "alice", "wrong"))
         p.send(unique("t"), b"x").get(timeout=5 * SLOW)
     wait_until(lambda: failed_lines(sb), what="failure log line")
+
+
+def test_kcat_scram_and_saslauthenticate_v2(sb):
+    from conftest import kcat
+    add_user(sb, "ruth", "ruth-pw", "SCRAM-SHA-512")
+    t = unique("kcat")
+    x = ["-b", sb.address(), "-X", "security.protocol=SASL_PLAINTEXT",
+         "-X", "sasl.mechanisms=SCRAM-SHA-512", "-X", "sasl.username=ruth",
+         "-X", "sasl.password=ruth-pw"]
+    kcat(*x, "-P", "-t", t, input=b"one\ntwo\n")
+    r = kcat(*x, "-C", "-t", t, "-o", "beginning", "-c", "2", "-e")
+    assert r.stdout.split() == [b"one", b"two"]
+    bad = kcat(*x[:-1], "sasl.password=nope", "-L", "-m", str(int(3 * SLOW)), check=False)
+    assert bad.returncode != 0
+    with RawConn(port_of(sb)) as c:  # the flexible version of SaslAuthenticate
+        scram_login(c, "SCRAM-SHA-512", "ruth", "ruth-pw", version=2)
+        assert c.request(18, 0, b"").i16() == 0
