@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "auth/acl.h"
 #include "auth/session.h"
@@ -36,6 +37,12 @@ bool rn_allowed_any(struct rn_ctx *ctx, enum rn_acl_op op, enum rn_res_type type
 /* The authorized-operations bit set of a resource for the request's principal (every
  * operation the type supports without an authorizer). */
 int32_t rn_ctx_ops(struct rn_ctx *ctx, enum rn_res_type type, const char *name, size_t len);
+/* rn_allowed for a wire string (len < 0: null, an empty name). */
+static inline bool rn_allowed_view(struct rn_ctx *ctx, enum rn_acl_op op, enum rn_res_type type,
+				   const char *name, int32_t len)
+{
+	return rn_allowed(ctx, op, type, name, len > 0 ? (size_t)len : 0);
+}
 /* rn_allowed on the cluster resource. */
 bool rn_allowed_cluster(struct rn_ctx *ctx, enum rn_acl_op op);
 
