@@ -406,3 +406,46 @@ def test_authorized_operations_without_an_authorizer_are_everything(make_broker)
             rr.i32()))
         assert topics[0][4] == sum(1 << x for x in (3, 4, 5, 6, 7, 8, 10, 11))
         assert r.i32() == sum(1 << x for x in (5, 7, 8, 9, 10, 11, 12))
+
+
+def raw_init_producer_id(port, txn_id):
+    with RawConn(port) as c:
+        r = c.request(22, 0, e2e.kstr(txn_id) + i32(60000))
+        r.i32()
+        return r.i16()
+
+
+def test_admin_and_producer_id_denials(make_broker, tmp_path):
+    from confluent_kafka.admin import ConfigResource, NewPartitions, NewTopic
+    r = "r-only"
+    b = setup_matrix(make_broker, tmp_path, [r], [acl(ANON, "READ", "ALLOW", "TOPIC", r)])
+    port = int(b.address().split(":")[1])
+    # InitProducerId: a transactional id needs WRITE on it; an idempotent producer
+    # IDEMPOTENT_WRITE on the cluster or WRITE on some topic (READ is not enough).
+    assert raw_init_producer_id(port, "tx") == TXN_AUTHZ
+    assert raw_init_producer_id(port, None) == CLUSTER_AUTHZ
+    ad = ck_admin(b.address())
+
+    def code(fut):
+        try:
+            fut.result(timeout=15 * SLOW)
+            return 0
+        except Exception as e:  # KafkaException carrying the KafkaError
+            return e.args[0].code()
+    assert code(ad.create_topics([NewTopic("brand-new", 1, 1)])["brand-new"]) == TOPIC_AUTHZ
+    assert code(ad.delete_topics([r])[r]) == TOPIC_AUTHZ
+    assert code(ad.create_partitions([NewPartitions(r, 2)])[r]) == TOPIC_AUTHZ
+    res = ConfigResource(ConfigResource.Type.TOPIC, r)
+    assert code(ad.describe_configs([res])[res]) == TOPIC_AUTHZ  # READ: no DESCRIBE_CONFIGS
+    res = ConfigResource(ConfigResource.Type.BROKER, "1")
+    assert code(ad.describe_configs([res])[res]) == CLUSTER_AUTHZ
+    text = b.stderr()
+    assert "operation=Create resource=Topic:brand-new result=DENIED" in text
+    assert "operation=IdempotentWrite" not in text  # Kafka checks it without logging
+    assert "operation=Write resource=Topic:* result=DENIED" in text
+
+
+def test_idempotent_producer_with_write_on_a_topic(make_broker, tmp_path):
+    t = "idem"
+    b = setup_matrix(make_broker, tmp_path, [t], [acl(ANON, "WRITE", "ALLOW", "TOPIC", t)])
+    assert produce_result(b.address(), t, **{"enable.idempotence": True}) == 0
