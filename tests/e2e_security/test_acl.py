@@ -76,7 +76,10 @@ def raw_create_v3(conn, creations):
         msg = rr.str()
         rr.no_tags()
         return code, msg
-    return r.array(res)
+    out = r.array(res)
+    r.no_tags()
+    assert r.done()
+    return out
 
 
 def raw_describe_v3(conn, rtype=R_ANY, name=None, pattern=P_ANY, principal=None, host=None,
@@ -97,7 +100,35 @@ def raw_describe_v3(conn, rtype=R_ANY, name=None, pattern=P_ANY, principal=None,
         acls = rr.array(entry)
         rr.no_tags()
         return (t, n, p, acls)
-    return code, msg, r.array(resource)
+    out = r.array(resource)
+    r.no_tags()
+    assert r.done()
+    return code, msg, out
+
+
+def raw_delete_v3(conn, filters):
+    """filters: [(rtype, name, pattern, principal, host, op, perm)] -> per filter (code, msg,
+    [matching (code, msg, rtype, name, pattern, principal, host, op, perm)])."""
+    def one(f):
+        rtype, name, pattern, principal, host, op, perm = f
+        return (i8(rtype) + e2e.cstr(name) + i8(pattern) + e2e.cstr(principal) +
+                e2e.cstr(host) + i8(op) + i8(perm) + e2e.TAGS)
+    r = conn.flex_request(31, 3, e2e.carray(filters, one) + e2e.TAGS)
+    r.i32()
+
+    def match(m):
+        out = (m.i16(), m.str(), m.i8(), m.str(), m.i8(), m.str(), m.str(), m.i8(), m.i8())
+        m.no_tags()
+        return out
+
+    def fres(fr):
+        out = (fr.i16(), fr.str(), fr.array(match))
+        fr.no_tags()
+        return out
+    out = r.array(fres)
+    r.no_tags()
+    assert r.done()
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -206,6 +237,14 @@ def test_acl_apis_flexible_versions_and_invalid_bindings(make_broker, tmp_path):
                         [("User:carol", "10.0.0.1", O_DESCRIBE, PERM_ALLOW)])]
         code, _, _ = raw_describe_v3(c, op=0)  # UNKNOWN operation in a filter
         assert code == INVALID_REQUEST
+        res = raw_delete_v3(c, [
+            (R_TOPIC, "flex-app", P_MATCH, None, None, O_ANY, PERM_ANY),  # covered by flex*
+            (R_ANY, None, 9, None, None, O_ANY, PERM_ANY),               # unknown pattern
+        ])
+        assert res[0] == (0, None, [(0, None, R_TOPIC, "flex", P_PREFIXED, "User:carol",
+                                     "10.0.0.1", O_DESCRIBE, PERM_ALLOW)])
+        assert res[1][0] == INVALID_REQUEST and res[1][2] == []
+        assert raw_describe_v3(c) == (0, None, [])
 
 
 # --------------------------------------------------------------------------------------------
