@@ -14,6 +14,7 @@
 #include "broker/authz.h"
 #include "broker/groups.h"
 #include "broker/handler.h"
+#include "broker/listeners.h"
 #include "broker/topics.h"
 #include "broker/txns.h"
 #include "core/log.h"
@@ -86,10 +87,10 @@ static void coordinator_of(struct rn_ctx *ctx, int8_t type, struct rn_str key, s
 		*c = (struct coord){type == 0 ? RN_KERR_GROUP_AUTHORIZATION_FAILED
 					      : RN_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
 				    NULL, -1, rn_str_c(""), -1};
-	else if (!b->clustered)
-		*c = (struct coord){RN_KERR_NONE, NULL, b->node_id, rn_str_c(b->adv_host),
-				    b->adv_port};
-	else
+	else if (!b->clustered) {
+		*c = (struct coord){RN_KERR_NONE, NULL, b->node_id, RN_STR_NULL, 0};
+		rn_ctx_advertised(ctx, &c->host, &c->port);
+	} else
 		lookup(ctx, type == 1, key, c);
 }
 
