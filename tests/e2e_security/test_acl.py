@@ -1,10 +1,11 @@
 """ACLs end to end: the ACL APIs (kafka-python's KafkaAdminClient and raw flexible requests),
 SECURITY_DISABLED without an authorizer, and enforcement seen by real clients.
 
-Until a SASL or TLS principal is available the tests use the only principal PLAINTEXT has,
-User:ANONYMOUS: a broker started with super.users=User:ANONYMOUS creates the ACLs (they are
-durable security records), then the same data dir restarts without super users, so the ACLs
-apply to ANONYMOUS. No test-only hooks in the broker.
+Most tests use the only principal PLAINTEXT has, User:ANONYMOUS: a broker started with
+super.users=User:ANONYMOUS creates the ACLs (they are durable security records), then the same
+data dir restarts without super users, so the ACLs apply to ANONYMOUS. Per-user ACLs use
+principals from client certificates (mutual TLS, ssl.principal.mapping.rules). No test-only
+hooks in the broker.
 """
 import pytest
 
@@ -488,3 +489,76 @@ def test_idempotent_producer_with_write_on_a_topic(make_broker, tmp_path):
     t = "idem"
     b = setup_matrix(make_broker, tmp_path, [t], [acl(ANON, "WRITE", "ALLOW", "TOPIC", t)])
     assert produce_result(b.address(), t, **{"enable.idempotence": True}) == 0
+
+
+# --------------------------------------------------------------------------------------------
+# Principals from client certificates (mutual TLS): ACLs per user, changed while running.
+# --------------------------------------------------------------------------------------------
+RULES = "RULE:^O=Runnel,CN=(.*)$/$1/"
+
+
+def mtls_broker(make_broker, certs, tmp_path, **extra):
+    sets = dict(certs.server_sets())
+    sets.update({"ssl.client.auth": "required", "ssl.principal.mapping.rules": RULES})
+    sets.update(authz_sets(tmp_path, super_users="User:admin", **extra))
+    return make_broker({"SSL": "SSL"}, sets=sets)
+
+
+def kp_ssl(certs, cn):
+    cert, key = certs.client(cn)
+    return dict(security_protocol="SSL", ssl_cafile=certs.ca, ssl_certfile=cert,
+                ssl_keyfile=key, ssl_check_hostname=False)
+
+
+def test_acls_per_certificate_principal(make_broker, certs, tmp_path):
+    b = mtls_broker(make_broker, certs, tmp_path)
+    bs = b.address()
+    from confluent_kafka.admin import NewTopic
+    admin_conf = certs.client_conf("admin")
+    ad = ck_admin(bs, **admin_conf)
+    for f in ad.create_topics([NewTopic(t, 1, 1) for t in ("a-orders", "b-orders",
+                                                            "team.x", "team.secret")]).values():
+        f.result(timeout=15 * SLOW)
+    a = kp_admin(bs, **kp_ssl(certs, "admin"))
+    try:
+        assert a.create_acls([
+            acl("User:alice", "WRITE", "ALLOW", "TOPIC", "a-orders"),
+            acl("User:bob", "ALL", "ALLOW", "TOPIC", "team.", "PREFIXED"),
+            acl("User:bob", "ALL", "DENY", "TOPIC", "team.secret"),
+            acl("User:bob", "READ", "ALLOW", "GROUP", "*"),
+        ])["failed"] == []
+        alice, bob = certs.client_conf("alice"), certs.client_conf("bob")
+        # alice may write a-orders, not b-orders; bob has none of them.
+        assert produce_result(bs, "a-orders", **alice) == 0
+        assert produce_result(bs, "b-orders", **alice) == TOPIC_AUTHZ
+        assert produce_result(bs, "a-orders", **bob) == TOPIC_AUTHZ
+        # Prefixed ALLOW and a DENY over it for bob.
+        assert produce_result(bs, "team.x", **bob) == 0
+        assert consume_result(bs, "team.x", **bob) == b"v"
+        assert produce_result(bs, "team.secret", **bob) == TOPIC_AUTHZ
+        md = ck_admin(bs, **bob).list_topics(timeout=10 * SLOW)
+        assert {t for t in md.topics if not t.startswith("__")} == {"team.x"}
+        # The super user sees and does everything.
+        assert produce_result(bs, "b-orders", **admin_conf) == 0
+        # An ACL added while the broker runs acts at once; deleting it takes it away again.
+        assert a.create_acls([acl("User:alice", "WRITE", "ALLOW", "TOPIC", "b-orders")])[
+            "failed"] == []
+        assert produce_result(bs, "b-orders", **alice) == 0
+        out = a.delete_acls([acl_filter(rtype="TOPIC", name="b-orders", pattern="LITERAL",
+                                        principal="User:alice")])
+        assert len(out[0][1]) == 1
+        assert produce_result(bs, "b-orders", **alice) == TOPIC_AUTHZ
+        # Without ALTER on the cluster alice cannot grant herself anything.
+        from kafka.errors import ClusterAuthorizationFailedError
+        a2 = kp_admin(bs, **kp_ssl(certs, "alice"))
+        try:
+            res = a2.create_acls([acl("User:alice", "ALL", "ALLOW", "TOPIC", "*")])
+            assert res["failed"][0][1] is ClusterAuthorizationFailedError
+        finally:
+            a2.close()
+    finally:
+        a.close()
+    text = b.stderr()
+    assert "audit: principal=User:alice client=127.0.0.1:" in text
+    assert "operation=Describe resource=Topic:b-orders result=DENIED" in text
+    assert "principal=User:admin" in open(tmp_path / "audit.log").read()
