@@ -35,6 +35,9 @@ enum rn_api_key {
 	RN_API_END_TXN = 26,
 	RN_API_WRITE_TXN_MARKERS = 27,
 	RN_API_TXN_OFFSET_COMMIT = 28,
+	RN_API_DESCRIBE_ACLS = 29,
+	RN_API_CREATE_ACLS = 30,
+	RN_API_DELETE_ACLS = 31,
 	RN_API_DESCRIBE_CONFIGS = 32,
 	RN_API_ALTER_CONFIGS = 33,
 	RN_API_DESCRIBE_LOG_DIRS = 35,
@@ -1200,6 +1203,129 @@ void rn_txn_offset_commit_request_encode(struct rn_iochain *w, int16_t version,
 int rn_txn_offset_commit_response_decode(struct rn_rd *rd, int16_t version, struct rn_txn_offset_commit_response *out);
 void rn_txn_offset_commit_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_txn_offset_commit_response *m);
+
+/* DescribeAcls (key 29), v0-3, flexible v2+ */
+struct rn_describe_acls_request {
+	int8_t resource_type_filter; /* v0+ */
+	struct rn_str resource_name_filter; /* v0+, nullable v0+ */
+	int8_t pattern_type_filter; /* v1+, default 3 */
+	struct rn_str principal_filter; /* v0+, nullable v0+ */
+	struct rn_str host_filter; /* v0+, nullable v0+ */
+	int8_t operation; /* v0+ */
+	int8_t permission_type; /* v0+ */
+};
+
+struct rn_describe_acls_response_acl_description {
+	struct rn_str principal; /* v0+ */
+	struct rn_str host; /* v0+ */
+	int8_t operation; /* v0+ */
+	int8_t permission_type; /* v0+ */
+};
+
+struct rn_describe_acls_response_describe_acls_resource {
+	int8_t resource_type; /* v0+ */
+	struct rn_str resource_name; /* v0+ */
+	int8_t pattern_type; /* v1+, default 3 */
+	struct rn_describe_acls_response_acl_description *acls; /* v0+ */
+	int32_t acls_count;
+};
+
+struct rn_describe_acls_response {
+	int32_t throttle_time_ms; /* v0+ */
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+ */
+	struct rn_describe_acls_response_describe_acls_resource *resources; /* v0+ */
+	int32_t resources_count;
+};
+
+int rn_describe_acls_request_decode(struct rn_rd *rd, int16_t version, struct rn_describe_acls_request *out);
+void rn_describe_acls_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_acls_request *m);
+int rn_describe_acls_response_decode(struct rn_rd *rd, int16_t version, struct rn_describe_acls_response *out);
+void rn_describe_acls_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_acls_response *m);
+
+/* CreateAcls (key 30), v0-3, flexible v2+ */
+struct rn_create_acls_request_acl_creation {
+	int8_t resource_type; /* v0+ */
+	struct rn_str resource_name; /* v0+ */
+	int8_t resource_pattern_type; /* v1+, default 3 */
+	struct rn_str principal; /* v0+ */
+	struct rn_str host; /* v0+ */
+	int8_t operation; /* v0+ */
+	int8_t permission_type; /* v0+ */
+};
+
+struct rn_create_acls_request {
+	struct rn_create_acls_request_acl_creation *creations; /* v0+ */
+	int32_t creations_count;
+};
+
+struct rn_create_acls_response_acl_creation_result {
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+ */
+};
+
+struct rn_create_acls_response {
+	int32_t throttle_time_ms; /* v0+ */
+	struct rn_create_acls_response_acl_creation_result *results; /* v0+ */
+	int32_t results_count;
+};
+
+int rn_create_acls_request_decode(struct rn_rd *rd, int16_t version, struct rn_create_acls_request *out);
+void rn_create_acls_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_create_acls_request *m);
+int rn_create_acls_response_decode(struct rn_rd *rd, int16_t version, struct rn_create_acls_response *out);
+void rn_create_acls_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_create_acls_response *m);
+
+/* DeleteAcls (key 31), v0-3, flexible v2+ */
+struct rn_delete_acls_request_delete_acls_filter {
+	int8_t resource_type_filter; /* v0+ */
+	struct rn_str resource_name_filter; /* v0+, nullable v0+ */
+	int8_t pattern_type_filter; /* v1+, default 3 */
+	struct rn_str principal_filter; /* v0+, nullable v0+ */
+	struct rn_str host_filter; /* v0+, nullable v0+ */
+	int8_t operation; /* v0+ */
+	int8_t permission_type; /* v0+ */
+};
+
+struct rn_delete_acls_request {
+	struct rn_delete_acls_request_delete_acls_filter *filters; /* v0+ */
+	int32_t filters_count;
+};
+
+struct rn_delete_acls_response_delete_acls_matching_acl {
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+ */
+	int8_t resource_type; /* v0+ */
+	struct rn_str resource_name; /* v0+ */
+	int8_t pattern_type; /* v1+, default 3 */
+	struct rn_str principal; /* v0+ */
+	struct rn_str host; /* v0+ */
+	int8_t operation; /* v0+ */
+	int8_t permission_type; /* v0+ */
+};
+
+struct rn_delete_acls_response_delete_acls_filter_result {
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+ */
+	struct rn_delete_acls_response_delete_acls_matching_acl *matching_acls; /* v0+ */
+	int32_t matching_acls_count;
+};
+
+struct rn_delete_acls_response {
+	int32_t throttle_time_ms; /* v0+ */
+	struct rn_delete_acls_response_delete_acls_filter_result *filter_results; /* v0+ */
+	int32_t filter_results_count;
+};
+
+int rn_delete_acls_request_decode(struct rn_rd *rd, int16_t version, struct rn_delete_acls_request *out);
+void rn_delete_acls_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_delete_acls_request *m);
+int rn_delete_acls_response_decode(struct rn_rd *rd, int16_t version, struct rn_delete_acls_response *out);
+void rn_delete_acls_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_delete_acls_response *m);
 
 /* DescribeConfigs (key 32), v0-4, flexible v4+ */
 struct rn_describe_configs_request_describe_configs_resource {
