@@ -51,8 +51,9 @@ struct tls_tp {
 	SSL *ssl;
 	bool server;
 	bool handshake_done;
-	bool failed; /* a fatal error: no close_notify */
-	int want;    /* RN_EV_* OpenSSL needs to progress, besides what conn.c watches */
+	bool failed;  /* a fatal error: no close_notify */
+	int want;     /* RN_EV_* OpenSSL needs to progress, besides what conn.c watches */
+	int deferred; /* an end of stream (1) or -errno seen after data that was returned first */
 	bool ktls_send;
 	char peer[64];
 };
@@ -177,6 +178,8 @@ static ssize_t tls_readv(struct rn_transport *base, const struct iovec *iov, int
 			return rc;
 	}
 	t->want = 0;
+	if (t->deferred)
+		return t->deferred > 0 ? 0 : t->deferred;
 	ssize_t total = 0;
 	for (int i = 0; i < n; i++) {
 		size_t got = 0;
@@ -190,9 +193,13 @@ static ssize_t tls_readv(struct rn_transport *base, const struct iovec *iov, int
 				continue;
 			}
 			int rc = fail(t, r, "read");
-			if (total + (ssize_t)got > 0 && (rc == -EAGAIN || rc == 0))
-				return total + (ssize_t)got; /* the EOF or wait shows next time */
-			return rc;
+			if (total + (ssize_t)got == 0)
+				return rc;
+			/* The bytes first; an end or an error shows on the next call, without
+			 * asking OpenSSL again after it failed. */
+			if (rc != -EAGAIN)
+				t->deferred = rc == 0 ? 1 : rc;
+			return total + (ssize_t)got;
 		}
 		total += (ssize_t)got;
 	}
@@ -260,7 +267,7 @@ static int tls_want_events(struct rn_transport *base)
 static bool tls_pending(struct rn_transport *base)
 {
 	struct tls_tp *t = (struct tls_tp *)base;
-	return t->handshake_done && SSL_pending(t->ssl) > 0;
+	return t->deferred || (t->handshake_done && SSL_pending(t->ssl) > 0);
 }
 
 static void tls_close(struct rn_transport *base)
