@@ -414,3 +414,35 @@ def test_garbage_before_and_inside_the_handshake(make_broker, certs):
     ck_produce(b.address("SSL"), t, [(None, b"ok")], **certs.client_conf())
     ck_produce(b.address("PLAINTEXT"), t, [(None, b"ok2")])
     assert len(ck_consume(b.address("SSL"), t, [0], 2, **certs.client_conf())) == 2
+
+
+# --------------------------------------------------------------------------------------------
+# kTLS
+# --------------------------------------------------------------------------------------------
+def _kernel_tls():
+    try:
+        with open("/proc/sys/net/ipv4/tcp_available_ulp") as f:
+            return "tls" in f.read().split()
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("ktls", ["true", "false"])
+def test_ktls_on_and_off_give_the_same_bytes(make_broker, certs, ktls):
+    """ssl.ktls.enable: with kernel TLS the log's bytes go out by SSL_sendfile, without it by
+    pread and SSL_write; consumers see the same records either way. Without the kernel's TLS
+    module (most CI kernels) both runs take the user-space path."""
+    b = make_broker({"SSL": "SSL"}, sets=both(certs, **{"ssl.ktls.enable": ktls,
+                                                        "message.max.bytes": 4 << 20}))
+    t = unique("ktls")
+    vals = [os.urandom(1000 + i) for i in range(200)] + [os.urandom(3 << 20)]
+    conf = dict(certs.client_conf(), **{"message.max.bytes": 4 << 20})
+    ck_produce(b.address(), t, [(None, v) for v in vals], flush_timeout=60, **conf)
+    got = ck_consume(b.address(), t, [0], len(vals), timeout=60, **dict(
+        certs.client_conf(), **{"fetch.max.bytes": 8 << 20, "max.partition.fetch.bytes": 8 << 20}))
+    assert [m.value() for m in got] == vals
+    text = b.metrics()
+    ktls_open = metric_value(text, "runnel_tls_connections", {"path": "ktls"})
+    assert ktls_open is not None
+    if ktls == "false" or not _kernel_tls():
+        assert ktls_open == 0
