@@ -310,6 +310,9 @@ static struct rn_transport *wrap(SSL_CTX *ctx, int fd, bool server)
 	}
 	/* Renegotiation would let a read need a write (and vice versa) at any time. */
 	SSL_set_options(ssl, SSL_OP_NO_RENEGOTIATION);
+	/* Kafka clients close without close_notify; the framing already detects truncation, so
+	 * a bare EOF is an end of stream, not OpenSSL 3's "unexpected eof" error. */
+	SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	if (server)
 		SSL_set_accept_state(ssl);
