@@ -79,6 +79,8 @@ void rn_h_txn_offset_commit(struct rn_ctx *ctx);
 void rn_h_elect_leaders(struct rn_ctx *ctx);
 void rn_h_alter_partition_reassignments(struct rn_ctx *ctx);
 void rn_h_list_partition_reassignments(struct rn_ctx *ctx);
+void rn_h_describe_client_quotas(struct rn_ctx *ctx);
+void rn_h_alter_client_quotas(struct rn_ctx *ctx);
 
 /* Shutdown: every parked fetch answers now instead of at its max_wait_ms. */
 void rn_fetch_shutdown(struct rn_broker *b);
