@@ -438,6 +438,20 @@ static int64_t record_bytes(const struct rn_fetch_response *resp)
 	return n;
 }
 
+/* A throttled fetch answers its partitions without records. */
+static void drop_records(struct rn_fetch_response *resp)
+{
+	put_records(resp);
+	for (int32_t i = 0; i < resp->responses_count; i++)
+		for (int32_t j = 0; j < resp->responses[i].partitions_count; j++) {
+			struct rn_fetch_response_partition_data *pd =
+			    &resp->responses[i].partitions[j];
+			pd->records = (struct rn_records){NULL, 0, NULL, 0};
+			if (pd->aborted_transactions_count > 0)
+				pd->aborted_transactions_count = 0;
+		}
+}
+
 static void complete(struct fetch *f, struct rn_fetch_response *resp)
 {
 	struct rn_ctx *ctx = f->ctx;
@@ -447,10 +461,13 @@ static void complete(struct fetch *f, struct rn_fetch_response *resp)
 	if (f->timer)
 		rn_loop_timer_cancel(ctx->req->loop, f->timer);
 	f->timer = NULL;
-	account(f, resp);
 	/* Followers replicate under their own throttle, never a client quota (Kafka's). */
+	bool drop = false;
 	if (f->replica_id < 0)
-		resp->throttle_time_ms = rn_quota_fetch(ctx, record_bytes(resp));
+		resp->throttle_time_ms = rn_quota_fetch(ctx, record_bytes(resp), &drop);
+	if (drop)
+		drop_records(resp);
+	account(f, resp);
 	rn_respond_begin(ctx);
 	rn_fetch_response_encode(&ctx->req->out, ctx->hdr.api_version, resp);
 	put_records(resp);

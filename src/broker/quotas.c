@@ -95,9 +95,15 @@ int32_t rn_quota_produce(struct rn_ctx *ctx)
 	return throttle(ctx, RN_QUOTA_PRODUCE, (double)ctx->req->len);
 }
 
-int32_t rn_quota_fetch(struct rn_ctx *ctx, int64_t bytes)
+int32_t rn_quota_fetch(struct rn_ctx *ctx, int64_t bytes, bool *drop)
 {
-	return throttle(ctx, RN_QUOTA_FETCH, (double)bytes);
+	int32_t ms = throttle(ctx, RN_QUOTA_FETCH, (double)bytes);
+	*drop = ms > 0;
+	/* Kafka's KafkaApis: the data of a throttled fetch is not sent, so it is not counted. */
+	if (ms > 0 && bytes > 0 && rn_quotas_enabled(quotas, RN_QUOTA_FETCH))
+		rn_quotas_record(quotas, RN_QUOTA_FETCH, rn_quota_user(ctx), rn_quota_client(ctx),
+				 -(double)bytes, rn_mono_ms());
+	return ms;
 }
 
 struct limit_arg {

@@ -9,6 +9,7 @@
 #ifndef RN_BROKER_QUOTAS_H
 #define RN_BROKER_QUOTAS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "auth/quota.h"
@@ -33,9 +34,11 @@ const char *rn_quota_client(struct rn_ctx *ctx);
 /* Produce: records the request's size against producer_byte_rate. Fetch: records the response's
  * record bytes against consumer_byte_rate. Both return the throttle time for the response's
  * throttle_time_ms (the larger of that and the request_percentage throttle found at dispatch),
- * and mute the connection for it once the response is written. */
+ * and mute the connection for it once the response is written. A throttled Fetch answers
+ * without its records (*drop), which are then not counted either, as Kafka's: the client asks
+ * again for the same offsets after the throttle. */
 int32_t rn_quota_produce(struct rn_ctx *ctx);
-int32_t rn_quota_fetch(struct rn_ctx *ctx, int64_t bytes);
+int32_t rn_quota_fetch(struct rn_ctx *ctx, int64_t bytes, bool *drop);
 /* The most a Fetch may return under the client's consumer_byte_rate (one window's worth, as
  * Kafka's getMaxValueInQuotaWindow), INT32_MAX without a quota. */
 int32_t rn_quota_fetch_max_bytes(struct rn_ctx *ctx);
