@@ -219,8 +219,7 @@ static const struct rn_cfg_def defs[] = {
      "samples client quota rates are measured over (producer_byte_rate, consumer_byte_rate, "
      "request_percentage)",
      false},
-    {"quota.window.size.seconds", RN_CFG_INT, "1", 1, "length of one client quota sample",
-     false},
+    {"quota.window.size.seconds", RN_CFG_INT, "1", 1, "length of one client quota sample", false},
     {"replication.quota.window.num", RN_CFG_INT, "11", 1, "", true},
     {"replication.quota.window.size.seconds", RN_CFG_INT, "1", 1, "", true},
     {"client.quota.callback.class", RN_CFG_STRING, NULL, 0, "", true},
