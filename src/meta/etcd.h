@@ -57,6 +57,8 @@ json_t *rn__etcd_del_op(const char *key, const char *range_end);
 json_t *rn__etcd_get_op(const char *key);
 /* A txn compare: target "VERSION", "CREATE", "MOD" or "VALUE"; result "EQUAL", "GREATER",... */
 json_t *rn__etcd_cmp(const char *key, const char *target, const char *result, int64_t v);
+/* A txn compare of key's value with val (etcd fails it when the key is absent). */
+json_t *rn__etcd_cmp_value(const char *key, const char *result, const char *val);
 
 /* Runs a txn (compares, success and failure ops arrays are stolen). *succeeded tells which
  * branch ran; *resp (owned by the caller) is the whole answer. Returns as rn__etcd_call. */

@@ -144,6 +144,16 @@ json_t *rn__etcd_cmp(const char *key, const char *target, const char *result, in
 	return c;
 }
 
+json_t *rn__etcd_cmp_value(const char *key, const char *result, const char *val)
+{
+	json_t *c = json_object();
+	json_object_set_new(c, "key", rn__etcd_b64(key, strlen(key)));
+	json_object_set_new(c, "target", json_string("VALUE"));
+	json_object_set_new(c, "result", json_string(result));
+	json_object_set_new(c, "value", rn__etcd_b64(val, strlen(val)));
+	return c;
+}
+
 int rn__etcd_txn(struct rn__etcd *e, json_t *cmp, json_t *ok, json_t *fail, int timeout_ms,
 		 bool *succeeded, json_t **resp)
 {

@@ -16,6 +16,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "meta/store_etcd.h"
+#include "meta/store_sec.h"
 
 struct rn_meta {
 	pthread_mutex_t lock;
@@ -31,6 +32,8 @@ struct rn_meta {
 	/* Dynamic broker configs: [0] the cluster default (entity ""), [1] this broker's
 	 * (entity "<node id>"), as Kafka's /configs/brokers/<default> and /configs/brokers/<id>. */
 	struct rn_meta_topic bcfg[2];
+	/* Security records: "S" (set) and "s" (remove) records, kept by the snapshot. */
+	struct rn__sec sec;
 	/* Set when opened by rn_meta_open_etcd: every call below goes to store_etcd*.c instead. */
 	struct rn__es *es;
 };
@@ -45,6 +48,7 @@ struct rn_meta *rn__meta_wrap_es(struct rn__es *es)
 	struct rn_meta *m = rn_calloc(1, sizeof(*m));
 	m->fd = -1;
 	m->es = es;
+	rn__sec_init(&m->sec);
 	return m;
 }
 
@@ -145,6 +149,12 @@ static int apply(struct rn_meta *m, char **f, int n)
 	}
 	if ((n == 4 && strcmp(f[0], "B") == 0) || (n == 3 && strcmp(f[0], "b") == 0)) {
 		set_cfg(&m->bcfg[f[1][0] != '\0'], f[2], n == 4 ? f[3] : NULL);
+		return 0;
+	}
+	if ((n == 4 && strcmp(f[0], "S") == 0) || (n == 3 && strcmp(f[0], "s") == 0)) {
+		if (rn__sec_valid(f[1], f[2]) < 0 || (n == 3 && !rn__sec_find(&m->sec, f[1], f[2])))
+			return -1;
+		rn__sec_set(&m->sec, f[1], f[2], n == 4 ? f[3] : NULL);
 		return 0;
 	}
 	int i = n >= 2 ? find(m, f[1]) : -1;
@@ -289,6 +299,24 @@ static void bcfg_record(const char *entity, const struct rn_cfg_kv *kv, struct r
 	rn_buf_free(&p);
 }
 
+/* A security record: set ns/key to val, or remove it (val NULL). */
+static void sec_record(const char *ns, const char *key, const char *val, struct rn_buf *out)
+{
+	struct rn_buf p = {0};
+	put_field(&p, val ? "S" : "s");
+	put_field(&p, ns);
+	put_field(&p, key);
+	if (val)
+		put_field(&p, val);
+	frame_record(out, &p);
+	rn_buf_free(&p);
+}
+
+static void sec_snap(struct rn__sec_rec *r, void *arg)
+{
+	sec_record(r->ns, r->key, r->val, arg);
+}
+
 static void pid_record(int64_t end, struct rn_buf *out)
 {
 	struct rn_buf p = {0};
@@ -311,6 +339,7 @@ static int compact(struct rn_meta *m, const char *path)
 	for (int e = 0; e < 2; e++)
 		for (int i = 0; i < m->bcfg[e].nconfigs; i++)
 			bcfg_record(m->bcfg[e].name, &m->bcfg[e].configs[i], &all);
+	rn__sec_each_rec(&m->sec, sec_snap, &all);
 	char tmp[4200];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -327,7 +356,8 @@ static int compact(struct rn_meta *m, const char *path)
 			fsync(dfd);
 			close(dfd);
 		}
-		m->records = (m->pid_end > 0) + m->bcfg[0].nconfigs + m->bcfg[1].nconfigs;
+		m->records =
+		    (m->pid_end > 0) + m->bcfg[0].nconfigs + m->bcfg[1].nconfigs + m->sec.n;
 		for (int i = 0; i < m->ntopics; i++)
 			m->records += 1 + m->topics[i].nconfigs;
 	}
@@ -419,6 +449,7 @@ int rn_meta_open(const char *dir, int32_t node_id, struct rn_meta **out)
 	pthread_mutex_init(&m->lock, NULL);
 	m->dir = rn_strdup(dir);
 	m->fd = -1;
+	rn__sec_init(&m->sec);
 	char id[16];
 	snprintf(id, sizeof(id), "%d", node_id);
 	m->bcfg[0].name = rn_strdup("");
@@ -440,8 +471,8 @@ int rn_meta_open(const char *dir, int32_t node_id, struct rn_meta **out)
 		rc = -errno;
 		goto out_err;
 	}
-	if (m->records > 64 &&
-	    m->records > 2 * (int64_t)m->ntopics + 1 + m->bcfg[0].nconfigs + m->bcfg[1].nconfigs) {
+	if (m->records > 64 && m->records > 2 * (int64_t)m->ntopics + 1 + m->bcfg[0].nconfigs +
+						m->bcfg[1].nconfigs + 2 * m->sec.n) {
 		rc = compact(m, path);
 		if (rc < 0)
 			goto out_err;
@@ -464,6 +495,7 @@ void rn_meta_close(struct rn_meta *m)
 		return;
 	if (m->es) {
 		rn__es_close(m->es);
+		rn__sec_free(&m->sec);
 		rn_free(m);
 		return;
 	}
@@ -473,6 +505,7 @@ void rn_meta_close(struct rn_meta *m)
 		topic_free(&m->topics[i]);
 	topic_free(&m->bcfg[0]);
 	topic_free(&m->bcfg[1]);
+	rn__sec_free(&m->sec);
 	rn_free(m->topics);
 	rn_free(m->dir);
 	pthread_mutex_destroy(&m->lock);
@@ -709,4 +742,37 @@ int rn_meta_next_producer_id(struct rn_meta *m, int64_t *out)
 out:
 	pthread_mutex_unlock(&m->lock);
 	return rc;
+}
+
+struct rn__sec *rn__meta_sec(struct rn_meta *m)
+{
+	return &m->sec;
+}
+
+int rn__meta_sec_change(struct rn_meta *m, const char *ns, const char *key, bool cas,
+			const char *expect, const char *val)
+{
+	pthread_mutex_lock(&m->lock);
+	struct rn__sec_rec *cur = rn__sec_find(&m->sec, ns, key);
+	int rc = 0;
+	if (cas && ((cur == NULL) != (expect == NULL) || (cur && strcmp(cur->val, expect) != 0)))
+		rc = RN_ESTALE;
+	else if (!val && !cur)
+		rc = cas ? 0 : RN_ENOTFOUND; /* cas(absent -> absent) holds already */
+	else if (!val || !cur || strcmp(cur->val, val) != 0) {
+		struct rn_buf rec = {0};
+		sec_record(ns, key, val, &rec);
+		rc = commit_many(m, &rec);
+		rn_buf_free(&rec);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+void rn__meta_sec_foreach(struct rn_meta *m, const char *ns,
+			  void (*cb)(const char *key, const char *val, void *arg), void *arg)
+{
+	pthread_mutex_lock(&m->lock);
+	rn__sec_foreach(&m->sec, ns, cb, arg);
+	pthread_mutex_unlock(&m->lock);
 }

@@ -153,6 +153,7 @@ void rn__es_close(struct rn__es *es)
 	rn__es_session_stop(es);
 	rn__es_watch_stop(es);
 	rn__es_cache_free(es);
+	rn__sec_free(&es->sec);
 	rn__etcd_free(es->etcd);
 	rn_free(es->ls);
 	rn_free(es->prefix);
@@ -184,6 +185,7 @@ static struct rn__es *es_new(int32_t node_id, const char *dir)
 	es->node_id = node_id;
 	es->dir = rn_strdup(dir);
 	es->ctrl_id = es->ctrl_epoch = -1;
+	rn__sec_init(&es->sec);
 	char id[16];
 	snprintf(id, sizeof(id), "%d", node_id);
 	es->bcfg[0].name = rn_strdup("");

@@ -365,6 +365,68 @@ static void del_bcfg(struct rn__es *es, const char *rel)
 	note(es, NOTE_BCFG);
 }
 
+/* "<ns>/<key>" split at its first '/' into a heap copy of ns; NULL when it is not that. */
+static char *sec_split(const char *rel, const char **key)
+{
+	const char *slash = strchr(rel, '/');
+	if (!slash || slash == rel || !slash[1])
+		return NULL;
+	*key = slash + 1;
+	return rn_strndup(rel, (size_t)(slash - rel));
+}
+
+static void note_sec(struct rn__es *es, const char *ns)
+{
+	note(es, NOTE_SEC)->topic = rn_strdup(ns);
+}
+
+static void put_sec(struct rn__es *es, const char *rel, const char *val, size_t vlen,
+		    int64_t mod_rev)
+{
+	const char *key;
+	char *ns = sec_split(rel, &key);
+	if (!ns)
+		return;
+	struct rn__sec_rec *r = rn__sec_find(&es->sec, ns, key);
+	if (r && r->mod_rev == mod_rev) {
+		r->gen = es->gen;
+	} else if (strlen(val) != vlen) {
+		rn_error("etcd store: bad security record %ssec/%s (a NUL inside), skipped",
+			 es->prefix, rel);
+		if (r)
+			r->gen = es->gen;
+	} else {
+		r = rn__sec_set(&es->sec, ns, key, val);
+		r->mod_rev = mod_rev;
+		r->gen = es->gen;
+		note_sec(es, ns);
+	}
+	rn_free(ns);
+}
+
+static void del_sec(struct rn__es *es, const char *rel)
+{
+	const char *key;
+	char *ns = sec_split(rel, &key);
+	if (ns && rn__sec_find(&es->sec, ns, key)) {
+		rn__sec_set(&es->sec, ns, key, NULL);
+		note_sec(es, ns);
+	}
+	rn_free(ns);
+}
+
+static void sweep_sec(struct rn__sec_rec *r, void *arg)
+{
+	struct rn__es *es = arg;
+	if (r->gen == es->gen)
+		return;
+	note_sec(es, r->ns);
+	char *ns = rn_strdup(r->ns), *key = rn_strdup(r->key);
+	rn__sec_set(&es->sec, ns, key, NULL);
+	rn_free(ns);
+	rn_free(key);
+}
+
 static const char *strip(const char *rel, const char *what)
 {
 	size_t n = strlen(what);
@@ -390,6 +452,8 @@ void rn__es_cache_put(struct rn__es *es, const char *key, const char *val, size_
 		put_controller(es, val, vlen, mod_rev, lease);
 	} else if ((r = strip(rel, "configs/brokers/"))) {
 		put_bcfg(es, r, val, vlen, mod_rev);
+	} else if ((r = strip(rel, "sec/"))) {
+		put_sec(es, r, val, vlen, mod_rev);
 	}
 }
 
@@ -411,6 +475,8 @@ void rn__es_cache_del(struct rn__es *es, const char *key)
 		del_controller(es);
 	} else if ((r = strip(rel, "configs/brokers/"))) {
 		del_bcfg(es, r);
+	} else if ((r = strip(rel, "sec/"))) {
+		del_sec(es, r);
 	}
 }
 
@@ -445,6 +511,7 @@ void rn__es_cache_end(struct rn__es *es)
 		if (es->bcfg_gen[e] != es->gen && es->bcfg_mod_rev[e]) {
 			del_bcfg(es, es->bcfg[e].name); /* "" or "<node id>" */
 		}
+	rn__sec_each_rec(&es->sec, sweep_sec, es);
 }
 
 void rn__es_cache_free(struct rn__es *es)
@@ -496,6 +563,7 @@ static void tell(const struct rn_meta_listener *l, const struct es_note *n)
 		if (l->broker_configs)
 			l->broker_configs(l->arg);
 		break;
+	case NOTE_SEC: break;
 	}
 }
 
@@ -513,6 +581,22 @@ void rn__es_notes_flush(struct rn__es *es)
 			tell(&es->ls[k], &es->notes[i]);
 	}
 	pthread_mutex_unlock(&es->lmu);
+	/* Each namespace's watch once per revision (a reload may change thousands of ACLs); there
+	 * are only a few namespaces. */
+	const char *told[16];
+	int ntold = 0;
+	for (int i = 0; i < es->nnotes; i++) {
+		if (es->notes[i].kind != NOTE_SEC)
+			continue;
+		int k = 0;
+		while (k < ntold && strcmp(told[k], es->notes[i].topic) != 0)
+			k++;
+		if (k < ntold)
+			continue;
+		if (ntold < 16)
+			told[ntold++] = es->notes[i].topic;
+		rn__sec_notify(&es->sec, es->notes[i].topic);
+	}
 	for (int i = 0; i < es->nnotes; i++)
 		rn_free(es->notes[i].topic);
 	es->nnotes = 0;

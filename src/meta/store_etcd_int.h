@@ -17,6 +17,7 @@
 
 #include "meta/cluster.h"
 #include "meta/etcd.h"
+#include "meta/sec_table.h"
 
 struct es_topic {
 	struct rn_meta_topic t; /* t.name owned */
@@ -47,7 +48,15 @@ struct es_broker {
 };
 
 /* A change heard by the watch, told to the listeners once its whole revision is cached. */
-enum es_note_kind { NOTE_TOPIC, NOTE_PARTITION, NOTE_BROKERS, NOTE_CONTROLLER, NOTE_BCFG };
+/* NOTE_SEC: a security record of namespace topic changed (its watch hears it, not listeners). */
+enum es_note_kind {
+	NOTE_TOPIC,
+	NOTE_PARTITION,
+	NOTE_BROKERS,
+	NOTE_CONTROLLER,
+	NOTE_BCFG,
+	NOTE_SEC
+};
 struct es_note {
 	enum es_note_kind kind;
 	char *topic;
@@ -80,7 +89,8 @@ struct rn__es {
 	int64_t ctrl_mod_rev, ctrl_gen, ctrl_lease;
 	struct rn_meta_topic bcfg[2]; /* [0] cluster default "", [1] "<node id>" */
 	int64_t bcfg_mod_rev[2], bcfg_gen[2];
-	int64_t gen; /* the current load's mark (store_etcd_cache.c) */
+	struct rn__sec sec; /* P/sec/<ns>/<key>; its watches are told by rn__es_notes_flush */
+	int64_t gen;        /* the current load's mark (store_etcd_cache.c) */
 
 	pthread_mutex_t rev_mu;
 	pthread_cond_t rev_cond;
