@@ -6,8 +6,6 @@ import json
 import threading
 import time
 
-import pytest
-
 from conftest import (SLOW, RawConn, ck_consumer, ck_producer, e2e, i16, i32, karray, kbytes,
                       kstr, metric_value, unique)
 
@@ -98,8 +96,6 @@ def test_quotas_survive_a_restart(make_broker):
     b.stop()
     b.start()
     got = describe(port_of(b), [("user", EXACT, "carol")])[2]
-    if got == {}:
-        pytest.xfail("security records are kept in memory until the metadata slice lands")
     assert got == {(("user", "carol"),): {"producer_byte_rate": 5000.0}}
 
 
