@@ -274,3 +274,32 @@ def test_throttled_produce_response_carries_throttle_time(make_broker):
     assert topics[0][1][0][1] == 0, topics  # no error for throttling
     # 20 kB against 1000 B/s over the 10 s minimum window: about (2000 - 1000) / 1000 * 10 s.
     assert throttle > 5000, throttle
+
+
+def test_request_percentage_mutes_a_busy_client(make_broker):
+    """request_percentage: handler time per window as a percentage of one thread. A tiny quota
+    is used up by a burst of Metadata requests; the connection is then muted (the responses
+    still come, no error), and the throttle shows on /metrics."""
+    b = make_broker()
+    topic = create_topic(b.address(), unique("q-req"))
+    assert alter(port_of(b), [({"client-id": "e2e-raw"},
+                               {"request_percentage": 0.001})])[0][0] == 0
+    body = karray([topic], kstr)  # Metadata v1: one topic
+    def throttled():
+        return metric_value(b.metrics(), "kafka_server_request_throttle_time_max",
+                            {"client_id": "e2e-raw"})
+    with RawConn(port_of(b), timeout=30) as c:
+        for i in range(300):
+            if i % 5 == 4 and throttled():
+                break
+            r = c.request(3, 1, body)
+            r.array(lambda r: (r.i32(), r.str(), r.i32(), r.str()))
+            r.i32()  # controller
+            assert r.array(lambda r: (r.i16(), r.str(), r.i8(), r.array(
+                lambda r: (r.i16(), r.i32(), r.i32(), r.array(lambda r: r.i32()),
+                           r.array(lambda r: r.i32())))))[0][0] == 0
+    text = b.metrics()
+    thr = metric_value(text, "kafka_server_request_throttle_time_max", {"client_id": "e2e-raw"})
+    assert thr is not None and 0 < thr <= 1000  # capped at one window, as Kafka's
+    assert metric_value(text, "kafka_server_request_request_time",
+                        {"client_id": "e2e-raw"}) > 0
