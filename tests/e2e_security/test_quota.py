@@ -303,3 +303,33 @@ def test_request_percentage_mutes_a_busy_client(make_broker):
     assert thr is not None and 0 < thr <= 1000  # capped at one window, as Kafka's
     assert metric_value(text, "kafka_server_request_request_time",
                         {"client_id": "e2e-raw"}) > 0
+
+
+def test_runnel_quota_cli(make_broker):
+    from conftest import runnel
+    b = make_broker()
+    bs = b.address()
+    r = runnel("quota", "alter", "-b", bs, "--user", "alice", "--client-id", "app",
+               "--set", "producer_byte_rate=1048576", "--set", "request_percentage=12.5")
+    assert r.returncode == 0, r.stderr
+    r = runnel("quota", "alter", "-b", bs, "--client-default", "--set", "consumer_byte_rate=5000")
+    assert r.returncode == 0, r.stderr
+    # What the CLI set is what the protocol describes.
+    assert describe(port_of(b), [])[2] == {
+        (("user", "alice"), ("client-id", "app")): {"producer_byte_rate": 1048576.0,
+                                                    "request_percentage": 12.5},
+        (("client-id", None),): {"consumer_byte_rate": 5000.0}}
+    out = runnel("quota", "list", "-b", bs).stdout.decode()
+    assert "user=alice,client-id=app" in out and "producer_byte_rate=1048576" in out
+    assert "client-id=<default>" in out and "consumer_byte_rate=5000" in out
+    out = runnel("quota", "list", "-b", bs, "--client-default").stdout.decode()
+    assert "alice" not in out and "consumer_byte_rate=5000" in out
+    r = runnel("quota", "alter", "-b", bs, "--user", "alice", "--client-id", "app",
+               "--delete", "producer_byte_rate")
+    assert r.returncode == 0
+    out = runnel("quota", "list", "-b", bs, "--user", "alice").stdout.decode()
+    assert "producer_byte_rate" not in out and "request_percentage=12.5" in out
+    # Broker errors are one line and a failing exit status; so are bad options.
+    r = runnel("quota", "alter", "-b", bs, "--user", "alice", "--set", "bogus=1")
+    assert r.returncode == 1 and b"Invalid configuration key" in r.stderr
+    assert runnel("quota", "alter", "-b", bs, "--set", "producer_byte_rate=1").returncode == 2
