@@ -333,3 +333,48 @@ def test_runnel_quota_cli(make_broker):
     r = runnel("quota", "alter", "-b", bs, "--user", "alice", "--set", "bogus=1")
     assert r.returncode == 1 and b"Invalid configuration key" in r.stderr
     assert runnel("quota", "alter", "-b", bs, "--set", "producer_byte_rate=1").returncode == 2
+
+
+def _produce_all(bootstrap, topic, n, size, conf):
+    meter = Meter()
+    p = ck_producer(bootstrap, **dict(conf, **{"statistics.interval.ms": 200,
+                                               "stats_cb": meter.stats,
+                                               "socket.timeout.ms": int(60000 * SLOW),
+                                               "message.timeout.ms": int(120000 * SLOW)}))
+
+    def cb(err, msg):
+        if err:
+            meter.errors.append(err)
+        else:
+            meter.add(len(msg.value()))
+    for _ in range(n):
+        p.produce(topic, b"u" * size, on_delivery=cb)
+        p.poll(0)
+    assert p.flush(120 * SLOW) == 0
+    end = time.monotonic() + 1.0  # one more statistics interval after the last response
+    while time.monotonic() < end:
+        p.poll(0.1)
+    return meter
+
+
+def test_user_quota_from_the_certificate_principal(make_broker, certs):
+    """users/<name> quotas apply to the authenticated principal's name (here from an mTLS
+    certificate through ssl.principal.mapping.rules): alice is throttled, bob on the same
+    listener is not, and the metric carries the user tag."""
+    sets = {"ssl.client.auth": "required",
+            "ssl.principal.mapping.rules": "RULE:^O=Runnel,CN=([^,]*)$/$1/,DEFAULT",
+            **certs.server_sets()}
+    b = make_broker({"PLAINTEXT": "PLAINTEXT", "SSL": "SSL"}, sets=sets)
+    topic = create_topic(b.address("PLAINTEXT"), unique("q-user"))
+    assert alter(port_of(b), [({"user": "alice"}, {"producer_byte_rate": 20000.0})])[0][0] == 0
+    alice = _produce_all(b.address("SSL"), topic, 300, 1024,
+                         dict(certs.client_conf("alice"), **{"client.id": "shared-id"}))
+    bob = _produce_all(b.address("SSL"), topic, 300, 1024,
+                       dict(certs.client_conf("bob"), **{"client.id": "shared-id"}))
+    assert not alice.errors and not bob.errors
+    assert alice.throttle_max > 0
+    assert bob.throttle_max == 0
+    text = b.metrics()
+    assert metric_value(text, "kafka_server_produce_throttle_time_max",
+                        {"user": "alice", "client_id": ""}) > 0
+    assert metric_value(text, "kafka_server_produce_byte_rate", {"user": "bob"}) is None
