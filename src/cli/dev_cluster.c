@@ -3,8 +3,11 @@
  * etcd (/usr/bin/etcd, loopback only, data in DIR/etcd) and N brokers (this same binary's
  * `serve`, node ids 1..N, consecutive ports, data in DIR/broker-<i>), each with its output in
  * DIR/<name>.log. Ctrl-C or SIGTERM stops the brokers first (each a controlled shutdown while
- * etcd still answers), then etcd. A child that dies on its own stops the rest and the command
- * exits 1, so a script or a terminal notices.
+ * etcd still answers), then etcd. A broker that dies on its own is reported and the others go
+ * on, as a real cluster does (that is how a developer watches a failover); with --restart it
+ * is started again after RESTART_MS, once its lease (broker.session.timeout.ms) has expired.
+ * etcd's death, or the last broker's, stops everything and the command exits 1, so a script or
+ * a terminal notices.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,15 +29,17 @@
 #define START_MS     60000 /* etcd's first election, a broker's registration */
 #define STOP_MS      60000 /* a controlled shutdown moves every leadership away first */
 #define ETCD_STOP_MS 10000
+#define RESTART_MS   3000 /* past the default 2 s lease of the dead broker's registration */
 
 static const char usage_text[] =
     "Usage: runnel dev cluster [--brokers N] [--dir DIR] [--port PORT] [--etcd-port PORT]\n"
-    "                          [--admin-port PORT] [-c FILE] [--set KEY=VALUE ...]\n"
+    "                          [--admin-port PORT] [-c FILE] [--set KEY=VALUE ...] [--restart]\n"
     "\n"
     "Starts a development cluster on 127.0.0.1: one etcd and N brokers (node ids 1..N) with\n"
     "metadata.store=etcd://127.0.0.1:ETCD-PORT/runnel, and waits. Ctrl-C (or SIGTERM) stops\n"
     "the brokers (controlled shutdown), then etcd. Running it again on the same DIR brings the\n"
-    "same cluster back with its data.\n"
+    "same cluster back with its data. A broker that dies (kill -9 one to watch a failover) is\n"
+    "reported and the others keep running; --restart starts it again a few seconds later.\n"
     "\n"
     "Options:\n"
     "  -n, --brokers N        number of brokers, 1-32 (default 3)\n"
@@ -47,14 +52,16 @@ static const char usage_text[] =
     "  -c, --config FILE      server.properties given to every broker (the keys above win)\n"
     "  -s, --set KEY=VALUE    broker config for every broker, repeatable (wins over FILE and\n"
     "                         the defaults here: default.replication.factor=min(N,3))\n"
+    "  -r, --restart          start a broker that died on its own again (after 3 s)\n"
     "  -h, --help             show this help\n"
     "\n"
-    "Exit status: 0 after a stop by signal with every process ending cleanly, 1 when a process\n"
-    "failed to start or died on its own, 2 for bad options.\n";
+    "Exit status: 0 after a stop by signal with every process still running ending cleanly, 1\n"
+    "when a process failed to start, etcd or every broker died, 2 for bad options.\n";
 
 struct dev_args {
 	struct rn_cli_common common; /* only cmd/optstring: error lines */
 	int brokers, port, admin_port, etcd_port;
+	bool restart;
 	const char *dir, *etcd_bin, *config;
 	int nsets;
 	const char *sets[MAX_SETS];
@@ -90,6 +97,7 @@ static int parse_one(struct dev_args *a, int opt, const char *arg)
 	case OPT_ETCD_PORT: return parse_port(a, "--etcd-port", arg, 1, &a->etcd_port);
 	case OPT_ETCD: a->etcd_bin = arg; return 0;
 	case 'c': a->config = arg; return 0;
+	case 'r': a->restart = true; return 0;
 	case 's':
 		if (!strchr(arg, '=') || arg[0] == '=')
 			return rn__cli_err(&a->common, "--set expects KEY=VALUE, got '%s'", arg) +
@@ -114,10 +122,11 @@ static int parse_args(struct dev_args *a, int argc, char **argv)
 	    {"etcd", required_argument, NULL, OPT_ETCD},
 	    {"config", required_argument, NULL, 'c'},
 	    {"set", required_argument, NULL, 's'},
+	    {"restart", no_argument, NULL, 'r'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
-	a->common.optstring = ":n:d:p:c:s:h";
+	a->common.optstring = ":n:d:p:c:s:rh";
 	opterr = 0;
 	optind = 1;
 	int opt;
@@ -269,29 +278,65 @@ static void print_started(struct dev_args *a, struct rn_dev_child *ch)
 	fflush(stdout);
 }
 
+/* A broker died on its own: when due (restart_at, 0 = not scheduled) it starts again. */
+struct down {
+	int64_t restart_at;
+};
+
+/* Starts broker i again (--restart); a failure only leaves it down until the next try. */
+static void restart_broker(struct dev_args *a, struct rn_dev_child *ch, int i, struct down *d)
+{
+	d->restart_at = 0;
+	memset(&ch[i], 0, sizeof(ch[i]));
+	if (start_broker(a, &ch[i], i) != 0) {
+		d->restart_at = rn_mono_ms() + RESTART_MS;
+		return;
+	}
+	fprintf(stderr, "runnel dev cluster: %s restarted (pid %d)\n", ch[i].name, (int)ch[i].pid);
+}
+
 /*
- * Runs until a signal or a child's death. Returns 0 after a signal, or 1 after a child died
- * (named on stderr).
+ * Runs until a signal, etcd's death or the last broker's. Returns 0 after a signal, or 1
+ * (named on stderr). ch[0] is etcd, ch[1..n) the brokers; a dead broker has reaped set.
  */
 static int supervise(struct dev_args *a, struct rn_dev_child *ch, int n, const sigset_t *sigs)
 {
+	struct down down[MAX_BROKERS + 1];
+	memset(down, 0, sizeof(down));
 	for (;;) {
-		int sig = rn__dev_wait_signal(sigs, 1000);
+		int sig = rn__dev_wait_signal(sigs, 500);
 		if (sig == SIGINT || sig == SIGTERM) {
 			fprintf(stderr, "runnel dev cluster: %s, stopping the brokers, then etcd\n",
 				sig == SIGINT ? "interrupted" : "terminated");
 			return 0;
 		}
-		for (int i = 0; i < n; i++) {
-			if (rn__dev_reap(&ch[i])) {
-				char how[64];
-				rn__cli_err(&a->common,
-					    "%s (pid %d) %s; stopping the cluster; see %s",
-					    ch[i].name, (int)ch[i].pid,
-					    rn__dev_how(&ch[i], how, sizeof(how)), ch[i].log);
-				return 1;
+		char how[64];
+		if (rn__dev_reap(&ch[0]))
+			return rn__cli_err(
+			    &a->common, "etcd (pid %d) %s; stopping the cluster; see %s",
+			    (int)ch[0].pid, rn__dev_how(&ch[0], how, sizeof(how)), ch[0].log);
+		int alive = 0;
+		for (int i = 1; i < n; i++) {
+			bool was_down = ch[i].reaped;
+			if (!was_down && rn__dev_reap(&ch[i])) {
+				fprintf(
+				    stderr,
+				    "runnel dev cluster: %s (pid %d) %s; the other brokers keep "
+				    "running%s; see %s\n",
+				    ch[i].name, (int)ch[i].pid,
+				    rn__dev_how(&ch[i], how, sizeof(how)),
+				    a->restart ? ", it restarts in 3 s" : "", ch[i].log);
+				ch[i].reported = true;
+				if (a->restart)
+					down[i].restart_at = rn_mono_ms() + RESTART_MS;
 			}
+			if (ch[i].reaped && down[i].restart_at &&
+			    rn_mono_ms() >= down[i].restart_at)
+				restart_broker(a, ch, i, &down[i]);
+			alive += !ch[i].reaped || down[i].restart_at;
 		}
+		if (alive == 0)
+			return rn__cli_err(&a->common, "every broker died; stopping etcd");
 	}
 }
 

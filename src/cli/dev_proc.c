@@ -171,7 +171,7 @@ int rn__dev_stop(struct rn_dev_child *ch, int n, int ms)
 			waitpid(ch[i].pid, &ch[i].status, 0);
 			ch[i].reaped = true;
 			bad++;
-		} else if (!clean_exit(ch[i].status)) {
+		} else if (!ch[i].reported && !clean_exit(ch[i].status)) {
 			char how[64];
 			fprintf(stderr, "runnel dev cluster: %s (pid %d) %s\n", ch[i].name,
 				(int)ch[i].pid, rn__dev_how(&ch[i], how, sizeof(how)));

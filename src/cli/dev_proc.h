@@ -22,6 +22,7 @@ struct rn_dev_child {
 	pid_t pid;      /* 0: not started or reaped */
 	int status;     /* waitpid() status once reaped */
 	bool reaped;
+	bool reported; /* died on its own and said so: not counted again when stopping */
 };
 
 /* Blocks SIGINT, SIGTERM and SIGCHLD in the calling (single-threaded) process. */

@@ -155,14 +155,54 @@ def test_dev_cluster_starts_and_sigint_stops_everything(dev):
             assert b"shutdown complete" in f.read()
 
 
-def test_dev_cluster_child_death_stops_the_rest(dev):
+def test_dev_cluster_broker_death_leaves_the_others_running(dev):
+    """kill -9 of one broker is how a developer watches a failover: the rest keep serving,
+    and Ctrl-C afterwards still stops everything with status 0."""
     d = dev(brokers=2).wait_up()
     os.kill(d.pids["broker 2"], signal.SIGKILL)
+    wait_until(lambda: "broker 2 (pid %d) killed by signal 9; the other brokers keep running"
+               % d.pids["broker 2"] in d.output(), 20.0, interval=0.1, what="death reported")
+    assert d.proc.poll() is None, d.output()
+    assert alive(d.pids["broker 1"]) and alive(d.pids["etcd"])
+    t = unique("dev-after")
+    ck_produce("127.0.0.1:%d" % d.port, t, [(None, b"still-here")])
+    d.signal(signal.SIGINT)
+    assert d.wait() == 0, d.output()
+    assert "cluster stopped" in d.output()
+    assert not any(alive(p) for p in d.pids.values())
+
+
+def test_dev_cluster_restart_brings_a_dead_broker_back(dev):
+    d = dev(brokers=2, extra=["--restart"]).wait_up()
+    old = d.pids["broker 2"]
+    os.kill(old, signal.SIGKILL)
+    m = wait_until(lambda: re.search(r"broker 2 restarted \(pid (\d+)\)", d.output()), 30.0,
+                   interval=0.1, what="broker 2 restarted")
+    new = int(m.group(1))
+    assert new != old and alive(new)
+    wait_until(lambda: _port_open(d.port + 1), 30.0, interval=0.2, what="broker 2 listening")
+    d.pids["broker 2 again"] = new
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0, d.output()
+    assert not alive(new)
+
+
+def test_dev_cluster_etcd_death_stops_the_rest(dev):
+    d = dev(brokers=2).wait_up()
+    os.kill(d.pids["etcd"], signal.SIGKILL)
     assert d.wait() == 1
     out = d.output()
-    assert re.search(r"broker 2 \(pid \d+\) killed by signal 9; stopping the cluster", out), out
+    assert re.search(r"etcd \(pid \d+\) killed by signal 9; stopping the cluster", out), out
     for name, pid in d.pids.items():
         assert not alive(pid), "%s still running" % name
+
+
+def _port_open(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1.0).close()
+        return True
+    except OSError:
+        return False
 
 
 def test_dev_cluster_sigterm_while_running(dev):

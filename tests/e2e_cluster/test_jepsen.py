@@ -222,9 +222,16 @@ def walk_batches(data):
         if end > len(data):
             break
         crc = struct.unpack_from(">I", data, pos + 17)[0]
+        PRODUCER[base] = struct.unpack_from(">qhi", data, pos + 43)
         out.append((base, epoch, crc, data[pos:end]))
         pos = end
     return out
+
+
+# Batch base offset -> (producer id, producer epoch, base sequence) of the last batches read, so
+# that a duplicate tells a broker that accepted one sequence twice (same id, epoch, sequence)
+# from a client that re-sent it under a bumped epoch.
+PRODUCER = {}
 
 
 def read_partition(cluster, p):
@@ -292,9 +299,12 @@ def check_logs(logs, acked, hist):
                     continue
                 wid, seq = key.decode(), int(val)
                 if (wid, seq) in seen:
-                    problems.append("duplicate: %s/%d at %s-%d@%d and %r"
-                                    % (wid, seq, TOPIC, p, off, seen[(wid, seq)]))
-                seen[(wid, seq)] = (p, off)
+                    first = seen[(wid, seq)]
+                    problems.append("duplicate: %s/%d at %s-%d@%d and %r (producer id, "
+                                    "epoch, base sequence of the batches: %r and %r)"
+                                    % (wid, seq, TOPIC, p, off, first[:2],
+                                       PRODUCER.get(base), PRODUCER.get(first[2])))
+                seen[(wid, seq)] = (p, off, base)
                 prev = per_writer.get(wid, -1)
                 if seq <= prev:
                     problems.append("order: %s/%d at %d-%d after %s/%d" % (wid, seq, p, off, wid,
