@@ -1,0 +1,363 @@
+"""`runnel user`, `runnel acl`, `runnel quota` and the CLI's client security settings.
+
+Two halves: what the CLI puts on the wire (requests recorded by metacli_util.Recorder, decoded
+here field by field with Kafka's message definitions, including the SCRAM salted password and
+a full SCRAM / PLAIN exchange over TLS), and the subcommands end to end against the real broker
+once its side of the API is there (skipped otherwise, saying why)."""
+import hashlib
+import ssl
+import struct
+
+import pytest
+
+from conftest import runnel
+from metacli_util import Recorder, Rd, Scram, carray, cstr
+
+ALL = {50: (0, 0), 51: (0, 0), 48: (0, 1), 49: (0, 1), 29: (0, 3), 30: (0, 3), 31: (0, 3)}
+
+
+def ok(r):
+    assert r.returncode == 0, "rc=%d stderr=%s" % (r.returncode, r.stderr.decode(errors="replace"))
+    return r.stdout.decode(errors="replace")
+
+
+def err_of(r):
+    assert r.returncode != 0, r.stdout
+    return r.stderr.decode(errors="replace")
+
+
+@pytest.fixture
+def rec():
+    made = []
+
+    def make(versions=None, responses=None, **kw):
+        r = Recorder(ALL if versions is None else versions, responses, **kw)
+        made.append(r)
+        return r
+    yield make
+    for r in made:
+        assert not r.errors, r.errors
+        r.close()
+
+
+TAGS = b"\x00"
+
+
+# ---------------------------------------------------------------------------------- user
+def alter_scram_ok(users):
+    def fn(ver, body):
+        return struct.pack(">i", 0) + carray([cstr(u) + struct.pack(">h", 0) + cstr(None) + TAGS
+                                              for u in users]) + TAGS
+    return fn
+
+
+@pytest.mark.parametrize("mech,hname,iters", [("SCRAM-SHA-256", "sha256", None),
+                                              ("SCRAM-SHA-512", "sha512", 8192)])
+def test_user_add_sends_kafkas_salted_credential(rec, mech, hname, iters):
+    r = rec(responses={51: alter_scram_ok(["alice"])})
+    args = ["user", "add", "alice", "--mechanism", mech, "-b", r.bootstrap]
+    if iters:
+        args += ["--iterations", str(iters)]
+    out = ok(runnel(*args, input=b"s3cret pass\n"))
+    assert "added user 'alice'" in out
+    [(ver, body)] = r.bodies(51)
+    assert ver == 0
+    rd = Rd(body, True)
+    assert rd.count() == 0                     # deletions
+    assert rd.count() == 1                     # upsertions
+    assert rd.str() == "alice"
+    assert rd.i8() == (1 if mech == "SCRAM-SHA-256" else 2)
+    n = rd.i32()
+    assert n == (iters or 4096)
+    salt, salted = rd.bytes(), rd.bytes()
+    rd.tags()
+    rd.tags()
+    assert rd.done()
+    # Kafka's tools' salt: a random base-36 number, as ASCII; a fresh one each time.
+    assert 16 <= len(salt) <= 30 and salt.decode().isalnum()
+    assert salted == hashlib.pbkdf2_hmac(hname, b"s3cret pass", salt, n)
+    # The password itself never goes on the wire.
+    assert all(b"s3cret" not in b for _, _, _, b in r.requests)
+
+
+def test_user_add_argument_errors(rec):
+    r = rec()
+    assert "--mechanism" in err_of(runnel("user", "add", "bob", "-b", r.bootstrap, input=b"x\n"))
+    assert "SCRAM-SHA-256 or SCRAM-SHA-512" in err_of(
+        runnel("user", "add", "bob", "-m", "MD5", "-b", r.bootstrap, input=b"x\n"))
+    assert "empty password" in err_of(
+        runnel("user", "add", "bob", "-m", "SCRAM-SHA-256", "-b", r.bootstrap, input=b"\n"))
+    assert "one NAME" in err_of(runnel("user", "add", "-m", "SCRAM-SHA-256", "-b", r.bootstrap))
+    assert not r.bodies(51)
+
+
+def describe_scram(results):
+    def fn(ver, body):
+        out = b""
+        items = []
+        for user, err, creds in results:
+            items.append(cstr(user) + struct.pack(">h", err) +
+                         cstr("no such user" if err else None) +
+                         carray([struct.pack(">bi", m, i) + TAGS for m, i in creds]) + TAGS)
+        out = struct.pack(">ih", 0, 0) + cstr(None) + carray(items) + TAGS
+        return out
+    return fn
+
+
+def test_user_list_and_delete(rec):
+    r = rec(responses={50: describe_scram([("alice", 0, [(1, 4096), (2, 8192)]),
+                                           ("bob", 0, [(1, 4096)])]),
+                       51: alter_scram_ok(["alice"])})
+    out = ok(runnel("user", "list", "-b", r.bootstrap))
+    assert ("SCRAM credential configs for user-principal 'alice' are "
+            "SCRAM-SHA-256=iterations=4096, SCRAM-SHA-512=iterations=8192") in out
+    assert "user-principal 'bob' are SCRAM-SHA-256=iterations=4096" in out
+    [(ver, body)] = r.bodies(50)
+    rd = Rd(body, True)
+    assert rd.count() == -1 and (rd.tags() or True) and rd.done()  # null: every user
+    ok(runnel("user", "list", "alice", "bob", "-b", r.bootstrap))
+    rd = Rd(r.bodies(50)[-1][1], True)
+    assert rd.count() == 2 and rd.str() == "alice"
+    # delete without --mechanism: every mechanism the user has, each named.
+    out = ok(runnel("user", "delete", "alice", "-b", r.bootstrap))
+    assert "deleted user 'alice'" in out
+    rd = Rd(r.bodies(51)[-1][1], True)
+    assert rd.count() == 2
+    got = []
+    for _ in range(2):
+        got.append((rd.str(), rd.i8()))
+        rd.tags()
+    assert got == [("alice", 1), ("alice", 2)]
+    assert rd.count() == 0
+    ok(runnel("user", "delete", "alice", "-m", "SCRAM-SHA-512", "-b", r.bootstrap))
+    rd = Rd(r.bodies(51)[-1][1], True)
+    assert rd.count() == 1 and rd.str() == "alice" and rd.i8() == 2
+
+
+def test_user_errors_are_kafkas(rec):
+    r = rec(responses={50: describe_scram([("carol", 91, [])])})
+    e = err_of(runnel("user", "list", "carol", "-b", r.bootstrap))
+    assert "user 'carol': RESOURCE_NOT_FOUND: no such user" in e
+
+
+def test_broker_without_the_api(rec):
+    r = rec(versions={18: (0, 3)})
+    for cmd in (["user", "list"], ["quota", "list"], ["acl", "list"]):
+        e = err_of(runnel(*cmd, "-b", r.bootstrap))
+        assert "does not support" in e, (cmd, e)
+
+
+# ---------------------------------------------------------------------------------- quota
+def test_quota_alter_and_list_encoding(rec):
+    def alter(ver, body):
+        return struct.pack(">i", 0) + carray([struct.pack(">h", 0) + cstr(None) + carray(
+            [cstr("user") + cstr("alice") + TAGS, cstr("client-id") + cstr("c1") + TAGS]) +
+            TAGS]) + TAGS
+
+    def describe(ver, body):
+        ent = carray([cstr("user") + cstr("alice") + TAGS])
+        vals = carray([cstr("producer_byte_rate") + struct.pack(">d", 1048576.0) + TAGS])
+        dflt = carray([cstr("user") + cstr(None) + TAGS])
+        dvals = carray([cstr("consumer_byte_rate") + struct.pack(">d", 2048.5) + TAGS])
+        return (struct.pack(">ih", 0, 0) + cstr(None) +
+                carray([ent + vals + TAGS, dflt + dvals + TAGS]) + TAGS)
+
+    r = rec(responses={49: alter, 48: describe})
+    out = ok(runnel("quota", "alter", "--user", "alice", "--client-id", "c1", "--set",
+                    "producer_byte_rate=1048576", "--delete", "request_percentage",
+                    "-b", r.bootstrap))
+    assert "Completed updating quota configs for user-principal 'alice', client-id 'c1'" in out
+    [(ver, body)] = r.bodies(49)
+    assert ver == 1
+    rd = Rd(body, True)
+    assert rd.count() == 1
+    assert rd.count() == 2
+    ents = []
+    for _ in range(2):
+        ents.append((rd.str(), rd.str()))
+        rd.tags()
+    assert ents == [("user", "alice"), ("client-id", "c1")]
+    assert rd.count() == 2
+    ops = []
+    for _ in range(2):
+        ops.append((rd.str(), rd.f64(), rd.bool()))
+        rd.tags()
+    assert ops == [("producer_byte_rate", 1048576.0, False), ("request_percentage", 0.0, True)]
+    rd.tags()
+    assert rd.bool() is False and (rd.tags() or True) and rd.done()
+
+    out = ok(runnel("quota", "list", "-b", r.bootstrap))
+    assert "Quota configs for user-principal 'alice' are producer_byte_rate=1048576.0" in out
+    assert "Quota configs for the default user-principal are consumer_byte_rate=2048.5" in out
+    rd = Rd(r.bodies(48)[-1][1], True)
+    assert rd.count() == 0 and rd.bool() is False  # no filter: everything
+    ok(runnel("quota", "list", "--user-default", "-b", r.bootstrap))
+    rd = Rd(r.bodies(48)[-1][1], True)
+    assert rd.count() == 1 and rd.str() == "user" and rd.i8() == 1 and rd.str() is None
+
+
+def test_quota_v0_when_the_broker_lists_only_v0(rec):
+    def alter(ver, body):
+        assert ver == 0
+        return struct.pack(">ii", 0, 1) + struct.pack(">h", 0) + b"\xff\xff" + \
+            struct.pack(">i", 1) + struct.pack(">h", 4) + b"user" + struct.pack(">h", 3) + b"bob"
+    r = rec(versions={18: (0, 3), 49: (0, 0)}, responses={49: alter})
+    ok(runnel("quota", "alter", "--user", "bob", "--set", "consumer_byte_rate=10",
+              "-b", r.bootstrap))
+    ver, body = r.bodies(49)[0]
+    rd = Rd(body, False)
+    assert rd.count() == 1 and rd.count() == 1 and rd.str() == "user" and rd.str() == "bob"
+
+
+def test_quota_argument_errors():
+    assert "--user or --client-id" in err_of(runnel("quota", "alter", "--set", "a=1"))
+    assert "KEY=NUMBER" in err_of(runnel("quota", "alter", "--user", "u", "--set", "a=x"))
+    assert "--set KEY=VALUE or --delete" in err_of(runnel("quota", "alter", "--user", "u"))
+
+
+# ---------------------------------------------------------------------------------- acl
+def test_acl_add_list_remove_encoding(rec):
+    def create(ver, body):
+        n = Rd(body, ver >= 2).count()
+        return struct.pack(">i", 0) + carray([struct.pack(">h", 0) + cstr(None) + TAGS] * n) + \
+            TAGS
+
+    def describe(ver, body):
+        res = (struct.pack(">b", 2) + cstr("orders") + struct.pack(">b", 3) +
+               carray([cstr("User:alice") + cstr("*") + struct.pack(">bb", 4, 3) + TAGS]) + TAGS)
+        return struct.pack(">ih", 0, 0) + cstr(None) + carray([res]) + TAGS
+
+    def delete(ver, body):
+        m = (struct.pack(">h", 0) + cstr(None) + struct.pack(">b", 5) + cstr("tx-") +
+             struct.pack(">b", 4) + cstr("User:bob") + cstr("*") + struct.pack(">bb", 4, 2) +
+             TAGS)
+        return struct.pack(">i", 0) + carray([struct.pack(">h", 0) + cstr(None) + carray([m]) +
+                                              TAGS]) + TAGS
+
+    r = rec(responses={30: create, 29: describe, 31: delete})
+    out = ok(runnel("acl", "add", "--allow", "User:alice", "--operation", "WRITE",
+                    "--operation", "Describe", "--topic", "orders", "-b", r.bootstrap))
+    assert out.count("Added ACL: ALLOW") == 2
+    [(ver, body)] = r.bodies(30)
+    assert ver == 3
+    rd = Rd(body, True)
+    assert rd.count() == 2
+    got = []
+    for _ in range(2):
+        got.append((rd.i8(), rd.str(), rd.i8(), rd.str(), rd.str(), rd.i8(), rd.i8()))
+        rd.tags()
+    assert got == [(2, "orders", 3, "User:alice", "*", 4, 3), (2, "orders", 3, "User:alice",
+                                                               "*", 8, 3)]
+    # deny, prefixed, transactional id, group, cluster, host
+    ok(runnel("acl", "add", "--deny", "User:bob", "--operation", "WRITE", "--transactional-id",
+              "tx-", "--prefixed", "--host", "10.0.0.1", "-b", r.bootstrap))
+    rd = Rd(r.bodies(30)[-1][1], True)
+    assert rd.count() == 1
+    assert (rd.i8(), rd.str(), rd.i8(), rd.str(), rd.str(), rd.i8(), rd.i8()) == \
+        (5, "tx-", 4, "User:bob", "10.0.0.1", 4, 2)
+    ok(runnel("acl", "add", "--allow", "User:c", "--operation", "READ", "--group", "g1",
+              "--cluster", "--operation", "IdempotentWrite", "-b", r.bootstrap))
+    rd = Rd(r.bodies(30)[-1][1], True)
+    assert rd.count() == 4
+    seen = set()
+    for _ in range(4):
+        t, n, _, _, _, op, _ = rd.i8(), rd.str(), rd.i8(), rd.str(), rd.str(), rd.i8(), rd.i8()
+        rd.tags()
+        seen.add((t, n, op))
+    assert seen == {(3, "g1", 3), (3, "g1", 12), (4, "kafka-cluster", 3),
+                    (4, "kafka-cluster", 12)}
+
+    out = ok(runnel("acl", "list", "-b", r.bootstrap))
+    assert ("Current ACLs for resource `ResourcePattern(resourceType=TOPIC, name=orders, "
+            "patternType=LITERAL)`:") in out
+    assert "(principal=User:alice, host=*, operation=WRITE, permissionType=ALLOW)" in out
+    rd = Rd(r.bodies(29)[-1][1], True)   # everything: ANY of each, null strings
+    assert (rd.i8(), rd.str(), rd.i8(), rd.str(), rd.str(), rd.i8(), rd.i8()) == \
+        (1, None, 1, None, None, 1, 1)
+    ok(runnel("acl", "list", "--topic", "orders", "--principal", "User:alice", "-b",
+              r.bootstrap))
+    rd = Rd(r.bodies(29)[-1][1], True)
+    assert (rd.i8(), rd.str(), rd.i8(), rd.str(), rd.str(), rd.i8(), rd.i8()) == \
+        (2, "orders", 3, "User:alice", None, 1, 1)
+
+    out = ok(runnel("acl", "remove", "--transactional-id", "tx-", "--prefixed", "-b",
+                    r.bootstrap))
+    assert "Removed ACL: DENY WRITE on TRANSACTIONAL_ID tx- (PREFIXED) for User:bob" in out
+    rd = Rd(r.bodies(31)[-1][1], True)
+    assert rd.count() == 1
+    assert (rd.i8(), rd.str(), rd.i8(), rd.str(), rd.str(), rd.i8(), rd.i8()) == \
+        (5, "tx-", 4, None, None, 1, 1)
+
+
+def test_acl_v1_without_flexible_versions(rec):
+    def create(ver, body):
+        assert ver == 1
+        return struct.pack(">ii", 0, 1) + struct.pack(">h", 0) + b"\xff\xff"
+    r = rec(versions={18: (0, 3), 30: (0, 1)}, responses={30: create})
+    ok(runnel("acl", "add", "--allow", "User:a", "--operation", "READ", "--topic", "t",
+              "-b", r.bootstrap))
+    rd = Rd(r.bodies(30)[0][1], False)
+    assert rd.count() == 1 and rd.i8() == 2 and rd.str() == "t" and rd.i8() == 3
+
+
+def test_acl_argument_errors():
+    assert "add needs" in err_of(runnel("acl", "add", "--topic", "t"))
+    assert "unknown --operation" in err_of(runnel("acl", "add", "--operation", "FLY"))
+    assert "TYPE:NAME" in err_of(runnel("acl", "add", "--allow", "alice"))
+    assert "remove needs a resource" in err_of(runnel("acl", "remove", "--allow", "User:a"))
+
+
+# --------------------------------------------------------------------- raw TLS and SASL
+def server_tls(certs):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(certs.server_cert, certs.server_key)
+    return ctx
+
+
+@pytest.mark.parametrize("mech", ["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"])
+def test_raw_requests_over_sasl_ssl(rec, certs, mech, tmp_path):
+    sasl = ({"PLAIN": {"admin": "adm,in=pw"}} if mech == "PLAIN"
+            else {mech: Scram(mech, "admin", "adm,in=pw")})
+    r = rec(responses={50: describe_scram([("alice", 0, [(1, 4096)])])}, tls=server_tls(certs),
+            sasl=sasl)
+    out = ok(runnel("user", "list", "-b", "localhost:%d" % r.port,
+                    "-X", "security.protocol=SASL_SSL", "-X", "ssl.ca.location=" + certs.ca,
+                    "-X", "sasl.mechanisms=" + mech, "-X", "sasl.username=admin",
+                    "-X", "sasl.password=adm,in=pw"))
+    assert "user-principal 'alice'" in out
+    assert r.auth and r.auth[-1][1:] == ("admin", True)
+    # The same through a Kafka tools' properties file (JAAS line, PEM truststore).
+    f = tmp_path / "admin.properties"
+    f.write_text("security.protocol=SASL_SSL\nsasl.mechanism=%s\n"
+                 "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule "
+                 "required username=\"admin\" password=\"adm,in=pw\";\n"
+                 "ssl.truststore.type=PEM\nssl.truststore.location=%s\n" % (mech, certs.ca))
+    ok(runnel("user", "list", "-b", "127.0.0.1:%d" % r.port, "--command-config", str(f)))
+    assert r.auth[-1][1:] == ("admin", True)
+
+
+def test_raw_sasl_wrong_password_and_mechanism(rec):
+    r = rec(responses={50: describe_scram([])},
+            sasl={"SCRAM-SHA-256": Scram("SCRAM-SHA-256", "admin", "right")})
+    base = ["user", "list", "-b", r.bootstrap, "-X", "security.protocol=SASL_PLAINTEXT",
+            "-X", "sasl.username=admin"]
+    e = err_of(runnel(*base, "-X", "sasl.mechanisms=SCRAM-SHA-256", "-X", "sasl.password=wrong"))
+    assert "SASL authentication failed: SASL_AUTHENTICATION_FAILED" in e
+    assert r.auth[-1] == ("SCRAM", "admin", False)
+    e = err_of(runnel(*base, "-X", "sasl.mechanisms=SCRAM-SHA-512", "-X", "sasl.password=right"))
+    assert "SCRAM-SHA-512 not enabled on the broker (it offers: SCRAM-SHA-256)" in e
+    assert not r.bodies(50)
+
+
+def test_raw_tls_checks_the_broker(rec, certs):
+    r = rec(responses={50: describe_scram([])}, tls=server_tls(certs))
+    base = ["user", "list", "-X", "security.protocol=SSL"]
+    # trusted CA, name in the certificate (IP SAN and DNS name): fine
+    ok(runnel(*base, "-b", r.bootstrap, "-X", "ssl.ca.location=" + certs.ca))
+    ok(runnel(*base, "-b", "localhost:%d" % r.port, "-X", "ssl.ca.location=" + certs.ca))
+    # a CA that did not sign it: refused, saying why
+    e = err_of(runnel(*base, "-b", r.bootstrap, "-X", "ssl.ca.location=" + certs.other_ca))
+    assert "certificate verify failed" in e
+    # PLAINTEXT to a TLS port: no answer, one line
+    e = err_of(runnel("user", "list", "-b", r.bootstrap, "--timeout-ms", "3000"))
+    assert "ApiVersions" in e or "connection" in e
