@@ -75,12 +75,13 @@ static int read_password(struct user_args *a, const char *name, char *buf, size_
 	bool tty = isatty(STDIN_FILENO);
 	struct termios old, quiet;
 	if (tty) {
-		fprintf(stderr, "Password for %s: ", name);
-		fflush(stderr);
+		/* Echo goes off before the prompt shows, so nothing typed after it is echoed. */
 		tcgetattr(STDIN_FILENO, &old);
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+		fprintf(stderr, "Password for %s: ", name);
+		fflush(stderr);
 	}
 	char *got = fgets(buf, (int)len, stdin);
 	if (tty) {

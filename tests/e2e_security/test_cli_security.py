@@ -501,3 +501,44 @@ def test_real_quotas(make_broker):
     assert "producer_byte_rate" not in out.split("client-id")[0]
     r = runnel("quota", "alter", "--user", "alice", "--set", "no_such_quota=1", *bs)
     assert "INVALID_REQUEST" in err_of(r) or "no_such_quota" in err_of(r)
+
+
+def test_user_add_prompts_without_echo_on_a_terminal(rec):
+    import os
+    import pty
+    import select
+    import subprocess
+
+    from conftest import RUNNEL_BIN
+    r = rec(responses={51: alter_scram_ok(["dave"])})
+    master, slave = pty.openpty()
+    p = subprocess.Popen([RUNNEL_BIN, "user", "add", "dave", "-m", "SCRAM-SHA-256", "-b",
+                          r.bootstrap], stdin=slave, stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    seen = b""
+
+    def read_until(pred, timeout=20.0):
+        nonlocal seen
+        import time
+        end = time.time() + timeout
+        while not pred() and time.time() < end:
+            if select.select([master], [], [], 0.2)[0]:
+                try:
+                    seen += os.read(master, 1024)
+                except OSError:
+                    break
+    read_until(lambda: b"Password for dave: " in seen)
+    assert b"Password for dave: " in seen
+    # The prompt turned echo off before it was printed; what is typed now is not shown.
+    os.write(master, b"typed-secret\n")
+    out, _ = p.communicate(timeout=20)
+    read_until(lambda: False, timeout=0.5)
+    os.close(master)
+    assert p.returncode == 0 and b"added user 'dave'" in out
+    assert b"typed-secret" not in seen
+    rd = Rd(r.bodies(51)[0][1], True)
+    assert rd.count() == 0 and rd.count() == 1 and rd.str() == "dave"
+    rd.i8()
+    n = rd.i32()
+    salt, salted = rd.bytes(), rd.bytes()
+    assert salted == hashlib.pbkdf2_hmac("sha256", b"typed-secret", salt, n)
