@@ -40,6 +40,8 @@ volatile sig_atomic_t rn__cli_stop;
 static char last_error[256];
 /* Set by the error callback when librdkafka reports every bootstrap broker down. */
 static bool all_brokers_down;
+/* The command config's unknown keys have been warned about. */
+static bool warned_unknown;
 
 void rn__cli_common_init(struct rn_cli_common *c, const char *cmd)
 {
@@ -308,14 +310,18 @@ rd_kafka_conf_t *rn__cli_conf(struct rn_cli_common *c, const char *const *defaul
 		const char *v = rn__cli_split_kv(c->fprops[i], k, sizeof(k));
 		rd_kafka_conf_res_t res = rd_kafka_conf_set(conf, k, v, err, sizeof(err));
 		if (res == RD_KAFKA_CONF_UNKNOWN) {
-			fprintf(stderr,
-				"%s: warning: %s: %s is not a client setting here, ignored\n",
-				c->cmd, c->command_config, k);
+			/* Once per process, though raw connections build their own configs. */
+			if (!warned_unknown)
+				fprintf(
+				    stderr,
+				    "%s: warning: %s: %s is not a client setting here, ignored\n",
+				    c->cmd, c->command_config, k);
 		} else if (res != RD_KAFKA_CONF_OK) {
 			rn__cli_err(c, "%s: bad property %s: %s", c->command_config, k, err);
 			goto fail;
 		}
 	}
+	warned_unknown = true;
 	for (int i = 0; i < c->nprops; i++)
 		if (set_kv(c, conf, c->props[i]))
 			goto fail;

@@ -432,7 +432,7 @@ def test_real_user_lifecycle(make_broker):
     assert "SASL_AUTHENTICATION_FAILED" in err_of(r)
 
 
-def test_real_acls(make_broker):
+def test_real_acls(make_broker, tmp_path):
     b = sasl_broker(make_broker, sets={
         "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
         "super.users": "User:admin"})
@@ -457,6 +457,15 @@ def test_real_acls(make_broker):
     alice = ["-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanisms=PLAIN",
              "-X", "sasl.username=alice", "-X", "sasl.password=alice-secret"]
     ok(runnel("produce", "orders", *bs, *alice, input=b"hello\n"))
+    # The same principal from a Kafka tools' client properties file.
+    f = tmp_path / "alice.properties"
+    f.write_text("security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\n"
+                 "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule "
+                 "required \\\n    username=\"alice\" \\\n    password=\"alice-secret\";\n")
+    ok(runnel("produce", "orders", *bs, "--command-config", str(f), input=b"again\n"))
+    r = runnel("produce", "other", *bs, "--command-config", str(f), "--timeout-ms", "5000",
+               input=b"hello\n")
+    assert r.returncode != 0 and b"uthoriz" in r.stderr
     r = runnel("produce", "other", *bs, *alice, "--timeout-ms", "5000", input=b"hello\n")
     assert r.returncode != 0 and b"uthoriz" in r.stderr
     out = ok(runnel("acl", "remove", "--topic", "orders", *bs, *ADMIN))
