@@ -116,6 +116,29 @@ static char *trim(char *s)
 	return s;
 }
 
+/* The strings a command config made: kept for the process, freed at exit (c, which points at
+ * them, lives on a subcommand's stack). */
+static char *owned[RN_CLI_MAX_PROPS + 1];
+static int nowned;
+
+static void free_owned(void)
+{
+	while (nowned > 0)
+		free(owned[--nowned]);
+}
+
+static char *keep(char *s)
+{
+	if (!s || nowned == (int)(sizeof(owned) / sizeof(owned[0]))) {
+		free(s);
+		return NULL;
+	}
+	if (nowned == 0)
+		atexit(free_owned);
+	owned[nowned++] = s;
+	return s;
+}
+
 struct emit_ctx {
 	struct rn_cli_common *c;
 	const char *path;
@@ -131,7 +154,10 @@ static int add_prop(void *arg, const char *key, const char *val)
 			return 0; /* -b wins */
 		if (rn__cli_check_bootstrap(c, val))
 			return -1;
-		c->bootstrap = strdup(val);
+		char *b = keep(strdup(val));
+		if (!b)
+			return -1;
+		c->bootstrap = b;
 		return 0;
 	}
 	if (c->nfprops == RN_CLI_MAX_PROPS) {
@@ -139,7 +165,7 @@ static int add_prop(void *arg, const char *key, const char *val)
 		return -1;
 	}
 	size_t n = strlen(key) + strlen(val) + 2;
-	char *kv = malloc(n);
+	char *kv = keep(malloc(n));
 	if (!kv)
 		return -1;
 	snprintf(kv, n, "%s=%s", key, val);

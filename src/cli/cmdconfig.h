@@ -14,8 +14,8 @@
 struct rn_cli_common;
 
 /*
- * Reads path into c's file properties (c->fprops, "key=value" heap strings the process keeps
- * until it exits) and, when the file sets bootstrap.servers and -b was not given, c->bootstrap.
+ * Reads path into c's file properties (c->fprops, "key=value" strings this module owns and
+ * frees at exit) and, when the file sets bootstrap.servers and -b was not given, c->bootstrap.
  * Returns 0, or -1 after printing the error line.
  */
 int rn__cli_command_config(struct rn_cli_common *c, const char *path);
