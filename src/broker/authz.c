@@ -3,13 +3,16 @@
 
 #include "broker/broker.h"
 #include "broker/handler.h"
+#include "broker/listeners.h"
 #include "net/server.h"
 
 void *rn_broker_session_open(void *arg, int listener, const char *peer)
 {
-	(void)arg;
-	/* One PLAINTEXT listener until the listener table lands. */
-	return rn_session_new(listener, "PLAINTEXT", RN_SEC_PLAINTEXT, peer);
+	struct rn_broker *b = arg;
+	const struct rn_listeners *ls = b ? b->listeners : NULL;
+	if (!ls || listener < 0 || listener >= ls->n)
+		return rn_session_new(listener, "PLAINTEXT", RN_SEC_PLAINTEXT, peer);
+	return rn_session_new(listener, ls->l[listener].name, ls->l[listener].proto, peer);
 }
 
 void rn_broker_session_close(void *arg, void *session)
