@@ -551,3 +551,44 @@ def test_user_add_prompts_without_echo_on_a_terminal(rec):
     n = rd.i32()
     salt, salted = rd.bytes(), rd.bytes()
     assert salted == hashlib.pbkdf2_hmac("sha256", b"typed-secret", salt, n)
+
+
+def test_real_tls_listener_with_client_certificates(make_broker, certs, tmp_path):
+    """-X and a Kafka tools' properties file (PEM trust and key stores) on an SSL listener that
+    requires client certificates: librdkafka subcommands and raw-protocol ones alike."""
+    b = make_broker({"SSL": "SSL"}, sets=dict(certs.server_sets(),
+                                              **{"ssl.client.auth": "required"}))
+    bs = ["-b", b.address()]
+    conf = certs.client_conf("cli-user")
+    x = []
+    for k, v in conf.items():
+        x += ["-X", "%s=%s" % (k, v)]
+    t = "tls-cli"
+    ok(runnel("topic", "create", t, *bs, *x))
+    assert t in ok(runnel("topic", "list", *bs, *x))
+    ok(runnel("produce", t, *bs, *x, input=b"over tls\n"))
+    out = ok(runnel("topic", "log-dirs", "--topic-list", t, *bs, *x))  # raw DescribeLogDirs
+    assert t in out
+    # Kafka's Java names: a PEM keystore holding the chain and the key, a PEM truststore.
+    ks = tmp_path / "keystore.pem"
+    ks.write_text(open(conf["ssl.certificate.location"]).read() +
+                  open(conf["ssl.key.location"]).read())
+    f = tmp_path / "tls.properties"
+    f.write_text("security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location=%s\n"
+                 "ssl.keystore.type=PEM\nssl.keystore.location=%s\n" % (certs.ca, ks))
+    assert "over tls" in ok(runnel("consume", t, "-o", "beginning", "-e", *bs,
+                                   "--command-config", str(f)))
+    assert t in ok(runnel("topic", "log-dirs", "--topic-list", t, *bs, "--command-config",
+                          str(f)))
+    # Without a client certificate the raw connection fails in one line.
+    r = runnel("topic", "log-dirs", *bs, "-X", "security.protocol=SSL",
+               "-X", "ssl.ca.location=" + certs.ca, "--timeout-ms", "5000")
+    assert r.returncode != 0
+    lines = [l for l in r.stderr.decode().splitlines() if l.strip()]
+    assert len(lines) == 1, lines
+    # A CA that did not sign the broker's certificate: refused, saying so.
+    r = runnel("topic", "log-dirs", *bs, "-X", "security.protocol=SSL",
+               "-X", "ssl.ca.location=" + certs.other_ca, "-X",
+               "ssl.certificate.location=" + conf["ssl.certificate.location"],
+               "-X", "ssl.key.location=" + conf["ssl.key.location"], "--timeout-ms", "5000")
+    assert r.returncode != 0
