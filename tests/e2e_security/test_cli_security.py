@@ -415,6 +415,9 @@ def test_real_user_lifecycle(make_broker):
     for mech in ("SCRAM-SHA-256", "SCRAM-SHA-512"):
         ok(runnel("topic", "list", *bs, *scram(mech, "carol", "carol-pw")))
         ok(runnel("user", "list", "carol", *bs, *scram(mech, "carol", "carol-pw")))
+    # Durable in the metadata store: still there after a crash and restart.
+    b.restart(how="sigkill")
+    ok(runnel("user", "list", "carol", *bs, *scram("SCRAM-SHA-512", "carol", "carol-pw")))
     r = runnel("topic", "list", *bs, *scram("SCRAM-SHA-256", "carol", "nope"),
                "--timeout-ms", "5000")
     assert r.returncode != 0
@@ -453,6 +456,8 @@ def test_real_acls(make_broker, tmp_path):
     assert "resourceType=TRANSACTIONAL_ID, name=tx-, patternType=PREFIXED" in out
     out = ok(runnel("acl", "list", "--topic", "orders", *bs, *ADMIN))
     assert "TRANSACTIONAL_ID" not in out and "orders" in out
+    b.restart(how="sigkill")  # ACLs are durable
+    assert "name=tx-, patternType=PREFIXED" in ok(runnel("acl", "list", *bs, *ADMIN))
     # The ACL acts: alice writes orders, not other.
     alice = ["-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanisms=PLAIN",
              "-X", "sasl.username=alice", "-X", "sasl.password=alice-secret"]
@@ -503,6 +508,8 @@ def test_real_quotas(make_broker):
     assert "Quota configs for the default client-id are producer_byte_rate=1000.0" in out
     out = ok(runnel("quota", "list", "--user", "alice", *bs))
     assert "'alice' are" in out and "default client-id" not in out
+    b.restart(how="sigkill")  # quotas are durable
+    assert "request_percentage=50.0" in ok(runnel("quota", "list", *bs))
     ok(runnel("quota", "alter", "--user", "alice", "--delete", "producer_byte_rate", *bs))
     out = ok(runnel("quota", "list", "--user", "alice", "--client-id", "app1", *bs))
     assert "request_percentage=50.0" in out
