@@ -32,22 +32,24 @@ static const char usage_text[] =
     "  -u, --user U                  the user principal's name (alice for User:alice)\n"
     "      --user-default            the default of all users\n"
     "  -c, --client-id C             the client id\n"
-    "      --client-id-default       the default of all client ids\n"
+    "      --client-id-default       the default of all client ids (or --client-default)\n"
     "  -s, --set KEY=VALUE           producer_byte_rate, consumer_byte_rate,\n"
     "                                request_percentage, controller_mutation_rate\n"
     "  -d, --delete KEY              remove that quota of the entity\n"
-    "      --validate-only           alter: let the broker check it, change nothing\n";
+    "      --validate-only           alter: let the broker check it, change nothing\n"
+    "      --strict                  list: only entities with exactly the parts named\n";
 
 enum {
 	OPT_USER_DEFAULT = RN_CLI_OPT_FIRST_FREE,
 	OPT_CLIENT_DEFAULT,
 	OPT_VALIDATE_ONLY,
+	OPT_STRICT,
 };
 
 struct quota_args {
 	struct rn_cli_common common;
 	const char *user, *client;
-	bool user_default, client_default, validate_only;
+	bool user_default, client_default, validate_only, strict;
 	int nops;
 	struct {
 		char key[128];
@@ -65,6 +67,7 @@ static int parse_opt(void *arg, int opt, const char *val)
 	case OPT_USER_DEFAULT: a->user_default = true; return 0;
 	case OPT_CLIENT_DEFAULT: a->client_default = true; return 0;
 	case OPT_VALIDATE_ONLY: a->validate_only = true; return 0;
+	case OPT_STRICT: a->strict = true; return 0;
 	case 's':
 	case 'd': {
 		if (a->nops == MAX_OPS)
@@ -215,7 +218,7 @@ static void encode_describe(struct rn_iochain *w, int16_t v, bool flex, void *ar
 		if (flex)
 			rn_wr_empty_tags(w);
 	}
-	rn_wr_bool(w, n == 2); /* with both named: that pair only */
+	rn_wr_bool(w, a->strict || n == 2); /* with both named: that pair only */
 	if (flex)
 		rn_wr_empty_tags(w);
 }
@@ -278,6 +281,8 @@ int rn_cli_quota(int argc, char **argv)
 	    {"user-default", no_argument, NULL, OPT_USER_DEFAULT},
 	    {"client-id", required_argument, NULL, 'c'},
 	    {"client-id-default", no_argument, NULL, OPT_CLIENT_DEFAULT},
+	    {"client-default", no_argument, NULL, OPT_CLIENT_DEFAULT},
+	    {"strict", no_argument, NULL, OPT_STRICT},
 	    {"set", required_argument, NULL, 's'},
 	    {"delete", required_argument, NULL, 'd'},
 	    {"validate-only", no_argument, NULL, OPT_VALIDATE_ONLY},
