@@ -44,11 +44,10 @@ static bool family_used(const char *f)
 	return !strcmp(f, "ssl.") || !strcmp(f, "listener.name.");
 }
 
-static const char *const used[] = {"sasl.jaas.config", "sasl.enabled.mechanisms"};
-
 /* Family keys a room reads (through rn_config_get): no "no effect" warning for them. */
 bool rn__cfg_family_used(const char *key)
 {
+	static const char *const used[] = {"sasl.jaas.config", "sasl.enabled.mechanisms"};
 	size_t kl = strlen(key);
 	for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++) {
 		size_t n = strlen(used[i]);
@@ -83,6 +82,7 @@ void rn__cfg_compat_list(FILE *f)
 			family_used(families[i])
 			    ? "(any key with this prefix: read by the listeners that use it)"
 			    : "(any key with this prefix: accepted, no effect)");
-	for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++)
-		fprintf(f, "%-45s %s\n", used[i], "(also with a listener.name.<l>. prefix: read)");
+	/* A key of a no-effect family that SASL reads after all. */
+	fprintf(f, "%-45s %s\n", "sasl.jaas.config",
+		"(PLAIN users, read by SASL listeners; also per listener; never shown)");
 }
