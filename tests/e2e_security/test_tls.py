@@ -446,3 +446,34 @@ def test_ktls_on_and_off_give_the_same_bytes(make_broker, certs, ktls):
     assert ktls_open is not None
     if ktls == "false" or not _kernel_tls():
         assert ktls_open == 0
+
+
+# --------------------------------------------------------------------------------------------
+# SASL_SSL: SASL over this transport
+# --------------------------------------------------------------------------------------------
+def test_sasl_ssl_listener(make_broker, certs):
+    """SASL PLAIN inside TLS. ssl.client.auth=required without the listener prefix does not
+    apply to a SASL_SSL listener (Kafka's rule): a client without a certificate gets in by SASL;
+    with listener.name.<l>.ssl.client.auth=required on another one, it does not."""
+    jaas = ('org.apache.kafka.common.security.plain.PlainLoginModule required '
+            'user_admin="admin-secret";')
+    b = make_broker({"SASL_SSL": "SASL_SSL", "STRICT": "SASL_SSL"}, sets=both(certs, **{
+        "ssl.client.auth": "required",
+        "listener.name.sasl_ssl.plain.sasl.jaas.config": jaas,
+        "listener.name.strict.plain.sasl.jaas.config": jaas,
+        "listener.name.strict.ssl.client.auth": "required"}))
+    sasl = dict(certs.client_conf(), **{"security.protocol": "SASL_SSL",
+                                        "sasl.mechanisms": "PLAIN", "sasl.username": "admin",
+                                        "sasl.password": "admin-secret"})
+    t = unique("sasl-ssl")
+    ck_produce(b.address("SASL_SSL"), t, [(None, b"s%d" % i) for i in range(20)], **sasl)
+    got = ck_consume(b.address("SASL_SSL"), t, [0], 20, **sasl)
+    assert [m.value() for m in got] == [b"s%d" % i for i in range(20)]
+    bad = dict(sasl, **{"sasl.password": "wrong", "socket.timeout.ms": 3000})
+    fails_quickly(lambda: advertised(b.address("SASL_SSL"), **bad))
+    fails_quickly(lambda: advertised(b.address("STRICT"), **dict(sasl, **{
+        "socket.timeout.ms": 3000})))
+    cert, key = certs.client("kim")
+    with_cert = dict(sasl, **{"ssl.certificate.location": cert, "ssl.key.location": key})
+    assert advertised(b.address("STRICT"), **with_cert) == {
+        1: ("127.0.0.1", port_of(b, "STRICT"))}
