@@ -41,7 +41,8 @@ bool rn__cfg_first_warning(const char *key)
 /* Family keys a room reads (through rn_config_get): no "no effect" warning for them. */
 bool rn__cfg_family_used(const char *key)
 {
-	static const char *const used[] = {"sasl.jaas.config", "sasl.enabled.mechanisms"};
+	static const char *const used[] = {"sasl.jaas.config", "sasl.enabled.mechanisms",
+					   "sasl.mechanism.inter.broker.protocol"};
 	size_t kl = strlen(key);
 	for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++) {
 		size_t n = strlen(used[i]);
