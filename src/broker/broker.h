@@ -75,8 +75,9 @@ struct rn_topic {
 struct rn_broker {
 	struct rn_config *cfg;
 	int32_t node_id;
-	char adv_host[256];
+	char adv_host[256]; /* the inter-broker listener's advertised address */
 	int adv_port;
+	struct rn_listeners *listeners; /* broker/listeners.h; NULL in tests without serve */
 	char *log_dir;
 	bool auto_create;
 	int32_t num_partitions;

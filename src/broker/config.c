@@ -16,9 +16,11 @@
 
 static const struct rn_cfg_def defs[] = {
     {"listeners", RN_CFG_LIST, "PLAINTEXT://127.0.0.1:9092", 0,
-     "where the Kafka listener binds: PLAINTEXT://host:port", false},
+     "where the Kafka listeners bind: NAME://host:port,... (NAME in "
+     "listener.security.protocol.map)",
+     false},
     {"advertised.listeners", RN_CFG_LIST, NULL, 0,
-     "address given to clients in Metadata (default: listeners)", false},
+     "NAME://host:port per listener given to clients in Metadata (default: listeners)", false},
     {"admin.listener", RN_CFG_STRING, "127.0.0.1:9644", 0,
      "host:port of the HTTP listener for /metrics and /health (empty = off)", false},
     {"log.dirs", RN_CFG_LIST, NULL, 0, "directory holding the log data (one directory)", false},
@@ -135,9 +137,9 @@ static const struct rn_cfg_def defs[] = {
     {"controller.listener.names", RN_CFG_LIST, NULL, 0, "", true},
     {"inter.broker.listener.name", RN_CFG_STRING, NULL, 0,
      "listener other brokers connect to (default: the first of listeners)", false},
-    {"listener.security.protocol.map", RN_CFG_LIST, NULL, 0,
-     "listener name -> PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (default: the name itself)",
-     false},
+    {"listener.security.protocol.map", RN_CFG_LIST,
+     "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL", 0,
+     "listener name -> security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL)", false},
     {"num.io.threads", RN_CFG_INT, "8", 0, "", true},
     {"num.recovery.threads.per.data.dir", RN_CFG_INT, "1", 0, "", true},
     {"socket.send.buffer.bytes", RN_CFG_INT, "102400", -1, "", true},
@@ -153,7 +155,8 @@ static const struct rn_cfg_def defs[] = {
     {"zookeeper.connection.timeout.ms", RN_CFG_INT, NULL, 0, "", true},
     /* Common keys of Kafka's shipped and production server.properties, Kafka's defaults.
      * Security keys first (ssl.*, sasl.*, listener.name.* are families: config_compat.c). */
-    {"security.inter.broker.protocol", RN_CFG_STRING, "PLAINTEXT", 0, "", true},
+    {"security.inter.broker.protocol", RN_CFG_STRING, "PLAINTEXT", 0,
+     "protocol of the inter-broker listener when inter.broker.listener.name is not set", false},
     {"security.providers", RN_CFG_STRING, NULL, 0, "", true},
     {"authorizer.class.name", RN_CFG_STRING, "", 0, "", true},
     {"super.users", RN_CFG_STRING, NULL, 0, "", true},
@@ -260,6 +263,9 @@ static const struct rn_cfg_def defs[] = {
      "lease TTL of the broker's registration in etcd: a broker silent this long loses its "
      "leaderships",
      false},
+    {"initial.broker.registration.timeout.ms", RN_CFG_INT, "60000", 0,
+     "how long a starting broker keeps trying to reach etcd and register before it gives up",
+     false},
     {"remote.log.storage.system.enable", RN_CFG_BOOL, "false", 0, "", true},
 };
 
@@ -279,9 +285,8 @@ struct rn_config {
 	char *_Atomic eff[NDEFS];
 	char **retired;
 	size_t nretired;
-	/* Keys of the prefix families (config_compat.c) that a room reads, e.g.
-	 * listener.name.<l>.plain.sasl.jaas.config: static, never described (they hold
-	 * passwords). */
+	/* Keys of the prefix families (ssl.*, sasl.*, listener.name.* ...: config_compat.c), as
+	 * set from the file or --set; read back with rn_config_get. Start-up only. */
 	char **fam_keys, **fam_vals;
 	size_t nfam;
 };
@@ -510,19 +515,28 @@ bool rn_cfg_policy_valid(const char *v)
 	return true;
 }
 
-/* A family key's value; the old one is retired, so earlier readers keep a valid string. */
+/* A later value of the same key wins; the old string stays alive (retired) for readers. */
 static void fam_set(struct rn_config *c, const char *key, const char *val)
 {
-	for (size_t i = 0; i < c->nfam; i++)
+	for (size_t i = 0; i < c->nfam; i++) {
 		if (strcmp(c->fam_keys[i], key) == 0) {
 			retire(c, c->fam_vals[i]);
 			c->fam_vals[i] = rn_strdup(val);
 			return;
 		}
-	c->fam_keys = rn_realloc(c->fam_keys, (c->nfam + 1) * sizeof(*c->fam_keys));
-	c->fam_vals = rn_realloc(c->fam_vals, (c->nfam + 1) * sizeof(*c->fam_vals));
+	}
+	c->fam_keys = rn_realloc(c->fam_keys, (c->nfam + 1) * sizeof(char *));
+	c->fam_vals = rn_realloc(c->fam_vals, (c->nfam + 1) * sizeof(char *));
 	c->fam_keys[c->nfam] = rn_strdup(key);
 	c->fam_vals[c->nfam++] = rn_strdup(val);
+}
+
+static const char *fam_get(const struct rn_config *c, const char *key)
+{
+	for (size_t i = 0; i < c->nfam; i++)
+		if (strcmp(c->fam_keys[i], key) == 0)
+			return c->fam_vals[i];
+	return NULL;
 }
 
 int rn_config_set(struct rn_config *c, const char *key, const char *val, char *err, size_t errlen)
@@ -649,13 +663,7 @@ int rn_config_load_file(struct rn_config *c, const char *path, char *err, size_t
 const char *rn_config_get(const struct rn_config *c, const char *key)
 {
 	int i = find(key);
-	if (i < 0) {
-		for (size_t k = 0; k < c->nfam; k++)
-			if (strcmp(c->fam_keys[k], key) == 0)
-				return c->fam_vals[k];
-		return NULL;
-	}
-	return atomic_load(&((struct rn_config *)c)->eff[i]);
+	return i < 0 ? fam_get(c, key) : atomic_load(&((struct rn_config *)c)->eff[i]);
 }
 
 int64_t rn_config_get_i64(const struct rn_config *c, const char *key)

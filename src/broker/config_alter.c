@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/config_tls.h"
 #include "broker/topic_config.h"
 #include "broker/topics.h"
 #include "core/alloc.h"
@@ -225,14 +226,57 @@ static void collect_kv(const char *key, const char *val, void *arg)
 	kvset_put(arg, key, val);
 }
 
+static void resource_name(char *res, size_t len, int32_t node_id, bool per_broker)
+{
+	snprintf(res, len, "ConfigResource(type=BROKER, name='%.0d')", per_broker ? node_id : 0);
+	if (per_broker && node_id == 0)
+		snprintf(res, len, "ConfigResource(type=BROKER, name='0')");
+}
+
+/* listener.name.<l>.ssl.keystore.* and friends: per broker only, plain strings (Kafka's
+ * DynamicBrokerConfig.validateConfigs). The TLS material itself is checked once the whole
+ * set is known (rn__cfg_tls_apply). */
+static enum rn_kerr tls_change(struct kvset *s, const struct rn_cfg_change *c, bool per_broker,
+			       const char *res, char *msg, size_t msglen)
+{
+	if (!per_broker) {
+		snprintf(msg, msglen,
+			 "Invalid config value for resource %s: Cannot update these configs at "
+			 "default cluster level, broker id must be specified: Set(%s)",
+			 res, c->key);
+		return RN_KERR_INVALID_REQUEST;
+	}
+	if (c->op == RN_CFG_OP_DELETE) {
+		kvset_put(s, c->key, NULL);
+		return RN_KERR_NONE;
+	}
+	if (c->op == RN_CFG_OP_APPEND || c->op == RN_CFG_OP_SUBTRACT) {
+		snprintf(msg, msglen, "Can't %s to key %s because its type is not LIST.",
+			 c->op == RN_CFG_OP_APPEND ? "APPEND" : "SUBTRACT", c->key);
+		return RN_KERR_INVALID_CONFIG;
+	}
+	if (c->op != RN_CFG_OP_SET || !c->val) {
+		snprintf(msg, msglen, "Null value not supported for : %s", c->key);
+		return RN_KERR_INVALID_REQUEST;
+	}
+	kvset_put(s, c->key, c->val);
+	return RN_KERR_NONE;
+}
+
 static enum rn_kerr broker_change(struct kvset *s, const struct rn_cfg_change *c, int32_t node_id,
 				  bool per_broker, char *msg, size_t msglen)
 {
 	char why[300], res[64];
-	snprintf(res, sizeof(res), "ConfigResource(type=BROKER, name='%.0d')",
-		 per_broker ? node_id : 0);
-	if (per_broker && node_id == 0)
-		snprintf(res, sizeof(res), "ConfigResource(type=BROKER, name='0')");
+	resource_name(res, sizeof(res), node_id, per_broker);
+	if (rn__cfg_tls_key(c->key))
+		return tls_change(s, c, per_broker, res, msg, msglen);
+	if (rn__cfg_tls_unprefixed(c->key)) {
+		snprintf(msg, msglen,
+			 "Invalid config value for resource %s: These security configs can be "
+			 "dynamically updated only per-listener using the listener prefix: Set(%s)",
+			 res, c->key);
+		return RN_KERR_INVALID_REQUEST;
+	}
 	const struct rn_cfg_def *d = rn_config_def(c->key);
 	if (!d || !rn_config_is_dynamic(c->key)) {
 		snprintf(msg, msglen,
@@ -325,6 +369,10 @@ enum rn_kerr rn_broker_alter_configs(struct rn_broker *b, bool per_broker,
 			continue;
 		kerr = broker_change(&s, &ch[i], b->node_id, per_broker, msg, msglen);
 	}
+	char res[64];
+	resource_name(res, sizeof(res), b->node_id, per_broker);
+	if (kerr == RN_KERR_NONE && per_broker)
+		kerr = rn__cfg_tls_apply(s.kv, s.n, true, res, msg, msglen);
 	if (kerr != RN_KERR_NONE || validate_only)
 		goto out;
 	int rc = rn_meta_broker_replace_configs(b->meta, per_broker, s.kv, s.n);
@@ -336,6 +384,8 @@ enum rn_kerr rn_broker_alter_configs(struct rn_broker *b, bool per_broker,
 		goto out;
 	}
 	broker_install(b, per_broker ? RN_CFG_DYN_BROKER : RN_CFG_DYN_DEFAULT, &s);
+	if (per_broker)
+		rn__cfg_tls_apply(s.kv, s.n, false, res, msg, msglen);
 	rn_info("broker configs (%s) altered (%d change(s))",
 		per_broker ? "this broker" : "cluster default", n);
 out:
@@ -353,6 +403,8 @@ static void load_one(const char *key, const char *val, void *arg)
 {
 	struct load_arg *la = arg;
 	char err[256];
+	if (rn__cfg_tls_key(key))
+		return; /* rn_broker_tls_dynamic_apply, once the listeners exist */
 	if (rn_config_set_dynamic(la->b->cfg, la->layer, key, val, err, sizeof(err)) < 0)
 		rn_warn("stored dynamic broker config ignored: %s", err);
 }
@@ -363,6 +415,8 @@ void rn_broker_configs_load(struct rn_broker *b)
 	rn_meta_broker_configs(b->meta, false, load_one, &la);
 	la.layer = RN_CFG_DYN_BROKER;
 	rn_meta_broker_configs(b->meta, true, load_one, &la);
+	/* serve opens the listeners (and their TLS contexts) before this. */
+	rn_broker_tls_dynamic_apply(b);
 	b->message_max_bytes = (int32_t)rn_config_get_i64(b->cfg, "message.max.bytes");
 }
 
@@ -371,6 +425,10 @@ static void reload_layer(struct rn_broker *b, bool per_broker)
 	struct kvset s = {0};
 	rn_meta_broker_configs(b->meta, per_broker, collect_kv, &s);
 	broker_install(b, per_broker ? RN_CFG_DYN_BROKER : RN_CFG_DYN_DEFAULT, &s);
+	if (per_broker) {
+		char msg[600];
+		rn__cfg_tls_apply(s.kv, s.n, false, "", msg, sizeof(msg));
+	}
 	kvset_free(&s);
 }
 

@@ -53,13 +53,19 @@ bool rn__cfg_family_used(const char *key)
 	return false;
 }
 
+/* TLS keys are read by broker/listeners.c (their values are kept by config.c). */
+static bool family_used(const char *f)
+{
+	return !strcmp(f, "ssl.") || !strcmp(f, "listener.name.");
+}
+
 bool rn__cfg_compat_family(const char *key)
 {
 	for (size_t i = 0; i < NFAMILIES; i++) {
 		size_t n = strlen(families[i]);
 		if (strncmp(key, families[i], n) != 0 || !key[n])
 			continue;
-		if (rn__cfg_family_used(key))
+		if (family_used(families[i]) || rn__cfg_family_used(key))
 			return true;
 		if (rn__cfg_first_warning(key))
 			rn_warn("config %s accepted for compatibility; it has no effect in runnel "
@@ -74,5 +80,7 @@ void rn__cfg_compat_list(FILE *f)
 {
 	for (size_t i = 0; i < NFAMILIES; i++)
 		fprintf(f, "%-45s %s\n", families[i],
-			"(any key with this prefix: accepted, no effect)");
+			family_used(families[i])
+			    ? "(any key with this prefix: read by the listeners that use it)"
+			    : "(any key with this prefix: accepted, no effect)");
 }

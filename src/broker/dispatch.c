@@ -6,6 +6,7 @@
 #include "auth/sasl.h"
 #include "broker/authz.h"
 #include "broker/handler.h"
+#include "broker/listeners.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -201,6 +202,15 @@ void rn_dispatch(struct rn_req *req, void *arg)
 	if (rn_request_header_decode(&ctx->rd, &ctx->hdr) < 0 || ctx->rd.err) {
 		ctx->hdr.api_key = -1;
 		rn_close_conn(ctx, "malformed request header");
+		return;
+	}
+	/* An SSL connection's principal comes from the client certificate, known once the
+	 * handshake is done, which the first request proves. */
+	struct rn_session *sess = rn_req_session(req);
+	if (sess && !sess->tls_checked && sess->proto == RN_SEC_SSL &&
+	    rn_listener_tls_principal(ctx, sess) < 0) {
+		rn_close_conn(ctx, "SSL authentication failed: no ssl.principal.mapping.rules rule "
+				   "applies to the client certificate");
 		return;
 	}
 	int16_t key = ctx->hdr.api_key, ver = ctx->hdr.api_version;

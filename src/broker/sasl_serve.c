@@ -16,6 +16,7 @@
 #include "auth/sasl_client.h"
 #include "broker/authz.h"
 #include "broker/broker.h"
+#include "broker/listeners.h"
 #include "broker/sasl_serve.h"
 #include "core/alloc.h"
 #include "core/log.h"
@@ -119,25 +120,16 @@ static int peer_auth(struct rn_peer *p, void *arg)
 	return rc;
 }
 
-/* The inter-broker listener (inter.broker.listener.name, else the first) when it is SASL:
- * sasl.mechanism.inter.broker.protocol (Kafka's default GSSAPI is not available: PLAIN when
- * unset) with the username and password options of that listener's JAAS config for the
+/* The inter-broker listener (inter.broker.listener.name / security.inter.broker.protocol) when it
+ * is SASL: sasl.mechanism.inter.broker.protocol (Kafka's default GSSAPI is not available: PLAIN
+ * when unset) with the username and password options of that listener's JAAS config for the
  * mechanism. */
 static int peer_login_setup(struct rn_broker *b)
 {
-	const char *ibl = rn_config_get(b->cfg, "inter.broker.listener.name");
-	const char *l = rn_config_get(b->cfg, "listeners");
-	int idx = 0, n = 1;
-	for (const char *p = l; p && *p; p++)
-		n += *p == ',';
-	char name[64];
-	for (int i = 0; ibl && i < n; i++) {
-		rn_broker_listener_proto(b, i, name, sizeof(name));
-		if (strcasecmp(name, ibl) == 0)
-			idx = i;
-	}
-	if (!rn_secproto_sasl(rn_broker_listener_proto(b, idx, name, sizeof(name))))
+	const struct rn_listeners *ls = b->listeners;
+	if (!ls || ls->inter < 0 || ls->inter >= ls->n || !rn_secproto_sasl(ls->l[ls->inter].proto))
 		return 0;
+	const char *name = ls->l[ls->inter].name;
 	const char *mech = rn_config_get(b->cfg, "sasl.mechanism.inter.broker.protocol");
 	snprintf(login.mech, sizeof(login.mech), "%s",
 		 mech && strcmp(mech, "GSSAPI") ? mech : "PLAIN");
@@ -164,13 +156,11 @@ int rn_broker_sasl_start(struct rn_broker *b)
 	rn_metrics_register(collect, b);
 	rn_sasl_server_set_reauth_ms(b->sasl,
 				     rn_config_get_i64(b->cfg, "connections.max.reauth.ms"));
-	const char *l = rn_config_get(b->cfg, "listeners");
-	int n = 1;
-	for (const char *p = l; p && *p; p++)
-		n += *p == ',';
-	for (int i = 0; i < n && i < RN_SASL_MAX_LISTENERS; i++) {
-		char name[64], err[256];
-		if (!rn_secproto_sasl(rn_broker_listener_proto(b, i, name, sizeof(name))))
+	const struct rn_listeners *ls = b->listeners;
+	for (int i = 0; ls && i < ls->n && i < RN_SASL_MAX_LISTENERS; i++) {
+		char err[256];
+		const char *name = ls->l[i].name;
+		if (!rn_secproto_sasl(ls->l[i].proto))
 			continue;
 		const char *mechs = per_listener(b, name, "sasl.enabled.mechanisms");
 		const char *jaas = per_listener(b, name, "plain.sasl.jaas.config");

@@ -56,6 +56,29 @@ int rn_tls_ctx_update(struct rn_tls_ctx *c, const struct rn_tls_settings *st);
 int rn_tls_ctx_reload(struct rn_tls_ctx *c);
 /* Times the material was replaced, for /metrics and tests. */
 uint64_t rn_tls_ctx_reloads(const struct rn_tls_ctx *c);
+/* Client contexts: ssl.endpoint.identification.algorithm is "https", so rn_tls_client_wrap
+ * must check the host name (SSL_set1_host). */
+bool rn_tls_ctx_verify_host(const struct rn_tls_ctx *c);
+/* Builds and discards a context from st (AlterConfigs validate_only, config checks): 0, or
+ * -EINVAL with the reason in err. Logs nothing. */
+int rn_tls_ctx_check_settings(const struct rn_tls_settings *st, const char *what, char *err,
+			      size_t errlen);
+/* Kafka's dynamic listener configs (AlterConfigs on listener.name.<l>.ssl.*): keys[i] is one
+ * of Kafka's reconfigurable ssl.* names (no listener prefix; rn_tls_key_reconfigurable),
+ * vals[i] its value. The set replaces the previous overrides; the settings of rn_tls_ctx_new /
+ * update stay underneath (a key left out falls back to them). validate_only builds and
+ * discards. 0, or -EINVAL with the reason in err (nothing logged, the old material kept). */
+int rn_tls_ctx_set_overrides(struct rn_tls_ctx *c, const char *const *keys,
+			     const char *const *vals, int n, bool validate_only, char *err,
+			     size_t errlen);
+bool rn_tls_key_reconfigurable(const char *key);
+/* Calls fn for every live context with the name given to rn_tls_ctx_new; no context is freed
+ * meanwhile (fn must not free one). */
+void rn_tls_ctx_foreach(void (*fn)(struct rn_tls_ctx *c, const char *what, void *arg), void *arg);
+/* The watcher's periodic re-check of every context's files, as a fallback to inotify
+ * (ssl.reload.check.interval.ms, default RN_TLS_RELOAD_CHECK_MS; 0 disables it). */
+#define RN_TLS_RELOAD_CHECK_MS 30000
+void rn_tls_watch_interval(long ms);
 
 /* The listener's wrap hook (net/server.h): a server-side TLS transport over fd with
  * rn_tls_ctx_acquire(arg). */

@@ -334,3 +334,24 @@ def test_kcat_scram_and_saslauthenticate_v2(sb):
     with RawConn(port_of(sb)) as c:  # the flexible version of SaslAuthenticate
         scram_login(c, "SCRAM-SHA-512", "ruth", "ruth-pw", version=2)
         assert c.request(18, 0, b"").i16() == 0
+
+
+def test_sasl_ssl_and_plaintext_listeners_side_by_side(make_broker, certs):
+    from sasl_util import JAAS
+    b = make_broker({"SASL_SSL": "SASL_SSL", "PLAINTEXT": "PLAINTEXT"},
+                    sets={"listener.name.sasl_ssl.plain.sasl.jaas.config": JAAS,
+                          **certs.server_sets()})
+    t = unique("saslssl")
+    with RawConn(int(b.address("PLAINTEXT").rsplit(":", 1)[1])) as c:
+        # PLAINTEXT needs no SASL: the credential API works there at once.
+        assert alter_scram(c, upserts=[("sam", "SCRAM-SHA-256", "sam-pw", 4096)]) == \
+            {"sam": (0, None)}
+    conf = {"security.protocol": "SASL_SSL", "ssl.ca.location": certs.ca,
+            "sasl.mechanism": "SCRAM-SHA-256", "sasl.username": "sam", "sasl.password": "sam-pw"}
+    ck_produce(b.address("SASL_SSL"), t, [(None, b"tls+sasl")], **conf)
+    got = ck_consume(b.address("SASL_SSL"), t, [0], 1, **conf)
+    assert [m.value() for m in got] == [b"tls+sasl"]
+    got = kp_consume(b.address("SASL_SSL"), t, [0], 1, security_protocol="SASL_SSL",
+                     ssl_cafile=certs.ca, sasl_mechanism="PLAIN",
+                     sasl_plain_username="alice", sasl_plain_password="alice-secret")
+    assert [m.value for m in got] == [b"tls+sasl"]
