@@ -355,3 +355,22 @@ def test_sasl_ssl_and_plaintext_listeners_side_by_side(make_broker, certs):
                      ssl_cafile=certs.ca, sasl_mechanism="PLAIN",
                      sasl_plain_username="alice", sasl_plain_password="alice-secret")
     assert [m.value for m in got] == [b"tls+sasl"]
+
+
+def test_jaas_config_split_over_lines_in_properties_file(make_broker, tmp_path):
+    props = tmp_path / "server.properties"
+    props.write_text(
+        "# Kafka's documentation splits the JAAS config with backslashes\n"
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config="
+        "org.apache.kafka.common.security.plain.PlainLoginModule required \\\n"
+        "    username=\"admin\" \\\n"
+        "    password=\"admin-secret\" \\\n"
+        "    user_admin=\"admin-secret\" \\\n"
+        "    user_tess=\"tess-secret\";\n"
+        "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256\n")
+    b = make_broker({"SASL_PLAINTEXT": "SASL_PLAINTEXT"}, args=["--config", str(props)])
+    with RawConn(port_of(b)) as c:
+        plain_login(c, "tess", "tess-secret")
+    with RawConn(port_of(b)) as c:
+        assert handshake(c, "SCRAM-SHA-512")[0] == 33
+    assert "no effect" not in "".join(l for l in b.stderr().splitlines() if "sasl" in l)
