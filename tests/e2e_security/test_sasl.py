@@ -374,3 +374,23 @@ def test_jaas_config_split_over_lines_in_properties_file(make_broker, tmp_path):
     with RawConn(port_of(b)) as c:
         assert handshake(c, "SCRAM-SHA-512")[0] == 33
     assert "no effect" not in "".join(l for l in b.stderr().splitlines() if "sasl" in l)
+
+
+def test_flood_of_failed_logins_bounded_log_and_broker_fine(sb):
+    from conftest import metric_value
+    n = 200
+    t0 = time.monotonic()
+    for i in range(n):
+        with RawConn(port_of(sb)) as c:
+            with pytest.raises(SaslError):
+                plain_login(c, "alice", "bad-%d" % i)
+    elapsed = time.monotonic() - t0
+    failed = metric_value(sb.metrics(),
+                          "kafka_server_socket_server_metrics_failed_authentication_total")
+    assert failed == n
+    lines = len(failed_lines(sb))
+    # At most 50 lines a second (plus the summary lines), so the log cannot be flooded.
+    assert 0 < lines <= 50 * (int(elapsed) + 2), (lines, elapsed)
+    with RawConn(port_of(sb)) as c:
+        plain_login(c, "alice", "alice-secret")
+    assert sb.alive()
