@@ -42,7 +42,8 @@ bool rn__cfg_first_warning(const char *key)
 bool rn__cfg_family_used(const char *key)
 {
 	static const char *const used[] = {"sasl.jaas.config", "sasl.enabled.mechanisms",
-					   "sasl.mechanism.inter.broker.protocol"};
+					   "sasl.mechanism.inter.broker.protocol",
+					   "sasl.server.max.receive.size"};
 	size_t kl = strlen(key);
 	for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++) {
 		size_t n = strlen(used[i]);

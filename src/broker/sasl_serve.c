@@ -150,8 +150,30 @@ static int peer_login_setup(struct rn_broker *b)
 	return 0;
 }
 
+/* sasl.server.max.receive.size: Kafka's bound on what an unauthenticated SASL client may send
+ * in one frame (default 512 KiB), so connections that never log in cannot hold big buffers. */
+static size_t max_receive = 524288;
+
+size_t rn_broker_sasl_max_frame(void *arg, void *session)
+{
+	(void)arg;
+	const struct rn_session *s = session;
+	if (!s || !rn_secproto_sasl(s->proto) || s->authenticated)
+		return 0;
+	return max_receive;
+}
+
 int rn_broker_sasl_start(struct rn_broker *b)
 {
+	const char *mr = rn_config_get(b->cfg, "sasl.server.max.receive.size");
+	char *end = NULL;
+	long long v = mr ? strtoll(mr, &end, 10) : 0;
+	if (mr && (end == mr || *end || v < 1)) {
+		rn_error("sasl.server.max.receive.size: '%s' is not a positive int", mr);
+		return -1;
+	}
+	if (mr)
+		max_receive = (size_t)v;
 	b->sasl = rn_sasl_server_new(b->meta);
 	rn_metrics_register(collect, b);
 	rn_sasl_server_set_reauth_ms(b->sasl,

@@ -391,6 +391,7 @@ int rn_serve_main(int argc, char **argv)
 	    .arg = &b,
 	    .on_open = rn_broker_session_open,
 	    .on_close = rn_broker_session_close,
+	    .max_frame = rn_broker_sasl_max_frame,
 	};
 	rc = rn_server_start(&sc, &b.server);
 	if (rc < 0) {

@@ -394,3 +394,16 @@ def test_flood_of_failed_logins_bounded_log_and_broker_fine(sb):
     with RawConn(port_of(sb)) as c:
         plain_login(c, "alice", "alice-secret")
     assert sb.alive()
+
+
+def test_big_frame_before_authentication_closes(make_broker):
+    b = sasl_broker(make_broker, sets={"sasl.server.max.receive.size": "4096"})
+    with RawConn(port_of(b)) as c:
+        c.sendraw(i32(100000) + b"\0" * 64)  # announced, never needed in full
+        assert c.closed_by_peer()
+    wait_until(lambda: "sasl.server.max.receive.size, before authentication" in b.stderr(),
+               what="log line")
+    with RawConn(port_of(b)) as c:  # once authenticated the limit is socket.request.max.bytes
+        plain_login(c, "alice", "alice-secret")
+        r = c.request(3, 0, karray(["x" * 6000], kstr))
+        assert r.i32() >= 0  # a Metadata answer: brokers array
