@@ -38,6 +38,12 @@ bool rn__cfg_first_warning(const char *key)
 	return first;
 }
 
+/* TLS keys are read by broker/listeners.c (their values are kept by config.c). */
+static bool family_used(const char *f)
+{
+	return !strcmp(f, "ssl.") || !strcmp(f, "listener.name.");
+}
+
 /* Family keys a room reads (through rn_config_get): no "no effect" warning for them. */
 bool rn__cfg_family_used(const char *key)
 {
@@ -52,12 +58,6 @@ bool rn__cfg_family_used(const char *key)
 			return true;
 	}
 	return false;
-}
-
-/* TLS keys are read by broker/listeners.c (their values are kept by config.c). */
-static bool family_used(const char *f)
-{
-	return !strcmp(f, "ssl.") || !strcmp(f, "listener.name.");
 }
 
 bool rn__cfg_compat_family(const char *key)
