@@ -84,4 +84,11 @@ void rn__cfg_compat_list(FILE *f)
 			family_used(families[i])
 			    ? "(any key with this prefix: read by the listeners that use it)"
 			    : "(any key with this prefix: accepted, no effect)");
+	/* The keys of those families that SASL reads, although their family has no effect. */
+	static const char *const sasl_keys[] = {"sasl.jaas.config",
+						"sasl.mechanism.inter.broker.protocol",
+						"sasl.server.max.receive.size"};
+	for (size_t i = 0; i < sizeof(sasl_keys) / sizeof(sasl_keys[0]); i++)
+		fprintf(f, "%-45s %s\n", sasl_keys[i],
+			"(read by SASL listeners; listener.name.<l>. overrides it)");
 }
