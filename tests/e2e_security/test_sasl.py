@@ -173,6 +173,9 @@ def test_scram_credential_apis(sb):
         assert res["mo"][0] == 92
         top, d = describe_scram(c)
         assert d == {"hal": (0, [(2, 8192)])}
+    wait_until(lambda: re.search(r"audit: .*User:admin.*AlterUserScramCredentials.*"
+                                 r"User:hal:SCRAM-SHA-512.*SET", sb.stderr()),
+               what="audit line for the credential change")
     with RawConn(port_of(sb)) as c:
         scram_login(c, "SCRAM-SHA-512", "hal", "pw2")
     with RawConn(port_of(sb)) as c:
