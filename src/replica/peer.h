@@ -55,6 +55,13 @@ void rn_peer_interrupt(struct rn_peer *p);
 struct rn_tls_ctx;
 void rn_peer_set_tls(struct rn_tls_ctx *c, bool check_host);
 
+/* Authentication of new connections (a SASL inter-broker listener; added by the sasl slice):
+ * the broker installs fn once at start-up, before any peer connects; rn_peer_connect then
+ * calls it on every new connection before returning it, and fails with its (negative) result.
+ * NULL: none. */
+typedef int (*rn_peer_auth_fn)(struct rn_peer *p, void *arg);
+void rn_peer_set_auth(rn_peer_auth_fn fn, void *arg);
+
 /* "host:port" of the peer, for log lines (static storage of p). */
 const char *rn_peer_name(const struct rn_peer *p);
 
