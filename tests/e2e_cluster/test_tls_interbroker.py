@@ -8,6 +8,8 @@ import importlib.util
 import os
 import sys
 
+import pytest
+
 from conftest import SLOW, RawConn, ck_admin, record_batch, unique, wait_until
 
 _SEC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -41,7 +43,13 @@ def log_content(broker, topic):
     return out
 
 
-def test_followers_replicate_over_tls(make_cluster, tmp_path):
+JAAS = ('org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" '
+        'password="admin-secret" user_admin="admin-secret";')
+
+
+@pytest.mark.parametrize("proto", ["SSL", "SASL_SSL"])
+def test_followers_replicate_over_tls(make_cluster, tmp_path, proto):
+    """SASL_SSL: the sasl slice's inter-broker login runs inside this TLS connection."""
     certs = _certs_class()(tmp_path / "certs")
     c = make_cluster(n=2, start=False)
     from conftest import free_port
@@ -51,11 +59,14 @@ def test_followers_replicate_over_tls(make_cluster, tmp_path):
         b.sets.update({
             "listeners": "PLAINTEXT://127.0.0.1:%d,INTERNAL://127.0.0.1:%d" % (
                 b.fixed_port, internal[b.node_id]),
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,INTERNAL:SSL",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,INTERNAL:" + proto,
             "inter.broker.listener.name": "INTERNAL",
             "listener.name.internal.ssl.client.auth": "required",
             "log.level": "debug",
         })
+        if proto == "SASL_SSL":
+            b.sets.update({"listener.name.internal.plain.sasl.jaas.config": JAAS,
+                           "sasl.mechanism.inter.broker.protocol": "PLAIN"})
         b.sets.update(certs.server_sets("listener.name.internal."))
     c.start(wait=False)
     c.wait_brokers(2)
@@ -65,7 +76,11 @@ def test_followers_replicate_over_tls(make_cluster, tmp_path):
     ssl_boot = ",".join("127.0.0.1:%d" % p for p in internal.values())
     import confluent_kafka.admin as cka
     t = unique("itls")
-    a = ck_admin(ssl_boot, **certs.client_conf("admin"))
+    conf = certs.client_conf("admin")
+    if proto == "SASL_SSL":
+        conf.update({"security.protocol": "SASL_SSL", "sasl.mechanisms": "PLAIN",
+                     "sasl.username": "admin", "sasl.password": "admin-secret"})
+    a = ck_admin(ssl_boot, **conf)
     a.create_topics([cka.NewTopic(t, 1, 2, config={"min.insync.replicas": "2"})],
                     operation_timeout=30)[t].result(30 * SLOW)
     st = c.wait_for_isr(t, 0, 2)
@@ -75,7 +90,11 @@ def test_followers_replicate_over_tls(make_cluster, tmp_path):
     assert produce_acks_all(leader.fixed_port, t, value) == 0
     wait_until(lambda: value in log_content(follower, t), timeout=20,
                what="the follower's copy")
-    # The leader saw the follower's TLS client certificate (the server certificate, CN=localhost).
-    assert "TLS client User:CN=localhost" in leader.stderr()
+    if proto == "SSL":
+        # The leader saw the follower's TLS client certificate (the server's, CN=localhost).
+        assert "TLS client User:CN=localhost" in leader.stderr()
+    else:
+        assert "inter-broker connections authenticate with PLAIN as admin" in follower.stderr()
+        assert "failed authentication" not in leader.stderr()
     for b in c.brokers:
         assert "handshake failed" not in b.stderr(), b.stderr()[-3000:]
