@@ -170,7 +170,12 @@ static const struct rn_cfg_def defs[] = {
      "Runnel: also append audit lines (denials, ACL changes) to this file", false},
     {"principal.builder.class", RN_CFG_STRING,
      "org.apache.kafka.common.security.authenticator.DefaultKafkaPrincipalBuilder", 0, "", true},
-    {"connections.max.reauth.ms", RN_CFG_LONG, "0", 0, "", true},
+    {"connections.max.reauth.ms", RN_CFG_LONG, "0", 0,
+     "SASL sessions expire after this long unless the client re-authenticates (0 = never)", false},
+    {"sasl.enabled.mechanisms", RN_CFG_LIST, "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512", 0,
+     "SASL mechanisms of SASL listeners (Kafka's default GSSAPI is not available; names runnel "
+     "lacks are ignored with a warning)",
+     false},
     {"zookeeper.set.acl", RN_CFG_BOOL, "false", 0, "", true},
     {"zookeeper.session.timeout.ms", RN_CFG_INT, "18000", 0, "", true},
     {"zookeeper.max.in.flight.requests", RN_CFG_INT, "10", 1, "", true},
