@@ -19,6 +19,7 @@ static const struct subcommand cmds[] = {
     {"broker", rn_cli_broker, "show and change the broker's configs at run time"},
     {"group", rn_cli_group, "list, describe, delete consumer groups and reset their offsets"},
     {"bench", rn_cli_bench, "producer/consumer load generator (perf-test style)"},
+    {"quota", rn_cli_quota, "set and list client quotas (byte rates, request percentage)"},
     {"cluster", rn_cli_cluster, "cluster status: brokers, controller, under-replicated partitions"},
     {"dev", rn_cli_dev, "development helpers: 'dev cluster' runs etcd and N brokers locally"},
     {"mock", rn_cli_mock, "run librdkafka's in-memory mock cluster (benchmark ceiling)"},

@@ -232,8 +232,11 @@ static const struct rn_cfg_def defs[] = {
     {"socket.listen.backlog.size", RN_CFG_INT, "50", 1, "", true},
     {"fetch.max.bytes", RN_CFG_INT, "57671680", 1024, "", true},
     {"request.timeout.ms", RN_CFG_INT, "30000", 0, "", true},
-    {"quota.window.num", RN_CFG_INT, "11", 1, "", true},
-    {"quota.window.size.seconds", RN_CFG_INT, "1", 1, "", true},
+    {"quota.window.num", RN_CFG_INT, "11", 1,
+     "samples client quota rates are measured over (producer_byte_rate, consumer_byte_rate, "
+     "request_percentage)",
+     false},
+    {"quota.window.size.seconds", RN_CFG_INT, "1", 1, "length of one client quota sample", false},
     {"replication.quota.window.num", RN_CFG_INT, "11", 1, "", true},
     {"replication.quota.window.size.seconds", RN_CFG_INT, "1", 1, "", true},
     {"client.quota.callback.class", RN_CFG_STRING, NULL, 0, "", true},

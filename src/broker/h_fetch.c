@@ -30,6 +30,7 @@
 
 #include "broker/authz.h"
 #include "broker/handler.h"
+#include "broker/quotas.h"
 #include "broker/leader.h"
 #include "broker/legacy.h"
 #include "broker/topics.h"
@@ -434,6 +435,30 @@ static void account(struct fetch *f, struct rn_fetch_response *resp)
 	}
 }
 
+static int64_t record_bytes(const struct rn_fetch_response *resp)
+{
+	int64_t n = 0;
+	for (int32_t i = 0; i < resp->responses_count; i++)
+		for (int32_t j = 0; j < resp->responses[i].partitions_count; j++)
+			if (resp->responses[i].partitions[j].records.len > 0)
+				n += resp->responses[i].partitions[j].records.len;
+	return n;
+}
+
+/* A throttled fetch answers its partitions without records. */
+static void drop_records(struct rn_fetch_response *resp)
+{
+	put_records(resp);
+	for (int32_t i = 0; i < resp->responses_count; i++)
+		for (int32_t j = 0; j < resp->responses[i].partitions_count; j++) {
+			struct rn_fetch_response_partition_data *pd =
+			    &resp->responses[i].partitions[j];
+			pd->records = (struct rn_records){NULL, 0, NULL, 0};
+			if (pd->aborted_transactions_count > 0)
+				pd->aborted_transactions_count = 0;
+		}
+}
+
 static void complete(struct fetch *f, struct rn_fetch_response *resp)
 {
 	struct rn_ctx *ctx = f->ctx;
@@ -443,6 +468,12 @@ static void complete(struct fetch *f, struct rn_fetch_response *resp)
 	if (f->timer)
 		rn_loop_timer_cancel(ctx->req->loop, f->timer);
 	f->timer = NULL;
+	/* Followers replicate under their own throttle, never a client quota (Kafka's). */
+	bool drop = false;
+	if (f->replica_id < 0)
+		resp->throttle_time_ms = rn_quota_fetch(ctx, record_bytes(resp), &drop);
+	if (drop)
+		drop_records(resp);
 	account(f, resp);
 	rn_respond_begin(ctx);
 	rn_fetch_response_encode(&ctx->req->out, ctx->hdr.api_version, resp);
@@ -568,6 +599,11 @@ void rn_h_fetch(struct rn_ctx *ctx)
 		f->rq.max_bytes = INT32_MAX;
 	f->replica_id =
 	    ctx->hdr.api_version >= 15 ? f->rq.replica_state.replica_id : f->rq.replica_id;
+	if (f->replica_id < 0) {
+		int32_t qmax = rn_quota_fetch_max_bytes(ctx);
+		if (qmax < f->rq.max_bytes)
+			f->rq.max_bytes = qmax;
+	}
 	f->arrived_ms = rn_mono_ms();
 	int32_t nt = f->rq.topics_count > 0 ? f->rq.topics_count : 0;
 	f->topics = rn_arena_alloc(&ctx->req->arena, (size_t)(nt + 1) * sizeof(*f->topics));

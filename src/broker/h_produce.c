@@ -22,6 +22,7 @@
 #include "broker/handler.h"
 #include "broker/legacy.h"
 #include "broker/produce_errors.h"
+#include "broker/quotas.h"
 #include "broker/recompress.h"
 #include "broker/topic_config.h"
 #include "broker/topics.h"
@@ -56,6 +57,7 @@ static void finish(struct produce *pr)
 {
 	struct rn_ctx *ctx = pr->ctx;
 	rn__produce_v10_defaults(&pr->resp);
+	pr->resp.throttle_time_ms = rn_quota_produce(ctx);
 	rn_respond_begin(ctx);
 	rn_produce_response_encode(&ctx->req->out, ctx->hdr.api_version, &pr->resp);
 	for (int i = 0; i < pr->nheld; i++)
@@ -315,6 +317,8 @@ void rn_h_produce(struct rn_ctx *ctx)
 	if (rq.acks == 0) {
 		for (int i = 0; i < pr->nheld; i++)
 			rn_topic_put(ctx->b, pr->held[i]);
+		/* No response to carry it, but the connection is still muted (Kafka's acks=0). */
+		rn_quota_produce(ctx);
 		rn_respond_none(ctx);
 		return;
 	}

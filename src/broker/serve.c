@@ -29,6 +29,7 @@
 #include "broker/txns.h"
 #include "broker/metrics.h"
 #include "broker/sasl_serve.h"
+#include "broker/quotas.h"
 #include "broker/topic_config.h"
 #include "broker/topics.h"
 #include "core/alloc.h"
@@ -385,6 +386,8 @@ int rn_serve_main(int argc, char **argv)
 			"COORDINATOR_NOT_AVAILABLE");
 	if (cluster)
 		rn_cluster_coord_open(&b);
+	/* Before the listener: the first request is already measured against the stored quotas. */
+	rn_broker_quotas_start(&b);
 	struct rn_listener_config lcs[RN_MAX_LISTENERS];
 	rn_listeners_server_config(b.listeners, lcs);
 	struct rn_server_config sc = {
@@ -433,6 +436,7 @@ int rn_serve_main(int argc, char **argv)
 	rn_txns_stop(&b);
 	rn_groups_stop(&b);
 	rn_broker_metrics_unregister(&b);
+	rn_broker_quotas_stop(&b);
 out_admin:
 	if (b.admin)
 		rn_http_admin_stop(b.admin);

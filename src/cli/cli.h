@@ -19,5 +19,7 @@ int rn_cli_mock(int argc, char **argv);
 int rn_cli_dev(int argc, char **argv);
 /* `runnel cluster status`: brokers, controller, under-replicated and offline partitions. */
 int rn_cli_cluster(int argc, char **argv);
+/* `runnel quota alter|list`: client quotas (AlterClientQuotas / DescribeClientQuotas). */
+int rn_cli_quota(int argc, char **argv);
 
 #endif

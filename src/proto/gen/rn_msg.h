@@ -49,6 +49,8 @@ enum rn_api_key {
 	RN_API_ALTER_PARTITION_REASSIGNMENTS = 45,
 	RN_API_LIST_PARTITION_REASSIGNMENTS = 46,
 	RN_API_OFFSET_DELETE = 47,
+	RN_API_DESCRIBE_CLIENT_QUOTAS = 48,
+	RN_API_ALTER_CLIENT_QUOTAS = 49,
 	RN_API_DESCRIBE_USER_SCRAM_CREDENTIALS = 50,
 	RN_API_ALTER_USER_SCRAM_CREDENTIALS = 51,
 	RN_API_DESCRIBE_CLUSTER = 60,
@@ -1763,6 +1765,101 @@ void rn_offset_delete_request_encode(struct rn_iochain *w, int16_t version,
 int rn_offset_delete_response_decode(struct rn_rd *rd, int16_t version, struct rn_offset_delete_response *out);
 void rn_offset_delete_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_offset_delete_response *m);
+
+/* DescribeClientQuotas (key 48), v0-1, flexible v1+ */
+struct rn_describe_client_quotas_request_component_data {
+	struct rn_str entity_type; /* v0+ */
+	int8_t match_type; /* v0+ */
+	struct rn_str match; /* v0+, nullable v0+ */
+};
+
+struct rn_describe_client_quotas_request {
+	struct rn_describe_client_quotas_request_component_data *components; /* v0+ */
+	int32_t components_count;
+	bool strict; /* v0+ */
+};
+
+struct rn_describe_client_quotas_response_entity_data {
+	struct rn_str entity_type; /* v0+ */
+	struct rn_str entity_name; /* v0+, nullable v0+ */
+};
+
+struct rn_describe_client_quotas_response_value_data {
+	struct rn_str key; /* v0+ */
+	double value; /* v0+ */
+};
+
+struct rn_describe_client_quotas_response_entry_data {
+	struct rn_describe_client_quotas_response_entity_data *entity; /* v0+ */
+	int32_t entity_count;
+	struct rn_describe_client_quotas_response_value_data *values; /* v0+ */
+	int32_t values_count;
+};
+
+struct rn_describe_client_quotas_response {
+	int32_t throttle_time_ms; /* v0+ */
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+, default null */
+	struct rn_describe_client_quotas_response_entry_data *entries; /* v0+, nullable v0+ */
+	int32_t entries_count;
+};
+
+int rn_describe_client_quotas_request_decode(struct rn_rd *rd, int16_t version, struct rn_describe_client_quotas_request *out);
+void rn_describe_client_quotas_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_client_quotas_request *m);
+int rn_describe_client_quotas_response_decode(struct rn_rd *rd, int16_t version, struct rn_describe_client_quotas_response *out);
+void rn_describe_client_quotas_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_client_quotas_response *m);
+
+/* AlterClientQuotas (key 49), v0-1, flexible v1+ */
+struct rn_alter_client_quotas_request_entity_data {
+	struct rn_str entity_type; /* v0+ */
+	struct rn_str entity_name; /* v0+, nullable v0+ */
+};
+
+struct rn_alter_client_quotas_request_op_data {
+	struct rn_str key; /* v0+ */
+	double value; /* v0+ */
+	bool remove; /* v0+ */
+};
+
+struct rn_alter_client_quotas_request_entry_data {
+	struct rn_alter_client_quotas_request_entity_data *entity; /* v0+ */
+	int32_t entity_count;
+	struct rn_alter_client_quotas_request_op_data *ops; /* v0+ */
+	int32_t ops_count;
+};
+
+struct rn_alter_client_quotas_request {
+	struct rn_alter_client_quotas_request_entry_data *entries; /* v0+ */
+	int32_t entries_count;
+	bool validate_only; /* v0+ */
+};
+
+struct rn_alter_client_quotas_response_entity_data {
+	struct rn_str entity_type; /* v0+ */
+	struct rn_str entity_name; /* v0+, nullable v0+ */
+};
+
+struct rn_alter_client_quotas_response_entry_data {
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+, default null */
+	struct rn_alter_client_quotas_response_entity_data *entity; /* v0+ */
+	int32_t entity_count;
+};
+
+struct rn_alter_client_quotas_response {
+	int32_t throttle_time_ms; /* v0+ */
+	struct rn_alter_client_quotas_response_entry_data *entries; /* v0+ */
+	int32_t entries_count;
+};
+
+int rn_alter_client_quotas_request_decode(struct rn_rd *rd, int16_t version, struct rn_alter_client_quotas_request *out);
+void rn_alter_client_quotas_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_alter_client_quotas_request *m);
+int rn_alter_client_quotas_response_decode(struct rn_rd *rd, int16_t version, struct rn_alter_client_quotas_response *out);
+void rn_alter_client_quotas_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_alter_client_quotas_response *m);
 
 /* DescribeUserScramCredentials (key 50), v0, flexible v0+ */
 struct rn_describe_user_scram_credentials_request_user_name {
