@@ -200,6 +200,11 @@ void rn_quotas_with_cfg(struct rn_quotas *q, void (*cb)(const struct rn_quota_cf
 	pthread_mutex_unlock(&q->lock);
 }
 
+int64_t rn_quotas_window_ms(const struct rn_quotas *q)
+{
+	return q->size_ms;
+}
+
 bool rn_quotas_enabled(struct rn_quotas *q, enum rn_quota_type t)
 {
 	pthread_mutex_lock(&q->lock);

@@ -126,8 +126,7 @@ int32_t rn_quota_fetch_max_bytes(struct rn_ctx *ctx)
 	rn_quotas_with_cfg(quotas, find_limit, &a);
 	if (!a.found)
 		return INT32_MAX;
-	/* quota.window.size.seconds is 1 by default: one second's worth. */
-	double cap = a.limit;
+	double cap = a.limit * (double)rn_quotas_window_ms(quotas) / 1000.0;
 	if (cap < 1)
 		cap = 1;
 	return cap >= (double)INT32_MAX ? INT32_MAX : (int32_t)cap;
