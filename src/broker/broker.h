@@ -24,6 +24,7 @@ struct rn_topic_waiter;
 struct rn_replica_mgr;
 struct rn_replica_part;
 struct rn_controller;
+struct rn_sasl_server;
 
 #define RN_API_KEYS 70
 
@@ -92,6 +93,8 @@ struct rn_broker {
 	struct rn_replica_mgr *replica;
 	/* authorizer.class.name set: ACLs are enforced (auth/acl.h); NULL: everything allowed. */
 	struct rn_authorizer *authorizer;
+	/* SASL listeners' mechanisms, PLAIN users, SCRAM credentials (auth/sasl.h). */
+	struct rn_sasl_server *sasl;
 	struct rn_controller *controller;
 
 	pthread_rwlock_t topics_lock; /* guards the hash table, not the topics */

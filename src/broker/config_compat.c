@@ -44,13 +44,29 @@ static bool family_used(const char *f)
 	return !strcmp(f, "ssl.") || !strcmp(f, "listener.name.");
 }
 
+/* Family keys a room reads (through rn_config_get): no "no effect" warning for them. */
+bool rn__cfg_family_used(const char *key)
+{
+	static const char *const used[] = {"sasl.jaas.config", "sasl.enabled.mechanisms"};
+	size_t kl = strlen(key);
+	for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++) {
+		size_t n = strlen(used[i]);
+		if (kl >= n && strcmp(key + kl - n, used[i]) == 0 &&
+		    (kl == n || key[kl - n - 1] == '.'))
+			return true;
+	}
+	return false;
+}
+
 bool rn__cfg_compat_family(const char *key)
 {
 	for (size_t i = 0; i < NFAMILIES; i++) {
 		size_t n = strlen(families[i]);
 		if (strncmp(key, families[i], n) != 0 || !key[n])
 			continue;
-		if (!family_used(families[i]) && rn__cfg_first_warning(key))
+		if (family_used(families[i]) || rn__cfg_family_used(key))
+			return true;
+		if (rn__cfg_first_warning(key))
 			rn_warn("config %s accepted for compatibility; it has no effect in runnel "
 				"(not implemented yet; value not logged)",
 				key);

@@ -23,6 +23,7 @@ enum rn_api_key {
 	RN_API_SYNC_GROUP = 14,
 	RN_API_DESCRIBE_GROUPS = 15,
 	RN_API_LIST_GROUPS = 16,
+	RN_API_SASL_HANDSHAKE = 17,
 	RN_API_API_VERSIONS = 18,
 	RN_API_CREATE_TOPICS = 19,
 	RN_API_DELETE_TOPICS = 20,
@@ -34,9 +35,13 @@ enum rn_api_key {
 	RN_API_END_TXN = 26,
 	RN_API_WRITE_TXN_MARKERS = 27,
 	RN_API_TXN_OFFSET_COMMIT = 28,
+	RN_API_DESCRIBE_ACLS = 29,
+	RN_API_CREATE_ACLS = 30,
+	RN_API_DELETE_ACLS = 31,
 	RN_API_DESCRIBE_CONFIGS = 32,
 	RN_API_ALTER_CONFIGS = 33,
 	RN_API_DESCRIBE_LOG_DIRS = 35,
+	RN_API_SASL_AUTHENTICATE = 36,
 	RN_API_CREATE_PARTITIONS = 37,
 	RN_API_DELETE_GROUPS = 42,
 	RN_API_ELECT_LEADERS = 43,
@@ -46,6 +51,8 @@ enum rn_api_key {
 	RN_API_OFFSET_DELETE = 47,
 	RN_API_DESCRIBE_CLIENT_QUOTAS = 48,
 	RN_API_ALTER_CLIENT_QUOTAS = 49,
+	RN_API_DESCRIBE_USER_SCRAM_CREDENTIALS = 50,
+	RN_API_ALTER_USER_SCRAM_CREDENTIALS = 51,
 	RN_API_DESCRIBE_CLUSTER = 60,
 };
 
@@ -715,6 +722,24 @@ int rn_list_groups_response_decode(struct rn_rd *rd, int16_t version, struct rn_
 void rn_list_groups_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_list_groups_response *m);
 
+/* SaslHandshake (key 17), v0-1, flexible none */
+struct rn_sasl_handshake_request {
+	struct rn_str mechanism; /* v0+ */
+};
+
+struct rn_sasl_handshake_response {
+	int16_t error_code; /* v0+ */
+	struct rn_str *mechanisms; /* v0+ */
+	int32_t mechanisms_count;
+};
+
+int rn_sasl_handshake_request_decode(struct rn_rd *rd, int16_t version, struct rn_sasl_handshake_request *out);
+void rn_sasl_handshake_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_sasl_handshake_request *m);
+int rn_sasl_handshake_response_decode(struct rn_rd *rd, int16_t version, struct rn_sasl_handshake_response *out);
+void rn_sasl_handshake_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_sasl_handshake_response *m);
+
 /* ApiVersions (key 18), v0-3, flexible v3+ */
 struct rn_api_versions_request {
 	struct rn_str client_software_name; /* v3+ */
@@ -1181,6 +1206,129 @@ int rn_txn_offset_commit_response_decode(struct rn_rd *rd, int16_t version, stru
 void rn_txn_offset_commit_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_txn_offset_commit_response *m);
 
+/* DescribeAcls (key 29), v0-3, flexible v2+ */
+struct rn_describe_acls_request {
+	int8_t resource_type_filter; /* v0+ */
+	struct rn_str resource_name_filter; /* v0+, nullable v0+ */
+	int8_t pattern_type_filter; /* v1+, default 3 */
+	struct rn_str principal_filter; /* v0+, nullable v0+ */
+	struct rn_str host_filter; /* v0+, nullable v0+ */
+	int8_t operation; /* v0+ */
+	int8_t permission_type; /* v0+ */
+};
+
+struct rn_describe_acls_response_acl_description {
+	struct rn_str principal; /* v0+ */
+	struct rn_str host; /* v0+ */
+	int8_t operation; /* v0+ */
+	int8_t permission_type; /* v0+ */
+};
+
+struct rn_describe_acls_response_describe_acls_resource {
+	int8_t resource_type; /* v0+ */
+	struct rn_str resource_name; /* v0+ */
+	int8_t pattern_type; /* v1+, default 3 */
+	struct rn_describe_acls_response_acl_description *acls; /* v0+ */
+	int32_t acls_count;
+};
+
+struct rn_describe_acls_response {
+	int32_t throttle_time_ms; /* v0+ */
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+ */
+	struct rn_describe_acls_response_describe_acls_resource *resources; /* v0+ */
+	int32_t resources_count;
+};
+
+int rn_describe_acls_request_decode(struct rn_rd *rd, int16_t version, struct rn_describe_acls_request *out);
+void rn_describe_acls_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_acls_request *m);
+int rn_describe_acls_response_decode(struct rn_rd *rd, int16_t version, struct rn_describe_acls_response *out);
+void rn_describe_acls_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_acls_response *m);
+
+/* CreateAcls (key 30), v0-3, flexible v2+ */
+struct rn_create_acls_request_acl_creation {
+	int8_t resource_type; /* v0+ */
+	struct rn_str resource_name; /* v0+ */
+	int8_t resource_pattern_type; /* v1+, default 3 */
+	struct rn_str principal; /* v0+ */
+	struct rn_str host; /* v0+ */
+	int8_t operation; /* v0+ */
+	int8_t permission_type; /* v0+ */
+};
+
+struct rn_create_acls_request {
+	struct rn_create_acls_request_acl_creation *creations; /* v0+ */
+	int32_t creations_count;
+};
+
+struct rn_create_acls_response_acl_creation_result {
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+ */
+};
+
+struct rn_create_acls_response {
+	int32_t throttle_time_ms; /* v0+ */
+	struct rn_create_acls_response_acl_creation_result *results; /* v0+ */
+	int32_t results_count;
+};
+
+int rn_create_acls_request_decode(struct rn_rd *rd, int16_t version, struct rn_create_acls_request *out);
+void rn_create_acls_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_create_acls_request *m);
+int rn_create_acls_response_decode(struct rn_rd *rd, int16_t version, struct rn_create_acls_response *out);
+void rn_create_acls_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_create_acls_response *m);
+
+/* DeleteAcls (key 31), v0-3, flexible v2+ */
+struct rn_delete_acls_request_delete_acls_filter {
+	int8_t resource_type_filter; /* v0+ */
+	struct rn_str resource_name_filter; /* v0+, nullable v0+ */
+	int8_t pattern_type_filter; /* v1+, default 3 */
+	struct rn_str principal_filter; /* v0+, nullable v0+ */
+	struct rn_str host_filter; /* v0+, nullable v0+ */
+	int8_t operation; /* v0+ */
+	int8_t permission_type; /* v0+ */
+};
+
+struct rn_delete_acls_request {
+	struct rn_delete_acls_request_delete_acls_filter *filters; /* v0+ */
+	int32_t filters_count;
+};
+
+struct rn_delete_acls_response_delete_acls_matching_acl {
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+ */
+	int8_t resource_type; /* v0+ */
+	struct rn_str resource_name; /* v0+ */
+	int8_t pattern_type; /* v1+, default 3 */
+	struct rn_str principal; /* v0+ */
+	struct rn_str host; /* v0+ */
+	int8_t operation; /* v0+ */
+	int8_t permission_type; /* v0+ */
+};
+
+struct rn_delete_acls_response_delete_acls_filter_result {
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+ */
+	struct rn_delete_acls_response_delete_acls_matching_acl *matching_acls; /* v0+ */
+	int32_t matching_acls_count;
+};
+
+struct rn_delete_acls_response {
+	int32_t throttle_time_ms; /* v0+ */
+	struct rn_delete_acls_response_delete_acls_filter_result *filter_results; /* v0+ */
+	int32_t filter_results_count;
+};
+
+int rn_delete_acls_request_decode(struct rn_rd *rd, int16_t version, struct rn_delete_acls_request *out);
+void rn_delete_acls_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_delete_acls_request *m);
+int rn_delete_acls_response_decode(struct rn_rd *rd, int16_t version, struct rn_delete_acls_response *out);
+void rn_delete_acls_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_delete_acls_response *m);
+
 /* DescribeConfigs (key 32), v0-4, flexible v4+ */
 struct rn_describe_configs_request_describe_configs_resource {
 	int8_t resource_type; /* v0+ */
@@ -1323,6 +1471,25 @@ void rn_describe_log_dirs_request_encode(struct rn_iochain *w, int16_t version,
 int rn_describe_log_dirs_response_decode(struct rn_rd *rd, int16_t version, struct rn_describe_log_dirs_response *out);
 void rn_describe_log_dirs_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_describe_log_dirs_response *m);
+
+/* SaslAuthenticate (key 36), v0-2, flexible v2+ */
+struct rn_sasl_authenticate_request {
+	struct rn_bytes auth_bytes; /* v0+ */
+};
+
+struct rn_sasl_authenticate_response {
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+, default null */
+	struct rn_bytes auth_bytes; /* v0+ */
+	int64_t session_lifetime_ms; /* v1+, default 0 */
+};
+
+int rn_sasl_authenticate_request_decode(struct rn_rd *rd, int16_t version, struct rn_sasl_authenticate_request *out);
+void rn_sasl_authenticate_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_sasl_authenticate_request *m);
+int rn_sasl_authenticate_response_decode(struct rn_rd *rd, int16_t version, struct rn_sasl_authenticate_response *out);
+void rn_sasl_authenticate_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_sasl_authenticate_response *m);
 
 /* CreatePartitions (key 37), v0-3, flexible v2+ */
 struct rn_create_partitions_request_create_partitions_assignment {
@@ -1693,6 +1860,84 @@ void rn_alter_client_quotas_request_encode(struct rn_iochain *w, int16_t version
 int rn_alter_client_quotas_response_decode(struct rn_rd *rd, int16_t version, struct rn_alter_client_quotas_response *out);
 void rn_alter_client_quotas_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_alter_client_quotas_response *m);
+
+/* DescribeUserScramCredentials (key 50), v0, flexible v0+ */
+struct rn_describe_user_scram_credentials_request_user_name {
+	struct rn_str name; /* v0+ */
+};
+
+struct rn_describe_user_scram_credentials_request {
+	struct rn_describe_user_scram_credentials_request_user_name *users; /* v0+, nullable v0+ */
+	int32_t users_count;
+};
+
+struct rn_describe_user_scram_credentials_response_credential_info {
+	int8_t mechanism; /* v0+ */
+	int32_t iterations; /* v0+ */
+};
+
+struct rn_describe_user_scram_credentials_response_describe_user_scram_credentials_result {
+	struct rn_str user; /* v0+ */
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+, default null */
+	struct rn_describe_user_scram_credentials_response_credential_info *credential_infos; /* v0+ */
+	int32_t credential_infos_count;
+};
+
+struct rn_describe_user_scram_credentials_response {
+	int32_t throttle_time_ms; /* v0+ */
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+, default null */
+	struct rn_describe_user_scram_credentials_response_describe_user_scram_credentials_result *results; /* v0+ */
+	int32_t results_count;
+};
+
+int rn_describe_user_scram_credentials_request_decode(struct rn_rd *rd, int16_t version, struct rn_describe_user_scram_credentials_request *out);
+void rn_describe_user_scram_credentials_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_user_scram_credentials_request *m);
+int rn_describe_user_scram_credentials_response_decode(struct rn_rd *rd, int16_t version, struct rn_describe_user_scram_credentials_response *out);
+void rn_describe_user_scram_credentials_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_user_scram_credentials_response *m);
+
+/* AlterUserScramCredentials (key 51), v0, flexible v0+ */
+struct rn_alter_user_scram_credentials_request_scram_credential_deletion {
+	struct rn_str name; /* v0+ */
+	int8_t mechanism; /* v0+ */
+};
+
+struct rn_alter_user_scram_credentials_request_scram_credential_upsertion {
+	struct rn_str name; /* v0+ */
+	int8_t mechanism; /* v0+ */
+	int32_t iterations; /* v0+ */
+	struct rn_bytes salt; /* v0+ */
+	struct rn_bytes salted_password; /* v0+ */
+};
+
+struct rn_alter_user_scram_credentials_request {
+	struct rn_alter_user_scram_credentials_request_scram_credential_deletion *deletions; /* v0+ */
+	int32_t deletions_count;
+	struct rn_alter_user_scram_credentials_request_scram_credential_upsertion *upsertions; /* v0+ */
+	int32_t upsertions_count;
+};
+
+struct rn_alter_user_scram_credentials_response_alter_user_scram_credentials_result {
+	struct rn_str user; /* v0+ */
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+, default null */
+};
+
+struct rn_alter_user_scram_credentials_response {
+	int32_t throttle_time_ms; /* v0+ */
+	struct rn_alter_user_scram_credentials_response_alter_user_scram_credentials_result *results; /* v0+ */
+	int32_t results_count;
+};
+
+int rn_alter_user_scram_credentials_request_decode(struct rn_rd *rd, int16_t version, struct rn_alter_user_scram_credentials_request *out);
+void rn_alter_user_scram_credentials_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_alter_user_scram_credentials_request *m);
+int rn_alter_user_scram_credentials_response_decode(struct rn_rd *rd, int16_t version, struct rn_alter_user_scram_credentials_response *out);
+void rn_alter_user_scram_credentials_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_alter_user_scram_credentials_response *m);
 
 /* DescribeCluster (key 60), v0-1, flexible v0+ */
 struct rn_describe_cluster_request {
