@@ -406,3 +406,21 @@ def test_sasl_user_quotas_with_precedence(make_broker):
                         {"user": "alice", "client_id": "shared-id"}) > 0
     assert metric_value(text, "kafka_server_produce_byte_rate",
                         {"user": "admin", "client_id": ""}) > 0
+
+
+def test_quota_apis_need_cluster_configs_permissions(make_broker, tmp_path):
+    """With an authorizer, AlterClientQuotas needs ALTER_CONFIGS and DescribeClientQuotas
+    DESCRIBE_CONFIGS on the cluster: without ACLs ANONYMOUS gets CLUSTER_AUTHORIZATION_FAILED
+    (31); a super user may."""
+    authz = {"authorizer.class.name": "kafka.security.authorizer.AclAuthorizer",
+             "authorizer.audit.log.file": str(tmp_path / "audit.log")}
+    b = make_broker(sets=authz)
+    res = alter(port_of(b), [({"client-id": "a"}, {"producer_byte_rate": 10.0}),
+                             ({"user": "u"}, {"consumer_byte_rate": 10.0})])
+    assert [r[0] for r in res] == [31, 31]
+    code, _, entries = describe(port_of(b), [])
+    assert code == 31 and entries is None
+    b.stop()
+    b2 = make_broker(sets=dict(authz, **{"super.users": "User:ANONYMOUS"}))
+    assert alter(port_of(b2), [({"client-id": "a"}, {"producer_byte_rate": 10.0})])[0][0] == 0
+    assert describe(port_of(b2), [])[2] == {(("client-id", "a"),): {"producer_byte_rate": 10.0}}
