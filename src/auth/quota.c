@@ -18,6 +18,7 @@ enum {
 	NBUCKETS = 1024,
 	MAX_SENSORS = 50000,
 	IDLE_MS = 3600 * 1000,
+	SWEEP_MS = 60 * 1000, /* how often creating a sensor also drops the idle ones */
 };
 
 struct sample {
@@ -49,6 +50,7 @@ struct rn_quotas {
 	bool enabled[RN_QUOTA_NTYPES];
 	struct sensor *buckets[NBUCKETS];
 	int nsensors;
+	int64_t last_sweep_ms;
 };
 
 static void sample_reset(struct sample *s, int64_t now)
@@ -200,6 +202,14 @@ void rn_quotas_with_cfg(struct rn_quotas *q, void (*cb)(const struct rn_quota_cf
 	pthread_mutex_unlock(&q->lock);
 }
 
+int rn_quotas_sensors(struct rn_quotas *q)
+{
+	pthread_mutex_lock(&q->lock);
+	int n = q->nsensors;
+	pthread_mutex_unlock(&q->lock);
+	return n;
+}
+
 int64_t rn_quotas_window_ms(const struct rn_quotas *q)
 {
 	return q->size_ms;
@@ -224,8 +234,8 @@ static uint32_t hash(enum rn_quota_type t, const char *u, const char *c)
 	return h % NBUCKETS;
 }
 
-/* Drops sensors idle for IDLE_MS; when none is, and the table is full, the least recently
- * used one. */
+/* Drops sensors idle for IDLE_MS; then, if the table is still full, the least recently used
+ * one. */
 static void evict(struct rn_quotas *q, int64_t now)
 {
 	struct sensor **lru = NULL;
@@ -266,8 +276,10 @@ static struct sensor *sensor_get(struct rn_quotas *q, enum rn_quota_type t, cons
 			return s;
 	if (!create)
 		return NULL;
-	if (q->nsensors >= MAX_SENSORS)
+	if (q->nsensors >= MAX_SENSORS || now - q->last_sweep_ms >= SWEEP_MS) {
 		evict(q, now);
+		q->last_sweep_ms = now;
+	}
 	struct sensor *s = rn_calloc(1, sizeof(*s));
 	s->type = t;
 	s->user = rn_strdup(u);
