@@ -82,4 +82,7 @@ void rn__cfg_compat_list(FILE *f)
 			family_used(families[i])
 			    ? "(any key with this prefix: read by the listeners that use it)"
 			    : "(any key with this prefix: accepted, no effect)");
+	/* A key of a no-effect family that SASL reads after all. */
+	fprintf(f, "%-45s %s\n", "sasl.jaas.config",
+		"(PLAIN users, read by SASL listeners; also per listener; never shown)");
 }

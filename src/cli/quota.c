@@ -1,278 +1,312 @@
 /*
- * `runnel quota alter` and `runnel quota list`: client quotas (producer_byte_rate,
- * consumer_byte_rate, request_percentage) on users, client-ids or both, as kafka-configs.sh
- * --entity-type users/clients does. librdkafka has no client quota API, so one raw
- * AlterClientQuotas / DescribeClientQuotas v0 goes to the first broker that answers, encoded by
- * Runnel's own codec.
+ * `runnel quota alter|list`: client quotas (producer_byte_rate, consumer_byte_rate,
+ * request_percentage, ...) per user, per client id or both, through AlterClientQuotas and
+ * DescribeClientQuotas (raw requests: librdkafka 2.0 lacks them). Output as
+ * kafka-configs.sh --describe prints it.
  */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/common.h"
-#include "cli/raw.h"
-#include "core/arena.h"
-#include "proto/gen/rn_msg.h"
+#include "cli/rawreq.h"
 
-#define MAX_CHANGES 16
+#define API_DESCRIBE_QUOTAS 48
+#define API_ALTER_QUOTAS    49
+#define MAX_OPS             32
 
 static const char usage_text[] =
-    "Usage: runnel quota alter (--user U | --user-default) [--client-id C | --client-default]\n"
-    "                          [--set KEY=VALUE ...] [--delete KEY ...] [--validate-only]\n"
-    "       runnel quota alter (--client-id C | --client-default) ...\n"
-    "       runnel quota list [--user U | --user-default] [--client-id C | --client-default]\n"
-    "                         [--strict]\n"
+    "Usage: runnel quota <action> [options]\n"
     "\n"
-    "Client quotas, Kafka's: KEY is producer_byte_rate or consumer_byte_rate (bytes per second)\n"
-    "or request_percentage (handler time, percent of one thread), set on a user, a client-id or\n"
-    "both; the --*-default options name the <default> entity of their kind. A client over its\n"
-    "quota is slowed down (throttle_time_ms), never refused.\n"
-    "list without options shows every quota; with them, the entities naming that user /\n"
-    "client-id (--strict: only entities with exactly the parts given).\n"
-    "\n";
-
-static const char *const actions[] = {"alter", "list"};
-
-struct q_args {
-	struct rn_cli_common common;
-	bool alter;
-	const char *user, *client;
-	bool user_default, client_default, strict, validate_only;
-	const char *sets[MAX_CHANGES], *dels[MAX_CHANGES];
-	int nsets, ndels;
-};
+    "Actions:\n"
+    "  alter (--user U | --user-default) [--client-id C | --client-id-default]\n"
+    "        [--set KEY=VALUE ...] [--delete KEY ...] [--validate-only]\n"
+    "                                e.g. --user alice --set producer_byte_rate=1048576\n"
+    "  list [--user U | --user-default] [--client-id C | --client-id-default]\n"
+    "                                every quota, or those of the entities named\n"
+    "\n"
+    "Options:\n"
+    "  -u, --user U                  the user principal's name (alice for User:alice)\n"
+    "      --user-default            the default of all users\n"
+    "  -c, --client-id C             the client id\n"
+    "      --client-id-default       the default of all client ids (or --client-default)\n"
+    "  -s, --set KEY=VALUE           producer_byte_rate, consumer_byte_rate,\n"
+    "                                request_percentage, controller_mutation_rate\n"
+    "  -d, --delete KEY              remove that quota of the entity\n"
+    "      --validate-only           alter: let the broker check it, change nothing\n"
+    "      --strict                  list: only entities with exactly the parts named\n";
 
 enum {
-	OPT_USER = RN_CLI_OPT_FIRST_FREE,
-	OPT_CLIENT,
-	OPT_USER_DEFAULT,
+	OPT_USER_DEFAULT = RN_CLI_OPT_FIRST_FREE,
 	OPT_CLIENT_DEFAULT,
-	OPT_SET,
-	OPT_DELETE,
+	OPT_VALIDATE_ONLY,
 	OPT_STRICT,
-	OPT_VALIDATE,
 };
 
-static int parse_opt(void *arg_, int opt, const char *arg)
+struct quota_args {
+	struct rn_cli_common common;
+	const char *user, *client;
+	bool user_default, client_default, validate_only, strict;
+	int nops;
+	struct {
+		char key[128];
+		double val;
+		bool remove;
+	} ops[MAX_OPS];
+};
+
+static int parse_opt(void *arg, int opt, const char *val)
 {
-	struct q_args *a = arg_;
+	struct quota_args *a = arg;
 	switch (opt) {
-	case OPT_USER: a->user = arg; return 0;
-	case OPT_CLIENT: a->client = arg; return 0;
+	case 'u': a->user = val; return 0;
+	case 'c': a->client = val; return 0;
 	case OPT_USER_DEFAULT: a->user_default = true; return 0;
 	case OPT_CLIENT_DEFAULT: a->client_default = true; return 0;
+	case OPT_VALIDATE_ONLY: a->validate_only = true; return 0;
 	case OPT_STRICT: a->strict = true; return 0;
-	case OPT_VALIDATE: a->validate_only = true; return 0;
-	case OPT_SET:
-		if (!a->alter || !strchr(arg, '=') || arg[0] == '=' || a->nsets == MAX_CHANGES)
-			return rn__cli_err(&a->common, "--set expects KEY=VALUE, got '%s'", arg);
-		a->sets[a->nsets++] = arg;
+	case 's':
+	case 'd': {
+		if (a->nops == MAX_OPS)
+			return rn__cli_err(&a->common, "too many --set/--delete (max %d)", MAX_OPS);
+		char *end = NULL;
+		const char *v =
+		    opt == 's' ? rn__cli_split_kv(val, a->ops[a->nops].key, sizeof(a->ops[0].key))
+			       : NULL;
+		if (opt == 's') {
+			double d = v ? strtod(v, &end) : 0;
+			if (!v || !*v || *end || !isfinite(d) || !*a->ops[a->nops].key)
+				return rn__cli_err(&a->common, "--set expects KEY=NUMBER, got '%s'",
+						   val);
+			a->ops[a->nops].val = d;
+		} else {
+			snprintf(a->ops[a->nops].key, sizeof(a->ops[0].key), "%s", val);
+			a->ops[a->nops].remove = true;
+		}
+		a->nops++;
 		return 0;
-	case OPT_DELETE:
-		if (!a->alter || !arg[0] || a->ndels == MAX_CHANGES)
-			return rn__cli_err(&a->common, "--delete expects KEY, got '%s'", arg);
-		a->dels[a->ndels++] = arg;
-		return 0;
+	}
 	default: return 2;
 	}
 }
 
-/* One exchange with the first broker of the metadata that takes the connection; body and *off
- * as rn__cli_raw_exchange. 0, or 1 after the error line. Frees w. */
-static int exchange(struct q_args *a, rd_kafka_t *rk, struct rn_iochain *w, int16_t key,
-		    struct rn_buf *body, size_t *off)
+static void wr_str(struct rn_iochain *w, const char *s, bool flex)
 {
-	const struct rd_kafka_metadata *md;
-	if (rn__cli_metadata(&a->common, rk, &md) < 0) {
-		rn_iochain_free(w);
-		return 1;
-	}
-	int fd = -1;
-	for (int i = 0; i < md->broker_cnt && fd < 0; i++)
-		fd = rn__cli_connect(&a->common, md->brokers[i].host, md->brokers[i].port);
-	rd_kafka_metadata_destroy(md);
-	if (fd < 0) {
-		rn_iochain_free(w);
-		return 1;
-	}
-	int rc = rn__cli_raw_exchange(fd, w, key, 0, body, off);
-	close(fd);
-	if (rc < 0)
-		return rn__cli_err(&a->common, "no answer to the quota request");
-	return 0;
+	rn_wr_string(w, s ? rn_str_c(s) : RN_STR_NULL, flex);
 }
 
-static void print_entity(const struct rn_describe_client_quotas_response_entry_data *e)
+/* The entity's (type, name) pairs; name NULL is the type's default. Returns how many. */
+static int entity(const struct quota_args *a, const char *types[2], const char *names[2])
 {
-	char s[600];
-	size_t at = 0;
-	s[0] = 0;
-	for (int32_t i = 0; i < e->entity_count && at < sizeof(s) - 1; i++) {
-		struct rn_str t = e->entity[i].entity_type, n = e->entity[i].entity_name;
-		at +=
-		    (size_t)snprintf(s + at, sizeof(s) - at, "%s%.*s=%.*s", i ? "," : "", t.len,
-				     t.ptr, n.len < 0 ? 9 : n.len, n.len < 0 ? "<default>" : n.ptr);
-	}
-	printf("%-50s", s);
-	for (int32_t i = 0; i < e->values_count; i++) {
-		double v = e->values[i].value;
-		if (v == floor(v) && fabs(v) < 1e15)
-			printf(" %.*s=%.0f", e->values[i].key.len, e->values[i].key.ptr, v);
-		else
-			printf(" %.*s=%g", e->values[i].key.len, e->values[i].key.ptr, v);
-	}
-	printf("\n");
-}
-
-static int run_list(struct q_args *a, rd_kafka_t *rk)
-{
-	struct rn_describe_client_quotas_request_component_data comp[2];
 	int n = 0;
-	if (a->user || a->user_default)
-		comp[n++] = (struct rn_describe_client_quotas_request_component_data){
-		    rn_str_c("user"), (int8_t)(a->user ? 0 : 1),
-		    a->user ? rn_str_c(a->user) : RN_STR_NULL};
-	if (a->client || a->client_default)
-		comp[n++] = (struct rn_describe_client_quotas_request_component_data){
-		    rn_str_c("client-id"), (int8_t)(a->client ? 0 : 1),
-		    a->client ? rn_str_c(a->client) : RN_STR_NULL};
-	struct rn_describe_client_quotas_request rq = {comp, n, a->strict};
-	struct rn_iochain w = {0};
-	rn__cli_raw_begin(&w, RN_API_DESCRIBE_CLIENT_QUOTAS, 0, "runnel-quota");
-	rn_describe_client_quotas_request_encode(&w, 0, &rq);
-	struct rn_buf body = {0};
-	size_t off = 0;
-	int rc = exchange(a, rk, &w, RN_API_DESCRIBE_CLIENT_QUOTAS, &body, &off);
+	if (a->user || a->user_default) {
+		types[n] = "user";
+		names[n++] = a->user_default ? NULL : a->user;
+	}
+	if (a->client || a->client_default) {
+		types[n] = "client-id";
+		names[n++] = a->client_default ? NULL : a->client;
+	}
+	return n;
+}
+
+static void encode_alter(struct rn_iochain *w, int16_t v, bool flex, void *arg)
+{
+	(void)v;
+	const struct quota_args *a = arg;
+	const char *types[2], *names[2];
+	int n = entity(a, types, names);
+	rn_wr_count(w, 1, flex); /* one entry */
+	rn_wr_count(w, n, flex);
+	for (int i = 0; i < n; i++) {
+		wr_str(w, types[i], flex);
+		wr_str(w, names[i], flex);
+		if (flex)
+			rn_wr_empty_tags(w);
+	}
+	rn_wr_count(w, a->nops, flex);
+	for (int i = 0; i < a->nops; i++) {
+		wr_str(w, a->ops[i].key, flex);
+		rn_wr_f64(w, a->ops[i].val);
+		rn_wr_bool(w, a->ops[i].remove);
+		if (flex)
+			rn_wr_empty_tags(w);
+	}
+	if (flex)
+		rn_wr_empty_tags(w);
+	rn_wr_bool(w, a->validate_only);
+	if (flex)
+		rn_wr_empty_tags(w);
+}
+
+/* "user-principal 'alice', client-id 'c1'" from decoded (type, name) pairs. */
+static void describe_entity(struct rn_rd *rd, bool flex, char *out, size_t len)
+{
+	int32_t n = rn_rd_count(rd, flex);
+	out[0] = '\0';
+	for (int32_t i = 0; i < n && !rd->err; i++) {
+		char type[64], name[256];
+		rn__cli_str(rn_rd_string(rd, flex), type, sizeof(type));
+		struct rn_str ns = rn_rd_string(rd, flex);
+		if (flex)
+			rn_rd_skip_tags(rd);
+		const char *t = strcmp(type, "user") == 0 ? "user-principal" : type;
+		size_t l = strlen(out);
+		if (ns.len < 0)
+			snprintf(out + l, len - l, "%sthe default %s", i ? ", " : "", t);
+		else
+			snprintf(out + l, len - l, "%s%s '%s'", i ? ", " : "", t,
+				 rn__cli_str(ns, name, sizeof(name)));
+	}
+}
+
+static int do_alter(struct quota_args *a)
+{
+	const char *types[2], *names[2];
+	if (entity(a, types, names) == 0)
+		return rn__cli_err(&a->common, "alter needs --user or --client-id (see --help)") +
+		       1;
+	if (a->nops == 0)
+		return rn__cli_err(&a->common, "alter needs --set KEY=VALUE or --delete KEY") + 1;
+	struct rn__cli_rawreq r;
+	int rc = rn__cli_rawreq_call(&a->common, &r, API_ALTER_QUOTAS, 0, 1, 1, encode_alter, a,
+				     "AlterClientQuotas");
 	if (rc) {
-		rn_buf_free(&body);
+		rn__cli_rawreq_free(&r);
 		return rc;
 	}
-	struct rn_arena arena = {0};
-	struct rn_rd rd;
-	rn_rd_init(&rd, body.data + off, body.len - off, &arena);
-	struct rn_describe_client_quotas_response r;
-	if (rn_describe_client_quotas_response_decode(&rd, 0, &r) < 0)
-		rc = rn__cli_err(&a->common, "malformed DescribeClientQuotas answer");
-	else if (r.error_code)
-		rc = rn__cli_err(&a->common, "cannot list quotas: error %d: %.*s", r.error_code,
-				 r.error_message.len < 0 ? 0 : r.error_message.len,
-				 r.error_message.len < 0 ? "" : r.error_message.ptr);
-	else
-		for (int32_t i = 0; i < r.entries_count; i++)
-			print_entity(&r.entries[i]);
-	rn_arena_free(&arena);
-	rn_buf_free(&body);
+	struct rn_rd *rd = &r.rd;
+	bool flex = r.flexible;
+	rn_rd_i32(rd);
+	int32_t n = rn_rd_count(rd, flex);
+	for (int32_t i = 0; i < n && !rd->err; i++) {
+		char msg[512], ent[600];
+		int16_t err = rn_rd_i16(rd);
+		rn__cli_str(rn_rd_string(rd, flex), msg, sizeof(msg));
+		describe_entity(rd, flex, ent, sizeof(ent));
+		if (flex)
+			rn_rd_skip_tags(rd);
+		if (rd->err)
+			break;
+		if (err)
+			rc = rn__cli_err(&a->common, "%s: %s%s%s", ent, rn__cli_kerr(err),
+					 *msg ? ": " : "", msg);
+		else
+			printf("%s quota configs for %s\n",
+			       a->validate_only ? "Validated" : "Completed updating", ent);
+	}
+	if (rd->err)
+		rc = rn__cli_err(&a->common, "malformed AlterClientQuotas response");
+	rn__cli_rawreq_free(&r);
 	return rc;
 }
 
-static int run_alter(struct q_args *a, rd_kafka_t *rk)
+static void encode_describe(struct rn_iochain *w, int16_t v, bool flex, void *arg)
 {
-	struct rn_alter_client_quotas_request_entity_data ent[2];
-	int ne = 0;
-	if (a->user || a->user_default)
-		ent[ne++] = (struct rn_alter_client_quotas_request_entity_data){
-		    rn_str_c("user"), a->user ? rn_str_c(a->user) : RN_STR_NULL};
-	if (a->client || a->client_default)
-		ent[ne++] = (struct rn_alter_client_quotas_request_entity_data){
-		    rn_str_c("client-id"), a->client ? rn_str_c(a->client) : RN_STR_NULL};
-	struct rn_alter_client_quotas_request_op_data ops[2 * MAX_CHANGES];
-	char keys[MAX_CHANGES][64];
-	int nops = 0;
-	for (int i = 0; i < a->nsets; i++) {
-		const char *v = rn__cli_split_kv(a->sets[i], keys[i], sizeof(keys[i]));
-		char *end;
-		double d = strtod(v, &end);
-		if (!*v || *end)
-			return rn__cli_err(&a->common, "--set %s: the value must be a number",
-					   a->sets[i]) +
-			       1;
-		ops[nops++] =
-		    (struct rn_alter_client_quotas_request_op_data){rn_str_c(keys[i]), d, false};
+	(void)v;
+	const struct quota_args *a = arg;
+	const char *types[2], *names[2];
+	int n = entity(a, types, names);
+	rn_wr_count(w, n, flex);
+	for (int i = 0; i < n; i++) {
+		wr_str(w, types[i], flex);
+		rn_wr_i8(w, names[i] ? 0 : 1); /* exact name, or the default */
+		wr_str(w, names[i], flex);
+		if (flex)
+			rn_wr_empty_tags(w);
 	}
-	for (int i = 0; i < a->ndels; i++)
-		ops[nops++] =
-		    (struct rn_alter_client_quotas_request_op_data){rn_str_c(a->dels[i]), 0, true};
-	struct rn_alter_client_quotas_request_entry_data entry = {ent, ne, ops, nops};
-	struct rn_alter_client_quotas_request rq = {&entry, 1, a->validate_only};
-	struct rn_iochain w = {0};
-	rn__cli_raw_begin(&w, RN_API_ALTER_CLIENT_QUOTAS, 0, "runnel-quota");
-	rn_alter_client_quotas_request_encode(&w, 0, &rq);
-	struct rn_buf body = {0};
-	size_t off = 0;
-	int rc = exchange(a, rk, &w, RN_API_ALTER_CLIENT_QUOTAS, &body, &off);
-	if (rc) {
-		rn_buf_free(&body);
-		return rc;
-	}
-	struct rn_arena arena = {0};
-	struct rn_rd rd;
-	rn_rd_init(&rd, body.data + off, body.len - off, &arena);
-	struct rn_alter_client_quotas_response r;
-	if (rn_alter_client_quotas_response_decode(&rd, 0, &r) < 0 || r.entries_count != 1)
-		rc = rn__cli_err(&a->common, "malformed AlterClientQuotas answer");
-	else if (r.entries[0].error_code)
-		rc = rn__cli_err(
-		    &a->common, "cannot alter quotas: error %d: %.*s", r.entries[0].error_code,
-		    r.entries[0].error_message.len < 0 ? 0 : r.entries[0].error_message.len,
-		    r.entries[0].error_message.len < 0 ? "" : r.entries[0].error_message.ptr);
-	else
-		printf("%s quotas of %s%s%s%s%s.\n", a->validate_only ? "Validated" : "Updated",
-		       a->user           ? "user "
-		       : a->user_default ? "the default user"
-					 : "",
-		       a->user ? a->user : "", ne == 2 ? ", " : "",
-		       a->client           ? "client-id "
-		       : a->client_default ? "the default client-id"
-					   : "",
-		       a->client ? a->client : "");
-	rn_arena_free(&arena);
-	rn_buf_free(&body);
-	return rc;
+	rn_wr_bool(w, a->strict || n == 2); /* with both named: that pair only */
+	if (flex)
+		rn_wr_empty_tags(w);
 }
 
-static int run(void *arg, rd_kafka_t *rk)
+static int do_list(struct quota_args *a)
 {
-	struct q_args *a = arg;
-	return a->alter ? run_alter(a, rk) : run_list(a, rk);
+	struct rn__cli_rawreq r;
+	int rc = rn__cli_rawreq_call(&a->common, &r, API_DESCRIBE_QUOTAS, 0, 1, 1, encode_describe,
+				     a, "DescribeClientQuotas");
+	if (rc) {
+		rn__cli_rawreq_free(&r);
+		return rc;
+	}
+	struct rn_rd *rd = &r.rd;
+	bool flex = r.flexible;
+	char msg[512];
+	rn_rd_i32(rd);
+	int16_t err = rn_rd_i16(rd);
+	rn__cli_str(rn_rd_string(rd, flex), msg, sizeof(msg));
+	if (err && !rd->err) {
+		rn__cli_rawreq_free(&r);
+		return rn__cli_err(&a->common, "%s%s%s", rn__cli_kerr(err), *msg ? ": " : "", msg);
+	}
+	int32_t n = rn_rd_count(rd, flex);
+	for (int32_t i = 0; i < n && !rd->err; i++) {
+		char ent[600], vals[2048] = "";
+		describe_entity(rd, flex, ent, sizeof(ent));
+		int32_t k = rn_rd_count(rd, flex);
+		for (int32_t j = 0; j < k && !rd->err; j++) {
+			char key[128];
+			rn__cli_str(rn_rd_string(rd, flex), key, sizeof(key));
+			double d = rn_rd_f64(rd);
+			if (flex)
+				rn_rd_skip_tags(rd);
+			size_t l = strlen(vals);
+			/* Java prints doubles with a fraction: 1048576.0 */
+			if (d == floor(d) && fabs(d) < 1e15)
+				snprintf(vals + l, sizeof(vals) - l, "%s%s=%.1f", j ? ", " : "",
+					 key, d);
+			else
+				snprintf(vals + l, sizeof(vals) - l, "%s%s=%g", j ? ", " : "", key,
+					 d);
+		}
+		if (flex)
+			rn_rd_skip_tags(rd);
+		if (!rd->err)
+			printf("Quota configs for %s are %s\n", ent, vals);
+	}
+	if (rd->err)
+		rc = rn__cli_err(&a->common, "malformed DescribeClientQuotas response");
+	rn__cli_rawreq_free(&r);
+	return rc;
 }
 
 int rn_cli_quota(int argc, char **argv)
 {
-	int rc = rn__cli_action(argc, argv, "quota", actions, 2, usage_text);
-	if (rc >= 0)
-		return rc;
-	struct q_args a;
-	memset(&a, 0, sizeof(a));
-	a.alter = strcmp(argv[1], "alter") == 0;
-	rn__cli_common_init(&a.common, a.alter ? "runnel quota alter" : "runnel quota list");
+	static const char *const actions[] = {"alter", "list"};
 	static const struct option longopts[] = {
-	    {"user", required_argument, NULL, OPT_USER},
-	    {"client-id", required_argument, NULL, OPT_CLIENT},
+	    {"user", required_argument, NULL, 'u'},
 	    {"user-default", no_argument, NULL, OPT_USER_DEFAULT},
+	    {"client-id", required_argument, NULL, 'c'},
+	    {"client-id-default", no_argument, NULL, OPT_CLIENT_DEFAULT},
 	    {"client-default", no_argument, NULL, OPT_CLIENT_DEFAULT},
-	    {"set", required_argument, NULL, OPT_SET},
-	    {"delete", required_argument, NULL, OPT_DELETE},
 	    {"strict", no_argument, NULL, OPT_STRICT},
-	    {"validate-only", no_argument, NULL, OPT_VALIDATE},
+	    {"set", required_argument, NULL, 's'},
+	    {"delete", required_argument, NULL, 'd'},
+	    {"validate-only", no_argument, NULL, OPT_VALIDATE_ONLY},
 	    {0},
 	};
-	rc = rn__cli_getopt(&a.common, argc - 1, argv + 1, "", longopts, usage_text, parse_opt, &a);
+	struct quota_args a = {0};
+	char cmd[64];
+	int arc = rn__cli_action(argc, argv, "quota", actions, sizeof(actions) / sizeof(actions[0]),
+				 usage_text);
+	if (arc >= 0)
+		return arc;
+	snprintf(cmd, sizeof(cmd), "runnel quota %s", argv[1]);
+	rn__cli_common_init(&a.common, cmd);
+	int rc = rn__cli_getopt(&a.common, argc - 1, argv + 1, "u:c:s:d:", longopts, usage_text,
+				parse_opt, &a);
 	if (rc >= 0)
 		return rc;
 	if (optind < argc - 1)
-		return rn__cli_err(&a.common, "unexpected argument '%s'", argv[optind + 1]) + 1;
+		return rn__cli_err(&a.common, "unexpected argument '%s'", argv[1 + optind]) + 1;
 	if ((a.user && a.user_default) || (a.client && a.client_default))
-		return rn__cli_err(&a.common,
-				   "give a name or the default for each part, not both") +
-		       1;
-	if (a.alter && !a.user && !a.user_default && !a.client && !a.client_default)
-		return rn__cli_err(&a.common, "name a --user and/or a --client-id (or a default)") +
-		       1;
-	if (a.alter && a.nsets + a.ndels == 0)
-		return rn__cli_err(&a.common, "nothing to change: give --set or --delete") + 1;
-	return rn__cli_run(&a.common, run, &a);
+		return rn__cli_err(&a.common, "a name and its -default exclude each other") + 1;
+	if (strcmp(argv[1], "alter") == 0)
+		return do_alter(&a);
+	if (a.nops)
+		return rn__cli_err(&a.common, "list takes no --set/--delete") + 1;
+	return do_list(&a);
 }

@@ -320,8 +320,9 @@ def test_runnel_quota_cli(make_broker):
                                                     "request_percentage": 12.5},
         (("client-id", None),): {"consumer_byte_rate": 5000.0}}
     out = runnel("quota", "list", "-b", bs).stdout.decode()
-    assert "user=alice,client-id=app" in out and "producer_byte_rate=1048576" in out
-    assert "client-id=<default>" in out and "consumer_byte_rate=5000" in out
+    # kafka-configs.sh --describe's lines.
+    assert "user-principal 'alice', client-id 'app'" in out and "producer_byte_rate=1048576" in out
+    assert "the default client-id" in out and "consumer_byte_rate=5000" in out
     out = runnel("quota", "list", "-b", bs, "--client-default").stdout.decode()
     assert "alice" not in out and "consumer_byte_rate=5000" in out
     r = runnel("quota", "alter", "-b", bs, "--user", "alice", "--client-id", "app",
