@@ -6,6 +6,7 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,7 +48,8 @@ struct rn_quotas {
 	int num;
 	int64_t size_ms;
 	struct rn_quota_cfg *cfg;
-	bool enabled[RN_QUOTA_NTYPES];
+	/* Read without the lock on every request: an unconfigured type costs one load. */
+	_Atomic bool enabled[RN_QUOTA_NTYPES];
 	struct sensor *buckets[NBUCKETS];
 	int nsensors;
 	int64_t last_sweep_ms;
@@ -189,7 +191,8 @@ void rn_quotas_swap_cfg(struct rn_quotas *q, struct rn_quota_cfg *cfg)
 	pthread_mutex_lock(&q->lock);
 	struct rn_quota_cfg *old = q->cfg;
 	q->cfg = cfg;
-	memcpy(q->enabled, en, sizeof(en));
+	for (int i = 0; i < RN_QUOTA_NTYPES; i++)
+		atomic_store(&q->enabled[i], en[i]);
 	pthread_mutex_unlock(&q->lock);
 	rn_quota_cfg_free(old);
 }
@@ -217,10 +220,8 @@ int64_t rn_quotas_window_ms(const struct rn_quotas *q)
 
 bool rn_quotas_enabled(struct rn_quotas *q, enum rn_quota_type t)
 {
-	pthread_mutex_lock(&q->lock);
-	bool en = (unsigned)t < RN_QUOTA_NTYPES && q->enabled[t];
-	pthread_mutex_unlock(&q->lock);
-	return en;
+	return (unsigned)t < RN_QUOTA_NTYPES &&
+	       atomic_load_explicit(&q->enabled[t], memory_order_relaxed);
 }
 
 static uint32_t hash(enum rn_quota_type t, const char *u, const char *c)
