@@ -100,7 +100,7 @@ int32_t rn_quota_fetch(struct rn_ctx *ctx, int64_t bytes, bool *drop)
 	int32_t ms = throttle(ctx, RN_QUOTA_FETCH, (double)bytes);
 	*drop = ms > 0;
 	/* Kafka's KafkaApis: the data of a throttled fetch is not sent, so it is not counted. */
-	if (ms > 0 && bytes > 0 && rn_quotas_enabled(quotas, RN_QUOTA_FETCH))
+	if (ms > 0 && bytes > 0 && quotas && rn_quotas_enabled(quotas, RN_QUOTA_FETCH))
 		rn_quotas_record(quotas, RN_QUOTA_FETCH, rn_quota_user(ctx), rn_quota_client(ctx),
 				 -(double)bytes, rn_mono_ms());
 	return ms;
@@ -144,8 +144,8 @@ static bool exempt(const struct rn_ctx *ctx)
 	if (key != 1 || ctx->hdr.api_version >= 15 || ctx->rd.end - ctx->rd.p < 4)
 		return false;
 	const uint8_t *p = ctx->rd.p;
-	int32_t replica_id = (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-				       (uint32_t)p[2] << 8 | p[3]);
+	int32_t replica_id =
+	    (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
 	return replica_id >= 0;
 }
 
