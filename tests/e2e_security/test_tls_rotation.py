@@ -9,7 +9,7 @@ import struct
 
 import pytest
 
-from conftest import ck_admin, ck_consumer, ck_produce, unique, wait_until, SLOW
+from conftest import kp_admin, ck_admin, ck_consumer, ck_produce, unique, wait_until, SLOW
 
 
 def issue(certs, version):
@@ -199,21 +199,35 @@ def test_alter_configs_rotates_listener_keystore(make_broker, certs):
                    what="AlterConfigs to install the new keystore")
         assert api_versions(established, 7) == 7
 
-        # Refusals keep what is there: Kafka's per-listener rule, a missing file, the cluster
-        # default level.
-        for nid_, sets in ((nid, {"ssl.keystore.location": c1}),
-                           (nid, {prefix + "ssl.keystore.certificate.chain": c2 + ".missing",
-                                  prefix + "ssl.keystore.key": k2}),
-                           ("", {prefix + "ssl.keystore.certificate.chain": c1,
-                                 prefix + "ssl.keystore.key": k1})):
+        # Refusals keep what is there: Kafka's per-listener rule, a missing file.
+        for sets in ({"ssl.keystore.location": c1},
+                     {prefix + "ssl.keystore.certificate.chain": c2 + ".missing",
+                      prefix + "ssl.keystore.key": k2}):
             with pytest.raises(confluent_kafka.KafkaException) as e:
-                alter(admin, nid_, sets)
+                alter(admin, nid, sets)
             assert e.value.args[0].code() == confluent_kafka.KafkaError.INVALID_REQUEST, e.value
             assert peer_serial(addr, certs.ca) == serial_of(c2)
+        # The cluster default level (resource name ""; librdkafka refuses to send it).
+        from kafka.admin import ConfigResource, ConfigResourceType
+        kp = kp_admin(b.address("PLAINTEXT"))
+        try:
+            r = kp.alter_configs([ConfigResource(ConfigResourceType.BROKER, "", configs={
+                prefix + "ssl.keystore.certificate.chain": c1, prefix + "ssl.keystore.key": k1})])
+            (code, msg, _, _), = [x[:4] for x in r.resources]
+            assert code == 42 and "broker id must be specified" in msg, (code, msg)
+        finally:
+            kp.close()
+        assert peer_serial(addr, certs.ca) == serial_of(c2)
 
         # AlterConfigs replaces the whole set: without the keys the static keystore is back.
         alter(admin, nid, {})
         wait_until(lambda: peer_serial(addr, certs.ca) == serial_of(c1), timeout=10,
                    what="the static keystore after the override is removed")
+
+        # Stored with the broker's dynamic configs: a restart comes back with them.
+        alter(admin, nid, {prefix + "ssl.keystore.certificate.chain": c2,
+                           prefix + "ssl.keystore.key": k2})
     finally:
         established.close()
+    b.restart()
+    assert peer_serial(addr, certs.ca) == serial_of(c2)
