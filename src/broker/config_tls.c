@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "broker/broker.h"
+#include "broker/config.h"
 #include "meta/store.h"
 #include "core/alloc.h"
 #include "core/log.h"
@@ -121,6 +122,7 @@ static void collect(const char *key, const char *val, void *arg)
 
 void rn_broker_tls_dynamic_apply(struct rn_broker *b)
 {
+	rn_tls_watch_interval((long)rn_config_get_i64(b->cfg, "ssl.reload.check.interval.ms"));
 	struct kvs s = {NULL, 0};
 	rn_meta_broker_configs(b->meta, true, collect, &s);
 	if (s.n > 0) {

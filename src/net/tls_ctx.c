@@ -21,8 +21,11 @@
 
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "core/alloc.h"
+#include "core/buf.h"
+#include "core/metrics.h"
 #include "core/log.h"
 #include "net/tls_ctx_int.h"
 
@@ -38,6 +41,8 @@ struct rn_tls_ctx {
 	struct rn__tls_files files;
 	struct rn__tls_sig seen[RN__TLS_MAX_FILES];
 	_Atomic uint64_t reloads;
+	_Atomic uint64_t failures; /* rebuilds refused (the old material kept) */
+	_Atomic int64_t not_after; /* the current leaf certificate's end, Unix seconds; 0 none */
 };
 
 /* The string members of struct rn_tls_settings, for deep copies. */
@@ -216,8 +221,12 @@ static struct {
 	int n, cap;
 } ALL = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0};
 
+static void register_metrics(void);
+
 static void all_add(struct rn_tls_ctx *c)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, register_metrics);
 	pthread_mutex_lock(&ALL.mu);
 	if (ALL.n == ALL.cap) {
 		ALL.cap = ALL.cap ? ALL.cap * 2 : 8;
@@ -243,6 +252,39 @@ static void all_remove(struct rn_tls_ctx *c)
 	pthread_mutex_unlock(&ALL.mu);
 }
 
+/* One series per context: rotation that silently stopped working shows as a not_after
+ * drawing near, a broken file as failures going up. */
+static void collect(struct rn_buf *out, void *arg)
+{
+	(void)arg;
+	static const char *fam[][3] = {
+	    {"runnel_tls_certificate_reloads_total", "counter",
+	     "Times a TLS context's certificates were replaced (files changed, AlterConfigs)."},
+	    {"runnel_tls_certificate_reload_failures_total", "counter",
+	     "Rebuilds of a TLS context refused (broken or mismatched files); the old kept."},
+	    {"runnel_tls_certificate_not_after_seconds", "gauge",
+	     "End of validity of the certificate a TLS context presents (Unix time)."},
+	};
+	pthread_mutex_lock(&ALL.mu);
+	for (int f = 0; f < 3 && ALL.n > 0; f++) {
+		rn_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", fam[f][0], fam[f][2], fam[f][0],
+			      fam[f][1]);
+		for (int i = 0; i < ALL.n; i++) {
+			struct rn_tls_ctx *c = ALL.v[i];
+			long long v = f == 0   ? (long long)atomic_load(&c->reloads)
+				      : f == 1 ? (long long)atomic_load(&c->failures)
+					       : (long long)atomic_load(&c->not_after);
+			rn_buf_printf(out, "%s{context=\"%s\"} %lld\n", fam[f][0], c->what, v);
+		}
+	}
+	pthread_mutex_unlock(&ALL.mu);
+}
+
+static void register_metrics(void)
+{
+	rn_metrics_register(collect, NULL);
+}
+
 void rn_tls_ctx_foreach(void (*fn)(struct rn_tls_ctx *c, const char *what, void *arg), void *arg)
 {
 	pthread_mutex_lock(&ALL.mu);
@@ -251,8 +293,18 @@ void rn_tls_ctx_foreach(void (*fn)(struct rn_tls_ctx *c, const char *what, void 
 	pthread_mutex_unlock(&ALL.mu);
 }
 
+static int64_t not_after_of(SSL_CTX *ctx)
+{
+	X509 *x = SSL_CTX_get0_certificate(ctx);
+	struct tm tm;
+	if (!x || ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
+		return 0;
+	return (int64_t)timegm(&tm);
+}
+
 static void install(struct rn_tls_ctx *c, SSL_CTX *ctx)
 {
+	atomic_store(&c->not_after, not_after_of(ctx));
 	pthread_mutex_lock(&c->mu);
 	SSL_CTX *old = c->cur;
 	c->cur = ctx;
@@ -284,6 +336,7 @@ int rn_tls_ctx_new(const struct rn_tls_settings *st, const char *what, struct rn
 		rn_free(c);
 		return -EINVAL;
 	}
+	atomic_store(&c->not_after, not_after_of(c->cur));
 	if (c->files.n > 0)
 		rn__tls_watch_add(c);
 	all_add(c);
@@ -336,6 +389,7 @@ static int rebuild(struct rn_tls_ctx *c, const char *why)
 	char err[768];
 	if (rn__tls_build(&c->st, c->what, &ctx, err, sizeof(err)) != 0) {
 		rn_warn("tls %s: %s: %s; keeping the previous certificates", c->what, why, err);
+		atomic_fetch_add(&c->failures, 1);
 		return -EINVAL;
 	}
 	install(c, ctx);

@@ -131,6 +131,9 @@ def test_secret_symlink_swap_during_running_consumer(make_broker, certs, tmp_pat
         wait_until(lambda: peer_serial(addr, certs.ca) == serial_of(c2), timeout=20,
                    what="new connections to see the rotated certificate")
         assert "certificates reloaded" in b.stderr()
+        ctx = {"context": "listener SSL"}
+        assert b.metric("runnel_tls_certificate_reloads_total", ctx) >= 1
+        assert b.metric("runnel_tls_certificate_not_after_seconds", ctx) > 0
 
         # The running consumer and a connection opened before the swap carry on.
         ck_produce(addr, t, [(None, b"after-%d" % i) for i in range(50)], **conf)
@@ -158,6 +161,8 @@ def test_broken_new_secret_keeps_old_certificate(make_broker, certs, tmp_path):
     line = [ln for ln in b.stderr().splitlines() if "keeping the previous" in ln][-1]
     assert "tls.crt" in line and "WARN" in line
     assert peer_serial(addr, certs.ca) == serial_of(c1)
+    assert b.metric("runnel_tls_certificate_reload_failures_total",
+                    {"context": "listener SSL"}) >= 1
 
     # A certificate with another certificate's key: refused the same way.
     secret.write_files(c2, k3)
