@@ -22,6 +22,7 @@
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -425,12 +426,56 @@ bool rn__tls_ctx_check(struct rn_tls_ctx *c)
 	return changed;
 }
 
+static bool has_name(GENERAL_NAMES *set, GENERAL_NAME *n)
+{
+	for (int i = 0; i < sk_GENERAL_NAME_num(set); i++)
+		if (GENERAL_NAME_cmp(sk_GENERAL_NAME_value(set, i), n) == 0)
+			return true;
+	return false;
+}
+
+/* Kafka's check on a dynamic keystore update: the same subject, and every old subject
+ * alternative name still there, unless ssl.allow.dn.changes / ssl.allow.san.changes. */
+static int same_identity(SSL_CTX *old, SSL_CTX *nw, unsigned flags, char *err, size_t errlen)
+{
+	X509 *a = old ? SSL_CTX_get0_certificate(old) : NULL, *b = SSL_CTX_get0_certificate(nw);
+	if (!a || !b)
+		return 0;
+	char da[256], db[256];
+	X509_NAME_oneline(X509_get_subject_name(a), da, sizeof(da));
+	X509_NAME_oneline(X509_get_subject_name(b), db, sizeof(db));
+	if ((flags & RN_TLS_KEEP_DN) &&
+	    X509_NAME_cmp(X509_get_subject_name(a), X509_get_subject_name(b)) != 0) {
+		snprintf(err, errlen,
+			 "Keystore DistinguishedName does not match: existing={DN=%s}, new={DN=%s}",
+			 da, db);
+		return -EINVAL;
+	}
+	if (!(flags & RN_TLS_KEEP_SAN))
+		return 0;
+	GENERAL_NAMES *sa = X509_get_ext_d2i(a, NID_subject_alt_name, NULL, NULL);
+	GENERAL_NAMES *sb = X509_get_ext_d2i(b, NID_subject_alt_name, NULL, NULL);
+	int rc = 0;
+	for (int i = 0; sa && i < sk_GENERAL_NAME_num(sa) && rc == 0; i++)
+		if (!sb || !has_name(sb, sk_GENERAL_NAME_value(sa, i)))
+			rc = -EINVAL;
+	if (rc)
+		snprintf(err, errlen,
+			 "Keystore SubjectAltNames do not match: the new certificate (%s) lacks "
+			 "names of the existing one (%s)",
+			 db, da);
+	GENERAL_NAMES_free(sa);
+	GENERAL_NAMES_free(sb);
+	return rc;
+}
+
 /* Installs new material: base (owned, NULL keeps the current one) under the overrides
  * k/v (owned, nov < 0 keeps the current ones). Takes ownership of what it is given, also on
- * failure. validate_only builds and discards. */
+ * failure. RN_TLS_* flags: validate only, identity checks. */
 static int replace_material(struct rn_tls_ctx *c, struct rn_tls_settings *base, char **k, char **v,
-			    int nov, bool validate_only, char *err, size_t errlen)
+			    int nov, unsigned flags, char *err, size_t errlen)
 {
+	bool validate_only = flags & RN_TLS_VALIDATE_ONLY;
 	pthread_mutex_lock(&c->build_mu);
 	const struct rn_tls_settings *b = base ? base : &c->base;
 	struct rn_tls_settings eff;
@@ -444,6 +489,8 @@ static int replace_material(struct rn_tls_ctx *c, struct rn_tls_settings *base, 
 		rn__tls_probe(&files, sig);
 		rc = rn__tls_build(&eff, c->what, &ctx, err, errlen);
 	}
+	if (rc == 0 && (flags & (RN_TLS_KEEP_DN | RN_TLS_KEEP_SAN)))
+		rc = same_identity(c->cur, ctx, flags, err, errlen);
 	if (rc != 0 || validate_only) {
 		pthread_mutex_unlock(&c->build_mu);
 		SSL_CTX_free(ctx);
@@ -485,7 +532,7 @@ int rn_tls_ctx_update(struct rn_tls_ctx *c, const struct rn_tls_settings *st)
 	struct rn_tls_settings *base = rn_malloc(sizeof(*base));
 	settings_copy(base, st);
 	char err[768];
-	int rc = replace_material(c, base, NULL, NULL, -1, false, err, sizeof(err));
+	int rc = replace_material(c, base, NULL, NULL, -1, 0, err, sizeof(err));
 	rn_free(base); /* the struct; its strings were taken or freed */
 	if (rc != 0) {
 		rn_warn("tls %s: new settings refused: %s; keeping the previous ones", c->what,
@@ -517,8 +564,9 @@ static bool same_overrides(struct rn_tls_ctx *c, const char *const *k, const cha
 }
 
 int rn_tls_ctx_set_overrides(struct rn_tls_ctx *c, const char *const *keys, const char *const *vals,
-			     int n, bool validate_only, char *err, size_t errlen)
+			     int n, unsigned flags, char *err, size_t errlen)
 {
+	bool validate_only = flags & RN_TLS_VALIDATE_ONLY;
 	if (!validate_only && same_overrides(c, keys, vals, n))
 		return 0; /* the files behind them are the watcher's business */
 	char **k = n > 0 ? rn_calloc((size_t)n, sizeof(char *)) : NULL;
@@ -527,7 +575,7 @@ int rn_tls_ctx_set_overrides(struct rn_tls_ctx *c, const char *const *keys, cons
 		k[i] = rn_strdup(keys[i]);
 		v[i] = vals[i] ? rn_strdup(vals[i]) : NULL;
 	}
-	int rc = replace_material(c, NULL, k, v, n, validate_only, err, errlen);
+	int rc = replace_material(c, NULL, k, v, n, flags, err, errlen);
 	if (rc == 0 && !validate_only)
 		rn_info("tls %s: dynamic ssl configs installed (%d key(s))", c->what, n);
 	return rc;

@@ -12,9 +12,10 @@ import pytest
 from conftest import kp_admin, ck_admin, ck_consumer, ck_produce, unique, wait_until, SLOW
 
 
-def issue(certs, version):
-    """A server certificate for localhost / 127.0.0.1 whose subject names the version."""
-    return certs.issue(unique("srv-v%d" % version), "/CN=localhost/O=Runnel v%d" % version,
+def issue(certs, version, subject=None):
+    """A server certificate for localhost / 127.0.0.1 (subject: default names the version)."""
+    return certs.issue(unique("srv-v%d" % version),
+                       subject or "/CN=localhost/O=Runnel v%d" % version,
                        san="IP:127.0.0.1,DNS:localhost")
 
 
@@ -189,8 +190,10 @@ def alter(admin, nid, sets):
 
 def test_alter_configs_rotates_listener_keystore(make_broker, certs):
     import confluent_kafka
-    c1, k1 = issue(certs, 1)
-    c2, k2 = issue(certs, 2)
+    # Kafka lets a dynamic keystore change only keep the subject and the SANs (by default).
+    c1, k1 = issue(certs, 1, "/CN=localhost/O=Runnel")
+    c2, k2 = issue(certs, 2, "/CN=localhost/O=Runnel")
+    c3, k3 = issue(certs, 3, "/CN=impostor/O=Runnel")
     b = make_broker({"SSL": "SSL", "PLAINTEXT": "PLAINTEXT"}, sets=tls_sets(certs, c1, k1))
     addr = b.address("SSL")
     admin = ck_admin(b.address("PLAINTEXT"))
@@ -205,12 +208,16 @@ def test_alter_configs_rotates_listener_keystore(make_broker, certs):
         assert api_versions(established, 7) == 7
 
         # Refusals keep what is there: Kafka's per-listener rule, a missing file.
-        for sets in ({"ssl.keystore.location": c1},
-                     {prefix + "ssl.keystore.certificate.chain": c2 + ".missing",
-                      prefix + "ssl.keystore.key": k2}):
+        for sets, why in (({"ssl.keystore.location": c1}, "per-listener"),
+                          ({prefix + "ssl.keystore.certificate.chain": c2 + ".missing",
+                            prefix + "ssl.keystore.key": k2}, "missing"),
+                          ({prefix + "ssl.keystore.certificate.chain": c3,
+                            prefix + "ssl.keystore.key": k3}, "DistinguishedName")):
             with pytest.raises(confluent_kafka.KafkaException) as e:
                 alter(admin, nid, sets)
-            assert e.value.args[0].code() == confluent_kafka.KafkaError.INVALID_REQUEST, e.value
+            err = e.value.args[0]
+            assert err.code() == confluent_kafka.KafkaError.INVALID_REQUEST, err
+            assert why in err.str(), err
             assert peer_serial(addr, certs.ca) == serial_of(c2)
         # The cluster default level (resource name ""; librdkafka refuses to send it).
         from kafka.admin import ConfigResource, ConfigResourceType

@@ -38,9 +38,9 @@ static int setup(void **state)
 	snprintf(dir, sizeof(dir), "/tmp/rn_cfg_tls_XXXXXX");
 	assert_non_null(mkdtemp(dir));
 	sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "
-	   "a.key -out a.crt -subj /CN=a -days 2 -set_serial 11 && cat a.crt a.key > a.pem && "
+	   "a.key -out a.crt -subj /CN=srv -days 2 -set_serial 11 && cat a.crt a.key > a.pem && "
 	   "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "
-	   "b.key -out b.crt -subj /CN=b -days 2 -set_serial 12 && cat b.crt b.key > b.pem");
+	   "b.key -out b.crt -subj /CN=srv -days 2 -set_serial 12 && cat b.crt b.key > b.pem");
 	return 0;
 }
 
@@ -86,9 +86,10 @@ static void test_apply(void **state)
 	    {"log.retention.ms", "5"},
 	};
 	const char *res = "ConfigResource(type=BROKER, name='0')";
-	assert_int_equal(rn__cfg_tls_apply(kv, 2, true, res, msg, sizeof(msg)), RN_KERR_NONE);
+	assert_int_equal(rn__cfg_tls_apply(NULL, kv, 2, true, res, msg, sizeof(msg)), RN_KERR_NONE);
 	assert_int_equal(serial_of(ssl), 11);
-	assert_int_equal(rn__cfg_tls_apply(kv, 2, false, res, msg, sizeof(msg)), RN_KERR_NONE);
+	assert_int_equal(rn__cfg_tls_apply(NULL, kv, 2, false, res, msg, sizeof(msg)),
+			 RN_KERR_NONE);
 	assert_int_equal(serial_of(ssl), 12);
 	assert_int_equal(serial_of(other), 11);
 
@@ -97,7 +98,7 @@ static void test_apply(void **state)
 	    {"listener.name.ssl.ssl.keystore.location", path("a.pem", p2)},
 	    {"listener.name.internal.ssl.keystore.location", path("missing.pem", p3)},
 	};
-	assert_int_equal(rn__cfg_tls_apply(bad, 2, false, res, msg, sizeof(msg)),
+	assert_int_equal(rn__cfg_tls_apply(NULL, bad, 2, false, res, msg, sizeof(msg)),
 			 RN_KERR_INVALID_REQUEST);
 	assert_non_null(strstr(msg, "missing.pem"));
 	assert_non_null(strstr(msg, "INTERNAL"));
@@ -105,7 +106,8 @@ static void test_apply(void **state)
 	assert_int_equal(serial_of(other), 11);
 
 	/* The key deleted from the stored set: the static keystore again. */
-	assert_int_equal(rn__cfg_tls_apply(kv + 1, 1, false, res, msg, sizeof(msg)), RN_KERR_NONE);
+	assert_int_equal(rn__cfg_tls_apply(NULL, kv + 1, 1, false, res, msg, sizeof(msg)),
+			 RN_KERR_NONE);
 	assert_int_equal(serial_of(ssl), 11);
 	rn_tls_ctx_free(ssl);
 	rn_tls_ctx_free(other);
