@@ -24,6 +24,7 @@ struct rn_topic_waiter;
 struct rn_replica_mgr;
 struct rn_replica_part;
 struct rn_controller;
+struct rn_sasl_server;
 
 #define RN_API_KEYS 70
 
@@ -74,8 +75,9 @@ struct rn_topic {
 struct rn_broker {
 	struct rn_config *cfg;
 	int32_t node_id;
-	char adv_host[256];
+	char adv_host[256]; /* the inter-broker listener's advertised address */
 	int adv_port;
+	struct rn_listeners *listeners; /* broker/listeners.h; NULL in tests without serve */
 	char *log_dir;
 	bool auto_create;
 	int32_t num_partitions;
@@ -91,6 +93,8 @@ struct rn_broker {
 	struct rn_replica_mgr *replica;
 	/* authorizer.class.name set: ACLs are enforced (auth/acl.h); NULL: everything allowed. */
 	struct rn_authorizer *authorizer;
+	/* SASL listeners' mechanisms, PLAIN users, SCRAM credentials (auth/sasl.h). */
+	struct rn_sasl_server *sasl;
 	struct rn_controller *controller;
 
 	pthread_rwlock_t topics_lock; /* guards the hash table, not the topics */

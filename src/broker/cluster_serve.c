@@ -43,9 +43,35 @@ static void replica_cfg(struct rn_broker *b, struct rn_replica_cfg *rc)
 static int register_self(struct rn_broker *b);
 static bool g_registered;
 
+/* etcd down or slow when a broker starts (a machine that reboots with the cluster, a loaded
+ * one) is worth waiting for, as Kafka's broker waits for its controllers up to
+ * initial.broker.registration.timeout.ms before it gives up. */
+static int64_t registration_deadline(struct rn_broker *b)
+{
+	return rn_mono_ms() + rn_config_get_i64(b->cfg, "initial.broker.registration.timeout.ms");
+}
+
+static bool wait_for_etcd(int rc, int64_t deadline, bool *said, const char *what)
+{
+	if (rc != RN_EUNAVAILABLE || rn_mono_ms() > deadline)
+		return false;
+	if (!*said)
+		rn_warn("%s: etcd does not answer; retrying until "
+			"initial.broker.registration.timeout.ms runs out",
+			what);
+	*said = true;
+	usleep(500 * 1000);
+	return true;
+}
+
 int rn_cluster_open(struct rn_broker *b, const char *uri)
 {
-	int rc = rn_meta_open_etcd(uri, b->log_dir, b->node_id, &b->meta);
+	int64_t deadline = registration_deadline(b);
+	bool said = false;
+	int rc;
+	do
+		rc = rn_meta_open_etcd(uri, b->log_dir, b->node_id, &b->meta);
+	while (wait_for_etcd(rc, deadline, &said, "metadata.store"));
 	if (rc < 0) {
 		rn_error("metadata.store %s: %s", uri,
 			 rc == -EINVAL
@@ -113,10 +139,15 @@ static int register_self(struct rn_broker *b)
 	int64_t session = rn_config_get_i64(b->cfg, "broker.session.timeout.ms");
 	rn_meta_set_heartbeat_ms(b->meta,
 				 rn_config_get_i64(b->cfg, "broker.heartbeat.interval.ms"));
-	int64_t deadline = rn_mono_ms() + session + 1000;
-	bool said = false;
+	int64_t deadline = rn_mono_ms() + session + 1000, reachable = registration_deadline(b);
+	bool said = false, said_down = false;
 	for (;;) {
 		int rc = rn_meta_register_broker(b->meta, &self, session);
+		if (wait_for_etcd(rc, reachable, &said_down, "broker registration")) {
+			deadline =
+			    rn_mono_ms() + session + 1000; /* its old lease ran on meanwhile */
+			continue;
+		}
 		if (rc != RN_EEXIST || rn_mono_ms() > deadline)
 			return rc;
 		if (!said)

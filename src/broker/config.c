@@ -16,9 +16,11 @@
 
 static const struct rn_cfg_def defs[] = {
     {"listeners", RN_CFG_LIST, "PLAINTEXT://127.0.0.1:9092", 0,
-     "where the Kafka listener binds: PLAINTEXT://host:port", false},
+     "where the Kafka listeners bind: NAME://host:port,... (NAME in "
+     "listener.security.protocol.map)",
+     false},
     {"advertised.listeners", RN_CFG_LIST, NULL, 0,
-     "address given to clients in Metadata (default: listeners)", false},
+     "NAME://host:port per listener given to clients in Metadata (default: listeners)", false},
     {"admin.listener", RN_CFG_STRING, "127.0.0.1:9644", 0,
      "host:port of the HTTP listener for /metrics and /health (empty = off)", false},
     {"log.dirs", RN_CFG_LIST, NULL, 0, "directory holding the log data (one directory)", false},
@@ -135,7 +137,9 @@ static const struct rn_cfg_def defs[] = {
     {"controller.listener.names", RN_CFG_LIST, NULL, 0, "", true},
     {"inter.broker.listener.name", RN_CFG_STRING, NULL, 0,
      "listener other brokers connect to (default: the first of listeners)", false},
-    {"listener.security.protocol.map", RN_CFG_LIST, NULL, 0, "", true},
+    {"listener.security.protocol.map", RN_CFG_LIST,
+     "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL", 0,
+     "listener name -> security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL)", false},
     {"num.io.threads", RN_CFG_INT, "8", 0, "", true},
     {"num.recovery.threads.per.data.dir", RN_CFG_INT, "1", 0, "", true},
     {"socket.send.buffer.bytes", RN_CFG_INT, "102400", -1, "", true},
@@ -151,14 +155,20 @@ static const struct rn_cfg_def defs[] = {
     {"zookeeper.connection.timeout.ms", RN_CFG_INT, NULL, 0, "", true},
     /* Common keys of Kafka's shipped and production server.properties, Kafka's defaults.
      * Security keys first (ssl.*, sasl.*, listener.name.* are families: config_compat.c). */
-    {"security.inter.broker.protocol", RN_CFG_STRING, "PLAINTEXT", 0, "", true},
+    {"security.inter.broker.protocol", RN_CFG_STRING, "PLAINTEXT", 0,
+     "protocol of the inter-broker listener when inter.broker.listener.name is not set", false},
     {"security.providers", RN_CFG_STRING, NULL, 0, "", true},
     {"authorizer.class.name", RN_CFG_STRING, "", 0, "", true},
     {"super.users", RN_CFG_STRING, NULL, 0, "", true},
     {"allow.everyone.if.no.acl.found", RN_CFG_BOOL, "false", 0, "", true},
     {"principal.builder.class", RN_CFG_STRING,
      "org.apache.kafka.common.security.authenticator.DefaultKafkaPrincipalBuilder", 0, "", true},
-    {"connections.max.reauth.ms", RN_CFG_LONG, "0", 0, "", true},
+    {"connections.max.reauth.ms", RN_CFG_LONG, "0", 0,
+     "SASL sessions expire after this long unless the client re-authenticates (0 = never)", false},
+    {"sasl.enabled.mechanisms", RN_CFG_LIST, "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512", 0,
+     "SASL mechanisms of SASL listeners (Kafka's default GSSAPI is not available; names runnel "
+     "lacks are ignored with a warning)",
+     false},
     {"zookeeper.set.acl", RN_CFG_BOOL, "false", 0, "", true},
     {"zookeeper.session.timeout.ms", RN_CFG_INT, "18000", 0, "", true},
     {"zookeeper.max.in.flight.requests", RN_CFG_INT, "10", 1, "", true},
@@ -257,6 +267,9 @@ static const struct rn_cfg_def defs[] = {
      "lease TTL of the broker's registration in etcd: a broker silent this long loses its "
      "leaderships",
      false},
+    {"initial.broker.registration.timeout.ms", RN_CFG_INT, "60000", 0,
+     "how long a starting broker keeps trying to reach etcd and register before it gives up",
+     false},
     {"remote.log.storage.system.enable", RN_CFG_BOOL, "false", 0, "", true},
 };
 
@@ -276,6 +289,10 @@ struct rn_config {
 	char *_Atomic eff[NDEFS];
 	char **retired;
 	size_t nretired;
+	/* Keys of the prefix families (ssl.*, sasl.*, listener.name.* ...: config_compat.c), as
+	 * set from the file or --set; read back with rn_config_get. Start-up only. */
+	char **fam_keys, **fam_vals;
+	size_t nfam;
 };
 
 /* The keys Kafka's DynamicBrokerConfig lets AlterConfigs change, among those runnel has:
@@ -370,6 +387,12 @@ void rn_config_free(struct rn_config *c)
 	for (size_t i = 0; i < c->nretired; i++)
 		rn_free(c->retired[i]);
 	rn_free(c->retired);
+	for (size_t i = 0; i < c->nfam; i++) {
+		rn_free(c->fam_keys[i]);
+		rn_free(c->fam_vals[i]);
+	}
+	rn_free(c->fam_keys);
+	rn_free(c->fam_vals);
 	rn_free(c);
 }
 
@@ -496,11 +519,37 @@ bool rn_cfg_policy_valid(const char *v)
 	return true;
 }
 
+/* A later value of the same key wins; the old string stays alive (retired) for readers. */
+static void fam_set(struct rn_config *c, const char *key, const char *val)
+{
+	for (size_t i = 0; i < c->nfam; i++) {
+		if (strcmp(c->fam_keys[i], key) == 0) {
+			retire(c, c->fam_vals[i]);
+			c->fam_vals[i] = rn_strdup(val);
+			return;
+		}
+	}
+	c->fam_keys = rn_realloc(c->fam_keys, (c->nfam + 1) * sizeof(char *));
+	c->fam_vals = rn_realloc(c->fam_vals, (c->nfam + 1) * sizeof(char *));
+	c->fam_keys[c->nfam] = rn_strdup(key);
+	c->fam_vals[c->nfam++] = rn_strdup(val);
+}
+
+static const char *fam_get(const struct rn_config *c, const char *key)
+{
+	for (size_t i = 0; i < c->nfam; i++)
+		if (strcmp(c->fam_keys[i], key) == 0)
+			return c->fam_vals[i];
+	return NULL;
+}
+
 int rn_config_set(struct rn_config *c, const char *key, const char *val, char *err, size_t errlen)
 {
 	int i = find(key);
-	if (i < 0 && rn__cfg_compat_family(key))
+	if (i < 0 && rn__cfg_compat_family(key)) {
+		fam_set(c, key, val);
 		return 0;
+	}
 	if (i < 0) {
 		snprintf(err, errlen, "unknown config key '%s'", key);
 		return -EINVAL;
@@ -618,7 +667,7 @@ int rn_config_load_file(struct rn_config *c, const char *path, char *err, size_t
 const char *rn_config_get(const struct rn_config *c, const char *key)
 {
 	int i = find(key);
-	return i < 0 ? NULL : atomic_load(&((struct rn_config *)c)->eff[i]);
+	return i < 0 ? fam_get(c, key) : atomic_load(&((struct rn_config *)c)->eff[i]);
 }
 
 int64_t rn_config_get_i64(const struct rn_config *c, const char *key)

@@ -38,12 +38,34 @@ bool rn__cfg_first_warning(const char *key)
 	return first;
 }
 
+/* TLS keys are read by broker/listeners.c (their values are kept by config.c). */
+static bool family_used(const char *f)
+{
+	return !strcmp(f, "ssl.") || !strcmp(f, "listener.name.");
+}
+
+/* Family keys a room reads (through rn_config_get): no "no effect" warning for them. */
+bool rn__cfg_family_used(const char *key)
+{
+	static const char *const used[] = {"sasl.jaas.config", "sasl.enabled.mechanisms"};
+	size_t kl = strlen(key);
+	for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++) {
+		size_t n = strlen(used[i]);
+		if (kl >= n && strcmp(key + kl - n, used[i]) == 0 &&
+		    (kl == n || key[kl - n - 1] == '.'))
+			return true;
+	}
+	return false;
+}
+
 bool rn__cfg_compat_family(const char *key)
 {
 	for (size_t i = 0; i < NFAMILIES; i++) {
 		size_t n = strlen(families[i]);
 		if (strncmp(key, families[i], n) != 0 || !key[n])
 			continue;
+		if (family_used(families[i]) || rn__cfg_family_used(key))
+			return true;
 		if (rn__cfg_first_warning(key))
 			rn_warn("config %s accepted for compatibility; it has no effect in runnel "
 				"(not implemented yet; value not logged)",
@@ -57,5 +79,7 @@ void rn__cfg_compat_list(FILE *f)
 {
 	for (size_t i = 0; i < NFAMILIES; i++)
 		fprintf(f, "%-45s %s\n", families[i],
-			"(any key with this prefix: accepted, no effect)");
+			family_used(families[i])
+			    ? "(any key with this prefix: read by the listeners that use it)"
+			    : "(any key with this prefix: accepted, no effect)");
 }

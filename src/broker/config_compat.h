@@ -15,6 +15,8 @@
 
 /* True if key belongs to one of the accepted families; then warns once for it (no value). */
 bool rn__cfg_compat_family(const char *key);
+/* A family key some room reads (no "no effect" warning): *.sasl.jaas.config ... */
+bool rn__cfg_family_used(const char *key);
 /*
  * True the first time key is passed in this process: a no-effect key set twice (the file and
  * then --set) warns once. Thread-safe.

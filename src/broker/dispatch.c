@@ -3,7 +3,10 @@
 #include <errno.h>
 #include <string.h>
 
+#include "auth/sasl.h"
+#include "broker/authz.h"
 #include "broker/handler.h"
+#include "broker/listeners.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -54,6 +57,10 @@ static const struct rn_api_entry entries[] = {
     {45, 0, 0, rn_h_alter_partition_reassignments},
     {46, 0, 0, rn_h_list_partition_reassignments},
     {60, 0, 1, rn_h_describe_cluster},
+    {17, 0, 1, rn_h_sasl_handshake},
+    {36, 0, 2, rn_h_sasl_authenticate},
+    {50, 0, 0, rn_h_describe_user_scram_credentials},
+    {51, 0, 0, rn_h_alter_user_scram_credentials},
 };
 
 const struct rn_api_entry *rn_api_entries(int *n)
@@ -153,6 +160,28 @@ void rn_close_conn(struct rn_ctx *ctx, const char *why)
 	rn_req_done(ctx->req);
 }
 
+/*
+ * SASL listeners: before authentication only ApiVersions, SaslHandshake and SaslAuthenticate
+ * pass; a session whose lifetime (connections.max.reauth.ms) ended without a
+ * re-authentication is closed at its next other request. Both close, as Kafka does. True if
+ * the request was consumed.
+ */
+static bool sasl_gate(struct rn_ctx *ctx, struct rn_session *s, int16_t key)
+{
+	if (!s || !rn_secproto_sasl(s->proto) || key == 17 || key == 36)
+		return false;
+	if (!s->authenticated && key != 18) {
+		rn_close_conn(ctx, "request before SASL authentication");
+		return true;
+	}
+	if (s->authenticated && rn_sasl_session_expired(s, rn_mono_ms())) {
+		rn_close_conn(ctx, "SASL session expired without re-authentication "
+				   "(connections.max.reauth.ms)");
+		return true;
+	}
+	return false;
+}
+
 void rn_dispatch(struct rn_req *req, void *arg)
 {
 	struct rn_broker *b = arg;
@@ -160,9 +189,28 @@ void rn_dispatch(struct rn_req *req, void *arg)
 	ctx->b = b;
 	ctx->req = req;
 	rn_rd_init(&ctx->rd, req->frame, req->len, &req->arena);
+	struct rn_session *s = rn_req_session(req);
+	if (s && rn_sasl_raw_pending(s)) {
+		/* After SaslHandshake v0 the frame is a bare SASL token (kafka-python). */
+		memset(&ctx->hdr, 0, sizeof(ctx->hdr));
+		ctx->hdr.api_key = 36;
+		ctx->hdr.correlation_id = -1;
+		atomic_fetch_add_explicit(&b->api[36].requests, 1, memory_order_relaxed);
+		rn_h_sasl_raw(ctx);
+		return;
+	}
 	if (rn_request_header_decode(&ctx->rd, &ctx->hdr) < 0 || ctx->rd.err) {
 		ctx->hdr.api_key = -1;
 		rn_close_conn(ctx, "malformed request header");
+		return;
+	}
+	/* An SSL connection's principal comes from the client certificate, known once the
+	 * handshake is done, which the first request proves. */
+	struct rn_session *sess = rn_req_session(req);
+	if (sess && !sess->tls_checked && sess->proto == RN_SEC_SSL &&
+	    rn_listener_tls_principal(ctx, sess) < 0) {
+		rn_close_conn(ctx, "SSL authentication failed: no ssl.principal.mapping.rules rule "
+				   "applies to the client certificate");
 		return;
 	}
 	int16_t key = ctx->hdr.api_key, ver = ctx->hdr.api_version;
@@ -173,6 +221,8 @@ void rn_dispatch(struct rn_req *req, void *arg)
 		return;
 	}
 	atomic_fetch_add_explicit(&b->api[key].requests, 1, memory_order_relaxed);
+	if (sasl_gate(ctx, s, key))
+		return;
 	/* An ApiVersions of a version we do not know still gets an answer (a v0 body with
 	 * UNSUPPORTED_VERSION), so the client can retry with one we do. */
 	if ((ver < e->min_version || ver > e->max_version) && key != 18) {

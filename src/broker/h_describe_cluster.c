@@ -8,6 +8,7 @@
 #include "broker/acl_ops.h"
 #include "broker/cluster.h"
 #include "broker/handler.h"
+#include "broker/listeners.h"
 #include "meta/store.h"
 #include "proto/gen/rn_msg.h"
 
@@ -60,8 +61,7 @@ void rn_h_describe_cluster(struct rn_ctx *ctx)
 		resp.brokers = rn_arena_alloc(&ctx->req->arena, sizeof(*resp.brokers));
 		resp.brokers_count = 1;
 		resp.brokers[0].broker_id = b->node_id;
-		resp.brokers[0].host = rn_str_c(b->adv_host);
-		resp.brokers[0].port = b->adv_port;
+		rn_ctx_advertised(ctx, &resp.brokers[0].host, &resp.brokers[0].port);
 		resp.brokers[0].rack = RN_STR_NULL;
 	}
 	if (rq.include_cluster_authorized_operations)

@@ -13,6 +13,7 @@
 
 #include "broker/groups.h"
 #include "broker/handler.h"
+#include "broker/listeners.h"
 #include "broker/topics.h"
 #include "broker/txns.h"
 #include "core/log.h"
@@ -80,10 +81,10 @@ static void coordinator_of(struct rn_ctx *ctx, int8_t type, struct rn_str key, s
 	if (type != 0 && type != 1)
 		*c = (struct coord){RN_KERR_INVALID_REQUEST, "Invalid coordinator type", -1,
 				    rn_str_c(""), -1};
-	else if (!b->clustered)
-		*c = (struct coord){RN_KERR_NONE, NULL, b->node_id, rn_str_c(b->adv_host),
-				    b->adv_port};
-	else
+	else if (!b->clustered) {
+		*c = (struct coord){RN_KERR_NONE, NULL, b->node_id, RN_STR_NULL, 0};
+		rn_ctx_advertised(ctx, &c->host, &c->port);
+	} else
 		lookup(ctx, type == 1, key, c);
 }
 

@@ -16,6 +16,7 @@
 #include "broker/cluster.h"
 #include "broker/groups.h"
 #include "broker/handler.h"
+#include "broker/listeners.h"
 #include "broker/topics.h"
 #include "broker/topics_int.h"
 #include "broker/txns.h"
@@ -202,8 +203,7 @@ void rn_h_metadata(struct rn_ctx *ctx)
 		resp.brokers = rn_arena_alloc(a, sizeof(*resp.brokers));
 		resp.brokers_count = 1;
 		resp.brokers[0].node_id = b->node_id;
-		resp.brokers[0].host = rn_str_c(b->adv_host);
-		resp.brokers[0].port = b->adv_port;
+		rn_ctx_advertised(ctx, &resp.brokers[0].host, &resp.brokers[0].port);
 		resp.brokers[0].rack = RN_STR_NULL;
 		resp.controller_id = b->node_id;
 	}

@@ -79,6 +79,12 @@ void rn_h_txn_offset_commit(struct rn_ctx *ctx);
 void rn_h_elect_leaders(struct rn_ctx *ctx);
 void rn_h_alter_partition_reassignments(struct rn_ctx *ctx);
 void rn_h_list_partition_reassignments(struct rn_ctx *ctx);
+void rn_h_sasl_handshake(struct rn_ctx *ctx);
+void rn_h_sasl_authenticate(struct rn_ctx *ctx);
+/* A raw SASL token frame (no request header) after SaslHandshake v0. */
+void rn_h_sasl_raw(struct rn_ctx *ctx);
+void rn_h_describe_user_scram_credentials(struct rn_ctx *ctx);
+void rn_h_alter_user_scram_credentials(struct rn_ctx *ctx);
 
 /* Shutdown: every parked fetch answers now instead of at its max_wait_ms. */
 void rn_fetch_shutdown(struct rn_broker *b);

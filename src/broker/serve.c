@@ -24,9 +24,11 @@
 #include "broker/groups.h"
 #include "broker/config_compat.h"
 #include "broker/handler.h"
+#include "broker/listeners.h"
 #include "broker/maintenance.h"
 #include "broker/txns.h"
 #include "broker/metrics.h"
+#include "broker/sasl_serve.h"
 #include "broker/topic_config.h"
 #include "broker/topics.h"
 #include "core/alloc.h"
@@ -80,8 +82,12 @@ static int parse_listener(const char *v, char *host, size_t hostlen, int *port)
 	if (!v)
 		return -EINVAL;
 	const char *p = strstr(v, "://");
-	if (p && strncmp(v, "PLAINTEXT://", 12) != 0)
-		return -EINVAL; /* TLS and SASL listeners do not exist yet */
+	/* NAME://: the name's protocol comes from listener.security.protocol.map (authz.c's
+	 * stopgap until the listener table); TLS listeners do not exist yet. */
+	for (const char *q = v; p && q < p; q++)
+		if (!(*q == '_' || (*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') ||
+		      (*q >= '0' && *q <= '9')))
+			return -EINVAL;
 	p = p ? p + 3 : v;
 	const char *end = strchr(p, ',');
 	size_t len = end ? (size_t)(end - p) : strlen(p);
@@ -170,14 +176,21 @@ static int resolve(struct rn_broker *b, char *host, size_t hostlen, int *port)
 		return -EINVAL;
 	}
 	rn_log_set_level(l);
-	const char *listeners = rn_config_get(cfg, "listeners");
-	if (parse_listener(listeners, host, hostlen, port) < 0) {
-		fprintf(stderr,
-			"runnel serve: listeners: cannot parse '%s' (want "
-			"PLAINTEXT://host:port)\n",
-			listeners);
+	char err[512];
+	b->listeners = rn_calloc(1, sizeof(*b->listeners));
+	const char *store = rn_config_get(cfg, "metadata.store");
+	bool strict = store && strncmp(store, "etcd://", 7) == 0;
+	if (rn_listeners_parse(cfg, strict, b->listeners, err, sizeof(err)) < 0) {
+		fprintf(stderr, "runnel serve: %s\n", err);
 		return -EINVAL;
 	}
+	/* TLS material and principal rules are checked before any data is touched. */
+	if (rn_listeners_open(cfg, b->listeners) < 0)
+		return -EINVAL;
+	/* The inter-broker listener's address is the one a cluster registers. */
+	const struct rn_listener_def *ib = &b->listeners->l[b->listeners->inter];
+	snprintf(host, hostlen, "%s", ib->host);
+	*port = ib->port;
 	const char *dirs = rn_config_get(cfg, "log.dirs");
 	if (!dirs)
 		dirs = rn_config_get(cfg, "log.dir");
@@ -198,45 +211,26 @@ static int resolve(struct rn_broker *b, char *host, size_t hostlen, int *port)
 	return 0;
 }
 
-static int set_advertised(struct rn_broker *b, const char *host, int bound_port)
+/* b->adv_host/adv_port: the inter-broker listener's advertised address (after
+ * rn_listeners_bound, or with a fixed port in a cluster). */
+static void set_advertised(struct rn_broker *b)
 {
-	const char *adv = rn_config_get(b->cfg, "advertised.listeners");
-	int port = bound_port;
-	if (adv) {
-		if (parse_listener(adv, b->adv_host, sizeof(b->adv_host), &port) < 0) {
-			rn_error("advertised.listeners: cannot parse '%s'", adv);
-			return -EINVAL;
-		}
-		if (port == 0)
-			port = bound_port;
-	} else {
-		snprintf(b->adv_host, sizeof(b->adv_host), "%s", host);
-	}
-	/* A wildcard bind is not an address a client can dial. */
-	if (!b->adv_host[0] || !strcmp(b->adv_host, "0.0.0.0") || !strcmp(b->adv_host, "::"))
-		snprintf(b->adv_host, sizeof(b->adv_host), "127.0.0.1");
-	b->adv_port = port;
-	return 0;
+	const struct rn_listener_def *d = &b->listeners->l[b->listeners->inter];
+	snprintf(b->adv_host, sizeof(b->adv_host), "%s", d->adv_host);
+	b->adv_port = d->adv_port;
 }
 
 /* A cluster broker registers its advertised address before it listens, and other brokers dial
  * it: it must be a real address and a fixed port. */
-static int set_advertised_cluster(struct rn_broker *b, const char *host, int port)
+static int set_advertised_cluster(struct rn_broker *b)
 {
-	if (set_advertised(b, host, port) < 0)
-		return -EINVAL;
-	const char *adv = rn_config_get(b->cfg, "advertised.listeners");
-	char h[256] = "";
-	int p = port;
-	if (adv)
-		parse_listener(adv, h, sizeof(h), &p);
-	else
-		snprintf(h, sizeof(h), "%s", host);
-	if (!h[0] || !strcmp(h, "0.0.0.0") || !strcmp(h, "::")) {
+	set_advertised(b);
+	const struct rn_listener_def *d = &b->listeners->l[b->listeners->inter];
+	if (d->adv_wildcard) {
 		rn_error("in a cluster the advertised host must be an address other brokers and "
-			 "clients can reach, not '%s': set advertised.listeners (or a host in "
-			 "listeners)",
-			 h);
+			 "clients can reach, not a wildcard: set advertised.listeners (or a host "
+			 "in listeners) for listener %s",
+			 d->name);
 		return -EINVAL;
 	}
 	if (b->adv_port == 0) {
@@ -278,10 +272,18 @@ static int probe_listener(const char *host, int port)
 static int open_metadata(struct rn_broker *b, bool cluster, const char *store, const char *host,
 			 int port)
 {
-	if (cluster)
-		return set_advertised_cluster(b, host, port) < 0 || probe_listener(host, port) < 0
-			   ? -EINVAL
-			   : rn_cluster_open(b, store);
+	if (cluster) {
+		if (set_advertised_cluster(b) < 0)
+			return -EINVAL;
+		for (int i = 0; i < b->listeners->n; i++) {
+			const struct rn_listener_def *d = &b->listeners->l[i];
+			if (d->port && probe_listener(d->host, d->port) < 0)
+				return -EINVAL;
+		}
+		return rn_cluster_open(b, store);
+	}
+	(void)host;
+	(void)port;
 	int rc = rn_meta_open(b->log_dir, b->node_id, &b->meta);
 	if (rc < 0)
 		rn_error("cannot open metadata in %s: %s", b->log_dir, rn_strerror(rc));
@@ -311,6 +313,8 @@ static int start_admin(struct rn_broker *b)
 
 static void broker_free(struct rn_broker *b)
 {
+	rn_listeners_close(b->listeners);
+	rn_free(b->listeners);
 	rn_free(b->log_dir);
 	pthread_rwlock_destroy(&b->topics_lock);
 	pthread_mutex_destroy(&b->admin_lock);
@@ -352,6 +356,8 @@ int rn_serve_main(int argc, char **argv)
 	bool cluster = store && strncmp(store, "etcd://", 7) == 0;
 	if (open_metadata(&b, cluster, store, host, port) < 0)
 		goto out_topics;
+	if (rn_broker_sasl_start(&b) < 0)
+		goto out_topics;
 	rn_broker_configs_load(&b); /* dynamic broker configs, before topics resolve against them */
 	/* A cluster's table comes from the store's listener (rn_cluster_start) instead. */
 	rc = cluster ? 0 : rn_topics_load(&b);
@@ -377,9 +383,11 @@ int rn_serve_main(int argc, char **argv)
 			"COORDINATOR_NOT_AVAILABLE");
 	if (cluster)
 		rn_cluster_coord_open(&b);
+	struct rn_listener_config lcs[RN_MAX_LISTENERS];
+	rn_listeners_server_config(b.listeners, lcs);
 	struct rn_server_config sc = {
-	    .host = host,
-	    .port = port,
+	    .listeners = lcs,
+	    .nlisteners = b.listeners->n,
 	    .nloops = (int)rn_config_get_i64(b.cfg, "num.network.threads"),
 	    .max_request_bytes = (size_t)rn_config_get_i64(b.cfg, "socket.request.max.bytes"),
 	    .max_inflight_bytes = 64u << 20,
@@ -393,8 +401,10 @@ int rn_serve_main(int argc, char **argv)
 		rn_error("cannot listen on %s:%d: %s", host, port, rn_strerror(rc));
 		goto out_flusher;
 	}
-	if ((!cluster && set_advertised(&b, host, rn_server_port(b.server)) < 0) ||
-	    start_admin(&b) < 0)
+	rn_listeners_bound(b.listeners, b.server);
+	if (!cluster)
+		set_advertised(&b);
+	if (start_admin(&b) < 0)
 		goto out_server;
 	if (cluster && rn_cluster_join(&b) < 0)
 		goto out_admin;
@@ -402,8 +412,9 @@ int rn_serve_main(int argc, char **argv)
 	rn_maintenance_start(&b);
 	rn_info("runnel node %d listening on %s:%d (advertised %s:%d), data in %s, %u topic(s), "
 		"cluster %s, started in %.1f ms",
-		b.node_id, host, rn_server_port(b.server), b.adv_host, b.adv_port, b.log_dir,
-		b.ntopics, rn_meta_cluster_id(b.meta), (double)(rn_mono_us() - t0) / 1000.0);
+		b.node_id, host, rn_server_listener_port(b.server, b.listeners->inter), b.adv_host,
+		b.adv_port, b.log_dir, b.ntopics, rn_meta_cluster_id(b.meta),
+		(double)(rn_mono_us() - t0) / 1000.0);
 
 	int sig = 0;
 	sigwait(&set, &sig);
@@ -436,6 +447,7 @@ out_topics:
 	/* Detaches every replica (rn_topics_unload) before the manager goes and the logs close. */
 	rn_topics_unload(&b);
 	rn_cluster_free(&b);
+	rn_broker_sasl_stop(&b);
 	rn_meta_close(b.meta);
 	rn_logdir_close(b.logdir);
 out:

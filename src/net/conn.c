@@ -57,6 +57,7 @@ struct rn_conn {
 	uint8_t *stash; /* unparsed bytes kept while over the limits */
 	size_t stash_len;
 	bool resume_posted;
+	bool read_posted;       /* a read task for bytes the transport already holds */
 	struct rn_req *partial; /* frame being read, not queued yet */
 	size_t got;
 	struct rn_req *head, *tail;
@@ -141,6 +142,7 @@ static bool conn_over(const struct rn_conn *c)
 }
 
 static void resume_task(void *arg);
+static void read_task(void *arg);
 
 static void conn_update_events(struct rn_conn *c)
 {
@@ -151,6 +153,12 @@ static void conn_update_events(struct rn_conn *c)
 		c->resume_posted = true;
 		conn_get(c);
 		rn_loop_post(c->nl->loop, resume_task, c);
+	}
+	/* Decrypted bytes waiting in the transport will never make the socket readable. */
+	if (!over && !c->read_posted && c->tp->ops->pending && c->tp->ops->pending(c->tp)) {
+		c->read_posted = true;
+		conn_get(c);
+		rn_loop_post(c->nl->loop, read_task, c);
 	}
 	int ev = (over ? 0 : RN_EV_READ) | (c->want_write ? RN_EV_WRITE : 0) |
 		 c->tp->ops->want_events(c->tp);
@@ -323,8 +331,10 @@ static void conn_read(struct rn_conn *c)
 	iov[n].iov_base = nl->rbuf + c->hdrlen;
 	iov[n++].iov_len = RN__RBUF_SIZE - (size_t)c->hdrlen;
 	ssize_t r = c->tp->ops->readv(c->tp, iov, n);
-	if (r == -EAGAIN)
+	if (r == -EAGAIN) {
+		conn_update_events(c); /* a TLS handshake may now wait for a writable socket */
 		return;
+	}
 	if (r <= 0) {
 		conn_close(c, r == 0 ? "peer closed" : strerror((int)-r));
 		return;
@@ -490,28 +500,47 @@ static void on_io(struct rn_loop *l, int fd, int events, void *arg)
 	(void)fd;
 	struct rn_conn *c = arg;
 	conn_get(c);
+	bool tp_write = c->tp->ops->want_events(c->tp) & RN_EV_WRITE;
 	if (events & RN_EV_WRITE)
 		conn_flush(c);
-	if (!c->closed && (events & RN_EV_READ))
+	if (!c->closed && ((events & RN_EV_READ) || (tp_write && (events & RN_EV_WRITE))))
 		conn_read(c);
 	conn_put(c);
 }
 
-void rn__conn_open(struct rn__netloop *nl, int fd, int listener, const char *peer)
+static void read_task(void *arg)
 {
+	struct rn_conn *c = arg;
+	c->read_posted = false;
+	if (!c->closed)
+		conn_read(c);
+	conn_put(c);
+}
+
+void rn__conn_open(struct rn__netloop *nl, int fd, const struct rn__listener *li, const char *peer)
+{
+	struct rn_transport *tp = li->wrap ? li->wrap(li->wrap_arg, fd) : rn_transport_tcp_new(fd);
+	if (!tp) {
+		rn_warn("conn %s: listener %s cannot wrap the connection; closing it", peer,
+			li->name);
+		close(fd);
+		return;
+	}
 	struct rn_conn *c = rn_calloc(1, sizeof(*c));
 	c->nl = nl;
 	c->fd = fd;
-	c->tp = rn_transport_tcp_new(fd);
+	c->tp = tp;
 	c->refs = 1;
-	c->listener = listener;
+	c->listener = li->index;
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	if (nl->srv->cfg.on_open)
-		c->session = nl->srv->cfg.on_open(nl->srv->cfg.arg, listener, c->peer);
+		c->session = nl->srv->cfg.on_open(nl->srv->cfg.arg, li->index, c->peer);
 	int err = rn_loop_watch(nl->loop, fd, RN_EV_READ, on_io, c);
 	if (err) {
 		rn_warn("conn %s: cannot watch: %s", peer, strerror(-err));
 		c->tp->ops->close(c->tp);
+		if (c->session && nl->srv->cfg.on_close)
+			nl->srv->cfg.on_close(nl->srv->cfg.arg, c->session);
 		rn_free(c);
 		return;
 	}

@@ -1,6 +1,7 @@
 /*
- * The listening socket, watched on loops[0]: accepts and hands each new socket to the next loop
- * round-robin with rn_loop_post, so the conn is created on (and owned by) its loop's thread.
+ * The listening sockets, all watched on loops[0]: each accepts and hands a new socket to the
+ * next loop round-robin (one counter for all listeners) with rn_loop_post, so the conn is
+ * created on (and owned by) its loop's thread, with its listener's transport.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,6 +19,7 @@ enum { ACCEPTS_PER_EVENT = 64, ACCEPT_RETRY_MS = 100 };
 
 struct newconn {
 	struct rn__netloop *nl;
+	const struct rn__listener *li;
 	int fd;
 	char peer[64];
 };
@@ -28,7 +30,7 @@ static void open_task(void *arg)
 	if (nc->nl->stopping)
 		close(nc->fd);
 	else
-		rn__conn_open(nc->nl, nc->fd, 0, nc->peer);
+		rn__conn_open(nc->nl, nc->fd, nc->li, nc->peer);
 	rn_free(nc);
 }
 
@@ -55,26 +57,27 @@ static void on_accept(struct rn_loop *l, int fd, int events, void *arg);
 
 static void resume_accept(struct rn_loop *l, void *arg)
 {
-	struct rn_server *srv = arg;
-	srv->accept_retry = NULL;
-	if (srv->lfd >= 0)
-		rn_loop_watch(l, srv->lfd, RN_EV_READ, on_accept, srv);
+	struct rn__listener *li = arg;
+	li->accept_retry = NULL;
+	if (li->lfd >= 0)
+		rn_loop_watch(l, li->lfd, RN_EV_READ, on_accept, li);
 }
 
 /* Out of descriptors: with a level-triggered listener we would spin on the pending connection,
  * so stop watching it for a while and let closes free some fds. */
-static void pause_accept(struct rn_server *srv, struct rn_loop *l, int err)
+static void pause_accept(struct rn__listener *li, struct rn_loop *l, int err)
 {
-	rn_warn("listener: accept failed: %s; pausing accepts for %d ms", strerror(err),
-		ACCEPT_RETRY_MS);
-	rn_loop_unwatch(l, srv->lfd);
-	srv->accept_retry = rn_loop_timer_add(l, ACCEPT_RETRY_MS, resume_accept, srv);
+	rn_warn("listener %s: accept failed: %s; pausing accepts for %d ms", li->name,
+		strerror(err), ACCEPT_RETRY_MS);
+	rn_loop_unwatch(l, li->lfd);
+	li->accept_retry = rn_loop_timer_add(l, ACCEPT_RETRY_MS, resume_accept, li);
 }
 
 static void on_accept(struct rn_loop *l, int fd, int events, void *arg)
 {
 	(void)events;
-	struct rn_server *srv = arg;
+	struct rn__listener *li = arg;
+	struct rn_server *srv = li->srv;
 	for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
@@ -86,15 +89,16 @@ static void on_accept(struct rn_loop *l, int fd, int events, void *arg)
 			if (err == EINTR || err == ECONNABORTED || err == EPROTO)
 				continue;
 			if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-				pause_accept(srv, l, err);
+				pause_accept(li, l, err);
 				return;
 			}
-			rn_warn("listener: accept failed: %s", strerror(err));
+			rn_warn("listener %s: accept failed: %s", li->name, strerror(err));
 			return;
 		}
 		atomic_fetch_add_explicit(&srv->accepted, 1, memory_order_relaxed);
 		struct newconn *nc = rn_malloc(sizeof(*nc));
 		nc->nl = &srv->loops[srv->next_loop++ % (unsigned)srv->nloops];
+		nc->li = li;
 		nc->fd = cfd;
 		format_peer(&ss, nc->peer, sizeof(nc->peer));
 		rn_loop_post(nc->nl->loop, open_task, nc);
@@ -103,19 +107,28 @@ static void on_accept(struct rn_loop *l, int fd, int events, void *arg)
 
 int rn__listener_start(struct rn_server *srv)
 {
-	return rn_loop_watch(srv->loops[0].loop, srv->lfd, RN_EV_READ, on_accept, srv);
+	for (int i = 0; i < srv->nlis; i++) {
+		struct rn__listener *li = &srv->lis[i];
+		int err = rn_loop_watch(srv->loops[0].loop, li->lfd, RN_EV_READ, on_accept, li);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 void rn__listener_stop(struct rn_server *srv)
 {
 	struct rn_loop *l = srv->loops[0].loop;
-	if (srv->accept_retry) {
-		rn_loop_timer_cancel(l, srv->accept_retry);
-		srv->accept_retry = NULL;
-	}
-	if (srv->lfd >= 0) {
-		rn_loop_unwatch(l, srv->lfd);
-		close(srv->lfd);
-		srv->lfd = -1;
+	for (int i = 0; i < srv->nlis; i++) {
+		struct rn__listener *li = &srv->lis[i];
+		if (li->accept_retry) {
+			rn_loop_timer_cancel(l, li->accept_retry);
+			li->accept_retry = NULL;
+		}
+		if (li->lfd >= 0) {
+			rn_loop_unwatch(l, li->lfd);
+			close(li->lfd);
+			li->lfd = -1;
+		}
 	}
 }

@@ -122,8 +122,12 @@ static void free_server(struct rn_server *s)
 		rn_free(s->loops[i].rbuf);
 		rn_free(s->loops[i].bounce);
 	}
-	if (s->lfd >= 0)
-		close(s->lfd);
+	for (int i = 0; i < s->nlis; i++) {
+		if (s->lis[i].lfd >= 0)
+			close(s->lis[i].lfd);
+		rn_free(s->lis[i].host);
+	}
+	rn_free(s->lis);
 	rn_free(s->loops);
 	rn_free(s->host);
 	rn_free(s);
@@ -163,10 +167,39 @@ static int start_loops(struct rn_server *s)
 	return 0;
 }
 
+/* Copies the listener table (cfg.listeners is the caller's) and binds every socket; a port
+ * taken by an earlier listener of the same config fails like any other. */
+static int make_listeners(struct rn_server *s, const struct rn_server_config *cfg)
+{
+	struct rn_listener_config one = {.name = "PLAINTEXT", .host = cfg->host, .port = cfg->port};
+	const struct rn_listener_config *lc = cfg->nlisteners > 0 ? cfg->listeners : &one;
+	int n = cfg->nlisteners > 0 ? cfg->nlisteners : 1;
+	s->cfg.listeners = NULL;
+	s->cfg.nlisteners = n;
+	s->lis = rn_calloc((size_t)n, sizeof(*s->lis));
+	for (int i = 0; i < n; i++)
+		s->lis[i].lfd = -1;
+	s->nlis = n;
+	for (int i = 0; i < n; i++) {
+		struct rn__listener *li = &s->lis[i];
+		li->srv = s;
+		li->index = i;
+		snprintf(li->name, sizeof(li->name), "%s", lc[i].name ? lc[i].name : "PLAINTEXT");
+		li->host = lc[i].host ? rn_strdup(lc[i].host) : NULL;
+		li->wrap = lc[i].wrap;
+		li->wrap_arg = lc[i].wrap_arg;
+		int err = bind_listener(li->host, lc[i].port, &li->lfd, &li->port);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 /* The caller owns *out and releases it with rn_server_stop. cfg is copied. */
 int rn_server_start(const struct rn_server_config *cfg, struct rn_server **out)
 {
-	if (!cfg->on_request || cfg->nloops < 0)
+	if (!cfg->on_request || cfg->nloops < 0 || cfg->nlisteners < 0 ||
+	    (cfg->nlisteners > 0 && !cfg->listeners))
 		return -EINVAL;
 	struct rn_server *s = rn_calloc(1, sizeof(*s));
 	s->cfg = *cfg;
@@ -186,8 +219,7 @@ int rn_server_start(const struct rn_server_config *cfg, struct rn_server **out)
 		s->nloops = n > 0 ? (int)n : 1;
 	}
 	s->loops = rn_calloc((size_t)s->nloops, sizeof(*s->loops));
-	s->lfd = -1;
-	int err = bind_listener(s->host, cfg->port, &s->lfd, &s->port);
+	int err = make_listeners(s, cfg);
 	if (err)
 		goto out_free;
 	err = start_loops(s);
@@ -196,7 +228,10 @@ int rn_server_start(const struct rn_server_config *cfg, struct rn_server **out)
 		goto out_stop;
 	}
 	rn_metrics_register(collect, s);
-	rn_info("listening on %s:%d with %d loops", s->host ? s->host : "*", s->port, s->nloops);
+	for (int i = 0; i < s->nlis; i++)
+		rn_info("listening on %s:%d (%s) with %d loops",
+			s->lis[i].host ? s->lis[i].host : "*", s->lis[i].port, s->lis[i].name,
+			s->nloops);
 	*out = s;
 	return 0;
 
@@ -209,12 +244,12 @@ out_free:
 
 int rn_server_port(const struct rn_server *s)
 {
-	return s->port;
+	return s->lis[0].port;
 }
 
 int rn_server_listener_port(const struct rn_server *s, int i)
 {
-	return i == 0 ? s->port : -1; /* one listener until multi-listener support lands */
+	return i >= 0 && i < s->nlis ? s->lis[i].port : -1;
 }
 
 int rn_server_nloops(const struct rn_server *s)

@@ -30,17 +30,28 @@ struct rn__netloop {
 	struct rn_conn *conns; /* every conn not yet freed, open or closing */
 };
 
-struct rn_server {
-	struct rn_server_config cfg; /* copy; cfg.host points at host */
+/* One listening socket (a `listeners` entry). Its state is touched only on loops[0]. */
+struct rn__listener {
+	struct rn_server *srv;
+	int index;
+	char name[64];
 	char *host;
 	int lfd;
 	int port;
+	struct rn_transport *(*wrap)(void *wrap_arg, int fd);
+	void *wrap_arg;
+	struct rn_timer *accept_retry;
+};
+
+struct rn_server {
+	struct rn_server_config cfg; /* copy; cfg.host points at host, cfg.listeners at lis */
+	char *host;
 	int nloops;
 	struct rn__netloop *loops;
+	int nlis;
+	struct rn__listener *lis;
 
-	/* Listener state, touched only on loops[0]. */
-	unsigned next_loop;
-	struct rn_timer *accept_retry;
+	unsigned next_loop; /* round-robin over loops, shared by every listener; loops[0] */
 
 	_Atomic int stopped_loops;   /* stop tasks that have run */
 	_Atomic int64_t live_conns;  /* conn objects not yet freed (open or awaiting handlers) */
@@ -51,13 +62,14 @@ struct rn_server {
 };
 
 /* Loop thread of nl. Takes ownership of fd (non-blocking, accepted) that came in on listener
- * index `listener`; peer is "ip:port". */
-void rn__conn_open(struct rn__netloop *nl, int fd, int listener, const char *peer);
+ * li; peer is "ip:port". */
+void rn__conn_open(struct rn__netloop *nl, int fd, const struct rn__listener *li, const char *peer);
 /* Loop thread of nl. Closes every connection of nl; requests still held by handlers keep their
  * conn alive until rn_req_done. */
 void rn__conn_close_all(struct rn__netloop *nl);
 
-/* loops[0]'s thread (or before the threads start). Starts/stops accepting on srv->lfd. */
+/* loops[0]'s thread (or before the threads start). Starts/stops accepting on every
+ * listener's socket. */
 int rn__listener_start(struct rn_server *srv);
 void rn__listener_stop(struct rn_server *srv);
 

@@ -11,6 +11,7 @@
 #ifndef RN_NET_TRANSPORT_H
 #define RN_NET_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -24,8 +25,13 @@ struct rn_transport_ops {
 	ssize_t (*writev)(struct rn_transport *t, const struct iovec *iov, int n);
 	/* Sends up to len bytes of in_fd from *off, advancing *off. */
 	ssize_t (*sendfile)(struct rn_transport *t, int in_fd, uint64_t *off, size_t len);
-	/* Extra RN_EV_* interest the transport needs besides the caller's (0 for TCP). */
+	/* Extra RN_EV_* interest the transport needs besides the caller's (0 for TCP). When it
+	 * includes RN_EV_WRITE, a writable socket makes the connection call readv (a TLS
+	 * handshake blocked on writing progresses from readv). */
 	int (*want_events)(struct rn_transport *t);
+	/* True when readv would return bytes without the socket becoming readable (TLS keeps
+	 * decrypted bytes in user space). NULL = never. */
+	bool (*pending)(struct rn_transport *t);
 	/* Closes the socket and frees t. */
 	void (*close)(struct rn_transport *t);
 };

@@ -229,7 +229,8 @@ def test_kafka_server_properties_loads_and_warns_once_per_key(tmp_path):
     warned = [l for l in log.splitlines() if "accepted for compatibility" in l]
     keys = props_keys(KAFKA_PROPS)
     compat = [k for k in keys if k in exact or any(k.startswith(p) for p in prefixes)]
-    assert len(compat) >= 30, compat  # the file is meant to exercise them
+    # The file is meant to exercise them (fewer as security keys gain an effect).
+    assert len(compat) >= 20, compat
     for k in keys:
         n = sum(1 for l in warned if re.search(r"config %s(=| )" % re.escape(k), l))
         assert n == (1 if k in compat else 0), "%s: %d warnings\n%s" % (k, n, "\n".join(warned))

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import (SLOW, ClusterBroker, RawConn, ck_admin, ck_consume, ck_produce, kp_admin,
+from conftest import (SLOW, ClusterBroker, Etcd, RawConn, ck_admin, ck_consume, ck_produce, kp_admin,
                       metadata_v7, unique, wait_until)
 
 
@@ -434,3 +434,27 @@ def test_taken_port_refused_before_registering(cluster, tmp_path):
     assert p.returncode != 0 and "cannot listen on 127.0.0.1" in err
     assert "registered as" not in err  # the cluster never saw a broker 9
     assert sorted(cluster.metadata([]).brokers) == [1, 2, 3]
+
+
+def test_starting_broker_waits_for_etcd(make_cluster, tmp_path):
+    """etcd that is not up yet (a machine booting with its cluster, a loaded one) is waited for
+    up to initial.broker.registration.timeout.ms, as Kafka's broker waits for its controllers,
+    instead of the broker exiting at once."""
+    import threading
+    import time
+    late = Etcd(tmp_path / "late-etcd", 1)
+    c = make_cluster(1, etcd=late, start=False)
+    b = c.broker(1)
+    starter = threading.Thread(target=lambda: (time.sleep(3.0), late.start()))
+    starter.start()
+    try:
+        b.start(timeout=60.0)
+    finally:
+        starter.join()
+    try:
+        assert "etcd does not answer; retrying" in b.stderr()
+        assert "broker 1 registered as" in b.stderr()
+        c.wait_brokers(1)
+        c.stop()
+    finally:
+        late.stop()

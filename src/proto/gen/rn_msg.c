@@ -3850,6 +3850,114 @@ static void any_enc_list_groups_response(struct rn_iochain *w, int16_t v, const 
 	rn_list_groups_response_encode(w, v, m);
 }
 
+/* SaslHandshake */
+
+static void init_sasl_handshake_request(struct rn_sasl_handshake_request *m)
+{
+	m->mechanism = (struct rn_str){"", 0};
+}
+
+static void dec_sasl_handshake_request(struct rn_rd *rd, int16_t v, struct rn_sasl_handshake_request *m)
+{
+	const bool flex = false;
+	(void)v;
+
+	init_sasl_handshake_request(m);
+	m->mechanism = rn_rd_string(rd, flex);
+	if (m->mechanism.len < 0)
+		rd->err = true;
+}
+
+static void enc_sasl_handshake_request(struct rn_iochain *w, int16_t v, const struct rn_sasl_handshake_request *m)
+{
+	const bool flex = false;
+	(void)v;
+
+	rn_wr_string(w, rn__str_nonnull(m->mechanism), flex);
+}
+
+int rn_sasl_handshake_request_decode(struct rn_rd *rd, int16_t version, struct rn_sasl_handshake_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 1) {
+		rd->err = true;
+		return -1;
+	}
+	dec_sasl_handshake_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_sasl_handshake_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_sasl_handshake_request *m)
+{
+	enc_sasl_handshake_request(w, version, m);
+}
+
+static int any_dec_sasl_handshake_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_sasl_handshake_request_decode(rd, v, out);
+}
+
+static void any_enc_sasl_handshake_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_sasl_handshake_request_encode(w, v, m);
+}
+
+static void dec_sasl_handshake_response(struct rn_rd *rd, int16_t v, struct rn_sasl_handshake_response *m)
+{
+	const bool flex = false;
+	(void)v;
+
+	m->error_code = rn_rd_i16(rd);
+	m->mechanisms_count = rn_rd_count(rd, flex);
+	if (m->mechanisms_count < 0)
+		rd->err = true;
+	m->mechanisms = rn_rd_alloc(rd, m->mechanisms_count, sizeof(*m->mechanisms));
+	for (int32_t i = 0; i < m->mechanisms_count && !rd->err; i++) {
+		m->mechanisms[i] = rn_rd_string(rd, flex);
+		if (m->mechanisms[i].len < 0)
+			rd->err = true;
+	}
+}
+
+static void enc_sasl_handshake_response(struct rn_iochain *w, int16_t v, const struct rn_sasl_handshake_response *m)
+{
+	const bool flex = false;
+	(void)v;
+
+	rn_wr_i16(w, m->error_code);
+	rn_wr_count(w, rn__count_nonnull(m->mechanisms_count), flex);
+	for (int32_t i = 0; i < m->mechanisms_count; i++)
+		rn_wr_string(w, rn__str_nonnull(m->mechanisms[i]), flex);
+}
+
+int rn_sasl_handshake_response_decode(struct rn_rd *rd, int16_t version, struct rn_sasl_handshake_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 1) {
+		rd->err = true;
+		return -1;
+	}
+	dec_sasl_handshake_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_sasl_handshake_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_sasl_handshake_response *m)
+{
+	enc_sasl_handshake_response(w, version, m);
+}
+
+static int any_dec_sasl_handshake_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_sasl_handshake_response_decode(rd, v, out);
+}
+
+static void any_enc_sasl_handshake_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_sasl_handshake_response_encode(w, v, m);
+}
+
 /* ApiVersions */
 
 static void init_api_versions_request(struct rn_api_versions_request *m)
@@ -7194,6 +7302,123 @@ static void any_enc_describe_log_dirs_response(struct rn_iochain *w, int16_t v, 
 	rn_describe_log_dirs_response_encode(w, v, m);
 }
 
+/* SaslAuthenticate */
+
+static void init_sasl_authenticate_request(struct rn_sasl_authenticate_request *m)
+{
+	m->auth_bytes = (struct rn_bytes){(const uint8_t *)"", 0};
+}
+
+static void dec_sasl_authenticate_request(struct rn_rd *rd, int16_t v, struct rn_sasl_authenticate_request *m)
+{
+	const bool flex = v >= 2;
+
+	init_sasl_authenticate_request(m);
+	m->auth_bytes = rn_rd_bytes(rd, flex);
+	if (m->auth_bytes.len < 0)
+		rd->err = true;
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_sasl_authenticate_request(struct rn_iochain *w, int16_t v, const struct rn_sasl_authenticate_request *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_bytes(w, rn__bytes_nonnull(m->auth_bytes), flex);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+int rn_sasl_authenticate_request_decode(struct rn_rd *rd, int16_t version, struct rn_sasl_authenticate_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 2) {
+		rd->err = true;
+		return -1;
+	}
+	dec_sasl_authenticate_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_sasl_authenticate_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_sasl_authenticate_request *m)
+{
+	enc_sasl_authenticate_request(w, version, m);
+}
+
+static int any_dec_sasl_authenticate_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_sasl_authenticate_request_decode(rd, v, out);
+}
+
+static void any_enc_sasl_authenticate_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_sasl_authenticate_request_encode(w, v, m);
+}
+
+static void init_sasl_authenticate_response(struct rn_sasl_authenticate_response *m)
+{
+	m->error_message = RN_STR_NULL;
+	m->auth_bytes = (struct rn_bytes){(const uint8_t *)"", 0};
+}
+
+static void dec_sasl_authenticate_response(struct rn_rd *rd, int16_t v, struct rn_sasl_authenticate_response *m)
+{
+	const bool flex = v >= 2;
+
+	init_sasl_authenticate_response(m);
+	m->error_code = rn_rd_i16(rd);
+	m->error_message = rn_rd_string(rd, flex);
+	m->auth_bytes = rn_rd_bytes(rd, flex);
+	if (m->auth_bytes.len < 0)
+		rd->err = true;
+	if (v >= 1)
+		m->session_lifetime_ms = rn_rd_i64(rd);
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_sasl_authenticate_response(struct rn_iochain *w, int16_t v, const struct rn_sasl_authenticate_response *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_i16(w, m->error_code);
+	rn_wr_string(w, m->error_message, flex);
+	rn_wr_bytes(w, rn__bytes_nonnull(m->auth_bytes), flex);
+	if (v >= 1)
+		rn_wr_i64(w, m->session_lifetime_ms);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+int rn_sasl_authenticate_response_decode(struct rn_rd *rd, int16_t version, struct rn_sasl_authenticate_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 2) {
+		rd->err = true;
+		return -1;
+	}
+	dec_sasl_authenticate_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_sasl_authenticate_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_sasl_authenticate_response *m)
+{
+	enc_sasl_authenticate_response(w, version, m);
+}
+
+static int any_dec_sasl_authenticate_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_sasl_authenticate_response_decode(rd, v, out);
+}
+
+static void any_enc_sasl_authenticate_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_sasl_authenticate_response_encode(w, v, m);
+}
+
 /* CreatePartitions */
 
 static void init_create_partitions_request_create_partitions_topic(struct rn_create_partitions_request_create_partitions_topic *m)
@@ -8673,6 +8898,418 @@ static void any_enc_offset_delete_response(struct rn_iochain *w, int16_t v, cons
 	rn_offset_delete_response_encode(w, v, m);
 }
 
+/* DescribeUserScramCredentials */
+
+static void init_describe_user_scram_credentials_request_user_name(struct rn_describe_user_scram_credentials_request_user_name *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void dec_describe_user_scram_credentials_request_user_name(struct rn_rd *rd, int16_t v, struct rn_describe_user_scram_credentials_request_user_name *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	init_describe_user_scram_credentials_request_user_name(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_user_scram_credentials_request_user_name(struct rn_iochain *w, int16_t v, const struct rn_describe_user_scram_credentials_request_user_name *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_empty_tags(w);
+}
+
+static void dec_describe_user_scram_credentials_request(struct rn_rd *rd, int16_t v, struct rn_describe_user_scram_credentials_request *m)
+{
+	const bool flex = true;
+
+	m->users_count = rn_rd_count(rd, flex);
+	m->users = rn_rd_alloc(rd, m->users_count, sizeof(*m->users));
+	for (int32_t i = 0; i < m->users_count && !rd->err; i++) {
+		dec_describe_user_scram_credentials_request_user_name(rd, v, &m->users[i]);
+	}
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_user_scram_credentials_request(struct rn_iochain *w, int16_t v, const struct rn_describe_user_scram_credentials_request *m)
+{
+	const bool flex = true;
+
+	rn_wr_count(w, m->users_count, flex);
+	for (int32_t i = 0; i < m->users_count; i++)
+		enc_describe_user_scram_credentials_request_user_name(w, v, &m->users[i]);
+	rn_wr_empty_tags(w);
+}
+
+int rn_describe_user_scram_credentials_request_decode(struct rn_rd *rd, int16_t version, struct rn_describe_user_scram_credentials_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 0) {
+		rd->err = true;
+		return -1;
+	}
+	dec_describe_user_scram_credentials_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_describe_user_scram_credentials_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_user_scram_credentials_request *m)
+{
+	enc_describe_user_scram_credentials_request(w, version, m);
+}
+
+static int any_dec_describe_user_scram_credentials_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_describe_user_scram_credentials_request_decode(rd, v, out);
+}
+
+static void any_enc_describe_user_scram_credentials_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_describe_user_scram_credentials_request_encode(w, v, m);
+}
+
+static void init_describe_user_scram_credentials_response_describe_user_scram_credentials_result(struct rn_describe_user_scram_credentials_response_describe_user_scram_credentials_result *m)
+{
+	m->user = (struct rn_str){"", 0};
+	m->error_message = RN_STR_NULL;
+}
+
+static void init_describe_user_scram_credentials_response(struct rn_describe_user_scram_credentials_response *m)
+{
+	m->error_message = RN_STR_NULL;
+}
+
+static void dec_describe_user_scram_credentials_response_credential_info(struct rn_rd *rd, int16_t v, struct rn_describe_user_scram_credentials_response_credential_info *m)
+{
+	(void)v;
+
+	m->mechanism = rn_rd_i8(rd);
+	m->iterations = rn_rd_i32(rd);
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_user_scram_credentials_response_credential_info(struct rn_iochain *w, int16_t v, const struct rn_describe_user_scram_credentials_response_credential_info *m)
+{
+	(void)v;
+
+	rn_wr_i8(w, m->mechanism);
+	rn_wr_i32(w, m->iterations);
+	rn_wr_empty_tags(w);
+}
+
+static void dec_describe_user_scram_credentials_response_describe_user_scram_credentials_result(struct rn_rd *rd, int16_t v, struct rn_describe_user_scram_credentials_response_describe_user_scram_credentials_result *m)
+{
+	const bool flex = true;
+
+	init_describe_user_scram_credentials_response_describe_user_scram_credentials_result(m);
+	m->user = rn_rd_string(rd, flex);
+	if (m->user.len < 0)
+		rd->err = true;
+	m->error_code = rn_rd_i16(rd);
+	m->error_message = rn_rd_string(rd, flex);
+	m->credential_infos_count = rn_rd_count(rd, flex);
+	if (m->credential_infos_count < 0)
+		rd->err = true;
+	m->credential_infos = rn_rd_alloc(rd, m->credential_infos_count, sizeof(*m->credential_infos));
+	for (int32_t i = 0; i < m->credential_infos_count && !rd->err; i++) {
+		dec_describe_user_scram_credentials_response_credential_info(rd, v, &m->credential_infos[i]);
+	}
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_user_scram_credentials_response_describe_user_scram_credentials_result(struct rn_iochain *w, int16_t v, const struct rn_describe_user_scram_credentials_response_describe_user_scram_credentials_result *m)
+{
+	const bool flex = true;
+
+	rn_wr_string(w, rn__str_nonnull(m->user), flex);
+	rn_wr_i16(w, m->error_code);
+	rn_wr_string(w, m->error_message, flex);
+	rn_wr_count(w, rn__count_nonnull(m->credential_infos_count), flex);
+	for (int32_t i = 0; i < m->credential_infos_count; i++)
+		enc_describe_user_scram_credentials_response_credential_info(w, v, &m->credential_infos[i]);
+	rn_wr_empty_tags(w);
+}
+
+static void dec_describe_user_scram_credentials_response(struct rn_rd *rd, int16_t v, struct rn_describe_user_scram_credentials_response *m)
+{
+	const bool flex = true;
+
+	init_describe_user_scram_credentials_response(m);
+	m->throttle_time_ms = rn_rd_i32(rd);
+	m->error_code = rn_rd_i16(rd);
+	m->error_message = rn_rd_string(rd, flex);
+	m->results_count = rn_rd_count(rd, flex);
+	if (m->results_count < 0)
+		rd->err = true;
+	m->results = rn_rd_alloc(rd, m->results_count, sizeof(*m->results));
+	for (int32_t i = 0; i < m->results_count && !rd->err; i++) {
+		dec_describe_user_scram_credentials_response_describe_user_scram_credentials_result(rd, v, &m->results[i]);
+	}
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_user_scram_credentials_response(struct rn_iochain *w, int16_t v, const struct rn_describe_user_scram_credentials_response *m)
+{
+	const bool flex = true;
+
+	rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_i16(w, m->error_code);
+	rn_wr_string(w, m->error_message, flex);
+	rn_wr_count(w, rn__count_nonnull(m->results_count), flex);
+	for (int32_t i = 0; i < m->results_count; i++)
+		enc_describe_user_scram_credentials_response_describe_user_scram_credentials_result(w, v, &m->results[i]);
+	rn_wr_empty_tags(w);
+}
+
+int rn_describe_user_scram_credentials_response_decode(struct rn_rd *rd, int16_t version, struct rn_describe_user_scram_credentials_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 0) {
+		rd->err = true;
+		return -1;
+	}
+	dec_describe_user_scram_credentials_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_describe_user_scram_credentials_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_user_scram_credentials_response *m)
+{
+	enc_describe_user_scram_credentials_response(w, version, m);
+}
+
+static int any_dec_describe_user_scram_credentials_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_describe_user_scram_credentials_response_decode(rd, v, out);
+}
+
+static void any_enc_describe_user_scram_credentials_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_describe_user_scram_credentials_response_encode(w, v, m);
+}
+
+/* AlterUserScramCredentials */
+
+static void init_alter_user_scram_credentials_request_scram_credential_deletion(struct rn_alter_user_scram_credentials_request_scram_credential_deletion *m)
+{
+	m->name = (struct rn_str){"", 0};
+}
+
+static void init_alter_user_scram_credentials_request_scram_credential_upsertion(struct rn_alter_user_scram_credentials_request_scram_credential_upsertion *m)
+{
+	m->name = (struct rn_str){"", 0};
+	m->salt = (struct rn_bytes){(const uint8_t *)"", 0};
+	m->salted_password = (struct rn_bytes){(const uint8_t *)"", 0};
+}
+
+static void dec_alter_user_scram_credentials_request_scram_credential_deletion(struct rn_rd *rd, int16_t v, struct rn_alter_user_scram_credentials_request_scram_credential_deletion *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	init_alter_user_scram_credentials_request_scram_credential_deletion(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->mechanism = rn_rd_i8(rd);
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_alter_user_scram_credentials_request_scram_credential_deletion(struct rn_iochain *w, int16_t v, const struct rn_alter_user_scram_credentials_request_scram_credential_deletion *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_i8(w, m->mechanism);
+	rn_wr_empty_tags(w);
+}
+
+static void dec_alter_user_scram_credentials_request_scram_credential_upsertion(struct rn_rd *rd, int16_t v, struct rn_alter_user_scram_credentials_request_scram_credential_upsertion *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	init_alter_user_scram_credentials_request_scram_credential_upsertion(m);
+	m->name = rn_rd_string(rd, flex);
+	if (m->name.len < 0)
+		rd->err = true;
+	m->mechanism = rn_rd_i8(rd);
+	m->iterations = rn_rd_i32(rd);
+	m->salt = rn_rd_bytes(rd, flex);
+	if (m->salt.len < 0)
+		rd->err = true;
+	m->salted_password = rn_rd_bytes(rd, flex);
+	if (m->salted_password.len < 0)
+		rd->err = true;
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_alter_user_scram_credentials_request_scram_credential_upsertion(struct rn_iochain *w, int16_t v, const struct rn_alter_user_scram_credentials_request_scram_credential_upsertion *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	rn_wr_string(w, rn__str_nonnull(m->name), flex);
+	rn_wr_i8(w, m->mechanism);
+	rn_wr_i32(w, m->iterations);
+	rn_wr_bytes(w, rn__bytes_nonnull(m->salt), flex);
+	rn_wr_bytes(w, rn__bytes_nonnull(m->salted_password), flex);
+	rn_wr_empty_tags(w);
+}
+
+static void dec_alter_user_scram_credentials_request(struct rn_rd *rd, int16_t v, struct rn_alter_user_scram_credentials_request *m)
+{
+	const bool flex = true;
+
+	m->deletions_count = rn_rd_count(rd, flex);
+	if (m->deletions_count < 0)
+		rd->err = true;
+	m->deletions = rn_rd_alloc(rd, m->deletions_count, sizeof(*m->deletions));
+	for (int32_t i = 0; i < m->deletions_count && !rd->err; i++) {
+		dec_alter_user_scram_credentials_request_scram_credential_deletion(rd, v, &m->deletions[i]);
+	}
+	m->upsertions_count = rn_rd_count(rd, flex);
+	if (m->upsertions_count < 0)
+		rd->err = true;
+	m->upsertions = rn_rd_alloc(rd, m->upsertions_count, sizeof(*m->upsertions));
+	for (int32_t i = 0; i < m->upsertions_count && !rd->err; i++) {
+		dec_alter_user_scram_credentials_request_scram_credential_upsertion(rd, v, &m->upsertions[i]);
+	}
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_alter_user_scram_credentials_request(struct rn_iochain *w, int16_t v, const struct rn_alter_user_scram_credentials_request *m)
+{
+	const bool flex = true;
+
+	rn_wr_count(w, rn__count_nonnull(m->deletions_count), flex);
+	for (int32_t i = 0; i < m->deletions_count; i++)
+		enc_alter_user_scram_credentials_request_scram_credential_deletion(w, v, &m->deletions[i]);
+	rn_wr_count(w, rn__count_nonnull(m->upsertions_count), flex);
+	for (int32_t i = 0; i < m->upsertions_count; i++)
+		enc_alter_user_scram_credentials_request_scram_credential_upsertion(w, v, &m->upsertions[i]);
+	rn_wr_empty_tags(w);
+}
+
+int rn_alter_user_scram_credentials_request_decode(struct rn_rd *rd, int16_t version, struct rn_alter_user_scram_credentials_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 0) {
+		rd->err = true;
+		return -1;
+	}
+	dec_alter_user_scram_credentials_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_alter_user_scram_credentials_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_alter_user_scram_credentials_request *m)
+{
+	enc_alter_user_scram_credentials_request(w, version, m);
+}
+
+static int any_dec_alter_user_scram_credentials_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_alter_user_scram_credentials_request_decode(rd, v, out);
+}
+
+static void any_enc_alter_user_scram_credentials_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_alter_user_scram_credentials_request_encode(w, v, m);
+}
+
+static void init_alter_user_scram_credentials_response_alter_user_scram_credentials_result(struct rn_alter_user_scram_credentials_response_alter_user_scram_credentials_result *m)
+{
+	m->user = (struct rn_str){"", 0};
+	m->error_message = RN_STR_NULL;
+}
+
+static void dec_alter_user_scram_credentials_response_alter_user_scram_credentials_result(struct rn_rd *rd, int16_t v, struct rn_alter_user_scram_credentials_response_alter_user_scram_credentials_result *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	init_alter_user_scram_credentials_response_alter_user_scram_credentials_result(m);
+	m->user = rn_rd_string(rd, flex);
+	if (m->user.len < 0)
+		rd->err = true;
+	m->error_code = rn_rd_i16(rd);
+	m->error_message = rn_rd_string(rd, flex);
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_alter_user_scram_credentials_response_alter_user_scram_credentials_result(struct rn_iochain *w, int16_t v, const struct rn_alter_user_scram_credentials_response_alter_user_scram_credentials_result *m)
+{
+	const bool flex = true;
+	(void)v;
+
+	rn_wr_string(w, rn__str_nonnull(m->user), flex);
+	rn_wr_i16(w, m->error_code);
+	rn_wr_string(w, m->error_message, flex);
+	rn_wr_empty_tags(w);
+}
+
+static void dec_alter_user_scram_credentials_response(struct rn_rd *rd, int16_t v, struct rn_alter_user_scram_credentials_response *m)
+{
+	const bool flex = true;
+
+	m->throttle_time_ms = rn_rd_i32(rd);
+	m->results_count = rn_rd_count(rd, flex);
+	if (m->results_count < 0)
+		rd->err = true;
+	m->results = rn_rd_alloc(rd, m->results_count, sizeof(*m->results));
+	for (int32_t i = 0; i < m->results_count && !rd->err; i++) {
+		dec_alter_user_scram_credentials_response_alter_user_scram_credentials_result(rd, v, &m->results[i]);
+	}
+	rn_rd_skip_tags(rd);
+}
+
+static void enc_alter_user_scram_credentials_response(struct rn_iochain *w, int16_t v, const struct rn_alter_user_scram_credentials_response *m)
+{
+	const bool flex = true;
+
+	rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_count(w, rn__count_nonnull(m->results_count), flex);
+	for (int32_t i = 0; i < m->results_count; i++)
+		enc_alter_user_scram_credentials_response_alter_user_scram_credentials_result(w, v, &m->results[i]);
+	rn_wr_empty_tags(w);
+}
+
+int rn_alter_user_scram_credentials_response_decode(struct rn_rd *rd, int16_t version, struct rn_alter_user_scram_credentials_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 0) {
+		rd->err = true;
+		return -1;
+	}
+	dec_alter_user_scram_credentials_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_alter_user_scram_credentials_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_alter_user_scram_credentials_response *m)
+{
+	enc_alter_user_scram_credentials_response(w, version, m);
+}
+
+static int any_dec_alter_user_scram_credentials_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_alter_user_scram_credentials_response_decode(rd, v, out);
+}
+
+static void any_enc_alter_user_scram_credentials_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_alter_user_scram_credentials_response_encode(w, v, m);
+}
+
 /* DescribeCluster */
 
 static void init_describe_cluster_request(struct rn_describe_cluster_request *m)
@@ -8955,6 +9592,15 @@ const struct rn__msg_desc rn__msgs[] = {
 		.response_encode = any_enc_list_groups_response,
 	},
 	{
+		.info = {17, "SaslHandshake", 0, 1, -1},
+		.request_size = sizeof(struct rn_sasl_handshake_request),
+		.response_size = sizeof(struct rn_sasl_handshake_response),
+		.request_decode = any_dec_sasl_handshake_request,
+		.request_encode = any_enc_sasl_handshake_request,
+		.response_decode = any_dec_sasl_handshake_response,
+		.response_encode = any_enc_sasl_handshake_response,
+	},
+	{
 		.info = {18, "ApiVersions", 0, 3, 3},
 		.request_size = sizeof(struct rn_api_versions_request),
 		.response_size = sizeof(struct rn_api_versions_response),
@@ -9081,6 +9727,15 @@ const struct rn__msg_desc rn__msgs[] = {
 		.response_encode = any_enc_describe_log_dirs_response,
 	},
 	{
+		.info = {36, "SaslAuthenticate", 0, 2, 2},
+		.request_size = sizeof(struct rn_sasl_authenticate_request),
+		.response_size = sizeof(struct rn_sasl_authenticate_response),
+		.request_decode = any_dec_sasl_authenticate_request,
+		.request_encode = any_enc_sasl_authenticate_request,
+		.response_decode = any_dec_sasl_authenticate_response,
+		.response_encode = any_enc_sasl_authenticate_response,
+	},
+	{
 		.info = {37, "CreatePartitions", 0, 3, 2},
 		.request_size = sizeof(struct rn_create_partitions_request),
 		.response_size = sizeof(struct rn_create_partitions_response),
@@ -9142,6 +9797,24 @@ const struct rn__msg_desc rn__msgs[] = {
 		.request_encode = any_enc_offset_delete_request,
 		.response_decode = any_dec_offset_delete_response,
 		.response_encode = any_enc_offset_delete_response,
+	},
+	{
+		.info = {50, "DescribeUserScramCredentials", 0, 0, 0},
+		.request_size = sizeof(struct rn_describe_user_scram_credentials_request),
+		.response_size = sizeof(struct rn_describe_user_scram_credentials_response),
+		.request_decode = any_dec_describe_user_scram_credentials_request,
+		.request_encode = any_enc_describe_user_scram_credentials_request,
+		.response_decode = any_dec_describe_user_scram_credentials_response,
+		.response_encode = any_enc_describe_user_scram_credentials_response,
+	},
+	{
+		.info = {51, "AlterUserScramCredentials", 0, 0, 0},
+		.request_size = sizeof(struct rn_alter_user_scram_credentials_request),
+		.response_size = sizeof(struct rn_alter_user_scram_credentials_response),
+		.request_decode = any_dec_alter_user_scram_credentials_request,
+		.request_encode = any_enc_alter_user_scram_credentials_request,
+		.response_decode = any_dec_alter_user_scram_credentials_response,
+		.response_encode = any_enc_alter_user_scram_credentials_response,
 	},
 	{
 		.info = {60, "DescribeCluster", 0, 1, 0},

@@ -23,6 +23,7 @@ enum rn_api_key {
 	RN_API_SYNC_GROUP = 14,
 	RN_API_DESCRIBE_GROUPS = 15,
 	RN_API_LIST_GROUPS = 16,
+	RN_API_SASL_HANDSHAKE = 17,
 	RN_API_API_VERSIONS = 18,
 	RN_API_CREATE_TOPICS = 19,
 	RN_API_DELETE_TOPICS = 20,
@@ -37,6 +38,7 @@ enum rn_api_key {
 	RN_API_DESCRIBE_CONFIGS = 32,
 	RN_API_ALTER_CONFIGS = 33,
 	RN_API_DESCRIBE_LOG_DIRS = 35,
+	RN_API_SASL_AUTHENTICATE = 36,
 	RN_API_CREATE_PARTITIONS = 37,
 	RN_API_DELETE_GROUPS = 42,
 	RN_API_ELECT_LEADERS = 43,
@@ -44,6 +46,8 @@ enum rn_api_key {
 	RN_API_ALTER_PARTITION_REASSIGNMENTS = 45,
 	RN_API_LIST_PARTITION_REASSIGNMENTS = 46,
 	RN_API_OFFSET_DELETE = 47,
+	RN_API_DESCRIBE_USER_SCRAM_CREDENTIALS = 50,
+	RN_API_ALTER_USER_SCRAM_CREDENTIALS = 51,
 	RN_API_DESCRIBE_CLUSTER = 60,
 };
 
@@ -713,6 +717,24 @@ int rn_list_groups_response_decode(struct rn_rd *rd, int16_t version, struct rn_
 void rn_list_groups_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_list_groups_response *m);
 
+/* SaslHandshake (key 17), v0-1, flexible none */
+struct rn_sasl_handshake_request {
+	struct rn_str mechanism; /* v0+ */
+};
+
+struct rn_sasl_handshake_response {
+	int16_t error_code; /* v0+ */
+	struct rn_str *mechanisms; /* v0+ */
+	int32_t mechanisms_count;
+};
+
+int rn_sasl_handshake_request_decode(struct rn_rd *rd, int16_t version, struct rn_sasl_handshake_request *out);
+void rn_sasl_handshake_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_sasl_handshake_request *m);
+int rn_sasl_handshake_response_decode(struct rn_rd *rd, int16_t version, struct rn_sasl_handshake_response *out);
+void rn_sasl_handshake_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_sasl_handshake_response *m);
+
 /* ApiVersions (key 18), v0-3, flexible v3+ */
 struct rn_api_versions_request {
 	struct rn_str client_software_name; /* v3+ */
@@ -1322,6 +1344,25 @@ int rn_describe_log_dirs_response_decode(struct rn_rd *rd, int16_t version, stru
 void rn_describe_log_dirs_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_describe_log_dirs_response *m);
 
+/* SaslAuthenticate (key 36), v0-2, flexible v2+ */
+struct rn_sasl_authenticate_request {
+	struct rn_bytes auth_bytes; /* v0+ */
+};
+
+struct rn_sasl_authenticate_response {
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+, default null */
+	struct rn_bytes auth_bytes; /* v0+ */
+	int64_t session_lifetime_ms; /* v1+, default 0 */
+};
+
+int rn_sasl_authenticate_request_decode(struct rn_rd *rd, int16_t version, struct rn_sasl_authenticate_request *out);
+void rn_sasl_authenticate_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_sasl_authenticate_request *m);
+int rn_sasl_authenticate_response_decode(struct rn_rd *rd, int16_t version, struct rn_sasl_authenticate_response *out);
+void rn_sasl_authenticate_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_sasl_authenticate_response *m);
+
 /* CreatePartitions (key 37), v0-3, flexible v2+ */
 struct rn_create_partitions_request_create_partitions_assignment {
 	int32_t *broker_ids; /* v0+ */
@@ -1596,6 +1637,84 @@ void rn_offset_delete_request_encode(struct rn_iochain *w, int16_t version,
 int rn_offset_delete_response_decode(struct rn_rd *rd, int16_t version, struct rn_offset_delete_response *out);
 void rn_offset_delete_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_offset_delete_response *m);
+
+/* DescribeUserScramCredentials (key 50), v0, flexible v0+ */
+struct rn_describe_user_scram_credentials_request_user_name {
+	struct rn_str name; /* v0+ */
+};
+
+struct rn_describe_user_scram_credentials_request {
+	struct rn_describe_user_scram_credentials_request_user_name *users; /* v0+, nullable v0+ */
+	int32_t users_count;
+};
+
+struct rn_describe_user_scram_credentials_response_credential_info {
+	int8_t mechanism; /* v0+ */
+	int32_t iterations; /* v0+ */
+};
+
+struct rn_describe_user_scram_credentials_response_describe_user_scram_credentials_result {
+	struct rn_str user; /* v0+ */
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+, default null */
+	struct rn_describe_user_scram_credentials_response_credential_info *credential_infos; /* v0+ */
+	int32_t credential_infos_count;
+};
+
+struct rn_describe_user_scram_credentials_response {
+	int32_t throttle_time_ms; /* v0+ */
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+, default null */
+	struct rn_describe_user_scram_credentials_response_describe_user_scram_credentials_result *results; /* v0+ */
+	int32_t results_count;
+};
+
+int rn_describe_user_scram_credentials_request_decode(struct rn_rd *rd, int16_t version, struct rn_describe_user_scram_credentials_request *out);
+void rn_describe_user_scram_credentials_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_user_scram_credentials_request *m);
+int rn_describe_user_scram_credentials_response_decode(struct rn_rd *rd, int16_t version, struct rn_describe_user_scram_credentials_response *out);
+void rn_describe_user_scram_credentials_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_user_scram_credentials_response *m);
+
+/* AlterUserScramCredentials (key 51), v0, flexible v0+ */
+struct rn_alter_user_scram_credentials_request_scram_credential_deletion {
+	struct rn_str name; /* v0+ */
+	int8_t mechanism; /* v0+ */
+};
+
+struct rn_alter_user_scram_credentials_request_scram_credential_upsertion {
+	struct rn_str name; /* v0+ */
+	int8_t mechanism; /* v0+ */
+	int32_t iterations; /* v0+ */
+	struct rn_bytes salt; /* v0+ */
+	struct rn_bytes salted_password; /* v0+ */
+};
+
+struct rn_alter_user_scram_credentials_request {
+	struct rn_alter_user_scram_credentials_request_scram_credential_deletion *deletions; /* v0+ */
+	int32_t deletions_count;
+	struct rn_alter_user_scram_credentials_request_scram_credential_upsertion *upsertions; /* v0+ */
+	int32_t upsertions_count;
+};
+
+struct rn_alter_user_scram_credentials_response_alter_user_scram_credentials_result {
+	struct rn_str user; /* v0+ */
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+, default null */
+};
+
+struct rn_alter_user_scram_credentials_response {
+	int32_t throttle_time_ms; /* v0+ */
+	struct rn_alter_user_scram_credentials_response_alter_user_scram_credentials_result *results; /* v0+ */
+	int32_t results_count;
+};
+
+int rn_alter_user_scram_credentials_request_decode(struct rn_rd *rd, int16_t version, struct rn_alter_user_scram_credentials_request *out);
+void rn_alter_user_scram_credentials_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_alter_user_scram_credentials_request *m);
+int rn_alter_user_scram_credentials_response_decode(struct rn_rd *rd, int16_t version, struct rn_alter_user_scram_credentials_response *out);
+void rn_alter_user_scram_credentials_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_alter_user_scram_credentials_response *m);
 
 /* DescribeCluster (key 60), v0-1, flexible v0+ */
 struct rn_describe_cluster_request {
