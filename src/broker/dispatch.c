@@ -7,6 +7,7 @@
 #include "broker/authz.h"
 #include "broker/handler.h"
 #include "broker/listeners.h"
+#include "broker/quotas.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -48,6 +49,9 @@ static const struct rn_api_entry entries[] = {
     {26, 0, 3, rn_h_end_txn},
     {27, 0, 1, rn_h_write_txn_markers},
     {28, 0, 3, rn_h_txn_offset_commit},
+    {29, 0, 3, rn_h_describe_acls},
+    {30, 0, 3, rn_h_create_acls},
+    {31, 0, 3, rn_h_delete_acls},
     {32, 0, 4, rn_h_describe_configs},
     {33, 0, 2, rn_h_alter_configs},
     {35, 0, 4, rn_h_describe_log_dirs},
@@ -56,6 +60,8 @@ static const struct rn_api_entry entries[] = {
     {44, 0, 1, rn_h_incremental_alter_configs},
     {45, 0, 0, rn_h_alter_partition_reassignments},
     {46, 0, 0, rn_h_list_partition_reassignments},
+    {48, 0, 1, rn_h_describe_client_quotas},
+    {49, 0, 1, rn_h_alter_client_quotas},
     {60, 0, 1, rn_h_describe_cluster},
     {17, 0, 1, rn_h_sasl_handshake},
     {36, 0, 2, rn_h_sasl_authenticate},
@@ -229,5 +235,9 @@ void rn_dispatch(struct rn_req *req, void *arg)
 		rn_close_conn(ctx, "unsupported API version");
 		return;
 	}
+	/* The token outlives ctx: a handler that answers at once frees the request. */
+	struct rn_quota_req qt;
+	rn_quota_request_begin(ctx, &qt);
 	e->handler(ctx);
+	rn_quota_request_end(&qt);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "broker/groups.h"
+#include "broker/authz.h"
 #include "broker/handler.h"
 #include "broker/topics.h"
 #include "broker/txns.h"
@@ -56,6 +57,18 @@ void rn_h_add_offsets_to_txn(struct rn_ctx *ctx)
 		return;
 	}
 	struct answer *a = rn_arena_alloc(&ctx->req->arena, sizeof(*a));
+	if (!rn_allowed_view(ctx, RN_OP_WRITE, RN_RES_TRANSACTIONAL_ID, rq.transactional_id.ptr,
+			     rq.transactional_id.len) ||
+	    !rn_allowed_view(ctx, RN_OP_READ, RN_RES_GROUP, rq.group_id.ptr, rq.group_id.len)) {
+		/* Kafka checks the transactional id first, then READ on the group. */
+		a->resp.error_code = rn_allowed_quiet(ctx, RN_OP_WRITE, RN_RES_TRANSACTIONAL_ID,
+						      rq.transactional_id.ptr,
+						      (size_t)rq.transactional_id.len)
+					 ? RN_KERR_GROUP_AUTHORIZATION_FAILED
+					 : RN_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+		rn_txns_respond_after(ctx, NULL, respond, a);
+		return;
+	}
 	struct rn_txns_flushes *fl = NULL;
 	struct rn_tc *tc = rn_txns_lock(&fl);
 	if (!tc) {

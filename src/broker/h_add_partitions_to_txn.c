@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include "broker/authz.h"
 #include "broker/handler.h"
 #include "broker/topics.h"
 #include "broker/txns.h"
@@ -82,7 +83,8 @@ static bool fill(struct rn_ctx *ctx, struct one *o, int16_t err)
 			pr->partition_index = idx;
 			if (err >= 0) {
 				pr->partition_error_code = err;
-			} else if (!t || idx < 0 || idx >= t->npart) {
+			} else if (pr->partition_error_code == RN_KERR_NONE &&
+				   (!t || idx < 0 || idx >= t->npart)) {
 				pr->partition_error_code = RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
 				all = false;
 			}
@@ -137,9 +139,41 @@ static void verify(struct rn_ctx *ctx, struct rn_txn *t, struct one *o)
 	}
 }
 
+/* TOPIC_AUTHORIZATION_FAILED on the partitions of topics the principal may not write;
+ * true if there was any. */
+static bool deny_topics(struct rn_ctx *ctx, struct one *o)
+{
+	bool any = false;
+	for (int32_t i = 0; i < o->n; i++) {
+		if (rn_allowed_view(ctx, RN_OP_WRITE, RN_RES_TOPIC, o->topics[i].name.ptr,
+				    o->topics[i].name.len))
+			continue;
+		any = true;
+		for (int32_t j = 0; j < o->results[i].results_count; j++) {
+			o->results[i].results[j].partition_index = o->topics[i].partitions[j];
+			o->results[i].results[j].partition_error_code =
+			    RN_KERR_TOPIC_AUTHORIZATION_FAILED;
+		}
+	}
+	return any;
+}
+
 /* One transaction, under the coordinator lock (tc NULL: not available). */
 static void add_one(struct rn_ctx *ctx, struct rn_tc *tc, struct rn_txns_flushes *fl, struct one *o)
 {
+	/* Kafka: WRITE on the transactional id, then on each topic (the others are then not
+	 * attempted), before the coordinator looks at the producer. Verification comes from
+	 * brokers, already checked for CLUSTER_ACTION. */
+	if (!o->verify_only && !rn_allowed_view(ctx, RN_OP_WRITE, RN_RES_TRANSACTIONAL_ID,
+						o->id.ptr, o->id.len)) {
+		fill(ctx, o, RN_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+		return;
+	}
+	if (!o->verify_only && deny_topics(ctx, o)) {
+		fill(ctx, o, -1);
+		not_attempted(o);
+		return;
+	}
 	if (!tc) {
 		fill(ctx, o, RN_KERR_COORDINATOR_NOT_AVAILABLE);
 		return;
@@ -237,6 +271,12 @@ void rn_h_add_partitions_to_txn(struct rn_ctx *ctx)
 	struct answer *a = rn_arena_alloc(ar, sizeof(*a));
 	struct rn_add_partitions_to_txn_response *resp = &a->resp;
 	struct rn_txns_flushes *fl = NULL;
+	/* v4+ batches come from brokers (KIP-890): CLUSTER_ACTION, else a top-level error. */
+	if (ver >= 4 && !rn_allowed_cluster(ctx, RN_OP_CLUSTER_ACTION)) {
+		resp->error_code = RN_KERR_CLUSTER_AUTHORIZATION_FAILED;
+		rn_txns_respond_after(ctx, NULL, respond, a);
+		return;
+	}
 	struct rn_tc *tc = rn_txns_lock(&fl);
 	if (ver >= 4) {
 		add_batch(ctx, tc, fl, &rq, resp);

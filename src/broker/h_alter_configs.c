@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "broker/authz.h"
 #include "broker/config_alter.h"
 #include "broker/handler.h"
 #include "proto/gen/rn_msg.h"
@@ -31,7 +32,14 @@ static void alter_resource(struct rn_ctx *ctx, int8_t type, struct rn_str name,
 {
 	char msg[512] = "";
 	enum rn_kerr kerr;
-	if (type == RES_TOPIC) {
+	if (type == RES_TOPIC &&
+	    !rn_allowed_view(ctx, RN_OP_ALTER_CONFIGS, RN_RES_TOPIC, name.ptr, name.len)) {
+		kerr = RN_KERR_TOPIC_AUTHORIZATION_FAILED;
+		snprintf(msg, sizeof(msg), "Topic authorization failed.");
+	} else if (type == RES_BROKER && !rn_allowed_cluster(ctx, RN_OP_ALTER_CONFIGS)) {
+		kerr = RN_KERR_CLUSTER_AUTHORIZATION_FAILED;
+		snprintf(msg, sizeof(msg), "Cluster authorization failed.");
+	} else if (type == RES_TOPIC) {
 		kerr = rn_topic_alter_configs(ctx->b, rn_ctx_strdup(ctx, name), ch, n, replace,
 					      validate_only, msg, sizeof(msg));
 	} else if (type == RES_BROKER) {

@@ -10,6 +10,7 @@
  */
 #include <string.h>
 
+#include "broker/authz.h"
 #include "broker/handler.h"
 #include "broker/topic_config.h"
 #include "broker/topics.h"
@@ -92,6 +93,10 @@ void rn_h_alter_partition_reassignments(struct rn_ctx *ctx)
 	int32_t nt = rq.topics_count > 0 ? rq.topics_count : 0;
 	resp.responses_count = nt;
 	resp.responses = rn_arena_alloc(a, (size_t)(nt + 1) * sizeof(*resp.responses));
+	/* Kafka: ALTER on the cluster; the error at the top and on every partition. */
+	bool allowed = rn_allowed_cluster(ctx, RN_OP_ALTER);
+	if (!allowed)
+		resp.error_code = RN_KERR_CLUSTER_AUTHORIZATION_FAILED;
 	for (int32_t i = 0; i < nt; i++) {
 		const struct rn_alter_partition_reassignments_request_reassignable_topic *rt =
 		    &rq.topics[i];
@@ -103,7 +108,9 @@ void rn_h_alter_partition_reassignments(struct rn_ctx *ctx)
 		out->partitions_count = np;
 		out->partitions = rn_arena_alloc(a, (size_t)(np + 1) * sizeof(*out->partitions));
 		for (int32_t j = 0; j < np; j++) {
-			int16_t kerr = alter_one(ctx, name ? name : "", &rt->partitions[j]);
+			int16_t kerr = allowed
+					   ? alter_one(ctx, name ? name : "", &rt->partitions[j])
+					   : RN_KERR_CLUSTER_AUTHORIZATION_FAILED;
 			out->partitions[j].partition_index = rt->partitions[j].partition_index;
 			out->partitions[j].error_code = kerr;
 			out->partitions[j].error_message = rn_ctx_str(ctx, message_for(kerr));

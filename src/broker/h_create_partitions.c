@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "broker/authz.h"
 #include "broker/handler.h"
 #include "broker/topics.h"
 #include "proto/gen/rn_msg.h"
@@ -47,6 +48,10 @@ void rn_h_create_partitions(struct rn_ctx *ctx)
 		r->name = ct->name;
 		r->error_message = RN_STR_NULL;
 		enum rn_kerr e = RN_KERR_NONE;
+		if (!rn_allowed_view(ctx, RN_OP_ALTER, RN_RES_TOPIC, ct->name.ptr, ct->name.len)) {
+			r->error_code = RN_KERR_TOPIC_AUTHORIZATION_FAILED;
+			continue;
+		}
 		if (ctx->b->clustered) {
 			r->error_code = add_replicated(ctx, rq.validate_only, ct, msg, sizeof(msg));
 			if (r->error_code != RN_KERR_NONE)

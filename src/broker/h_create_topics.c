@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "broker/authz.h"
 #include "broker/handler.h"
 #include "broker/topic_config.h"
 #include "broker/topics.h"
@@ -129,7 +130,13 @@ static void create_one(struct rn_ctx *ctx, struct rn_create_topics_request *rq,
 		memcpy(r->topic_id.b, t->id, 16);
 		rn_topic_put(ctx->b, t);
 	}
-	/* v5+ returns the topic's effective configs. */
+	/* v5+ returns the topic's effective configs, to a principal that may describe them. */
+	if (!rn_allowed_view(ctx, RN_OP_DESCRIBE_CONFIGS, RN_RES_TOPIC, ct->name.ptr,
+			     ct->name.len)) {
+		r->topic_config_error_code = RN_KERR_TOPIC_AUTHORIZATION_FAILED;
+		r->configs_count = -1;
+		return;
+	}
 	size_t ndefs;
 	const struct rn_topic_cfg_def *defs = rn_topic_cfg_defs(&ndefs);
 	r->configs = rn_arena_alloc(a, ndefs * sizeof(*r->configs));
@@ -158,6 +165,8 @@ void rn_h_create_topics(struct rn_ctx *ctx)
 	resp.topics_count = rq.topics_count > 0 ? rq.topics_count : 0;
 	resp.topics = rn_arena_alloc(&ctx->req->arena,
 				     (size_t)(resp.topics_count + 1) * sizeof(*resp.topics));
+	bool cluster_ok = rn_allowed_quiet(ctx, RN_OP_CREATE, RN_RES_CLUSTER, RN_CLUSTER_RESOURCE,
+					   sizeof(RN_CLUSTER_RESOURCE) - 1);
 	for (int32_t i = 0; i < resp.topics_count; i++) {
 		/* Kafka refuses a name given twice in one request, for every copy. */
 		bool dup = false;
@@ -173,6 +182,17 @@ void rn_h_create_topics(struct rn_ctx *ctx)
 			resp.topics[i].error_message =
 			    rn_str_c("Create topics request from client contains duplicate "
 				     "topic names");
+			resp.topics[i].num_partitions = -1;
+			resp.topics[i].replication_factor = -1;
+			resp.topics[i].configs_count = -1;
+			continue;
+		}
+		/* Kafka: CREATE on the cluster covers every topic, else CREATE on each. */
+		if (!cluster_ok && !rn_allowed_view(ctx, RN_OP_CREATE, RN_RES_TOPIC,
+						    rq.topics[i].name.ptr, rq.topics[i].name.len)) {
+			resp.topics[i].name = rq.topics[i].name;
+			resp.topics[i].error_code = RN_KERR_TOPIC_AUTHORIZATION_FAILED;
+			resp.topics[i].error_message = rn_str_c("Authorization failed.");
 			resp.topics[i].num_partitions = -1;
 			resp.topics[i].replication_factor = -1;
 			resp.topics[i].configs_count = -1;

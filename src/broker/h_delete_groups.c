@@ -1,6 +1,7 @@
 /* DeleteGroups: only groups without members (Empty); their offsets and metadata get
  * tombstones in __consumer_offsets. Others answer NON_EMPTY_GROUP, unknown ones
  * GROUP_ID_NOT_FOUND. */
+#include "broker/authz.h"
 #include "broker/groups.h"
 #include "broker/handler.h"
 #include "proto/gen/rn_msg.h"
@@ -21,7 +22,11 @@ void rn_h_delete_groups(struct rn_ctx *ctx)
 		char *id = rn_ctx_strdup(ctx, rq.groups_names[i]);
 		resp.results[i].group_id = rq.groups_names[i];
 		int16_t e;
-		struct rn_gc *gc = rn_groups_lock_group(id, &e);
+		e = RN_KERR_GROUP_AUTHORIZATION_FAILED;
+		struct rn_gc *gc = rn_allowed_view(ctx, RN_OP_DELETE, RN_RES_GROUP,
+						   rq.groups_names[i].ptr, rq.groups_names[i].len)
+				       ? rn_groups_lock_group(id, &e)
+				       : NULL;
 		struct rn_group *g = gc && id ? rn_gc_group(gc, id) : NULL;
 		if (!gc)
 			; /* e says why */

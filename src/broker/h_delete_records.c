@@ -9,6 +9,7 @@
  * the log dir's log-start-offset-checkpoint is on disk, written on the flusher thread so the
  * loop never blocks on fsync.
  */
+#include "broker/authz.h"
 #include "broker/handler.h"
 #include "broker/leader.h"
 #include "broker/topics.h"
@@ -122,6 +123,16 @@ void rn_h_delete_records(struct rn_ctx *ctx)
 		int32_t np = rt->partitions_count > 0 ? rt->partitions_count : 0;
 		tr->partitions_count = np;
 		tr->partitions = rn_arena_alloc(a, (size_t)(np + 1) * sizeof(*tr->partitions));
+		if (!rn_allowed_view(ctx, RN_OP_DELETE, RN_RES_TOPIC, rt->name.ptr, rt->name.len)) {
+			for (int32_t j = 0; j < np; j++)
+				tr->partitions[j] =
+				    (struct
+				     rn_delete_records_response_delete_records_partition_result){
+					.partition_index = rt->partitions[j].partition_index,
+					.low_watermark = -1,
+					.error_code = RN_KERR_TOPIC_AUTHORIZATION_FAILED};
+			continue;
+		}
 		struct rn_topic *t = rt->name.len > 0
 					 ? rn_topic_get(ctx->b, rt->name.ptr, (size_t)rt->name.len)
 					 : NULL;

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "broker/authz.h"
 #include "broker/groups.h"
 #include "broker/handler.h"
 #include "broker/topics.h"
@@ -19,6 +20,10 @@ static void delete_one(struct rn_ctx *ctx, struct rn_str name,
 	}
 	if (!rn_config_get_bool(ctx->b->cfg, "delete.topic.enable")) {
 		r->error_code = RN_KERR_TOPIC_DELETION_DISABLED;
+		return;
+	}
+	if (!rn_allowed_view(ctx, RN_OP_DELETE, RN_RES_TOPIC, name.ptr, name.len)) {
+		r->error_code = RN_KERR_TOPIC_AUTHORIZATION_FAILED;
 		return;
 	}
 	/* The coordinators hold their internal topics' partitions for the broker's lifetime. */

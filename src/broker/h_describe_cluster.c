@@ -5,7 +5,7 @@
  * UNSUPPORTED_ENDPOINT_TYPE (INVALID_REQUEST in v0), as Kafka answers. In a cluster: every
  * live broker and the controller the store names, as Metadata.
  */
-#include "broker/acl_ops.h"
+#include "broker/authz.h"
 #include "broker/cluster.h"
 #include "broker/handler.h"
 #include "broker/listeners.h"
@@ -64,8 +64,13 @@ void rn_h_describe_cluster(struct rn_ctx *ctx)
 		rn_ctx_advertised(ctx, &resp.brokers[0].host, &resp.brokers[0].port);
 		resp.brokers[0].rack = RN_STR_NULL;
 	}
+	/* Kafka: the cluster's operations for a principal that may describe it, else none. */
 	if (rq.include_cluster_authorized_operations)
-		resp.cluster_authorized_operations = RN_CLUSTER_OPERATIONS;
+		resp.cluster_authorized_operations =
+		    rn_allowed_cluster(ctx, RN_OP_DESCRIBE)
+			? rn_ctx_ops(ctx, RN_RES_CLUSTER, RN_CLUSTER_RESOURCE,
+				     sizeof(RN_CLUSTER_RESOURCE) - 1)
+			: 0;
 out:
 	rn_respond_begin(ctx);
 	rn_describe_cluster_response_encode(&ctx->req->out, ver, &resp);

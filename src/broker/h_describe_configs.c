@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "broker/config_alter.h"
+#include "broker/authz.h"
 #include "broker/handler.h"
 #include "broker/topic_config.h"
 #include "broker/topics.h"
@@ -241,7 +242,16 @@ void rn_h_describe_configs(struct rn_ctx *ctx)
 		r->resource_type = res->resource_type;
 		r->resource_name = res->resource_name;
 		r->error_message = RN_STR_NULL;
-		if (res->resource_type == RES_TOPIC) {
+		if (res->resource_type == RES_TOPIC &&
+		    !rn_allowed_view(ctx, RN_OP_DESCRIBE_CONFIGS, RN_RES_TOPIC,
+				     res->resource_name.ptr, res->resource_name.len)) {
+			r->error_code = RN_KERR_TOPIC_AUTHORIZATION_FAILED;
+			r->error_message = rn_str_c("Topic authorization failed.");
+		} else if (res->resource_type == RES_BROKER &&
+			   !rn_allowed_cluster(ctx, RN_OP_DESCRIBE_CONFIGS)) {
+			r->error_code = RN_KERR_CLUSTER_AUTHORIZATION_FAILED;
+			r->error_message = rn_str_c("Cluster authorization failed.");
+		} else if (res->resource_type == RES_TOPIC) {
 			describe_topic(ctx, &rq, res, r);
 		} else if (res->resource_type == RES_BROKER) {
 			describe_broker(ctx, &rq, res, r);

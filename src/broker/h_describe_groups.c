@@ -6,13 +6,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "broker/authz.h"
 #include "broker/groups.h"
 #include "broker/handler.h"
 #include "core/alloc.h"
 #include "proto/gen/rn_msg.h"
-
-/* READ, DELETE and DESCRIBE (AclOperation codes 3, 6, 8): everything a group allows. */
-#define GROUP_OPERATIONS ((1 << 3) | (1 << 6) | (1 << 8))
 
 static struct rn_bytes bytes(struct rn_ctx *ctx, const uint8_t *p, int32_t n)
 {
@@ -72,8 +70,16 @@ void rn_h_describe_groups(struct rn_ctx *ctx)
 		d->group_state = rn_str_c("Dead");
 		d->protocol_type = rn_str_c("");
 		d->protocol_data = rn_str_c("");
-		d->authorized_operations =
-		    rq.include_authorized_operations ? GROUP_OPERATIONS : INT32_MIN;
+		d->authorized_operations = INT32_MIN;
+		size_t idl = rq.groups[i].len > 0 ? (size_t)rq.groups[i].len : 0;
+		if (!rn_allowed(ctx, RN_OP_DESCRIBE, RN_RES_GROUP, rq.groups[i].ptr, idl)) {
+			d->error_code = RN_KERR_GROUP_AUTHORIZATION_FAILED;
+			d->group_state = rn_str_c("");
+			continue;
+		}
+		if (rq.include_authorized_operations)
+			d->authorized_operations =
+			    rn_ctx_ops(ctx, RN_RES_GROUP, rq.groups[i].ptr, idl);
 		struct rn_gc *gc = rn_groups_lock_group(id, &d->error_code);
 		if (!gc)
 			continue;

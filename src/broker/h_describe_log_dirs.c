@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "broker/authz.h"
 #include "broker/handler.h"
 #include "broker/topics.h"
 #include "broker/tp.h"
@@ -90,6 +91,15 @@ void rn_h_describe_log_dirs(struct rn_ctx *ctx)
 	struct rn_describe_log_dirs_request rq;
 	if (rn_describe_log_dirs_request_decode(&ctx->rd, ver, &rq) < 0) {
 		rn_close_conn(ctx, "malformed DescribeLogDirs request");
+		return;
+	}
+	if (!rn_allowed_cluster(ctx, RN_OP_DESCRIBE)) {
+		/* Kafka: no results, and (v3+) CLUSTER_AUTHORIZATION_FAILED. */
+		struct rn_describe_log_dirs_response denied = {
+		    .error_code = RN_KERR_CLUSTER_AUTHORIZATION_FAILED};
+		rn_respond_begin(ctx);
+		rn_describe_log_dirs_response_encode(&ctx->req->out, ver, &denied);
+		rn_respond_end(ctx);
 		return;
 	}
 	struct collect c = {.ctx = ctx};

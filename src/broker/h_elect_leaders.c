@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/authz.h"
 #include "broker/handler.h"
 #include "broker/topics.h"
 #include "core/alloc.h"
@@ -174,7 +175,12 @@ void rn_h_elect_leaders(struct rn_ctx *ctx)
 	bool bad_type = rq.election_type != 0 && rq.election_type != 1;
 	if (bad_type)
 		resp.error_code = RN_KERR_INVALID_REQUEST;
-	if (rq.topic_partitions_count >= 0)
+	if (!rn_allowed_cluster(ctx, RN_OP_ALTER)) {
+		/* Kafka: ALTER on the cluster; the error at the top and on every partition. */
+		resp.error_code = RN_KERR_CLUSTER_AUTHORIZATION_FAILED;
+		if (rq.topic_partitions_count >= 0)
+			answer_listed(ctx, &rq, &resp, RN_KERR_CLUSTER_AUTHORIZATION_FAILED);
+	} else if (rq.topic_partitions_count >= 0)
 		answer_listed(ctx, &rq, &resp, bad_type ? RN_KERR_INVALID_REQUEST : 0);
 	else if (!bad_type)
 		answer_all(ctx, rq.election_type, &resp);

@@ -7,6 +7,7 @@
  * Prepare*, which is durable: the coordinator's thread retries, and the producer's next
  * requests get CONCURRENT_TRANSACTIONS until it is done, as with Kafka's asynchronous markers.
  */
+#include "broker/authz.h"
 #include "broker/handler.h"
 #include "broker/txns.h"
 #include "core/clock.h"
@@ -37,6 +38,12 @@ void rn_h_end_txn(struct rn_ctx *ctx)
 		return;
 	}
 	struct answer *a = rn_arena_alloc(&ctx->req->arena, sizeof(*a));
+	if (!rn_allowed_view(ctx, RN_OP_WRITE, RN_RES_TRANSACTIONAL_ID, rq.transactional_id.ptr,
+			     rq.transactional_id.len)) {
+		a->resp.error_code = RN_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+		rn_txns_respond_after(ctx, NULL, respond, a);
+		return;
+	}
 	struct rn_txns_flushes *fl = NULL;
 	struct rn_tc *tc = rn_txns_lock(&fl);
 	if (!tc) {

@@ -28,7 +28,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "broker/authz.h"
 #include "broker/handler.h"
+#include "broker/quotas.h"
 #include "broker/leader.h"
 #include "broker/legacy.h"
 #include "broker/topics.h"
@@ -58,6 +60,7 @@ struct fetch {
 	struct rn_ctx *ctx;
 	struct rn_fetch_request rq;
 	struct rn_topic **topics; /* per request topic, referenced, or NULL */
+	int16_t *deny;            /* per request topic: an authorization error, or 0 */
 	int64_t **next;           /* [topic][partition]: offset after the data returned */
 	struct fwait *waits;
 	int nwaits;
@@ -310,7 +313,7 @@ static void read_partition(struct fetch *f, struct rn_topic *t, struct rn_partit
 static void fill_partition(struct fetch *f, struct rn_topic *t,
 			   struct rn_fetch_request_fetch_partition *fp,
 			   struct rn_fetch_response_partition_data *pd, int64_t *next,
-			   int64_t *total, bool *error)
+			   int64_t *total, bool *error, int16_t deny)
 {
 	struct rn_fetch_request *rq = &f->rq;
 	*next = fp->fetch_offset;
@@ -327,6 +330,11 @@ static void fill_partition(struct fetch *f, struct rn_topic *t,
 	pd->current_leader.leader_epoch = -1;
 	pd->snapshot_id.end_offset = -1;
 	pd->snapshot_id.epoch = -1;
+	if (deny) {
+		pd->error_code = deny;
+		*error = true;
+		return;
+	}
 	if (!t || atomic_load(&t->deleted) || fp->partition < 0 || fp->partition >= t->npart) {
 		/* v13+ name topics by id: an id that names nothing is UNKNOWN_TOPIC_ID. */
 		bool no_id = f->ctx->hdr.api_version >= 13 && (!t || atomic_load(&t->deleted));
@@ -398,7 +406,7 @@ static int64_t build(struct fetch *f, struct rn_fetch_response *resp, bool *erro
 		f->next[i] = rn_arena_alloc(a, (size_t)(np + 1) * sizeof(int64_t));
 		for (int32_t j = 0; j < np; j++)
 			fill_partition(f, f->topics[i], &ft->partitions[j], &tr->partitions[j],
-				       &f->next[i][j], &total, error);
+				       &f->next[i][j], &total, error, f->deny[i]);
 	}
 	return total;
 }
@@ -427,6 +435,30 @@ static void account(struct fetch *f, struct rn_fetch_response *resp)
 	}
 }
 
+static int64_t record_bytes(const struct rn_fetch_response *resp)
+{
+	int64_t n = 0;
+	for (int32_t i = 0; i < resp->responses_count; i++)
+		for (int32_t j = 0; j < resp->responses[i].partitions_count; j++)
+			if (resp->responses[i].partitions[j].records.len > 0)
+				n += resp->responses[i].partitions[j].records.len;
+	return n;
+}
+
+/* A throttled fetch answers its partitions without records. */
+static void drop_records(struct rn_fetch_response *resp)
+{
+	put_records(resp);
+	for (int32_t i = 0; i < resp->responses_count; i++)
+		for (int32_t j = 0; j < resp->responses[i].partitions_count; j++) {
+			struct rn_fetch_response_partition_data *pd =
+			    &resp->responses[i].partitions[j];
+			pd->records = (struct rn_records){NULL, 0, NULL, 0};
+			if (pd->aborted_transactions_count > 0)
+				pd->aborted_transactions_count = 0;
+		}
+}
+
 static void complete(struct fetch *f, struct rn_fetch_response *resp)
 {
 	struct rn_ctx *ctx = f->ctx;
@@ -436,6 +468,12 @@ static void complete(struct fetch *f, struct rn_fetch_response *resp)
 	if (f->timer)
 		rn_loop_timer_cancel(ctx->req->loop, f->timer);
 	f->timer = NULL;
+	/* Followers replicate under their own throttle, never a client quota (Kafka's). */
+	bool drop = false;
+	if (f->replica_id < 0)
+		resp->throttle_time_ms = rn_quota_fetch(ctx, record_bytes(resp), &drop);
+	if (drop)
+		drop_records(resp);
 	account(f, resp);
 	rn_respond_begin(ctx);
 	rn_fetch_response_encode(&ctx->req->out, ctx->hdr.api_version, resp);
@@ -561,6 +599,11 @@ void rn_h_fetch(struct rn_ctx *ctx)
 		f->rq.max_bytes = INT32_MAX;
 	f->replica_id =
 	    ctx->hdr.api_version >= 15 ? f->rq.replica_state.replica_id : f->rq.replica_id;
+	if (f->replica_id < 0) {
+		int32_t qmax = rn_quota_fetch_max_bytes(ctx);
+		if (qmax < f->rq.max_bytes)
+			f->rq.max_bytes = qmax;
+	}
 	f->arrived_ms = rn_mono_ms();
 	int32_t nt = f->rq.topics_count > 0 ? f->rq.topics_count : 0;
 	f->topics = rn_arena_alloc(&ctx->req->arena, (size_t)(nt + 1) * sizeof(*f->topics));
@@ -570,6 +613,23 @@ void rn_h_fetch(struct rn_ctx *ctx)
 			f->topics[i] = rn_topic_get_by_id(ctx->b, f->rq.topics[i].topic_id.b);
 		else if (name.len > 0)
 			f->topics[i] = rn_topic_get(ctx->b, name.ptr, (size_t)name.len);
+	}
+	/* Kafka: a follower needs CLUSTER_ACTION (else every partition is denied), a consumer READ
+	 * per topic; a topic id that names nothing stays UNKNOWN_TOPIC_ID. */
+	f->deny = rn_arena_alloc(&ctx->req->arena, (size_t)(nt + 1) * sizeof(*f->deny));
+	bool follower_ok = f->replica_id < 0 || rn_allowed_cluster(ctx, RN_OP_CLUSTER_ACTION);
+	for (int32_t i = 0; i < nt; i++) {
+		struct rn_str name = f->rq.topics[i].topic;
+		const char *tn = ctx->hdr.api_version >= 13 ? (f->topics[i] ? f->topics[i]->name : NULL)
+							     : name.ptr;
+		size_t tl = ctx->hdr.api_version >= 13 ? (tn ? strlen(tn) : 0)
+						       : (name.len > 0 ? (size_t)name.len : 0);
+		f->deny[i] = 0;
+		if (!follower_ok)
+			f->deny[i] = RN_KERR_TOPIC_AUTHORIZATION_FAILED;
+		else if (f->replica_id < 0 && (tn || ctx->hdr.api_version < 13) &&
+			 !rn_allowed(ctx, RN_OP_READ, RN_RES_TOPIC, tn, tl))
+			f->deny[i] = RN_KERR_TOPIC_AUTHORIZATION_FAILED;
 	}
 	if (!attempt(f, atomic_load(&ctx->b->stopping)))
 		park(f);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "broker/authz.h"
 #include "broker/groups.h"
 #include "broker/handler.h"
 #include "broker/listeners.h"
@@ -81,6 +82,11 @@ static void coordinator_of(struct rn_ctx *ctx, int8_t type, struct rn_str key, s
 	if (type != 0 && type != 1)
 		*c = (struct coord){RN_KERR_INVALID_REQUEST, "Invalid coordinator type", -1,
 				    rn_str_c(""), -1};
+	else if (!rn_allowed_view(ctx, RN_OP_DESCRIBE,
+				  type == 0 ? RN_RES_GROUP : RN_RES_TRANSACTIONAL_ID, key.ptr, key.len))
+		*c = (struct coord){type == 0 ? RN_KERR_GROUP_AUTHORIZATION_FAILED
+					      : RN_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+				    NULL, -1, rn_str_c(""), -1};
 	else if (!b->clustered) {
 		*c = (struct coord){RN_KERR_NONE, NULL, b->node_id, RN_STR_NULL, 0};
 		rn_ctx_advertised(ctx, &c->host, &c->port);

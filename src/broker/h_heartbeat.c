@@ -1,5 +1,6 @@
 /* Heartbeat: keeps a member's session alive; REBALANCE_IN_PROGRESS tells it to rejoin. */
 #include "broker/groups.h"
+#include "broker/authz.h"
 #include "broker/handler.h"
 #include "core/clock.h"
 #include "proto/gen/rn_msg.h"
@@ -14,7 +15,11 @@ void rn_h_heartbeat(struct rn_ctx *ctx)
 	}
 	struct rn_heartbeat_response resp = {0};
 	char *group = rn_ctx_strdup(ctx, rq.group_id);
-	struct rn_gc *gc = rn_groups_lock_group(group, &resp.error_code);
+	resp.error_code = RN_KERR_GROUP_AUTHORIZATION_FAILED;
+	struct rn_gc *gc =
+	    rn_allowed_view(ctx, RN_OP_READ, RN_RES_GROUP, rq.group_id.ptr, rq.group_id.len)
+		? rn_groups_lock_group(group, &resp.error_code)
+		: NULL;
 	if (gc) {
 		char *member = rn_ctx_strdup(ctx, rq.member_id);
 		resp.error_code =

@@ -12,6 +12,7 @@
  * before we answer; Kafka answers CONCURRENT_TRANSACTIONS meanwhile and lets the client retry,
  * we do the same only when the markers cannot be written now.
  */
+#include "broker/authz.h"
 #include "broker/handler.h"
 #include "broker/txns.h"
 #include "core/clock.h"
@@ -81,7 +82,21 @@ void rn_h_init_producer_id(struct rn_ctx *ctx)
 	a->resp = (struct rn_init_producer_id_response){.producer_id = -1, .producer_epoch = -1};
 	struct rn_init_producer_id_response *resp = &a->resp;
 	struct rn_txns_flushes *fl = NULL;
-	if (rq.transactional_id.len > 0) {
+	/* Kafka: WRITE on the transactional id; an idempotent producer needs IDEMPOTENT_WRITE on
+	 * the cluster or WRITE on some topic. */
+	int16_t deny = RN_KERR_NONE;
+	if (rq.transactional_id.len >= 0) {
+		if (!rn_allowed_view(ctx, RN_OP_WRITE, RN_RES_TRANSACTIONAL_ID,
+				     rq.transactional_id.ptr, rq.transactional_id.len))
+			deny = RN_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+	} else if (!rn_allowed_quiet(ctx, RN_OP_IDEMPOTENT_WRITE, RN_RES_CLUSTER,
+				     RN_CLUSTER_RESOURCE, sizeof(RN_CLUSTER_RESOURCE) - 1) &&
+		   !rn_allowed_any(ctx, RN_OP_WRITE, RN_RES_TOPIC)) {
+		deny = RN_KERR_CLUSTER_AUTHORIZATION_FAILED;
+	}
+	if (deny) {
+		resp->error_code = deny;
+	} else if (rq.transactional_id.len > 0) {
 		struct rn_tc *tc = rn_txns_lock(&fl);
 		if (!tc) {
 			resp->error_code = RN_KERR_COORDINATOR_NOT_AVAILABLE;

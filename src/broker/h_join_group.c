@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "broker/groups.h"
+#include "broker/authz.h"
 #include "broker/handler.h"
 #include "core/alloc.h"
 #include "core/clock.h"
@@ -138,8 +139,11 @@ void rn_h_join_group(struct rn_ctx *ctx)
 	};
 	if (!jr.member_id)
 		jr.member_id = "";
-	int16_t err;
-	struct rn_gc *gc = rn_groups_lock_group(jr.group, &err);
+	int16_t err = RN_KERR_GROUP_AUTHORIZATION_FAILED;
+	struct rn_gc *gc =
+	    rn_allowed_view(ctx, RN_OP_READ, RN_RES_GROUP, rq.group_id.ptr, rq.group_id.len)
+		? rn_groups_lock_group(jr.group, &err)
+		: NULL;
 	if (!gc) {
 		struct rn_gc_join_result r = {
 		    .error = err, .generation = -1, .member_id = jr.member_id};

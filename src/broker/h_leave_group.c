@@ -3,6 +3,7 @@
  * (by member id, or by group.instance.id with an empty member id), each with its own error.
  */
 #include "broker/groups.h"
+#include "broker/authz.h"
 #include "broker/handler.h"
 #include "core/clock.h"
 #include "proto/gen/rn_msg.h"
@@ -17,7 +18,11 @@ void rn_h_leave_group(struct rn_ctx *ctx)
 	}
 	struct rn_leave_group_response resp = {0};
 	char *group = rn_ctx_strdup(ctx, rq.group_id);
-	struct rn_gc *gc = rn_groups_lock_group(group, &resp.error_code);
+	resp.error_code = RN_KERR_GROUP_AUTHORIZATION_FAILED;
+	struct rn_gc *gc =
+	    rn_allowed_view(ctx, RN_OP_READ, RN_RES_GROUP, rq.group_id.ptr, rq.group_id.len)
+		? rn_groups_lock_group(group, &resp.error_code)
+		: NULL;
 	if (!gc) {
 		/* resp.error_code says why */
 	} else if (ver < 3) {

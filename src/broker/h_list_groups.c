@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "broker/authz.h"
 #include "broker/groups.h"
 #include "broker/handler.h"
 #include "proto/gen/rn_msg.h"
@@ -11,6 +12,7 @@ struct list {
 	struct rn_ctx *ctx;
 	struct rn_list_groups_request *rq;
 	struct rn_list_groups_response *resp;
+	bool all;
 };
 
 static bool wanted(const struct rn_list_groups_request *rq, const char *state)
@@ -32,6 +34,10 @@ static void add(struct rn_group *g, void *arg)
 	const char *state = rn_group_state_name(g->state);
 	if (g->state == RN_GROUP_DEAD || !wanted(l->rq, state))
 		return;
+	/* Kafka: DESCRIBE on the cluster lists every group, else those the principal may
+	 * describe, silently. */
+	if (!l->all && !rn_allowed_quiet(l->ctx, RN_OP_DESCRIBE, RN_RES_GROUP, g->id, strlen(g->id)))
+		return;
 	struct rn_list_groups_response_listed_group *lg = &l->resp->groups[l->resp->groups_count++];
 	lg->group_id = rn_ctx_str(l->ctx, g->id);
 	lg->protocol_type = rn_ctx_str(l->ctx, g->protocol_type ? g->protocol_type : "");
@@ -52,7 +58,9 @@ void rn_h_list_groups(struct rn_ctx *ctx)
 		int n = rn_gc_ngroups(gc);
 		resp.groups =
 		    rn_arena_alloc(&ctx->req->arena, (size_t)(n + 1) * sizeof(*resp.groups));
-		struct list l = {ctx, &rq, &resp};
+		struct list l = {ctx, &rq, &resp,
+				 rn_allowed_quiet(ctx, RN_OP_DESCRIBE, RN_RES_CLUSTER,
+						  RN_CLUSTER_RESOURCE, sizeof(RN_CLUSTER_RESOURCE) - 1)};
 		rn_gc_foreach(gc, add, &l);
 		rn_groups_unlock();
 	} else {

@@ -18,6 +18,7 @@
  */
 #include <stdlib.h>
 
+#include "broker/authz.h"
 #include "broker/handler.h"
 #include "broker/leader.h"
 #include "broker/topics.h"
@@ -144,6 +145,13 @@ void rn_h_list_offsets(struct rn_ctx *ctx)
 	}
 	if (ver >= 1)
 		mark_duplicates(ctx, &rq, &resp);
+	/* Kafka: DESCRIBE per topic; one() keeps an error already set. */
+	for (int32_t i = 0; i < resp.topics_count; i++)
+		if (!rn_allowed_view(ctx, RN_OP_DESCRIBE, RN_RES_TOPIC, rq.topics[i].name.ptr,
+				     rq.topics[i].name.len))
+			for (int32_t j = 0; j < resp.topics[i].partitions_count; j++)
+				resp.topics[i].partitions[j].error_code =
+				    RN_KERR_TOPIC_AUTHORIZATION_FAILED;
 	for (int32_t i = 0; i < resp.topics_count; i++) {
 		struct rn_list_offsets_request_list_offsets_topic *rt = &rq.topics[i];
 		struct rn_topic *t = rt->name.len > 0

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/authz.h"
 #include "broker/handler.h"
 #include "core/alloc.h"
 #include "meta/cluster.h"
@@ -113,6 +114,13 @@ void rn_h_list_partition_reassignments(struct rn_ctx *ctx)
 	struct rn_list_partition_reassignments_response resp = {0};
 	resp.error_message = RN_STR_NULL;
 	struct lr_list l = {.rq = &rq};
+	if (!rn_allowed_cluster(ctx, RN_OP_DESCRIBE)) {
+		resp.error_code = RN_KERR_CLUSTER_AUTHORIZATION_FAILED;
+		rn_respond_begin(ctx);
+		rn_list_partition_reassignments_response_encode(&ctx->req->out, ver, &resp);
+		rn_respond_end(ctx);
+		return;
+	}
 	if (ctx->b->clustered)
 		rn_meta_partitions_foreach(ctx->b->meta, collect, &l);
 	build(ctx, &l, &resp);

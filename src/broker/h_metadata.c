@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "broker/acl_ops.h"
+#include "broker/authz.h"
 #include "broker/cluster.h"
 #include "broker/groups.h"
 #include "broker/handler.h"
@@ -122,6 +122,10 @@ static void collect_all(struct rn_topic *t, void *arg)
 	struct all_ctx *ac = arg;
 	if (ac->n == ac->cap)
 		return;
+	/* Listing every topic hides the ones the principal may not describe, without audit
+	 * lines (Kafka's logIfDenied=false). */
+	if (!rn_allowed_quiet(ac->ctx, RN_OP_DESCRIBE, RN_RES_TOPIC, t->name, strlen(t->name)))
+		return;
 	fill_topic(ac->ctx, &ac->topics[ac->n++], t, ac->v);
 }
 
@@ -145,9 +149,14 @@ static bool by_id(struct rn_ctx *ctx, const struct rn_metadata_request_metadata_
 		rt->topic_id = q->topic_id;
 		return true;
 	}
-	int32_t ops = rt->topic_authorized_operations;
+	if (!rn_allowed(ctx, RN_OP_DESCRIBE, RN_RES_TOPIC, t->name, strlen(t->name))) {
+		rt->error_code = RN_KERR_TOPIC_AUTHORIZATION_FAILED;
+		rt->name = RN_STR_NULL;
+		rt->topic_id = q->topic_id;
+		rn_topic_put(ctx->b, t);
+		return true;
+	}
 	fill_topic(ctx, rt, t, v);
-	rt->topic_authorized_operations = ops;
 	rn_topic_put(ctx->b, t);
 	return true;
 }
@@ -208,12 +217,15 @@ void rn_h_metadata(struct rn_ctx *ctx)
 		resp.controller_id = b->node_id;
 	}
 	resp.cluster_id = rn_str_c(rn_meta_cluster_id(b->meta));
-	/* v8+: without an authorizer Kafka grants every operation the resource type supports. */
-	resp.cluster_authorized_operations = ver <= 10 && rq.include_cluster_authorized_operations
-						 ? RN_CLUSTER_OPERATIONS
-						 : INT32_MIN;
-	int32_t topic_ops =
-	    rq.include_topic_authorized_operations ? RN_TOPIC_OPERATIONS : INT32_MIN;
+	/* v8-10: the cluster's operations for a principal that may describe it, else none;
+	 * without an authorizer every operation the resource type supports. */
+	resp.cluster_authorized_operations = INT32_MIN;
+	if (ver >= 8 && ver <= 10 && rq.include_cluster_authorized_operations)
+		resp.cluster_authorized_operations =
+		    rn_allowed_cluster(ctx, RN_OP_DESCRIBE)
+			? rn_ctx_ops(ctx, RN_RES_CLUSTER, RN_CLUSTER_RESOURCE,
+				     sizeof(RN_CLUSTER_RESOURCE) - 1)
+			: 0;
 
 	bool all = rq.topics_count < 0 || (ver == 0 && rq.topics_count == 0);
 	if (all) {
@@ -226,8 +238,6 @@ void rn_h_metadata(struct rn_ctx *ctx)
 		rn_topics_foreach(b, collect_all, &ac);
 		resp.topics = ac.topics;
 		resp.topics_count = ac.n;
-		for (int i = 0; i < ac.n; i++)
-			ac.topics[i].topic_authorized_operations = topic_ops;
 		goto respond;
 	}
 	resp.topics_count = rq.topics_count;
@@ -237,14 +247,26 @@ void rn_h_metadata(struct rn_ctx *ctx)
 		struct rn_metadata_response_metadata_response_topic *rt = &resp.topics[i];
 		struct rn_str name = rq.topics[i].name;
 		rt->name = name;
-		rt->topic_authorized_operations = topic_ops;
 		if (by_id(ctx, &rq.topics[i], rt, &v))
 			continue;
+		/* Before existence, so a denied principal cannot tell whether a topic exists. */
+		if (!rn_allowed(ctx, RN_OP_DESCRIBE, RN_RES_TOPIC, name.ptr,
+				name.len > 0 ? (size_t)name.len : 0)) {
+			rt->error_code = RN_KERR_TOPIC_AUTHORIZATION_FAILED;
+			continue;
+		}
 		if (!rn_topic_name_valid(name.ptr, (size_t)name.len)) {
 			rt->error_code = RN_KERR_INVALID_TOPIC_EXCEPTION;
 			continue;
 		}
 		struct rn_topic *t = rn_topic_get(b, name.ptr, (size_t)name.len);
+		if (!t && auto_create &&
+		    !rn_allowed_quiet(ctx, RN_OP_CREATE, RN_RES_CLUSTER, RN_CLUSTER_RESOURCE,
+				      sizeof(RN_CLUSTER_RESOURCE) - 1) &&
+		    !rn_allowed(ctx, RN_OP_CREATE, RN_RES_TOPIC, name.ptr, (size_t)name.len)) {
+			rt->error_code = RN_KERR_TOPIC_AUTHORIZATION_FAILED;
+			continue;
+		}
 		if (!t && auto_create) {
 			char msg[256];
 			char *cname = rn_ctx_strdup(ctx, name);
@@ -270,6 +292,13 @@ void rn_h_metadata(struct rn_ctx *ctx)
 		rn_topic_put(b, t);
 	}
 respond:
+	for (int32_t i = 0; i < resp.topics_count; i++) {
+		struct rn_metadata_response_metadata_response_topic *rt = &resp.topics[i];
+		rt->topic_authorized_operations =
+		    rq.include_topic_authorized_operations && rt->name.len >= 0
+			? rn_ctx_ops(ctx, RN_RES_TOPIC, rt->name.ptr, (size_t)rt->name.len)
+			: INT32_MIN;
+	}
 	rn_respond_begin(ctx);
 	rn_metadata_response_encode(&ctx->req->out, ver, &resp);
 	rn_respond_end(ctx);

@@ -9,6 +9,7 @@
 
 #include "broker/coord_wait.h"
 #include "broker/groups.h"
+#include "broker/authz.h"
 #include "broker/handler.h"
 #include "broker/topics.h"
 #include "core/alloc.h"
@@ -103,11 +104,16 @@ static int collect(struct commit *c, struct rn_offset_commit_request *rq, int16_
 		tr->partitions_count = rt->partitions_count > 0 ? rt->partitions_count : 0;
 		tr->partitions =
 		    rn_arena_alloc(a, (size_t)(tr->partitions_count + 1) * sizeof(*tr->partitions));
+		/* Kafka: READ on each topic, after READ on the group. */
+		int16_t terr = gerr || rn_allowed_view(ctx, RN_OP_READ, RN_RES_TOPIC, rt->name.ptr,
+							rt->name.len)
+				   ? gerr
+				   : RN_KERR_TOPIC_AUTHORIZATION_FAILED;
 		for (int32_t j = 0; j < tr->partitions_count; j++) {
 			struct rn_offset_commit_request_offset_commit_request_partition *rp =
 			    &rt->partitions[j];
 			tr->partitions[j].partition_index = rp->partition_index;
-			int16_t e = gerr ? gerr
+			int16_t e = terr ? terr
 					 : check_partition(ctx, topic, rp->partition_index,
 							   rp->committed_metadata);
 			tr->partitions[j].error_code = e;
@@ -169,8 +175,11 @@ void rn_h_offset_commit(struct rn_ctx *ctx)
 	int64_t now = rn_wall_ms();
 	struct rn_append_info ai = {0};
 	struct rn_partition *p = NULL;
-	int16_t gerr;
-	struct rn_gc *gc = rn_groups_lock_group(group, &gerr);
+	int16_t gerr = RN_KERR_GROUP_AUTHORIZATION_FAILED;
+	struct rn_gc *gc =
+	    rn_allowed_view(ctx, RN_OP_READ, RN_RES_GROUP, rq.group_id.ptr, rq.group_id.len)
+		? rn_groups_lock_group(group, &gerr)
+		: NULL;
 	struct rn_group *g = NULL;
 	if (gc)
 		gerr = rn_gc_commit_check(

@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "broker/authz.h"
 #include "broker/groups.h"
 #include "broker/handler.h"
 #include "broker/topics.h"
@@ -52,7 +53,11 @@ void rn_h_offset_delete(struct rn_ctx *ctx)
 	struct rn_arena *a = &ctx->req->arena;
 	struct rn_offset_delete_response resp = {0};
 	char *id = rn_ctx_strdup(ctx, rq.group_id);
-	struct rn_gc *gc = rn_groups_lock_group(id, &resp.error_code);
+	resp.error_code = RN_KERR_GROUP_AUTHORIZATION_FAILED;
+	struct rn_gc *gc =
+	    rn_allowed_view(ctx, RN_OP_DELETE, RN_RES_GROUP, rq.group_id.ptr, rq.group_id.len)
+		? rn_groups_lock_group(id, &resp.error_code)
+		: NULL;
 	struct rn_group *g = gc && id ? rn_gc_group(gc, id) : NULL;
 	if (!gc)
 		; /* resp.error_code says why */
@@ -75,11 +80,14 @@ void rn_h_offset_delete(struct rn_ctx *ctx)
 			resp.topics[i].partitions_count = np;
 			resp.topics[i].partitions = rn_arena_alloc(
 			    a, (size_t)(np + 1) * sizeof(*resp.topics[i].partitions));
+			bool denied = !rn_allowed_view(ctx, RN_OP_READ, RN_RES_TOPIC,
+						       rq.topics[i].name.ptr, rq.topics[i].name.len);
 			for (int32_t j = 0; j < np; j++) {
 				int32_t part = rq.topics[i].partitions[j].partition_index;
 				resp.topics[i].partitions[j].partition_index = part;
 				resp.topics[i].partitions[j].error_code =
-				    delete_one(ctx, g, topic, part);
+				    denied ? RN_KERR_TOPIC_AUTHORIZATION_FAILED
+					   : delete_one(ctx, g, topic, part);
 			}
 		}
 	}

@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include "broker/authz.h"
 #include "broker/groups.h"
 #include "broker/handler.h"
 #include "proto/gen/rn_msg.h"
@@ -46,6 +47,9 @@ static void add_all(struct rn_group *g, const char *topic, int32_t part,
 	struct rn_offset_fetch_response *r = al->resp;
 	struct rn_arena *a = &al->ctx->req->arena;
 	struct rn_offset_fetch_response_offset_fetch_response_topic *t = NULL;
+	/* Every committed topic: the ones the principal may not describe are left out. */
+	if (!rn_allowed_quiet(al->ctx, RN_OP_DESCRIBE, RN_RES_TOPIC, topic, strlen(topic)))
+		return;
 	for (int32_t i = 0; i < r->topics_count && !t; i++)
 		if (rn_str_eq(r->topics[i].name, topic))
 			t = &r->topics[i];
@@ -91,11 +95,19 @@ fetch_group_locked(struct rn_ctx *ctx, struct rn_gc *gc, int16_t ver, char *grou
 		resp->topics[i].partitions_count = n;
 		resp->topics[i].partitions =
 		    rn_arena_alloc(a, (size_t)(n + 1) * sizeof(*resp->topics[i].partitions));
+		bool denied = gc && !resp->error_code &&
+			      !rn_allowed_view(ctx, RN_OP_DESCRIBE, RN_RES_TOPIC, rt->name.ptr,
+					       rt->name.len);
 		for (int32_t j = 0; j < n; j++) {
 			int32_t idx = rt->partition_indexes[j];
 			const struct rn_gc_offset *o =
-			    g && topic ? rn_gc_offset_get(g, topic, idx) : NULL;
+			    g && topic && !denied ? rn_gc_offset_get(g, topic, idx) : NULL;
 			fill(&resp->topics[i].partitions[j], idx, o, ctx);
+			if (denied) {
+				resp->topics[i].partitions[j].error_code =
+				    RN_KERR_TOPIC_AUTHORIZATION_FAILED;
+				continue;
+			}
 			if (stable && g && topic && rn_gc_txn_pending(g, topic, idx))
 				unstable(&resp->topics[i].partitions[j]);
 			/* v0-1 have no top-level error: it goes to every partition */
@@ -111,7 +123,11 @@ static void fetch_group(struct rn_ctx *ctx, int16_t ver, struct rn_str group_id,
 			int32_t ntopics, bool stable, struct rn_offset_fetch_response *resp)
 {
 	char *group = rn_ctx_strdup(ctx, group_id);
-	struct rn_gc *gc = rn_groups_lock_group(group, &resp->error_code);
+	resp->error_code = RN_KERR_GROUP_AUTHORIZATION_FAILED;
+	struct rn_gc *gc =
+	    rn_allowed_view(ctx, RN_OP_DESCRIBE, RN_RES_GROUP, group_id.ptr, group_id.len)
+		? rn_groups_lock_group(group, &resp->error_code)
+		: NULL;
 	fetch_group_locked(ctx, gc, ver, group, topics, ntopics, stable, resp);
 	if (gc)
 		rn_groups_unlock();

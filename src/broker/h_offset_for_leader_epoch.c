@@ -6,6 +6,7 @@
  * FENCED_LEADER_EPOCH when ours is newer, UNKNOWN_LEADER_EPOCH when theirs is. replica_id (v3+)
  * is accepted and, as in Kafka 3.7, changes nothing.
  */
+#include "broker/authz.h"
 #include "broker/handler.h"
 #include "broker/leader.h"
 #include "broker/topics.h"
@@ -43,6 +44,9 @@ void rn_h_offset_for_leader_epoch(struct rn_ctx *ctx)
 	int32_t nt = rq.topics_count > 0 ? rq.topics_count : 0;
 	resp.topics_count = nt;
 	resp.topics = rn_arena_alloc(a, (size_t)(nt + 1) * sizeof(*resp.topics));
+	/* Kafka: CLUSTER_ACTION (followers) covers every topic, else DESCRIBE per topic. */
+	bool every = rn_allowed_quiet(ctx, RN_OP_CLUSTER_ACTION, RN_RES_CLUSTER,
+				      RN_CLUSTER_RESOURCE, sizeof(RN_CLUSTER_RESOURCE) - 1);
 	for (int32_t i = 0; i < nt; i++) {
 		struct rn_offset_for_leader_epoch_request_offset_for_leader_topic *rt =
 		    &rq.topics[i];
@@ -52,6 +56,17 @@ void rn_h_offset_for_leader_epoch(struct rn_ctx *ctx)
 		int32_t np = rt->partitions_count > 0 ? rt->partitions_count : 0;
 		tr->partitions_count = np;
 		tr->partitions = rn_arena_alloc(a, (size_t)(np + 1) * sizeof(*tr->partitions));
+		if (!every && !rn_allowed_view(ctx, RN_OP_DESCRIBE, RN_RES_TOPIC, rt->topic.ptr,
+					       rt->topic.len)) {
+			for (int32_t j = 0; j < np; j++)
+				tr->partitions[j] =
+				    (struct rn_offset_for_leader_epoch_response_epoch_end_offset){
+					.error_code = RN_KERR_TOPIC_AUTHORIZATION_FAILED,
+					.partition = rt->partitions[j].partition,
+					.leader_epoch = -1,
+					.end_offset = -1};
+			continue;
+		}
 		struct rn_topic *t =
 		    rt->topic.len > 0 ? rn_topic_get(ctx->b, rt->topic.ptr, (size_t)rt->topic.len)
 				      : NULL;

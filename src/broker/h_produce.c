@@ -18,9 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/authz.h"
 #include "broker/handler.h"
 #include "broker/legacy.h"
 #include "broker/produce_errors.h"
+#include "broker/quotas.h"
 #include "broker/recompress.h"
 #include "broker/topic_config.h"
 #include "broker/topics.h"
@@ -55,6 +57,7 @@ static void finish(struct produce *pr)
 {
 	struct rn_ctx *ctx = pr->ctx;
 	rn__produce_v10_defaults(&pr->resp);
+	pr->resp.throttle_time_ms = rn_quota_produce(ctx);
 	rn_respond_begin(ctx);
 	rn_produce_response_encode(&ctx->req->out, ctx->hdr.api_version, &pr->resp);
 	for (int i = 0; i < pr->nheld; i++)
@@ -271,6 +274,9 @@ void rn_h_produce(struct rn_ctx *ctx)
 	bool acks_ok = rq.acks == 0 || rq.acks == 1 || rq.acks == -1;
 	/* Nobody waits for acks=0 data: flush.ms and the next acknowledged write cover it. */
 	bool wait_flush = rq.acks != 0;
+	bool txn_denied = rq.transactional_id.len >= 0 &&
+			  !rn_allowed(ctx, RN_OP_WRITE, RN_RES_TRANSACTIONAL_ID,
+				      rq.transactional_id.ptr, (size_t)rq.transactional_id.len);
 	pr->pending = 1; /* released below, so flushes completing early cannot finish first */
 	for (int32_t i = 0; i < pr->resp.responses_count; i++) {
 		struct rn_produce_request_topic_produce_data *td = &rq.topic_data[i];
@@ -280,8 +286,14 @@ void rn_h_produce(struct rn_ctx *ctx)
 		tr->partition_responses_count = np;
 		tr->partition_responses =
 		    rn_arena_alloc(a, (size_t)(np + 1) * sizeof(*tr->partition_responses));
+		/* Kafka: the transactional id first (every partition), then WRITE per topic. */
+		int16_t deny = txn_denied ? RN_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+			       : !rn_allowed(ctx, RN_OP_WRITE, RN_RES_TOPIC, td->name.ptr,
+					     td->name.len > 0 ? (size_t)td->name.len : 0)
+				   ? RN_KERR_TOPIC_AUTHORIZATION_FAILED
+				   : RN_KERR_NONE;
 		struct rn_topic *t = NULL;
-		if (acks_ok && td->name.len > 0)
+		if (!deny && acks_ok && td->name.len > 0)
 			t = rn_topic_get(ctx->b, td->name.ptr, (size_t)td->name.len);
 		if (t)
 			pr->held[pr->nheld++] = t;
@@ -290,9 +302,9 @@ void rn_h_produce(struct rn_ctx *ctx)
 		for (int32_t j = 0; j < np; j++) {
 			struct rn_produce_response_partition_produce_response *pp =
 			    &tr->partition_responses[j];
-			if (!acks_ok) {
+			if (deny || !acks_ok) {
 				pp->index = td->partition_data[j].index;
-				pp->error_code = RN_KERR_INVALID_REQUIRED_ACKS;
+				pp->error_code = deny ? deny : RN_KERR_INVALID_REQUIRED_ACKS;
 				pp->base_offset = -1;
 				pp->log_append_time_ms = -1;
 				pp->log_start_offset = -1;
@@ -305,6 +317,8 @@ void rn_h_produce(struct rn_ctx *ctx)
 	if (rq.acks == 0) {
 		for (int i = 0; i < pr->nheld; i++)
 			rn_topic_put(ctx->b, pr->held[i]);
+		/* No response to carry it, but the connection is still muted (Kafka's acks=0). */
+		rn_quota_produce(ctx);
 		rn_respond_none(ctx);
 		return;
 	}

@@ -10,6 +10,7 @@
 
 #include "broker/coord_wait.h"
 #include "broker/groups.h"
+#include "broker/authz.h"
 #include "broker/handler.h"
 #include "core/alloc.h"
 #include "core/clock.h"
@@ -131,8 +132,11 @@ void rn_h_sync_group(struct rn_ctx *ctx)
 	    .nassignments = n,
 	    .done = {sync_done, w},
 	};
-	int16_t err;
-	struct rn_gc *gc = rn_groups_lock_group(sr.group, &err);
+	int16_t err = RN_KERR_GROUP_AUTHORIZATION_FAILED;
+	struct rn_gc *gc =
+	    rn_allowed_view(ctx, RN_OP_READ, RN_RES_GROUP, rq.group_id.ptr, rq.group_id.len)
+		? rn_groups_lock_group(sr.group, &err)
+		: NULL;
 	if (!gc) {
 		struct rn_gc_sync_result r = {.error = err};
 		sync_done(w, &r);

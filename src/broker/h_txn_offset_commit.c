@@ -19,6 +19,7 @@
 
 #include "broker/coord_wait.h"
 #include "broker/groups.h"
+#include "broker/authz.h"
 #include "broker/handler.h"
 #include "broker/txns.h"
 #include "core/clock.h"
@@ -74,6 +75,8 @@ static int16_t commit(struct rn_ctx *ctx, struct rn_tc *tc,
 		for (int32_t j = 0; j < rq->topics[i].partitions_count; j++) {
 			struct rn_txn_offset_commit_request_txn_offset_commit_request_partition
 			    *rp = &rq->topics[i].partitions[j];
+			if (resp->topics[i].partitions[j].error_code) /* denied */
+				continue;
 			if (max_meta > 0 && rp->committed_metadata.len > max_meta) {
 				resp->topics[i].partitions[j].error_code =
 				    RN_KERR_OFFSET_METADATA_TOO_LARGE;
@@ -129,6 +132,8 @@ static int build(struct rn_ctx *ctx, const struct rn_txn_offset_commit_request *
 		for (int32_t j = 0; j < rq->topics[i].partitions_count; j++) {
 			struct rn_txn_offset_commit_request_txn_offset_commit_request_partition
 			    *rp = &rq->topics[i].partitions[j];
+			if (resp->topics[i].partitions[j].error_code) /* denied */
+				continue;
 			if (!topic) {
 				resp->topics[i].partitions[j].error_code =
 				    RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
@@ -239,6 +244,26 @@ void rn_h_txn_offset_commit(struct rn_ctx *ctx)
 			resp->topics[i].partitions[j].partition_index =
 			    rq.topics[i].partitions[j].partition_index;
 	}
+	/* Kafka: WRITE on the transactional id, READ on the group (every partition), then READ
+	 * per topic. */
+	int16_t deny =
+	    !rn_allowed_view(ctx, RN_OP_WRITE, RN_RES_TRANSACTIONAL_ID, rq.transactional_id.ptr,
+			     rq.transactional_id.len)
+		? RN_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+	    : !rn_allowed_view(ctx, RN_OP_READ, RN_RES_GROUP, rq.group_id.ptr, rq.group_id.len)
+		? RN_KERR_GROUP_AUTHORIZATION_FAILED
+		: RN_KERR_NONE;
+	if (deny) {
+		set_all(resp, deny);
+		rn_txns_respond_after(ctx, NULL, respond, a);
+		return;
+	}
+	for (int32_t i = 0; i < resp->topics_count; i++)
+		if (!rn_allowed_view(ctx, RN_OP_READ, RN_RES_TOPIC, rq.topics[i].name.ptr,
+				     rq.topics[i].name.len))
+			for (int32_t j = 0; j < resp->topics[i].partitions_count; j++)
+				resp->topics[i].partitions[j].error_code =
+				    RN_KERR_TOPIC_AUTHORIZATION_FAILED;
 	if (ctx->b->clustered) {
 		commit_clustered(ctx, &rq, a);
 		return;
@@ -251,8 +276,6 @@ void rn_h_txn_offset_commit(struct rn_ctx *ctx)
 		rn_txns_unlock();
 	}
 	if (err != RN_KERR_NONE)
-		for (int32_t i = 0; i < resp->topics_count; i++)
-			for (int32_t j = 0; j < resp->topics[i].partitions_count; j++)
-				resp->topics[i].partitions[j].error_code = err;
+		set_all(resp, err);
 	rn_txns_respond_after(ctx, fl, respond, a);
 }

@@ -10,6 +10,7 @@
 
 #include "broker/coord_wait.h"
 #include "broker/groups.h"
+#include "broker/authz.h"
 #include "broker/handler.h"
 #include "broker/leader.h"
 #include "broker/topics.h"
@@ -116,6 +117,8 @@ void rn_h_write_txn_markers(struct rn_ctx *ctx)
 	int32_t nm = rq.markers_count > 0 ? rq.markers_count : 0;
 	resp->markers_count = nm;
 	resp->markers = rn_arena_alloc(ar, (size_t)(nm + 1) * sizeof(*resp->markers));
+	/* Only brokers write markers: CLUSTER_ACTION, else every partition is refused. */
+	bool allowed = rn_allowed_cluster(ctx, RN_OP_CLUSTER_ACTION);
 	for (int32_t i = 0; i < nm; i++) {
 		const struct rn_write_txn_markers_request_writable_txn_marker *m = &rq.markers[i];
 		struct rn_write_txn_markers_response_writable_txn_marker_result *r =
@@ -139,7 +142,8 @@ void rn_h_write_txn_markers(struct rn_ctx *ctx)
 				w->a = a;
 				w->err = &r->topics[j].partitions[k].error_code;
 				r->topics[j].partitions[k].partition_index = idx;
-				int16_t e = write_one(ctx, m, mt->name, idx, w);
+				int16_t e = allowed ? write_one(ctx, m, mt->name, idx, w)
+						    : RN_KERR_CLUSTER_AUTHORIZATION_FAILED;
 				if (e >= 0)
 					*w->err = e;
 			}

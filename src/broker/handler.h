@@ -85,6 +85,11 @@ void rn_h_sasl_authenticate(struct rn_ctx *ctx);
 void rn_h_sasl_raw(struct rn_ctx *ctx);
 void rn_h_describe_user_scram_credentials(struct rn_ctx *ctx);
 void rn_h_alter_user_scram_credentials(struct rn_ctx *ctx);
+void rn_h_describe_acls(struct rn_ctx *ctx);
+void rn_h_create_acls(struct rn_ctx *ctx);
+void rn_h_delete_acls(struct rn_ctx *ctx);
+void rn_h_describe_client_quotas(struct rn_ctx *ctx);
+void rn_h_alter_client_quotas(struct rn_ctx *ctx);
 
 /* Shutdown: every parked fetch answers now instead of at its max_wait_ms. */
 void rn_fetch_shutdown(struct rn_broker *b);

@@ -4,7 +4,6 @@
  * SIGINT and shut down in reverse order so acknowledged data is flushed and segments closed.
  */
 #include "broker/serve.h"
-#include "broker/authz.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "broker/authz.h"
 #include "broker/broker.h"
 #include "broker/cluster.h"
 #include "broker/config_alter.h"
@@ -29,6 +29,7 @@
 #include "broker/txns.h"
 #include "broker/metrics.h"
 #include "broker/sasl_serve.h"
+#include "broker/quotas.h"
 #include "broker/topic_config.h"
 #include "broker/topics.h"
 #include "core/alloc.h"
@@ -359,6 +360,8 @@ int rn_serve_main(int argc, char **argv)
 	if (rn_broker_sasl_start(&b) < 0)
 		goto out_topics;
 	rn_broker_configs_load(&b); /* dynamic broker configs, before topics resolve against them */
+	if (rn_broker_authorizer_start(&b) < 0)
+		goto out_topics;
 	/* A cluster's table comes from the store's listener (rn_cluster_start) instead. */
 	rc = cluster ? 0 : rn_topics_load(&b);
 	if (rc < 0)
@@ -383,6 +386,8 @@ int rn_serve_main(int argc, char **argv)
 			"COORDINATOR_NOT_AVAILABLE");
 	if (cluster)
 		rn_cluster_coord_open(&b);
+	/* Before the listener: the first request is already measured against the stored quotas. */
+	rn_broker_quotas_start(&b);
 	struct rn_listener_config lcs[RN_MAX_LISTENERS];
 	rn_listeners_server_config(b.listeners, lcs);
 	struct rn_server_config sc = {
@@ -431,6 +436,7 @@ int rn_serve_main(int argc, char **argv)
 	rn_txns_stop(&b);
 	rn_groups_stop(&b);
 	rn_broker_metrics_unregister(&b);
+	rn_broker_quotas_stop(&b);
 out_admin:
 	if (b.admin)
 		rn_http_admin_stop(b.admin);
@@ -449,6 +455,7 @@ out_topics:
 	rn_cluster_free(&b);
 	rn_broker_sasl_stop(&b);
 	rn_meta_close(b.meta);
+	rn_broker_authorizer_stop(&b); /* after the store: its watch names the authorizer */
 	rn_logdir_close(b.logdir);
 out:
 	broker_free(&b);

@@ -19,5 +19,11 @@ int rn_cli_mock(int argc, char **argv);
 int rn_cli_dev(int argc, char **argv);
 /* `runnel cluster status`: brokers, controller, under-replicated and offline partitions. */
 int rn_cli_cluster(int argc, char **argv);
+/* `runnel user`: SCRAM credentials (AlterUserScramCredentials, DescribeUserScramCredentials). */
+int rn_cli_user(int argc, char **argv);
+/* `runnel acl`: CreateAcls, DescribeAcls, DeleteAcls. */
+int rn_cli_acl(int argc, char **argv);
+/* `runnel quota`: client quotas (AlterClientQuotas, DescribeClientQuotas). */
+int rn_cli_quota(int argc, char **argv);
 
 #endif

@@ -62,7 +62,7 @@ static int raw_cluster(struct st_args *a, const struct rd_kafka_metadata_broker 
 	rn_metadata_request_encode(&w, MD_VERSION, &rq);
 	size_t off = 0;
 	int rc = rn__cli_raw_exchange(fd, &w, RN_API_METADATA, MD_VERSION, &cl->body, &off);
-	close(fd);
+	rn__cli_raw_close(fd);
 	if (rc == 0) {
 		struct rn_rd rd;
 		rn_rd_init(&rd, cl->body.data + off, cl->body.len - off, &cl->arena);

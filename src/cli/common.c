@@ -11,7 +11,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "cli/cmdconfig.h"
 #include "cli/common.h"
+#include "cli/raw_sec.h"
 #include "core/clock.h"
 
 const char rn__cli_common_help[] =
@@ -19,7 +21,12 @@ const char rn__cli_common_help[] =
     "  -b, --bootstrap-server HOST[:PORT],...\n"
     "                                    brokers (default " RN_CLI_DEFAULT_BOOTSTRAP "; PORT\n"
     "                                    defaults to 9092, as in kcat and librdkafka)\n"
-    "  -X, --property KEY=VALUE          librdkafka property, repeatable (wins over flags)\n"
+    "  -X, --property KEY=VALUE          librdkafka property, repeatable (wins over flags),\n"
+    "                                    e.g. security.protocol=SASL_SSL, ssl.ca.location=F,\n"
+    "                                    sasl.mechanisms=SCRAM-SHA-256, sasl.username=U\n"
+    "      --command-config FILE         client properties file as Kafka's tools take it\n"
+    "                                    (key=value lines; Java names such as\n"
+    "                                    sasl.jaas.config and PEM stores are translated)\n"
     "      --timeout-ms MS               timeout of each broker request (default 10000)\n"
     "  -v, --verbose                     show librdkafka's own log lines\n"
     "  -h, --help                        show this help\n";
@@ -33,6 +40,8 @@ volatile sig_atomic_t rn__cli_stop;
 static char last_error[256];
 /* Set by the error callback when librdkafka reports every bootstrap broker down. */
 static bool all_brokers_down;
+/* The command config's unknown keys have been warned about. */
+static bool warned_unknown;
 
 void rn__cli_common_init(struct rn_cli_common *c, const char *cmd)
 {
@@ -154,7 +163,9 @@ int rn__cli_common_opt(struct rn_cli_common *c, int opt, const char *arg)
 		if (rn__cli_check_bootstrap(c, arg))
 			return -1;
 		c->bootstrap = arg;
+		c->bootstrap_set = true;
 		return 1;
+	case RN_CLI_OPT_COMMAND_CONFIG: c->command_config = arg; return 1;
 	case 'X':
 		if (!strchr(arg, '=')) {
 			rn__cli_err(c, "-X expects KEY=VALUE, got '%s'", arg);
@@ -187,6 +198,7 @@ int rn__cli_getopt(struct rn_cli_common *c, int argc, char **argv, const char *o
 	    {"bootstrap-server", required_argument, NULL, 'b'},
 	    {"property", required_argument, NULL, 'X'},
 	    {"timeout-ms", required_argument, NULL, RN_CLI_OPT_TIMEOUT},
+	    {"command-config", required_argument, NULL, RN_CLI_OPT_COMMAND_CONFIG},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	};
@@ -214,6 +226,8 @@ int rn__cli_getopt(struct rn_cli_common *c, int argc, char **argv, const char *o
 		if (r < 0 || (r == 0 && fn(arg, opt, optarg)))
 			return 2;
 	}
+	if (c->command_config && rn__cli_command_config(c, c->command_config))
+		return 2;
 	return -1;
 }
 
@@ -291,6 +305,23 @@ rd_kafka_conf_t *rn__cli_conf(struct rn_cli_common *c, const char *const *defaul
 	for (int i = 0; defaults && defaults[i]; i++)
 		if (set_kv(c, conf, defaults[i]))
 			goto fail;
+	for (int i = 0; i < c->nfprops; i++) {
+		char k[512], err[512];
+		const char *v = rn__cli_split_kv(c->fprops[i], k, sizeof(k));
+		rd_kafka_conf_res_t res = rd_kafka_conf_set(conf, k, v, err, sizeof(err));
+		if (res == RD_KAFKA_CONF_UNKNOWN) {
+			/* Once per process, though raw connections build their own configs. */
+			if (!warned_unknown)
+				fprintf(
+				    stderr,
+				    "%s: warning: %s: %s is not a client setting here, ignored\n",
+				    c->cmd, c->command_config, k);
+		} else if (res != RD_KAFKA_CONF_OK) {
+			rn__cli_err(c, "%s: bad property %s: %s", c->command_config, k, err);
+			goto fail;
+		}
+	}
+	warned_unknown = true;
 	for (int i = 0; i < c->nprops; i++)
 		if (set_kv(c, conf, c->props[i]))
 			goto fail;
@@ -472,7 +503,7 @@ int rn__cli_connect(const struct rn_cli_common *c, const char *host, int port)
 	}
 	freeaddrinfo(res);
 	if (fd >= 0)
-		return fd;
+		return rn__cli_sec_setup(c, fd, host, port) == 0 ? fd : -1;
 	if (e == EINPROGRESS || e == EAGAIN || e == ETIMEDOUT)
 		snprintf(why, sizeof(why), "no answer within %d ms", c->timeout_ms);
 	else

@@ -1,5 +1,6 @@
 /*
- * Shared plumbing of the client subcommands: the -b/-X/--timeout-ms options every command
+ * Shared plumbing of the client subcommands: the -b/-X/--command-config/--timeout-ms options
+ * every command
  * takes, librdkafka configuration and admin calls, the connection check, one-line error
  * reporting and SIGINT/SIGTERM handling.
  * Private to src/cli (rn__cli_ prefix).
@@ -28,12 +29,17 @@ struct rn_cli_common {
 	bool verbose;
 	int nprops;
 	const char *props[RN_CLI_MAX_PROPS]; /* "key=value" strings from -X, in order */
+	bool bootstrap_set;                  /* -b given: it wins over a command config's */
+	const char *command_config;          /* --command-config FILE, read after the options */
+	int nfprops;
+	char *fprops[RN_CLI_MAX_PROPS]; /* "key=value" from the command config (cmdconfig.c) */
 };
 
 /* Long-option ids above the char range, so they never clash with short options. */
 enum {
 	RN_CLI_OPT_TIMEOUT = 1000,
 	RN_CLI_OPT_VERBOSE,
+	RN_CLI_OPT_COMMAND_CONFIG,
 	RN_CLI_OPT_FIRST_FREE = 1100,
 };
 
@@ -47,8 +53,9 @@ extern volatile sig_atomic_t rn__cli_stop;
 
 void rn__cli_common_init(struct rn_cli_common *c, const char *cmd);
 /*
- * Handles -b, -X, --timeout-ms and -v. Returns 1 if opt was one of them (consumed), 0 if not,
- * -1 after printing an error for a malformed value.
+ * Handles -b, -X, --command-config, --timeout-ms and -v (the file is read by rn__cli_getopt
+ * once every option is seen, so -b wins wherever it is). Returns 1 if opt was one of them
+ * (consumed), 0 if not, -1 after printing an error for a malformed value.
  */
 int rn__cli_common_opt(struct rn_cli_common *c, int opt, const char *arg);
 
@@ -67,7 +74,9 @@ int rn__cli_getopt(struct rn_cli_common *c, int argc, char **argv, const char *o
 /*
  * Builds a configuration with bootstrap.servers, quiet logging (librdkafka's own log lines
  * only with -v) and error capture, then the command's defaults ("key=value" strings, NULL
- * terminated, may be NULL), then every -X in order, so -X wins. Returns NULL after printing
+ * terminated, may be NULL), then the --command-config file's properties (one librdkafka does
+ * not know is skipped with a warning, as Kafka's tools do), then every -X in order, so -X
+ * wins. Returns NULL after printing
  * the error line.
  */
 rd_kafka_conf_t *rn__cli_conf(struct rn_cli_common *c, const char *const *defaults);
@@ -102,7 +111,8 @@ rd_kafka_event_t *rn__cli_admin_wait(struct rn_cli_common *c, rd_kafka_t *rk, rd
 				     int timeout_ms, const char *what);
 /*
  * Opens a blocking TCP connection to host:port for a request librdkafka lacks (send and
- * receive bounded by --timeout-ms). Returns the socket (the caller closes it), or -1 after
+ * receive bounded by --timeout-ms), with the client's security settings (TLS, SASL: see
+ * raw_sec.h). Returns the socket (the caller ends it with rn__cli_raw_close), or -1 after
  * printing "<cmd>: cannot connect to HOST:PORT: <reason>", the line rn__cli_client() prints.
  */
 int rn__cli_connect(const struct rn_cli_common *c, const char *host, int port);

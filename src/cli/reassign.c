@@ -140,7 +140,7 @@ static int exchange(struct ra_args *a, const struct rd_kafka_metadata_broker *br
 		return -1;
 	size_t off = 0;
 	int rc = rn__cli_raw_exchange(fd, w, key, 0, &x->body, &off);
-	close(fd);
+	rn__cli_raw_close(fd);
 	if (rc < 0) {
 		rn__cli_err(&a->common, "no answer from broker %d at %s:%d", br->id, br->host,
 			    br->port);

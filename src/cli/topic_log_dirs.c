@@ -154,7 +154,7 @@ static int one_broker(struct rn_buf *o, struct ld_args *a,
 	struct rn_rd rd;
 	size_t off = 0;
 	int rc = exchange(fd, &body, &off);
-	close(fd);
+	rn__cli_raw_close(fd);
 	if (rc == 0) {
 		rn_rd_init(&rd, body.data + off, body.len - off, &arena);
 		rc = rn_describe_log_dirs_response_decode(&rd, DLD_VERSION, &r);

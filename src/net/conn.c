@@ -18,7 +18,13 @@
  * pieces of several responses gathered into one writev, file pieces with sendfile. wpos
  * counts the bytes of the head response already written, so partial writes resume exactly.
  *
- * Lifetime. refs = 1 while open + 1 per queued request + 1 while a callback runs. A closed
+ * Muting (quotas, Kafka's channel muting). A request that rn_req_mute marked makes the
+ * connection read nothing for its mute time once its response is written: reads and parsing
+ * stop (the unparsed rest waits in the stash, as above) from the moment a mute is pending, so
+ * pipelined requests behind a throttled one wait too, and a timer lifts the mute.
+ *
+ * Lifetime. refs = 1 while open + 1 per queued request + 1 while a callback runs + 1 while
+ * the mute timer is armed. A closed
  * connection keeps its undone requests queued; their rn_req_done just frees them, and the
  * last one frees the connection.
  */
@@ -66,7 +72,11 @@ struct rn_conn {
 	uint64_t wpos;               /* bytes of the head's response already written */
 	struct rn_conn *prev, *next; /* nl->conns */
 	char peer[64];
-	int listener;  /* index of the listener it came in on */
+	int listener;      /* index of the listener it came in on */
+	int mutes_pending; /* queued requests with a mute not applied yet */
+	bool muted;        /* reading stopped until mute_timer fires */
+	int64_t mute_until_ms;
+	struct rn_timer *mute_timer;
 	void *session; /* from cfg.on_open, freed by cfg.on_close in conn_put */
 };
 
@@ -141,6 +151,11 @@ static bool conn_over(const struct rn_conn *c)
 	       c->nreqs >= RN__MAX_QUEUED_REQS;
 }
 
+static bool conn_muted(const struct rn_conn *c)
+{
+	return c->muted || c->mutes_pending > 0;
+}
+
 static void resume_task(void *arg);
 static void read_task(void *arg);
 
@@ -148,8 +163,8 @@ static void conn_update_events(struct rn_conn *c)
 {
 	if (c->closed)
 		return;
-	bool over = conn_over(c) || c->stash;
-	if (!conn_over(c) && c->stash && !c->resume_posted) {
+	bool over = conn_over(c) || c->stash || conn_muted(c);
+	if (!conn_over(c) && !conn_muted(c) && c->stash && !c->resume_posted) {
 		c->resume_posted = true;
 		conn_get(c);
 		rn_loop_post(c->nl->loop, resume_task, c);
@@ -186,6 +201,11 @@ static void conn_close(struct rn_conn *c, const char *why)
 	}
 	rn_free(c->stash);
 	c->stash = NULL;
+	if (c->mute_timer) {
+		rn_loop_timer_cancel(c->nl->loop, c->mute_timer);
+		c->mute_timer = NULL;
+		c->refs--; /* the timer's; the open reference below still holds c */
+	}
 	/* Done responses will never be sent; undone requests stay until their handlers finish. */
 	for (struct rn_req *r = c->head, *next; r; r = next) {
 		next = r->next;
@@ -235,9 +255,9 @@ static void parse(struct rn_conn *c, const uint8_t *buf, size_t avail)
 	size_t max = c->nl->srv->cfg.max_request_bytes;
 	size_t pos = 0;
 	while (!c->closed && avail - pos >= 4) {
-		if (conn_over(c)) {
-			rn_debug("conn %s: %d requests, %zu bytes held: pausing reads", c->peer,
-				 c->nreqs, c->queued_bytes);
+		if (conn_over(c) || conn_muted(c)) {
+			rn_debug("conn %s: %d requests, %zu bytes held%s: pausing reads", c->peer,
+				 c->nreqs, c->queued_bytes, conn_muted(c) ? ", muted" : "");
 			c->stash_len = avail - pos;
 			c->stash = rn_malloc(c->stash_len);
 			memcpy(c->stash, buf + pos, c->stash_len);
@@ -303,7 +323,7 @@ static void resume_task(void *arg)
 {
 	struct rn_conn *c = arg;
 	c->resume_posted = false;
-	if (!c->closed && c->stash && !conn_over(c)) {
+	if (!c->closed && c->stash && !conn_over(c) && !conn_muted(c)) {
 		read_begin(c);
 		parse_stash(c);
 		read_end(c);
@@ -317,7 +337,7 @@ static void resume_task(void *arg)
 static void conn_read(struct rn_conn *c)
 {
 	struct rn__netloop *nl = c->nl;
-	if (c->stash || conn_over(c)) {
+	if (c->stash || conn_over(c) || conn_muted(c)) {
 		conn_update_events(c); /* a stale event: the resume task takes over */
 		return;
 	}
@@ -361,6 +381,34 @@ static void conn_read(struct rn_conn *c)
 	read_end(c);
 }
 
+static void unmute(struct rn_loop *l, void *arg)
+{
+	(void)l;
+	struct rn_conn *c = arg;
+	c->mute_timer = NULL;
+	c->muted = false;
+	if (!c->closed) {
+		rn_debug("conn %s: unmuted", c->peer);
+		conn_update_events(c);
+	}
+	conn_put(c);
+}
+
+/* Stops reading for ms from now (or longer if an earlier mute lasts longer). */
+static void conn_mute(struct rn_conn *c, int64_t ms)
+{
+	int64_t until = rn_mono_ms() + ms;
+	if (c->closed || (c->muted && until <= c->mute_until_ms))
+		return;
+	if (c->mute_timer)
+		rn_loop_timer_cancel(c->nl->loop, c->mute_timer);
+	else
+		conn_get(c);
+	c->muted = true;
+	c->mute_until_ms = until;
+	c->mute_timer = rn_loop_timer_add(c->nl->loop, ms, unmute, c);
+}
+
 /* Frees the done responses at the head that are fully written (or have no response). */
 static void pop_finished(struct rn_conn *c)
 {
@@ -371,6 +419,10 @@ static void pop_finished(struct rn_conn *c)
 			return;
 		c->wpos -= need;
 		bool close = req->close_after;
+		if (req->mute_ms > 0) {
+			c->mutes_pending--;
+			conn_mute(c, req->mute_ms);
+		}
 		queue_unlink(c, req);
 		req_free(c, req);
 		conn_put(c); /* the caller holds a ref: c stays valid */
@@ -605,7 +657,9 @@ struct rn_transport *rn_req_transport(const struct rn_req *req)
 
 void rn_req_mute(struct rn_req *req, int64_t ms)
 {
-	/* Quotas (auth/quota*) implement the muting; until then a throttle is only reported. */
-	(void)req;
-	(void)ms;
+	if (ms <= req->mute_ms)
+		return;
+	if (req->mute_ms == 0 && req->conn && !req->done)
+		req->conn->mutes_pending++;
+	req->mute_ms = ms;
 }

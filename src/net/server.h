@@ -34,6 +34,7 @@ struct rn_req {
 	void *user;            /* for the handler */
 	struct rn_req *next;   /* conn's in-order queue */
 	bool done;
+	int64_t mute_ms; /* rn_req_mute: the connection reads nothing for this long after it */
 };
 
 /* Called on the conn's loop thread for every complete frame. The handler owns req until it

@@ -52,22 +52,22 @@ def test_produce_v8_to_v10(broker):
         assert res[0][1][0][:3] == (7, 3, -1), res
 
 
-def test_kafka_python_infers_2_4(broker):
+def test_kafka_python_infers_2_5(broker):
     """kafka-python's check_version takes the newest release whose probe the broker range holds:
-    Produce v8 -> 2.4 (DescribeAcls v2 -> 2.5 needs ACL APIs Runnel does not have)."""
+    DescribeAcls v2 -> 2.5 (DescribeClientQuotas v0 -> 2.6 needs the quota APIs)."""
     p = kp_producer(broker.bootstrap)
     try:
-        assert tuple(p.config["api_version"]) == (2, 4, 0), p.config["api_version"]
+        assert tuple(p.config["api_version"]) == (2, 5, 0), p.config["api_version"]
     finally:
         p.close()
     a = kp_admin(broker.bootstrap)
     try:
-        assert tuple(a.config["api_version"]) == (2, 4, 0), a.config["api_version"]
+        assert tuple(a.config["api_version"]) == (2, 5, 0), a.config["api_version"]
     finally:
         a.close()
     c = kp_consumer(broker.bootstrap)
     try:
-        assert tuple(c.config["api_version"]) == (2, 4, 0), c.config["api_version"]
+        assert tuple(c.config["api_version"]) == (2, 5, 0), c.config["api_version"]
     finally:
         c.close()
 

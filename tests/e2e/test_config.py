@@ -219,7 +219,10 @@ def test_kafka_server_properties_loads_and_warns_once_per_key(tmp_path):
     b = Broker(tmp_path / "data", config_file=KAFKA_PROPS,
                sets={"log.dirs": tmp_path / "data", "listeners": "PLAINTEXT://127.0.0.1:0",
                      "admin.listener": "127.0.0.1:0", "num.io.threads": 16,
-                     "ssl.key.password": "another-secret-1234"}).start()
+                     "ssl.key.password": "another-secret-1234",
+                     # The file enables the AclAuthorizer; this PLAINTEXT client is
+                     # User:ANONYMOUS, which no ACL names.
+                     "allow.everyone.if.no.acl.found": "true"}).start()
     try:
         assert partitions_of(b, unique("kprops")) == 3  # num.partitions=3 acts
         log = b.stderr()

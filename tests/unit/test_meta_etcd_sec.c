@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,6 +176,51 @@ static void test_reload(void **state)
 	rn_meta_close(m[1]);
 }
 
+/* Increments ns/key's decimal value n times with cas, reading it back each time. */
+struct incr {
+	struct rn_meta *m;
+	int n, stale;
+};
+
+static void *incr_thread(void *arg)
+{
+	struct incr *in = arg;
+	for (int done = 0; done < in->n;) {
+		char cur[32], next[32];
+		const char *v = get(in->m, "quota", "counter", cur, sizeof(cur));
+		snprintf(next, sizeof(next), "%d", v ? atoi(v) + 1 : 1);
+		int rc = rn_meta_sec_cas(in->m, "quota", "counter", v, next);
+		if (rc == 0)
+			done++;
+		else if (rc == RN_ESTALE)
+			in->stale++;
+		else
+			return (void *)1;
+	}
+	return NULL;
+}
+
+/* Two brokers racing read-modify-writes through cas: none is lost. */
+static void test_cas_race(void **state)
+{
+	(void)state;
+	struct rn_meta *m[2];
+	open_n(m, 2);
+	struct incr in[2] = {{m[0], 25, 0}, {m[1], 25, 0}};
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, incr_thread, &in[i]), 0);
+	for (int i = 0; i < 2; i++) {
+		void *rc;
+		pthread_join(t[i], &rc);
+		assert_null(rc);
+	}
+	assert_true(ETCD_WAIT_UNTIL(
+	    has(m[0], "quota", "counter", "50") && has(m[1], "quota", "counter", "50"), 10000));
+	rn_meta_close(m[0]);
+	rn_meta_close(m[1]);
+}
+
 /* Compacts etcd's history up to its current revision. */
 static void compact_etcd(void)
 {
@@ -226,6 +272,7 @@ int main(void)
 	    cmocka_unit_test(test_two_handles),
 	    cmocka_unit_test(test_reload),
 	    cmocka_unit_test(test_compacted_reload),
+	    cmocka_unit_test(test_cas_race),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -6543,6 +6543,641 @@ static void any_enc_txn_offset_commit_response(struct rn_iochain *w, int16_t v, 
 	rn_txn_offset_commit_response_encode(w, v, m);
 }
 
+/* DescribeAcls */
+
+static void init_describe_acls_request(struct rn_describe_acls_request *m)
+{
+	m->resource_name_filter = (struct rn_str){"", 0};
+	m->pattern_type_filter = 3;
+	m->principal_filter = (struct rn_str){"", 0};
+	m->host_filter = (struct rn_str){"", 0};
+}
+
+static void dec_describe_acls_request(struct rn_rd *rd, int16_t v, struct rn_describe_acls_request *m)
+{
+	const bool flex = v >= 2;
+
+	init_describe_acls_request(m);
+	m->resource_type_filter = rn_rd_i8(rd);
+	m->resource_name_filter = rn_rd_string(rd, flex);
+	if (v >= 1)
+		m->pattern_type_filter = rn_rd_i8(rd);
+	m->principal_filter = rn_rd_string(rd, flex);
+	m->host_filter = rn_rd_string(rd, flex);
+	m->operation = rn_rd_i8(rd);
+	m->permission_type = rn_rd_i8(rd);
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_acls_request(struct rn_iochain *w, int16_t v, const struct rn_describe_acls_request *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_i8(w, m->resource_type_filter);
+	rn_wr_string(w, m->resource_name_filter, flex);
+	if (v >= 1)
+		rn_wr_i8(w, m->pattern_type_filter);
+	rn_wr_string(w, m->principal_filter, flex);
+	rn_wr_string(w, m->host_filter, flex);
+	rn_wr_i8(w, m->operation);
+	rn_wr_i8(w, m->permission_type);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+int rn_describe_acls_request_decode(struct rn_rd *rd, int16_t version, struct rn_describe_acls_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 3) {
+		rd->err = true;
+		return -1;
+	}
+	dec_describe_acls_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_describe_acls_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_acls_request *m)
+{
+	enc_describe_acls_request(w, version, m);
+}
+
+static int any_dec_describe_acls_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_describe_acls_request_decode(rd, v, out);
+}
+
+static void any_enc_describe_acls_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_describe_acls_request_encode(w, v, m);
+}
+
+static void init_describe_acls_response_acl_description(struct rn_describe_acls_response_acl_description *m)
+{
+	m->principal = (struct rn_str){"", 0};
+	m->host = (struct rn_str){"", 0};
+}
+
+static void init_describe_acls_response_describe_acls_resource(struct rn_describe_acls_response_describe_acls_resource *m)
+{
+	m->resource_name = (struct rn_str){"", 0};
+	m->pattern_type = 3;
+}
+
+static void init_describe_acls_response(struct rn_describe_acls_response *m)
+{
+	m->error_message = (struct rn_str){"", 0};
+}
+
+static void dec_describe_acls_response_acl_description(struct rn_rd *rd, int16_t v, struct rn_describe_acls_response_acl_description *m)
+{
+	const bool flex = v >= 2;
+
+	init_describe_acls_response_acl_description(m);
+	m->principal = rn_rd_string(rd, flex);
+	if (m->principal.len < 0)
+		rd->err = true;
+	m->host = rn_rd_string(rd, flex);
+	if (m->host.len < 0)
+		rd->err = true;
+	m->operation = rn_rd_i8(rd);
+	m->permission_type = rn_rd_i8(rd);
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_acls_response_acl_description(struct rn_iochain *w, int16_t v, const struct rn_describe_acls_response_acl_description *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_string(w, rn__str_nonnull(m->principal), flex);
+	rn_wr_string(w, rn__str_nonnull(m->host), flex);
+	rn_wr_i8(w, m->operation);
+	rn_wr_i8(w, m->permission_type);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_describe_acls_response_describe_acls_resource(struct rn_rd *rd, int16_t v, struct rn_describe_acls_response_describe_acls_resource *m)
+{
+	const bool flex = v >= 2;
+
+	init_describe_acls_response_describe_acls_resource(m);
+	m->resource_type = rn_rd_i8(rd);
+	m->resource_name = rn_rd_string(rd, flex);
+	if (m->resource_name.len < 0)
+		rd->err = true;
+	if (v >= 1)
+		m->pattern_type = rn_rd_i8(rd);
+	m->acls_count = rn_rd_count(rd, flex);
+	if (m->acls_count < 0)
+		rd->err = true;
+	m->acls = rn_rd_alloc(rd, m->acls_count, sizeof(*m->acls));
+	for (int32_t i = 0; i < m->acls_count && !rd->err; i++) {
+		dec_describe_acls_response_acl_description(rd, v, &m->acls[i]);
+	}
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_acls_response_describe_acls_resource(struct rn_iochain *w, int16_t v, const struct rn_describe_acls_response_describe_acls_resource *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_i8(w, m->resource_type);
+	rn_wr_string(w, rn__str_nonnull(m->resource_name), flex);
+	if (v >= 1)
+		rn_wr_i8(w, m->pattern_type);
+	rn_wr_count(w, rn__count_nonnull(m->acls_count), flex);
+	for (int32_t i = 0; i < m->acls_count; i++)
+		enc_describe_acls_response_acl_description(w, v, &m->acls[i]);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_describe_acls_response(struct rn_rd *rd, int16_t v, struct rn_describe_acls_response *m)
+{
+	const bool flex = v >= 2;
+
+	init_describe_acls_response(m);
+	m->throttle_time_ms = rn_rd_i32(rd);
+	m->error_code = rn_rd_i16(rd);
+	m->error_message = rn_rd_string(rd, flex);
+	m->resources_count = rn_rd_count(rd, flex);
+	if (m->resources_count < 0)
+		rd->err = true;
+	m->resources = rn_rd_alloc(rd, m->resources_count, sizeof(*m->resources));
+	for (int32_t i = 0; i < m->resources_count && !rd->err; i++) {
+		dec_describe_acls_response_describe_acls_resource(rd, v, &m->resources[i]);
+	}
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_acls_response(struct rn_iochain *w, int16_t v, const struct rn_describe_acls_response *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_i16(w, m->error_code);
+	rn_wr_string(w, m->error_message, flex);
+	rn_wr_count(w, rn__count_nonnull(m->resources_count), flex);
+	for (int32_t i = 0; i < m->resources_count; i++)
+		enc_describe_acls_response_describe_acls_resource(w, v, &m->resources[i]);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+int rn_describe_acls_response_decode(struct rn_rd *rd, int16_t version, struct rn_describe_acls_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 3) {
+		rd->err = true;
+		return -1;
+	}
+	dec_describe_acls_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_describe_acls_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_acls_response *m)
+{
+	enc_describe_acls_response(w, version, m);
+}
+
+static int any_dec_describe_acls_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_describe_acls_response_decode(rd, v, out);
+}
+
+static void any_enc_describe_acls_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_describe_acls_response_encode(w, v, m);
+}
+
+/* CreateAcls */
+
+static void init_create_acls_request_acl_creation(struct rn_create_acls_request_acl_creation *m)
+{
+	m->resource_name = (struct rn_str){"", 0};
+	m->resource_pattern_type = 3;
+	m->principal = (struct rn_str){"", 0};
+	m->host = (struct rn_str){"", 0};
+}
+
+static void dec_create_acls_request_acl_creation(struct rn_rd *rd, int16_t v, struct rn_create_acls_request_acl_creation *m)
+{
+	const bool flex = v >= 2;
+
+	init_create_acls_request_acl_creation(m);
+	m->resource_type = rn_rd_i8(rd);
+	m->resource_name = rn_rd_string(rd, flex);
+	if (m->resource_name.len < 0)
+		rd->err = true;
+	if (v >= 1)
+		m->resource_pattern_type = rn_rd_i8(rd);
+	m->principal = rn_rd_string(rd, flex);
+	if (m->principal.len < 0)
+		rd->err = true;
+	m->host = rn_rd_string(rd, flex);
+	if (m->host.len < 0)
+		rd->err = true;
+	m->operation = rn_rd_i8(rd);
+	m->permission_type = rn_rd_i8(rd);
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_create_acls_request_acl_creation(struct rn_iochain *w, int16_t v, const struct rn_create_acls_request_acl_creation *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_i8(w, m->resource_type);
+	rn_wr_string(w, rn__str_nonnull(m->resource_name), flex);
+	if (v >= 1)
+		rn_wr_i8(w, m->resource_pattern_type);
+	rn_wr_string(w, rn__str_nonnull(m->principal), flex);
+	rn_wr_string(w, rn__str_nonnull(m->host), flex);
+	rn_wr_i8(w, m->operation);
+	rn_wr_i8(w, m->permission_type);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_create_acls_request(struct rn_rd *rd, int16_t v, struct rn_create_acls_request *m)
+{
+	const bool flex = v >= 2;
+
+	m->creations_count = rn_rd_count(rd, flex);
+	if (m->creations_count < 0)
+		rd->err = true;
+	m->creations = rn_rd_alloc(rd, m->creations_count, sizeof(*m->creations));
+	for (int32_t i = 0; i < m->creations_count && !rd->err; i++) {
+		dec_create_acls_request_acl_creation(rd, v, &m->creations[i]);
+	}
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_create_acls_request(struct rn_iochain *w, int16_t v, const struct rn_create_acls_request *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_count(w, rn__count_nonnull(m->creations_count), flex);
+	for (int32_t i = 0; i < m->creations_count; i++)
+		enc_create_acls_request_acl_creation(w, v, &m->creations[i]);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+int rn_create_acls_request_decode(struct rn_rd *rd, int16_t version, struct rn_create_acls_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 3) {
+		rd->err = true;
+		return -1;
+	}
+	dec_create_acls_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_create_acls_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_create_acls_request *m)
+{
+	enc_create_acls_request(w, version, m);
+}
+
+static int any_dec_create_acls_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_create_acls_request_decode(rd, v, out);
+}
+
+static void any_enc_create_acls_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_create_acls_request_encode(w, v, m);
+}
+
+static void init_create_acls_response_acl_creation_result(struct rn_create_acls_response_acl_creation_result *m)
+{
+	m->error_message = (struct rn_str){"", 0};
+}
+
+static void dec_create_acls_response_acl_creation_result(struct rn_rd *rd, int16_t v, struct rn_create_acls_response_acl_creation_result *m)
+{
+	const bool flex = v >= 2;
+
+	init_create_acls_response_acl_creation_result(m);
+	m->error_code = rn_rd_i16(rd);
+	m->error_message = rn_rd_string(rd, flex);
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_create_acls_response_acl_creation_result(struct rn_iochain *w, int16_t v, const struct rn_create_acls_response_acl_creation_result *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_i16(w, m->error_code);
+	rn_wr_string(w, m->error_message, flex);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_create_acls_response(struct rn_rd *rd, int16_t v, struct rn_create_acls_response *m)
+{
+	const bool flex = v >= 2;
+
+	m->throttle_time_ms = rn_rd_i32(rd);
+	m->results_count = rn_rd_count(rd, flex);
+	if (m->results_count < 0)
+		rd->err = true;
+	m->results = rn_rd_alloc(rd, m->results_count, sizeof(*m->results));
+	for (int32_t i = 0; i < m->results_count && !rd->err; i++) {
+		dec_create_acls_response_acl_creation_result(rd, v, &m->results[i]);
+	}
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_create_acls_response(struct rn_iochain *w, int16_t v, const struct rn_create_acls_response *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_count(w, rn__count_nonnull(m->results_count), flex);
+	for (int32_t i = 0; i < m->results_count; i++)
+		enc_create_acls_response_acl_creation_result(w, v, &m->results[i]);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+int rn_create_acls_response_decode(struct rn_rd *rd, int16_t version, struct rn_create_acls_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 3) {
+		rd->err = true;
+		return -1;
+	}
+	dec_create_acls_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_create_acls_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_create_acls_response *m)
+{
+	enc_create_acls_response(w, version, m);
+}
+
+static int any_dec_create_acls_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_create_acls_response_decode(rd, v, out);
+}
+
+static void any_enc_create_acls_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_create_acls_response_encode(w, v, m);
+}
+
+/* DeleteAcls */
+
+static void init_delete_acls_request_delete_acls_filter(struct rn_delete_acls_request_delete_acls_filter *m)
+{
+	m->resource_name_filter = (struct rn_str){"", 0};
+	m->pattern_type_filter = 3;
+	m->principal_filter = (struct rn_str){"", 0};
+	m->host_filter = (struct rn_str){"", 0};
+}
+
+static void dec_delete_acls_request_delete_acls_filter(struct rn_rd *rd, int16_t v, struct rn_delete_acls_request_delete_acls_filter *m)
+{
+	const bool flex = v >= 2;
+
+	init_delete_acls_request_delete_acls_filter(m);
+	m->resource_type_filter = rn_rd_i8(rd);
+	m->resource_name_filter = rn_rd_string(rd, flex);
+	if (v >= 1)
+		m->pattern_type_filter = rn_rd_i8(rd);
+	m->principal_filter = rn_rd_string(rd, flex);
+	m->host_filter = rn_rd_string(rd, flex);
+	m->operation = rn_rd_i8(rd);
+	m->permission_type = rn_rd_i8(rd);
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_delete_acls_request_delete_acls_filter(struct rn_iochain *w, int16_t v, const struct rn_delete_acls_request_delete_acls_filter *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_i8(w, m->resource_type_filter);
+	rn_wr_string(w, m->resource_name_filter, flex);
+	if (v >= 1)
+		rn_wr_i8(w, m->pattern_type_filter);
+	rn_wr_string(w, m->principal_filter, flex);
+	rn_wr_string(w, m->host_filter, flex);
+	rn_wr_i8(w, m->operation);
+	rn_wr_i8(w, m->permission_type);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_delete_acls_request(struct rn_rd *rd, int16_t v, struct rn_delete_acls_request *m)
+{
+	const bool flex = v >= 2;
+
+	m->filters_count = rn_rd_count(rd, flex);
+	if (m->filters_count < 0)
+		rd->err = true;
+	m->filters = rn_rd_alloc(rd, m->filters_count, sizeof(*m->filters));
+	for (int32_t i = 0; i < m->filters_count && !rd->err; i++) {
+		dec_delete_acls_request_delete_acls_filter(rd, v, &m->filters[i]);
+	}
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_delete_acls_request(struct rn_iochain *w, int16_t v, const struct rn_delete_acls_request *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_count(w, rn__count_nonnull(m->filters_count), flex);
+	for (int32_t i = 0; i < m->filters_count; i++)
+		enc_delete_acls_request_delete_acls_filter(w, v, &m->filters[i]);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+int rn_delete_acls_request_decode(struct rn_rd *rd, int16_t version, struct rn_delete_acls_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 3) {
+		rd->err = true;
+		return -1;
+	}
+	dec_delete_acls_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_delete_acls_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_delete_acls_request *m)
+{
+	enc_delete_acls_request(w, version, m);
+}
+
+static int any_dec_delete_acls_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_delete_acls_request_decode(rd, v, out);
+}
+
+static void any_enc_delete_acls_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_delete_acls_request_encode(w, v, m);
+}
+
+static void init_delete_acls_response_delete_acls_matching_acl(struct rn_delete_acls_response_delete_acls_matching_acl *m)
+{
+	m->error_message = (struct rn_str){"", 0};
+	m->resource_name = (struct rn_str){"", 0};
+	m->pattern_type = 3;
+	m->principal = (struct rn_str){"", 0};
+	m->host = (struct rn_str){"", 0};
+}
+
+static void init_delete_acls_response_delete_acls_filter_result(struct rn_delete_acls_response_delete_acls_filter_result *m)
+{
+	m->error_message = (struct rn_str){"", 0};
+}
+
+static void dec_delete_acls_response_delete_acls_matching_acl(struct rn_rd *rd, int16_t v, struct rn_delete_acls_response_delete_acls_matching_acl *m)
+{
+	const bool flex = v >= 2;
+
+	init_delete_acls_response_delete_acls_matching_acl(m);
+	m->error_code = rn_rd_i16(rd);
+	m->error_message = rn_rd_string(rd, flex);
+	m->resource_type = rn_rd_i8(rd);
+	m->resource_name = rn_rd_string(rd, flex);
+	if (m->resource_name.len < 0)
+		rd->err = true;
+	if (v >= 1)
+		m->pattern_type = rn_rd_i8(rd);
+	m->principal = rn_rd_string(rd, flex);
+	if (m->principal.len < 0)
+		rd->err = true;
+	m->host = rn_rd_string(rd, flex);
+	if (m->host.len < 0)
+		rd->err = true;
+	m->operation = rn_rd_i8(rd);
+	m->permission_type = rn_rd_i8(rd);
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_delete_acls_response_delete_acls_matching_acl(struct rn_iochain *w, int16_t v, const struct rn_delete_acls_response_delete_acls_matching_acl *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_i16(w, m->error_code);
+	rn_wr_string(w, m->error_message, flex);
+	rn_wr_i8(w, m->resource_type);
+	rn_wr_string(w, rn__str_nonnull(m->resource_name), flex);
+	if (v >= 1)
+		rn_wr_i8(w, m->pattern_type);
+	rn_wr_string(w, rn__str_nonnull(m->principal), flex);
+	rn_wr_string(w, rn__str_nonnull(m->host), flex);
+	rn_wr_i8(w, m->operation);
+	rn_wr_i8(w, m->permission_type);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_delete_acls_response_delete_acls_filter_result(struct rn_rd *rd, int16_t v, struct rn_delete_acls_response_delete_acls_filter_result *m)
+{
+	const bool flex = v >= 2;
+
+	init_delete_acls_response_delete_acls_filter_result(m);
+	m->error_code = rn_rd_i16(rd);
+	m->error_message = rn_rd_string(rd, flex);
+	m->matching_acls_count = rn_rd_count(rd, flex);
+	if (m->matching_acls_count < 0)
+		rd->err = true;
+	m->matching_acls = rn_rd_alloc(rd, m->matching_acls_count, sizeof(*m->matching_acls));
+	for (int32_t i = 0; i < m->matching_acls_count && !rd->err; i++) {
+		dec_delete_acls_response_delete_acls_matching_acl(rd, v, &m->matching_acls[i]);
+	}
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_delete_acls_response_delete_acls_filter_result(struct rn_iochain *w, int16_t v, const struct rn_delete_acls_response_delete_acls_filter_result *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_i16(w, m->error_code);
+	rn_wr_string(w, m->error_message, flex);
+	rn_wr_count(w, rn__count_nonnull(m->matching_acls_count), flex);
+	for (int32_t i = 0; i < m->matching_acls_count; i++)
+		enc_delete_acls_response_delete_acls_matching_acl(w, v, &m->matching_acls[i]);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_delete_acls_response(struct rn_rd *rd, int16_t v, struct rn_delete_acls_response *m)
+{
+	const bool flex = v >= 2;
+
+	m->throttle_time_ms = rn_rd_i32(rd);
+	m->filter_results_count = rn_rd_count(rd, flex);
+	if (m->filter_results_count < 0)
+		rd->err = true;
+	m->filter_results = rn_rd_alloc(rd, m->filter_results_count, sizeof(*m->filter_results));
+	for (int32_t i = 0; i < m->filter_results_count && !rd->err; i++) {
+		dec_delete_acls_response_delete_acls_filter_result(rd, v, &m->filter_results[i]);
+	}
+	if (v >= 2)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_delete_acls_response(struct rn_iochain *w, int16_t v, const struct rn_delete_acls_response *m)
+{
+	const bool flex = v >= 2;
+
+	rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_count(w, rn__count_nonnull(m->filter_results_count), flex);
+	for (int32_t i = 0; i < m->filter_results_count; i++)
+		enc_delete_acls_response_delete_acls_filter_result(w, v, &m->filter_results[i]);
+	if (v >= 2)
+		rn_wr_empty_tags(w);
+}
+
+int rn_delete_acls_response_decode(struct rn_rd *rd, int16_t version, struct rn_delete_acls_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 3) {
+		rd->err = true;
+		return -1;
+	}
+	dec_delete_acls_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_delete_acls_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_delete_acls_response *m)
+{
+	enc_delete_acls_response(w, version, m);
+}
+
+static int any_dec_delete_acls_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_delete_acls_response_decode(rd, v, out);
+}
+
+static void any_enc_delete_acls_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_delete_acls_response_encode(w, v, m);
+}
+
 /* DescribeConfigs */
 
 static void init_describe_configs_request_describe_configs_resource(struct rn_describe_configs_request_describe_configs_resource *m)
@@ -8898,6 +9533,522 @@ static void any_enc_offset_delete_response(struct rn_iochain *w, int16_t v, cons
 	rn_offset_delete_response_encode(w, v, m);
 }
 
+/* DescribeClientQuotas */
+
+static void init_describe_client_quotas_request_component_data(struct rn_describe_client_quotas_request_component_data *m)
+{
+	m->entity_type = (struct rn_str){"", 0};
+	m->match = (struct rn_str){"", 0};
+}
+
+static void dec_describe_client_quotas_request_component_data(struct rn_rd *rd, int16_t v, struct rn_describe_client_quotas_request_component_data *m)
+{
+	const bool flex = v >= 1;
+
+	init_describe_client_quotas_request_component_data(m);
+	m->entity_type = rn_rd_string(rd, flex);
+	if (m->entity_type.len < 0)
+		rd->err = true;
+	m->match_type = rn_rd_i8(rd);
+	m->match = rn_rd_string(rd, flex);
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_client_quotas_request_component_data(struct rn_iochain *w, int16_t v, const struct rn_describe_client_quotas_request_component_data *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_string(w, rn__str_nonnull(m->entity_type), flex);
+	rn_wr_i8(w, m->match_type);
+	rn_wr_string(w, m->match, flex);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_describe_client_quotas_request(struct rn_rd *rd, int16_t v, struct rn_describe_client_quotas_request *m)
+{
+	const bool flex = v >= 1;
+
+	m->components_count = rn_rd_count(rd, flex);
+	if (m->components_count < 0)
+		rd->err = true;
+	m->components = rn_rd_alloc(rd, m->components_count, sizeof(*m->components));
+	for (int32_t i = 0; i < m->components_count && !rd->err; i++) {
+		dec_describe_client_quotas_request_component_data(rd, v, &m->components[i]);
+	}
+	m->strict = rn_rd_bool(rd);
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_client_quotas_request(struct rn_iochain *w, int16_t v, const struct rn_describe_client_quotas_request *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_count(w, rn__count_nonnull(m->components_count), flex);
+	for (int32_t i = 0; i < m->components_count; i++)
+		enc_describe_client_quotas_request_component_data(w, v, &m->components[i]);
+	rn_wr_bool(w, m->strict);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+int rn_describe_client_quotas_request_decode(struct rn_rd *rd, int16_t version, struct rn_describe_client_quotas_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 1) {
+		rd->err = true;
+		return -1;
+	}
+	dec_describe_client_quotas_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_describe_client_quotas_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_client_quotas_request *m)
+{
+	enc_describe_client_quotas_request(w, version, m);
+}
+
+static int any_dec_describe_client_quotas_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_describe_client_quotas_request_decode(rd, v, out);
+}
+
+static void any_enc_describe_client_quotas_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_describe_client_quotas_request_encode(w, v, m);
+}
+
+static void init_describe_client_quotas_response_entity_data(struct rn_describe_client_quotas_response_entity_data *m)
+{
+	m->entity_type = (struct rn_str){"", 0};
+	m->entity_name = (struct rn_str){"", 0};
+}
+
+static void init_describe_client_quotas_response_value_data(struct rn_describe_client_quotas_response_value_data *m)
+{
+	m->key = (struct rn_str){"", 0};
+}
+
+static void init_describe_client_quotas_response(struct rn_describe_client_quotas_response *m)
+{
+	m->error_message = RN_STR_NULL;
+}
+
+static void dec_describe_client_quotas_response_entity_data(struct rn_rd *rd, int16_t v, struct rn_describe_client_quotas_response_entity_data *m)
+{
+	const bool flex = v >= 1;
+
+	init_describe_client_quotas_response_entity_data(m);
+	m->entity_type = rn_rd_string(rd, flex);
+	if (m->entity_type.len < 0)
+		rd->err = true;
+	m->entity_name = rn_rd_string(rd, flex);
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_client_quotas_response_entity_data(struct rn_iochain *w, int16_t v, const struct rn_describe_client_quotas_response_entity_data *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_string(w, rn__str_nonnull(m->entity_type), flex);
+	rn_wr_string(w, m->entity_name, flex);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_describe_client_quotas_response_value_data(struct rn_rd *rd, int16_t v, struct rn_describe_client_quotas_response_value_data *m)
+{
+	const bool flex = v >= 1;
+
+	init_describe_client_quotas_response_value_data(m);
+	m->key = rn_rd_string(rd, flex);
+	if (m->key.len < 0)
+		rd->err = true;
+	m->value = rn_rd_f64(rd);
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_client_quotas_response_value_data(struct rn_iochain *w, int16_t v, const struct rn_describe_client_quotas_response_value_data *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_string(w, rn__str_nonnull(m->key), flex);
+	rn_wr_f64(w, m->value);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_describe_client_quotas_response_entry_data(struct rn_rd *rd, int16_t v, struct rn_describe_client_quotas_response_entry_data *m)
+{
+	const bool flex = v >= 1;
+
+	m->entity_count = rn_rd_count(rd, flex);
+	if (m->entity_count < 0)
+		rd->err = true;
+	m->entity = rn_rd_alloc(rd, m->entity_count, sizeof(*m->entity));
+	for (int32_t i = 0; i < m->entity_count && !rd->err; i++) {
+		dec_describe_client_quotas_response_entity_data(rd, v, &m->entity[i]);
+	}
+	m->values_count = rn_rd_count(rd, flex);
+	if (m->values_count < 0)
+		rd->err = true;
+	m->values = rn_rd_alloc(rd, m->values_count, sizeof(*m->values));
+	for (int32_t i = 0; i < m->values_count && !rd->err; i++) {
+		dec_describe_client_quotas_response_value_data(rd, v, &m->values[i]);
+	}
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_client_quotas_response_entry_data(struct rn_iochain *w, int16_t v, const struct rn_describe_client_quotas_response_entry_data *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_count(w, rn__count_nonnull(m->entity_count), flex);
+	for (int32_t i = 0; i < m->entity_count; i++)
+		enc_describe_client_quotas_response_entity_data(w, v, &m->entity[i]);
+	rn_wr_count(w, rn__count_nonnull(m->values_count), flex);
+	for (int32_t i = 0; i < m->values_count; i++)
+		enc_describe_client_quotas_response_value_data(w, v, &m->values[i]);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_describe_client_quotas_response(struct rn_rd *rd, int16_t v, struct rn_describe_client_quotas_response *m)
+{
+	const bool flex = v >= 1;
+
+	init_describe_client_quotas_response(m);
+	m->throttle_time_ms = rn_rd_i32(rd);
+	m->error_code = rn_rd_i16(rd);
+	m->error_message = rn_rd_string(rd, flex);
+	m->entries_count = rn_rd_count(rd, flex);
+	m->entries = rn_rd_alloc(rd, m->entries_count, sizeof(*m->entries));
+	for (int32_t i = 0; i < m->entries_count && !rd->err; i++) {
+		dec_describe_client_quotas_response_entry_data(rd, v, &m->entries[i]);
+	}
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_describe_client_quotas_response(struct rn_iochain *w, int16_t v, const struct rn_describe_client_quotas_response *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_i16(w, m->error_code);
+	rn_wr_string(w, m->error_message, flex);
+	rn_wr_count(w, m->entries_count, flex);
+	for (int32_t i = 0; i < m->entries_count; i++)
+		enc_describe_client_quotas_response_entry_data(w, v, &m->entries[i]);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+int rn_describe_client_quotas_response_decode(struct rn_rd *rd, int16_t version, struct rn_describe_client_quotas_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 1) {
+		rd->err = true;
+		return -1;
+	}
+	dec_describe_client_quotas_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_describe_client_quotas_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_client_quotas_response *m)
+{
+	enc_describe_client_quotas_response(w, version, m);
+}
+
+static int any_dec_describe_client_quotas_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_describe_client_quotas_response_decode(rd, v, out);
+}
+
+static void any_enc_describe_client_quotas_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_describe_client_quotas_response_encode(w, v, m);
+}
+
+/* AlterClientQuotas */
+
+static void init_alter_client_quotas_request_entity_data(struct rn_alter_client_quotas_request_entity_data *m)
+{
+	m->entity_type = (struct rn_str){"", 0};
+	m->entity_name = (struct rn_str){"", 0};
+}
+
+static void init_alter_client_quotas_request_op_data(struct rn_alter_client_quotas_request_op_data *m)
+{
+	m->key = (struct rn_str){"", 0};
+}
+
+static void dec_alter_client_quotas_request_entity_data(struct rn_rd *rd, int16_t v, struct rn_alter_client_quotas_request_entity_data *m)
+{
+	const bool flex = v >= 1;
+
+	init_alter_client_quotas_request_entity_data(m);
+	m->entity_type = rn_rd_string(rd, flex);
+	if (m->entity_type.len < 0)
+		rd->err = true;
+	m->entity_name = rn_rd_string(rd, flex);
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_alter_client_quotas_request_entity_data(struct rn_iochain *w, int16_t v, const struct rn_alter_client_quotas_request_entity_data *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_string(w, rn__str_nonnull(m->entity_type), flex);
+	rn_wr_string(w, m->entity_name, flex);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_alter_client_quotas_request_op_data(struct rn_rd *rd, int16_t v, struct rn_alter_client_quotas_request_op_data *m)
+{
+	const bool flex = v >= 1;
+
+	init_alter_client_quotas_request_op_data(m);
+	m->key = rn_rd_string(rd, flex);
+	if (m->key.len < 0)
+		rd->err = true;
+	m->value = rn_rd_f64(rd);
+	m->remove = rn_rd_bool(rd);
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_alter_client_quotas_request_op_data(struct rn_iochain *w, int16_t v, const struct rn_alter_client_quotas_request_op_data *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_string(w, rn__str_nonnull(m->key), flex);
+	rn_wr_f64(w, m->value);
+	rn_wr_bool(w, m->remove);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_alter_client_quotas_request_entry_data(struct rn_rd *rd, int16_t v, struct rn_alter_client_quotas_request_entry_data *m)
+{
+	const bool flex = v >= 1;
+
+	m->entity_count = rn_rd_count(rd, flex);
+	if (m->entity_count < 0)
+		rd->err = true;
+	m->entity = rn_rd_alloc(rd, m->entity_count, sizeof(*m->entity));
+	for (int32_t i = 0; i < m->entity_count && !rd->err; i++) {
+		dec_alter_client_quotas_request_entity_data(rd, v, &m->entity[i]);
+	}
+	m->ops_count = rn_rd_count(rd, flex);
+	if (m->ops_count < 0)
+		rd->err = true;
+	m->ops = rn_rd_alloc(rd, m->ops_count, sizeof(*m->ops));
+	for (int32_t i = 0; i < m->ops_count && !rd->err; i++) {
+		dec_alter_client_quotas_request_op_data(rd, v, &m->ops[i]);
+	}
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_alter_client_quotas_request_entry_data(struct rn_iochain *w, int16_t v, const struct rn_alter_client_quotas_request_entry_data *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_count(w, rn__count_nonnull(m->entity_count), flex);
+	for (int32_t i = 0; i < m->entity_count; i++)
+		enc_alter_client_quotas_request_entity_data(w, v, &m->entity[i]);
+	rn_wr_count(w, rn__count_nonnull(m->ops_count), flex);
+	for (int32_t i = 0; i < m->ops_count; i++)
+		enc_alter_client_quotas_request_op_data(w, v, &m->ops[i]);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_alter_client_quotas_request(struct rn_rd *rd, int16_t v, struct rn_alter_client_quotas_request *m)
+{
+	const bool flex = v >= 1;
+
+	m->entries_count = rn_rd_count(rd, flex);
+	if (m->entries_count < 0)
+		rd->err = true;
+	m->entries = rn_rd_alloc(rd, m->entries_count, sizeof(*m->entries));
+	for (int32_t i = 0; i < m->entries_count && !rd->err; i++) {
+		dec_alter_client_quotas_request_entry_data(rd, v, &m->entries[i]);
+	}
+	m->validate_only = rn_rd_bool(rd);
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_alter_client_quotas_request(struct rn_iochain *w, int16_t v, const struct rn_alter_client_quotas_request *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_count(w, rn__count_nonnull(m->entries_count), flex);
+	for (int32_t i = 0; i < m->entries_count; i++)
+		enc_alter_client_quotas_request_entry_data(w, v, &m->entries[i]);
+	rn_wr_bool(w, m->validate_only);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+int rn_alter_client_quotas_request_decode(struct rn_rd *rd, int16_t version, struct rn_alter_client_quotas_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 1) {
+		rd->err = true;
+		return -1;
+	}
+	dec_alter_client_quotas_request(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_alter_client_quotas_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_alter_client_quotas_request *m)
+{
+	enc_alter_client_quotas_request(w, version, m);
+}
+
+static int any_dec_alter_client_quotas_request(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_alter_client_quotas_request_decode(rd, v, out);
+}
+
+static void any_enc_alter_client_quotas_request(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_alter_client_quotas_request_encode(w, v, m);
+}
+
+static void init_alter_client_quotas_response_entity_data(struct rn_alter_client_quotas_response_entity_data *m)
+{
+	m->entity_type = (struct rn_str){"", 0};
+	m->entity_name = (struct rn_str){"", 0};
+}
+
+static void init_alter_client_quotas_response_entry_data(struct rn_alter_client_quotas_response_entry_data *m)
+{
+	m->error_message = RN_STR_NULL;
+}
+
+static void dec_alter_client_quotas_response_entity_data(struct rn_rd *rd, int16_t v, struct rn_alter_client_quotas_response_entity_data *m)
+{
+	const bool flex = v >= 1;
+
+	init_alter_client_quotas_response_entity_data(m);
+	m->entity_type = rn_rd_string(rd, flex);
+	if (m->entity_type.len < 0)
+		rd->err = true;
+	m->entity_name = rn_rd_string(rd, flex);
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_alter_client_quotas_response_entity_data(struct rn_iochain *w, int16_t v, const struct rn_alter_client_quotas_response_entity_data *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_string(w, rn__str_nonnull(m->entity_type), flex);
+	rn_wr_string(w, m->entity_name, flex);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_alter_client_quotas_response_entry_data(struct rn_rd *rd, int16_t v, struct rn_alter_client_quotas_response_entry_data *m)
+{
+	const bool flex = v >= 1;
+
+	init_alter_client_quotas_response_entry_data(m);
+	m->error_code = rn_rd_i16(rd);
+	m->error_message = rn_rd_string(rd, flex);
+	m->entity_count = rn_rd_count(rd, flex);
+	if (m->entity_count < 0)
+		rd->err = true;
+	m->entity = rn_rd_alloc(rd, m->entity_count, sizeof(*m->entity));
+	for (int32_t i = 0; i < m->entity_count && !rd->err; i++) {
+		dec_alter_client_quotas_response_entity_data(rd, v, &m->entity[i]);
+	}
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_alter_client_quotas_response_entry_data(struct rn_iochain *w, int16_t v, const struct rn_alter_client_quotas_response_entry_data *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_i16(w, m->error_code);
+	rn_wr_string(w, m->error_message, flex);
+	rn_wr_count(w, rn__count_nonnull(m->entity_count), flex);
+	for (int32_t i = 0; i < m->entity_count; i++)
+		enc_alter_client_quotas_response_entity_data(w, v, &m->entity[i]);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+static void dec_alter_client_quotas_response(struct rn_rd *rd, int16_t v, struct rn_alter_client_quotas_response *m)
+{
+	const bool flex = v >= 1;
+
+	m->throttle_time_ms = rn_rd_i32(rd);
+	m->entries_count = rn_rd_count(rd, flex);
+	if (m->entries_count < 0)
+		rd->err = true;
+	m->entries = rn_rd_alloc(rd, m->entries_count, sizeof(*m->entries));
+	for (int32_t i = 0; i < m->entries_count && !rd->err; i++) {
+		dec_alter_client_quotas_response_entry_data(rd, v, &m->entries[i]);
+	}
+	if (v >= 1)
+		rn_rd_skip_tags(rd);
+}
+
+static void enc_alter_client_quotas_response(struct rn_iochain *w, int16_t v, const struct rn_alter_client_quotas_response *m)
+{
+	const bool flex = v >= 1;
+
+	rn_wr_i32(w, m->throttle_time_ms);
+	rn_wr_count(w, rn__count_nonnull(m->entries_count), flex);
+	for (int32_t i = 0; i < m->entries_count; i++)
+		enc_alter_client_quotas_response_entry_data(w, v, &m->entries[i]);
+	if (v >= 1)
+		rn_wr_empty_tags(w);
+}
+
+int rn_alter_client_quotas_response_decode(struct rn_rd *rd, int16_t version, struct rn_alter_client_quotas_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (version < 0 || version > 1) {
+		rd->err = true;
+		return -1;
+	}
+	dec_alter_client_quotas_response(rd, version, out);
+	return rd->err ? -1 : 0;
+}
+
+void rn_alter_client_quotas_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_alter_client_quotas_response *m)
+{
+	enc_alter_client_quotas_response(w, version, m);
+}
+
+static int any_dec_alter_client_quotas_response(struct rn_rd *rd, int16_t v, void *out)
+{
+	return rn_alter_client_quotas_response_decode(rd, v, out);
+}
+
+static void any_enc_alter_client_quotas_response(struct rn_iochain *w, int16_t v, const void *m)
+{
+	rn_alter_client_quotas_response_encode(w, v, m);
+}
+
 /* DescribeUserScramCredentials */
 
 static void init_describe_user_scram_credentials_request_user_name(struct rn_describe_user_scram_credentials_request_user_name *m)
@@ -9700,6 +10851,33 @@ const struct rn__msg_desc rn__msgs[] = {
 		.response_encode = any_enc_txn_offset_commit_response,
 	},
 	{
+		.info = {29, "DescribeAcls", 0, 3, 2},
+		.request_size = sizeof(struct rn_describe_acls_request),
+		.response_size = sizeof(struct rn_describe_acls_response),
+		.request_decode = any_dec_describe_acls_request,
+		.request_encode = any_enc_describe_acls_request,
+		.response_decode = any_dec_describe_acls_response,
+		.response_encode = any_enc_describe_acls_response,
+	},
+	{
+		.info = {30, "CreateAcls", 0, 3, 2},
+		.request_size = sizeof(struct rn_create_acls_request),
+		.response_size = sizeof(struct rn_create_acls_response),
+		.request_decode = any_dec_create_acls_request,
+		.request_encode = any_enc_create_acls_request,
+		.response_decode = any_dec_create_acls_response,
+		.response_encode = any_enc_create_acls_response,
+	},
+	{
+		.info = {31, "DeleteAcls", 0, 3, 2},
+		.request_size = sizeof(struct rn_delete_acls_request),
+		.response_size = sizeof(struct rn_delete_acls_response),
+		.request_decode = any_dec_delete_acls_request,
+		.request_encode = any_enc_delete_acls_request,
+		.response_decode = any_dec_delete_acls_response,
+		.response_encode = any_enc_delete_acls_response,
+	},
+	{
 		.info = {32, "DescribeConfigs", 0, 4, 4},
 		.request_size = sizeof(struct rn_describe_configs_request),
 		.response_size = sizeof(struct rn_describe_configs_response),
@@ -9797,6 +10975,24 @@ const struct rn__msg_desc rn__msgs[] = {
 		.request_encode = any_enc_offset_delete_request,
 		.response_decode = any_dec_offset_delete_response,
 		.response_encode = any_enc_offset_delete_response,
+	},
+	{
+		.info = {48, "DescribeClientQuotas", 0, 1, 1},
+		.request_size = sizeof(struct rn_describe_client_quotas_request),
+		.response_size = sizeof(struct rn_describe_client_quotas_response),
+		.request_decode = any_dec_describe_client_quotas_request,
+		.request_encode = any_enc_describe_client_quotas_request,
+		.response_decode = any_dec_describe_client_quotas_response,
+		.response_encode = any_enc_describe_client_quotas_response,
+	},
+	{
+		.info = {49, "AlterClientQuotas", 0, 1, 1},
+		.request_size = sizeof(struct rn_alter_client_quotas_request),
+		.response_size = sizeof(struct rn_alter_client_quotas_response),
+		.request_decode = any_dec_alter_client_quotas_request,
+		.request_encode = any_enc_alter_client_quotas_request,
+		.response_decode = any_dec_alter_client_quotas_response,
+		.response_encode = any_enc_alter_client_quotas_response,
 	},
 	{
 		.info = {50, "DescribeUserScramCredentials", 0, 0, 0},

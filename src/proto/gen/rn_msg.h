@@ -35,6 +35,9 @@ enum rn_api_key {
 	RN_API_END_TXN = 26,
 	RN_API_WRITE_TXN_MARKERS = 27,
 	RN_API_TXN_OFFSET_COMMIT = 28,
+	RN_API_DESCRIBE_ACLS = 29,
+	RN_API_CREATE_ACLS = 30,
+	RN_API_DELETE_ACLS = 31,
 	RN_API_DESCRIBE_CONFIGS = 32,
 	RN_API_ALTER_CONFIGS = 33,
 	RN_API_DESCRIBE_LOG_DIRS = 35,
@@ -46,6 +49,8 @@ enum rn_api_key {
 	RN_API_ALTER_PARTITION_REASSIGNMENTS = 45,
 	RN_API_LIST_PARTITION_REASSIGNMENTS = 46,
 	RN_API_OFFSET_DELETE = 47,
+	RN_API_DESCRIBE_CLIENT_QUOTAS = 48,
+	RN_API_ALTER_CLIENT_QUOTAS = 49,
 	RN_API_DESCRIBE_USER_SCRAM_CREDENTIALS = 50,
 	RN_API_ALTER_USER_SCRAM_CREDENTIALS = 51,
 	RN_API_DESCRIBE_CLUSTER = 60,
@@ -1201,6 +1206,129 @@ int rn_txn_offset_commit_response_decode(struct rn_rd *rd, int16_t version, stru
 void rn_txn_offset_commit_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_txn_offset_commit_response *m);
 
+/* DescribeAcls (key 29), v0-3, flexible v2+ */
+struct rn_describe_acls_request {
+	int8_t resource_type_filter; /* v0+ */
+	struct rn_str resource_name_filter; /* v0+, nullable v0+ */
+	int8_t pattern_type_filter; /* v1+, default 3 */
+	struct rn_str principal_filter; /* v0+, nullable v0+ */
+	struct rn_str host_filter; /* v0+, nullable v0+ */
+	int8_t operation; /* v0+ */
+	int8_t permission_type; /* v0+ */
+};
+
+struct rn_describe_acls_response_acl_description {
+	struct rn_str principal; /* v0+ */
+	struct rn_str host; /* v0+ */
+	int8_t operation; /* v0+ */
+	int8_t permission_type; /* v0+ */
+};
+
+struct rn_describe_acls_response_describe_acls_resource {
+	int8_t resource_type; /* v0+ */
+	struct rn_str resource_name; /* v0+ */
+	int8_t pattern_type; /* v1+, default 3 */
+	struct rn_describe_acls_response_acl_description *acls; /* v0+ */
+	int32_t acls_count;
+};
+
+struct rn_describe_acls_response {
+	int32_t throttle_time_ms; /* v0+ */
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+ */
+	struct rn_describe_acls_response_describe_acls_resource *resources; /* v0+ */
+	int32_t resources_count;
+};
+
+int rn_describe_acls_request_decode(struct rn_rd *rd, int16_t version, struct rn_describe_acls_request *out);
+void rn_describe_acls_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_acls_request *m);
+int rn_describe_acls_response_decode(struct rn_rd *rd, int16_t version, struct rn_describe_acls_response *out);
+void rn_describe_acls_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_acls_response *m);
+
+/* CreateAcls (key 30), v0-3, flexible v2+ */
+struct rn_create_acls_request_acl_creation {
+	int8_t resource_type; /* v0+ */
+	struct rn_str resource_name; /* v0+ */
+	int8_t resource_pattern_type; /* v1+, default 3 */
+	struct rn_str principal; /* v0+ */
+	struct rn_str host; /* v0+ */
+	int8_t operation; /* v0+ */
+	int8_t permission_type; /* v0+ */
+};
+
+struct rn_create_acls_request {
+	struct rn_create_acls_request_acl_creation *creations; /* v0+ */
+	int32_t creations_count;
+};
+
+struct rn_create_acls_response_acl_creation_result {
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+ */
+};
+
+struct rn_create_acls_response {
+	int32_t throttle_time_ms; /* v0+ */
+	struct rn_create_acls_response_acl_creation_result *results; /* v0+ */
+	int32_t results_count;
+};
+
+int rn_create_acls_request_decode(struct rn_rd *rd, int16_t version, struct rn_create_acls_request *out);
+void rn_create_acls_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_create_acls_request *m);
+int rn_create_acls_response_decode(struct rn_rd *rd, int16_t version, struct rn_create_acls_response *out);
+void rn_create_acls_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_create_acls_response *m);
+
+/* DeleteAcls (key 31), v0-3, flexible v2+ */
+struct rn_delete_acls_request_delete_acls_filter {
+	int8_t resource_type_filter; /* v0+ */
+	struct rn_str resource_name_filter; /* v0+, nullable v0+ */
+	int8_t pattern_type_filter; /* v1+, default 3 */
+	struct rn_str principal_filter; /* v0+, nullable v0+ */
+	struct rn_str host_filter; /* v0+, nullable v0+ */
+	int8_t operation; /* v0+ */
+	int8_t permission_type; /* v0+ */
+};
+
+struct rn_delete_acls_request {
+	struct rn_delete_acls_request_delete_acls_filter *filters; /* v0+ */
+	int32_t filters_count;
+};
+
+struct rn_delete_acls_response_delete_acls_matching_acl {
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+ */
+	int8_t resource_type; /* v0+ */
+	struct rn_str resource_name; /* v0+ */
+	int8_t pattern_type; /* v1+, default 3 */
+	struct rn_str principal; /* v0+ */
+	struct rn_str host; /* v0+ */
+	int8_t operation; /* v0+ */
+	int8_t permission_type; /* v0+ */
+};
+
+struct rn_delete_acls_response_delete_acls_filter_result {
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+ */
+	struct rn_delete_acls_response_delete_acls_matching_acl *matching_acls; /* v0+ */
+	int32_t matching_acls_count;
+};
+
+struct rn_delete_acls_response {
+	int32_t throttle_time_ms; /* v0+ */
+	struct rn_delete_acls_response_delete_acls_filter_result *filter_results; /* v0+ */
+	int32_t filter_results_count;
+};
+
+int rn_delete_acls_request_decode(struct rn_rd *rd, int16_t version, struct rn_delete_acls_request *out);
+void rn_delete_acls_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_delete_acls_request *m);
+int rn_delete_acls_response_decode(struct rn_rd *rd, int16_t version, struct rn_delete_acls_response *out);
+void rn_delete_acls_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_delete_acls_response *m);
+
 /* DescribeConfigs (key 32), v0-4, flexible v4+ */
 struct rn_describe_configs_request_describe_configs_resource {
 	int8_t resource_type; /* v0+ */
@@ -1637,6 +1765,101 @@ void rn_offset_delete_request_encode(struct rn_iochain *w, int16_t version,
 int rn_offset_delete_response_decode(struct rn_rd *rd, int16_t version, struct rn_offset_delete_response *out);
 void rn_offset_delete_response_encode(struct rn_iochain *w, int16_t version,
 		const struct rn_offset_delete_response *m);
+
+/* DescribeClientQuotas (key 48), v0-1, flexible v1+ */
+struct rn_describe_client_quotas_request_component_data {
+	struct rn_str entity_type; /* v0+ */
+	int8_t match_type; /* v0+ */
+	struct rn_str match; /* v0+, nullable v0+ */
+};
+
+struct rn_describe_client_quotas_request {
+	struct rn_describe_client_quotas_request_component_data *components; /* v0+ */
+	int32_t components_count;
+	bool strict; /* v0+ */
+};
+
+struct rn_describe_client_quotas_response_entity_data {
+	struct rn_str entity_type; /* v0+ */
+	struct rn_str entity_name; /* v0+, nullable v0+ */
+};
+
+struct rn_describe_client_quotas_response_value_data {
+	struct rn_str key; /* v0+ */
+	double value; /* v0+ */
+};
+
+struct rn_describe_client_quotas_response_entry_data {
+	struct rn_describe_client_quotas_response_entity_data *entity; /* v0+ */
+	int32_t entity_count;
+	struct rn_describe_client_quotas_response_value_data *values; /* v0+ */
+	int32_t values_count;
+};
+
+struct rn_describe_client_quotas_response {
+	int32_t throttle_time_ms; /* v0+ */
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+, default null */
+	struct rn_describe_client_quotas_response_entry_data *entries; /* v0+, nullable v0+ */
+	int32_t entries_count;
+};
+
+int rn_describe_client_quotas_request_decode(struct rn_rd *rd, int16_t version, struct rn_describe_client_quotas_request *out);
+void rn_describe_client_quotas_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_client_quotas_request *m);
+int rn_describe_client_quotas_response_decode(struct rn_rd *rd, int16_t version, struct rn_describe_client_quotas_response *out);
+void rn_describe_client_quotas_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_describe_client_quotas_response *m);
+
+/* AlterClientQuotas (key 49), v0-1, flexible v1+ */
+struct rn_alter_client_quotas_request_entity_data {
+	struct rn_str entity_type; /* v0+ */
+	struct rn_str entity_name; /* v0+, nullable v0+ */
+};
+
+struct rn_alter_client_quotas_request_op_data {
+	struct rn_str key; /* v0+ */
+	double value; /* v0+ */
+	bool remove; /* v0+ */
+};
+
+struct rn_alter_client_quotas_request_entry_data {
+	struct rn_alter_client_quotas_request_entity_data *entity; /* v0+ */
+	int32_t entity_count;
+	struct rn_alter_client_quotas_request_op_data *ops; /* v0+ */
+	int32_t ops_count;
+};
+
+struct rn_alter_client_quotas_request {
+	struct rn_alter_client_quotas_request_entry_data *entries; /* v0+ */
+	int32_t entries_count;
+	bool validate_only; /* v0+ */
+};
+
+struct rn_alter_client_quotas_response_entity_data {
+	struct rn_str entity_type; /* v0+ */
+	struct rn_str entity_name; /* v0+, nullable v0+ */
+};
+
+struct rn_alter_client_quotas_response_entry_data {
+	int16_t error_code; /* v0+ */
+	struct rn_str error_message; /* v0+, nullable v0+, default null */
+	struct rn_alter_client_quotas_response_entity_data *entity; /* v0+ */
+	int32_t entity_count;
+};
+
+struct rn_alter_client_quotas_response {
+	int32_t throttle_time_ms; /* v0+ */
+	struct rn_alter_client_quotas_response_entry_data *entries; /* v0+ */
+	int32_t entries_count;
+};
+
+int rn_alter_client_quotas_request_decode(struct rn_rd *rd, int16_t version, struct rn_alter_client_quotas_request *out);
+void rn_alter_client_quotas_request_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_alter_client_quotas_request *m);
+int rn_alter_client_quotas_response_decode(struct rn_rd *rd, int16_t version, struct rn_alter_client_quotas_response *out);
+void rn_alter_client_quotas_response_encode(struct rn_iochain *w, int16_t version,
+		const struct rn_alter_client_quotas_response *m);
 
 /* DescribeUserScramCredentials (key 50), v0, flexible v0+ */
 struct rn_describe_user_scram_credentials_request_user_name {

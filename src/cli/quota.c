@@ -1,0 +1,312 @@
+/*
+ * `runnel quota alter|list`: client quotas (producer_byte_rate, consumer_byte_rate,
+ * request_percentage, ...) per user, per client id or both, through AlterClientQuotas and
+ * DescribeClientQuotas (raw requests: librdkafka 2.0 lacks them). Output as
+ * kafka-configs.sh --describe prints it.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/common.h"
+#include "cli/rawreq.h"
+
+#define API_DESCRIBE_QUOTAS 48
+#define API_ALTER_QUOTAS    49
+#define MAX_OPS             32
+
+static const char usage_text[] =
+    "Usage: runnel quota <action> [options]\n"
+    "\n"
+    "Actions:\n"
+    "  alter (--user U | --user-default) [--client-id C | --client-id-default]\n"
+    "        [--set KEY=VALUE ...] [--delete KEY ...] [--validate-only]\n"
+    "                                e.g. --user alice --set producer_byte_rate=1048576\n"
+    "  list [--user U | --user-default] [--client-id C | --client-id-default]\n"
+    "                                every quota, or those of the entities named\n"
+    "\n"
+    "Options:\n"
+    "  -u, --user U                  the user principal's name (alice for User:alice)\n"
+    "      --user-default            the default of all users\n"
+    "  -c, --client-id C             the client id\n"
+    "      --client-id-default       the default of all client ids (or --client-default)\n"
+    "  -s, --set KEY=VALUE           producer_byte_rate, consumer_byte_rate,\n"
+    "                                request_percentage, controller_mutation_rate\n"
+    "  -d, --delete KEY              remove that quota of the entity\n"
+    "      --validate-only           alter: let the broker check it, change nothing\n"
+    "      --strict                  list: only entities with exactly the parts named\n";
+
+enum {
+	OPT_USER_DEFAULT = RN_CLI_OPT_FIRST_FREE,
+	OPT_CLIENT_DEFAULT,
+	OPT_VALIDATE_ONLY,
+	OPT_STRICT,
+};
+
+struct quota_args {
+	struct rn_cli_common common;
+	const char *user, *client;
+	bool user_default, client_default, validate_only, strict;
+	int nops;
+	struct {
+		char key[128];
+		double val;
+		bool remove;
+	} ops[MAX_OPS];
+};
+
+static int parse_opt(void *arg, int opt, const char *val)
+{
+	struct quota_args *a = arg;
+	switch (opt) {
+	case 'u': a->user = val; return 0;
+	case 'c': a->client = val; return 0;
+	case OPT_USER_DEFAULT: a->user_default = true; return 0;
+	case OPT_CLIENT_DEFAULT: a->client_default = true; return 0;
+	case OPT_VALIDATE_ONLY: a->validate_only = true; return 0;
+	case OPT_STRICT: a->strict = true; return 0;
+	case 's':
+	case 'd': {
+		if (a->nops == MAX_OPS)
+			return rn__cli_err(&a->common, "too many --set/--delete (max %d)", MAX_OPS);
+		char *end = NULL;
+		const char *v =
+		    opt == 's' ? rn__cli_split_kv(val, a->ops[a->nops].key, sizeof(a->ops[0].key))
+			       : NULL;
+		if (opt == 's') {
+			double d = v ? strtod(v, &end) : 0;
+			if (!v || !*v || *end || !isfinite(d) || !*a->ops[a->nops].key)
+				return rn__cli_err(&a->common, "--set expects KEY=NUMBER, got '%s'",
+						   val);
+			a->ops[a->nops].val = d;
+		} else {
+			snprintf(a->ops[a->nops].key, sizeof(a->ops[0].key), "%s", val);
+			a->ops[a->nops].remove = true;
+		}
+		a->nops++;
+		return 0;
+	}
+	default: return 2;
+	}
+}
+
+static void wr_str(struct rn_iochain *w, const char *s, bool flex)
+{
+	rn_wr_string(w, s ? rn_str_c(s) : RN_STR_NULL, flex);
+}
+
+/* The entity's (type, name) pairs; name NULL is the type's default. Returns how many. */
+static int entity(const struct quota_args *a, const char *types[2], const char *names[2])
+{
+	int n = 0;
+	if (a->user || a->user_default) {
+		types[n] = "user";
+		names[n++] = a->user_default ? NULL : a->user;
+	}
+	if (a->client || a->client_default) {
+		types[n] = "client-id";
+		names[n++] = a->client_default ? NULL : a->client;
+	}
+	return n;
+}
+
+static void encode_alter(struct rn_iochain *w, int16_t v, bool flex, void *arg)
+{
+	(void)v;
+	const struct quota_args *a = arg;
+	const char *types[2], *names[2];
+	int n = entity(a, types, names);
+	rn_wr_count(w, 1, flex); /* one entry */
+	rn_wr_count(w, n, flex);
+	for (int i = 0; i < n; i++) {
+		wr_str(w, types[i], flex);
+		wr_str(w, names[i], flex);
+		if (flex)
+			rn_wr_empty_tags(w);
+	}
+	rn_wr_count(w, a->nops, flex);
+	for (int i = 0; i < a->nops; i++) {
+		wr_str(w, a->ops[i].key, flex);
+		rn_wr_f64(w, a->ops[i].val);
+		rn_wr_bool(w, a->ops[i].remove);
+		if (flex)
+			rn_wr_empty_tags(w);
+	}
+	if (flex)
+		rn_wr_empty_tags(w);
+	rn_wr_bool(w, a->validate_only);
+	if (flex)
+		rn_wr_empty_tags(w);
+}
+
+/* "user-principal 'alice', client-id 'c1'" from decoded (type, name) pairs. */
+static void describe_entity(struct rn_rd *rd, bool flex, char *out, size_t len)
+{
+	int32_t n = rn_rd_count(rd, flex);
+	out[0] = '\0';
+	for (int32_t i = 0; i < n && !rd->err; i++) {
+		char type[64], name[256];
+		rn__cli_str(rn_rd_string(rd, flex), type, sizeof(type));
+		struct rn_str ns = rn_rd_string(rd, flex);
+		if (flex)
+			rn_rd_skip_tags(rd);
+		const char *t = strcmp(type, "user") == 0 ? "user-principal" : type;
+		size_t l = strlen(out);
+		if (ns.len < 0)
+			snprintf(out + l, len - l, "%sthe default %s", i ? ", " : "", t);
+		else
+			snprintf(out + l, len - l, "%s%s '%s'", i ? ", " : "", t,
+				 rn__cli_str(ns, name, sizeof(name)));
+	}
+}
+
+static int do_alter(struct quota_args *a)
+{
+	const char *types[2], *names[2];
+	if (entity(a, types, names) == 0)
+		return rn__cli_err(&a->common, "alter needs --user or --client-id (see --help)") +
+		       1;
+	if (a->nops == 0)
+		return rn__cli_err(&a->common, "alter needs --set KEY=VALUE or --delete KEY") + 1;
+	struct rn__cli_rawreq r;
+	int rc = rn__cli_rawreq_call(&a->common, &r, API_ALTER_QUOTAS, 0, 1, 1, encode_alter, a,
+				     "AlterClientQuotas");
+	if (rc) {
+		rn__cli_rawreq_free(&r);
+		return rc;
+	}
+	struct rn_rd *rd = &r.rd;
+	bool flex = r.flexible;
+	rn_rd_i32(rd);
+	int32_t n = rn_rd_count(rd, flex);
+	for (int32_t i = 0; i < n && !rd->err; i++) {
+		char msg[512], ent[600];
+		int16_t err = rn_rd_i16(rd);
+		rn__cli_str(rn_rd_string(rd, flex), msg, sizeof(msg));
+		describe_entity(rd, flex, ent, sizeof(ent));
+		if (flex)
+			rn_rd_skip_tags(rd);
+		if (rd->err)
+			break;
+		if (err)
+			rc = rn__cli_err(&a->common, "%s: %s%s%s", ent, rn__cli_kerr(err),
+					 *msg ? ": " : "", msg);
+		else
+			printf("%s quota configs for %s\n",
+			       a->validate_only ? "Validated" : "Completed updating", ent);
+	}
+	if (rd->err)
+		rc = rn__cli_err(&a->common, "malformed AlterClientQuotas response");
+	rn__cli_rawreq_free(&r);
+	return rc;
+}
+
+static void encode_describe(struct rn_iochain *w, int16_t v, bool flex, void *arg)
+{
+	(void)v;
+	const struct quota_args *a = arg;
+	const char *types[2], *names[2];
+	int n = entity(a, types, names);
+	rn_wr_count(w, n, flex);
+	for (int i = 0; i < n; i++) {
+		wr_str(w, types[i], flex);
+		rn_wr_i8(w, names[i] ? 0 : 1); /* exact name, or the default */
+		wr_str(w, names[i], flex);
+		if (flex)
+			rn_wr_empty_tags(w);
+	}
+	rn_wr_bool(w, a->strict || n == 2); /* with both named: that pair only */
+	if (flex)
+		rn_wr_empty_tags(w);
+}
+
+static int do_list(struct quota_args *a)
+{
+	struct rn__cli_rawreq r;
+	int rc = rn__cli_rawreq_call(&a->common, &r, API_DESCRIBE_QUOTAS, 0, 1, 1, encode_describe,
+				     a, "DescribeClientQuotas");
+	if (rc) {
+		rn__cli_rawreq_free(&r);
+		return rc;
+	}
+	struct rn_rd *rd = &r.rd;
+	bool flex = r.flexible;
+	char msg[512];
+	rn_rd_i32(rd);
+	int16_t err = rn_rd_i16(rd);
+	rn__cli_str(rn_rd_string(rd, flex), msg, sizeof(msg));
+	if (err && !rd->err) {
+		rn__cli_rawreq_free(&r);
+		return rn__cli_err(&a->common, "%s%s%s", rn__cli_kerr(err), *msg ? ": " : "", msg);
+	}
+	int32_t n = rn_rd_count(rd, flex);
+	for (int32_t i = 0; i < n && !rd->err; i++) {
+		char ent[600], vals[2048] = "";
+		describe_entity(rd, flex, ent, sizeof(ent));
+		int32_t k = rn_rd_count(rd, flex);
+		for (int32_t j = 0; j < k && !rd->err; j++) {
+			char key[128];
+			rn__cli_str(rn_rd_string(rd, flex), key, sizeof(key));
+			double d = rn_rd_f64(rd);
+			if (flex)
+				rn_rd_skip_tags(rd);
+			size_t l = strlen(vals);
+			/* Java prints doubles with a fraction: 1048576.0 */
+			if (d == floor(d) && fabs(d) < 1e15)
+				snprintf(vals + l, sizeof(vals) - l, "%s%s=%.1f", j ? ", " : "",
+					 key, d);
+			else
+				snprintf(vals + l, sizeof(vals) - l, "%s%s=%g", j ? ", " : "", key,
+					 d);
+		}
+		if (flex)
+			rn_rd_skip_tags(rd);
+		if (!rd->err)
+			printf("Quota configs for %s are %s\n", ent, vals);
+	}
+	if (rd->err)
+		rc = rn__cli_err(&a->common, "malformed DescribeClientQuotas response");
+	rn__cli_rawreq_free(&r);
+	return rc;
+}
+
+int rn_cli_quota(int argc, char **argv)
+{
+	static const char *const actions[] = {"alter", "list"};
+	static const struct option longopts[] = {
+	    {"user", required_argument, NULL, 'u'},
+	    {"user-default", no_argument, NULL, OPT_USER_DEFAULT},
+	    {"client-id", required_argument, NULL, 'c'},
+	    {"client-id-default", no_argument, NULL, OPT_CLIENT_DEFAULT},
+	    {"client-default", no_argument, NULL, OPT_CLIENT_DEFAULT},
+	    {"strict", no_argument, NULL, OPT_STRICT},
+	    {"set", required_argument, NULL, 's'},
+	    {"delete", required_argument, NULL, 'd'},
+	    {"validate-only", no_argument, NULL, OPT_VALIDATE_ONLY},
+	    {0},
+	};
+	struct quota_args a = {0};
+	char cmd[64];
+	int arc = rn__cli_action(argc, argv, "quota", actions, sizeof(actions) / sizeof(actions[0]),
+				 usage_text);
+	if (arc >= 0)
+		return arc;
+	snprintf(cmd, sizeof(cmd), "runnel quota %s", argv[1]);
+	rn__cli_common_init(&a.common, cmd);
+	int rc = rn__cli_getopt(&a.common, argc - 1, argv + 1, "u:c:s:d:", longopts, usage_text,
+				parse_opt, &a);
+	if (rc >= 0)
+		return rc;
+	if (optind < argc - 1)
+		return rn__cli_err(&a.common, "unexpected argument '%s'", argv[1 + optind]) + 1;
+	if ((a.user && a.user_default) || (a.client && a.client_default))
+		return rn__cli_err(&a.common, "a name and its -default exclude each other") + 1;
+	if (strcmp(argv[1], "alter") == 0)
+		return do_alter(&a);
+	if (a.nops)
+		return rn__cli_err(&a.common, "list takes no --set/--delete") + 1;
+	return do_list(&a);
+}
