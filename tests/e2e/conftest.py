@@ -289,6 +289,34 @@ def topic():
     return unique("t")
 
 
+_GIVEN_FIXED = set()
+
+
+def fixed_free_port(base):
+    """A free port in [base, base + 12000), below Linux's ephemeral range (32768-60999): a port
+    bound once and released inside that range can be taken by any outgoing connection on a busy
+    machine before the broker binds it. Each pytest-xdist worker draws from its own slice of
+    1500, so two workers never hand out the same port before either binds it."""
+    import random
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    slot = int(worker[2:]) % 8 if worker[2:].isdigit() else 0
+    lo = base + slot * 1500
+    for _ in range(200):
+        port = random.randrange(lo, lo + 1500)
+        if port in _GIVEN_FIXED:
+            continue  # handed out already, maybe not bound yet
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+            _GIVEN_FIXED.add(port)
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+    return free_port()
+
+
 def free_port():
     """A local port nothing listens on (bound once, then released)."""
     s = socket.socket()

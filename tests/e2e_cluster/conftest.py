@@ -51,33 +51,11 @@ Reader = e2e.Reader
 FlexReader = e2e.FlexReader
 
 
-_GIVEN = set()
-
-
 def free_port():
-    """A free port below Linux's ephemeral range (32768-60999): a port bound once and released
-    inside that range can be taken by any outgoing connection on this busy machine before the
-    broker binds it, which made brokers fail with 'Address already in use'."""
-    import random
-    # Each pytest-xdist worker draws from its own slice: two workers could otherwise both find
-    # a port free before either's broker binds it.
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    slot = int(worker[2:]) % 8 if worker[2:].isdigit() else 0
-    lo = 20000 + slot * 1500
-    for _ in range(200):
-        port = random.randrange(lo, lo + 1500)
-        if port in _GIVEN:
-            continue  # handed out already, maybe not bound yet
-        s = socket.socket()
-        try:
-            s.bind(("127.0.0.1", port))
-            _GIVEN.add(port)
-            return port
-        except OSError:
-            continue
-        finally:
-            s.close()
-    return e2e.free_port()
+    """A free port that stays fixed across a broker's restarts (see e2e.fixed_free_port)."""
+    return e2e.fixed_free_port(20000)
+
+
 unique = e2e.unique
 wait_until = e2e.wait_until
 metric_value = e2e.metric_value

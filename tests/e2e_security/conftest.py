@@ -51,30 +51,9 @@ i8, i16, i32, i64 = e2e.i8, e2e.i16, e2e.i32, e2e.i64
 kstr, kbytes, karray = e2e.kstr, e2e.kbytes, e2e.karray
 
 
-_GIVEN = set()
-
-
 def free_port():
-    """A free port below the ephemeral range, one slice per pytest-xdist worker (see
-    tests/e2e_cluster/conftest.py for why)."""
-    import random
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    slot = int(worker[2:]) % 8 if worker[2:].isdigit() else 0
-    lo = 8000 + slot * 1500
-    for _ in range(200):
-        port = random.randrange(lo, lo + 1500)
-        if port in _GIVEN:
-            continue
-        s = socket.socket()
-        try:
-            s.bind(("127.0.0.1", port))
-            _GIVEN.add(port)
-            return port
-        except OSError:
-            continue
-        finally:
-            s.close()
-    return e2e.free_port()
+    """A fixed free port (see e2e.fixed_free_port); 8000-19999, apart from the cluster tests'."""
+    return e2e.fixed_free_port(8000)
 
 
 # --------------------------------------------------------------------------------------------
