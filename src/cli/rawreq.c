@@ -1,4 +1,4 @@
-/* One hand-encoded request and its answer over a raw connection. */
+/* One request librdkafka lacks and its answer over a raw connection. */
 #include "cli/rawreq.h"
 
 #include <stdio.h>
@@ -40,8 +40,7 @@ static int broker_versions(int fd, int16_t api_key, int16_t *min, int16_t *max)
 }
 
 int rn__cli_rawreq_call(struct rn_cli_common *c, struct rn__cli_rawreq *r, int16_t api_key,
-			int16_t lo, int16_t hi, int16_t first_flexible, rn_cli_encode_fn fn,
-			void *arg, const char *what)
+			int16_t lo, int16_t hi, rn_cli_encode_fn fn, void *arg, const char *what)
 {
 	memset(r, 0, sizeof(*r));
 	int fd = rn__cli_raw_open(c);
@@ -64,12 +63,11 @@ int rn__cli_rawreq_call(struct rn_cli_common *c, struct rn__cli_rawreq *r, int16
 		goto out;
 	}
 	r->version = v;
-	r->flexible = v >= first_flexible;
 	struct rn_iochain w = {0};
-	rn__cli_raw_begin_flex(&w, api_key, v, "runnel-cli", r->flexible);
-	fn(&w, v, r->flexible, arg);
+	rn__cli_raw_begin(&w, api_key, v, "runnel-cli");
+	fn(&w, v, arg);
 	size_t off = 0;
-	if (rn__cli_raw_exchange_flex(fd, &w, r->flexible, &r->body, &off) < 0) {
+	if (rn__cli_raw_exchange(fd, &w, api_key, v, &r->body, &off) < 0) {
 		rn__cli_err(c, "%s: no answer from %s (connection closed)", what, c->bootstrap);
 		goto out;
 	}
