@@ -193,44 +193,6 @@ struct acl_list {
 		.operation = (int8_t)(x)->op, .permission_type = (int8_t)(x)->perm,                \
 	}
 
-static void encode_create(struct rn_iochain *w, int16_t v, void *arg)
-{
-	const struct acl_list *l = arg;
-	struct rn_create_acls_request_acl_creation *c = calloc((size_t)l->n, sizeof(*c));
-	for (int i = 0; i < l->n; i++) {
-		const struct acl *x = &l->v[i];
-		c[i] = (struct rn_create_acls_request_acl_creation){
-		    .resource_type = (int8_t)x->type,
-		    .resource_name = rn_str_c(x->name),
-		    .resource_pattern_type = (int8_t)x->pattern,
-		    .principal = rn_str_c(x->principal),
-		    .host = rn_str_c(x->host),
-		    .operation = (int8_t)x->op,
-		    .permission_type = (int8_t)x->perm,
-		};
-	}
-	struct rn_create_acls_request rq = {.creations = c, .creations_count = l->n};
-	rn_create_acls_request_encode(w, v, &rq);
-	free(c);
-}
-
-static void encode_delete(struct rn_iochain *w, int16_t v, void *arg)
-{
-	const struct acl_list *l = arg;
-	struct rn_delete_acls_request_delete_acls_filter *f = calloc((size_t)l->n, sizeof(*f));
-	for (int i = 0; i < l->n; i++)
-		f[i] = (struct rn_delete_acls_request_delete_acls_filter)ACL_FILTER(&l->v[i]);
-	struct rn_delete_acls_request rq = {.filters = f, .filters_count = l->n};
-	rn_delete_acls_request_encode(w, v, &rq);
-	free(f);
-}
-
-static void encode_describe(struct rn_iochain *w, int16_t v, void *arg)
-{
-	struct rn_describe_acls_request rq = ACL_FILTER((const struct acl *)arg);
-	rn_describe_acls_request_encode(w, v, &rq);
-}
-
 /* The cross product principals x operations x resources (ANY for what is not given when
  * filter). Returns how many (the caller frees l->v). */
 static int expand(const struct acl_args *a, bool filter, int pattern, struct acl_list *l)
@@ -283,22 +245,33 @@ static int do_add(struct acl_args *a)
 		return rn__cli_err(&a->common, "add takes a literal or prefixed pattern") + 1;
 	struct acl_list l;
 	expand(a, false, pattern, &l);
-	struct rn__cli_rawreq r;
-	int rc = rn__cli_rawreq_call(&a->common, &r, RN_API_CREATE_ACLS, 1, 3, encode_create, &l,
-				     "CreateAcls");
-	struct rn_create_acls_response resp = {0};
-	if (rc == 0 && rn_create_acls_response_decode(&r.rd, r.version, &resp) < 0)
-		rc = rn__cli_err(&a->common, "malformed CreateAcls response");
-	for (int32_t i = 0; rc == 0 && i < resp.results_count && i < l.n; i++) {
-		char msg[512];
-		int16_t err = resp.results[i].error_code;
-		rn__cli_str(resp.results[i].error_message, msg, sizeof(msg));
+	struct rn_create_acls_request_acl_creation *c = calloc((size_t)l.n, sizeof(*c));
+	for (int i = 0; i < l.n; i++) {
 		const struct acl *x = &l.v[i];
-		if (err)
-			rc = rn__cli_err(&a->common, "%s %s on %s %s for %s: %s%s%s",
+		c[i] = (struct rn_create_acls_request_acl_creation){
+		    .resource_type = (int8_t)x->type,
+		    .resource_name = rn_str_c(x->name),
+		    .resource_pattern_type = (int8_t)x->pattern,
+		    .principal = rn_str_c(x->principal),
+		    .host = rn_str_c(x->host),
+		    .operation = (int8_t)x->op,
+		    .permission_type = (int8_t)x->perm,
+		};
+	}
+	struct rn_create_acls_request rq = {.creations = c, .creations_count = l.n};
+	struct rn__cli_rawreq r;
+	struct rn_create_acls_response *resp;
+	int rc = rn__cli_rawreq_call(&a->common, &r, RN_API_CREATE_ACLS, 1, 3, &rq, (void **)&resp);
+	for (int32_t i = 0; resp && i < resp->results_count && i < l.n; i++) {
+		char msg[768];
+		const struct acl *x = &l.v[i];
+		if (resp->results[i].error_code)
+			rc = rn__cli_err(&a->common, "%s %s on %s %s for %s: %s",
 					 NAME_OF(perm_names, x->perm), NAME_OF(op_names, x->op),
 					 NAME_OF(type_names, x->type), x->name, x->principal,
-					 rn__cli_kerr(err), *msg ? ": " : "", msg);
+					 rn__cli_kerr_msg(resp->results[i].error_code,
+							  resp->results[i].error_message, msg,
+							  sizeof(msg)));
 		else
 			printf("Added ACL: %s %s on %s %s (%s) for %s from host %s\n",
 			       NAME_OF(perm_names, x->perm), NAME_OF(op_names, x->op),
@@ -306,28 +279,29 @@ static int do_add(struct acl_args *a)
 			       NAME_OF(pattern_names, x->pattern), x->principal, x->host);
 	}
 	rn__cli_rawreq_free(&r);
+	free(c);
 	free(l.v);
 	return rc;
 }
 
-/* Reads a DescribeAcls answer and prints it; returns the exit code. */
+/* Sends a DescribeAcls of filter f and prints the answer; returns the exit code. */
 static int describe_one(struct acl_args *a, struct acl *f)
 {
+	struct rn_describe_acls_request rq = ACL_FILTER(f);
 	struct rn__cli_rawreq r;
-	int rc = rn__cli_rawreq_call(&a->common, &r, RN_API_DESCRIBE_ACLS, 1, 3, encode_describe, f,
-				     "DescribeAcls");
-	struct rn_describe_acls_response resp = {0};
-	char msg[512];
-	if (rc == 0 && rn_describe_acls_response_decode(&r.rd, r.version, &resp) < 0)
-		rc = rn__cli_err(&a->common, "malformed DescribeAcls response");
-	if (rc == 0 && resp.error_code) {
-		rn__cli_str(resp.error_message, msg, sizeof(msg));
-		rc = rn__cli_err(&a->common, "%s%s%s", rn__cli_kerr(resp.error_code),
-				 *msg ? ": " : "", msg);
+	struct rn_describe_acls_response *resp;
+	char msg[768];
+	int rc =
+	    rn__cli_rawreq_call(&a->common, &r, RN_API_DESCRIBE_ACLS, 1, 3, &rq, (void **)&resp);
+	if (resp && resp->error_code) {
+		rc = rn__cli_err(
+		    &a->common, "%s",
+		    rn__cli_kerr_msg(resp->error_code, resp->error_message, msg, sizeof(msg)));
+		resp = NULL;
 	}
-	for (int32_t i = 0; rc == 0 && i < resp.resources_count; i++) {
+	for (int32_t i = 0; resp && i < resp->resources_count; i++) {
 		const struct rn_describe_acls_response_describe_acls_resource *res =
-		    &resp.resources[i];
+		    &resp->resources[i];
 		char name[512];
 		print_resource(res->resource_type,
 			       rn__cli_str(res->resource_name, name, sizeof(name)),
@@ -364,34 +338,31 @@ static int do_remove(struct acl_args *a)
 		return rn__cli_err(&a->common, "remove needs a resource (see --help)") + 1;
 	struct acl_list l;
 	expand(a, true, a->pattern ? a->pattern : P_LITERAL, &l);
+	struct rn_delete_acls_request_delete_acls_filter *f = calloc((size_t)l.n, sizeof(*f));
+	for (int i = 0; i < l.n; i++)
+		f[i] = (struct rn_delete_acls_request_delete_acls_filter)ACL_FILTER(&l.v[i]);
+	struct rn_delete_acls_request rq = {.filters = f, .filters_count = l.n};
 	struct rn__cli_rawreq r;
-	int rc = rn__cli_rawreq_call(&a->common, &r, RN_API_DELETE_ACLS, 1, 3, encode_delete, &l,
-				     "DeleteAcls");
-	struct rn_delete_acls_response resp = {0};
+	struct rn_delete_acls_response *resp;
+	int rc = rn__cli_rawreq_call(&a->common, &r, RN_API_DELETE_ACLS, 1, 3, &rq, (void **)&resp);
 	int removed = 0;
-	if (rc == 0 && rn_delete_acls_response_decode(&r.rd, r.version, &resp) < 0) {
-		rc = rn__cli_err(&a->common, "malformed DeleteAcls response");
-		resp.filter_results_count = 0;
-	}
-	bool answered = rc == 0;
-	for (int32_t i = 0; i < resp.filter_results_count; i++) {
+	for (int32_t i = 0; resp && i < resp->filter_results_count; i++) {
 		const struct rn_delete_acls_response_delete_acls_filter_result *fr =
-		    &resp.filter_results[i];
-		char msg[512];
+		    &resp->filter_results[i];
+		char msg[768];
 		if (fr->error_code)
 			rc = rn__cli_err(
-			    &a->common, "%s%s%s", rn__cli_kerr(fr->error_code),
-			    *rn__cli_str(fr->error_message, msg, sizeof(msg)) ? ": " : "", msg);
+			    &a->common, "%s",
+			    rn__cli_kerr_msg(fr->error_code, fr->error_message, msg, sizeof(msg)));
 		for (int32_t j = 0; j < fr->matching_acls_count; j++) {
 			const struct rn_delete_acls_response_delete_acls_matching_acl *m =
 			    &fr->matching_acls[j];
 			char name[512], pr[512], host[256];
-			rn__cli_str(m->error_message, msg, sizeof(msg));
 			rn__cli_str(m->resource_name, name, sizeof(name));
 			if (m->error_code) {
-				rc =
-				    rn__cli_err(&a->common, "%s: %s%s%s", name,
-						rn__cli_kerr(m->error_code), *msg ? ": " : "", msg);
+				rc = rn__cli_err(&a->common, "%s: %s", name,
+						 rn__cli_kerr_msg(m->error_code, m->error_message,
+								  msg, sizeof(msg)));
 				continue;
 			}
 			removed++;
@@ -404,9 +375,10 @@ static int do_remove(struct acl_args *a)
 			       rn__cli_str(m->host, host, sizeof(host)));
 		}
 	}
-	if (answered && rc == 0 && removed == 0)
+	if (resp && rc == 0 && removed == 0)
 		printf("No ACL matched\n");
 	rn__cli_rawreq_free(&r);
+	free(f);
 	free(l.v);
 	return rc;
 }

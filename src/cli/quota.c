@@ -107,26 +107,6 @@ static int entity(const struct quota_args *a, const char *types[2], const char *
 	return n;
 }
 
-static void encode_alter(struct rn_iochain *w, int16_t v, void *arg)
-{
-	const struct quota_args *a = arg;
-	const char *types[2], *names[2];
-	int n = entity(a, types, names);
-	struct rn_alter_client_quotas_request_entity_data ent[2];
-	struct rn_alter_client_quotas_request_op_data ops[MAX_OPS];
-	for (int i = 0; i < n; i++)
-		ent[i] = (struct rn_alter_client_quotas_request_entity_data){rn_str_c(types[i]),
-									     rn_str_c(names[i])};
-	for (int i = 0; i < a->nops; i++)
-		ops[i] = (struct rn_alter_client_quotas_request_op_data){
-		    rn_str_c(a->ops[i].key), a->ops[i].val, a->ops[i].remove};
-	struct rn_alter_client_quotas_request_entry_data entry = {
-	    .entity = ent, .entity_count = n, .ops = ops, .ops_count = a->nops};
-	struct rn_alter_client_quotas_request rq = {
-	    .entries = &entry, .entries_count = 1, .validate_only = a->validate_only};
-	rn_alter_client_quotas_request_encode(w, v, &rq);
-}
-
 /* Appends one decoded (type, name) of an entity to out: "user-principal 'alice'", then
  * ", client-id 'c1'" (more); a null name is the type's default. */
 static void entity_part(struct rn_str type, struct rn_str name, bool more, char *out, size_t len)
@@ -145,39 +125,48 @@ static void entity_part(struct rn_str type, struct rn_str name, bool more, char 
 static int do_alter(struct quota_args *a)
 {
 	const char *types[2], *names[2];
-	if (entity(a, types, names) == 0)
+	int n = entity(a, types, names);
+	if (n == 0)
 		return rn__cli_err(&a->common, "alter needs --user or --client-id (see --help)") +
 		       1;
 	if (a->nops == 0)
 		return rn__cli_err(&a->common, "alter needs --set KEY=VALUE or --delete KEY") + 1;
+	struct rn_alter_client_quotas_request_entity_data ent[2];
+	struct rn_alter_client_quotas_request_op_data ops[MAX_OPS];
+	for (int i = 0; i < n; i++)
+		ent[i] = (struct rn_alter_client_quotas_request_entity_data){rn_str_c(types[i]),
+									     rn_str_c(names[i])};
+	for (int i = 0; i < a->nops; i++)
+		ops[i] = (struct rn_alter_client_quotas_request_op_data){
+		    rn_str_c(a->ops[i].key), a->ops[i].val, a->ops[i].remove};
+	struct rn_alter_client_quotas_request_entry_data entry = {
+	    .entity = ent, .entity_count = n, .ops = ops, .ops_count = a->nops};
+	struct rn_alter_client_quotas_request rq = {
+	    .entries = &entry, .entries_count = 1, .validate_only = a->validate_only};
 	struct rn__cli_rawreq r;
-	int rc = rn__cli_rawreq_call(&a->common, &r, RN_API_ALTER_CLIENT_QUOTAS, 0, 1, encode_alter,
-				     a, "AlterClientQuotas");
-	struct rn_alter_client_quotas_response resp = {0};
-	if (rc == 0 && rn_alter_client_quotas_response_decode(&r.rd, r.version, &resp) < 0)
-		rc = rn__cli_err(&a->common, "malformed AlterClientQuotas response");
-	for (int32_t i = 0; rc == 0 && i < resp.entries_count; i++) {
-		const struct rn_alter_client_quotas_response_entry_data *e = &resp.entries[i];
-		char msg[512], ent[600];
-		rn__cli_str(e->error_message, msg, sizeof(msg));
-		ent[0] = '\0';
+	struct rn_alter_client_quotas_response *resp;
+	int rc = rn__cli_rawreq_call(&a->common, &r, RN_API_ALTER_CLIENT_QUOTAS, 0, 1, &rq,
+				     (void **)&resp);
+	for (int32_t i = 0; resp && i < resp->entries_count; i++) {
+		const struct rn_alter_client_quotas_response_entry_data *e = &resp->entries[i];
+		char msg[768], desc[600] = "";
 		for (int32_t k = 0; k < e->entity_count; k++)
-			entity_part(e->entity[k].entity_type, e->entity[k].entity_name, k > 0, ent,
-				    sizeof(ent));
+			entity_part(e->entity[k].entity_type, e->entity[k].entity_name, k > 0, desc,
+				    sizeof(desc));
 		if (e->error_code)
-			rc = rn__cli_err(&a->common, "%s: %s%s%s", ent, rn__cli_kerr(e->error_code),
-					 *msg ? ": " : "", msg);
+			rc = rn__cli_err(
+			    &a->common, "%s: %s", desc,
+			    rn__cli_kerr_msg(e->error_code, e->error_message, msg, sizeof(msg)));
 		else
 			printf("%s quota configs for %s\n",
-			       a->validate_only ? "Validated" : "Completed updating", ent);
+			       a->validate_only ? "Validated" : "Completed updating", desc);
 	}
 	rn__cli_rawreq_free(&r);
 	return rc;
 }
 
-static void encode_describe(struct rn_iochain *w, int16_t v, void *arg)
+static int do_list(struct quota_args *a)
 {
-	const struct quota_args *a = arg;
 	const char *types[2], *names[2];
 	int n = entity(a, types, names);
 	struct rn_describe_client_quotas_request_component_data comp[2];
@@ -187,30 +176,23 @@ static void encode_describe(struct rn_iochain *w, int16_t v, void *arg)
 	/* With both named: that pair only. */
 	struct rn_describe_client_quotas_request rq = {
 	    .components = comp, .components_count = n, .strict = a->strict || n == 2};
-	rn_describe_client_quotas_request_encode(w, v, &rq);
-}
-
-static int do_list(struct quota_args *a)
-{
 	struct rn__cli_rawreq r;
-	int rc = rn__cli_rawreq_call(&a->common, &r, RN_API_DESCRIBE_CLIENT_QUOTAS, 0, 1,
-				     encode_describe, a, "DescribeClientQuotas");
-	struct rn_describe_client_quotas_response resp = {0};
-	char msg[512];
-	if (rc == 0 && rn_describe_client_quotas_response_decode(&r.rd, r.version, &resp) < 0)
-		rc = rn__cli_err(&a->common, "malformed DescribeClientQuotas response");
-	if (rc == 0 && resp.error_code) {
-		rn__cli_str(resp.error_message, msg, sizeof(msg));
-		rc = rn__cli_err(&a->common, "%s%s%s", rn__cli_kerr(resp.error_code),
-				 *msg ? ": " : "", msg);
+	struct rn_describe_client_quotas_response *resp;
+	char msg[768];
+	int rc = rn__cli_rawreq_call(&a->common, &r, RN_API_DESCRIBE_CLIENT_QUOTAS, 0, 1, &rq,
+				     (void **)&resp);
+	if (resp && resp->error_code) {
+		rc = rn__cli_err(
+		    &a->common, "%s",
+		    rn__cli_kerr_msg(resp->error_code, resp->error_message, msg, sizeof(msg)));
+		resp = NULL;
 	}
-	for (int32_t i = 0; rc == 0 && i < resp.entries_count; i++) {
-		const struct rn_describe_client_quotas_response_entry_data *e = &resp.entries[i];
-		char ent[600], vals[2048] = "";
-		ent[0] = '\0';
+	for (int32_t i = 0; resp && i < resp->entries_count; i++) {
+		const struct rn_describe_client_quotas_response_entry_data *e = &resp->entries[i];
+		char desc[600] = "", vals[2048] = "";
 		for (int32_t k = 0; k < e->entity_count; k++)
-			entity_part(e->entity[k].entity_type, e->entity[k].entity_name, k > 0, ent,
-				    sizeof(ent));
+			entity_part(e->entity[k].entity_type, e->entity[k].entity_name, k > 0, desc,
+				    sizeof(desc));
 		for (int32_t j = 0; j < e->values_count; j++) {
 			char key[128];
 			rn__cli_str(e->values[j].key, key, sizeof(key));
@@ -224,7 +206,7 @@ static int do_list(struct quota_args *a)
 				snprintf(vals + l, sizeof(vals) - l, "%s%s=%g", j ? ", " : "", key,
 					 d);
 		}
-		printf("Quota configs for %s are %s\n", ent, vals);
+		printf("Quota configs for %s are %s\n", desc, vals);
 	}
 	rn__cli_rawreq_free(&r);
 	return rc;

@@ -15,7 +15,6 @@
 #include "cli/common.h"
 #include "cli/rawreq.h"
 #include "cli/scram.h"
-#include "proto/api.h"
 #include "proto/gen/rn_msg.h"
 
 #define DEFAULT_ITERATIONS 4096 /* Kafka's tools' default and its minimum */
@@ -106,10 +105,13 @@ struct alter {
 	const uint8_t *salted;
 };
 
-static void encode_alter(struct rn_iochain *w, int16_t v, void *arg)
+/* Sends an AlterUserScramCredentials and prints each result. Returns the exit code. */
+static int alter(struct user_args *a, struct alter *al, const char *done)
 {
-	const struct alter *al = arg;
 	struct rn_alter_user_scram_credentials_request_scram_credential_deletion del[2];
+	for (int i = 0; i < al->nmechs; i++)
+		del[i] = (struct rn_alter_user_scram_credentials_request_scram_credential_deletion){
+		    rn_str_c(al->name), (int8_t)al->mechs[i]};
 	struct rn_alter_user_scram_credentials_request_scram_credential_upsertion up = {
 	    .name = rn_str_c(al->name),
 	    .mechanism = (int8_t)al->mech,
@@ -117,37 +119,24 @@ static void encode_alter(struct rn_iochain *w, int16_t v, void *arg)
 	    .salt = {(const uint8_t *)al->salt, al->saltlen},
 	    .salted_password = {al->salted, (int32_t)rn__scram_hash_len(al->mech)},
 	};
-	for (int i = 0; i < al->nmechs; i++)
-		del[i] = (struct rn_alter_user_scram_credentials_request_scram_credential_deletion){
-		    rn_str_c(al->name), (int8_t)al->mechs[i]};
 	struct rn_alter_user_scram_credentials_request rq = {
 	    .deletions = del,
 	    .deletions_count = al->nmechs,
 	    .upsertions = &up,
 	    .upsertions_count = al->salted ? 1 : 0,
 	};
-	rn_alter_user_scram_credentials_request_encode(w, v, &rq);
-}
-
-/* Sends an AlterUserScramCredentials and prints each result. Returns the exit code. */
-static int alter(struct user_args *a, struct alter *al, const char *done)
-{
 	struct rn__cli_rawreq r;
-	int rc = rn__cli_rawreq_call(&a->common, &r, RN_API_ALTER_USER_SCRAM_CREDENTIALS, 0, 0,
-				     encode_alter, al, "AlterUserScramCredentials");
-	struct rn_alter_user_scram_credentials_response resp = {0};
-	if (rc == 0 && rn_alter_user_scram_credentials_response_decode(&r.rd, r.version, &resp) < 0)
-		rc = rn__cli_err(&a->common, "malformed AlterUserScramCredentials response");
-	for (int32_t i = 0; rc == 0 && i < resp.results_count; i++) {
-		char user[256], msg[512];
-		const struct
-		    rn_alter_user_scram_credentials_response_alter_user_scram_credentials_result
-			*x = &resp.results[i];
-		rn__cli_str(x->user, user, sizeof(user));
-		rn__cli_str(x->error_message, msg, sizeof(msg));
-		if (x->error_code)
-			rc = rn__cli_err(&a->common, "user '%s': %s%s%s", user,
-					 rn__cli_kerr(x->error_code), *msg ? ": " : "", msg);
+	struct rn_alter_user_scram_credentials_response *resp;
+	int rc = rn__cli_rawreq_call(&a->common, &r, RN_API_ALTER_USER_SCRAM_CREDENTIALS, 0, 0, &rq,
+				     (void **)&resp);
+	for (int32_t i = 0; resp && i < resp->results_count; i++) {
+		char user[256], msg[768];
+		rn__cli_str(resp->results[i].user, user, sizeof(user));
+		if (resp->results[i].error_code)
+			rc = rn__cli_err(&a->common, "user '%s': %s", user,
+					 rn__cli_kerr_msg(resp->results[i].error_code,
+							  resp->results[i].error_message, msg,
+							  sizeof(msg)));
 		else
 			printf("%s user '%s'\n", done, user);
 	}
@@ -190,9 +179,10 @@ struct cred {
 	int mech, iterations;
 };
 
-static void encode_describe(struct rn_iochain *w, int16_t v, void *arg)
+/* DescribeUserScramCredentials of a's names (all users when none). Fills creds (up to max)
+ * and prints the listing when print. Returns the exit code. */
+static int describe(struct user_args *a, bool print, struct cred *creds, int max, int *ncreds)
 {
-	const struct user_args *a = arg;
 	struct rn_describe_user_scram_credentials_request_user_name
 	    names[a->nnames ? a->nnames : 1];
 	for (int i = 0; i < a->nnames; i++)
@@ -202,33 +192,23 @@ static void encode_describe(struct rn_iochain *w, int16_t v, void *arg)
 	    .users = a->nnames ? names : NULL,
 	    .users_count = a->nnames ? a->nnames : -1,
 	};
-	rn_describe_user_scram_credentials_request_encode(w, v, &rq);
-}
-
-/* DescribeUserScramCredentials of a's names (all users when none). Fills creds (up to max)
- * and prints the listing when print. Returns the exit code. */
-static int describe(struct user_args *a, bool print, struct cred *creds, int max, int *ncreds)
-{
 	struct rn__cli_rawreq r;
+	struct rn_describe_user_scram_credentials_response *resp;
+	char msg[768], user[256];
 	*ncreds = 0;
 	int rc = rn__cli_rawreq_call(&a->common, &r, RN_API_DESCRIBE_USER_SCRAM_CREDENTIALS, 0, 0,
-				     encode_describe, a, "DescribeUserScramCredentials");
-	struct rn_describe_user_scram_credentials_response resp = {0};
-	char msg[512], user[256];
-	if (rc == 0 &&
-	    rn_describe_user_scram_credentials_response_decode(&r.rd, r.version, &resp) < 0)
-		rc = rn__cli_err(&a->common, "malformed DescribeUserScramCredentials response");
-	if (rc == 0 && resp.error_code) {
-		rn__cli_str(resp.error_message, msg, sizeof(msg));
-		rc = rn__cli_err(&a->common, "%s%s%s", rn__cli_kerr(resp.error_code),
-				 *msg ? ": " : "", msg);
+				     &rq, (void **)&resp);
+	if (resp && resp->error_code) {
+		rc = rn__cli_err(
+		    &a->common, "%s",
+		    rn__cli_kerr_msg(resp->error_code, resp->error_message, msg, sizeof(msg)));
+		resp = NULL;
 	}
-	for (int32_t i = 0; rc == 0 && i < resp.results_count; i++) {
+	for (int32_t i = 0; resp && i < resp->results_count; i++) {
 		const struct
 		    rn_describe_user_scram_credentials_response_describe_user_scram_credentials_result
-			*x = &resp.results[i];
+			*x = &resp->results[i];
 		rn__cli_str(x->user, user, sizeof(user));
-		rn__cli_str(x->error_message, msg, sizeof(msg));
 		char line[1024] = "";
 		for (int32_t j = 0; j < x->credential_infos_count; j++) {
 			int mech = x->credential_infos[j].mechanism;
@@ -244,8 +224,9 @@ static int describe(struct user_args *a, bool print, struct cred *creds, int max
 			}
 		}
 		if (x->error_code)
-			rc = rn__cli_err(&a->common, "user '%s': %s%s%s", user,
-					 rn__cli_kerr(x->error_code), *msg ? ": " : "", msg);
+			rc = rn__cli_err(
+			    &a->common, "user '%s': %s", user,
+			    rn__cli_kerr_msg(x->error_code, x->error_message, msg, sizeof(msg)));
 		else if (print) /* in kafka-configs.sh --describe --entity-type users' words */
 			printf("SCRAM credential configs for user-principal '%s' are %s\n", user,
 			       line);
