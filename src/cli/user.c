@@ -117,7 +117,8 @@ static int alter(struct user_args *a, struct alter *al, const char *done)
 	    .mechanism = (int8_t)al->mech,
 	    .iterations = al->iterations,
 	    .salt = {(const uint8_t *)al->salt, al->saltlen},
-	    .salted_password = {al->salted, (int32_t)rn__scram_hash_len(al->mech)},
+	    .salted_password = {al->salted,
+				(int32_t)rn_scram_hash_len((enum rn_scram_mech)al->mech)},
 	};
 	struct rn_alter_user_scram_credentials_request rq = {
 	    .deletions = del,
