@@ -290,13 +290,10 @@ static int describe_one(struct acl_args *a, struct acl *f)
 	struct rn_describe_acls_request rq = ACL_FILTER(f);
 	struct rn__cli_rawreq r;
 	struct rn_describe_acls_response *resp;
-	char msg[768];
 	int rc =
 	    rn__cli_rawreq_call(&a->common, &r, RN_API_DESCRIBE_ACLS, 1, 3, &rq, (void **)&resp);
 	if (resp && resp->error_code) {
-		rc = rn__cli_err(
-		    &a->common, "%s",
-		    rn__cli_kerr_msg(resp->error_code, resp->error_message, msg, sizeof(msg)));
+		rc = rn__cli_kerr_err(&a->common, resp->error_code, resp->error_message);
 		resp = NULL;
 	}
 	for (int32_t i = 0; resp && i < resp->resources_count; i++) {

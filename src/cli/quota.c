@@ -178,13 +178,10 @@ static int do_list(struct quota_args *a)
 	    .components = comp, .components_count = n, .strict = a->strict || n == 2};
 	struct rn__cli_rawreq r;
 	struct rn_describe_client_quotas_response *resp;
-	char msg[768];
 	int rc = rn__cli_rawreq_call(&a->common, &r, RN_API_DESCRIBE_CLIENT_QUOTAS, 0, 1, &rq,
 				     (void **)&resp);
 	if (resp && resp->error_code) {
-		rc = rn__cli_err(
-		    &a->common, "%s",
-		    rn__cli_kerr_msg(resp->error_code, resp->error_message, msg, sizeof(msg)));
+		rc = rn__cli_kerr_err(&a->common, resp->error_code, resp->error_message);
 		resp = NULL;
 	}
 	for (int32_t i = 0; resp && i < resp->entries_count; i++) {

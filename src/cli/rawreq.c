@@ -109,3 +109,9 @@ const char *rn__cli_kerr_msg(int16_t err, struct rn_str msg, char *buf, size_t l
 		 msg.len > 0 ? (int)msg.len : 0, msg.len > 0 ? msg.ptr : "");
 	return buf;
 }
+
+int rn__cli_kerr_err(struct rn_cli_common *c, int16_t err, struct rn_str msg)
+{
+	char buf[768];
+	return rn__cli_err(c, "%s", rn__cli_kerr_msg(err, msg, buf, sizeof(buf)));
+}

@@ -36,5 +36,7 @@ const char *rn__cli_str(struct rn_str s, char *buf, size_t len);
 const char *rn__cli_kerr(int16_t err);
 /* "NAME" or "NAME: message" of an error code and its (nullable) message, in buf. */
 const char *rn__cli_kerr_msg(int16_t err, struct rn_str msg, char *buf, size_t len);
+/* Prints that as c's error line (an answer's top-level error); returns 1, the exit code. */
+int rn__cli_kerr_err(struct rn_cli_common *c, int16_t err, struct rn_str msg);
 
 #endif

@@ -200,9 +200,7 @@ static int describe(struct user_args *a, bool print, struct cred *creds, int max
 	int rc = rn__cli_rawreq_call(&a->common, &r, RN_API_DESCRIBE_USER_SCRAM_CREDENTIALS, 0, 0,
 				     &rq, (void **)&resp);
 	if (resp && resp->error_code) {
-		rc = rn__cli_err(
-		    &a->common, "%s",
-		    rn__cli_kerr_msg(resp->error_code, resp->error_message, msg, sizeof(msg)));
+		rc = rn__cli_kerr_err(&a->common, resp->error_code, resp->error_message);
 		resp = NULL;
 	}
 	for (int32_t i = 0; resp && i < resp->results_count; i++) {
