@@ -19,6 +19,8 @@ SECTIONS = [
             "modes interleaved run by run"),
     ("cluster", "Cluster: 3 brokers and one etcd sharing the machine (metadata.store=etcd, "
                 "default settings); server CPU is the three brokers' together"),
+    ("tls", "TLS (issue 9): one broker, PLAINTEXT and SSL listeners side by side, 1 KiB, "
+            "1 partition, acks=1; RSA 2048 certificate; handshakes from Python's ssl"),
     ("compaction", "Log compaction: cleaner throughput and CPU; 10k/s 100 B acks=all linger 0 "
                    "while another compacted topic is written, cleaner off/on interleaved; "
                    "cleaner memory at many distinct keys"),
@@ -230,6 +232,18 @@ def targets(vals, runs, out):
               if k[0] == "cluster" and k[1] == "rss" and k[2].endswith("_partitions")]
     rows.append(("per-broker idle RSS, 1,000 partitions RF=3", "reported",
                  None if not cl_rss else cl_rss[0] / 1024, " MiB"))
+    for w in ("produce", "consume"):
+        rows.append((f"{w} 1 KiB over TLS vs plaintext, MB/s (path in the notes)", ">= 0.8x",
+                     ratio(m("tls", f"{w}-1KiB-tls", "mb_per_sec", "MB/s", "runnel"),
+                           m("tls", f"{w}-1KiB-plaintext", "mb_per_sec", "MB/s", "runnel")),
+                     "x"))
+    rows.append(("broker CPU per GB consumed over TLS", "reported",
+                 m("tls", "consume-1KiB-tls", "server_cpu_per_GB", "core-s", "runnel"),
+                 " core-s"))
+    for mode in ("full", "resume"):
+        rows.append((f"new TLS connections/s ({mode} handshake)", "reported",
+                     m("tls", f"handshake-{mode}", "conns_per_sec", "conn/s", "runnel"),
+                     " conn/s"))
     ovh = dict((base, o) for base, o, _ in txn_overhead(vals, runs))
     for base in TXN_BASES:
         rows.append((f"transactions (commit every 100 ms) vs {base} acks=all, msgs/s, 1 KiB",

@@ -111,12 +111,15 @@ int rn_broker_authorizer_start(struct rn_broker *b)
 			return rc;
 		}
 	}
-	b->authorizer = rn_authorizer_new(rn_config_get(b->cfg, "super.users"),
-					  rn_config_get_bool(b->cfg, "allow.everyone.if.no.acl.found"));
+	b->authorizer =
+	    rn_authorizer_new(rn_config_get(b->cfg, "super.users"),
+			      rn_config_get_bool(b->cfg, "allow.everyone.if.no.acl.found"));
 	rn_authorizer_follow(b->authorizer, b->meta);
 	rn_info("authorizer %s: ACLs enforced (super.users: %s, allow.everyone.if.no.acl.found: "
 		"%s)",
-		cls, rn_config_get(b->cfg, "super.users") ? rn_config_get(b->cfg, "super.users") : "none",
+		cls,
+		rn_config_get(b->cfg, "super.users") ? rn_config_get(b->cfg, "super.users")
+						     : "none",
 		rn_config_get_bool(b->cfg, "allow.everyone.if.no.acl.found") ? "true" : "false");
 	return 0;
 }

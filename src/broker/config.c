@@ -180,6 +180,10 @@ static const struct rn_cfg_def defs[] = {
     {"zookeeper.session.timeout.ms", RN_CFG_INT, "18000", 0, "", true},
     {"zookeeper.max.in.flight.requests", RN_CFG_INT, "10", 1, "", true},
     {"zookeeper.clientCnxnSocket", RN_CFG_STRING, NULL, 0, "", true},
+    {"ssl.reload.check.interval.ms", RN_CFG_LONG, "30000", 0,
+     "how often TLS certificate, key and truststore files are re-checked besides inotify "
+     "(0 = inotify only)",
+     false},
     {"zookeeper.metadata.migration.enable", RN_CFG_BOOL, "false", 0, "", true},
     {"inter.broker.protocol.version", RN_CFG_STRING, "3.7-IV4", 0, "", true},
     {"broker.rack", RN_CFG_STRING, NULL, 0,

@@ -148,11 +148,13 @@ void rn_h_alter_user_scram_credentials(struct rn_ctx *ctx)
 				r->error_code = rn_kerr_from(rc);
 				r->error_message = rn_ctx_str(ctx, "cannot store the credential");
 			} else {
-				char what[RN_SCRAM_MAX_NAME + 48];
-				snprintf(what, sizeof(what), "User:%s:%s", user,
-					 rn_scram_mech_name(m));
+				/* A security change: one audit line (auth/acl.h). */
+				char rsrc[320], what[64];
+				snprintf(rsrc, sizeof(rsrc), "User:%.300s", user);
+				snprintf(what, sizeof(what), "%s(mechanism=%s)",
+					 ops[j].upsert ? "SET" : "DELETED", rn_scram_mech_name(m));
 				rn_audit(who, rn_req_peer(ctx->req), "AlterUserScramCredentials",
-					 what, ops[j].upsert ? "SET" : "DELETED");
+					 rsrc, what);
 			}
 		}
 	}

@@ -174,7 +174,7 @@ def test_scram_credential_apis(sb):
         top, d = describe_scram(c)
         assert d == {"hal": (0, [(2, 8192)])}
     wait_until(lambda: re.search(r"audit: .*User:admin.*AlterUserScramCredentials.*"
-                                 r"User:hal:SCRAM-SHA-512.*SET", sb.stderr()),
+                                 r"resource=User:hal result=SET\(mechanism=SCRAM-SHA-512\)", sb.stderr()),
                what="audit line for the credential change")
     with RawConn(port_of(sb)) as c:
         scram_login(c, "SCRAM-SHA-512", "hal", "pw2")
