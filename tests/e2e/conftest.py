@@ -317,6 +317,34 @@ def fixed_free_port(base):
     return free_port()
 
 
+def fixed_free_port_range(base, n):
+    """The first of n consecutive free ports from this worker's slice (see fixed_free_port),
+    for commands that number their listeners PORT, PORT+1, ..."""
+    import random
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    slot = int(worker[2:]) % 8 if worker[2:].isdigit() else 0
+    lo = base + slot * 1500
+    for _ in range(200):
+        first = random.randrange(lo, lo + 1500 - n)
+        ports = range(first, first + n)
+        if any(p in _GIVEN_FIXED for p in ports):
+            continue
+        socks = []
+        try:
+            for p in ports:
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+        _GIVEN_FIXED.update(ports)
+        return first
+    raise AssertionError("no %d consecutive free ports in %d-%d" % (n, lo, lo + 1500))
+
+
 def free_port():
     """A local port nothing listens on (bound once, then released)."""
     s = socket.socket()

@@ -56,6 +56,10 @@ def free_port():
     return e2e.fixed_free_port(20000)
 
 
+def fixed_free_port_range(base, n):
+    return e2e.fixed_free_port_range(base, n)
+
+
 unique = e2e.unique
 wait_until = e2e.wait_until
 metric_value = e2e.metric_value

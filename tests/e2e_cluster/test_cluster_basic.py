@@ -284,7 +284,9 @@ def test_stray_log_left_then_replaced_by_a_new_namesake(cluster):
         % t in b3.stderr()
     assert os.path.isdir(os.path.join(b3.data_dir, "%s-0" % t))
     cluster.create_topic(t, partitions=1, rf=3)
-    assert "partition %s-0: removed a stale log left by an older topic" % t in b3.stderr()
+    # Broker 3 applies the new topic from its watch, a moment after the create returned.
+    wait_until(lambda: "partition %s-0: removed a stale log left by an older topic" % t
+               in b3.stderr(), 20.0, what="broker 3 replacing the stale log")
     ck_produce(cluster.bootstrap, t, [(b"k", b"new", None, None, 0)], acks="all")
     assert read_all(cluster, t, 1) == [b"new"]
 

@@ -8,34 +8,16 @@ import urllib.request
 
 import pytest
 
-from conftest import (RUNNEL_BIN, SLOW, ck_consume, ck_produce, runnel, unique,
-                      wait_until, _http_json)
+from conftest import (RUNNEL_BIN, SLOW, ck_consume, ck_produce, fixed_free_port_range, runnel,
+                      unique, wait_until, _http_json)
 
 LINE_RE = re.compile(r"^(etcd|broker (\d+))\s+pid (\d+)\s+127\.0\.0\.1:(\d+)", re.M)
 
 
 def port_range(n):
-    """A base port with base..base+n-1 all free (bound once, then released)."""
-    for _ in range(200):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        base = s.getsockname()[1]
-        s.close()
-        if base + n > 65000:
-            continue
-        socks = []
-        try:
-            for p in range(base, base + n):
-                t = socket.socket()
-                t.bind(("127.0.0.1", p))
-                socks.append(t)
-            return base
-        except OSError:
-            continue
-        finally:
-            for t in socks:
-                t.close()
-    raise AssertionError("no %d consecutive free ports" % n)
+    """A base port with base..base+n-1 all free, below the ephemeral range: a range drawn from
+    it (bind to port 0) was taken by the other tests' outgoing connections in CI."""
+    return fixed_free_port_range(20000, n)
 
 
 def alive(pid):
