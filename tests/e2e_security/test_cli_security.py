@@ -1,6 +1,6 @@
 """`runnel user`, `runnel acl`, `runnel quota` and the CLI's client security settings.
 
-Two halves: what the CLI puts on the wire (requests recorded by metacli_util.Recorder, decoded
+Two halves: what the CLI puts on the wire (requests recorded by cli_util.Recorder, decoded
 here field by field with Kafka's message definitions, including the SCRAM salted password and
 a full SCRAM / PLAIN exchange over TLS), and the subcommands end to end against the real broker
 once its side of the API is there (skipped otherwise, saying why)."""
@@ -11,7 +11,7 @@ import struct
 import pytest
 
 from conftest import runnel
-from metacli_util import Recorder, Rd, Scram, carray, cstr
+from cli_util import Recorder, Rd, Scram, carray, cstr
 
 ALL = {50: (0, 0), 51: (0, 0), 48: (0, 1), 49: (0, 1), 29: (0, 3), 30: (0, 3), 31: (0, 3)}
 
