@@ -44,8 +44,7 @@ int rn_placement_assign(const struct rn_broker_reg *brokers, int nb, int32_t fir
 /* The same with a fixed start index (Kafka's fixedStartIndex, >= 0; -1 = random): partition p
  * leads on the ((p + start) mod nb)-th broker of the (rack-alternated) id-sorted list, so the
  * result is deterministic. CreatePartitions may pass the index of the broker leading
- * partition 0, as Kafka does, to continue the topic's round robin. (Added by the controller
- * slice.) */
+ * partition 0, as Kafka does, to continue the topic's round robin. */
 int rn_placement_assign_at(const struct rn_broker_reg *brokers, int nb, int32_t first,
 			   int32_t npart, int32_t rf, int32_t start, int32_t *assign);
 
@@ -62,7 +61,7 @@ int16_t rn_election_run(struct rn_meta *m, const char *topic, int32_t idx, enum 
  * added replicas go, the removed ones stay (unclean_ok: the topic's
  * unclean.leader.election.enable, needed when only added replicas are in sync). Returns NONE,
  * UNKNOWN_TOPIC_OR_PARTITION, INVALID_REPLICA_ASSIGNMENT, NO_REASSIGNMENT_IN_PROGRESS,
- * REQUEST_TIMED_OUT. (Added by the controller slice.) */
+ * REQUEST_TIMED_OUT. */
 int16_t rn_controller_reassign(struct rn_meta *m, const char *topic, int32_t idx,
 			       const int32_t *target, int32_t n, bool unclean_ok);
 

@@ -27,8 +27,6 @@ void rn_peer_close(struct rn_peer *p);
 int rn_peer_call(struct rn_peer *p, int16_t api_key, int16_t api_version,
 		 const struct rn_iochain *body, int timeout_ms, struct rn_rd *resp);
 
-/* Added by the follower slice. */
-
 /* Frames larger than this are refused (RN_EMALFORMED, and the connection is dropped) before
  * anything is allocated for them. Default RN_PEER_MAX_FRAME_DEFAULT; a fetcher raises it to
  * replica.fetch.response.max.bytes plus slack. */
@@ -46,8 +44,6 @@ int rn_peer_roundtrip(struct rn_peer *p, int16_t api_key, int16_t api_version, c
 /* Makes a call in flight on another thread fail at once (shutdown(2) of the socket) and every
  * later one; the owner still closes p. */
 void rn_peer_interrupt(struct rn_peer *p);
-/* Added by the tls slice. */
-
 /* Inter-broker TLS: from now on rn_peer_connect speaks TLS with client context c (NULL: plain
  * TCP again), checking the peer's certificate against the host it dials when check_host
  * (Kafka's ssl.endpoint.identification.algorithm=https). Set once at start-up, before any
@@ -55,7 +51,7 @@ void rn_peer_interrupt(struct rn_peer *p);
 struct rn_tls_ctx;
 void rn_peer_set_tls(struct rn_tls_ctx *c, bool check_host);
 
-/* Authentication of new connections (a SASL inter-broker listener; added by the sasl slice):
+/* Authentication of new connections (a SASL inter-broker listener):
  * the broker installs fn once at start-up, before any peer connects; rn_peer_connect then
  * calls it on every new connection before returning it, and fails with its (negative) result.
  * NULL: none. */

@@ -34,7 +34,7 @@ struct rn_replica_cfg {
 	int32_t num_fetchers;             /* num.replica.fetchers (threads per source broker) */
 	int64_t follower_throttle_bps;    /* follower.replication.throttled.rate, 0 = none */
 	int64_t leader_throttle_bps;      /* leader.replication.throttled.rate, 0 = none */
-	/* Added by the follower slice: min.insync.replicas of the broker (0: 1), for the
+	/* min.insync.replicas of the broker (0: 1), for the
 	 * under-min-ISR count of topics without an override (acks=all gets it per call). */
 	int32_t min_insync_replicas;
 };
@@ -72,7 +72,7 @@ void rn_replica_apply(struct rn_replica_mgr *mgr, struct rn_replica_part *rp,
 		      const struct rn_pstate *st);
 /* The state last applied (leader -1 and empty sets before the first). */
 void rn_replica_state(struct rn_replica_part *rp, struct rn_pstate *out);
-/* Added by the follower slice: pins the min.insync.replicas rn_replica_mgr_stats counts rp
+/* Pins the min.insync.replicas rn_replica_mgr_stats counts rp
  * against (0: the topic's override in the store, else cfg.min_insync_replicas, else 1). */
 void rn_replica_set_min_isr(struct rn_replica_part *rp, int32_t min_isr);
 
@@ -100,7 +100,6 @@ int16_t rn_replica_follower_fetch(struct rn_replica_part *rp, int32_t replica_id
 /* KIP-392: the replica a consumer in client_rack should read from (-1: the leader itself). */
 int32_t rn_replica_preferred_read(struct rn_replica_part *rp, const char *client_rack);
 
-/* Added by the leader slice. */
 /* The same for a consumer fetching at fetch_offset: only ISR followers that have it qualify
  * (-1: offset unchecked). Reads the live brokers' racks from the store; any thread. */
 int32_t rn_replica_preferred_read_at(struct rn_replica_part *rp, const char *client_rack,

@@ -51,8 +51,7 @@ struct rn_replica_part {
 	bool needs_truncation;         /* leader changed: OffsetForLeaderEpoch before fetching */
 	struct rn_replica_part *fnext; /* in its fetcher's partition list */
 	int64_t leader_leo;            /* the leader's log end, from its last fetch response */
-	/* Follower side, added by the follower slice (follower_int.h says which lock guards what).
-	 */
+	/* Follower side (follower_int.h says which lock guards what). */
 	uint64_t fgen;             /* bumped when it joins a fetcher: older responses are dropped */
 	int fslot;                 /* its slot in the fetcher's request in flight, -1 none */
 	int64_t fetch_delay_until; /* monotonic ms: backed off after an error until then */
