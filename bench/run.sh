@@ -21,7 +21,9 @@
 # CLEANER_SETS (compaction latency: extra "k=v ..." broker settings of both modes, e.g.
 # "log.cleaner.io.max.bytes.per.second=10485760").
 # Workloads: iperf fio produce durable latency consume footprint txn_overhead compaction
-# cluster (bench/cluster.sh: 3 brokers + etcd; CLUSTER_PORT, CLUSTER_ADMIN, CLUSTER_ETCD).
+# cluster (bench/cluster.sh: 3 brokers + etcd; CLUSTER_PORT, CLUSTER_ADMIN, CLUSTER_ETCD)
+# tls (bench/tls.sh: PLAINTEXT, SSL and SASL_PLAINTEXT listeners on one broker; TLS_PORT,
+# SASL_PORT).
 set -uo pipefail
 
 MODE=${1:-full}
@@ -954,8 +956,11 @@ log "mode $MODE, runs $RUNS, binary $RUNNEL, work dir $WORK, output $OUT"
 # The cluster workload (issue 8) lives in its own file.
 # shellcheck source=bench/cluster.sh
 . "$ROOT/bench/cluster.sh"
+# The security workload (issue 9) too.
+# shellcheck source=bench/tls.sh
+. "$ROOT/bench/tls.sh"
 
-for wl in iperf fio produce durable latency consume footprint txn_overhead compaction cluster; do
+for wl in iperf fio produce durable latency consume footprint txn_overhead compaction cluster tls; do
 	if skipped "$wl"; then
 		log "skipping $wl (BENCH_SKIP / BENCH_ONLY)"
 		continue
