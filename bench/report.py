@@ -22,8 +22,9 @@ SECTIONS = [
     ("compaction", "Log compaction: cleaner throughput and CPU; 10k/s 100 B acks=all linger 0 "
                    "while another compacted topic is written, cleaner off/on interleaved; "
                    "cleaner memory at many distinct keys"),
-    ("tls", "Security: one broker with PLAINTEXT, SSL and SASL_PLAINTEXT listeners side by "
-            "side, plaintext and TLS interleaved run by run; 1 KiB records, 1 partition, acks=1"),
+    ("tls", "Security (issue 9): one broker with PLAINTEXT, SSL and SASL_PLAINTEXT listeners "
+            "side by side, plaintext and TLS interleaved run by run; 1 KiB records, 1 partition, "
+            "acks=1; RSA 2048 certificate; connection rates from Python clients"),
 ]
 TXN_BASES = ["plain", "idempotent"]
 TXN_MODE = "transactional"

@@ -953,10 +953,9 @@ log "mode $MODE, runs $RUNS, binary $RUNNEL, work dir $WORK, output $OUT"
 	git -C "$ROOT" rev-parse --short HEAD 2>/dev/null
 } >"$RAW/machine.txt" 2>&1
 
-# The cluster workload (issue 8) lives in its own file.
+# The cluster workload (issue 8) lives in its own file, as does TLS (issue 9).
 # shellcheck source=bench/cluster.sh
 . "$ROOT/bench/cluster.sh"
-# The security workload (issue 9) too.
 # shellcheck source=bench/tls.sh
 . "$ROOT/bench/tls.sh"
 

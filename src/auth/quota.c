@@ -6,6 +6,7 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@ enum {
 	NBUCKETS = 1024,
 	MAX_SENSORS = 50000,
 	IDLE_MS = 3600 * 1000,
+	SWEEP_MS = 60 * 1000, /* how often creating a sensor also drops the idle ones */
 };
 
 struct sample {
@@ -46,9 +48,11 @@ struct rn_quotas {
 	int num;
 	int64_t size_ms;
 	struct rn_quota_cfg *cfg;
-	bool enabled[RN_QUOTA_NTYPES];
+	/* Read without the lock on every request: an unconfigured type costs one load. */
+	_Atomic bool enabled[RN_QUOTA_NTYPES];
 	struct sensor *buckets[NBUCKETS];
 	int nsensors;
+	int64_t last_sweep_ms;
 };
 
 static void sample_reset(struct sample *s, int64_t now)
@@ -187,7 +191,8 @@ void rn_quotas_swap_cfg(struct rn_quotas *q, struct rn_quota_cfg *cfg)
 	pthread_mutex_lock(&q->lock);
 	struct rn_quota_cfg *old = q->cfg;
 	q->cfg = cfg;
-	memcpy(q->enabled, en, sizeof(en));
+	for (int i = 0; i < RN_QUOTA_NTYPES; i++)
+		atomic_store(&q->enabled[i], en[i]);
 	pthread_mutex_unlock(&q->lock);
 	rn_quota_cfg_free(old);
 }
@@ -200,12 +205,23 @@ void rn_quotas_with_cfg(struct rn_quotas *q, void (*cb)(const struct rn_quota_cf
 	pthread_mutex_unlock(&q->lock);
 }
 
-bool rn_quotas_enabled(struct rn_quotas *q, enum rn_quota_type t)
+int rn_quotas_sensors(struct rn_quotas *q)
 {
 	pthread_mutex_lock(&q->lock);
-	bool en = (unsigned)t < RN_QUOTA_NTYPES && q->enabled[t];
+	int n = q->nsensors;
 	pthread_mutex_unlock(&q->lock);
-	return en;
+	return n;
+}
+
+int64_t rn_quotas_window_ms(const struct rn_quotas *q)
+{
+	return q->size_ms;
+}
+
+bool rn_quotas_enabled(struct rn_quotas *q, enum rn_quota_type t)
+{
+	return (unsigned)t < RN_QUOTA_NTYPES &&
+	       atomic_load_explicit(&q->enabled[t], memory_order_relaxed);
 }
 
 static uint32_t hash(enum rn_quota_type t, const char *u, const char *c)
@@ -219,8 +235,8 @@ static uint32_t hash(enum rn_quota_type t, const char *u, const char *c)
 	return h % NBUCKETS;
 }
 
-/* Drops sensors idle for IDLE_MS; when none is, and the table is full, the least recently
- * used one. */
+/* Drops sensors idle for IDLE_MS; then, if the table is still full, the least recently used
+ * one. */
 static void evict(struct rn_quotas *q, int64_t now)
 {
 	struct sensor **lru = NULL;
@@ -261,8 +277,10 @@ static struct sensor *sensor_get(struct rn_quotas *q, enum rn_quota_type t, cons
 			return s;
 	if (!create)
 		return NULL;
-	if (q->nsensors >= MAX_SENSORS)
+	if (q->nsensors >= MAX_SENSORS || now - q->last_sweep_ms >= SWEEP_MS) {
 		evict(q, now);
+		q->last_sweep_ms = now;
+	}
 	struct sensor *s = rn_calloc(1, sizeof(*s));
 	s->type = t;
 	s->user = rn_strdup(u);

@@ -94,6 +94,11 @@ void rn_quotas_swap_cfg(struct rn_quotas *q, struct rn_quota_cfg *cfg);
 /* Runs cb with the current configuration under q's lock (cb must not call q). */
 void rn_quotas_with_cfg(struct rn_quotas *q, void (*cb)(const struct rn_quota_cfg *c, void *arg),
 			void *arg);
+/* How many sensors exist. Sensors idle for an hour go (Kafka's inactive sensor expiry), and at
+ * most 50000 exist (the least recently used goes first). */
+int rn_quotas_sensors(struct rn_quotas *q);
+/* quota.window.size.seconds in ms. */
+int64_t rn_quotas_window_ms(const struct rn_quotas *q);
 /* True if any quota of type t is configured (a fast path for the unconfigured broker). */
 bool rn_quotas_enabled(struct rn_quotas *q, enum rn_quota_type t);
 

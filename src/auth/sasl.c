@@ -254,6 +254,28 @@ static int plain_check(struct rn_sasl_server *srv, const struct rn_session *s, c
 	return (jaas_ok | scram_ok) ? 0 : -1;
 }
 
+/* A flood of failed logins must not flood the log: up to LOG_PER_SEC failure lines a second,
+ * then one line saying how many went unlogged. */
+#define LOG_PER_SEC 50
+static _Atomic int64_t log_sec;
+static _Atomic int log_count, log_dropped;
+
+static bool log_allowed(void)
+{
+	int64_t sec = rn_mono_ms() / 1000, cur = atomic_load(&log_sec);
+	if (sec != cur && atomic_compare_exchange_strong(&log_sec, &cur, sec)) {
+		int dropped = atomic_exchange(&log_dropped, 0);
+		atomic_store(&log_count, 0);
+		if (dropped)
+			rn_warn("%d more failed authentications were not logged (over %d a second)",
+				dropped, LOG_PER_SEC);
+	}
+	if (atomic_fetch_add(&log_count, 1) < LOG_PER_SEC)
+		return true;
+	atomic_fetch_add(&log_dropped, 1);
+	return false;
+}
+
 static enum rn_sasl_result fail(struct rn_sasl_server *srv, struct rn_session *s, char *msg,
 				size_t msglen, const char *why)
 {
@@ -266,8 +288,9 @@ static enum rn_sasl_result fail(struct rn_sasl_server *srv, struct rn_session *s
 			 "Authentication failed during authentication due to invalid credentials "
 			 "with SASL mechanism %s",
 			 mech_name(x->mech));
-	rn_warn("failed authentication with %s on listener %s (mechanism %s): %s", s->peer,
-		s->listener_name, mech_name(x->mech), why);
+	if (log_allowed())
+		rn_warn("failed authentication with %s on listener %s (mechanism %s): %s", s->peer,
+			s->listener_name, mech_name(x->mech), why);
 	rn_scram_server_reset(&x->scram);
 	x->state = RN__SASL_IDLE;
 	return RN_SASL_FAIL;

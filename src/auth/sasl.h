@@ -95,6 +95,11 @@ void rn_sasl_scram_foreach(struct rn_sasl_server *srv,
 				      void *arg),
 			   void *arg);
 
+/* The username and password options of a JAAS text (this broker's own login on an
+ * inter-broker SASL listener). 0 with both set (the caller frees them with rn_free), or
+ * -EINVAL when the text is malformed or lacks one. */
+int rn_sasl_jaas_login(const char *text, char **user, char **password);
+
 /* The session free hook (session.h). */
 void rn_sasl_free(struct rn_sasl *x);
 

@@ -70,7 +70,10 @@ void rn__jaas_free(struct rn__jaas_user *users, int n)
 	rn_free(users);
 }
 
-int rn__jaas_parse(const char *text, struct rn__jaas_user **users, int *n, char *err, size_t errlen)
+/* user_<name> options into users; username / password (this broker's own login, for
+ * inter-broker connections) into *login_user / *login_pw when those are not NULL. */
+static int parse(const char *text, struct rn__jaas_user **users, int *n, char **login_user,
+		 char **login_pw, char *err, size_t errlen)
 {
 	struct rn__jaas_user *u = NULL;
 	int nu = 0;
@@ -93,10 +96,16 @@ int rn__jaas_parse(const char *text, struct rn__jaas_user **users, int *n, char 
 			p = value(skip_ws(p + 1), &val);
 			if (!p)
 				goto bad;
+			char **login = strcmp(key, "username") == 0   ? login_user
+				       : strcmp(key, "password") == 0 ? login_pw
+								      : NULL;
 			if (strncmp(key, "user_", 5) == 0 && key[5]) {
 				u = rn_realloc(u, (size_t)(nu + 1) * sizeof(*u));
 				u[nu].name = rn_strdup(key + 5);
 				u[nu++].password = val;
+			} else if (login) {
+				rn_free(*login);
+				*login = val;
 			} else {
 				rn_free(val);
 			}
@@ -114,5 +123,28 @@ bad:
 		 "required name=\"value\" ...;')",
 		 (int)(p - text));
 	rn__jaas_free(u, nu);
+	return -EINVAL;
+}
+
+int rn__jaas_parse(const char *text, struct rn__jaas_user **users, int *n, char *err, size_t errlen)
+{
+	return parse(text, users, n, NULL, NULL, err, errlen);
+}
+
+int rn_sasl_jaas_login(const char *text, char **user, char **password)
+{
+	struct rn__jaas_user *u = NULL;
+	int n = 0;
+	char err[128];
+	*user = *password = NULL;
+	int rc = parse(text, &u, &n, user, password, err, sizeof(err));
+	rn__jaas_free(u, n);
+	if (rc == 0 && *user && *password)
+		return 0;
+	rn_free(*user);
+	if (*password)
+		memset(*password, 0, strlen(*password));
+	rn_free(*password);
+	*user = *password = NULL;
 	return -EINVAL;
 }

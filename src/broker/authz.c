@@ -11,55 +11,6 @@
 #include "core/log.h"
 #include "net/server.h"
 
-#include <stdio.h>
-#include <string.h>
-#include <strings.h>
-
-/* The i-th listener's name and protocol: from the listener table (broker/listeners.h); without
- * one (a broker struct made by a unit test) parsed from the configs: the i-th entry of
- * listeners ("NAME://host:port"), the protocol from listener.security.protocol.map
- * ("NAME:PROTO,..."), else the name itself when it is a protocol, else PLAINTEXT. */
-enum rn_secproto rn_broker_listener_proto(const struct rn_broker *b, int i, char *name, size_t cap)
-{
-	if (b && b->listeners && i >= 0 && i < b->listeners->n) {
-		snprintf(name, cap, "%s", b->listeners->l[i].name);
-		return b->listeners->l[i].proto;
-	}
-	const char *l = b && b->cfg ? rn_config_get(b->cfg, "listeners") : NULL;
-	snprintf(name, cap, "PLAINTEXT");
-	for (int k = 0; l && *l; k++) {
-		while (*l == ' ' || *l == ',')
-			l++;
-		size_t n = strcspn(l, ",");
-		const char *sep = strstr(l, "://");
-		if (k == i) {
-			if (sep && (size_t)(sep - l) < n)
-				snprintf(name, cap, "%.*s", (int)(sep - l), l);
-			break;
-		}
-		l += n;
-	}
-	const char *map =
-	    b && b->cfg ? rn_config_get(b->cfg, "listener.security.protocol.map") : NULL;
-	size_t nl = strlen(name);
-	while (map && *map) {
-		while (*map == ' ' || *map == ',')
-			map++;
-		size_t n = strcspn(map, ",");
-		const char *colon = memchr(map, ':', n);
-		if (colon && (size_t)(colon - map) == nl && strncasecmp(map, name, nl) == 0) {
-			char proto[32];
-			snprintf(proto, sizeof(proto), "%.*s", (int)(n - nl - 1), colon + 1);
-			int p = rn_secproto_parse(proto);
-			if (p >= 0)
-				return (enum rn_secproto)p;
-		}
-		map += n;
-	}
-	int p = rn_secproto_parse(name);
-	return p >= 0 ? (enum rn_secproto)p : RN_SEC_PLAINTEXT;
-}
-
 void *rn_broker_session_open(void *arg, int listener, const char *peer)
 {
 	struct rn_broker *b = arg;
@@ -160,12 +111,15 @@ int rn_broker_authorizer_start(struct rn_broker *b)
 			return rc;
 		}
 	}
-	b->authorizer = rn_authorizer_new(rn_config_get(b->cfg, "super.users"),
-					  rn_config_get_bool(b->cfg, "allow.everyone.if.no.acl.found"));
+	b->authorizer =
+	    rn_authorizer_new(rn_config_get(b->cfg, "super.users"),
+			      rn_config_get_bool(b->cfg, "allow.everyone.if.no.acl.found"));
 	rn_authorizer_follow(b->authorizer, b->meta);
 	rn_info("authorizer %s: ACLs enforced (super.users: %s, allow.everyone.if.no.acl.found: "
 		"%s)",
-		cls, rn_config_get(b->cfg, "super.users") ? rn_config_get(b->cfg, "super.users") : "none",
+		cls,
+		rn_config_get(b->cfg, "super.users") ? rn_config_get(b->cfg, "super.users")
+						     : "none",
 		rn_config_get_bool(b->cfg, "allow.everyone.if.no.acl.found") ? "true" : "false");
 	return 0;
 }

@@ -18,11 +18,6 @@ struct rn_ctx;
  * owned by the connection. */
 void *rn_broker_session_open(void *arg, int listener, const char *peer);
 void rn_broker_session_close(void *arg, void *session);
-struct rn_broker;
-/* STOPGAP (sasl slice) until the tls slice's listener table: listener i's name (from
- * listeners) into name, and its protocol (listener.security.protocol.map). */
-enum rn_secproto rn_broker_listener_proto(const struct rn_broker *b, int i, char *name,
-					  size_t cap);
 
 /* The request's session; never NULL (requests from tests without a server get a static
  * anonymous PLAINTEXT one). */

@@ -180,6 +180,10 @@ static const struct rn_cfg_def defs[] = {
     {"zookeeper.session.timeout.ms", RN_CFG_INT, "18000", 0, "", true},
     {"zookeeper.max.in.flight.requests", RN_CFG_INT, "10", 1, "", true},
     {"zookeeper.clientCnxnSocket", RN_CFG_STRING, NULL, 0, "", true},
+    {"ssl.reload.check.interval.ms", RN_CFG_LONG, "30000", 0,
+     "how often TLS certificate, key and truststore files are re-checked besides inotify "
+     "(0 = inotify only)",
+     false},
     {"zookeeper.metadata.migration.enable", RN_CFG_BOOL, "false", 0, "", true},
     {"inter.broker.protocol.version", RN_CFG_STRING, "3.7-IV4", 0, "", true},
     {"broker.rack", RN_CFG_STRING, NULL, 0,
@@ -637,6 +641,25 @@ static char *trim(char *s)
 	return s;
 }
 
+/* One logical "key=value" / "key: value" line of a properties file. */
+static int load_line(struct rn_config *c, const char *path, int lineno, char *s, char *err,
+		     size_t errlen)
+{
+	char *sep = strpbrk(s, "=:");
+	if (!sep) {
+		snprintf(err, errlen, "%s:%d: expected key=value", path, lineno);
+		return -EINVAL;
+	}
+	*sep = '\0';
+	char *key = trim(s), *val = trim(sep + 1);
+	char why[512];
+	if (rn_config_set(c, key, val, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int rn_config_load_file(struct rn_config *c, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
@@ -644,28 +667,45 @@ int rn_config_load_file(struct rn_config *c, const char *path, char *err, size_t
 		snprintf(err, errlen, "cannot open config file %s: %s", path, strerror(errno));
 		return -errno;
 	}
-	char line[4096];
-	int lineno = 0, rc = 0;
-	while (fgets(line, sizeof(line), f)) {
+	/* A line ending in an odd number of backslashes continues on the next one, whose leading
+	 * white space is dropped (java.util.Properties; Kafka's files split sasl.jaas.config so).
+	 */
+	char line[4096], *acc = NULL;
+	size_t alen = 0;
+	int lineno = 0, first = 0, rc = 0;
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
 		lineno++;
 		char *s = trim(line);
-		if (!*s || *s == '#' || *s == '!')
+		if (!acc && (!*s || *s == '#' || *s == '!'))
 			continue;
-		char *sep = strpbrk(s, "=:");
-		if (!sep) {
-			snprintf(err, errlen, "%s:%d: expected key=value", path, lineno);
+		size_t n = strlen(s), bs = 0;
+		while (bs < n && s[n - 1 - bs] == '\\')
+			bs++;
+		bool more = bs % 2 == 1;
+		if (more)
+			s[--n] = '\0';
+		if (alen + n >= 65536) {
+			snprintf(err, errlen, "%s:%d: continued line longer than 64 KiB", path,
+				 lineno);
 			rc = -EINVAL;
 			break;
 		}
-		*sep = '\0';
-		char *key = trim(s), *val = trim(sep + 1);
-		char why[512];
-		if (rn_config_set(c, key, val, why, sizeof(why)) < 0) {
-			snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
-			rc = -EINVAL;
-			break;
-		}
+		if (!acc)
+			first = lineno;
+		acc = rn_realloc(acc, alen + n + 1);
+		memcpy(acc + alen, s, n);
+		alen += n;
+		acc[alen] = '\0';
+		if (more)
+			continue;
+		rc = load_line(c, path, first, acc, err, errlen);
+		rn_free(acc);
+		acc = NULL;
+		alen = 0;
 	}
+	if (rc == 0 && acc)
+		rc = load_line(c, path, first, acc, err, errlen);
+	rn_free(acc);
 	fclose(f);
 	return rc;
 }

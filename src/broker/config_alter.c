@@ -372,7 +372,7 @@ enum rn_kerr rn_broker_alter_configs(struct rn_broker *b, bool per_broker,
 	char res[64];
 	resource_name(res, sizeof(res), b->node_id, per_broker);
 	if (kerr == RN_KERR_NONE && per_broker)
-		kerr = rn__cfg_tls_apply(s.kv, s.n, true, res, msg, msglen);
+		kerr = rn__cfg_tls_apply(b->cfg, s.kv, s.n, true, res, msg, msglen);
 	if (kerr != RN_KERR_NONE || validate_only)
 		goto out;
 	int rc = rn_meta_broker_replace_configs(b->meta, per_broker, s.kv, s.n);
@@ -385,7 +385,7 @@ enum rn_kerr rn_broker_alter_configs(struct rn_broker *b, bool per_broker,
 	}
 	broker_install(b, per_broker ? RN_CFG_DYN_BROKER : RN_CFG_DYN_DEFAULT, &s);
 	if (per_broker)
-		rn__cfg_tls_apply(s.kv, s.n, false, res, msg, msglen);
+		rn__cfg_tls_apply(b->cfg, s.kv, s.n, false, res, msg, msglen);
 	rn_info("broker configs (%s) altered (%d change(s))",
 		per_broker ? "this broker" : "cluster default", n);
 out:
@@ -427,7 +427,7 @@ static void reload_layer(struct rn_broker *b, bool per_broker)
 	broker_install(b, per_broker ? RN_CFG_DYN_BROKER : RN_CFG_DYN_DEFAULT, &s);
 	if (per_broker) {
 		char msg[600];
-		rn__cfg_tls_apply(s.kv, s.n, false, "", msg, sizeof(msg));
+		rn__cfg_tls_apply(b->cfg, s.kv, s.n, false, "", msg, sizeof(msg));
 	}
 	kvset_free(&s);
 }

@@ -47,7 +47,9 @@ static bool family_used(const char *f)
 /* Family keys a room reads (through rn_config_get): no "no effect" warning for them. */
 bool rn__cfg_family_used(const char *key)
 {
-	static const char *const used[] = {"sasl.jaas.config", "sasl.enabled.mechanisms"};
+	static const char *const used[] = {"sasl.jaas.config", "sasl.enabled.mechanisms",
+					   "sasl.mechanism.inter.broker.protocol",
+					   "sasl.server.max.receive.size"};
 	size_t kl = strlen(key);
 	for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++) {
 		size_t n = strlen(used[i]);
@@ -82,7 +84,11 @@ void rn__cfg_compat_list(FILE *f)
 			family_used(families[i])
 			    ? "(any key with this prefix: read by the listeners that use it)"
 			    : "(any key with this prefix: accepted, no effect)");
-	/* A key of a no-effect family that SASL reads after all. */
-	fprintf(f, "%-45s %s\n", "sasl.jaas.config",
-		"(PLAIN users, read by SASL listeners; also per listener; never shown)");
+	/* The keys of those families that SASL reads, although their family has no effect. */
+	static const char *const sasl_keys[] = {"sasl.jaas.config",
+						"sasl.mechanism.inter.broker.protocol",
+						"sasl.server.max.receive.size"};
+	for (size_t i = 0; i < sizeof(sasl_keys) / sizeof(sasl_keys[0]); i++)
+		fprintf(f, "%-45s %s\n", sasl_keys[i],
+			"(read by SASL listeners; listener.name.<l>. overrides it)");
 }

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "broker/broker.h"
+#include "broker/config.h"
 #include "meta/store.h"
 #include "core/alloc.h"
 #include "core/log.h"
@@ -45,6 +46,7 @@ bool rn__cfg_tls_unprefixed(const char *key)
 }
 
 struct apply {
+	const struct rn_config *cfg;
 	const struct rn_cfg_kv *kv;
 	int n;
 	bool validate_only;
@@ -53,6 +55,21 @@ struct apply {
 	size_t msglen;
 	const char *res;
 };
+
+/* listener.name.<l>.<key>, else <key>, is "true" (static configs; Kafka's default false). */
+static bool allowed(const struct rn_config *cfg, const char *lname, const char *key)
+{
+	if (!cfg)
+		return false;
+	char k[256];
+	int n = snprintf(k, sizeof(k), PREFIX "%s.%s", lname, key);
+	for (int i = (int)strlen(PREFIX); i < n && k[i] != '.'; i++)
+		k[i] = (char)tolower((unsigned char)k[i]);
+	const char *v = rn_config_get(cfg, k);
+	if (!v)
+		v = rn_config_get(cfg, key);
+	return v && strcasecmp(v, "true") == 0;
+}
 
 static void one(struct rn_tls_ctx *c, const char *what, void *arg)
 {
@@ -75,8 +92,11 @@ static void one(struct rn_tls_ctx *c, const char *what, void *arg)
 		keys[k] = base;
 		vals[k++] = a->kv[i].val;
 	}
+	unsigned flags = (a->validate_only ? RN_TLS_VALIDATE_ONLY : 0) |
+			 (allowed(a->cfg, lname, "ssl.allow.dn.changes") ? 0 : RN_TLS_KEEP_DN) |
+			 (allowed(a->cfg, lname, "ssl.allow.san.changes") ? 0 : RN_TLS_KEEP_SAN);
 	char err[512];
-	if (rn_tls_ctx_set_overrides(c, keys, vals, k, a->validate_only, err, sizeof(err)) != 0) {
+	if (rn_tls_ctx_set_overrides(c, keys, vals, k, flags, err, sizeof(err)) != 0) {
 		if (a->validate_only) {
 			snprintf(a->msg, a->msglen,
 				 "Invalid config value for resource %s: Validation of dynamic "
@@ -91,12 +111,12 @@ static void one(struct rn_tls_ctx *c, const char *what, void *arg)
 	rn_free(vals);
 }
 
-enum rn_kerr rn__cfg_tls_apply(const struct rn_cfg_kv *kv, int n, bool validate_only,
-			       const char *res, char *msg, size_t msglen)
+enum rn_kerr rn__cfg_tls_apply(const struct rn_config *cfg, const struct rn_cfg_kv *kv, int n,
+			       bool validate_only, const char *res, char *msg, size_t msglen)
 {
 	/* Every listener is validated before any is changed, so a request that fails on
 	 * one listener changes none. */
-	struct apply a = {kv, n, true, false, msg, msglen, res};
+	struct apply a = {cfg, kv, n, true, false, msg, msglen, res};
 	rn_tls_ctx_foreach(one, &a);
 	if (a.failed)
 		return RN_KERR_INVALID_REQUEST;
@@ -121,11 +141,12 @@ static void collect(const char *key, const char *val, void *arg)
 
 void rn_broker_tls_dynamic_apply(struct rn_broker *b)
 {
+	rn_tls_watch_interval((long)rn_config_get_i64(b->cfg, "ssl.reload.check.interval.ms"));
 	struct kvs s = {NULL, 0};
 	rn_meta_broker_configs(b->meta, true, collect, &s);
 	if (s.n > 0) {
 		char msg[600];
-		struct apply a = {s.kv, s.n, false, false, msg, sizeof(msg), ""};
+		struct apply a = {b->cfg, s.kv, s.n, false, false, msg, sizeof(msg), ""};
 		rn_tls_ctx_foreach(one, &a);
 	}
 	for (int i = 0; i < s.n; i++) {

@@ -24,9 +24,12 @@ bool rn__cfg_tls_unprefixed(const char *key);
 /* Lays the listener keys of kv[0..n) (the whole per-broker set) over every TLS listener;
  * validate_only builds and discards. RN_KERR_NONE, or INVALID_REQUEST with Kafka's message
  * in msg and nothing changed on any listener (a later listener's failure after an earlier
- * one was installed is logged). */
-enum rn_kerr rn__cfg_tls_apply(const struct rn_cfg_kv *kv, int n, bool validate_only,
-			       const char *res, char *msg, size_t msglen);
+ * one was installed is logged). A new keystore must keep the subject and the subject
+ * alternative names of the current one unless ssl.allow.dn.changes / ssl.allow.san.changes
+ * (static, per listener or global) say true, as Kafka's SslFactory requires. */
+struct rn_config;
+enum rn_kerr rn__cfg_tls_apply(const struct rn_config *cfg, const struct rn_cfg_kv *kv, int n,
+			       bool validate_only, const char *res, char *msg, size_t msglen);
 
 /* Start-up, once the listeners' TLS contexts exist (rn_broker_configs_load calls it):
  * installs the stored per-broker listener ssl configs. */

@@ -61,11 +61,11 @@ void rn_h_add_offsets_to_txn(struct rn_ctx *ctx)
 			     rq.transactional_id.len) ||
 	    !rn_allowed_view(ctx, RN_OP_READ, RN_RES_GROUP, rq.group_id.ptr, rq.group_id.len)) {
 		/* Kafka checks the transactional id first, then READ on the group. */
-		a->resp.error_code = rn_allowed_quiet(ctx, RN_OP_WRITE, RN_RES_TRANSACTIONAL_ID,
-						      rq.transactional_id.ptr,
-						      (size_t)rq.transactional_id.len)
-					 ? RN_KERR_GROUP_AUTHORIZATION_FAILED
-					 : RN_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+		a->resp.error_code =
+		    rn_allowed_quiet(ctx, RN_OP_WRITE, RN_RES_TRANSACTIONAL_ID,
+				     rq.transactional_id.ptr, (size_t)rq.transactional_id.len)
+			? RN_KERR_GROUP_AUTHORIZATION_FAILED
+			: RN_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
 		rn_txns_respond_after(ctx, NULL, respond, a);
 		return;
 	}

@@ -164,8 +164,8 @@ static void add_one(struct rn_ctx *ctx, struct rn_tc *tc, struct rn_txns_flushes
 	/* Kafka: WRITE on the transactional id, then on each topic (the others are then not
 	 * attempted), before the coordinator looks at the producer. Verification comes from
 	 * brokers, already checked for CLUSTER_ACTION. */
-	if (!o->verify_only && !rn_allowed_view(ctx, RN_OP_WRITE, RN_RES_TRANSACTIONAL_ID,
-						o->id.ptr, o->id.len)) {
+	if (!o->verify_only &&
+	    !rn_allowed_view(ctx, RN_OP_WRITE, RN_RES_TRANSACTIONAL_ID, o->id.ptr, o->id.len)) {
 		fill(ctx, o, RN_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
 		return;
 	}

@@ -7,9 +7,12 @@
  * RESOURCE_NOT_FOUND (deleting what is absent). ALTER on the cluster is required.
  * New authentications use the change at once (auth/sasl.h watches the store).
  */
+#include <stdio.h>
 #include <string.h>
 
+#include "auth/acl.h"
 #include "auth/sasl.h"
+#include "auth/scram_msg.h"
 #include "broker/authz.h"
 #include "broker/handler.h"
 #include "core/log.h"
@@ -145,10 +148,13 @@ void rn_h_alter_user_scram_credentials(struct rn_ctx *ctx)
 				r->error_code = rn_kerr_from(rc);
 				r->error_message = rn_ctx_str(ctx, "cannot store the credential");
 			} else {
-				rn_info("SCRAM credential %s for user %s %s by %s from %s",
-					rn_scram_mech_name(m), user,
-					ops[j].upsert ? "set" : "deleted", who,
-					rn_req_peer(ctx->req));
+				/* A security change: one audit line (auth/acl.h). */
+				char rsrc[320], what[64];
+				snprintf(rsrc, sizeof(rsrc), "User:%.300s", user);
+				snprintf(what, sizeof(what), "%s(mechanism=%s)",
+					 ops[j].upsert ? "SET" : "DELETED", rn_scram_mech_name(m));
+				rn_audit(who, rn_req_peer(ctx->req), "AlterUserScramCredentials",
+					 rsrc, what);
 			}
 		}
 	}

@@ -620,8 +620,9 @@ void rn_h_fetch(struct rn_ctx *ctx)
 	bool follower_ok = f->replica_id < 0 || rn_allowed_cluster(ctx, RN_OP_CLUSTER_ACTION);
 	for (int32_t i = 0; i < nt; i++) {
 		struct rn_str name = f->rq.topics[i].topic;
-		const char *tn = ctx->hdr.api_version >= 13 ? (f->topics[i] ? f->topics[i]->name : NULL)
-							     : name.ptr;
+		const char *tn = ctx->hdr.api_version >= 13
+				     ? (f->topics[i] ? f->topics[i]->name : NULL)
+				     : name.ptr;
 		size_t tl = ctx->hdr.api_version >= 13 ? (tn ? strlen(tn) : 0)
 						       : (name.len > 0 ? (size_t)name.len : 0);
 		f->deny[i] = 0;

@@ -83,7 +83,8 @@ static void coordinator_of(struct rn_ctx *ctx, int8_t type, struct rn_str key, s
 		*c = (struct coord){RN_KERR_INVALID_REQUEST, "Invalid coordinator type", -1,
 				    rn_str_c(""), -1};
 	else if (!rn_allowed_view(ctx, RN_OP_DESCRIBE,
-				  type == 0 ? RN_RES_GROUP : RN_RES_TRANSACTIONAL_ID, key.ptr, key.len))
+				  type == 0 ? RN_RES_GROUP : RN_RES_TRANSACTIONAL_ID, key.ptr,
+				  key.len))
 		*c = (struct coord){type == 0 ? RN_KERR_GROUP_AUTHORIZATION_FAILED
 					      : RN_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
 				    NULL, -1, rn_str_c(""), -1};

@@ -36,7 +36,8 @@ static void add(struct rn_group *g, void *arg)
 		return;
 	/* Kafka: DESCRIBE on the cluster lists every group, else those the principal may
 	 * describe, silently. */
-	if (!l->all && !rn_allowed_quiet(l->ctx, RN_OP_DESCRIBE, RN_RES_GROUP, g->id, strlen(g->id)))
+	if (!l->all &&
+	    !rn_allowed_quiet(l->ctx, RN_OP_DESCRIBE, RN_RES_GROUP, g->id, strlen(g->id)))
 		return;
 	struct rn_list_groups_response_listed_group *lg = &l->resp->groups[l->resp->groups_count++];
 	lg->group_id = rn_ctx_str(l->ctx, g->id);
@@ -60,7 +61,8 @@ void rn_h_list_groups(struct rn_ctx *ctx)
 		    rn_arena_alloc(&ctx->req->arena, (size_t)(n + 1) * sizeof(*resp.groups));
 		struct list l = {ctx, &rq, &resp,
 				 rn_allowed_quiet(ctx, RN_OP_DESCRIBE, RN_RES_CLUSTER,
-						  RN_CLUSTER_RESOURCE, sizeof(RN_CLUSTER_RESOURCE) - 1)};
+						  RN_CLUSTER_RESOURCE,
+						  sizeof(RN_CLUSTER_RESOURCE) - 1)};
 		rn_gc_foreach(gc, add, &l);
 		rn_groups_unlock();
 	} else {

@@ -106,7 +106,7 @@ static int collect(struct commit *c, struct rn_offset_commit_request *rq, int16_
 		    rn_arena_alloc(a, (size_t)(tr->partitions_count + 1) * sizeof(*tr->partitions));
 		/* Kafka: READ on each topic, after READ on the group. */
 		int16_t terr = gerr || rn_allowed_view(ctx, RN_OP_READ, RN_RES_TOPIC, rt->name.ptr,
-							rt->name.len)
+						       rt->name.len)
 				   ? gerr
 				   : RN_KERR_TOPIC_AUTHORIZATION_FAILED;
 		for (int32_t j = 0; j < tr->partitions_count; j++) {

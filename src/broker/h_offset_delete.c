@@ -80,8 +80,9 @@ void rn_h_offset_delete(struct rn_ctx *ctx)
 			resp.topics[i].partitions_count = np;
 			resp.topics[i].partitions = rn_arena_alloc(
 			    a, (size_t)(np + 1) * sizeof(*resp.topics[i].partitions));
-			bool denied = !rn_allowed_view(ctx, RN_OP_READ, RN_RES_TOPIC,
-						       rq.topics[i].name.ptr, rq.topics[i].name.len);
+			bool denied =
+			    !rn_allowed_view(ctx, RN_OP_READ, RN_RES_TOPIC, rq.topics[i].name.ptr,
+					     rq.topics[i].name.len);
 			for (int32_t j = 0; j < np; j++) {
 				int32_t part = rq.topics[i].partitions[j].partition_index;
 				resp.topics[i].partitions[j].partition_index = part;

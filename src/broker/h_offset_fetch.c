@@ -95,9 +95,9 @@ fetch_group_locked(struct rn_ctx *ctx, struct rn_gc *gc, int16_t ver, char *grou
 		resp->topics[i].partitions_count = n;
 		resp->topics[i].partitions =
 		    rn_arena_alloc(a, (size_t)(n + 1) * sizeof(*resp->topics[i].partitions));
-		bool denied = gc && !resp->error_code &&
-			      !rn_allowed_view(ctx, RN_OP_DESCRIBE, RN_RES_TOPIC, rt->name.ptr,
-					       rt->name.len);
+		bool denied =
+		    gc && !resp->error_code &&
+		    !rn_allowed_view(ctx, RN_OP_DESCRIBE, RN_RES_TOPIC, rt->name.ptr, rt->name.len);
 		for (int32_t j = 0; j < n; j++) {
 			int32_t idx = rt->partition_indexes[j];
 			const struct rn_gc_offset *o =

@@ -100,7 +100,7 @@ int32_t rn_quota_fetch(struct rn_ctx *ctx, int64_t bytes, bool *drop)
 	int32_t ms = throttle(ctx, RN_QUOTA_FETCH, (double)bytes);
 	*drop = ms > 0;
 	/* Kafka's KafkaApis: the data of a throttled fetch is not sent, so it is not counted. */
-	if (ms > 0 && bytes > 0 && rn_quotas_enabled(quotas, RN_QUOTA_FETCH))
+	if (ms > 0 && bytes > 0 && quotas && rn_quotas_enabled(quotas, RN_QUOTA_FETCH))
 		rn_quotas_record(quotas, RN_QUOTA_FETCH, rn_quota_user(ctx), rn_quota_client(ctx),
 				 -(double)bytes, rn_mono_ms());
 	return ms;
@@ -126,23 +126,33 @@ int32_t rn_quota_fetch_max_bytes(struct rn_ctx *ctx)
 	rn_quotas_with_cfg(quotas, find_limit, &a);
 	if (!a.found)
 		return INT32_MAX;
-	/* quota.window.size.seconds is 1 by default: one second's worth. */
-	double cap = a.limit;
+	double cap = a.limit * (double)rn_quotas_window_ms(quotas) / 1000.0;
 	if (cap < 1)
 		cap = 1;
 	return cap >= (double)INT32_MAX ? INT32_MAX : (int32_t)cap;
 }
 
-/* Requests Kafka never throttles on request_percentage: the handshake before authentication. */
-static bool exempt(int16_t key)
+/* Requests Kafka never throttles on request_percentage: the handshake before authentication,
+ * and replication (Kafka exempts cluster actions): a follower's Fetch, told by its replica id,
+ * the body's first field up to v14 (Runnel's followers send v12; v15+ carry it in a tag and
+ * are counted). */
+static bool exempt(const struct rn_ctx *ctx)
 {
-	return key == 17 || key == 18 || key == 36;
+	int16_t key = ctx->hdr.api_key;
+	if (key == 17 || key == 18 || key == 36)
+		return true;
+	if (key != 1 || ctx->hdr.api_version >= 15 || ctx->rd.end - ctx->rd.p < 4)
+		return false;
+	const uint8_t *p = ctx->rd.p;
+	int32_t replica_id =
+	    (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
+	return replica_id >= 0;
 }
 
 void rn_quota_request_begin(struct rn_ctx *ctx, struct rn_quota_req *tok)
 {
 	tok->user = tok->client = NULL;
-	if (!quotas || exempt(ctx->hdr.api_key) || !rn_quotas_enabled(quotas, RN_QUOTA_REQUEST))
+	if (!quotas || !rn_quotas_enabled(quotas, RN_QUOTA_REQUEST) || exempt(ctx))
 		return;
 	const char *u = rn_quota_user(ctx), *c = rn_quota_client(ctx);
 	int64_t now = rn_mono_ms();

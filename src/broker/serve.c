@@ -83,12 +83,8 @@ static int parse_listener(const char *v, char *host, size_t hostlen, int *port)
 	if (!v)
 		return -EINVAL;
 	const char *p = strstr(v, "://");
-	/* NAME://: the name's protocol comes from listener.security.protocol.map (authz.c's
-	 * stopgap until the listener table); TLS listeners do not exist yet. */
-	for (const char *q = v; p && q < p; q++)
-		if (!(*q == '_' || (*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') ||
-		      (*q >= '0' && *q <= '9')))
-			return -EINVAL;
+	if (p && strncmp(v, "PLAINTEXT://", 12) != 0)
+		return -EINVAL; /* TLS and SASL listeners do not exist yet */
 	p = p ? p + 3 : v;
 	const char *end = strchr(p, ',');
 	size_t len = end ? (size_t)(end - p) : strlen(p);
@@ -400,6 +396,7 @@ int rn_serve_main(int argc, char **argv)
 	    .arg = &b,
 	    .on_open = rn_broker_session_open,
 	    .on_close = rn_broker_session_close,
+	    .max_frame = rn_broker_sasl_max_frame,
 	};
 	rc = rn_server_start(&sc, &b.server);
 	if (rc < 0) {

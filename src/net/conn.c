@@ -264,11 +264,19 @@ static void parse(struct rn_conn *c, const uint8_t *buf, size_t avail)
 			return;
 		}
 		int32_t size = (int32_t)load_be32(buf + pos);
-		if (size < 0 || (size_t)size > max) {
-			rn_warn(
-			    "conn %s: request size %d outside [0, %zu] (socket.request.max.bytes); "
-			    "closing the connection",
-			    c->peer, size, max);
+		size_t lim = max;
+		const char *what = "socket.request.max.bytes";
+		if (c->session && c->nl->srv->cfg.max_frame) {
+			size_t m = c->nl->srv->cfg.max_frame(c->nl->srv->cfg.arg, c->session);
+			if (m && m < lim) {
+				lim = m;
+				what = "sasl.server.max.receive.size, before authentication";
+			}
+		}
+		if (size < 0 || (size_t)size > lim) {
+			rn_warn("conn %s: request size %d outside [0, %zu] (%s); closing the "
+				"connection",
+				c->peer, size, lim, what);
 			/* Best effort: answers to the valid requests before it still go out. */
 			conn_flush(c);
 			conn_close(c, "bad frame size");

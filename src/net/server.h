@@ -71,6 +71,10 @@ struct rn_server_config {
 	 * NULL), on_close frees it when the connection object goes, after its last request. */
 	void *(*on_open)(void *arg, int listener, const char *peer);
 	void (*on_close)(void *arg, void *session);
+	/* Optional, per frame on the loop thread: the largest frame the connection may send now
+	 * (0 = max_request_bytes); the broker's is Kafka's sasl.server.max.receive.size for a
+	 * SASL connection not yet authenticated. */
+	size_t (*max_frame)(void *arg, void *session);
 };
 
 /* Binds, listens and starts the loop threads. The caller owns *out (rn_server_stop frees). */

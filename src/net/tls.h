@@ -66,10 +66,14 @@ int rn_tls_ctx_check_settings(const struct rn_tls_settings *st, const char *what
 /* Kafka's dynamic listener configs (AlterConfigs on listener.name.<l>.ssl.*): keys[i] is one
  * of Kafka's reconfigurable ssl.* names (no listener prefix; rn_tls_key_reconfigurable),
  * vals[i] its value. The set replaces the previous overrides; the settings of rn_tls_ctx_new /
- * update stay underneath (a key left out falls back to them). validate_only builds and
- * discards. 0, or -EINVAL with the reason in err (nothing logged, the old material kept). */
+ * update stay underneath (a key left out falls back to them). Flags: VALIDATE_ONLY builds and
+ * discards; KEEP_DN / KEEP_SAN refuse a certificate whose subject differs / that drops a
+ * subject alternative name of the current one (Kafka's default, lifted by
+ * ssl.allow.dn.changes / ssl.allow.san.changes). An unchanged set is a no-op. 0, or -EINVAL
+ * with the reason in err (nothing logged, the old material kept). */
+enum { RN_TLS_VALIDATE_ONLY = 1, RN_TLS_KEEP_DN = 2, RN_TLS_KEEP_SAN = 4 };
 int rn_tls_ctx_set_overrides(struct rn_tls_ctx *c, const char *const *keys,
-			     const char *const *vals, int n, bool validate_only, char *err,
+			     const char *const *vals, int n, unsigned flags, char *err,
 			     size_t errlen);
 bool rn_tls_key_reconfigurable(const char *key);
 /* Calls fn for every live context with the name given to rn_tls_ctx_new; no context is freed

@@ -21,8 +21,12 @@
 
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "core/alloc.h"
+#include "core/buf.h"
+#include "core/metrics.h"
 #include "core/log.h"
 #include "net/tls_ctx_int.h"
 
@@ -38,6 +42,8 @@ struct rn_tls_ctx {
 	struct rn__tls_files files;
 	struct rn__tls_sig seen[RN__TLS_MAX_FILES];
 	_Atomic uint64_t reloads;
+	_Atomic uint64_t failures; /* rebuilds refused (the old material kept) */
+	_Atomic int64_t not_after; /* the current leaf certificate's end, Unix seconds; 0 none */
 };
 
 /* The string members of struct rn_tls_settings, for deep copies. */
@@ -216,8 +222,12 @@ static struct {
 	int n, cap;
 } ALL = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0};
 
+static void register_metrics(void);
+
 static void all_add(struct rn_tls_ctx *c)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, register_metrics);
 	pthread_mutex_lock(&ALL.mu);
 	if (ALL.n == ALL.cap) {
 		ALL.cap = ALL.cap ? ALL.cap * 2 : 8;
@@ -243,6 +253,39 @@ static void all_remove(struct rn_tls_ctx *c)
 	pthread_mutex_unlock(&ALL.mu);
 }
 
+/* One series per context: rotation that silently stopped working shows as a not_after
+ * drawing near, a broken file as failures going up. */
+static void collect(struct rn_buf *out, void *arg)
+{
+	(void)arg;
+	static const char *fam[][3] = {
+	    {"runnel_tls_certificate_reloads_total", "counter",
+	     "Times a TLS context's certificates were replaced (files changed, AlterConfigs)."},
+	    {"runnel_tls_certificate_reload_failures_total", "counter",
+	     "Rebuilds of a TLS context refused (broken or mismatched files); the old kept."},
+	    {"runnel_tls_certificate_not_after_seconds", "gauge",
+	     "End of validity of the certificate a TLS context presents (Unix time)."},
+	};
+	pthread_mutex_lock(&ALL.mu);
+	for (int f = 0; f < 3 && ALL.n > 0; f++) {
+		rn_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", fam[f][0], fam[f][2], fam[f][0],
+			      fam[f][1]);
+		for (int i = 0; i < ALL.n; i++) {
+			struct rn_tls_ctx *c = ALL.v[i];
+			long long v = f == 0   ? (long long)atomic_load(&c->reloads)
+				      : f == 1 ? (long long)atomic_load(&c->failures)
+					       : (long long)atomic_load(&c->not_after);
+			rn_buf_printf(out, "%s{context=\"%s\"} %lld\n", fam[f][0], c->what, v);
+		}
+	}
+	pthread_mutex_unlock(&ALL.mu);
+}
+
+static void register_metrics(void)
+{
+	rn_metrics_register(collect, NULL);
+}
+
 void rn_tls_ctx_foreach(void (*fn)(struct rn_tls_ctx *c, const char *what, void *arg), void *arg)
 {
 	pthread_mutex_lock(&ALL.mu);
@@ -251,8 +294,18 @@ void rn_tls_ctx_foreach(void (*fn)(struct rn_tls_ctx *c, const char *what, void 
 	pthread_mutex_unlock(&ALL.mu);
 }
 
+static int64_t not_after_of(SSL_CTX *ctx)
+{
+	X509 *x = SSL_CTX_get0_certificate(ctx);
+	struct tm tm;
+	if (!x || ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
+		return 0;
+	return (int64_t)timegm(&tm);
+}
+
 static void install(struct rn_tls_ctx *c, SSL_CTX *ctx)
 {
+	atomic_store(&c->not_after, not_after_of(ctx));
 	pthread_mutex_lock(&c->mu);
 	SSL_CTX *old = c->cur;
 	c->cur = ctx;
@@ -284,6 +337,7 @@ int rn_tls_ctx_new(const struct rn_tls_settings *st, const char *what, struct rn
 		rn_free(c);
 		return -EINVAL;
 	}
+	atomic_store(&c->not_after, not_after_of(c->cur));
 	if (c->files.n > 0)
 		rn__tls_watch_add(c);
 	all_add(c);
@@ -336,6 +390,7 @@ static int rebuild(struct rn_tls_ctx *c, const char *why)
 	char err[768];
 	if (rn__tls_build(&c->st, c->what, &ctx, err, sizeof(err)) != 0) {
 		rn_warn("tls %s: %s: %s; keeping the previous certificates", c->what, why, err);
+		atomic_fetch_add(&c->failures, 1);
 		return -EINVAL;
 	}
 	install(c, ctx);
@@ -371,12 +426,56 @@ bool rn__tls_ctx_check(struct rn_tls_ctx *c)
 	return changed;
 }
 
+static bool has_name(GENERAL_NAMES *set, GENERAL_NAME *n)
+{
+	for (int i = 0; i < sk_GENERAL_NAME_num(set); i++)
+		if (GENERAL_NAME_cmp(sk_GENERAL_NAME_value(set, i), n) == 0)
+			return true;
+	return false;
+}
+
+/* Kafka's check on a dynamic keystore update: the same subject, and every old subject
+ * alternative name still there, unless ssl.allow.dn.changes / ssl.allow.san.changes. */
+static int same_identity(SSL_CTX *old, SSL_CTX *nw, unsigned flags, char *err, size_t errlen)
+{
+	X509 *a = old ? SSL_CTX_get0_certificate(old) : NULL, *b = SSL_CTX_get0_certificate(nw);
+	if (!a || !b)
+		return 0;
+	char da[256], db[256];
+	X509_NAME_oneline(X509_get_subject_name(a), da, sizeof(da));
+	X509_NAME_oneline(X509_get_subject_name(b), db, sizeof(db));
+	if ((flags & RN_TLS_KEEP_DN) &&
+	    X509_NAME_cmp(X509_get_subject_name(a), X509_get_subject_name(b)) != 0) {
+		snprintf(err, errlen,
+			 "Keystore DistinguishedName does not match: existing={DN=%s}, new={DN=%s}",
+			 da, db);
+		return -EINVAL;
+	}
+	if (!(flags & RN_TLS_KEEP_SAN))
+		return 0;
+	GENERAL_NAMES *sa = X509_get_ext_d2i(a, NID_subject_alt_name, NULL, NULL);
+	GENERAL_NAMES *sb = X509_get_ext_d2i(b, NID_subject_alt_name, NULL, NULL);
+	int rc = 0;
+	for (int i = 0; sa && i < sk_GENERAL_NAME_num(sa) && rc == 0; i++)
+		if (!sb || !has_name(sb, sk_GENERAL_NAME_value(sa, i)))
+			rc = -EINVAL;
+	if (rc)
+		snprintf(err, errlen,
+			 "Keystore SubjectAltNames do not match: the new certificate (%s) lacks "
+			 "names of the existing one (%s)",
+			 db, da);
+	GENERAL_NAMES_free(sa);
+	GENERAL_NAMES_free(sb);
+	return rc;
+}
+
 /* Installs new material: base (owned, NULL keeps the current one) under the overrides
  * k/v (owned, nov < 0 keeps the current ones). Takes ownership of what it is given, also on
- * failure. validate_only builds and discards. */
+ * failure. RN_TLS_* flags: validate only, identity checks. */
 static int replace_material(struct rn_tls_ctx *c, struct rn_tls_settings *base, char **k, char **v,
-			    int nov, bool validate_only, char *err, size_t errlen)
+			    int nov, unsigned flags, char *err, size_t errlen)
 {
+	bool validate_only = flags & RN_TLS_VALIDATE_ONLY;
 	pthread_mutex_lock(&c->build_mu);
 	const struct rn_tls_settings *b = base ? base : &c->base;
 	struct rn_tls_settings eff;
@@ -390,6 +489,8 @@ static int replace_material(struct rn_tls_ctx *c, struct rn_tls_settings *base, 
 		rn__tls_probe(&files, sig);
 		rc = rn__tls_build(&eff, c->what, &ctx, err, errlen);
 	}
+	if (rc == 0 && (flags & (RN_TLS_KEEP_DN | RN_TLS_KEEP_SAN)))
+		rc = same_identity(c->cur, ctx, flags, err, errlen);
 	if (rc != 0 || validate_only) {
 		pthread_mutex_unlock(&c->build_mu);
 		SSL_CTX_free(ctx);
@@ -431,7 +532,7 @@ int rn_tls_ctx_update(struct rn_tls_ctx *c, const struct rn_tls_settings *st)
 	struct rn_tls_settings *base = rn_malloc(sizeof(*base));
 	settings_copy(base, st);
 	char err[768];
-	int rc = replace_material(c, base, NULL, NULL, -1, false, err, sizeof(err));
+	int rc = replace_material(c, base, NULL, NULL, -1, 0, err, sizeof(err));
 	rn_free(base); /* the struct; its strings were taken or freed */
 	if (rc != 0) {
 		rn_warn("tls %s: new settings refused: %s; keeping the previous ones", c->what,
@@ -463,8 +564,9 @@ static bool same_overrides(struct rn_tls_ctx *c, const char *const *k, const cha
 }
 
 int rn_tls_ctx_set_overrides(struct rn_tls_ctx *c, const char *const *keys, const char *const *vals,
-			     int n, bool validate_only, char *err, size_t errlen)
+			     int n, unsigned flags, char *err, size_t errlen)
 {
+	bool validate_only = flags & RN_TLS_VALIDATE_ONLY;
 	if (!validate_only && same_overrides(c, keys, vals, n))
 		return 0; /* the files behind them are the watcher's business */
 	char **k = n > 0 ? rn_calloc((size_t)n, sizeof(char *)) : NULL;
@@ -473,7 +575,7 @@ int rn_tls_ctx_set_overrides(struct rn_tls_ctx *c, const char *const *keys, cons
 		k[i] = rn_strdup(keys[i]);
 		v[i] = vals[i] ? rn_strdup(vals[i]) : NULL;
 	}
-	int rc = replace_material(c, NULL, k, v, n, validate_only, err, errlen);
+	int rc = replace_material(c, NULL, k, v, n, flags, err, errlen);
 	if (rc == 0 && !validate_only)
 		rn_info("tls %s: dynamic ssl configs installed (%d key(s))", c->what, n);
 	return rc;

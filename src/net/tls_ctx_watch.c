@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -186,12 +187,20 @@ void rn__tls_watch_add(struct rn_tls_ctx *c)
 	if (!W.running) {
 		W.evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		atomic_store(&W.stop, false);
-		if (W.evfd >= 0 && pthread_create(&W.thr, NULL, watch_main, NULL) == 0) {
+		/* The thread takes no signals: serve may build listeners before it blocks
+		 * SIGTERM for its own sigwait, and a SIGTERM landing here would kill the process
+		 * instead of shutting it down. Created with all blocked, so it inherits that. */
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		int rc = W.evfd >= 0 ? pthread_create(&W.thr, NULL, watch_main, NULL) : -1;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (rc == 0) {
 			W.running = true;
 		} else {
 			rn_warn("tls: cannot start the certificate watcher: %s; files are re-read "
 				"only on request",
-				strerror(errno));
+				strerror(rc > 0 ? rc : errno));
 			if (W.evfd >= 0)
 				close(W.evfd);
 			W.evfd = -1;

@@ -90,6 +90,15 @@ out_close:
 	return r;
 }
 
+static rn_peer_auth_fn auth_fn;
+static void *auth_arg;
+
+void rn_peer_set_auth(rn_peer_auth_fn fn, void *arg)
+{
+	auth_fn = fn;
+	auth_arg = arg;
+}
+
 int rn_peer_connect(const char *host, int port, int timeout_ms, const char *client_id,
 		    struct rn_peer **out)
 {
@@ -123,6 +132,13 @@ int rn_peer_connect(const char *host, int port, int timeout_ms, const char *clie
 	snprintf(p->name, sizeof(p->name), "%s:%d", host, port);
 	p->next_corr = 1;
 	p->max_frame = RN_PEER_MAX_FRAME_DEFAULT;
+	if (auth_fn) {
+		int rc = auth_fn(p, auth_arg);
+		if (rc < 0) {
+			rn_peer_close(p);
+			return rc;
+		}
+	}
 	*out = p;
 	return 0;
 }

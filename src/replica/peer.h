@@ -46,6 +46,13 @@ int rn_peer_roundtrip(struct rn_peer *p, int16_t api_key, int16_t api_version, c
 /* Makes a call in flight on another thread fail at once (shutdown(2) of the socket) and every
  * later one; the owner still closes p. */
 void rn_peer_interrupt(struct rn_peer *p);
+/* Authentication of new connections (a SASL inter-broker listener; added by the sasl slice):
+ * the broker installs fn once at start-up, before any peer connects; rn_peer_connect then
+ * calls it on every new connection before returning it, and fails with its (negative) result.
+ * NULL: none. */
+typedef int (*rn_peer_auth_fn)(struct rn_peer *p, void *arg);
+void rn_peer_set_auth(rn_peer_auth_fn fn, void *arg);
+
 /* "host:port" of the peer, for log lines (static storage of p). */
 const char *rn_peer_name(const struct rn_peer *p);
 

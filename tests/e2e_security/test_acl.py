@@ -562,3 +562,65 @@ def test_acls_per_certificate_principal(make_broker, certs, tmp_path):
     assert "audit: principal=User:alice client=127.0.0.1:" in text
     assert "operation=Describe resource=Topic:b-orders result=DENIED" in text
     assert "principal=User:admin" in open(tmp_path / "audit.log").read()
+
+
+# --------------------------------------------------------------------------------------------
+# Principals from SASL (PLAIN from the JAAS users, SCRAM from stored credentials).
+# --------------------------------------------------------------------------------------------
+def test_acls_per_sasl_principal(make_broker, tmp_path):
+    from sasl_util import ADMIN_PW, admin_conn, alter_scram, ck_conf, kp_conf, sasl_broker
+    b = sasl_broker(make_broker, sets=authz_sets(tmp_path, super_users="User:admin"))
+    bs = b.address()
+    admin = ck_conf("PLAIN", "admin", ADMIN_PW)
+    alice = ck_conf("PLAIN", "alice", "alice-secret")
+    # The super user adds a SCRAM user (a security change: audited) and the ACLs.
+    with admin_conn(b) as c:
+        assert alter_scram(c, upserts=[("bob", "SCRAM-SHA-256", "bob-pw", 4096)]) == \
+            {"bob": (0, None)}
+    bob = ck_conf("SCRAM-SHA-256", "bob", "bob-pw")
+    from confluent_kafka.admin import NewTopic
+    ad = ck_admin(bs, **admin)
+    for f in ad.create_topics([NewTopic(t, 1, 1) for t in ("topic-a", "topic-b")]).values():
+        f.result(timeout=15 * SLOW)
+    a = kp_admin(bs, **kp_conf("PLAIN", "admin", ADMIN_PW))
+    try:
+        assert a.create_acls([
+            acl("User:alice", "WRITE", "ALLOW", "TOPIC", "topic-a"),
+            acl("User:bob", "ALL", "ALLOW", "TOPIC", "topic-", "PREFIXED"),
+            acl("User:bob", "WRITE", "DENY", "TOPIC", "topic-a"),
+            acl("User:bob", "READ", "ALLOW", "GROUP", "bob-", "PREFIXED"),
+            acl("User:bob", "WRITE", "ALLOW", "TRANSACTIONAL_ID", "bob-tx"),
+        ])["failed"] == []
+    finally:
+        a.close()
+    assert produce_result(bs, "topic-a", **alice) == 0
+    assert produce_result(bs, "topic-b", **alice) == TOPIC_AUTHZ
+    assert produce_result(bs, "topic-b", **bob) == 0
+    assert produce_result(bs, "topic-a", **bob) == TOPIC_AUTHZ  # DENY over the prefix ALLOW
+    assert consume_result(bs, "topic-a", **{**bob, "group.id": "bob-1"}) == b"v"
+    assert consume_result(bs, "topic-a", **{**alice, "group.id": "bob-1"}) in (
+        TOPIC_AUTHZ, GROUP_AUTHZ)
+    # Transactions as bob: his transactional id only.
+    import confluent_kafka
+    p = ck_producer(bs, **{**bob, "transactional.id": "bob-tx"})
+    p.init_transactions(20 * SLOW)
+    p.begin_transaction()
+    p.produce("topic-b", b"t")
+    p.commit_transaction(20 * SLOW)
+    bad = ck_producer(bs, **{**bob, "transactional.id": "other-tx"})
+    with pytest.raises(confluent_kafka.KafkaException) as ei:
+        bad.init_transactions(20 * SLOW)
+    assert ei.value.args[0].code() == TXN_AUTHZ
+    # Credentials are the cluster's: alice may not change them.
+    from sasl_util import plain_login
+    with RawConn(int(bs.rsplit(":", 1)[1])) as c:
+        plain_login(c, "alice", "alice-secret")
+        assert alter_scram(c, upserts=[("alice", "SCRAM-SHA-256", "x", 4096)]) == \
+            {"alice": (CLUSTER_AUTHZ, None)}
+    text = b.stderr()
+    assert ("audit: principal=User:admin client=127.0.0.1:" in text and
+            "operation=AlterUserScramCredentials resource=User:bob "
+            "result=SET(mechanism=SCRAM-SHA-256)" in text)
+    assert "principal=User:alice" in text and "resource=Topic:topic-b result=DENIED" in text
+    assert "principal=User:bob" in text and \
+        "operation=Write resource=Topic:topic-a result=DENIED" in text

@@ -379,3 +379,49 @@ def test_user_quota_from_the_certificate_principal(make_broker, certs):
     assert metric_value(text, "kafka_server_produce_throttle_time_max",
                         {"user": "alice", "client_id": ""}) > 0
     assert metric_value(text, "kafka_server_produce_byte_rate", {"user": "bob"}) is None
+
+
+def test_sasl_user_quotas_with_precedence(make_broker):
+    """SASL/PLAIN users: users/alice/clients/<default> (level 2) wins over users/<default>
+    (level 6) for alice, so she is throttled; admin falls under the generous user default."""
+    from sasl_util import JAAS, ck_conf
+    b = make_broker({"PLAINTEXT": "PLAINTEXT", "SASL_PLAINTEXT": "SASL_PLAINTEXT"},
+                    sets={"listener.name.sasl_plaintext.plain.sasl.jaas.config": JAAS})
+    topic = create_topic(b.address("PLAINTEXT"), unique("q-sasl"))
+    res = alter(port_of(b), [
+        ({"user": "alice", "client-id": None}, {"producer_byte_rate": 20000.0}),
+        ({"user": None}, {"producer_byte_rate": 100.0 * MB}),
+    ])
+    assert [r[0] for r in res] == [0, 0]
+    conf = {"client.id": "shared-id"}
+    alice = _produce_all(b.address("SASL_PLAINTEXT"), topic, 300, 1024,
+                         dict(ck_conf("PLAIN", "alice", "alice-secret"), **conf))
+    admin = _produce_all(b.address("SASL_PLAINTEXT"), topic, 300, 1024,
+                         dict(ck_conf("PLAIN", "admin", "admin-secret"), **conf))
+    assert not alice.errors and not admin.errors
+    assert alice.throttle_max > 0
+    assert admin.throttle_max == 0
+    text = b.metrics()
+    # Level 2 measures per (user, client-id); level 6 per user.
+    assert metric_value(text, "kafka_server_produce_throttle_time_max",
+                        {"user": "alice", "client_id": "shared-id"}) > 0
+    assert metric_value(text, "kafka_server_produce_byte_rate",
+                        {"user": "admin", "client_id": ""}) > 0
+
+
+def test_quota_apis_need_cluster_configs_permissions(make_broker, tmp_path):
+    """With an authorizer, AlterClientQuotas needs ALTER_CONFIGS and DescribeClientQuotas
+    DESCRIBE_CONFIGS on the cluster: without ACLs ANONYMOUS gets CLUSTER_AUTHORIZATION_FAILED
+    (31); a super user may."""
+    authz = {"authorizer.class.name": "kafka.security.authorizer.AclAuthorizer",
+             "authorizer.audit.log.file": str(tmp_path / "audit.log")}
+    b = make_broker(sets=authz)
+    res = alter(port_of(b), [({"client-id": "a"}, {"producer_byte_rate": 10.0}),
+                             ({"user": "u"}, {"consumer_byte_rate": 10.0})])
+    assert [r[0] for r in res] == [31, 31]
+    code, _, entries = describe(port_of(b), [])
+    assert code == 31 and entries is None
+    b.stop()
+    b2 = make_broker(sets=dict(authz, **{"super.users": "User:ANONYMOUS"}))
+    assert alter(port_of(b2), [({"client-id": "a"}, {"producer_byte_rate": 10.0})])[0][0] == 0
+    assert describe(port_of(b2), [])[2] == {(("client-id", "a"),): {"producer_byte_rate": 10.0}}

@@ -173,6 +173,9 @@ def test_scram_credential_apis(sb):
         assert res["mo"][0] == 92
         top, d = describe_scram(c)
         assert d == {"hal": (0, [(2, 8192)])}
+    wait_until(lambda: re.search(r"audit: .*User:admin.*AlterUserScramCredentials.*"
+                                 r"resource=User:hal result=SET\(mechanism=SCRAM-SHA-512\)", sb.stderr()),
+               what="audit line for the credential change")
     with RawConn(port_of(sb)) as c:
         scram_login(c, "SCRAM-SHA-512", "hal", "pw2")
     with RawConn(port_of(sb)) as c:
@@ -334,3 +337,76 @@ def test_kcat_scram_and_saslauthenticate_v2(sb):
     with RawConn(port_of(sb)) as c:  # the flexible version of SaslAuthenticate
         scram_login(c, "SCRAM-SHA-512", "ruth", "ruth-pw", version=2)
         assert c.request(18, 0, b"").i16() == 0
+
+
+def test_sasl_ssl_and_plaintext_listeners_side_by_side(make_broker, certs):
+    from sasl_util import JAAS
+    b = make_broker({"SASL_SSL": "SASL_SSL", "PLAINTEXT": "PLAINTEXT"},
+                    sets={"listener.name.sasl_ssl.plain.sasl.jaas.config": JAAS,
+                          **certs.server_sets()})
+    t = unique("saslssl")
+    with RawConn(int(b.address("PLAINTEXT").rsplit(":", 1)[1])) as c:
+        # PLAINTEXT needs no SASL: the credential API works there at once.
+        assert alter_scram(c, upserts=[("sam", "SCRAM-SHA-256", "sam-pw", 4096)]) == \
+            {"sam": (0, None)}
+    conf = {"security.protocol": "SASL_SSL", "ssl.ca.location": certs.ca,
+            "sasl.mechanism": "SCRAM-SHA-256", "sasl.username": "sam", "sasl.password": "sam-pw"}
+    ck_produce(b.address("SASL_SSL"), t, [(None, b"tls+sasl")], **conf)
+    got = ck_consume(b.address("SASL_SSL"), t, [0], 1, **conf)
+    assert [m.value() for m in got] == [b"tls+sasl"]
+    got = kp_consume(b.address("SASL_SSL"), t, [0], 1, security_protocol="SASL_SSL",
+                     ssl_cafile=certs.ca, sasl_mechanism="PLAIN",
+                     sasl_plain_username="alice", sasl_plain_password="alice-secret")
+    assert [m.value for m in got] == [b"tls+sasl"]
+
+
+def test_jaas_config_split_over_lines_in_properties_file(make_broker, tmp_path):
+    props = tmp_path / "server.properties"
+    props.write_text(
+        "# Kafka's documentation splits the JAAS config with backslashes\n"
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config="
+        "org.apache.kafka.common.security.plain.PlainLoginModule required \\\n"
+        "    username=\"admin\" \\\n"
+        "    password=\"admin-secret\" \\\n"
+        "    user_admin=\"admin-secret\" \\\n"
+        "    user_tess=\"tess-secret\";\n"
+        "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256\n")
+    b = make_broker({"SASL_PLAINTEXT": "SASL_PLAINTEXT"}, args=["--config", str(props)])
+    with RawConn(port_of(b)) as c:
+        plain_login(c, "tess", "tess-secret")
+    with RawConn(port_of(b)) as c:
+        assert handshake(c, "SCRAM-SHA-512")[0] == 33
+    assert "no effect" not in "".join(l for l in b.stderr().splitlines() if "sasl" in l)
+
+
+def test_flood_of_failed_logins_bounded_log_and_broker_fine(sb):
+    from conftest import metric_value
+    n = 200
+    t0 = time.monotonic()
+    for i in range(n):
+        with RawConn(port_of(sb)) as c:
+            with pytest.raises(SaslError):
+                plain_login(c, "alice", "bad-%d" % i)
+    elapsed = time.monotonic() - t0
+    failed = metric_value(sb.metrics(),
+                          "kafka_server_socket_server_metrics_failed_authentication_total")
+    assert failed == n
+    lines = len(failed_lines(sb))
+    # At most 50 lines a second (plus the summary lines), so the log cannot be flooded.
+    assert 0 < lines <= 50 * (int(elapsed) + 2), (lines, elapsed)
+    with RawConn(port_of(sb)) as c:
+        plain_login(c, "alice", "alice-secret")
+    assert sb.alive()
+
+
+def test_big_frame_before_authentication_closes(make_broker):
+    b = sasl_broker(make_broker, sets={"sasl.server.max.receive.size": "4096"})
+    with RawConn(port_of(b)) as c:
+        c.sendraw(i32(100000) + b"\0" * 64)  # announced, never needed in full
+        assert c.closed_by_peer()
+    wait_until(lambda: "sasl.server.max.receive.size, before authentication" in b.stderr(),
+               what="log line")
+    with RawConn(port_of(b)) as c:  # once authenticated the limit is socket.request.max.bytes
+        plain_login(c, "alice", "alice-secret")
+        r = c.request(3, 0, karray(["x" * 6000], kstr))
+        assert r.i32() >= 0  # a Metadata answer: brokers array

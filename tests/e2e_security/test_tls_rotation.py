@@ -9,12 +9,13 @@ import struct
 
 import pytest
 
-from conftest import ck_admin, ck_consumer, ck_produce, unique, wait_until, SLOW
+from conftest import kp_admin, ck_admin, ck_consumer, ck_produce, unique, wait_until, SLOW
 
 
-def issue(certs, version):
-    """A server certificate for localhost / 127.0.0.1 whose subject names the version."""
-    return certs.issue(unique("srv-v%d" % version), "/CN=localhost/O=Runnel v%d" % version,
+def issue(certs, version, subject=None):
+    """A server certificate for localhost / 127.0.0.1 (subject: default names the version)."""
+    return certs.issue(unique("srv-v%d" % version),
+                       subject or "/CN=localhost/O=Runnel v%d" % version,
                        san="IP:127.0.0.1,DNS:localhost")
 
 
@@ -131,6 +132,9 @@ def test_secret_symlink_swap_during_running_consumer(make_broker, certs, tmp_pat
         wait_until(lambda: peer_serial(addr, certs.ca) == serial_of(c2), timeout=20,
                    what="new connections to see the rotated certificate")
         assert "certificates reloaded" in b.stderr()
+        ctx = {"context": "listener SSL"}
+        assert b.metric("runnel_tls_certificate_reloads_total", ctx) >= 1
+        assert b.metric("runnel_tls_certificate_not_after_seconds", ctx) > 0
 
         # The running consumer and a connection opened before the swap carry on.
         ck_produce(addr, t, [(None, b"after-%d" % i) for i in range(50)], **conf)
@@ -141,6 +145,8 @@ def test_secret_symlink_swap_during_running_consumer(make_broker, certs, tmp_pat
     finally:
         established.close()
         consumer.close()
+    # The watcher thread takes no signal: SIGTERM still shuts the broker down cleanly.
+    b.stop_clean()
 
 
 def test_broken_new_secret_keeps_old_certificate(make_broker, certs, tmp_path):
@@ -158,6 +164,8 @@ def test_broken_new_secret_keeps_old_certificate(make_broker, certs, tmp_path):
     line = [ln for ln in b.stderr().splitlines() if "keeping the previous" in ln][-1]
     assert "tls.crt" in line and "WARN" in line
     assert peer_serial(addr, certs.ca) == serial_of(c1)
+    assert b.metric("runnel_tls_certificate_reload_failures_total",
+                    {"context": "listener SSL"}) >= 1
 
     # A certificate with another certificate's key: refused the same way.
     secret.write_files(c2, k3)
@@ -184,8 +192,10 @@ def alter(admin, nid, sets):
 
 def test_alter_configs_rotates_listener_keystore(make_broker, certs):
     import confluent_kafka
-    c1, k1 = issue(certs, 1)
-    c2, k2 = issue(certs, 2)
+    # Kafka lets a dynamic keystore change only keep the subject and the SANs (by default).
+    c1, k1 = issue(certs, 1, "/CN=localhost/O=Runnel")
+    c2, k2 = issue(certs, 2, "/CN=localhost/O=Runnel")
+    c3, k3 = issue(certs, 3, "/CN=impostor/O=Runnel")
     b = make_broker({"SSL": "SSL", "PLAINTEXT": "PLAINTEXT"}, sets=tls_sets(certs, c1, k1))
     addr = b.address("SSL")
     admin = ck_admin(b.address("PLAINTEXT"))
@@ -199,21 +209,39 @@ def test_alter_configs_rotates_listener_keystore(make_broker, certs):
                    what="AlterConfigs to install the new keystore")
         assert api_versions(established, 7) == 7
 
-        # Refusals keep what is there: Kafka's per-listener rule, a missing file, the cluster
-        # default level.
-        for nid_, sets in ((nid, {"ssl.keystore.location": c1}),
-                           (nid, {prefix + "ssl.keystore.certificate.chain": c2 + ".missing",
-                                  prefix + "ssl.keystore.key": k2}),
-                           ("", {prefix + "ssl.keystore.certificate.chain": c1,
-                                 prefix + "ssl.keystore.key": k1})):
+        # Refusals keep what is there: Kafka's per-listener rule, a missing file.
+        for sets, why in (({"ssl.keystore.location": c1}, "per-listener"),
+                          ({prefix + "ssl.keystore.certificate.chain": c2 + ".missing",
+                            prefix + "ssl.keystore.key": k2}, "missing"),
+                          ({prefix + "ssl.keystore.certificate.chain": c3,
+                            prefix + "ssl.keystore.key": k3}, "DistinguishedName")):
             with pytest.raises(confluent_kafka.KafkaException) as e:
-                alter(admin, nid_, sets)
-            assert e.value.args[0].code() == confluent_kafka.KafkaError.INVALID_REQUEST, e.value
+                alter(admin, nid, sets)
+            err = e.value.args[0]
+            assert err.code() == confluent_kafka.KafkaError.INVALID_REQUEST, err
+            assert why in err.str(), err
             assert peer_serial(addr, certs.ca) == serial_of(c2)
+        # The cluster default level (resource name ""; librdkafka refuses to send it).
+        from kafka.admin import ConfigResource, ConfigResourceType
+        kp = kp_admin(b.address("PLAINTEXT"))
+        try:
+            r = kp.alter_configs([ConfigResource(ConfigResourceType.BROKER, "", configs={
+                prefix + "ssl.keystore.certificate.chain": c1, prefix + "ssl.keystore.key": k1})])
+            (code, msg, _, _), = [x[:4] for x in r.resources]
+            assert code == 42 and "broker id must be specified" in msg, (code, msg)
+        finally:
+            kp.close()
+        assert peer_serial(addr, certs.ca) == serial_of(c2)
 
         # AlterConfigs replaces the whole set: without the keys the static keystore is back.
         alter(admin, nid, {})
         wait_until(lambda: peer_serial(addr, certs.ca) == serial_of(c1), timeout=10,
                    what="the static keystore after the override is removed")
+
+        # Stored with the broker's dynamic configs: a restart comes back with them.
+        alter(admin, nid, {prefix + "ssl.keystore.certificate.chain": c2,
+                           prefix + "ssl.keystore.key": k2})
     finally:
         established.close()
+    b.restart()
+    assert peer_serial(addr, certs.ca) == serial_of(c2)

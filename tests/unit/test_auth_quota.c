@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "auth/quota.h"
@@ -196,6 +197,25 @@ static void test_greedy_client(void **state)
 	rn_quotas_free(q);
 }
 
+/* Sensors of client-ids that went quiet for an hour are dropped (memory stays bounded however
+ * many client-ids clients make up). */
+static void test_idle_sensors_expire(void **state)
+{
+	(void)state;
+	struct rn_quotas *q = with(RN_QUOTA_FETCH, ent(RN_QP_NONE, NULL, RN_QP_DEFAULT, NULL), MB);
+	char id[32];
+	for (int i = 0; i < 100; i++) {
+		snprintf(id, sizeof(id), "client-%d", i);
+		rn_quotas_record(q, RN_QUOTA_FETCH, "u", id, 10, 1000 + i);
+	}
+	assert_int_equal(rn_quotas_sensors(q), 100);
+	rn_quotas_record(q, RN_QUOTA_FETCH, "u", "client-0", 10, 1800 * 1000); /* one stays busy */
+	rn_quotas_record(q, RN_QUOTA_FETCH, "u", "late", 10, 3700 * 1000);
+	assert_int_equal(rn_quotas_sensors(q), 2);
+	assert_true(rn_quotas_rate(q, RN_QUOTA_FETCH, "u", "client-5", 3700 * 1000) < 0);
+	rn_quotas_free(q);
+}
+
 static void test_store_encoding(void **state)
 {
 	(void)state;
@@ -245,7 +265,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_precedence),     cmocka_unit_test(test_cfg_set_remove),
 	    cmocka_unit_test(test_sensor_sharing), cmocka_unit_test(test_rate_and_throttle),
-	    cmocka_unit_test(test_greedy_client),  cmocka_unit_test(test_store_encoding),
+	    cmocka_unit_test(test_greedy_client),  cmocka_unit_test(test_idle_sensors_expire),
+	    cmocka_unit_test(test_store_encoding),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
  *   'E' echo   'N' no response   'C' echo + close_after   'D' u32 ms: echo after a timer
  *   'R' u32 n: echo, held until n are held, then completed in reverse order
  *   'F' u32 n: "<<" + n bytes of the test file (sendfile) + ">>"   'B' u32 n: n bytes in memory
+ *   'M' u32 ms: echo, then the connection is muted for ms (rn_req_mute, quotas)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
@@ -105,6 +107,8 @@ static void handler(struct rn_req *req, void *arg)
 	default: break;
 	}
 	rn_iochain_add_mem(&req->out, req->frame, req->len);
+	if (op == 'M')
+		rn_req_mute(req, n);
 	if (op == 'C') {
 		req->close_after = true;
 	} else if (op == 'D') {
@@ -555,10 +559,79 @@ static void test_stop_with_open_connections(void **state)
 	close(b);
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A muted connection answers the request that muted it, then reads nothing (not even what it
+ * already received) until the mute ends; other connections are served meanwhile. */
+static void test_mute(void **state)
+{
+	struct rn_server *s = *state;
+	int fd = connect_to(rn_server_port(s));
+	uint8_t buf[13 + 10];
+	put32(buf, 9);
+	buf[4] = 'M';
+	put32(buf + 5, 1500);
+	put32(buf + 9, 0);
+	put32(buf + 13, 6);
+	memcpy(buf + 17, "Eafter", 6);
+	int before = atomic_load(&g_received);
+	write_all(fd, buf, sizeof(buf)); /* both frames in one write: one read on the server */
+	size_t n;
+	uint8_t *p = recv_frame(fd, &n);
+	assert_non_null(p);
+	assert_int_equal(p[0], 'M');
+	free(p);
+	int64_t t0 = now_ms();
+	int fd2 = connect_to(rn_server_port(s));
+	send_frame(fd2, "Eother", 6);
+	expect_echo(fd2, "Eother");
+	close(fd2);
+	/* M and the other connection's request; "Eafter" waits behind the mute. */
+	assert_int_equal(atomic_load(&g_received), before + 2);
+	expect_echo(fd, "Eafter");
+	assert_true(now_ms() - t0 >= 1000); /* a lower bound only: load can just make it longer */
+	close(fd);
+}
+
+/* A muted connection reads nothing, not even its peer's close: it goes once the mute ends
+ * (Kafka's muted channels too), and a server stopping meanwhile frees it with its timer. */
+static void test_close_while_muted(void **state)
+{
+	struct rn_server *s = *state;
+	int fd = connect_to(rn_server_port(s));
+	send_op(fd, 'M', 300, 0);
+	size_t n;
+	uint8_t *p = recv_frame(fd, &n);
+	assert_non_null(p);
+	free(p);
+	send_frame(fd, "Eunread", 7);
+	close(fd);
+	wait_conns(s, 0);
+
+	struct rn_server_config cfg = {.host = "127.0.0.1", .nloops = 1, .on_request = handler};
+	struct rn_server *s2;
+	assert_int_equal(rn_server_start(&cfg, &s2), 0);
+	fd = connect_to(rn_server_port(s2));
+	send_op(fd, 'M', 60000, 0);
+	p = recv_frame(fd, &n);
+	assert_non_null(p);
+	free(p);
+	rn_server_stop(s2); /* the mute timer is cancelled with the connection (ASan: no leak) */
+	assert_true(expect_eof(fd));
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_echo),
+	    cmocka_unit_test(test_mute),
+	    cmocka_unit_test(test_close_while_muted),
 	    cmocka_unit_test(test_pipelined_reverse_completion),
 	    cmocka_unit_test(test_request_count_limit),
 	    cmocka_unit_test(test_no_response_skipped),

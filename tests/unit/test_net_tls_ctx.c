@@ -79,6 +79,20 @@ static int setup_all(void **state)
 	leaf("a", 101);
 	leaf("b", 102);
 	leaf("client", 201);
+	sh("printf 'subjectAltName=DNS:x,DNS:y\\n' > xy.ext && printf 'subjectAltName=DNS:x\\n' > "
+	   "x.ext && printf 'subjectAltName=DNS:y,DNS:z,DNS:x\\n' > xyz.ext");
+	for (int i = 0; i < 3; i++) {
+		static const char *ext[] = {"xy", "x", "xyz"};
+		char cmd[1024];
+		snprintf(
+		    cmd, sizeof(cmd),
+		    "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+		    "-keyout san%d.key -out san%d.csr -subj /CN=s/O=Runnel && openssl x509 -req "
+		    "-in san%d.csr -CA ca.crt -CAkey ca.key -set_serial %d -days 2 -extfile "
+		    "%s.ext -out san%d.crt && cat san%d.crt san%d.key > san%d.pem",
+		    i, i, i, 301 + i, ext[i], i, i, i, i);
+		sh("%s", cmd);
+	}
 	sh("openssl pkcs8 -topk8 -in a.key -out a.enc.key -passout pass:s3cret -v2 aes-256-cbc");
 	sh("cat a.crt a.enc.key > a.enc.pem");
 	return 0;
@@ -464,9 +478,10 @@ static void test_overrides(void **state)
 	char err[512];
 	const char *k1[] = {"ssl.keystore.certificate.chain", "ssl.keystore.key"};
 	const char *v1[] = {path("b.crt"), path("b.key")};
-	assert_int_equal(rn_tls_ctx_set_overrides(c, k1, v1, 2, true, err, sizeof(err)), 0);
+	assert_int_equal(
+	    rn_tls_ctx_set_overrides(c, k1, v1, 2, RN_TLS_VALIDATE_ONLY, err, sizeof(err)), 0);
 	assert_int_equal(serial_of(c), 101); /* validate only */
-	assert_int_equal(rn_tls_ctx_set_overrides(c, k1, v1, 2, false, err, sizeof(err)), 0);
+	assert_int_equal(rn_tls_ctx_set_overrides(c, k1, v1, 2, 0, err, sizeof(err)), 0);
 	assert_int_equal(serial_of(c), 102);
 	assert_int_equal(rn_tls_ctx_reloads(c), 1);
 	/* The static settings change underneath: the override still wins. */
@@ -475,24 +490,52 @@ static void test_overrides(void **state)
 	assert_int_equal(serial_of(c), 102);
 	const char *k2[] = {"ssl.keystore.location", "ssl.key.password"};
 	const char *v2[] = {path("a.enc.pem"), "wrong"};
-	assert_int_equal(rn_tls_ctx_set_overrides(c, k2, v2, 2, false, err, sizeof(err)), -EINVAL);
+	assert_int_equal(rn_tls_ctx_set_overrides(c, k2, v2, 2, 0, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "ssl.key.password"));
 	assert_int_equal(serial_of(c), 102);
 	v2[1] = "s3cret";
-	assert_int_equal(rn_tls_ctx_set_overrides(c, k2, v2, 2, false, err, sizeof(err)), 0);
+	assert_int_equal(rn_tls_ctx_set_overrides(c, k2, v2, 2, 0, err, sizeof(err)), 0);
 	assert_int_equal(serial_of(c), 101);
 	const char *k3[] = {"ssl.cipher.suites"};
 	const char *v3[] = {"TLS_AES_128_GCM_SHA256"};
-	assert_int_equal(rn_tls_ctx_set_overrides(c, k3, v3, 1, false, err, sizeof(err)), -EINVAL);
+	assert_int_equal(rn_tls_ctx_set_overrides(c, k3, v3, 1, 0, err, sizeof(err)), -EINVAL);
 	assert_false(rn_tls_key_reconfigurable("ssl.cipher.suites"));
 	assert_true(rn_tls_key_reconfigurable("ssl.truststore.certificates"));
 	/* No overrides: the static settings again. */
-	assert_int_equal(rn_tls_ctx_set_overrides(c, NULL, NULL, 0, false, err, sizeof(err)), 0);
+	assert_int_equal(rn_tls_ctx_set_overrides(c, NULL, NULL, 0, 0, err, sizeof(err)), 0);
 	assert_int_equal(serial_of(c), 201);
 	rn_tls_ctx_free(c);
 	found = 0;
 	rn_tls_ctx_foreach(count_named, &found);
 	assert_int_equal(found, 0);
+}
+
+/* Kafka's identity rule for a dynamic keystore change: same subject, no SAN dropped. */
+static void test_identity_checks(void **state)
+{
+	(void)state;
+	struct rn_tls_settings st = server();
+	st.keystore_location = path("san0.pem");
+	struct rn_tls_ctx *c;
+	assert_int_equal(rn_tls_ctx_new(&st, "identity", &c), 0);
+	char err[512];
+	const char *k[] = {"ssl.keystore.location"};
+	const char *v[] = {path("san2.pem")};
+	unsigned keep = RN_TLS_KEEP_DN | RN_TLS_KEEP_SAN;
+	assert_int_equal(rn_tls_ctx_set_overrides(c, k, v, 1, keep, err, sizeof(err)), 0);
+	assert_int_equal(serial_of(c), 303); /* more names: fine */
+	v[0] = path("san1.pem");
+	assert_int_equal(rn_tls_ctx_set_overrides(c, k, v, 1, keep, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "SubjectAltNames"));
+	assert_int_equal(rn_tls_ctx_set_overrides(c, k, v, 1, RN_TLS_KEEP_DN, err, sizeof(err)), 0);
+	assert_int_equal(serial_of(c), 302);
+	v[0] = path("a.pem");
+	assert_int_equal(rn_tls_ctx_set_overrides(c, k, v, 1, keep, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "DistinguishedName"));
+	assert_int_equal(serial_of(c), 302);
+	assert_int_equal(rn_tls_ctx_set_overrides(c, k, v, 1, 0, err, sizeof(err)), 0);
+	assert_int_equal(serial_of(c), 101);
+	rn_tls_ctx_free(c);
 }
 
 int main(void)
@@ -506,6 +549,7 @@ int main(void)
 	    cmocka_unit_test(test_session_resumption),
 	    cmocka_unit_test(test_reload_and_broken_file),
 	    cmocka_unit_test(test_overrides),
+	    cmocka_unit_test(test_identity_checks),
 	    cmocka_unit_test(test_symlink_swap_watched),
 	    cmocka_unit_test(test_inplace_rewrite_watched),
 	};
