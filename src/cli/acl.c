@@ -1,7 +1,7 @@
 /*
  * `runnel acl add|list|remove`: ACLs through CreateAcls, DescribeAcls and DeleteAcls, with
- * kafka-acls.sh's model and words. Raw requests (v1-3): librdkafka 2.0 refuses the
- * TRANSACTIONAL_ID resource type in its ACL calls.
+ * kafka-acls.sh's model and words. Raw requests (v1-3, the generated codec): librdkafka 2.0 refuses
+ * the TRANSACTIONAL_ID resource type in its ACL calls.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -12,11 +12,9 @@
 #include "cli/cli.h"
 #include "cli/common.h"
 #include "cli/rawreq.h"
+#include "proto/gen/rn_msg.h"
 
-#define API_DESCRIBE_ACLS 29
-#define API_CREATE_ACLS   30
-#define API_DELETE_ACLS   31
-#define MAX_ITEMS         16
+#define MAX_ITEMS 16
 
 /* Kafka's enums (AclOperation, ResourceType, PatternType, AclPermissionType), by their ids. */
 static const char *const op_names[] = {"UNKNOWN",
@@ -171,11 +169,6 @@ static int parse_opt(void *arg, int opt, const char *val)
 	}
 }
 
-static void wr_str(struct rn_iochain *w, const char *s, bool flex)
-{
-	rn_wr_string(w, s ? rn_str_c(s) : RN_STR_NULL, flex);
-}
-
 /* One (resource type, name, pattern, principal, host, op, perm): a binding or a filter. */
 struct acl {
 	int type;
@@ -190,39 +183,15 @@ struct acl_list {
 	int n;
 };
 
-static void encode_acl(struct rn_iochain *w, const struct acl *x, bool flex)
-{
-	rn_wr_i8(w, (int8_t)x->type);
-	wr_str(w, x->name, flex);
-	rn_wr_i8(w, (int8_t)x->pattern);
-	wr_str(w, x->principal, flex);
-	wr_str(w, x->host, flex);
-	rn_wr_i8(w, (int8_t)x->op);
-	rn_wr_i8(w, (int8_t)x->perm);
-}
-
-/* CreateAcls and DeleteAcls: an array of them; DescribeAcls: the one filter. */
-static void encode_array(struct rn_iochain *w, int16_t v, bool flex, void *arg)
-{
-	(void)v;
-	const struct acl_list *l = arg;
-	rn_wr_count(w, l->n, flex);
-	for (int i = 0; i < l->n; i++) {
-		encode_acl(w, &l->v[i], flex);
-		if (flex)
-			rn_wr_empty_tags(w);
+/* The fields of a DescribeAcls request and of a DeleteAcls filter (the same names). */
+#define ACL_FILTER(x)                                                                              \
+	{                                                                                          \
+		.resource_type_filter = (int8_t)(x)->type,                                         \
+		.resource_name_filter = rn_str_c((x)->name),                                       \
+		.pattern_type_filter = (int8_t)(x)->pattern,                                       \
+		.principal_filter = rn_str_c((x)->principal), .host_filter = rn_str_c((x)->host),  \
+		.operation = (int8_t)(x)->op, .permission_type = (int8_t)(x)->perm,                \
 	}
-	if (flex)
-		rn_wr_empty_tags(w);
-}
-
-static void encode_one(struct rn_iochain *w, int16_t v, bool flex, void *arg)
-{
-	(void)v;
-	encode_acl(w, arg, flex);
-	if (flex)
-		rn_wr_empty_tags(w);
-}
 
 /* The cross product principals x operations x resources (ANY for what is not given when
  * filter). Returns how many (the caller frees l->v). */
@@ -276,89 +245,73 @@ static int do_add(struct acl_args *a)
 		return rn__cli_err(&a->common, "add takes a literal or prefixed pattern") + 1;
 	struct acl_list l;
 	expand(a, false, pattern, &l);
+	struct rn_create_acls_request_acl_creation *c = calloc((size_t)l.n, sizeof(*c));
+	for (int i = 0; i < l.n; i++) {
+		const struct acl *x = &l.v[i];
+		c[i] = (struct rn_create_acls_request_acl_creation){
+		    .resource_type = (int8_t)x->type,
+		    .resource_name = rn_str_c(x->name),
+		    .resource_pattern_type = (int8_t)x->pattern,
+		    .principal = rn_str_c(x->principal),
+		    .host = rn_str_c(x->host),
+		    .operation = (int8_t)x->op,
+		    .permission_type = (int8_t)x->perm,
+		};
+	}
+	struct rn_create_acls_request rq = {.creations = c, .creations_count = l.n};
 	struct rn__cli_rawreq r;
-	int rc = rn__cli_rawreq_call(&a->common, &r, API_CREATE_ACLS, 1, 3, 2, encode_array, &l,
-				     "CreateAcls");
-	struct rn_rd *rd = &r.rd;
-	if (rc == 0) {
-		bool flex = r.flexible;
-		rn_rd_i32(rd);
-		int32_t n = rn_rd_count(rd, flex);
-		for (int32_t i = 0; i < n && i < l.n && !rd->err; i++) {
-			char msg[512];
-			int16_t err = rn_rd_i16(rd);
-			rn__cli_str(rn_rd_string(rd, flex), msg, sizeof(msg));
-			if (flex)
-				rn_rd_skip_tags(rd);
-			if (rd->err)
-				break;
-			const struct acl *x = &l.v[i];
-			if (err)
-				rc = rn__cli_err(
-				    &a->common, "%s %s on %s %s for %s: %s%s%s",
-				    NAME_OF(perm_names, x->perm), NAME_OF(op_names, x->op),
-				    NAME_OF(type_names, x->type), x->name, x->principal,
-				    rn__cli_kerr(err), *msg ? ": " : "", msg);
-			else
-				printf("Added ACL: %s %s on %s %s (%s) for %s from host %s\n",
-				       NAME_OF(perm_names, x->perm), NAME_OF(op_names, x->op),
-				       NAME_OF(type_names, x->type), x->name,
-				       NAME_OF(pattern_names, x->pattern), x->principal, x->host);
-		}
-		if (rd->err)
-			rc = rn__cli_err(&a->common, "malformed CreateAcls response");
+	struct rn_create_acls_response *resp;
+	int rc = rn__cli_rawreq_call(&a->common, &r, RN_API_CREATE_ACLS, 1, 3, &rq, (void **)&resp);
+	for (int32_t i = 0; resp && i < resp->results_count && i < l.n; i++) {
+		char msg[768];
+		const struct acl *x = &l.v[i];
+		if (resp->results[i].error_code)
+			rc = rn__cli_err(&a->common, "%s %s on %s %s for %s: %s",
+					 NAME_OF(perm_names, x->perm), NAME_OF(op_names, x->op),
+					 NAME_OF(type_names, x->type), x->name, x->principal,
+					 rn__cli_kerr_msg(resp->results[i].error_code,
+							  resp->results[i].error_message, msg,
+							  sizeof(msg)));
+		else
+			printf("Added ACL: %s %s on %s %s (%s) for %s from host %s\n",
+			       NAME_OF(perm_names, x->perm), NAME_OF(op_names, x->op),
+			       NAME_OF(type_names, x->type), x->name,
+			       NAME_OF(pattern_names, x->pattern), x->principal, x->host);
 	}
 	rn__cli_rawreq_free(&r);
+	free(c);
 	free(l.v);
 	return rc;
 }
 
-/* Reads a DescribeAcls answer and prints it; returns the exit code. */
+/* Sends a DescribeAcls of filter f and prints the answer; returns the exit code. */
 static int describe_one(struct acl_args *a, struct acl *f)
 {
+	struct rn_describe_acls_request rq = ACL_FILTER(f);
 	struct rn__cli_rawreq r;
-	int rc = rn__cli_rawreq_call(&a->common, &r, API_DESCRIBE_ACLS, 1, 3, 2, encode_one, f,
-				     "DescribeAcls");
-	struct rn_rd *rd = &r.rd;
-	if (rc) {
-		rn__cli_rawreq_free(&r);
-		return rc;
+	struct rn_describe_acls_response *resp;
+	int rc =
+	    rn__cli_rawreq_call(&a->common, &r, RN_API_DESCRIBE_ACLS, 1, 3, &rq, (void **)&resp);
+	if (resp && resp->error_code) {
+		rc = rn__cli_kerr_err(&a->common, resp->error_code, resp->error_message);
+		resp = NULL;
 	}
-	bool flex = r.flexible;
-	char msg[512];
-	rn_rd_i32(rd);
-	int16_t err = rn_rd_i16(rd);
-	rn__cli_str(rn_rd_string(rd, flex), msg, sizeof(msg));
-	if (err && !rd->err) {
-		rn__cli_rawreq_free(&r);
-		return rn__cli_err(&a->common, "%s%s%s", rn__cli_kerr(err), *msg ? ": " : "", msg);
-	}
-	int32_t n = rn_rd_count(rd, flex);
-	for (int32_t i = 0; i < n && !rd->err; i++) {
+	for (int32_t i = 0; resp && i < resp->resources_count; i++) {
+		const struct rn_describe_acls_response_describe_acls_resource *res =
+		    &resp->resources[i];
 		char name[512];
-		int type = rn_rd_i8(rd);
-		rn__cli_str(rn_rd_string(rd, flex), name, sizeof(name));
-		int pattern = rn_rd_i8(rd);
-		int32_t k = rn_rd_count(rd, flex);
-		if (!rd->err)
-			print_resource(type, name, pattern);
-		for (int32_t j = 0; j < k && !rd->err; j++) {
+		print_resource(res->resource_type,
+			       rn__cli_str(res->resource_name, name, sizeof(name)),
+			       res->pattern_type);
+		for (int32_t j = 0; j < res->acls_count; j++) {
+			const struct rn_describe_acls_response_acl_description *d = &res->acls[j];
 			char pr[512], host[256];
-			rn__cli_str(rn_rd_string(rd, flex), pr, sizeof(pr));
-			rn__cli_str(rn_rd_string(rd, flex), host, sizeof(host));
-			int op = rn_rd_i8(rd), perm = rn_rd_i8(rd);
-			if (flex)
-				rn_rd_skip_tags(rd);
-			if (!rd->err)
-				print_acl(pr, host, op, perm);
+			print_acl(rn__cli_str(d->principal, pr, sizeof(pr)),
+				  rn__cli_str(d->host, host, sizeof(host)), d->operation,
+				  d->permission_type);
 		}
-		if (flex)
-			rn_rd_skip_tags(rd);
-		if (!rd->err)
-			printf("\n");
+		printf("\n");
 	}
-	if (rd->err)
-		rc = rn__cli_err(&a->common, "malformed DescribeAcls response");
 	rn__cli_rawreq_free(&r);
 	return rc;
 }
@@ -382,57 +335,47 @@ static int do_remove(struct acl_args *a)
 		return rn__cli_err(&a->common, "remove needs a resource (see --help)") + 1;
 	struct acl_list l;
 	expand(a, true, a->pattern ? a->pattern : P_LITERAL, &l);
+	struct rn_delete_acls_request_delete_acls_filter *f = calloc((size_t)l.n, sizeof(*f));
+	for (int i = 0; i < l.n; i++)
+		f[i] = (struct rn_delete_acls_request_delete_acls_filter)ACL_FILTER(&l.v[i]);
+	struct rn_delete_acls_request rq = {.filters = f, .filters_count = l.n};
 	struct rn__cli_rawreq r;
-	int rc = rn__cli_rawreq_call(&a->common, &r, API_DELETE_ACLS, 1, 3, 2, encode_array, &l,
-				     "DeleteAcls");
-	struct rn_rd *rd = &r.rd;
+	struct rn_delete_acls_response *resp;
+	int rc = rn__cli_rawreq_call(&a->common, &r, RN_API_DELETE_ACLS, 1, 3, &rq, (void **)&resp);
 	int removed = 0;
-	if (rc == 0) {
-		bool flex = r.flexible;
-		rn_rd_i32(rd);
-		int32_t n = rn_rd_count(rd, flex);
-		for (int32_t i = 0; i < n && !rd->err; i++) {
-			char msg[512];
-			int16_t err = rn_rd_i16(rd);
-			rn__cli_str(rn_rd_string(rd, flex), msg, sizeof(msg));
-			if (err && !rd->err)
-				rc = rn__cli_err(&a->common, "%s%s%s", rn__cli_kerr(err),
-						 *msg ? ": " : "", msg);
-			int32_t k = rn_rd_count(rd, flex);
-			for (int32_t j = 0; j < k && !rd->err; j++) {
-				char name[512], pr[512], host[256];
-				int16_t e2 = rn_rd_i16(rd);
-				rn__cli_str(rn_rd_string(rd, flex), msg, sizeof(msg));
-				int type = rn_rd_i8(rd);
-				rn__cli_str(rn_rd_string(rd, flex), name, sizeof(name));
-				int pattern = rn_rd_i8(rd);
-				rn__cli_str(rn_rd_string(rd, flex), pr, sizeof(pr));
-				rn__cli_str(rn_rd_string(rd, flex), host, sizeof(host));
-				int op = rn_rd_i8(rd), perm = rn_rd_i8(rd);
-				if (flex)
-					rn_rd_skip_tags(rd);
-				if (rd->err)
-					break;
-				if (e2) {
-					rc = rn__cli_err(&a->common, "%s: %s%s%s", name,
-							 rn__cli_kerr(e2), *msg ? ": " : "", msg);
-					continue;
-				}
-				removed++;
-				printf("Removed ACL: %s %s on %s %s (%s) for %s from host %s\n",
-				       NAME_OF(perm_names, perm), NAME_OF(op_names, op),
-				       NAME_OF(type_names, type), name,
-				       NAME_OF(pattern_names, pattern), pr, host);
+	for (int32_t i = 0; resp && i < resp->filter_results_count; i++) {
+		const struct rn_delete_acls_response_delete_acls_filter_result *fr =
+		    &resp->filter_results[i];
+		char msg[768];
+		if (fr->error_code)
+			rc = rn__cli_err(
+			    &a->common, "%s",
+			    rn__cli_kerr_msg(fr->error_code, fr->error_message, msg, sizeof(msg)));
+		for (int32_t j = 0; j < fr->matching_acls_count; j++) {
+			const struct rn_delete_acls_response_delete_acls_matching_acl *m =
+			    &fr->matching_acls[j];
+			char name[512], pr[512], host[256];
+			rn__cli_str(m->resource_name, name, sizeof(name));
+			if (m->error_code) {
+				rc = rn__cli_err(&a->common, "%s: %s", name,
+						 rn__cli_kerr_msg(m->error_code, m->error_message,
+								  msg, sizeof(msg)));
+				continue;
 			}
-			if (flex)
-				rn_rd_skip_tags(rd);
+			removed++;
+			printf("Removed ACL: %s %s on %s %s (%s) for %s from host %s\n",
+			       NAME_OF(perm_names, m->permission_type),
+			       NAME_OF(op_names, m->operation),
+			       NAME_OF(type_names, m->resource_type), name,
+			       NAME_OF(pattern_names, m->pattern_type),
+			       rn__cli_str(m->principal, pr, sizeof(pr)),
+			       rn__cli_str(m->host, host, sizeof(host)));
 		}
-		if (rd->err)
-			rc = rn__cli_err(&a->common, "malformed DeleteAcls response");
-		else if (rc == 0 && removed == 0)
-			printf("No ACL matched\n");
 	}
+	if (resp && rc == 0 && removed == 0)
+		printf("No ACL matched\n");
 	rn__cli_rawreq_free(&r);
+	free(f);
 	free(l.v);
 	return rc;
 }

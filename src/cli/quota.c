@@ -1,8 +1,8 @@
 /*
  * `runnel quota alter|list`: client quotas (producer_byte_rate, consumer_byte_rate,
  * request_percentage, ...) per user, per client id or both, through AlterClientQuotas and
- * DescribeClientQuotas (raw requests: librdkafka 2.0 lacks them). Output as
- * kafka-configs.sh --describe prints it.
+ * DescribeClientQuotas (raw requests with the generated codec: librdkafka 2.0 lacks them). Output
+ * as kafka-configs.sh --describe prints it.
  */
 #include <getopt.h>
 #include <math.h>
@@ -13,10 +13,9 @@
 #include "cli/cli.h"
 #include "cli/common.h"
 #include "cli/rawreq.h"
+#include "proto/gen/rn_msg.h"
 
-#define API_DESCRIBE_QUOTAS 48
-#define API_ALTER_QUOTAS    49
-#define MAX_OPS             32
+#define MAX_OPS 32
 
 static const char usage_text[] =
     "Usage: runnel quota <action> [options]\n"
@@ -93,11 +92,6 @@ static int parse_opt(void *arg, int opt, const char *val)
 	}
 }
 
-static void wr_str(struct rn_iochain *w, const char *s, bool flex)
-{
-	rn_wr_string(w, s ? rn_str_c(s) : RN_STR_NULL, flex);
-}
-
 /* The entity's (type, name) pairs; name NULL is the type's default. Returns how many. */
 static int entity(const struct quota_args *a, const char *types[2], const char *names[2])
 {
@@ -113,146 +107,93 @@ static int entity(const struct quota_args *a, const char *types[2], const char *
 	return n;
 }
 
-static void encode_alter(struct rn_iochain *w, int16_t v, bool flex, void *arg)
+/* Appends one decoded (type, name) of an entity to out: "user-principal 'alice'", then
+ * ", client-id 'c1'" (more); a null name is the type's default. */
+static void entity_part(struct rn_str type, struct rn_str name, bool more, char *out, size_t len)
 {
-	(void)v;
-	const struct quota_args *a = arg;
-	const char *types[2], *names[2];
-	int n = entity(a, types, names);
-	rn_wr_count(w, 1, flex); /* one entry */
-	rn_wr_count(w, n, flex);
-	for (int i = 0; i < n; i++) {
-		wr_str(w, types[i], flex);
-		wr_str(w, names[i], flex);
-		if (flex)
-			rn_wr_empty_tags(w);
-	}
-	rn_wr_count(w, a->nops, flex);
-	for (int i = 0; i < a->nops; i++) {
-		wr_str(w, a->ops[i].key, flex);
-		rn_wr_f64(w, a->ops[i].val);
-		rn_wr_bool(w, a->ops[i].remove);
-		if (flex)
-			rn_wr_empty_tags(w);
-	}
-	if (flex)
-		rn_wr_empty_tags(w);
-	rn_wr_bool(w, a->validate_only);
-	if (flex)
-		rn_wr_empty_tags(w);
-}
-
-/* "user-principal 'alice', client-id 'c1'" from decoded (type, name) pairs. */
-static void describe_entity(struct rn_rd *rd, bool flex, char *out, size_t len)
-{
-	int32_t n = rn_rd_count(rd, flex);
-	out[0] = '\0';
-	for (int32_t i = 0; i < n && !rd->err; i++) {
-		char type[64], name[256];
-		rn__cli_str(rn_rd_string(rd, flex), type, sizeof(type));
-		struct rn_str ns = rn_rd_string(rd, flex);
-		if (flex)
-			rn_rd_skip_tags(rd);
-		const char *t = strcmp(type, "user") == 0 ? "user-principal" : type;
-		size_t l = strlen(out);
-		if (ns.len < 0)
-			snprintf(out + l, len - l, "%sthe default %s", i ? ", " : "", t);
-		else
-			snprintf(out + l, len - l, "%s%s '%s'", i ? ", " : "", t,
-				 rn__cli_str(ns, name, sizeof(name)));
-	}
+	char t[64], nm[256];
+	rn__cli_str(type, t, sizeof(t));
+	const char *tn = strcmp(t, "user") == 0 ? "user-principal" : t;
+	size_t l = strlen(out);
+	if (name.len < 0)
+		snprintf(out + l, len - l, "%sthe default %s", more ? ", " : "", tn);
+	else
+		snprintf(out + l, len - l, "%s%s '%s'", more ? ", " : "", tn,
+			 rn__cli_str(name, nm, sizeof(nm)));
 }
 
 static int do_alter(struct quota_args *a)
 {
 	const char *types[2], *names[2];
-	if (entity(a, types, names) == 0)
+	int n = entity(a, types, names);
+	if (n == 0)
 		return rn__cli_err(&a->common, "alter needs --user or --client-id (see --help)") +
 		       1;
 	if (a->nops == 0)
 		return rn__cli_err(&a->common, "alter needs --set KEY=VALUE or --delete KEY") + 1;
+	struct rn_alter_client_quotas_request_entity_data ent[2];
+	struct rn_alter_client_quotas_request_op_data ops[MAX_OPS];
+	for (int i = 0; i < n; i++)
+		ent[i] = (struct rn_alter_client_quotas_request_entity_data){rn_str_c(types[i]),
+									     rn_str_c(names[i])};
+	for (int i = 0; i < a->nops; i++)
+		ops[i] = (struct rn_alter_client_quotas_request_op_data){
+		    rn_str_c(a->ops[i].key), a->ops[i].val, a->ops[i].remove};
+	struct rn_alter_client_quotas_request_entry_data entry = {
+	    .entity = ent, .entity_count = n, .ops = ops, .ops_count = a->nops};
+	struct rn_alter_client_quotas_request rq = {
+	    .entries = &entry, .entries_count = 1, .validate_only = a->validate_only};
 	struct rn__cli_rawreq r;
-	int rc = rn__cli_rawreq_call(&a->common, &r, API_ALTER_QUOTAS, 0, 1, 1, encode_alter, a,
-				     "AlterClientQuotas");
-	if (rc) {
-		rn__cli_rawreq_free(&r);
-		return rc;
-	}
-	struct rn_rd *rd = &r.rd;
-	bool flex = r.flexible;
-	rn_rd_i32(rd);
-	int32_t n = rn_rd_count(rd, flex);
-	for (int32_t i = 0; i < n && !rd->err; i++) {
-		char msg[512], ent[600];
-		int16_t err = rn_rd_i16(rd);
-		rn__cli_str(rn_rd_string(rd, flex), msg, sizeof(msg));
-		describe_entity(rd, flex, ent, sizeof(ent));
-		if (flex)
-			rn_rd_skip_tags(rd);
-		if (rd->err)
-			break;
-		if (err)
-			rc = rn__cli_err(&a->common, "%s: %s%s%s", ent, rn__cli_kerr(err),
-					 *msg ? ": " : "", msg);
+	struct rn_alter_client_quotas_response *resp;
+	int rc = rn__cli_rawreq_call(&a->common, &r, RN_API_ALTER_CLIENT_QUOTAS, 0, 1, &rq,
+				     (void **)&resp);
+	for (int32_t i = 0; resp && i < resp->entries_count; i++) {
+		const struct rn_alter_client_quotas_response_entry_data *e = &resp->entries[i];
+		char msg[768], desc[600] = "";
+		for (int32_t k = 0; k < e->entity_count; k++)
+			entity_part(e->entity[k].entity_type, e->entity[k].entity_name, k > 0, desc,
+				    sizeof(desc));
+		if (e->error_code)
+			rc = rn__cli_err(
+			    &a->common, "%s: %s", desc,
+			    rn__cli_kerr_msg(e->error_code, e->error_message, msg, sizeof(msg)));
 		else
 			printf("%s quota configs for %s\n",
-			       a->validate_only ? "Validated" : "Completed updating", ent);
+			       a->validate_only ? "Validated" : "Completed updating", desc);
 	}
-	if (rd->err)
-		rc = rn__cli_err(&a->common, "malformed AlterClientQuotas response");
 	rn__cli_rawreq_free(&r);
 	return rc;
 }
 
-static void encode_describe(struct rn_iochain *w, int16_t v, bool flex, void *arg)
-{
-	(void)v;
-	const struct quota_args *a = arg;
-	const char *types[2], *names[2];
-	int n = entity(a, types, names);
-	rn_wr_count(w, n, flex);
-	for (int i = 0; i < n; i++) {
-		wr_str(w, types[i], flex);
-		rn_wr_i8(w, names[i] ? 0 : 1); /* exact name, or the default */
-		wr_str(w, names[i], flex);
-		if (flex)
-			rn_wr_empty_tags(w);
-	}
-	rn_wr_bool(w, a->strict || n == 2); /* with both named: that pair only */
-	if (flex)
-		rn_wr_empty_tags(w);
-}
-
 static int do_list(struct quota_args *a)
 {
+	const char *types[2], *names[2];
+	int n = entity(a, types, names);
+	struct rn_describe_client_quotas_request_component_data comp[2];
+	for (int i = 0; i < n; i++) /* match type 0: the exact name, 1: the default */
+		comp[i] = (struct rn_describe_client_quotas_request_component_data){
+		    rn_str_c(types[i]), names[i] ? 0 : 1, rn_str_c(names[i])};
+	/* With both named: that pair only. */
+	struct rn_describe_client_quotas_request rq = {
+	    .components = comp, .components_count = n, .strict = a->strict || n == 2};
 	struct rn__cli_rawreq r;
-	int rc = rn__cli_rawreq_call(&a->common, &r, API_DESCRIBE_QUOTAS, 0, 1, 1, encode_describe,
-				     a, "DescribeClientQuotas");
-	if (rc) {
-		rn__cli_rawreq_free(&r);
-		return rc;
+	struct rn_describe_client_quotas_response *resp;
+	int rc = rn__cli_rawreq_call(&a->common, &r, RN_API_DESCRIBE_CLIENT_QUOTAS, 0, 1, &rq,
+				     (void **)&resp);
+	if (resp && resp->error_code) {
+		rc = rn__cli_kerr_err(&a->common, resp->error_code, resp->error_message);
+		resp = NULL;
 	}
-	struct rn_rd *rd = &r.rd;
-	bool flex = r.flexible;
-	char msg[512];
-	rn_rd_i32(rd);
-	int16_t err = rn_rd_i16(rd);
-	rn__cli_str(rn_rd_string(rd, flex), msg, sizeof(msg));
-	if (err && !rd->err) {
-		rn__cli_rawreq_free(&r);
-		return rn__cli_err(&a->common, "%s%s%s", rn__cli_kerr(err), *msg ? ": " : "", msg);
-	}
-	int32_t n = rn_rd_count(rd, flex);
-	for (int32_t i = 0; i < n && !rd->err; i++) {
-		char ent[600], vals[2048] = "";
-		describe_entity(rd, flex, ent, sizeof(ent));
-		int32_t k = rn_rd_count(rd, flex);
-		for (int32_t j = 0; j < k && !rd->err; j++) {
+	for (int32_t i = 0; resp && i < resp->entries_count; i++) {
+		const struct rn_describe_client_quotas_response_entry_data *e = &resp->entries[i];
+		char desc[600] = "", vals[2048] = "";
+		for (int32_t k = 0; k < e->entity_count; k++)
+			entity_part(e->entity[k].entity_type, e->entity[k].entity_name, k > 0, desc,
+				    sizeof(desc));
+		for (int32_t j = 0; j < e->values_count; j++) {
 			char key[128];
-			rn__cli_str(rn_rd_string(rd, flex), key, sizeof(key));
-			double d = rn_rd_f64(rd);
-			if (flex)
-				rn_rd_skip_tags(rd);
+			rn__cli_str(e->values[j].key, key, sizeof(key));
+			double d = e->values[j].value;
 			size_t l = strlen(vals);
 			/* Java prints doubles with a fraction: 1048576.0 */
 			if (d == floor(d) && fabs(d) < 1e15)
@@ -262,13 +203,8 @@ static int do_list(struct quota_args *a)
 				snprintf(vals + l, sizeof(vals) - l, "%s%s=%g", j ? ", " : "", key,
 					 d);
 		}
-		if (flex)
-			rn_rd_skip_tags(rd);
-		if (!rd->err)
-			printf("Quota configs for %s are %s\n", ent, vals);
+		printf("Quota configs for %s are %s\n", desc, vals);
 	}
-	if (rd->err)
-		rc = rn__cli_err(&a->common, "malformed DescribeClientQuotas response");
 	rn__cli_rawreq_free(&r);
 	return rc;
 }

@@ -21,13 +21,7 @@
 void rn__cli_raw_begin(struct rn_iochain *w, int16_t api_key, int16_t api_version,
 		       const char *client_id)
 {
-	rn__cli_raw_begin_flex(w, api_key, api_version, client_id,
-			       rn_api_flexible(api_key, api_version));
-}
-
-void rn__cli_raw_begin_flex(struct rn_iochain *w, int16_t api_key, int16_t api_version,
-			    const char *client_id, bool flexible)
-{
+	bool flexible = rn_api_flexible(api_key, api_version);
 	rn_iochain_reserve(w, 4);
 	rn_wr_i16(w, api_key);
 	rn_wr_i16(w, api_version);
@@ -55,14 +49,7 @@ int rn__cli_raw_exchange(int fd, struct rn_iochain *w, int16_t api_key, int16_t 
 			 struct rn_buf *body, size_t *off)
 {
 	/* ApiVersions always answers with response header v0. */
-	return rn__cli_raw_exchange_flex(
-	    fd, w, api_key != RN_API_API_VERSIONS && rn_api_flexible(api_key, api_version), body,
-	    off);
-}
-
-int rn__cli_raw_exchange_flex(int fd, struct rn_iochain *w, bool flexible, struct rn_buf *body,
-			      size_t *off)
-{
+	bool flexible = api_key != RN_API_API_VERSIONS && rn_api_flexible(api_key, api_version);
 	rn_put_be32(rn_iochain_at(w, 0), (uint32_t)(w->mem.len - 4));
 	int rc = io_all(fd, w->mem.data, w->mem.len, true);
 	rn_iochain_free(w);

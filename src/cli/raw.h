@@ -30,19 +30,11 @@ void rn__cli_raw_begin(struct rn_iochain *w, int16_t api_key, int16_t api_versio
 int rn__cli_raw_exchange(int fd, struct rn_iochain *w, int16_t api_key, int16_t api_version,
 			 struct rn_buf *body, size_t *off);
 
-/* As rn__cli_raw_begin / rn__cli_raw_exchange for an API the generated codec may not know yet
- * (encoded by hand): flexible says whether (api_key, api_version) uses request header v2 and
- * response header v1. */
-void rn__cli_raw_begin_flex(struct rn_iochain *w, int16_t api_key, int16_t api_version,
-			    const char *client_id, bool flexible);
-int rn__cli_raw_exchange_flex(int fd, struct rn_iochain *w, bool flexible, struct rn_buf *body,
-			      size_t *off);
-
 struct rn_cli_common;
 /*
  * A connection for raw requests to the first -b broker (HOST[:PORT], 9092 by default), made
  * with the client's security settings (-X / --command-config: security.protocol, ssl.*,
- * sasl.*; see raw_sec.c). Returns the socket, or -1 after printing the error line. Close it
+ * sasl.*; see raw_sec.h). Returns the socket, or -1 after printing the error line. Close it
  * with rn__cli_raw_close.
  */
 int rn__cli_raw_open(struct rn_cli_common *c);

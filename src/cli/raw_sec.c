@@ -2,32 +2,33 @@
 #include "cli/raw_sec.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
+#include <openssl/crypto.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth/sasl_client.h"
+#include "auth/scram.h"
 #include "cli/common.h"
 #include "cli/raw.h"
-#include "cli/scram.h"
+#include "cli/rawreq.h"
 #include "core/buf.h"
 #include "core/iochain.h"
+#include "proto/gen/rn_msg.h"
 #include "proto/prim.h"
 
-#define API_SASL_HANDSHAKE    17
-#define API_SASL_AUTHENTICATE 36
-#define MAX_CONNS             16
+#define MAX_CONNS 16
 
 /* The CLI holds a few raw connections at a time; each TLS one is found by its socket. */
 static struct {
@@ -233,43 +234,54 @@ out:
 	return rc;
 }
 
-/* One SASL exchange: sends auth bytes in a SaslAuthenticate v1 and returns the answer's bytes
- * in out (heap, *outlen), or -1 after the error line. */
-static int sasl_round(struct sec *s, int fd, const void *msg, size_t n, char **out, size_t *outlen)
+/* The transport under auth/sasl_client.c: each token in a SaslAuthenticate v1. */
+struct round {
+	struct sec *s;
+	int fd;
+	bool said; /* an error line is out */
+};
+
+/* One SASL exchange (rn_sasl_xfer_fn): -1 after the error line when the broker refuses. */
+static int sasl_round(void *arg, const uint8_t *tok, size_t len, uint8_t *out, size_t cap,
+		      size_t *outlen)
 {
+	struct round *x = arg;
 	struct rn_iochain w = {0};
 	struct rn_buf body = {0};
 	size_t off;
-	rn__cli_raw_begin_flex(&w, API_SASL_AUTHENTICATE, 1, "runnel-cli", false);
-	rn_wr_bytes(&w, (struct rn_bytes){msg, (int32_t)n}, false);
-	if (rn__cli_raw_exchange_flex(fd, &w, false, &body, &off) < 0) {
+	rn__cli_raw_begin(&w, RN_API_SASL_AUTHENTICATE, 1, "runnel-cli");
+	struct rn_sasl_authenticate_request rq = {.auth_bytes = {tok, (int32_t)len}};
+	rn_sasl_authenticate_request_encode(&w, 1, &rq);
+	if (rn__cli_raw_exchange(x->fd, &w, RN_API_SASL_AUTHENTICATE, 1, &body, &off) < 0) {
 		rn_buf_free(&body);
-		return fail(s, "SASL authentication: the broker closed the connection");
+		x->said = true;
+		return fail(x->s, "SASL authentication: the broker closed the connection");
 	}
 	struct rn_arena arena = {0};
 	struct rn_rd rd;
+	struct rn_sasl_authenticate_response resp;
 	rn_rd_init(&rd, body.data + off, body.len - off, &arena);
-	int16_t err = rn_rd_i16(&rd);
-	struct rn_str emsg = rn_rd_string(&rd, false);
-	struct rn_bytes ab = rn_rd_bytes(&rd, false);
 	int rc = 0;
-	if (rd.err) {
-		rc = fail(s, "SASL authentication: malformed SaslAuthenticate response");
-	} else if (err) {
+	if (rn_sasl_authenticate_response_decode(&rd, 1, &resp) < 0) {
+		rc = fail(x->s, "SASL authentication: malformed SaslAuthenticate response");
+	} else if (resp.error_code) {
 		char m[512];
-		snprintf(m, sizeof(m), "%.*s", emsg.len > 0 ? (int)emsg.len : 0,
-			 emsg.len > 0 ? emsg.ptr : "");
-		rc = fail(s, "SASL authentication failed: %s%s%s",
-			  rd_kafka_err2name((rd_kafka_resp_err_t)err), *m ? ": " : "", m);
+		rn__cli_str(resp.error_message, m, sizeof(m));
+		rc = fail(x->s, "SASL authentication failed: %s%s%s", rn__cli_kerr(resp.error_code),
+			  *m ? ": " : "", m);
 	} else {
-		size_t len = ab.len > 0 ? (size_t)ab.len : 0;
-		*out = malloc(len + 1);
-		memcpy(*out, ab.ptr ? (const void *)ab.ptr : "", len);
-		(*out)[len] = '\0';
-		*outlen = len;
+		size_t n = resp.auth_bytes.len > 0 ? (size_t)resp.auth_bytes.len : 0;
+		if (n > cap) {
+			rc = fail(x->s, "SASL authentication: the broker's answer is too long");
+		} else {
+			if (n)
+				memcpy(out, resp.auth_bytes.ptr, n);
+			*outlen = n;
+		}
 	}
 	rn_arena_free(&arena);
 	rn_buf_free(&body);
+	x->said = rc < 0;
 	return rc;
 }
 
@@ -278,122 +290,32 @@ static int handshake(struct sec *s, int fd, const char *mech)
 	struct rn_iochain w = {0};
 	struct rn_buf body = {0};
 	size_t off;
-	rn__cli_raw_begin_flex(&w, API_SASL_HANDSHAKE, 1, "runnel-cli", false);
-	rn_wr_cstring(&w, mech, false);
-	if (rn__cli_raw_exchange_flex(fd, &w, false, &body, &off) < 0) {
+	rn__cli_raw_begin(&w, RN_API_SASL_HANDSHAKE, 1, "runnel-cli");
+	struct rn_sasl_handshake_request rq = {.mechanism = rn_str_c(mech)};
+	rn_sasl_handshake_request_encode(&w, 1, &rq);
+	if (rn__cli_raw_exchange(fd, &w, RN_API_SASL_HANDSHAKE, 1, &body, &off) < 0) {
 		rn_buf_free(&body);
 		return fail(s, "SASL handshake: the broker closed the connection (not a SASL "
 			       "listener?)");
 	}
 	struct rn_arena arena = {0};
 	struct rn_rd rd;
+	struct rn_sasl_handshake_response resp;
 	rn_rd_init(&rd, body.data + off, body.len - off, &arena);
-	int16_t err = rn_rd_i16(&rd);
-	char have[512] = "";
-	int32_t n = rn_rd_count(&rd, false);
-	for (int32_t i = 0; i < n && !rd.err; i++) {
-		struct rn_str m = rn_rd_string(&rd, false);
+	int rc = rn_sasl_handshake_response_decode(&rd, 1, &resp);
+	char have[512] = "", m[256];
+	for (int32_t i = 0; rc == 0 && i < resp.mechanisms_count; i++) {
 		size_t k = strlen(have);
-		snprintf(have + k, sizeof(have) - k, "%s%.*s", k ? ", " : "",
-			 m.len > 0 ? (int)m.len : 0, m.len > 0 ? m.ptr : "");
+		snprintf(have + k, sizeof(have) - k, "%s%s", k ? ", " : "",
+			 rn__cli_str(resp.mechanisms[i], m, sizeof(m)));
 	}
+	if (rc < 0)
+		rc = fail(s, "SASL handshake: malformed response");
+	else if (resp.error_code)
+		rc = fail(s, "SASL mechanism %s not enabled on the broker (it offers: %s)", mech,
+			  have);
 	rn_arena_free(&arena);
 	rn_buf_free(&body);
-	if (rd.err)
-		return fail(s, "SASL handshake: malformed response");
-	if (err)
-		return fail(s, "SASL mechanism %s not enabled on the broker (it offers: %s)", mech,
-			    have);
-	return 0;
-}
-
-/* RFC 5802's saslname: ',' and '=' escaped. */
-static void saslname(const char *u, char *out, size_t len)
-{
-	size_t k = 0;
-	for (; *u && k + 4 < len; u++) {
-		if (*u == ',' || *u == '=') {
-			memcpy(out + k, *u == ',' ? "=2C" : "=3D", 3);
-			k += 3;
-		} else {
-			out[k++] = *u;
-		}
-	}
-	out[k] = '\0';
-}
-
-/* The value of attribute a ("r", "s", "i", "v", "e") in a SCRAM message, into out. */
-static bool attr(const char *msg, char a, char *out, size_t len)
-{
-	for (const char *p = msg; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
-		if (p[0] == a && p[1] == '=') {
-			size_t n = strcspn(p + 2, ",");
-			snprintf(out, len, "%.*s", (int)n, p + 2);
-			return true;
-		}
-	}
-	return false;
-}
-
-static int scram(struct sec *s, int fd, int mech, const char *user, const char *pass)
-{
-	char name[1024], nonce[64], first[1200], *srv = NULL, *fin = NULL;
-	size_t srvlen, finlen;
-	uint8_t rnd[24];
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		return fail(s, "no randomness for the SCRAM nonce");
-	EVP_EncodeBlock((unsigned char *)nonce, rnd, sizeof(rnd));
-	saslname(user, name, sizeof(name));
-	snprintf(first, sizeof(first), "n,,n=%s,r=%s", name, nonce);
-	if (sasl_round(s, fd, first, strlen(first), &srv, &srvlen) < 0)
-		return -1;
-	char r[256], salt64[256], iters[16];
-	int rc = -1;
-	if (!attr(srv, 'r', r, sizeof(r)) || !attr(srv, 's', salt64, sizeof(salt64)) ||
-	    !attr(srv, 'i', iters, sizeof(iters)) || strncmp(r, nonce, strlen(nonce)) != 0) {
-		fail(s, "SASL authentication: bad SCRAM server-first message");
-		goto out;
-	}
-	uint8_t salt[256];
-	int saltlen = EVP_DecodeBlock(salt, (const unsigned char *)salt64, (int)strlen(salt64));
-	size_t pad = strlen(salt64) >= 2
-			 ? (salt64[strlen(salt64) - 1] == '=') + (salt64[strlen(salt64) - 2] == '=')
-			 : 0;
-	int it = atoi(iters);
-	size_t hl = rn__scram_hash_len(mech);
-	uint8_t salted[RN_SCRAM_MAX_HASH], ckey[RN_SCRAM_MAX_HASH], stored[RN_SCRAM_MAX_HASH],
-	    sig[RN_SCRAM_MAX_HASH], proof[RN_SCRAM_MAX_HASH], skey[RN_SCRAM_MAX_HASH],
-	    ssig[RN_SCRAM_MAX_HASH];
-	if (saltlen < 0 || it < 1 ||
-	    rn__scram_salted(mech, pass, salt, (size_t)saltlen - pad, it, salted) < 0) {
-		fail(s, "SASL authentication: bad SCRAM salt or iteration count");
-		goto out;
-	}
-	char without[600], auth[2600], final[800], p64[100];
-	snprintf(without, sizeof(without), "c=biws,r=%s", r);
-	snprintf(auth, sizeof(auth), "%s,%s,%s", first + 3, srv, without);
-	rn__scram_hmac(mech, salted, hl, "Client Key", 10, ckey);
-	rn__scram_hash(mech, ckey, hl, stored);
-	rn__scram_hmac(mech, stored, hl, auth, strlen(auth), sig);
-	for (size_t i = 0; i < hl; i++)
-		proof[i] = ckey[i] ^ sig[i];
-	EVP_EncodeBlock((unsigned char *)p64, proof, (int)hl);
-	snprintf(final, sizeof(final), "%s,p=%s", without, p64);
-	if (sasl_round(s, fd, final, strlen(final), &fin, &finlen) < 0)
-		goto out;
-	char v[128], want[128];
-	rn__scram_hmac(mech, salted, hl, "Server Key", 10, skey);
-	rn__scram_hmac(mech, skey, hl, auth, strlen(auth), ssig);
-	EVP_EncodeBlock((unsigned char *)want, ssig, (int)hl);
-	if (attr(fin, 'e', v, sizeof(v)))
-		fail(s, "SASL authentication failed: %s", v);
-	else if (!attr(fin, 'v', v, sizeof(v)) || strcmp(v, want) != 0)
-		fail(s, "SASL authentication: the broker's SCRAM signature does not match");
-	else
-		rc = 0;
-out:
-	free(srv);
-	free(fin);
 	return rc;
 }
 
@@ -403,28 +325,29 @@ static int sasl_setup(struct sec *s, int fd)
 	get(s, "sasl.mechanisms", mech, sizeof(mech));
 	get(s, "sasl.username", user, sizeof(user));
 	get(s, "sasl.password", pass, sizeof(pass));
-	int sm = rn__scram_mech(mech);
+	/* Accepted in any case, as before; auth/ knows the upper-case names. */
+	for (char *p = mech; *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+	enum rn_scram_mech sm = rn_scram_mech_parse(mech);
 	if (strcasecmp(mech, "PLAIN") != 0 && !sm)
 		return fail(s,
 			    "sasl.mechanisms=%s: raw requests support PLAIN, SCRAM-SHA-256 and "
-			    "SCRAM-SHA-512%s",
-			    mech, "");
+			    "SCRAM-SHA-512",
+			    mech);
 	if (!*user)
 		return fail(s, "SASL needs sasl.username and sasl.password (-X or "
 			       "--command-config)");
-	if (handshake(s, fd, sm ? rn__scram_mech_name(sm) : "PLAIN") < 0)
+	const char *name = sm ? rn_scram_mech_name(sm) : "PLAIN";
+	if (handshake(s, fd, name) < 0)
 		return -1;
-	if (sm)
-		return scram(s, fd, sm, user, pass);
-	char msg[1100], *ans = NULL;
-	size_t ul = strlen(user), pl = strlen(pass), alen;
-	msg[0] = '\0';
-	memcpy(msg + 1, user, ul);
-	msg[1 + ul] = '\0';
-	memcpy(msg + 2 + ul, pass, pl);
-	int rc = sasl_round(s, fd, msg, 2 + ul + pl, &ans, &alen);
-	free(ans);
-	return rc;
+	struct round x = {s, fd, false};
+	char err[256];
+	int rc = rn_sasl_client_auth(name, user, pass, NULL, sasl_round, &x, err, sizeof(err));
+	/* sasl_round says why the broker refused; the client's own reasons are said here. */
+	if (rc < 0 && !x.said)
+		fail(s, "SASL authentication: %s", *err ? err : "cannot build the SCRAM messages");
+	OPENSSL_cleanse(pass, sizeof(pass));
+	return rc < 0 ? -1 : 0;
 }
 
 int rn__cli_sec_setup(const struct rn_cli_common *c, int fd, const char *host, int port)

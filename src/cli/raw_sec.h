@@ -6,7 +6,8 @@
  * ssl.key.location / ssl.key.password (or the .pem forms),
  * enable.ssl.certificate.verification and ssl.endpoint.identification.algorithm; SASL
  * (SaslHandshake v1, SaslAuthenticate v1) with sasl.mechanisms PLAIN, SCRAM-SHA-256 or
- * SCRAM-SHA-512 and sasl.username / sasl.password. Private to src/cli.
+ * SCRAM-SHA-512 and sasl.username / sasl.password, the exchange itself being
+ * auth/sasl_client.c's (the one runnel's own connections use). Private to src/cli.
  */
 #ifndef RN_CLI_RAW_SEC_H
 #define RN_CLI_RAW_SEC_H

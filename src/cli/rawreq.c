@@ -1,4 +1,4 @@
-/* One hand-encoded request and its answer over a raw connection. */
+/* One request librdkafka lacks and its answer over a raw connection, by the codec's table. */
 #include "cli/rawreq.h"
 
 #include <stdio.h>
@@ -40,10 +40,11 @@ static int broker_versions(int fd, int16_t api_key, int16_t *min, int16_t *max)
 }
 
 int rn__cli_rawreq_call(struct rn_cli_common *c, struct rn__cli_rawreq *r, int16_t api_key,
-			int16_t lo, int16_t hi, int16_t first_flexible, rn_cli_encode_fn fn,
-			void *arg, const char *what)
+			int16_t lo, int16_t hi, const void *request, void **response)
 {
 	memset(r, 0, sizeof(*r));
+	*response = NULL;
+	const char *what = rn_api_info(api_key)->name;
 	int fd = rn__cli_raw_open(c);
 	if (fd < 0)
 		return 1;
@@ -64,16 +65,21 @@ int rn__cli_rawreq_call(struct rn_cli_common *c, struct rn__cli_rawreq *r, int16
 		goto out;
 	}
 	r->version = v;
-	r->flexible = v >= first_flexible;
 	struct rn_iochain w = {0};
-	rn__cli_raw_begin_flex(&w, api_key, v, "runnel-cli", r->flexible);
-	fn(&w, v, r->flexible, arg);
+	rn__cli_raw_begin(&w, api_key, v, "runnel-cli");
+	rn_request_encode_any(&w, api_key, v, request);
 	size_t off = 0;
-	if (rn__cli_raw_exchange_flex(fd, &w, r->flexible, &r->body, &off) < 0) {
+	if (rn__cli_raw_exchange(fd, &w, api_key, v, &r->body, &off) < 0) {
 		rn__cli_err(c, "%s: no answer from %s (connection closed)", what, c->bootstrap);
 		goto out;
 	}
-	rn_rd_init(&r->rd, r->body.data + off, r->body.len - off, &r->arena);
+	struct rn_rd rd;
+	rn_rd_init(&rd, r->body.data + off, r->body.len - off, &r->arena);
+	if (rn_response_decode_any(api_key, v, &rd, response) < 0) {
+		*response = NULL;
+		rn__cli_err(c, "malformed %s response", what);
+		goto out;
+	}
 	rc = 0;
 out:
 	rn__cli_raw_close(fd);
@@ -95,4 +101,17 @@ const char *rn__cli_str(struct rn_str s, char *buf, size_t len)
 const char *rn__cli_kerr(int16_t err)
 {
 	return rd_kafka_err2name((rd_kafka_resp_err_t)err);
+}
+
+const char *rn__cli_kerr_msg(int16_t err, struct rn_str msg, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%.*s", rn__cli_kerr(err), msg.len > 0 ? ": " : "",
+		 msg.len > 0 ? (int)msg.len : 0, msg.len > 0 ? msg.ptr : "");
+	return buf;
+}
+
+int rn__cli_kerr_err(struct rn_cli_common *c, int16_t err, struct rn_str msg)
+{
+	char buf[768];
+	return rn__cli_err(c, "%s", rn__cli_kerr_msg(err, msg, buf, sizeof(buf)));
 }

@@ -1,8 +1,6 @@
-/* SCRAM's crypto for the CLI, on OpenSSL. */
+/* What Kafka's tools add to SCRAM (cli/scram.h); the crypto is auth/scram.c's. */
 #include "cli/scram.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,16 +21,6 @@ const char *rn__scram_mech_name(int mech)
 	return mech == RN_SCRAM_SHA_256   ? "SCRAM-SHA-256"
 	       : mech == RN_SCRAM_SHA_512 ? "SCRAM-SHA-512"
 					  : "UNKNOWN";
-}
-
-size_t rn__scram_hash_len(int mech)
-{
-	return mech == RN_SCRAM_SHA_256 ? 32 : mech == RN_SCRAM_SHA_512 ? 64 : 0;
-}
-
-static const EVP_MD *md(int mech)
-{
-	return mech == RN_SCRAM_SHA_512 ? EVP_sha512() : EVP_sha256();
 }
 
 int rn__scram_salt(char *out, size_t len)
@@ -67,24 +55,6 @@ int rn__scram_salt(char *out, size_t len)
 int rn__scram_salted(int mech, const char *password, const uint8_t *salt, size_t saltlen,
 		     int iterations, uint8_t *out)
 {
-	size_t n = rn__scram_hash_len(mech);
-	if (!n || iterations < 1)
-		return -1;
-	return PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, (int)saltlen, iterations,
-				 md(mech), (int)n, out) == 1
-		   ? 0
-		   : -1;
-}
-
-void rn__scram_hmac(int mech, const uint8_t *key, size_t klen, const void *msg, size_t mlen,
-		    uint8_t *out)
-{
-	unsigned int n = 0;
-	HMAC(md(mech), key, (int)klen, msg, mlen, out, &n);
-}
-
-void rn__scram_hash(int mech, const uint8_t *p, size_t n, uint8_t *out)
-{
-	unsigned int k = 0;
-	EVP_Digest(p, n, out, &k, md(mech), NULL);
+	return rn_scram_hi((enum rn_scram_mech)mech, password, strlen(password), salt, saltlen,
+			   iterations, out);
 }

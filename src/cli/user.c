@@ -15,9 +15,8 @@
 #include "cli/common.h"
 #include "cli/rawreq.h"
 #include "cli/scram.h"
+#include "proto/gen/rn_msg.h"
 
-#define API_DESCRIBE_SCRAM 50
-#define API_ALTER_SCRAM    51
 #define DEFAULT_ITERATIONS 4096 /* Kafka's tools' default and its minimum */
 
 static const char usage_text[] =
@@ -106,58 +105,42 @@ struct alter {
 	const uint8_t *salted;
 };
 
-static void encode_alter(struct rn_iochain *w, int16_t v, bool flex, void *arg)
-{
-	(void)v, (void)flex; /* v0 only, flexible */
-	const struct alter *al = arg;
-	rn_wr_count(w, al->nmechs, true);
-	for (int i = 0; i < al->nmechs; i++) {
-		rn_wr_cstring(w, al->name, true);
-		rn_wr_i8(w, (int8_t)al->mechs[i]);
-		rn_wr_empty_tags(w);
-	}
-	rn_wr_count(w, al->salted ? 1 : 0, true);
-	if (al->salted) {
-		rn_wr_cstring(w, al->name, true);
-		rn_wr_i8(w, (int8_t)al->mech);
-		rn_wr_i32(w, al->iterations);
-		rn_wr_bytes(w, (struct rn_bytes){(const uint8_t *)al->salt, al->saltlen}, true);
-		rn_wr_bytes(w, (struct rn_bytes){al->salted, (int32_t)rn__scram_hash_len(al->mech)},
-			    true);
-		rn_wr_empty_tags(w);
-	}
-	rn_wr_empty_tags(w);
-}
-
 /* Sends an AlterUserScramCredentials and prints each result. Returns the exit code. */
 static int alter(struct user_args *a, struct alter *al, const char *done)
 {
+	struct rn_alter_user_scram_credentials_request_scram_credential_deletion del[2];
+	for (int i = 0; i < al->nmechs; i++)
+		del[i] = (struct rn_alter_user_scram_credentials_request_scram_credential_deletion){
+		    rn_str_c(al->name), (int8_t)al->mechs[i]};
+	struct rn_alter_user_scram_credentials_request_scram_credential_upsertion up = {
+	    .name = rn_str_c(al->name),
+	    .mechanism = (int8_t)al->mech,
+	    .iterations = al->iterations,
+	    .salt = {(const uint8_t *)al->salt, al->saltlen},
+	    .salted_password = {al->salted,
+				(int32_t)rn_scram_hash_len((enum rn_scram_mech)al->mech)},
+	};
+	struct rn_alter_user_scram_credentials_request rq = {
+	    .deletions = del,
+	    .deletions_count = al->nmechs,
+	    .upsertions = &up,
+	    .upsertions_count = al->salted ? 1 : 0,
+	};
 	struct rn__cli_rawreq r;
-	int rc = rn__cli_rawreq_call(&a->common, &r, API_ALTER_SCRAM, 0, 0, 0, encode_alter, al,
-				     "AlterUserScramCredentials");
-	if (rc) {
-		rn__cli_rawreq_free(&r);
-		return rc;
-	}
-	struct rn_rd *rd = &r.rd;
-	rn_rd_i32(rd); /* throttle */
-	int32_t n = rn_rd_count(rd, true);
-	for (int32_t i = 0; i < n && !rd->err; i++) {
-		char user[256], msg[512];
-		rn__cli_str(rn_rd_string(rd, true), user, sizeof(user));
-		int16_t err = rn_rd_i16(rd);
-		rn__cli_str(rn_rd_string(rd, true), msg, sizeof(msg));
-		rn_rd_skip_tags(rd);
-		if (rd->err)
-			break;
-		if (err)
-			rc = rn__cli_err(&a->common, "user '%s': %s%s%s", user, rn__cli_kerr(err),
-					 *msg ? ": " : "", msg);
+	struct rn_alter_user_scram_credentials_response *resp;
+	int rc = rn__cli_rawreq_call(&a->common, &r, RN_API_ALTER_USER_SCRAM_CREDENTIALS, 0, 0, &rq,
+				     (void **)&resp);
+	for (int32_t i = 0; resp && i < resp->results_count; i++) {
+		char user[256], msg[768];
+		rn__cli_str(resp->results[i].user, user, sizeof(user));
+		if (resp->results[i].error_code)
+			rc = rn__cli_err(&a->common, "user '%s': %s", user,
+					 rn__cli_kerr_msg(resp->results[i].error_code,
+							  resp->results[i].error_message, msg,
+							  sizeof(msg)));
 		else
 			printf("%s user '%s'\n", done, user);
 	}
-	if (rd->err)
-		rc = rn__cli_err(&a->common, "malformed AlterUserScramCredentials response");
 	rn__cli_rawreq_free(&r);
 	return rc;
 }
@@ -197,54 +180,38 @@ struct cred {
 	int mech, iterations;
 };
 
-static void encode_describe(struct rn_iochain *w, int16_t v, bool flex, void *arg)
-{
-	(void)v, (void)flex;
-	const struct user_args *a = arg;
-	if (a->nnames == 0) {
-		rn_wr_count(w, -1, true); /* null: every user */
-	} else {
-		rn_wr_count(w, a->nnames, true);
-		for (int i = 0; i < a->nnames; i++) {
-			rn_wr_cstring(w, a->names[i], true);
-			rn_wr_empty_tags(w);
-		}
-	}
-	rn_wr_empty_tags(w);
-}
-
 /* DescribeUserScramCredentials of a's names (all users when none). Fills creds (up to max)
  * and prints the listing when print. Returns the exit code. */
 static int describe(struct user_args *a, bool print, struct cred *creds, int max, int *ncreds)
 {
+	struct rn_describe_user_scram_credentials_request_user_name
+	    names[a->nnames ? a->nnames : 1];
+	for (int i = 0; i < a->nnames; i++)
+		names[i].name = rn_str_c(a->names[i]);
+	/* No names: null, every user. */
+	struct rn_describe_user_scram_credentials_request rq = {
+	    .users = a->nnames ? names : NULL,
+	    .users_count = a->nnames ? a->nnames : -1,
+	};
 	struct rn__cli_rawreq r;
+	struct rn_describe_user_scram_credentials_response *resp;
+	char msg[768], user[256];
 	*ncreds = 0;
-	int rc = rn__cli_rawreq_call(&a->common, &r, API_DESCRIBE_SCRAM, 0, 0, 0, encode_describe,
-				     a, "DescribeUserScramCredentials");
-	if (rc) {
-		rn__cli_rawreq_free(&r);
-		return rc;
+	int rc = rn__cli_rawreq_call(&a->common, &r, RN_API_DESCRIBE_USER_SCRAM_CREDENTIALS, 0, 0,
+				     &rq, (void **)&resp);
+	if (resp && resp->error_code) {
+		rc = rn__cli_kerr_err(&a->common, resp->error_code, resp->error_message);
+		resp = NULL;
 	}
-	struct rn_rd *rd = &r.rd;
-	char msg[512], user[256];
-	rn_rd_i32(rd);
-	int16_t err = rn_rd_i16(rd);
-	rn__cli_str(rn_rd_string(rd, true), msg, sizeof(msg));
-	if (err && !rd->err) {
-		rn__cli_rawreq_free(&r);
-		return rn__cli_err(&a->common, "%s%s%s", rn__cli_kerr(err), *msg ? ": " : "", msg);
-	}
-	int32_t n = rn_rd_count(rd, true);
-	for (int32_t i = 0; i < n && !rd->err; i++) {
-		rn__cli_str(rn_rd_string(rd, true), user, sizeof(user));
-		err = rn_rd_i16(rd);
-		rn__cli_str(rn_rd_string(rd, true), msg, sizeof(msg));
-		int32_t k = rn_rd_count(rd, true);
+	for (int32_t i = 0; resp && i < resp->results_count; i++) {
+		const struct
+		    rn_describe_user_scram_credentials_response_describe_user_scram_credentials_result
+			*x = &resp->results[i];
+		rn__cli_str(x->user, user, sizeof(user));
 		char line[1024] = "";
-		for (int32_t j = 0; j < k && !rd->err; j++) {
-			int mech = rn_rd_i8(rd);
-			int it = rn_rd_i32(rd);
-			rn_rd_skip_tags(rd);
+		for (int32_t j = 0; j < x->credential_infos_count; j++) {
+			int mech = x->credential_infos[j].mechanism;
+			int it = x->credential_infos[j].iterations;
 			size_t l = strlen(line);
 			snprintf(line + l, sizeof(line) - l, "%s%s=iterations=%d", j ? ", " : "",
 				 rn__scram_mech_name(mech), it);
@@ -255,18 +222,14 @@ static int describe(struct user_args *a, bool print, struct cred *creds, int max
 				cr->iterations = it;
 			}
 		}
-		rn_rd_skip_tags(rd);
-		if (rd->err)
-			break;
-		if (err)
-			rc = rn__cli_err(&a->common, "user '%s': %s%s%s", user, rn__cli_kerr(err),
-					 *msg ? ": " : "", msg);
+		if (x->error_code)
+			rc = rn__cli_err(
+			    &a->common, "user '%s': %s", user,
+			    rn__cli_kerr_msg(x->error_code, x->error_message, msg, sizeof(msg)));
 		else if (print) /* in kafka-configs.sh --describe --entity-type users' words */
 			printf("SCRAM credential configs for user-principal '%s' are %s\n", user,
 			       line);
 	}
-	if (rd->err)
-		rc = rn__cli_err(&a->common, "malformed DescribeUserScramCredentials response");
 	rn__cli_rawreq_free(&r);
 	return rc;
 }

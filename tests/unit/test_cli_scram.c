@@ -1,5 +1,6 @@
-/* The CLI's SCRAM crypto against RFC 7677's SCRAM-SHA-256 example, Kafka-style salts, and the
- * translation of Kafka tools' Java client properties for librdkafka. */
+/* The CLI's salted password (with auth/scram.h's HMAC and H) against RFC 7677's SCRAM-SHA-256
+ * example, Kafka-style salts, and the translation of Kafka tools' Java client properties for
+ * librdkafka. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,16 +27,16 @@ static void test_rfc7677_proof(void **state)
 	assert_int_equal(rn__scram_salted(RN_SCRAM_SHA_256, "pencil", salt, 16, 4096, salted), 0);
 	char auth[512];
 	snprintf(auth, sizeof(auth), "%s,%s,%s", bare, server_first, without);
-	rn__scram_hmac(RN_SCRAM_SHA_256, salted, 32, "Client Key", 10, ckey);
-	rn__scram_hash(RN_SCRAM_SHA_256, ckey, 32, stored);
-	rn__scram_hmac(RN_SCRAM_SHA_256, stored, 32, auth, strlen(auth), sig);
+	rn_scram_hmac(RN_SCRAM_SHA_256, salted, 32, "Client Key", 10, ckey);
+	rn_scram_hash(RN_SCRAM_SHA_256, ckey, 32, stored);
+	rn_scram_hmac(RN_SCRAM_SHA_256, stored, 32, auth, strlen(auth), sig);
 	for (int i = 0; i < 32; i++)
 		proof[i] = ckey[i] ^ sig[i];
 	char b64[100];
 	EVP_EncodeBlock((unsigned char *)b64, proof, 32);
 	assert_string_equal(b64, "dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=");
-	rn__scram_hmac(RN_SCRAM_SHA_256, salted, 32, "Server Key", 10, skey);
-	rn__scram_hmac(RN_SCRAM_SHA_256, skey, 32, auth, strlen(auth), ssig);
+	rn_scram_hmac(RN_SCRAM_SHA_256, salted, 32, "Server Key", 10, skey);
+	rn_scram_hmac(RN_SCRAM_SHA_256, skey, 32, auth, strlen(auth), ssig);
 	EVP_EncodeBlock((unsigned char *)b64, ssig, 32);
 	assert_string_equal(b64, "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
 }
@@ -45,7 +46,7 @@ static void test_mechanisms_and_salts(void **state)
 	(void)state;
 	assert_int_equal(rn__scram_mech("scram-sha-512"), RN_SCRAM_SHA_512);
 	assert_int_equal(rn__scram_mech("SCRAM-SHA-1"), RN_SCRAM_UNKNOWN);
-	assert_int_equal(rn__scram_hash_len(RN_SCRAM_SHA_512), 64);
+	assert_int_equal(rn_scram_hash_len(RN_SCRAM_SHA_512), 64);
 	assert_int_equal(
 	    rn__scram_salted(RN_SCRAM_UNKNOWN, "x", (const uint8_t *)"s", 1, 1, (uint8_t[64]){0}),
 	    -1);
