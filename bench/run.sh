@@ -22,7 +22,8 @@
 # "log.cleaner.io.max.bytes.per.second=10485760").
 # Workloads: iperf fio produce durable latency consume footprint txn_overhead compaction
 # cluster (bench/cluster.sh: 3 brokers + etcd; CLUSTER_PORT, CLUSTER_ADMIN, CLUSTER_ETCD)
-# tls (bench/tls.sh: plaintext and SSL listeners of one broker; TLS_PORT).
+# tls (bench/tls.sh: PLAINTEXT, SSL and SASL_PLAINTEXT listeners on one broker; TLS_PORT,
+# SASL_PORT).
 set -uo pipefail
 
 MODE=${1:-full}

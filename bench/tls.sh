@@ -1,137 +1,219 @@
 #!/usr/bin/env bash
-# The TLS workload of bench/run.sh (issue 9): one broker with a PLAINTEXT and an SSL listener,
-# measured side by side in the same run. Sourced by run.sh (record/na/pre_run/bench_produce/log
-# and the sizes); run alone it runs just this workload through run.sh:
+# The tls workload of bench/run.sh (issue 9): one broker with a PLAINTEXT, an SSL and a
+# SASL_PLAINTEXT listener side by side, certificates made here with the openssl CLI. Sourced by
+# run.sh, which provides record/na/pre_run/bench_produce/log and the sizes; run alone it runs
+# just this workload through run.sh:
 #
 #   bench/tls.sh [quick]      = BENCH_ONLY=tls bench/run.sh [quick]
 #
-#   produce    1 KiB acks=1 into 1 partition, plaintext and TLS interleaved run by run;
-#   consume    the same CONSUME_N x 1 KiB read back from page cache over each listener;
-#   handshake  new TLS connections per second for HANDSHAKE_SECS, full handshakes and with
-#              session resumption (bench/tls_handshake.py, Python's ssl as the client).
-# The certificate is RSA 2048 (the common production choice; ECDSA would be cheaper). Which
-# path a fetch takes (kTLS sendfile or user-space TLS) depends on the kernel's tls module and is
-# written into the notes. Ports: RUNNEL_PORT (plaintext) and TLS_PORT (19093).
+# Measures, on the same broker, plaintext and TLS interleaved run by run:
+#   produce    TLS_N x 1 KiB, acks=1, 1 partition, over PLAINTEXT and over SSL: msgs/s, MB/s
+#              and the broker's CPU (utime + stime from /proc/PID/stat) per GB;
+#   consume    TLS_CONSUME_N x 1 KiB catch-up read of one partition in the page cache, over
+#              both listeners; which TLS path the reads took: the transport's path as /metrics
+#              shows it if it does (a "tls" series), else "user-space TLS" unless the kernel
+#              offers kTLS (the "tls" TCP ULP) and the broker says it used it;
+#   handshakes new TLS connections/s for TLS_RATE_SECS against the SSL listener, full
+#              handshakes and resumed sessions (bench/sec_rates.py, Python's ssl module, 2
+#              client processes), and the broker's CPU per connection;
+#   scram      SCRAM-SHA-256 authentications/s on the SASL_PLAINTEXT listener, a new connection
+#              each (bench/sec_rates.py, raw protocol), user made with `runnel user add`.
+# Ports: RUNNEL_PORT (PLAINTEXT), TLS_PORT (19093, SSL), SASL_PORT (19094, SASL_PLAINTEXT).
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	BENCH_ONLY=tls exec "$(dirname "$0")/run.sh" "$@"
 fi
 
 TLS_PORT=${TLS_PORT:-19093}
+SASL_PORT=${SASL_PORT:-19094}
 if [ "$MODE" = quick ]; then
-	HANDSHAKE_SECS=2
+	TLS_N=50000 TLS_CONSUME_N=100000 TLS_RATE_SECS=2
 else
-	HANDSHAKE_SECS=10
+	# About 1 GB per produce run and 1 GiB per consume run.
+	TLS_N=1000000 TLS_CONSUME_N=1048576 TLS_RATE_SECS=10
 fi
+SEC_RATES=(/usr/bin/python3 "$ROOT/bench/sec_rates.py")
+TLS_USER=bench TLS_PASSWORD=bench-secret
 
+# tls_certs DIR: a CA and a server certificate for 127.0.0.1/localhost, PEM, as the security
+# tests make them.
 tls_certs() {
-	TLS_CERTS=$WORK/tls-certs
-	rm -rf "$TLS_CERTS" && mkdir -p "$TLS_CERTS" || return 1
+	local d=$1
+	mkdir -p "$d"
 	(
-		cd "$TLS_CERTS" &&
-			openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 \
-				-subj /CN=bench-ca &&
+		cd "$d" &&
+			openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 30 \
+				-subj "/CN=Runnel Bench CA" &&
 			openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr \
 				-subj /CN=localhost &&
-			printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >san.ext &&
+			printf 'basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n' \
+				>server.ext &&
 			openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
-				-days 2 -extfile san.ext -out server.crt &&
-			cat server.crt server.key >server.pem
-	) >>"$RAW/tls-certs.log" 2>&1
+				-out server.pem -days 30 -extfile server.ext
+	) >"$RAW/tls-certs.log" 2>&1 || {
+		REASON="openssl could not make certificates: $(why "$RAW/tls-certs.log")"
+		return 1
+	}
 }
 
-tls_path_note() {
-	if [ -d /sys/module/tls ]; then
-		TLS_PATH="kernel tls module loaded: kTLS possible"
+# tls_metrics: the broker's /metrics text.
+tls_metrics() {
+	python3 -c "
+import sys, urllib.request as u
+print(u.urlopen('http://%s/metrics' % sys.argv[1], timeout=5).read().decode())" "$RUNNEL_ADMIN"
+}
+
+# tls_path: which path the TLS reads took, from /metrics if it names one, else from what the
+# kernel offers.
+tls_path() {
+	local m
+	# Series names only (a label value such as a topic name must not count).
+	m=$(tls_metrics 2>/dev/null | grep -v '^#' | sed 's/[{ ].*//' | grep -i 'tls')
+	if echo "$m" | grep -qi 'ktls'; then
+		if tls_metrics 2>/dev/null | grep -v '^#' | grep -i '^[^{ ]*ktls' | grep -q ' [1-9][0-9.e+]*$'; then
+			echo "kTLS (from /metrics)"
+		else
+			echo "user-space TLS (from /metrics)"
+		fi
+	elif ! grep -qw tls /proc/sys/net/ipv4/tcp_available_ulp 2>/dev/null; then
+		echo "user-space TLS (/metrics names no TLS path; the kernel offers no tls ULP, so no kTLS)"
 	else
-		TLS_PATH="user-space TLS: the kernel tls module is not loaded, no kTLS"
+		echo "user-space TLS (/metrics names no TLS path)"
 	fi
 }
 
-# tls_consume RUN SYSTEM-SUFFIX BOOT [librdkafka -X ...]
+# tls_consume WL RUN BOOT X...: one catch-up read of secread, recorded under WL.
 tls_consume() {
-	local run=$1 suf=$2 boot=$3
+	local wl=$1 run=$2 boot=$3 f=$RAW/tls-$1-r$2.json c0 c1 rc
 	shift 3
-	local f=$RAW/tls-consume-$suf-r$run.json c0 c1
 	pre_run
 	c0=$(cpu_ticks "$RUNNEL_PID")
-	timeout -k 10 "$STEP_TIMEOUT" "$RUNNEL" bench consume -b "$boot" -t tls-readback \
-		-c "$CONSUME_N" -X fetch.max.bytes=52428800 -X max.partition.fetch.bytes=10485760 \
-		"$@" --json >"$f" 2>"$RAW/tls-consume-$suf-r$run.log"
-	local rc=$?
+	timeout -k 10 "$STEP_TIMEOUT" "$RUNNEL" bench consume -b "$boot" -t secread \
+		-c "$TLS_CONSUME_N" -X fetch.max.bytes=52428800 -X max.partition.fetch.bytes=10485760 \
+		"$@" --json >"$f" 2>"$RAW/tls-$wl-r$run.log"
+	rc=$?
 	c1=$(cpu_ticks "$RUNNEL_PID")
 	if [ $rc -ne 0 ] || ! json "$f" 'd["bytes"]' >/dev/null 2>&1; then
-		na tls "consume-1KiB-$suf" runnel "bench consume failed: $(why "$RAW/tls-consume-$suf-r$run.log")"
+		REASON="bench consume failed (rc $rc): $(why "$RAW/tls-$wl-r$run.log")"
 		return 1
 	fi
-	local note=
-	[ "$suf" = tls ] && note=$TLS_PATH
-	record tls "consume-1KiB-$suf" runnel msgs_per_sec msg/s "$run" "$(json "$f" 'd["msgs_per_sec"]')" "$note"
-	record tls "consume-1KiB-$suf" runnel mb_per_sec MB/s "$run" "$(json "$f" 'd["mb_per_sec"]')"
-	record tls "consume-1KiB-$suf" runnel server_cpu_per_GB core-s "$run" \
+	local note=""
+	[[ $wl == *ssl ]] && note=$TLS_PATH
+	record tls "$wl" runnel msgs_per_sec msg/s "$run" "$(json "$f" 'd["msgs_per_sec"]')"
+	record tls "$wl" runnel mb_per_sec MB/s "$run" "$(json "$f" 'd["mb_per_sec"]')" "$note"
+	record tls "$wl" runnel server_cpu_per_GB core-s "$run" \
 		"$(python3 -c "print(round(($c1 - $c0) / $CLK_TCK / ($(json "$f" 'd["bytes"]') / 1e9), 4))")"
-	log "  consume over $suf run $run: $(json "$f" 'd["mb_per_sec"]') MB/s"
+	log "  $wl run $run: $(json "$f" 'd["mb_per_sec"]') MB/s, server $(python3 -c "print(($c1 - $c0) / $CLK_TCK)")s CPU"
 }
 
-tls_handshakes() {
-	local run=$1 mode
-	for mode in full resume; do
-		local f=$RAW/tls-handshake-$mode-r$run.json c0 c1
-		pre_run
-		c0=$(cpu_ticks "$RUNNEL_PID")
-		if ! timeout -k 10 120 python3 "$ROOT/bench/tls_handshake.py" "127.0.0.1:$TLS_PORT" \
-			"$TLS_CERTS/ca.pem" "$HANDSHAKE_SECS" "$mode" >"$f" 2>"$RAW/tls-handshake-$mode-r$run.log"; then
-			na tls "handshake-$mode" runnel "tls_handshake.py failed: $(why "$RAW/tls-handshake-$mode-r$run.log")"
-			continue
-		fi
-		c1=$(cpu_ticks "$RUNNEL_PID")
-		record tls "handshake-$mode" runnel conns_per_sec conn/s "$run" "$(json "$f" 'd["conns_per_sec"]')"
-		record tls "handshake-$mode" runnel resumed_pct % "$run" \
-			"$(json "$f" 'round(100 * d["resumed"] / max(d["conns"], 1), 1)')"
-		record tls "handshake-$mode" runnel server_cpu_ms_per_conn ms "$run" \
-			"$(python3 -c "print(round(($c1 - $c0) / $CLK_TCK * 1000 / max($(json "$f" 'd["conns"]'), 1), 3))")"
-		log "  handshakes ($mode) run $run: $(json "$f" 'd["conns_per_sec"]') conn/s"
-	done
+# tls_rate WL RUN sec_rates-args...: one sec_rates.py measurement, recorded under WL.
+tls_rate() {
+	local wl=$1 run=$2 f=$RAW/tls-$1-r$2.json c0 c1 rc
+	shift 2
+	pre_run
+	c0=$(cpu_ticks "$RUNNEL_PID")
+	timeout -k 10 "$STEP_TIMEOUT" "${SEC_RATES[@]}" "$@" >"$f" 2>"$RAW/tls-$wl-r$run.log"
+	rc=$?
+	c1=$(cpu_ticks "$RUNNEL_PID")
+	if [ $rc -ne 0 ] || ! json "$f" 'd["count"]' >/dev/null 2>&1; then
+		REASON="sec_rates.py failed (rc $rc): $(why "$RAW/tls-$wl-r$run.log")"
+		return 1
+	fi
+	local n
+	n=$(json "$f" 'd["count"]')
+	record tls "$wl" runnel per_sec 1/s "$run" "$(json "$f" 'd["per_sec"]')" \
+		"$(json "$f" 'd["detail"]'), $(json "$f" 'd["procs"]') client processes"
+	record tls "$wl" runnel server_cpu_per_conn core-ms "$run" \
+		"$(python3 -c "print(round(($c1 - $c0) / $CLK_TCK * 1000 / max($n, 1), 3))")"
+	[[ $wl == handshake* ]] && record tls "$wl" runnel resumed_fraction x "$run" \
+		"$(json "$f" 'round(d["reused"] / max(d["count"], 1), 3)')"
+	log "  $wl run $run: $(json "$f" 'd["per_sec"]')/s ($n, $(json "$f" 'd["reused"]') resumed), server $(python3 -c "print(($c1 - $c0) / $CLK_TCK)")s CPU"
 }
 
 wl_tls() {
-	log "tls: 1 KiB produce/consume over TLS against plaintext, new TLS connections/s"
-	tls_path_note
-	if ! tls_certs; then
-		na tls produce-1KiB-tls runnel "openssl failed: $(why "$RAW/tls-certs.log")"
+	log "tls: 1 KiB produce ($TLS_N) and consume ($TLS_CONSUME_N) over PLAINTEXT and SSL on" \
+		"one broker, TLS connections/s and SCRAM-SHA-256 authentications/s ($TLS_RATE_SECS s)"
+	local certs=$WORK/tls-certs dir=$WORK/runnel-tls all="produce-1KiB consume-1KiB handshakes scram"
+	local w
+	if ! tls_certs "$certs"; then
+		for w in $all; do na tls "$w" runnel "$REASON"; done
 		return
 	fi
-	local dir=$WORK/runnel-tls
 	rm -rf "$dir"
 	if ! runnel_start "$dir" \
-		--set "listeners=PLAINTEXT://127.0.0.1:$RUNNEL_PORT,SSL://127.0.0.1:$TLS_PORT" \
-		--set "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SSL:SSL" \
-		--set ssl.keystore.type=PEM --set "ssl.keystore.location=$TLS_CERTS/server.pem"; then
-		na tls produce-1KiB-tls runnel "$REASON"
+		--set "listeners=PLAINTEXT://127.0.0.1:$RUNNEL_PORT,SSL://127.0.0.1:$TLS_PORT,SASL_PLAINTEXT://127.0.0.1:$SASL_PORT" \
+		--set listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT \
+		--set ssl.keystore.type=PEM --set "ssl.keystore.certificate.chain=$certs/server.pem" \
+		--set "ssl.keystore.key=$certs/server.key"; then
+		for w in $all; do na tls "$w" runnel "$REASON"; done
 		return
 	fi
-	local plain=127.0.0.1:$RUNNEL_PORT tls=127.0.0.1:$TLS_PORT
-	local -a TLSX=(-X security.protocol=SSL -X "ssl.ca.location=$TLS_CERTS/ca.pem")
+	local plain=$RUNNEL_BOOT tls=127.0.0.1:$TLS_PORT
+	local ssl_x=(-X security.protocol=SSL -X "ssl.ca.location=$certs/ca.pem")
+	local -A dead=()
+	local run mode
 	for run in $(seq "$RUNS"); do
-		bench_produce runnel "$RUNNEL_PID" "tls-produce-plaintext-r$run" tls produce-1KiB-plaintext \
-			"$run" -b "$plain" -t "tls-plain-$run" --partitions 1 -s 1024 -c "$N1K" -a 1 ||
-			na tls produce-1KiB-plaintext runnel "$REASON"
-		bench_produce runnel "$RUNNEL_PID" "tls-produce-tls-r$run" tls produce-1KiB-tls \
-			"$run" -b "$tls" "${TLSX[@]}" -t "tls-tls-$run" --partitions 1 -s 1024 -c "$N1K" -a 1 ||
-			na tls produce-1KiB-tls runnel "$REASON"
-	done
-	if timeout -k 10 "$STEP_TIMEOUT" "$RUNNEL" bench produce "${CLIENT_X[@]}" -b "$plain" \
-		-t tls-readback --partitions 1 -s 1024 -c "$CONSUME_N" -a 1 --json \
-		>"$RAW/tls-consume-fill.json" 2>"$RAW/tls-consume-fill.log"; then
-		for run in $(seq "$RUNS"); do
-			tls_consume "$run" plaintext "$plain"
-			tls_consume "$run" tls "$tls" "${TLSX[@]}"
+		for mode in plaintext ssl; do
+			w=produce-1KiB-$mode
+			[ -n "${dead[$w]:-}" ] && continue
+			local boot=$plain x=()
+			[ $mode = ssl ] && boot=$tls x=("${ssl_x[@]}")
+			if ! bench_produce runnel "$RUNNEL_PID" "tls-$w-r$run" tls "$w" "$run" "${x[@]}" \
+				-b "$boot" -t "tls-$w-r$run" --partitions 1 -s 1024 -c "$TLS_N" -a 1; then
+				na tls "$w" runnel "$REASON"
+				dead[$w]=1
+			fi
+			"$RUNNEL" topic delete "tls-$w-r$run" -b "$plain" >/dev/null 2>&1
 		done
+	done
+	if ! timeout -k 10 "$STEP_TIMEOUT" "$RUNNEL" bench produce "${CLIENT_X[@]}" -b "$plain" \
+		-t secread --partitions 1 -s 1024 -c "$TLS_CONSUME_N" -a 1 --json \
+		>"$RAW/tls-consume-fill.json" 2>"$RAW/tls-consume-fill.log"; then
+		na tls consume-1KiB runnel "fill failed: $(why "$RAW/tls-consume-fill.log")"
 	else
-		na tls consume-1KiB-tls runnel "fill failed: $(why "$RAW/tls-consume-fill.log")"
+		# A first read over TLS, so that /metrics has seen a TLS connection read from.
+		"$RUNNEL" bench consume -b "$tls" "${ssl_x[@]}" -t secread -c 1000 --json \
+			>/dev/null 2>&1
+		TLS_PATH=$(tls_path)
+		tls_metrics >"$RAW/tls-metrics.txt" 2>&1
+		log "  consume over SSL: $TLS_PATH"
+		for run in $(seq "$RUNS"); do
+			for mode in plaintext ssl; do
+				w=consume-1KiB-$mode
+				[ -n "${dead[$w]:-}" ] && continue
+				local boot=$plain x=()
+				[ $mode = ssl ] && boot=$tls x=("${ssl_x[@]}")
+				tls_consume "$w" "$run" "$boot" "${x[@]}" || {
+					na tls "$w" runnel "$REASON"
+					dead[$w]=1
+				}
+			done
+		done
 	fi
 	for run in $(seq "$RUNS"); do
-		tls_handshakes "$run"
+		for mode in full resumed; do
+			w=handshakes-$mode
+			[ -n "${dead[$w]:-}" ] && continue
+			local resume=()
+			[ $mode = resumed ] && resume=(--resume)
+			tls_rate "$w" "$run" handshakes "$TLS_PORT" "$certs/ca.pem" "$TLS_RATE_SECS" \
+				"${resume[@]}" || {
+				na tls "$w" runnel "$REASON"
+				dead[$w]=1
+			}
+		done
 	done
+	if ! printf '%s\n' "$TLS_PASSWORD" | "$RUNNEL" user add "$TLS_USER" \
+		--mechanism SCRAM-SHA-256 -b "$plain" >"$RAW/tls-user-add.log" 2>&1; then
+		na tls scram-sha-256 runnel "runnel user add failed: $(why "$RAW/tls-user-add.log")"
+	else
+		for run in $(seq "$RUNS"); do
+			tls_rate scram-sha-256 "$run" scram "$SASL_PORT" "$TLS_USER" "$TLS_PASSWORD" \
+				"$TLS_RATE_SECS" || {
+				na tls scram-sha-256 runnel "$REASON"
+				break
+			}
+		done
+	fi
 	runnel_stop
 }
