@@ -14,8 +14,8 @@ RUN_PKGS  = build-essential cmake ninja-build pkg-config librdkafka-dev libmicro
 CLUSTER_PKGS = $(RUN_PKGS) etcd-server etcd-client
 TEST_PKGS = $(RUN_PKGS) clang libclang-rt-14-dev kcat python3 python3-pytest python3-kafka \
             python3-confluent-kafka python3-snappy python3-lz4 python3-zstandard python3-pytest-xdist \
-            golang-go golang-github-segmentio-kafka-go-dev etcd-server etcd-client
-BENCH_PKGS = $(TEST_PKGS) redis-server redis-tools fio iperf3 procps openssl
+            golang-go golang-github-segmentio-kafka-go-dev etcd-server etcd-client openssl
+BENCH_PKGS = $(TEST_PKGS) redis-server redis-tools fio iperf3 procps
 
 .PHONY: all build run cluster deps-cluster test test-fast asan fuzz bench deps-run deps-test deps-bench gen clean format
 
