@@ -54,6 +54,8 @@ struct tls_tp {
 	bool failed;  /* a fatal error: no close_notify */
 	int want;     /* RN_EV_* OpenSSL needs to progress, besides what conn.c watches */
 	int deferred; /* an end of stream (1) or -errno seen after data that was returned first */
+	bool starved; /* the last read wanted socket bytes: what OpenSSL buffers is a partial record
+		       */
 	bool ktls_send;
 	char peer[64];
 };
@@ -193,6 +195,7 @@ static ssize_t tls_readv(struct rn_transport *base, const struct iovec *iov, int
 				continue;
 			}
 			int rc = fail(t, r, "read");
+			t->starved = rc == -EAGAIN;
 			if (total + (ssize_t)got == 0)
 				return rc;
 			/* The bytes first; an end or an error shows on the next call, without
@@ -203,6 +206,7 @@ static ssize_t tls_readv(struct rn_transport *base, const struct iovec *iov, int
 		}
 		total += (ssize_t)got;
 	}
+	t->starved = false; /* the caller's buffer filled first: more may be buffered */
 	return total;
 }
 
@@ -267,7 +271,15 @@ static int tls_want_events(struct rn_transport *base)
 static bool tls_pending(struct rn_transport *base)
 {
 	struct tls_tp *t = (struct tls_tp *)base;
-	return t->deferred || (t->handshake_done && SSL_pending(t->ssl) > 0);
+	if (t->deferred)
+		return true;
+	if (!t->handshake_done)
+		return false;
+	/* Decrypted bytes, or (read-ahead) whole records read from the socket but not yet
+	 * decrypted. After a read that wanted more socket bytes, what is buffered is only a
+	 * partial record: the socket becomes readable when the rest comes, and saying "pending"
+	 * would spin. */
+	return SSL_pending(t->ssl) > 0 || (!t->starved && SSL_has_pending(t->ssl));
 }
 
 static void tls_close(struct rn_transport *base)
@@ -314,6 +326,10 @@ static struct rn_transport *wrap(SSL_CTX *ctx, int fd, bool server)
 	 * a bare EOF is an end of stream, not OpenSSL 3's "unexpected eof" error. */
 	SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* Read what the socket has, not one record header then one body: clients send many small
+	 * TLS records (librdkafka one per record value), and two read(2) calls per record cost
+	 * TLS produce about six times the broker CPU of plaintext (docs/BENCHMARKS.md). */
+	SSL_set_read_ahead(ssl, 1);
 	if (server)
 		SSL_set_accept_state(ssl);
 	else
