@@ -26,19 +26,19 @@ enum rn_tls_client_auth { RN_TLS_AUTH_NONE, RN_TLS_AUTH_REQUESTED, RN_TLS_AUTH_R
  * Strings are borrowed for the duration of rn_tls_ctx_new / rn_tls_ctx_update. */
 struct rn_tls_settings {
 	bool server;
-	const char *keystore_type;      /* ssl.keystore.type: "PEM" (only PEM) */
-	const char *keystore_location;  /* PEM with the chain and the private key */
-	const char *keystore_chain;     /* ssl.keystore.certificate.chain: a path or inline PEM */
-	const char *keystore_key;       /* ssl.keystore.key: a path or inline PEM */
-	const char *key_password;       /* ssl.key.password */
-	const char *truststore_type;    /* ssl.truststore.type: "PEM" */
+	const char *keystore_type;     /* ssl.keystore.type: "PEM" (only PEM) */
+	const char *keystore_location; /* PEM with the chain and the private key */
+	const char *keystore_chain;    /* ssl.keystore.certificate.chain: a path or inline PEM */
+	const char *keystore_key;      /* ssl.keystore.key: a path or inline PEM */
+	const char *key_password;      /* ssl.key.password */
+	const char *truststore_type;   /* ssl.truststore.type: "PEM" */
 	const char *truststore_location;
-	const char *truststore_certs;   /* ssl.truststore.certificates: inline PEM */
+	const char *truststore_certs;        /* ssl.truststore.certificates: inline PEM */
 	enum rn_tls_client_auth client_auth; /* ssl.client.auth */
-	const char *enabled_protocols;  /* ssl.enabled.protocols: "TLSv1.2,TLSv1.3" */
-	const char *cipher_suites;      /* ssl.cipher.suites (Kafka/IANA or OpenSSL names) */
+	const char *enabled_protocols;       /* ssl.enabled.protocols: "TLSv1.2,TLSv1.3" */
+	const char *cipher_suites;           /* ssl.cipher.suites (Kafka/IANA or OpenSSL names) */
 	const char *endpoint_identification; /* clients: "https" checks the host name, "" not */
-	bool ktls;                      /* try kernel TLS (ssl.ktls.enable, default true) */
+	bool ktls;                           /* try kernel TLS (ssl.ktls.enable, default true) */
 };
 
 struct rn_tls_ctx;
@@ -72,9 +72,8 @@ int rn_tls_ctx_check_settings(const struct rn_tls_settings *st, const char *what
  * ssl.allow.dn.changes / ssl.allow.san.changes). An unchanged set is a no-op. 0, or -EINVAL
  * with the reason in err (nothing logged, the old material kept). */
 enum { RN_TLS_VALIDATE_ONLY = 1, RN_TLS_KEEP_DN = 2, RN_TLS_KEEP_SAN = 4 };
-int rn_tls_ctx_set_overrides(struct rn_tls_ctx *c, const char *const *keys,
-			     const char *const *vals, int n, unsigned flags, char *err,
-			     size_t errlen);
+int rn_tls_ctx_set_overrides(struct rn_tls_ctx *c, const char *const *keys, const char *const *vals,
+			     int n, unsigned flags, char *err, size_t errlen);
 bool rn_tls_key_reconfigurable(const char *key);
 /* Calls fn for every live context with the name given to rn_tls_ctx_new; no context is freed
  * meanwhile (fn must not free one). */

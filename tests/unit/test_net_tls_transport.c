@@ -23,29 +23,7 @@
 #include "net/tls.h"
 #include "net/transport.h"
 
-static char dir[256];
-
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	char full[4400];
-	snprintf(full, sizeof(full), "cd %s && (%s) >/dev/null 2>&1", dir, cmd);
-	assert_int_equal(system(full), 0);
-}
-
-static char *path(const char *name)
-{
-	static char bufs[8][512];
-	static int k;
-	char *b = bufs[k++ % 8];
-	snprintf(b, 512, "%s/%s", dir, name);
-	return b;
-}
+#include "cert_dir.h"
 
 static struct rn_tls_ctx *server_ctx;
 
