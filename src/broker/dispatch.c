@@ -212,9 +212,8 @@ void rn_dispatch(struct rn_req *req, void *arg)
 	}
 	/* An SSL connection's principal comes from the client certificate, known once the
 	 * handshake is done, which the first request proves. */
-	struct rn_session *sess = rn_req_session(req);
-	if (sess && !sess->tls_checked && sess->proto == RN_SEC_SSL &&
-	    rn_listener_tls_principal(ctx, sess) < 0) {
+	if (s && !s->tls_checked && s->proto == RN_SEC_SSL &&
+	    rn_listener_tls_principal(ctx, s) < 0) {
 		rn_close_conn(ctx, "SSL authentication failed: no ssl.principal.mapping.rules rule "
 				   "applies to the client certificate");
 		return;
