@@ -33,6 +33,19 @@ def produce_acks_all(port, topic, value, timeout_ms=15000):
     return res[0][1][0][1]
 
 
+def produce_when_served(port, topic, value, timeout=30.0):
+    """produce_acks_all once the leader's own topic table has the topic: Metadata shows the
+    stored state, which reaches the leader's table a moment later (slow under ASan).
+    UNKNOWN_TOPIC_OR_PARTITION (3) and NOT_LEADER_OR_FOLLOWER (6) appended nothing."""
+    import time
+    deadline = time.monotonic() + timeout * SLOW
+    while True:
+        err = produce_acks_all(port, topic, value)
+        if err not in (3, 6) or time.monotonic() > deadline:
+            return err
+        time.sleep(0.1)
+
+
 def log_content(broker, topic):
     d = broker.partition_dir(topic, 0)
     out = b""
@@ -87,7 +100,7 @@ def test_followers_replicate_over_tls(make_cluster, tmp_path, proto):
     leader = c.broker(st["leader"])
     follower = c.broker([n for n in (1, 2) if n != st["leader"]][0])
     value = b"over-tls-" + os.urandom(8).hex().encode()
-    assert produce_acks_all(leader.fixed_port, t, value) == 0
+    assert produce_when_served(leader.fixed_port, t, value) == 0
     wait_until(lambda: value in log_content(follower, t), timeout=20,
                what="the follower's copy")
     if proto == "SSL":
